@@ -1,0 +1,1 @@
+//! Spec parser and generator for the `bitrix24` crate (work in progress).

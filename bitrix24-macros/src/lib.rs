@@ -1,0 +1,1 @@
+//! Derive macros for `bitrix24` (work in progress).

@@ -1,0 +1,103 @@
+//! The one abstraction every call goes through: [`Method`] (and [`ListMethod`] for list methods).
+//!
+//! Hand-written methods, generated methods (`bitrix24-codegen`), user-declared methods
+//! (`bitrix24-macros`), [`crate::Client::send`], batches and pagination streams all use it.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Guardrail risk class of a method, as declared in `specs/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Risk {
+    /// Reads data; never changes the portal.
+    Read,
+    /// Creates or changes data.
+    Write,
+    /// Deletes data or stops processes; cannot be undone.
+    Destructive,
+    /// A container of other calls (`batch`): as risky as its strictest command.
+    Mixed,
+}
+
+impl Risk {
+    /// The lower-case name used in specs and catalogs (`read`, `write`, ...).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Risk::Read => "read",
+            Risk::Write => "write",
+            Risk::Destructive => "destructive",
+            Risk::Mixed => "mixed",
+        }
+    }
+}
+
+impl std::fmt::Display for Risk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A typed Bitrix24 REST method.
+///
+/// The implementing value *is* the parameter set: it serializes (with `serde`) to the JSON
+/// object the portal expects, and [`Method::Response`] is what `result` decodes into.
+///
+/// ```
+/// use bitrix24::{Method, Risk};
+/// use serde::Serialize;
+///
+/// /// `crm.deal.get` by hand (the generated one looks the same).
+/// #[derive(Serialize)]
+/// struct DealGet {
+///     id: u64,
+/// }
+///
+/// impl Method for DealGet {
+///     const NAME: &'static str = "crm.deal.get";
+///     const RISK: Risk = Risk::Read;
+///     const IDEMPOTENT: bool = true;
+///     const SCOPES: &'static [&'static str] = &["crm"];
+///     type Response = serde_json::Value;
+/// }
+/// assert_eq!(DealGet::NAME, "crm.deal.get");
+/// ```
+pub trait Method: Serialize + Send + Sync {
+    /// The v2 method name, for example `crm.deal.add`.
+    const NAME: &'static str;
+    /// Guardrail class.
+    const RISK: Risk;
+    /// Whether sending the call twice has the same effect as sending it once. Only idempotent
+    /// calls are re-sent after an ambiguous failure (timeout, lost response, 5xx).
+    const IDEMPOTENT: bool;
+    /// Scopes any one of which allows the call (empty for global methods such as `batch`).
+    const SCOPES: &'static [&'static str];
+    /// The REST 3.0 method name (`/rest/api/<name>`), when the method exists there with the
+    /// same parameters and response shape as this type describes.
+    const V3_NAME: Option<&'static str> = None;
+    /// What the envelope's `result` decodes into.
+    type Response: DeserializeOwned + Send + 'static;
+}
+
+/// How a list method can be walked by id (keyset pagination: `order ID ASC`, `filter >ID`,
+/// `start=-1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keyset {
+    /// The field named in the request's `order` and `filter` (`ID`, `id`).
+    pub request_field: &'static str,
+    /// The field that carries the id in each returned row (`ID`, `id`).
+    pub response_field: &'static str,
+}
+
+/// A [`Method`] whose result is a page of rows (50 per page on v2).
+pub trait ListMethod: Method {
+    /// One row.
+    type Item: DeserializeOwned + Send + 'static;
+    /// The key that wraps the rows inside `result` (`items` for `crm.item.list`, `tasks` for
+    /// `tasks.task.list`), or `None` when `result` is the list itself.
+    const WRAPPER: Option<&'static str> = None;
+    /// Keyset support, when the method can be ordered and filtered by id.
+    const KEYSET: Option<Keyset> = None;
+    /// The id of a row, used by keyset pagination to continue after the last row.
+    fn item_id(item: &Self::Item) -> Option<u64>;
+}
