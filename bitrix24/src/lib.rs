@@ -1,3 +1,30 @@
-//! Typed async client for the Bitrix24 REST API.
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod auth;
+pub mod batch;
+pub mod client;
+pub mod clock;
+pub mod envelope;
+pub mod error;
+pub mod limiter;
 pub mod method;
+pub mod methods;
+pub mod pagination;
+mod php_query;
+pub mod retry;
+pub mod secret;
+
+pub use auth::{FileTokenStore, MemoryTokenStore, OAuthApp, OAuthTokens, TokenStore, Webhook};
+pub use batch::{Batch, BatchHandle, BatchRef, BatchResults};
+pub use client::{ApiVersion, Client, ClientBuilder};
+pub use envelope::{Response, TimeInfo};
+pub use error::{ApiError, AuthError, Error, ErrorCode, ErrorKind, Result};
+pub use limiter::{OperatingPolicy, RateLimit, RateLimiter};
 pub use method::{Keyset, ListMethod, Method, Risk};
+pub use pagination::Strategy;
+pub use retry::RetryPolicy;
+pub use secret::Secret;
+
+// --- codegen-owned modules (bitrix24-codegen helper edits only between these markers) ---
+// --- end codegen-owned modules ---

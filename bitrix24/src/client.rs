@@ -1,0 +1,847 @@
+//! [`Client`]: one portal, one set of credentials, the limiter, retries and the REST 3.0
+//! fallback. Cheap to clone; clones share everything.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::auth::{MemoryTokenStore, OAuthApp, OAuthSession, OAuthTokens, TokenStore, Webhook};
+use crate::clock::{Clock, TokioClock};
+use crate::envelope::{self, Response};
+use crate::error::{AuthError, Error, ErrorCode};
+use crate::limiter::{Gate, OperatingPolicy, OperatingTracker, RateLimit, RateLimiter};
+use crate::method::Method;
+use crate::retry::RetryPolicy;
+
+/// Which REST API generation the client calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ApiVersion {
+    /// REST 3.0 for methods that have a 3.0 name; v2 when the portal says the method is not
+    /// available in 3.0 (remembered per portal and method). The default.
+    #[default]
+    Auto,
+    /// Always the classic v2 API.
+    V2,
+    /// Always REST 3.0 (methods without a 3.0 name still go to v2).
+    V3,
+}
+
+/// The credentials a client calls with.
+#[derive(Clone)]
+enum Endpoint {
+    Webhook(Webhook),
+    /// `https://<portal>/rest/`
+    OAuth(String),
+}
+
+pub(crate) struct Inner {
+    pub http: reqwest::Client,
+    endpoint: RwLock<Endpoint>,
+    pub portal: String,
+    oauth: Option<OAuthSession>,
+    pub limiter: Option<RateLimiter>,
+    pub operating: OperatingTracker,
+    pub operating_policy: OperatingPolicy,
+    pub retry: RetryPolicy,
+    pub clock: Arc<dyn Clock>,
+    timeout: Duration,
+    v3_unavailable: Mutex<HashSet<String>>,
+    pub batch_concurrency: usize,
+}
+
+/// An async Bitrix24 client for one portal.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), bitrix24::Error> {
+/// use bitrix24::Client;
+/// let client = Client::webhook("https://example.bitrix24.com/rest/1/xxxxxxxx/")?;
+/// let now: serde_json::Value = client.call("server.time", serde_json::json!({})).await?;
+/// println!("portal time: {now}");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+    version: ApiVersion,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("portal", &self.inner.portal)
+            .field("auth", &if self.inner.oauth.is_some() { "oauth" } else { "webhook" })
+            .field("api_version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Client`].
+///
+/// ```
+/// use bitrix24::{Client, RateLimit, RetryPolicy};
+/// let client = Client::builder()
+///     .webhook("https://example.bitrix24.com/rest/1/xxxxxxxx/")
+///     .rate_limit(RateLimit::enterprise())
+///     .retry(RetryPolicy::default().max_attempts(4))
+///     .build()
+///     .unwrap();
+/// assert_eq!(client.portal(), "example.bitrix24.com");
+/// ```
+#[must_use]
+pub struct ClientBuilder {
+    webhook: Option<Result<Webhook, Error>>,
+    oauth: Option<(OAuthApp, OAuthTokens)>,
+    store: Option<Arc<dyn TokenStore>>,
+    rate_limit: Option<RateLimit>,
+    limiter: Option<RateLimiter>,
+    retry: RetryPolicy,
+    operating: OperatingPolicy,
+    version: ApiVersion,
+    timeout: Duration,
+    connect_timeout: Duration,
+    clock: Option<Arc<dyn Clock>>,
+    http: Option<reqwest::Client>,
+    user_agent: String,
+    batch_concurrency: usize,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            webhook: None,
+            oauth: None,
+            store: None,
+            rate_limit: Some(RateLimit::standard()),
+            limiter: None,
+            retry: RetryPolicy::default(),
+            operating: OperatingPolicy::default(),
+            version: ApiVersion::Auto,
+            // The portal cuts a request off at 60 s.
+            timeout: Duration::from_secs(65),
+            connect_timeout: Duration::from_secs(10),
+            clock: None,
+            http: None,
+            user_agent: concat!("bitrix24-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
+            batch_concurrency: 4,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// Calls through an incoming webhook URL (`https://<portal>/rest/<user_id>/<code>/`).
+    pub fn webhook(mut self, url: &str) -> Self {
+        self.webhook = Some(Webhook::parse(url));
+        self
+    }
+
+    /// Calls as an OAuth application with the given tokens (their `client_endpoint` names the
+    /// portal). On `expired_token` the client refreshes once and retries.
+    pub fn oauth(mut self, app: OAuthApp, tokens: OAuthTokens) -> Self {
+        self.oauth = Some((app, tokens));
+        self
+    }
+
+    /// Where rotated OAuth tokens are persisted (default: in memory).
+    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The portal's request quota (default: [`RateLimit::standard`]).
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Some(limit);
+        self
+    }
+
+    /// Turns the client-side limiter off (the portal's own limit still applies).
+    pub fn no_rate_limit(mut self) -> Self {
+        self.rate_limit = None;
+        self.limiter = None;
+        self
+    }
+
+    /// Shares one limiter between several clients (for example one per tenant token on the
+    /// same portal): it is keyed by portal.
+    pub fn rate_limiter(mut self, limiter: RateLimiter) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// The retry policy.
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// How the per-method operating-time limit is handled.
+    pub fn operating_policy(mut self, policy: OperatingPolicy) -> Self {
+        self.operating = policy;
+        self
+    }
+
+    /// REST 3.0 or v2 (default [`ApiVersion::Auto`]).
+    pub fn api_version(mut self, version: ApiVersion) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// Timeout of one HTTP request (default 65 s: the portal cuts requests at 60 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The clock (tests use tokio's paused time with the default clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// A preconfigured `reqwest::Client` (proxies, custom TLS roots). It must not follow
+    /// redirects: the client repeats a POST itself when a portal moved.
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// The `User-Agent` (default `bitrix24-rs/<version>`).
+    pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
+        self.user_agent = agent.into();
+        self
+    }
+
+    /// How many batch requests of one `send_all`/batch/stream may be in flight at once
+    /// (default 4; the limiter still paces them).
+    pub fn batch_concurrency(mut self, n: usize) -> Self {
+        self.batch_concurrency = n.max(1);
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let clock: Arc<dyn Clock> = self
+            .clock
+            .unwrap_or_else(|| Arc::new(TokioClock::new()) as Arc<dyn Clock>);
+        let (endpoint, portal, oauth) = match (self.webhook, self.oauth) {
+            (Some(_), Some(_)) => {
+                return Err(Error::Config(
+                    "choose either a webhook or OAuth credentials, not both".into(),
+                ));
+            }
+            (None, None) => {
+                return Err(Error::Config(
+                    "no credentials: call .webhook(url) or .oauth(app, tokens)".into(),
+                ));
+            }
+            (Some(hook), None) => {
+                let hook = hook?;
+                let portal = hook.portal().to_owned();
+                (Endpoint::Webhook(hook), portal, None)
+            }
+            (None, Some((app, tokens))) => {
+                let base = tokens.client_endpoint.clone().ok_or_else(|| {
+                    Error::Config("OAuth tokens need a client_endpoint (https://<portal>/rest/)".into())
+                })?;
+                let url = url::Url::parse(&base).map_err(|e| {
+                    Error::Config(format!("invalid client_endpoint `{base}`: {e}"))
+                })?;
+                let portal = url
+                    .host_str()
+                    .ok_or_else(|| Error::Config(format!("client_endpoint `{base}` has no host")))?
+                    .to_owned();
+                let base = if base.ends_with('/') { base } else { format!("{base}/") };
+                if tokens.access_token.is_empty() || tokens.refresh_token.is_empty() {
+                    return Err(Error::Config("OAuth tokens are empty".into()));
+                }
+                let store = self
+                    .store
+                    .unwrap_or_else(|| Arc::new(MemoryTokenStore::new()) as Arc<dyn TokenStore>);
+                (
+                    Endpoint::OAuth(base),
+                    portal,
+                    Some(OAuthSession::new(app, tokens, store)),
+                )
+            }
+        };
+        let http = match self.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .user_agent(self.user_agent)
+                .connect_timeout(self.connect_timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .pool_idle_timeout(Duration::from_secs(90))
+                .tcp_nodelay(true)
+                .build()
+                .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
+        };
+        let limiter = match (self.limiter, self.rate_limit) {
+            (Some(l), _) => Some(l),
+            (None, Some(limit)) => Some(RateLimiter::with_clock(limit, clock.clone())),
+            (None, None) => None,
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                endpoint: RwLock::new(endpoint),
+                portal,
+                oauth,
+                limiter,
+                operating: OperatingTracker::default(),
+                operating_policy: self.operating,
+                retry: self.retry,
+                clock,
+                timeout: self.timeout,
+                v3_unavailable: Mutex::new(HashSet::new()),
+                batch_concurrency: self.batch_concurrency,
+            }),
+            version: self.version,
+        })
+    }
+}
+
+/// One prepared call: what [`Client::execute`] sends.
+pub(crate) struct Call<'a> {
+    pub name: &'a str,
+    pub v3_name: Option<&'a str>,
+    pub idempotent: bool,
+    /// The params as a JSON object, without credentials.
+    pub body: Vec<u8>,
+}
+
+enum Next {
+    Retry(Duration),
+    Refresh,
+    FallbackV2,
+    Fail(Error),
+}
+
+impl Client {
+    /// A client for an incoming webhook URL with every default (standard-plan rate limit,
+    /// retries, REST 3.0 where available).
+    pub fn webhook(url: &str) -> Result<Client, Error> {
+        Client::builder().webhook(url).build()
+    }
+
+    /// A builder.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The portal host.
+    pub fn portal(&self) -> &str {
+        &self.inner.portal
+    }
+
+    /// A handle on the same client (same limiter, tokens and caches) that uses another API
+    /// generation.
+    #[must_use]
+    pub fn with_api_version(&self, version: ApiVersion) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            version,
+        }
+    }
+
+    /// How many OAuth refresh requests this client has made.
+    pub fn token_refreshes(&self) -> u64 {
+        self.inner.oauth.as_ref().map_or(0, OAuthSession::refreshes)
+    }
+
+    /// The current OAuth tokens (after any refresh), if the client uses OAuth.
+    pub fn oauth_tokens(&self) -> Option<OAuthTokens> {
+        self.inner
+            .oauth
+            .as_ref()
+            .and_then(|o| o.tokens.read().ok().map(|t| t.clone()))
+    }
+
+    /// The operating time (seconds over the last 10 minutes) the portal last reported for
+    /// `method`.
+    pub fn operating_time(&self, method: &str) -> Option<f64> {
+        self.inner.operating.operating(method)
+    }
+
+    /// Whether the client remembers that `method` is not available on REST 3.0 here.
+    pub fn v3_unavailable(&self, method: &str) -> bool {
+        self.inner
+            .v3_unavailable
+            .lock()
+            .is_ok_and(|s| s.contains(method))
+    }
+
+    /// Sends a typed method and returns its typed result.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bitrix24::Client) -> Result<(), bitrix24::Error> {
+    /// use bitrix24::methods::DealGet;
+    /// let deal = client.send(&DealGet::new(410)).await?;
+    /// println!("{:?}", deal.get("TITLE"));
+    /// # Ok(()) }
+    /// ```
+    pub async fn send<M: Method>(&self, method: &M) -> Result<M::Response, Error> {
+        self.send_full(method).await.map(|r| r.result)
+    }
+
+    /// Sends a typed method and returns the result with `total`, `next` and `time`.
+    pub async fn send_full<M: Method>(&self, method: &M) -> Result<Response<M::Response>, Error> {
+        let call = Call {
+            name: M::NAME,
+            v3_name: M::V3_NAME,
+            idempotent: M::IDEMPOTENT,
+            body: params_bytes(M::NAME, method)?,
+        };
+        self.execute(&call, &|status, body| {
+            envelope::decode(M::NAME, status, body, PhantomData::<M::Response>)
+        })
+        .await
+    }
+
+    /// Calls any method by name with JSON params (an object, or `null` for none), for methods
+    /// that have no typed binding yet. Reads (`*.get`, `*.list`, `*.fields`...) are treated as
+    /// idempotent; anything else is never re-sent after an ambiguous failure.
+    pub async fn call(&self, method: &str, params: Value) -> Result<Value, Error> {
+        self.call_full(method, params).await.map(|r| r.result)
+    }
+
+    /// [`Client::call`] with `total`, `next` and `time`.
+    pub async fn call_full(&self, method: &str, params: Value) -> Result<Response<Value>, Error> {
+        validate_method_name(method)?;
+        let body = match params {
+            Value::Object(map) => serde_json::to_vec(&map).map_err(|e| Error::invalid(method, e.to_string()))?,
+            Value::Null => b"{}".to_vec(),
+            other => {
+                return Err(Error::invalid(
+                    method,
+                    format!("params must be a JSON object, got {}", json_kind(&other)),
+                ));
+            }
+        };
+        let call = Call {
+            name: method,
+            v3_name: None,
+            idempotent: likely_idempotent(method),
+            body,
+        };
+        self.execute(&call, &|status, body| {
+            envelope::decode(method, status, body, PhantomData::<Value>)
+        })
+        .await
+    }
+
+    fn wants_v3(&self, call: &Call<'_>) -> bool {
+        let Some(v3) = call.v3_name else {
+            return false;
+        };
+        match self.version {
+            ApiVersion::V2 => false,
+            ApiVersion::V3 => true,
+            ApiVersion::Auto => !self
+                .inner
+                .v3_unavailable
+                .lock()
+                .is_ok_and(|s| s.contains(v3)),
+        }
+    }
+
+    fn url(&self, call: &Call<'_>, v3: bool) -> String {
+        let endpoint = self
+            .inner
+            .endpoint
+            .read()
+            .map(|e| e.clone())
+            .unwrap_or_else(|p| p.into_inner().clone());
+        let name = if v3 { call.v3_name.unwrap_or(call.name) } else { call.name };
+        match endpoint {
+            Endpoint::Webhook(hook) => hook.url(name, v3),
+            Endpoint::OAuth(base) => {
+                if v3 {
+                    format!("{}api/{name}", base)
+                } else {
+                    format!("{base}{name}")
+                }
+            }
+        }
+    }
+
+    fn body_with_auth(&self, body: &[u8]) -> (Vec<u8>, Option<crate::Secret>) {
+        let Some(oauth) = &self.inner.oauth else {
+            return (body.to_vec(), None);
+        };
+        let token = oauth.access_token();
+        let quoted = serde_json::to_string(token.expose()).unwrap_or_default();
+        let mut out = Vec::with_capacity(body.len() + quoted.len() + 10);
+        out.extend_from_slice(b"{\"auth\":");
+        out.extend_from_slice(quoted.as_bytes());
+        let rest = &body[1..];
+        if rest.trim_ascii_start().first() != Some(&b'}') {
+            out.push(b',');
+        }
+        out.extend_from_slice(rest);
+        (out, Some(token))
+    }
+
+    async fn operating_gate(&self, method: &str) -> Result<(), Error> {
+        loop {
+            let now = self.inner.clock.unix_now();
+            match self
+                .inner
+                .operating
+                .gate(method, now, &self.inner.operating_policy)
+            {
+                Gate::Go => return Ok(()),
+                Gate::Wait(wait) => {
+                    tracing::info!(method, wait_ms = wait.as_millis() as u64, "operating time near the limit: waiting");
+                    self.inner.clock.sleep(wait).await;
+                }
+                Gate::Blocked(reset) => {
+                    return Err(Error::OperatingLimit {
+                        method: method.to_owned(),
+                        reset_at: reset.map(unix_to_system),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Sends a prepared call with the limiter, retries, refresh and fallback, and decodes the
+    /// answer with `decode`.
+    pub(crate) async fn execute<T>(
+        &self,
+        call: &Call<'_>,
+        decode: &(dyn Fn(u16, &[u8]) -> Result<Response<T>, Error> + Send + Sync),
+    ) -> Result<Response<T>, Error> {
+        let span = tracing::info_span!(
+            "bitrix24.call",
+            portal = %self.inner.portal,
+            method = call.name,
+            attempt = tracing::field::Empty,
+            status = tracing::field::Empty,
+            error_code = tracing::field::Empty,
+            v3 = tracing::field::Empty,
+        );
+        self.execute_inner(call, decode).instrument(span).await
+    }
+
+    async fn execute_inner<T>(
+        &self,
+        call: &Call<'_>,
+        decode: &(dyn Fn(u16, &[u8]) -> Result<Response<T>, Error> + Send + Sync),
+    ) -> Result<Response<T>, Error> {
+        let inner = &self.inner;
+        let span = tracing::Span::current();
+        let mut attempt = 0u32;
+        let mut refreshed = false;
+        let mut redirects = 0u32;
+        let mut use_v3 = self.wants_v3(call);
+        loop {
+            attempt += 1;
+            span.record("attempt", attempt);
+            span.record("v3", use_v3);
+            self.operating_gate(call.name).await?;
+            if let Some(limiter) = &inner.limiter {
+                limiter.acquire(&inner.portal).await;
+            }
+            let started = inner.clock.now();
+            let (body, token) = self.body_with_auth(&call.body);
+            let sent = inner
+                .http
+                .post(self.url(call, use_v3))
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(reqwest::header::ACCEPT, "application/json")
+                .body(body)
+                .timeout(inner.timeout)
+                .send()
+                .await;
+            let response = match sent {
+                Ok(r) => r,
+                Err(e) => match self.on_transport(call, e, attempt) {
+                    Next::Retry(wait) => {
+                        inner.clock.sleep(wait).await;
+                        continue;
+                    }
+                    Next::Fail(err) => return Err(err),
+                    Next::Refresh | Next::FallbackV2 => unreachable!("transport never refreshes"),
+                },
+            };
+            let status = response.status().as_u16();
+            span.record("status", status);
+            if matches!(status, 301 | 302 | 307 | 308) && redirects < 3 {
+                if let Some(location) = response.headers().get(reqwest::header::LOCATION) {
+                    redirects += 1;
+                    attempt -= 1;
+                    self.follow_domain_change(location.to_str().unwrap_or_default())?;
+                    continue;
+                }
+            }
+            let bytes = match response.bytes().await {
+                Ok(b) => b,
+                Err(e) => match self.on_transport(call, e, attempt) {
+                    Next::Retry(wait) => {
+                        inner.clock.sleep(wait).await;
+                        continue;
+                    }
+                    Next::Fail(err) => return Err(err),
+                    Next::Refresh | Next::FallbackV2 => unreachable!("transport never refreshes"),
+                },
+            };
+            let elapsed = inner.clock.now().saturating_duration_since(started);
+            match decode(status, &bytes) {
+                Ok(resp) => {
+                    if let Some(time) = &resp.time {
+                        inner.operating.record(call.name, time);
+                    }
+                    tracing::debug!(status, elapsed_ms = elapsed.as_millis() as u64, "ok");
+                    return Ok(resp);
+                }
+                Err(err) => {
+                    if let Some(code) = err.code() {
+                        span.record("error_code", code.as_str());
+                    }
+                    tracing::debug!(status, elapsed_ms = elapsed.as_millis() as u64, error = %err, "failed");
+                    match self.on_answer(call, err, &bytes, attempt, use_v3, refreshed) {
+                        Next::Retry(wait) => inner.clock.sleep(wait).await,
+                        Next::Refresh => {
+                            let oauth = inner.oauth.as_ref().expect("refresh implies oauth");
+                            let used = token.unwrap_or_default();
+                            oauth.refresh(&inner.http, &used, inner.clock.as_ref()).await?;
+                            refreshed = true;
+                            attempt -= 1;
+                        }
+                        Next::FallbackV2 => {
+                            if let (ApiVersion::Auto, Some(v3)) = (self.version, call.v3_name)
+                                && let Ok(mut set) = inner.v3_unavailable.lock()
+                            {
+                                set.insert(v3.to_owned());
+                            }
+                            tracing::info!("not available on REST 3.0 here: falling back to v2");
+                            use_v3 = false;
+                            attempt -= 1;
+                        }
+                        Next::Fail(err) => return Err(err),
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_transport(&self, call: &Call<'_>, e: reqwest::Error, attempt: u32) -> Next {
+        let retry = &self.inner.retry;
+        let never_sent = e.is_connect();
+        if never_sent || call.idempotent {
+            if attempt < retry.max_attempts {
+                tracing::warn!(attempt, never_sent, "transport failure: retrying");
+                return Next::Retry(retry.backoff(attempt));
+            }
+            return Next::Fail(Error::transport(call.name, e));
+        }
+        let err = Error::transport(call.name, e);
+        let reason = match &err {
+            Error::Transport { message, .. } => message.clone(),
+            _ => String::new(),
+        };
+        Next::Fail(Error::OutcomeUnknown {
+            method: call.name.to_owned(),
+            reason,
+        })
+    }
+
+    fn on_answer(
+        &self,
+        call: &Call<'_>,
+        err: Error,
+        body: &[u8],
+        attempt: u32,
+        use_v3: bool,
+        refreshed: bool,
+    ) -> Next {
+        let retry = &self.inner.retry;
+        let can_retry = attempt < retry.max_attempts;
+        match &err {
+            Error::Api(api) => match &api.code {
+                ErrorCode::QueryLimitExceeded => {
+                    if can_retry {
+                        tracing::warn!(attempt, "QUERY_LIMIT_EXCEEDED: backing off");
+                        Next::Retry(retry.backoff(attempt).max(Duration::from_millis(500)))
+                    } else {
+                        Next::Fail(Error::RateLimited {
+                            method: call.name.to_owned(),
+                            attempts: attempt,
+                        })
+                    }
+                }
+                ErrorCode::OperationTimeLimit => {
+                    let reset = self.inner.operating.block(call.name);
+                    Next::Fail(Error::OperatingLimit {
+                        method: call.name.to_owned(),
+                        reset_at: reset.map(unix_to_system),
+                    })
+                }
+                ErrorCode::V3MethodNotFound if use_v3 && self.version == ApiVersion::Auto => {
+                    Next::FallbackV2
+                }
+                ErrorCode::ExpiredToken if self.inner.oauth.is_some() => {
+                    if refreshed {
+                        Next::Fail(Error::Auth(AuthError::StillExpiredAfterRefresh))
+                    } else {
+                        Next::Refresh
+                    }
+                }
+                // REST 3.0 hides the v2 auth code behind 401 ACCESSDENIEDEXCEPTION: refresh once.
+                _ if use_v3 && api.status == 401 && self.inner.oauth.is_some() && !refreshed => {
+                    Next::Refresh
+                }
+                _ if api.status >= 500 && call.idempotent && can_retry => {
+                    Next::Retry(retry.backoff(attempt))
+                }
+                _ => Next::Fail(err),
+            },
+            Error::Decode { status, .. } => {
+                let truncated = is_truncated(body);
+                if (*status >= 500 || truncated) && call.idempotent && can_retry {
+                    Next::Retry(retry.backoff(attempt))
+                } else if truncated && !call.idempotent && *status < 300 {
+                    Next::Fail(Error::OutcomeUnknown {
+                        method: call.name.to_owned(),
+                        reason: format!("the response body was cut short ({} bytes)", body.len()),
+                    })
+                } else {
+                    Next::Fail(err)
+                }
+            }
+            _ => Next::Fail(err),
+        }
+    }
+
+    fn follow_domain_change(&self, location: &str) -> Result<(), Error> {
+        let url = url::Url::parse(location).map_err(|e| {
+            Error::Config(format!("the portal redirected to an invalid location: {e}"))
+        })?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| Error::Config("the portal redirected to a location without host".into()))?
+            .to_owned();
+        let origin = match url.port() {
+            Some(p) => format!("{}://{host}:{p}", url.scheme()),
+            None => format!("{}://{host}", url.scheme()),
+        };
+        let mut endpoint = self
+            .inner
+            .endpoint
+            .write()
+            .map_err(|_| Error::Config("endpoint lock poisoned".into()))?;
+        tracing::warn!(new_host = %host, "the portal moved: repeating the call at its new address");
+        match &mut *endpoint {
+            Endpoint::Webhook(hook) => {
+                if hook.origin() != origin {
+                    hook.set_origin(origin, host);
+                }
+            }
+            Endpoint::OAuth(base) => *base = format!("{origin}/rest/"),
+        }
+        Ok(())
+    }
+}
+
+/// Whether a body is a JSON document cut short.
+fn is_truncated(body: &[u8]) -> bool {
+    let trimmed = body.trim_ascii_start();
+    (trimmed.first() == Some(&b'{') || trimmed.first() == Some(&b'['))
+        && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err_and(|e| e.is_eof())
+}
+
+pub(crate) fn unix_to_system(unix: f64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs_f64(unix.max(0.0))
+}
+
+/// Serializes a method's params and checks they form a JSON object.
+pub(crate) fn params_bytes<M: Method>(name: &str, method: &M) -> Result<Vec<u8>, Error> {
+    let bytes = serde_json::to_vec(method).map_err(|e| Error::invalid(name, format!("params do not serialize: {e}")))?;
+    match bytes.first() {
+        Some(b'{') => Ok(bytes),
+        _ if bytes == b"null" => Ok(b"{}".to_vec()),
+        _ => Err(Error::invalid(
+            name,
+            "params must serialize to a JSON object (a struct or map)",
+        )),
+    }
+}
+
+/// Checks a method name: not empty, only the characters Bitrix24 method names use.
+pub(crate) fn validate_method_name(name: &str) -> Result<(), Error> {
+    if name.trim().is_empty() {
+        return Err(Error::invalid(name, "the method name is empty"));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Err(Error::invalid(
+            name,
+            format!("the method name contains `{c}`; names are letters, digits, `.`, `_`, `-`"),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether an untyped method name looks like a read (safe to re-send).
+pub(crate) fn likely_idempotent(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    if matches!(
+        lower.as_str(),
+        "scope" | "methods" | "method.get" | "profile" | "server.time" | "app.info" | "feature.get"
+    ) {
+        return true;
+    }
+    let last = lower.rsplit('.').next().unwrap_or_default();
+    matches!(
+        last,
+        "get" | "list" | "fields" | "current" | "search" | "count" | "tail" | "aggregate" | "getlist"
+    ) || last.starts_with("get")
+}
+
+pub(crate) fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_names_are_checked() {
+        assert!(validate_method_name("crm.deal.add").is_ok());
+        assert!(validate_method_name("telephony.externalCall.register").is_ok());
+        assert!(validate_method_name("").is_err());
+        assert!(validate_method_name("crm.deal.add?x=1").is_err());
+        assert!(validate_method_name("../x").is_err());
+    }
+
+    #[test]
+    fn idempotency_guess() {
+        assert!(likely_idempotent("crm.deal.list"));
+        assert!(likely_idempotent("user.current"));
+        assert!(likely_idempotent("server.time"));
+        assert!(!likely_idempotent("crm.deal.add"));
+        assert!(!likely_idempotent("tasks.task.complete"));
+    }
+
+    #[test]
+    fn truncation_detected() {
+        assert!(is_truncated(br#"{"result":{"ID":"4"#));
+        assert!(!is_truncated(br#"{"result":1}"#));
+        assert!(!is_truncated(b"<html>"));
+    }
+}

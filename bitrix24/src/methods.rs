@@ -1,0 +1,302 @@
+//! Hand-written methods that exercise the client's machinery (single calls, batch,
+//! pagination, wrapped lists). Generated, fully typed methods for every pack live in the pack
+//! modules; these stay small and untyped in their rows ([`Record`]).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::method::{Keyset, ListMethod, Method, Risk};
+
+/// A row as the portal sent it: every field kept, values as JSON.
+pub type Record = Map<String, Value>;
+
+/// Reads an id that may be a number or a numeric string.
+pub(crate) fn lenient_id(row: &Record, field: &str) -> Option<u64> {
+    match row.get(field)? {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// `user.current`: the user the webhook or token acts as.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct UserCurrent;
+
+impl Method for UserCurrent {
+    const NAME: &'static str = "user.current";
+    const RISK: Risk = Risk::Read;
+    const IDEMPOTENT: bool = true;
+    const SCOPES: &'static [&'static str] = &["user", "user_brief", "user_basic"];
+    type Response = Record;
+}
+
+/// `server.time`: the portal's current time (ISO 8601).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct ServerTime;
+
+impl Method for ServerTime {
+    const NAME: &'static str = "server.time";
+    const RISK: Risk = Risk::Read;
+    const IDEMPOTENT: bool = true;
+    const SCOPES: &'static [&'static str] = &[];
+    type Response = String;
+}
+
+/// `crm.deal.add`: creates a deal, returns its id.
+#[derive(Debug, Clone, Serialize)]
+#[must_use]
+pub struct DealAdd {
+    fields: Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    params: Option<Map<String, Value>>,
+}
+
+impl DealAdd {
+    /// A deal with these fields (`{"TITLE": "…", "OPPORTUNITY": 1000}`).
+    pub fn new(fields: Value) -> Self {
+        DealAdd {
+            fields: object(fields),
+            params: None,
+        }
+    }
+
+    /// Options such as `{"REGISTER_SONET_EVENT": "N"}`.
+    pub fn params(mut self, params: Value) -> Self {
+        self.params = Some(object(params));
+        self
+    }
+}
+
+impl Method for DealAdd {
+    const NAME: &'static str = "crm.deal.add";
+    const RISK: Risk = Risk::Write;
+    const IDEMPOTENT: bool = false;
+    const SCOPES: &'static [&'static str] = &["crm"];
+    type Response = u64;
+}
+
+/// `crm.deal.get`: one deal by id.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct DealGet {
+    id: u64,
+}
+
+impl DealGet {
+    /// The deal with this id.
+    pub fn new(id: u64) -> Self {
+        DealGet { id }
+    }
+}
+
+impl Method for DealGet {
+    const NAME: &'static str = "crm.deal.get";
+    const RISK: Risk = Risk::Read;
+    const IDEMPOTENT: bool = true;
+    const SCOPES: &'static [&'static str] = &["crm"];
+    type Response = Record;
+}
+
+/// `crm.deal.update`: changes fields of a deal.
+#[derive(Debug, Clone, Serialize)]
+#[must_use]
+pub struct DealUpdate {
+    id: u64,
+    fields: Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    params: Option<Map<String, Value>>,
+}
+
+impl DealUpdate {
+    /// Sets `fields` on deal `id`.
+    pub fn new(id: u64, fields: Value) -> Self {
+        DealUpdate {
+            id,
+            fields: object(fields),
+            params: None,
+        }
+    }
+
+    /// Options such as `{"REGISTER_SONET_EVENT": "N"}`.
+    pub fn params(mut self, params: Value) -> Self {
+        self.params = Some(object(params));
+        self
+    }
+}
+
+impl Method for DealUpdate {
+    const NAME: &'static str = "crm.deal.update";
+    const RISK: Risk = Risk::Write;
+    // Setting the same fields twice leaves the same deal.
+    const IDEMPOTENT: bool = true;
+    const SCOPES: &'static [&'static str] = &["crm"];
+    type Response = bool;
+}
+
+/// `crm.deal.delete`: deletes a deal.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct DealDelete {
+    id: u64,
+}
+
+impl DealDelete {
+    /// Deletes deal `id`.
+    pub fn new(id: u64) -> Self {
+        DealDelete { id }
+    }
+}
+
+impl Method for DealDelete {
+    const NAME: &'static str = "crm.deal.delete";
+    const RISK: Risk = Risk::Destructive;
+    const IDEMPOTENT: bool = false;
+    const SCOPES: &'static [&'static str] = &["crm"];
+    type Response = bool;
+}
+
+/// `crm.deal.list`: deals with filter, order and select (50 per page).
+#[derive(Debug, Clone, Default, Serialize)]
+#[must_use]
+pub struct DealList {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    select: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    filter: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    order: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start: Option<i64>,
+}
+
+impl DealList {
+    /// All deals, default fields.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Fields to return (`*` and `UF_*` allowed).
+    pub fn select<I, S>(mut self, fields: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.select = Some(fields.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Filter (`{">OPPORTUNITY": 1000, "@STAGE_ID": ["NEW", "WON"]}`).
+    pub fn filter(mut self, filter: Value) -> Self {
+        self.filter = Some(object(filter));
+        self
+    }
+
+    /// Order (`{"DATE_CREATE": "DESC"}`). Setting it makes streams use offset pages.
+    pub fn order(mut self, order: Value) -> Self {
+        self.order = Some(object(order));
+        self
+    }
+
+    /// One page starting at this offset (a single `send`; streams set it themselves).
+    pub fn start(mut self, start: i64) -> Self {
+        self.start = Some(start);
+        self
+    }
+}
+
+impl Method for DealList {
+    const NAME: &'static str = "crm.deal.list";
+    const RISK: Risk = Risk::Read;
+    const IDEMPOTENT: bool = true;
+    const SCOPES: &'static [&'static str] = &["crm"];
+    type Response = Vec<Record>;
+}
+
+impl ListMethod for DealList {
+    type Item = Record;
+    const KEYSET: Option<Keyset> = Some(Keyset {
+        request_field: "ID",
+        response_field: "ID",
+    });
+
+    fn item_id(item: &Record) -> Option<u64> {
+        lenient_id(item, "ID")
+    }
+}
+
+/// The result of `tasks.task.list`: rows wrapped under `tasks`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[non_exhaustive]
+pub struct TaskListResult {
+    /// The tasks of this page.
+    #[serde(default)]
+    pub tasks: Vec<Record>,
+}
+
+/// `tasks.task.list`: tasks (rows wrapped in `result.tasks`).
+#[derive(Debug, Clone, Default, Serialize)]
+#[must_use]
+pub struct TaskList {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    select: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    filter: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    order: Option<Map<String, Value>>,
+}
+
+impl TaskList {
+    /// All tasks visible to the caller.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Fields to return (upper-case names, `ID`, `TITLE`...).
+    pub fn select<I, S>(mut self, fields: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.select = Some(fields.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Filter (`{"RESPONSIBLE_ID": 1}`).
+    pub fn filter(mut self, filter: Value) -> Self {
+        self.filter = Some(object(filter));
+        self
+    }
+
+    /// Order (`{"ID": "desc"}`).
+    pub fn order(mut self, order: Value) -> Self {
+        self.order = Some(object(order));
+        self
+    }
+}
+
+impl Method for TaskList {
+    const NAME: &'static str = "tasks.task.list";
+    const RISK: Risk = Risk::Read;
+    const IDEMPOTENT: bool = true;
+    const SCOPES: &'static [&'static str] = &["task"];
+    type Response = TaskListResult;
+}
+
+impl ListMethod for TaskList {
+    type Item = Record;
+    const WRAPPER: Option<&'static str> = Some("tasks");
+    const KEYSET: Option<Keyset> = Some(Keyset {
+        request_field: "ID",
+        response_field: "id",
+    });
+
+    fn item_id(item: &Record) -> Option<u64> {
+        lenient_id(item, "id")
+    }
+}

@@ -1,0 +1,343 @@
+//! List pagination as `futures::Stream`s with bounded memory.
+//!
+//! - **Offset**: the first page learns `total`; the other pages go 50 list commands per batch
+//!   request, several requests in flight under the limiter. Rows inserted or deleted while it
+//!   runs can shift pages.
+//! - **Keyset**: `order {ID: ASC}`, `start=-1` (no counting), each of the 50 commands of a batch
+//!   filtered by `>ID` of the previous command's last row through a `$result[...]` reference:
+//!   up to 2,500 rows per request, and no row skipped or repeated when rows are added or
+//!   removed meanwhile.
+//!
+//! [`Strategy::Auto`] takes keyset when the method supports it and the caller set no `order`.
+
+use futures::stream::{self, BoxStream, StreamExt};
+use serde_json::{Map, Value};
+
+use crate::batch::{BatchResults, Command, MAX_COMMANDS};
+use crate::client::{Call, Client, json_kind};
+use crate::envelope::{self, ItemsSeed};
+use crate::error::Error;
+use crate::method::{Keyset, ListMethod};
+use crate::php_query;
+
+/// Rows per page on v2 (fixed by the portal).
+pub const PAGE_SIZE: usize = 50;
+
+/// How a list is walked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Strategy {
+    /// Keyset when the method supports it and no `order` was set; offset otherwise.
+    #[default]
+    Auto,
+    /// `start` offsets, pages fetched in parallel batches.
+    Offset,
+    /// Chained `>ID` filters, ascending by id.
+    Keyset,
+}
+
+impl Client {
+    /// Streams every row of a list method (see [`Strategy::Auto`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: bitrix24::Client) -> Result<(), bitrix24::Error> {
+    /// use futures::TryStreamExt;
+    /// use bitrix24::methods::DealList;
+    /// let mut deals = client.stream(DealList::new().select(["ID", "TITLE"]));
+    /// while let Some(deal) = deals.try_next().await? {
+    ///     println!("{:?}", deal.get("TITLE"));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn stream<M>(&self, method: M) -> BoxStream<'static, Result<M::Item, Error>>
+    where
+        M: ListMethod + 'static,
+    {
+        self.stream_with(method, Strategy::Auto)
+    }
+
+    /// Streams every row with the given strategy.
+    pub fn stream_with<M>(
+        &self,
+        method: M,
+        strategy: Strategy,
+    ) -> BoxStream<'static, Result<M::Item, Error>>
+    where
+        M: ListMethod + 'static,
+    {
+        let params = match serde_json::to_value(&method) {
+            Ok(Value::Object(map)) => map,
+            Ok(Value::Null) => Map::new(),
+            Ok(other) => {
+                return error_stream(Error::invalid(
+                    M::NAME,
+                    format!("params must be a JSON object, got {}", json_kind(&other)),
+                ));
+            }
+            Err(e) => return error_stream(Error::invalid(M::NAME, e.to_string())),
+        };
+        let has_order = find_key(&params, "order").is_some();
+        let keyset = match (strategy, M::KEYSET) {
+            (Strategy::Keyset, Some(k)) => Some(k),
+            (Strategy::Keyset, None) => {
+                return error_stream(Error::invalid(
+                    M::NAME,
+                    "this method cannot be walked by id (no keyset in its spec)",
+                ));
+            }
+            (Strategy::Auto, Some(k)) if !has_order => Some(k),
+            _ => None,
+        };
+        match keyset {
+            Some(k) => keyset_stream::<M>(self.clone(), params, k),
+            None => offset_stream::<M>(self.clone(), params),
+        }
+    }
+
+    /// Collects every row of a list method into a `Vec`.
+    pub async fn list_all<M>(&self, method: M) -> Result<Vec<M::Item>, Error>
+    where
+        M: ListMethod + 'static,
+    {
+        use futures::TryStreamExt;
+        self.stream(method).try_collect().await
+    }
+}
+
+fn error_stream<T: Send + 'static>(e: Error) -> BoxStream<'static, Result<T, Error>> {
+    stream::once(async move { Err(e) }).boxed()
+}
+
+/// The existing key named `name` in any case (`filter`, `FILTER`), if any.
+fn find_key(params: &Map<String, Value>, name: &str) -> Option<String> {
+    params.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned()
+}
+
+/// One page by a plain call.
+async fn fetch_page<M: ListMethod>(
+    client: &Client,
+    params: &Map<String, Value>,
+) -> Result<(Vec<M::Item>, Option<u64>, Option<u64>), Error> {
+    let call = Call {
+        name: M::NAME,
+        v3_name: None,
+        idempotent: true,
+        body: serde_json::to_vec(params).map_err(|e| Error::invalid(M::NAME, e.to_string()))?,
+    };
+    let resp = client
+        .execute(&call, &|status, body| {
+            envelope::decode(M::NAME, status, body, ItemsSeed::<M::Item>::new(M::WRAPPER))
+        })
+        .await?;
+    Ok((resp.result, resp.total, resp.next))
+}
+
+/// Several pages by one batch request: `commands` are sent as is; each command's rows are
+/// returned in order.
+async fn fetch_batch<M: ListMethod>(
+    client: &Client,
+    commands: Vec<Command>,
+) -> Result<Vec<Vec<M::Item>>, Error> {
+    let indices: Vec<usize> = (0..commands.len()).collect();
+    let payload = crate::batch::request_chunk(client, &commands, &indices, false).await?;
+    let results = BatchResults::from_payload(client, &commands, payload.result);
+    commands
+        .iter()
+        .map(|c| results.decode_with(&c.key, ItemsSeed::<M::Item>::new(M::WRAPPER)))
+        .collect()
+}
+
+fn offset_stream<M: ListMethod + 'static>(
+    client: Client,
+    params: Map<String, Value>,
+) -> BoxStream<'static, Result<M::Item, Error>> {
+    let mut first = params.clone();
+    first.insert("start".into(), Value::from(0));
+    let first_client = client.clone();
+    stream::once(async move { fetch_page::<M>(&first_client, &first).await })
+        .flat_map(move |page| match page {
+            Err(e) => error_stream(e),
+            Ok((items, total, next)) => {
+                let head = stream::iter(items.into_iter().map(Ok));
+                let (Some(total), Some(_)) = (total, next) else {
+                    return head.boxed();
+                };
+                let base = php_query::flatten(&without_key(&params, "start"));
+                let starts: Vec<u64> = (PAGE_SIZE as u64..total).step_by(PAGE_SIZE).collect();
+                let batches: Vec<Vec<u64>> =
+                    starts.chunks(MAX_COMMANDS).map(<[u64]>::to_vec).collect();
+                let client = client.clone();
+                let concurrency = client.inner.batch_concurrency;
+                let rest = stream::iter(batches)
+                    .map(move |starts| {
+                        let client = client.clone();
+                        let commands: Vec<Command> = starts
+                            .iter()
+                            .map(|start| {
+                                let mut pairs = base.clone();
+                                pairs.push(("start".into(), start.to_string()));
+                                Command {
+                                    key: format!("p{start}"),
+                                    method: M::NAME.to_owned(),
+                                    idempotent: true,
+                                    pairs,
+                                }
+                            })
+                            .collect();
+                        async move { fetch_batch::<M>(&client, commands).await }
+                    })
+                    .buffered(concurrency)
+                    .flat_map(|pages| match pages {
+                        Ok(pages) => stream::iter(pages.into_iter().flatten().map(Ok)).boxed(),
+                        Err(e) => error_stream(e),
+                    });
+                head.chain(rest).boxed()
+            }
+        })
+        .boxed()
+}
+
+fn without_key(params: &Map<String, Value>, name: &str) -> Map<String, Value> {
+    params
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case(name))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+struct KeysetState {
+    client: Client,
+    /// Params with `order` and `start` set, without the `>id` condition.
+    params: Map<String, Value>,
+    filter_key: String,
+    /// `>ID` (or `>id`).
+    gt: String,
+    last: u64,
+    first: bool,
+    done: bool,
+}
+
+fn keyset_stream<M: ListMethod + 'static>(
+    client: Client,
+    params: Map<String, Value>,
+    keyset: Keyset,
+) -> BoxStream<'static, Result<M::Item, Error>> {
+    let order_key = find_key(&params, "order").unwrap_or_else(|| "order".to_owned());
+    let filter_key = find_key(&params, "filter").unwrap_or_else(|| "filter".to_owned());
+    let mut params = without_key(&params, "start");
+    params.insert(
+        order_key,
+        Value::Object(Map::from_iter([(
+            keyset.request_field.to_owned(),
+            Value::from("ASC"),
+        )])),
+    );
+    params.insert("start".into(), Value::from(-1));
+    let gt = format!(">{}", keyset.request_field);
+    // A caller's own `>ID` condition is where the walk starts.
+    let mut last = 0;
+    match params.get_mut(&filter_key) {
+        Some(Value::Object(filter)) => {
+            if let Some(v) = filter.remove(&gt) {
+                last = v
+                    .as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                    .unwrap_or(0);
+            }
+        }
+        Some(Value::Array(a)) if a.is_empty() => {
+            params.insert(filter_key.clone(), Value::Object(Map::new()));
+        }
+        Some(_) => {
+            return error_stream(Error::invalid(M::NAME, "`filter` must be an object"));
+        }
+        None => {
+            params.insert(filter_key.clone(), Value::Object(Map::new()));
+        }
+    }
+    let state = KeysetState {
+        client,
+        params,
+        filter_key,
+        gt,
+        last,
+        first: true,
+        done: false,
+    };
+    stream::unfold(state, move |mut s| async move {
+        if s.done {
+            return None;
+        }
+        let outcome = keyset_step::<M>(&mut s, keyset).await;
+        if outcome.is_err() {
+            s.done = true;
+        }
+        Some((outcome, s))
+    })
+    .flat_map(|rows| match rows {
+        Ok(rows) => stream::iter(rows.into_iter().map(Ok)).boxed(),
+        Err(e) => error_stream(e),
+    })
+    .boxed()
+}
+
+async fn keyset_step<M: ListMethod>(
+    s: &mut KeysetState,
+    keyset: Keyset,
+) -> Result<Vec<M::Item>, Error> {
+    let pages = if s.first {
+        // One plain call first: small lists cost one request, not a batch of 50.
+        s.first = false;
+        let mut params = s.params.clone();
+        if let Some(Value::Object(filter)) = params.get_mut(&s.filter_key) {
+            filter.insert(s.gt.clone(), Value::from(s.last));
+        }
+        vec![fetch_page::<M>(&s.client, &params).await?.0]
+    } else {
+        let base = php_query::flatten(&s.params);
+        let link_key = format!("{}[{}]", s.filter_key, s.gt);
+        let commands: Vec<Command> = (0..MAX_COMMANDS)
+            .map(|i| {
+                let mut pairs = base.clone();
+                let value = if i == 0 {
+                    s.last.to_string()
+                } else {
+                    let mut r = format!("$result[k{}]", i - 1);
+                    if let Some(w) = M::WRAPPER {
+                        r.push_str(&format!("[{w}]"));
+                    }
+                    r.push_str(&format!("[{}][{}]", PAGE_SIZE - 1, keyset.response_field));
+                    r
+                };
+                pairs.push((link_key.clone(), value));
+                Command {
+                    key: format!("k{i}"),
+                    method: M::NAME.to_owned(),
+                    idempotent: true,
+                    pairs,
+                }
+            })
+            .collect();
+        fetch_batch::<M>(&s.client, commands).await?
+    };
+    let mut out = Vec::with_capacity(pages.iter().map(Vec::len).sum());
+    for page in pages {
+        let full = page.len() >= PAGE_SIZE;
+        if let Some(last) = page.last() {
+            s.last = M::item_id(last).ok_or_else(|| Error::Decode {
+                method: M::NAME.to_owned(),
+                path: keyset.response_field.to_owned(),
+                message: "a row has no id; keyset pagination needs one (select the id field)"
+                    .to_owned(),
+                status: 200,
+            })?;
+        }
+        out.extend(page);
+        if !full {
+            // A short page ends the walk; later chained commands saw no valid reference.
+            s.done = true;
+            break;
+        }
+    }
+    Ok(out)
+}
