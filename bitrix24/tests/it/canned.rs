@@ -1,0 +1,153 @@
+//! A loopback HTTP server that answers a fixed sequence of responses and records each
+//! request: for pinning exact wire sequences (retries, refresh, fallback, redirects).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// One canned answer.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    /// Announce a longer body than sent, then close (a cut connection).
+    pub cut: bool,
+}
+
+pub fn json(status: u16, body: &str) -> Answer {
+    Answer {
+        status,
+        headers: vec![("Content-Type".into(), "application/json; charset=utf-8".into())],
+        body: body.to_owned(),
+        cut: false,
+    }
+}
+
+pub fn html(status: u16, body: &str) -> Answer {
+    Answer {
+        status,
+        headers: vec![("Content-Type".into(), "text/html".into())],
+        body: body.to_owned(),
+        cut: false,
+    }
+}
+
+pub fn cut(body: &str) -> Answer {
+    Answer {
+        cut: true,
+        ..json(200, body)
+    }
+}
+
+pub fn redirect(location: &str) -> Answer {
+    Answer {
+        status: 302,
+        headers: vec![("Location".into(), location.to_owned())],
+        body: String::new(),
+        cut: false,
+    }
+}
+
+/// A recorded request.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub body: String,
+    pub at: std::time::Instant,
+}
+
+pub struct Canned {
+    pub base: String,
+    answers: Arc<Mutex<VecDeque<Answer>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Canned {
+    pub async fn start(answers: Vec<Answer>) -> Canned {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let answers = Arc::new(Mutex::new(VecDeque::from(answers)));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (a, s) = (answers.clone(), seen.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else { return };
+                let (a, s) = (a.clone(), s.clone());
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 8192];
+                    let (head_end, content_length) = loop {
+                        let n = sock.read(&mut chunk).await.unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&buf[..pos]).to_string();
+                            let len = head
+                                .lines()
+                                .find_map(|l| {
+                                    let (k, v) = l.split_once(':')?;
+                                    k.eq_ignore_ascii_case("content-length")
+                                        .then(|| v.trim().parse::<usize>().ok())?
+                                })
+                                .unwrap_or(0);
+                            break (pos + 4, len);
+                        }
+                    };
+                    while buf.len() < head_end + content_length {
+                        let n = sock.read(&mut chunk).await.unwrap_or(0);
+                        if n == 0 {
+                            break;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                    }
+                    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                    let mut first = head.lines().next().unwrap_or_default().split(' ');
+                    let method = first.next().unwrap_or_default().to_owned();
+                    let path = first.next().unwrap_or_default().to_owned();
+                    let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
+                    s.lock().unwrap().push(Seen {
+                        method,
+                        path,
+                        body,
+                        at: std::time::Instant::now(),
+                    });
+                    let answer = a.lock().unwrap().pop_front().unwrap_or_else(|| {
+                        json(500, r#"{"error":"NO_CANNED_ANSWER","error_description":"test server has no more answers"}"#)
+                    });
+                    let announced = if answer.cut { answer.body.len() + 100 } else { answer.body.len() };
+                    let mut out = format!("HTTP/1.1 {} X\r\nConnection: close\r\nContent-Length: {announced}\r\n", answer.status);
+                    for (k, v) in &answer.headers {
+                        out.push_str(&format!("{k}: {v}\r\n"));
+                    }
+                    out.push_str("\r\n");
+                    out.push_str(&answer.body);
+                    let _ = sock.write_all(out.as_bytes()).await;
+                    let _ = sock.shutdown().await;
+                });
+            }
+        });
+        Canned { base, answers, seen }
+    }
+
+    pub fn webhook(&self) -> String {
+        format!("{}/rest/1/abc123secret/", self.base)
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    pub fn paths(&self) -> Vec<String> {
+        self.seen().into_iter().map(|s| s.path).collect()
+    }
+
+    pub fn push(&self, answer: Answer) {
+        self.answers.lock().unwrap().push_back(answer);
+    }
+}

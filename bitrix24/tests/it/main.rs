@@ -1,0 +1,4 @@
+//! Integration tests of the client: canned wire sequences and the local emulator.
+
+mod canned;
+mod wire;
