@@ -1,4 +1,5 @@
 //! Integration tests of the client: canned wire sequences and the local emulator.
 
 mod canned;
+mod batching;
 mod wire;
