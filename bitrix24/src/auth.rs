@@ -133,7 +133,7 @@ impl fmt::Debug for Webhook {
             .field("portal", &self.host)
             .field("user", &self.user)
             .field("code", &self.code)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -289,7 +289,7 @@ impl MemoryTokenStore {
 
 impl TokenStore for MemoryTokenStore {
     fn load(&self) -> BoxFuture<'_, Result<Option<OAuthTokens>, Error>> {
-        let tokens = self.tokens.read().map(|t| t.clone()).unwrap_or(None);
+        let tokens = self.tokens.read().ok().and_then(|t| t.clone());
         Box::pin(async move { Ok(tokens) })
     }
 
@@ -349,7 +349,10 @@ impl TokenStore for FileTokenStore {
     fn save<'a>(&'a self, tokens: &'a OAuthTokens) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             let fail = |e: std::io::Error| {
-                Error::Auth(AuthError::TokenStore(format!("{}: {e}", self.path.display())))
+                Error::Auth(AuthError::TokenStore(format!(
+                    "{}: {e}",
+                    self.path.display()
+                )))
             };
             let bytes = serde_json::to_vec_pretty(&StoredTokens::from(tokens))
                 .map_err(|e| Error::Auth(AuthError::TokenStore(e.to_string())))?;
@@ -446,7 +449,10 @@ impl OAuthSession {
             .and_then(|t| t.server_endpoint.clone());
         match server {
             Some(s) if s.trim_end_matches('/').ends_with("/rest") => {
-                format!("{}/oauth/token/", s.trim_end_matches('/').trim_end_matches("/rest"))
+                format!(
+                    "{}/oauth/token/",
+                    s.trim_end_matches('/').trim_end_matches("/rest")
+                )
             }
             _ => DEFAULT_TOKEN_URL.to_owned(),
         }
@@ -492,9 +498,8 @@ impl OAuthSession {
             .bytes()
             .await
             .map_err(|e| Error::transport("oauth/token", e))?;
-        let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
-            Error::Auth(AuthError::BadTokenResponse(format!("HTTP {status}: {e}")))
-        })?;
+        let parsed: TokenResponse = serde_json::from_slice(&body)
+            .map_err(|e| Error::Auth(AuthError::BadTokenResponse(format!("HTTP {status}: {e}"))))?;
         if let Some(code) = parsed.error.0.filter(|c| !c.is_empty()) {
             tracing::warn!(status, code = %code, "token refresh rejected");
             return Err(Error::Auth(AuthError::RefreshRejected {
@@ -514,12 +519,10 @@ impl OAuthSession {
             .clone();
         next.access_token = Secret::new(access);
         next.refresh_token = Secret::new(refresh);
-        next.expires_at = parsed.expires.0.or_else(|| {
-            parsed
-                .expires_in
-                .0
-                .map(|s| clock.unix_now() as u64 + s)
-        });
+        next.expires_at = parsed
+            .expires
+            .0
+            .or_else(|| parsed.expires_in.0.map(|s| clock.unix_now() as u64 + s));
         if let Some(c) = parsed.client_endpoint.0 {
             next.client_endpoint = Some(c);
         }

@@ -11,10 +11,10 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
-use serde_json::value::RawValue;
+use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::client::{Call, Client, json_kind, validate_method_name};
 use crate::envelope::{self, LenientString, LenientU64, Response, TimeInfo};
@@ -205,7 +205,7 @@ impl Batch<'_> {
         key: &str,
         method: &M,
     ) -> Result<BatchHandle<M::Response>, Error> {
-        self.add_linked(key, method, [])
+        self.add_linked(key, method, std::iter::empty())
     }
 
     /// Adds a command whose params are partly taken from earlier commands' results: each link
@@ -222,12 +222,13 @@ impl Batch<'_> {
     /// println!("{} deals", results.get(&mine)?.len());
     /// # Ok(()) }
     /// ```
-    pub fn add_linked<M: Method, const N: usize>(
+    pub fn add_linked<'l, M: Method>(
         &mut self,
         key: &str,
         method: &M,
-        links: [(&str, BatchRef); N],
+        links: impl IntoIterator<Item = (&'l str, BatchRef)>,
     ) -> Result<BatchHandle<M::Response>, Error> {
+        let links: Vec<(&str, BatchRef)> = links.into_iter().collect();
         let value = serde_json::to_value(method)
             .map_err(|e| Error::invalid(M::NAME, format!("params do not serialize: {e}")))?;
         let params = match value {
@@ -291,7 +292,10 @@ impl Batch<'_> {
             ));
         }
         if self.index.contains_key(key) {
-            return Err(Error::invalid(method, format!("batch key `{key}` is used twice")));
+            return Err(Error::invalid(
+                method,
+                format!("batch key `{key}` is used twice"),
+            ));
         }
         let mut pairs = php_query::flatten(params);
         for (link_key, reference) in links {
@@ -328,8 +332,6 @@ impl Batch<'_> {
 
     /// Groups linked commands and packs the groups, in order, into requests of at most 50.
     pub(crate) fn chunks(&self) -> Result<Vec<Vec<usize>>, Error> {
-        let n = self.commands.len();
-        let mut parent: Vec<usize> = (0..n).collect();
         fn find(parent: &mut [usize], mut i: usize) -> usize {
             while parent[i] != i {
                 parent[i] = parent[parent[i]];
@@ -337,6 +339,8 @@ impl Batch<'_> {
             }
             i
         }
+        let n = self.commands.len();
+        let mut parent: Vec<usize> = (0..n).collect();
         for (i, command) in self.commands.iter().enumerate() {
             for (_, value) in &command.pairs {
                 for target in php_query::references(value) {
@@ -403,18 +407,17 @@ impl Batch<'_> {
                 }
             }
         } else {
-            let outcomes: Vec<(Vec<usize>, Result<Response<BatchPayload>, Error>)> =
-                futures::stream::iter(chunks)
-                    .map(|chunk| {
-                        let commands = commands.clone();
-                        async move {
-                            let outcome = request_chunk(client, &commands, &chunk, false).await;
-                            (chunk, outcome)
-                        }
-                    })
-                    .buffer_unordered(client.inner.batch_concurrency)
-                    .collect()
-                    .await;
+            let outcomes: Vec<(Vec<usize>, ChunkOutcome)> = futures::stream::iter(chunks)
+                .map(|chunk| {
+                    let commands = commands.clone();
+                    async move {
+                        let outcome = request_chunk(client, &commands, &chunk, false).await;
+                        (chunk, outcome)
+                    }
+                })
+                .buffer_unordered(client.inner.batch_concurrency)
+                .collect()
+                .await;
             for (chunk, outcome) in outcomes {
                 absorb(client, &commands, &chunk, outcome, &mut results);
             }
@@ -444,6 +447,8 @@ async fn send_chunk(
     absorb(client, commands, chunk, outcome, results);
     failed
 }
+
+type ChunkOutcome = Result<Response<BatchPayload>, Error>;
 
 pub(crate) async fn request_chunk(
     client: &Client,
@@ -790,7 +795,8 @@ mod tests {
     #[test]
     fn payload_from_docs_and_php_quirks() {
         let body = r#"{"result":{"result":{"get_user":{"ID":"1","UF_DEPARTMENT":[1]},"get_department":[{"ID":"1","NAME":"DEMO","SORT":500}]},"result_error":[],"result_total":{"get_department":1},"result_next":[],"result_time":{"get_user":{"start":1724916859.46156,"operating":0}}},"time":{"start":1}}"#;
-        let r = envelope::decode("batch", 200, body.as_bytes(), PhantomData::<BatchPayload>).unwrap();
+        let r =
+            envelope::decode("batch", 200, body.as_bytes(), PhantomData::<BatchPayload>).unwrap();
         let p = r.result;
         assert_eq!(p.results.len(), 2);
         assert!(p.errors.is_empty());
@@ -799,7 +805,9 @@ mod tests {
 
         // Keys 0..n-1 come back as JSON lists; failures in result_error.
         let body = r#"{"result":{"result":{"35943":{"ID":"35943"}},"result_error":[{"error":"","error_description":"Not found"},{"error":"insufficient_scope","error_description":""}],"result_total":[],"result_next":[],"result_time":[]}}"#;
-        let p = envelope::decode("batch", 200, body.as_bytes(), PhantomData::<BatchPayload>).unwrap().result;
+        let p = envelope::decode("batch", 200, body.as_bytes(), PhantomData::<BatchPayload>)
+            .unwrap()
+            .result;
         assert_eq!(p.errors.len(), 2);
         let e = command_error("crm.deal.get", &p.errors["1"]);
         assert_eq!(e.code, ErrorCode::InsufficientScope);

@@ -75,7 +75,14 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("portal", &self.inner.portal)
-            .field("auth", &if self.inner.oauth.is_some() { "oauth" } else { "webhook" })
+            .field(
+                "auth",
+                &if self.inner.oauth.is_some() {
+                    "oauth"
+                } else {
+                    "webhook"
+                },
+            )
             .field("api_version", &self.version)
             .finish_non_exhaustive()
     }
@@ -246,16 +253,21 @@ impl ClientBuilder {
             }
             (None, Some((app, tokens))) => {
                 let base = tokens.client_endpoint.clone().ok_or_else(|| {
-                    Error::Config("OAuth tokens need a client_endpoint (https://<portal>/rest/)".into())
+                    Error::Config(
+                        "OAuth tokens need a client_endpoint (https://<portal>/rest/)".into(),
+                    )
                 })?;
-                let url = url::Url::parse(&base).map_err(|e| {
-                    Error::Config(format!("invalid client_endpoint `{base}`: {e}"))
-                })?;
+                let url = url::Url::parse(&base)
+                    .map_err(|e| Error::Config(format!("invalid client_endpoint `{base}`: {e}")))?;
                 let portal = url
                     .host_str()
                     .ok_or_else(|| Error::Config(format!("client_endpoint `{base}` has no host")))?
                     .to_owned();
-                let base = if base.ends_with('/') { base } else { format!("{base}/") };
+                let base = if base.ends_with('/') {
+                    base
+                } else {
+                    format!("{base}/")
+                };
                 if tokens.access_token.is_empty() || tokens.refresh_token.is_empty() {
                     return Err(Error::Config("OAuth tokens are empty".into()));
                 }
@@ -313,6 +325,10 @@ pub(crate) struct Call<'a> {
     /// The params as a JSON object, without credentials.
     pub body: Vec<u8>,
 }
+
+/// Decodes a response body (status, bytes) into the call's typed response.
+pub(crate) type Decoder<'a, T> =
+    dyn Fn(u16, &[u8]) -> Result<Response<T>, Error> + Send + Sync + 'a;
 
 enum Next {
     Retry(Duration),
@@ -413,7 +429,9 @@ impl Client {
     pub async fn call_full(&self, method: &str, params: Value) -> Result<Response<Value>, Error> {
         validate_method_name(method)?;
         let body = match params {
-            Value::Object(map) => serde_json::to_vec(&map).map_err(|e| Error::invalid(method, e.to_string()))?,
+            Value::Object(map) => {
+                serde_json::to_vec(&map).map_err(|e| Error::invalid(method, e.to_string()))?
+            }
             Value::Null => b"{}".to_vec(),
             other => {
                 return Err(Error::invalid(
@@ -454,14 +472,17 @@ impl Client {
             .inner
             .endpoint
             .read()
-            .map(|e| e.clone())
-            .unwrap_or_else(|p| p.into_inner().clone());
-        let name = if v3 { call.v3_name.unwrap_or(call.name) } else { call.name };
+            .map_or_else(|p| p.into_inner().clone(), |e| e.clone());
+        let name = if v3 {
+            call.v3_name.unwrap_or(call.name)
+        } else {
+            call.name
+        };
         match endpoint {
             Endpoint::Webhook(hook) => hook.url(name, v3),
             Endpoint::OAuth(base) => {
                 if v3 {
-                    format!("{}api/{name}", base)
+                    format!("{base}api/{name}")
                 } else {
                     format!("{base}{name}")
                 }
@@ -496,7 +517,11 @@ impl Client {
             {
                 Gate::Go => return Ok(()),
                 Gate::Wait(wait) => {
-                    tracing::info!(method, wait_ms = wait.as_millis() as u64, "operating time near the limit: waiting");
+                    tracing::info!(
+                        method,
+                        wait_ms = wait.as_millis() as u64,
+                        "operating time near the limit: waiting"
+                    );
                     self.inner.clock.sleep(wait).await;
                 }
                 Gate::Blocked(reset) => {
@@ -514,7 +539,7 @@ impl Client {
     pub(crate) async fn execute<T>(
         &self,
         call: &Call<'_>,
-        decode: &(dyn Fn(u16, &[u8]) -> Result<Response<T>, Error> + Send + Sync),
+        decode: &Decoder<'_, T>,
     ) -> Result<Response<T>, Error> {
         let span = tracing::info_span!(
             "bitrix24.call",
@@ -531,7 +556,7 @@ impl Client {
     async fn execute_inner<T>(
         &self,
         call: &Call<'_>,
-        decode: &(dyn Fn(u16, &[u8]) -> Result<Response<T>, Error> + Send + Sync),
+        decode: &Decoder<'_, T>,
     ) -> Result<Response<T>, Error> {
         let inner = &self.inner;
         let span = tracing::Span::current();
@@ -571,13 +596,14 @@ impl Client {
             };
             let status = response.status().as_u16();
             span.record("status", status);
-            if matches!(status, 301 | 302 | 307 | 308) && redirects < 3 {
-                if let Some(location) = response.headers().get(reqwest::header::LOCATION) {
-                    redirects += 1;
-                    attempt -= 1;
-                    self.follow_domain_change(location.to_str().unwrap_or_default())?;
-                    continue;
-                }
+            if matches!(status, 301 | 302 | 307 | 308)
+                && redirects < 3
+                && let Some(location) = response.headers().get(reqwest::header::LOCATION)
+            {
+                redirects += 1;
+                attempt -= 1;
+                self.follow_domain_change(location.to_str().unwrap_or_default())?;
+                continue;
             }
             let bytes = match response.bytes().await {
                 Ok(b) => b,
@@ -609,7 +635,9 @@ impl Client {
                         Next::Refresh => {
                             let oauth = inner.oauth.as_ref().expect("refresh implies oauth");
                             let used = token.unwrap_or_default();
-                            oauth.refresh(&inner.http, &used, inner.clock.as_ref()).await?;
+                            oauth
+                                .refresh(&inner.http, &used, inner.clock.as_ref())
+                                .await?;
                             refreshed = true;
                             attempt -= 1;
                         }
@@ -724,7 +752,9 @@ impl Client {
         })?;
         let host = url
             .host_str()
-            .ok_or_else(|| Error::Config("the portal redirected to a location without host".into()))?
+            .ok_or_else(|| {
+                Error::Config("the portal redirected to a location without host".into())
+            })?
             .to_owned();
         let origin = match url.port() {
             Some(p) => format!("{}://{host}:{p}", url.scheme()),
@@ -761,7 +791,8 @@ pub(crate) fn unix_to_system(unix: f64) -> SystemTime {
 
 /// Serializes a method's params and checks they form a JSON object.
 pub(crate) fn params_bytes<M: Method>(name: &str, method: &M) -> Result<Vec<u8>, Error> {
-    let bytes = serde_json::to_vec(method).map_err(|e| Error::invalid(name, format!("params do not serialize: {e}")))?;
+    let bytes = serde_json::to_vec(method)
+        .map_err(|e| Error::invalid(name, format!("params do not serialize: {e}")))?;
     match bytes.first() {
         Some(b'{') => Ok(bytes),
         _ if bytes == b"null" => Ok(b"{}".to_vec()),
@@ -801,7 +832,15 @@ pub(crate) fn likely_idempotent(name: &str) -> bool {
     let last = lower.rsplit('.').next().unwrap_or_default();
     matches!(
         last,
-        "get" | "list" | "fields" | "current" | "search" | "count" | "tail" | "aggregate" | "getlist"
+        "get"
+            | "list"
+            | "fields"
+            | "current"
+            | "search"
+            | "count"
+            | "tail"
+            | "aggregate"
+            | "getlist"
     ) || last.starts_with("get")
 }
 

@@ -295,7 +295,9 @@ where
     let mut json = serde_json::Deserializer::from_slice(body);
     let mut track = serde_path_to_error::Track::new();
     let outcome = EnvelopeSeed(seed)
-        .deserialize(serde_path_to_error::Deserializer::new(&mut json, &mut track))
+        .deserialize(serde_path_to_error::Deserializer::new(
+            &mut json, &mut track,
+        ))
         .and_then(|env| json.end().map(|()| env));
     let env = match outcome {
         Ok(env) => env,
@@ -305,7 +307,13 @@ where
         }
     };
     if let Some(error) = env.error {
-        return Err(api_error(method, status, error, env.error_description, env.argument));
+        return Err(api_error(
+            method,
+            status,
+            error,
+            env.error_description,
+            env.argument,
+        ));
     }
     match env.result {
         Some(result) => Ok(Response {
@@ -438,14 +446,24 @@ mod tests {
     fn v3_error_object() {
         let e = dec::<u64>(400, r#"{"error":{"code":"BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION","message":"Error validating request object","validation":[{"message":"Required field `id` is not specified","field":"id"}]}}"#).unwrap_err();
         let api = e.api().unwrap();
-        assert_eq!(api.validation, vec![(Some("id".into()), "Required field `id` is not specified".into())]);
+        assert_eq!(
+            api.validation,
+            vec![(
+                Some("id".into()),
+                "Required field `id` is not specified".into()
+            )]
+        );
         let e = dec::<u64>(404, r#"{"error":{"code":"BITRIX_REST_V3_EXCEPTION_METHODNOTFOUNDEXCEPTION","message":"Method \"x\" was not found."}}"#).unwrap_err();
         assert_eq!(e.code(), Some(&ErrorCode::V3MethodNotFound));
     }
 
     #[test]
     fn numeric_error_code_string() {
-        let e = dec::<u64>(400, r#"{"error":"0","error_description":"Invalid sorting key (internal error)"}"#).unwrap_err();
+        let e = dec::<u64>(
+            400,
+            r#"{"error":"0","error_description":"Invalid sorting key (internal error)"}"#,
+        )
+        .unwrap_err();
         assert_eq!(e.code(), Some(&ErrorCode::Unknown("0".into())));
     }
 
@@ -467,11 +485,20 @@ mod tests {
     #[test]
     fn html_and_truncated_bodies() {
         let e = dec::<u64>(502, "<html><body>Bad Gateway</body></html>").unwrap_err();
-        assert!(matches!(&e, Error::Decode { message, status: 502, .. } if message.contains("HTML")), "{e}");
+        assert!(
+            matches!(&e, Error::Decode { message, status: 502, .. } if message.contains("HTML")),
+            "{e}"
+        );
         let e = dec::<serde_json::Value>(200, r#"{"result":{"ID":"4"#).unwrap_err();
-        assert!(matches!(&e, Error::Decode { message, .. } if message.contains("ends early")), "{e}");
+        assert!(
+            matches!(&e, Error::Decode { message, .. } if message.contains("ends early")),
+            "{e}"
+        );
         let e = dec::<u64>(200, "").unwrap_err();
-        assert!(matches!(&e, Error::Decode { message, .. } if message.contains("empty")), "{e}");
+        assert!(
+            matches!(&e, Error::Decode { message, .. } if message.contains("empty")),
+            "{e}"
+        );
         let e = dec::<u64>(200, r#"{"time":{}}"#).unwrap_err();
         assert!(e.to_string().contains("neither"), "{e}");
     }
@@ -479,9 +506,21 @@ mod tests {
     #[test]
     fn wrapped_items() {
         let body = r#"{"result":{"tasks":[{"id":"8017"}]},"total":1}"#;
-        let r = decode("tasks.task.list", 200, body.as_bytes(), ItemsSeed::<serde_json::Value>::new(Some("tasks"))).unwrap();
+        let r = decode(
+            "tasks.task.list",
+            200,
+            body.as_bytes(),
+            ItemsSeed::<serde_json::Value>::new(Some("tasks")),
+        )
+        .unwrap();
         assert_eq!(r.result.len(), 1);
-        let r = decode("x", 200, br#"{"result":[]}"#, ItemsSeed::<serde_json::Value>::new(Some("tasks"))).unwrap();
+        let r = decode(
+            "x",
+            200,
+            br#"{"result":[]}"#,
+            ItemsSeed::<serde_json::Value>::new(Some("tasks")),
+        )
+        .unwrap();
         assert!(r.result.is_empty());
     }
 }

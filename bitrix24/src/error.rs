@@ -175,7 +175,9 @@ impl ErrorCode {
     pub fn is_rejection(&self) -> bool {
         matches!(
             self,
-            ErrorCode::QueryLimitExceeded | ErrorCode::OperationTimeLimit | ErrorCode::OverloadLimit
+            ErrorCode::QueryLimitExceeded
+                | ErrorCode::OperationTimeLimit
+                | ErrorCode::OverloadLimit
         )
     }
 

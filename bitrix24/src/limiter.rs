@@ -292,8 +292,14 @@ mod tests {
         t.record("crm.deal.list", &time(100.0, 1_000.0));
         assert_eq!(t.gate("crm.deal.list", 900.0, &p), Gate::Go);
         t.record("crm.deal.list", &time(400.0, 1_000.0));
-        assert_eq!(t.gate("CRM.DEAL.LIST", 990.0, &p), Gate::Wait(Duration::from_secs(10)));
-        assert_eq!(t.gate("crm.deal.list", 900.0, &p), Gate::Blocked(Some(1_000.0)));
+        assert_eq!(
+            t.gate("CRM.DEAL.LIST", 990.0, &p),
+            Gate::Wait(Duration::from_secs(10))
+        );
+        assert_eq!(
+            t.gate("crm.deal.list", 900.0, &p),
+            Gate::Blocked(Some(1_000.0))
+        );
         assert_eq!(t.gate("crm.deal.list", 1_000.0, &p), Gate::Go);
         assert_eq!(t.gate("crm.lead.list", 0.0, &p), Gate::Go);
     }

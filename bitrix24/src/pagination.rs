@@ -57,6 +57,7 @@ impl Client {
     }
 
     /// Streams every row with the given strategy.
+    #[allow(clippy::needless_pass_by_value)] // by value so builder chains read naturally
     pub fn stream_with<M>(
         &self,
         method: M,
@@ -89,7 +90,7 @@ impl Client {
             _ => None,
         };
         match keyset {
-            Some(k) => keyset_stream::<M>(self.clone(), params, k),
+            Some(k) => keyset_stream::<M>(self.clone(), &params, k),
             None => offset_stream::<M>(self.clone(), params),
         }
     }
@@ -110,7 +111,10 @@ fn error_stream<T: Send + 'static>(e: Error) -> BoxStream<'static, Result<T, Err
 
 /// The existing key named `name` in any case (`filter`, `FILTER`), if any.
 fn find_key(params: &Map<String, Value>, name: &str) -> Option<String> {
-    params.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned()
+    params
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(name))
+        .cloned()
 }
 
 /// One page by a plain call.
@@ -219,12 +223,12 @@ struct KeysetState {
 
 fn keyset_stream<M: ListMethod + 'static>(
     client: Client,
-    params: Map<String, Value>,
+    params: &Map<String, Value>,
     keyset: Keyset,
 ) -> BoxStream<'static, Result<M::Item, Error>> {
-    let order_key = find_key(&params, "order").unwrap_or_else(|| "order".to_owned());
-    let filter_key = find_key(&params, "filter").unwrap_or_else(|| "filter".to_owned());
-    let mut params = without_key(&params, "start");
+    let order_key = find_key(params, "order").unwrap_or_else(|| "order".to_owned());
+    let filter_key = find_key(params, "filter").unwrap_or_else(|| "filter".to_owned());
+    let mut params = without_key(params, "start");
     params.insert(
         order_key,
         Value::Object(Map::from_iter([(
@@ -302,12 +306,13 @@ async fn keyset_step<M: ListMethod>(
                 let value = if i == 0 {
                     s.last.to_string()
                 } else {
-                    let mut r = format!("$result[k{}]", i - 1);
-                    if let Some(w) = M::WRAPPER {
-                        r.push_str(&format!("[{w}]"));
-                    }
-                    r.push_str(&format!("[{}][{}]", PAGE_SIZE - 1, keyset.response_field));
-                    r
+                    let wrapper = M::WRAPPER.map(|w| format!("[{w}]")).unwrap_or_default();
+                    format!(
+                        "$result[k{}]{wrapper}[{}][{}]",
+                        i - 1,
+                        PAGE_SIZE - 1,
+                        keyset.response_field
+                    )
                 };
                 pairs.push((link_key.clone(), value));
                 Command {

@@ -120,12 +120,18 @@ mod tests {
     #[test]
     fn unicode_is_utf8_percent_encoded() {
         let pairs = vec![("fields[TITLE]".to_owned(), "Сделка".to_owned())];
-        assert_eq!(command("m", &pairs), "m?fields[TITLE]=%D0%A1%D0%B4%D0%B5%D0%BB%D0%BA%D0%B0");
+        assert_eq!(
+            command("m", &pairs),
+            "m?fields[TITLE]=%D0%A1%D0%B4%D0%B5%D0%BB%D0%BA%D0%B0"
+        );
     }
 
     #[test]
     fn finds_references() {
-        assert_eq!(references("$result[get_user][UF_DEPARTMENT][0]"), vec!["get_user"]);
+        assert_eq!(
+            references("$result[get_user][UF_DEPARTMENT][0]"),
+            vec!["get_user"]
+        );
         assert_eq!(references("x $next[a] and $total[b]"), vec!["a", "b"]);
         assert!(references("$5 [x]").is_empty());
     }

@@ -81,8 +81,14 @@ mod tests {
         let p = RetryPolicy::default();
         for attempt in 1..20 {
             let d = p.backoff(attempt);
-            let full = p.base_delay.saturating_mul(1 << (attempt - 1).min(16)).min(p.max_delay);
-            assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?} vs {full:?}");
+            let full = p
+                .base_delay
+                .saturating_mul(1 << (attempt - 1).min(16))
+                .min(p.max_delay);
+            assert!(
+                d >= full / 2 && d <= full,
+                "attempt {attempt}: {d:?} vs {full:?}"
+            );
         }
     }
 }

@@ -55,7 +55,10 @@ async fn hundred_callers_after_the_burst_never_exceed_the_bucket() {
     assert_eq!(at_once, 50, "the burst of 50 goes immediately");
     // ...the other 100 at 2/s: the last one about 50 s later, not earlier.
     let span = times[149].duration_since(start).as_secs_f64();
-    assert!((49.0..52.0).contains(&span), "100 callers after the burst took {span} s");
+    assert!(
+        (49.0..52.0).contains(&span),
+        "100 callers after the burst took {span} s"
+    );
     // And the portal's bucket never overflows.
     let peak = peak_level(&times, 2.0);
     assert!(peak <= 50.0 + 1e-6, "leaky-bucket level reached {peak}");
@@ -83,5 +86,8 @@ async fn custom_quota_paces_requests() {
     let peak = peak_level(&times, 10.0);
     assert!(peak <= 5.0 + 1e-6, "peak {peak}");
     let span = times[24].duration_since(times[0]).as_secs_f64();
-    assert!((1.9..2.2).contains(&span), "20 requests after a burst of 5 at 10/s took {span} s");
+    assert!(
+        (1.9..2.2).contains(&span),
+        "20 requests after a burst of 5 at 10/s took {span} s"
+    );
 }

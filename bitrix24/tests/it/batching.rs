@@ -72,13 +72,20 @@ async fn linked_commands_stay_in_one_request() {
     }
     batch.add_named("me", &UserCurrent).unwrap();
     batch
-        .add_linked("mine", &DealList::new(), [("filter[ASSIGNED_BY_ID]", BatchRef::result("me").key("ID"))])
+        .add_linked(
+            "mine",
+            &DealList::new(),
+            [("filter[ASSIGNED_BY_ID]", BatchRef::result("me").key("ID"))],
+        )
         .unwrap();
     batch.send().await.unwrap();
     let cmds = commands(&server);
     assert_eq!(cmds.len(), 2);
     let with_me = cmds.iter().find(|m| m.contains_key("me")).unwrap();
-    assert!(with_me.contains_key("mine"), "the linked pair shares a request");
+    assert!(
+        with_me.contains_key("mine"),
+        "the linked pair shares a request"
+    );
     assert_eq!(
         with_me["mine"],
         "crm.deal.list?filter[ASSIGNED_BY_ID]=%24result%5Bme%5D%5BID%5D"
@@ -93,11 +100,18 @@ async fn a_linked_group_over_50_is_refused() {
     batch.add_named("k0", &DealGet::new(1)).unwrap();
     for i in 1..51 {
         batch
-            .add_linked(&format!("k{i}"), &DealGet::new(1), [("id", BatchRef::result(&format!("k{}", i - 1)).key("ID"))])
+            .add_linked(
+                &format!("k{i}"),
+                &DealGet::new(1),
+                [("id", BatchRef::result(&format!("k{}", i - 1)).key("ID"))],
+            )
             .unwrap();
     }
     let err = batch.send().await.unwrap_err();
-    assert!(matches!(&err, Error::InvalidInput { message, .. } if message.contains("51 commands")), "{err}");
+    assert!(
+        matches!(&err, Error::InvalidInput { message, .. } if message.contains("51 commands")),
+        "{err}"
+    );
     assert!(server.seen().is_empty());
 }
 
@@ -117,13 +131,25 @@ async fn bad_commands_are_refused_when_added() {
     let server = Canned::start(vec![]).await;
     let c = client(&server);
     let mut batch = c.batch();
-    assert!(batch.add(&NestedBatch).unwrap_err().to_string().contains("batch cannot contain a batch"));
+    assert!(
+        batch
+            .add(&NestedBatch)
+            .unwrap_err()
+            .to_string()
+            .contains("batch cannot contain a batch")
+    );
     let err = batch
         .add_linked("x", &DealGet::new(1), [("id", BatchRef::result("later"))])
         .unwrap_err();
     assert!(err.to_string().contains("`later`"), "{err}");
     batch.add_named("a", &DealGet::new(1)).unwrap();
-    assert!(batch.add_named("a", &DealGet::new(2)).unwrap_err().to_string().contains("twice"));
+    assert!(
+        batch
+            .add_named("a", &DealGet::new(2))
+            .unwrap_err()
+            .to_string()
+            .contains("twice")
+    );
     assert!(batch.add_named("a b", &DealGet::new(2)).is_err());
     assert!(batch.add_raw("r", "crm.deal.get", json!("x")).is_err());
 }
@@ -136,12 +162,19 @@ async fn params_are_encoded_as_the_portal_parses_them() {
     batch
         .add_named(
             "add",
-            &DealAdd::new(json!({"TITLE": "A & B", "OPENED": true, "CONTACT_IDS": [84, 83], "EMPTY": []}))
-                .params(json!({"REGISTER_SONET_EVENT": "N"})),
+            &DealAdd::new(
+                json!({"TITLE": "A & B", "OPENED": true, "CONTACT_IDS": [84, 83], "EMPTY": []}),
+            )
+            .params(json!({"REGISTER_SONET_EVENT": "N"})),
         )
         .unwrap();
     batch
-        .add_named("list", &DealList::new().select(["ID", "UF_*"]).filter(json!({">ID": 10})))
+        .add_named(
+            "list",
+            &DealList::new()
+                .select(["ID", "UF_*"])
+                .filter(json!({">ID": 10})),
+        )
         .unwrap();
     batch.send().await.unwrap();
     let cmds = commands(&server);
@@ -149,7 +182,10 @@ async fn params_are_encoded_as_the_portal_parses_them() {
         cmds[0]["add"],
         "crm.deal.add?fields[TITLE]=A%20%26%20B&fields[OPENED]=1&fields[CONTACT_IDS][0]=84&fields[CONTACT_IDS][1]=83&params[REGISTER_SONET_EVENT]=N"
     );
-    assert_eq!(cmds[0]["list"], "crm.deal.list?select[0]=ID&select[1]=UF_%2A&filter[%3EID]=10");
+    assert_eq!(
+        cmds[0]["list"],
+        "crm.deal.list?select[0]=ID&select[1]=UF_%2A&filter[%3EID]=10"
+    );
     let body: Value = serde_json::from_str(&server.seen()[0].body).unwrap();
     assert_eq!(body["halt"], 0);
 }
@@ -167,7 +203,10 @@ async fn each_command_gets_its_own_result_or_error() {
     let results = batch.send().await.unwrap();
     assert_eq!(results.get(&user).unwrap()["NAME"], "John");
     assert_eq!(results.get(&deals).unwrap().len(), 1);
-    assert_eq!((results.total(&deals), results.next(&deals)), (Some(120), Some(50)));
+    assert_eq!(
+        (results.total(&deals), results.next(&deals)),
+        (Some(120), Some(50))
+    );
     let err = results.get(&missing).unwrap_err();
     assert_eq!(err.api().unwrap().code, ErrorCode::Empty);
     assert_eq!(err.api().unwrap().method, "crm.deal.get");
@@ -200,13 +239,21 @@ async fn halt_stops_at_the_first_failing_request() {
     let server = Canned::start(vec![json(200, failing), json(200, EMPTY)]).await;
     let c = client(&server);
     let mut batch = c.batch().halt(true);
-    let handles: Vec<_> = (0..60).map(|i| batch.add(&DealGet::new(i)).unwrap()).collect();
+    let handles: Vec<_> = (0..60)
+        .map(|i| batch.add(&DealGet::new(i)).unwrap())
+        .collect();
     let results = batch.send().await.unwrap();
     assert_eq!(server.seen().len(), 1, "the second request is not sent");
     let body: Value = serde_json::from_str(&server.seen()[0].body).unwrap();
     assert_eq!(body["halt"], 1);
-    assert_eq!(results.get(&handles[0]).unwrap_err().code(), Some(&ErrorCode::InsufficientScope));
-    assert!(matches!(results.get(&handles[55]).unwrap_err(), Error::NotExecuted { .. }));
+    assert_eq!(
+        results.get(&handles[0]).unwrap_err().code(),
+        Some(&ErrorCode::InsufficientScope)
+    );
+    assert!(matches!(
+        results.get(&handles[55]).unwrap_err(),
+        Error::NotExecuted { .. }
+    ));
 }
 
 #[tokio::test]
@@ -214,7 +261,10 @@ async fn a_failed_request_fails_only_its_commands() {
     // 2 requests: the first gets a non-retryable error, the second succeeds.
     let ok = r#"{"result":{"result":{"c50":true},"result_error":[],"result_total":[],"result_next":[],"result_time":[]}}"#;
     let server = Canned::start(vec![
-        json(403, r#"{"error":"ACCESS_DENIED","error_description":"Access denied!"}"#),
+        json(
+            403,
+            r#"{"error":"ACCESS_DENIED","error_description":"Access denied!"}"#,
+        ),
         json(200, ok),
     ])
     .await;
@@ -227,7 +277,9 @@ async fn a_failed_request_fails_only_its_commands() {
     let results = c.send_all((0..51).map(DealGet::new)).await.unwrap();
     assert_eq!(results.len(), 51);
     match &results[0] {
-        Err(Error::BatchRequest { source, .. }) => assert_eq!(source.code(), Some(&ErrorCode::AccessDenied)),
+        Err(Error::BatchRequest { source, .. }) => {
+            assert_eq!(source.code(), Some(&ErrorCode::AccessDenied))
+        }
         other => panic!("{other:?}"),
     }
     // c50 decoded `true` into a Record: a decode error naming the command path.

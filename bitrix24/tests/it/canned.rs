@@ -2,6 +2,7 @@
 //! request: for pinning exact wire sequences (retries, refresh, fallback, redirects).
 
 use std::collections::VecDeque;
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -20,7 +21,10 @@ pub struct Answer {
 pub fn json(status: u16, body: &str) -> Answer {
     Answer {
         status,
-        headers: vec![("Content-Type".into(), "application/json; charset=utf-8".into())],
+        headers: vec![(
+            "Content-Type".into(),
+            "application/json; charset=utf-8".into(),
+        )],
         body: body.to_owned(),
         cut: false,
     }
@@ -62,7 +66,6 @@ pub struct Seen {
 
 pub struct Canned {
     pub base: String,
-    answers: Arc<Mutex<VecDeque<Answer>>>,
     seen: Arc<Mutex<Vec<Seen>>>,
 }
 
@@ -72,20 +75,22 @@ impl Canned {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let answers = Arc::new(Mutex::new(VecDeque::from(answers)));
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let (a, s) = (answers.clone(), seen.clone());
+        let (queue, log) = (answers, seen.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((mut sock, _)) = listener.accept().await else { return };
-                let (a, s) = (a.clone(), s.clone());
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let (queue, log) = (queue.clone(), log.clone());
                 tokio::spawn(async move {
                     let mut buf = Vec::new();
                     let mut chunk = [0u8; 8192];
                     let (head_end, content_length) = loop {
-                        let n = sock.read(&mut chunk).await.unwrap_or(0);
-                        if n == 0 {
+                        let read = sock.read(&mut chunk).await.unwrap_or(0);
+                        if read == 0 {
                             return;
                         }
-                        buf.extend_from_slice(&chunk[..n]);
+                        buf.extend_from_slice(&chunk[..read]);
                         if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
                             let head = String::from_utf8_lossy(&buf[..pos]).to_string();
                             let len = head
@@ -100,30 +105,37 @@ impl Canned {
                         }
                     };
                     while buf.len() < head_end + content_length {
-                        let n = sock.read(&mut chunk).await.unwrap_or(0);
-                        if n == 0 {
+                        let read = sock.read(&mut chunk).await.unwrap_or(0);
+                        if read == 0 {
                             break;
                         }
-                        buf.extend_from_slice(&chunk[..n]);
+                        buf.extend_from_slice(&chunk[..read]);
                     }
                     let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
                     let mut first = head.lines().next().unwrap_or_default().split(' ');
                     let method = first.next().unwrap_or_default().to_owned();
                     let path = first.next().unwrap_or_default().to_owned();
                     let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
-                    s.lock().unwrap().push(Seen {
+                    log.lock().unwrap().push(Seen {
                         method,
                         path,
                         body,
                         at: std::time::Instant::now(),
                     });
-                    let answer = a.lock().unwrap().pop_front().unwrap_or_else(|| {
+                    let answer = queue.lock().unwrap().pop_front().unwrap_or_else(|| {
                         json(500, r#"{"error":"NO_CANNED_ANSWER","error_description":"test server has no more answers"}"#)
                     });
-                    let announced = if answer.cut { answer.body.len() + 100 } else { answer.body.len() };
-                    let mut out = format!("HTTP/1.1 {} X\r\nConnection: close\r\nContent-Length: {announced}\r\n", answer.status);
-                    for (k, v) in &answer.headers {
-                        out.push_str(&format!("{k}: {v}\r\n"));
+                    let announced = if answer.cut {
+                        answer.body.len() + 100
+                    } else {
+                        answer.body.len()
+                    };
+                    let mut out = format!(
+                        "HTTP/1.1 {} X\r\nConnection: close\r\nContent-Length: {announced}\r\n",
+                        answer.status
+                    );
+                    for (name, value) in &answer.headers {
+                        let _ = write!(out, "{name}: {value}\r\n");
                     }
                     out.push_str("\r\n");
                     out.push_str(&answer.body);
@@ -132,7 +144,7 @@ impl Canned {
                 });
             }
         });
-        Canned { base, answers, seen }
+        Canned { base, seen }
     }
 
     pub fn webhook(&self) -> String {
@@ -145,9 +157,5 @@ impl Canned {
 
     pub fn paths(&self) -> Vec<String> {
         self.seen().into_iter().map(|s| s.path).collect()
-    }
-
-    pub fn push(&self, answer: Answer) {
-        self.answers.lock().unwrap().push_back(answer);
     }
 }

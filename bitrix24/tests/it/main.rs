@@ -1,5 +1,6 @@
 //! Integration tests of the client: canned wire sequences and the local emulator.
 
-mod canned;
+mod api;
 mod batching;
+mod canned;
 mod wire;

@@ -31,7 +31,12 @@ fn client(server: &Canned) -> Client {
 
 #[tokio::test]
 async fn query_limit_exceeded_is_retried_even_for_writes() {
-    let server = Canned::start(vec![json(503, QLE), json(503, QLE), json(200, r#"{"result":394,"time":{}}"#)]).await;
+    let server = Canned::start(vec![
+        json(503, QLE),
+        json(503, QLE),
+        json(200, r#"{"result":394,"time":{}}"#),
+    ])
+    .await;
     let id = client(&server)
         .send(&DealAdd::new(json!({"TITLE": "New Deal #1"})))
         .await
@@ -55,15 +60,25 @@ async fn query_limit_exceeded_gives_up_after_the_policy() {
         .build()
         .unwrap();
     let err = client.send(&ServerTime).await.unwrap_err();
-    assert!(matches!(err, Error::RateLimited { attempts: 3, .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::RateLimited { attempts: 3, .. }),
+        "{err:?}"
+    );
     assert_eq!(err.kind(), ErrorKind::Throttling);
     assert!(err.is_retryable());
 }
 
 #[tokio::test]
 async fn server_error_on_a_write_is_not_resent() {
-    let server = Canned::start(vec![json(500, r#"{"error":"INTERNAL_SERVER_ERROR","error_description":"Internal server error"}"#)]).await;
-    let err = client(&server).send(&DealAdd::new(json!({"TITLE": "x"}))).await.unwrap_err();
+    let server = Canned::start(vec![json(
+        500,
+        r#"{"error":"INTERNAL_SERVER_ERROR","error_description":"Internal server error"}"#,
+    )])
+    .await;
+    let err = client(&server)
+        .send(&DealAdd::new(json!({"TITLE": "x"})))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::InternalServerError));
     assert_eq!(err.status(), Some(500));
     assert_eq!(server.seen().len(), 1);
@@ -72,7 +87,10 @@ async fn server_error_on_a_write_is_not_resent() {
 #[tokio::test]
 async fn server_error_on_a_read_is_retried() {
     let server = Canned::start(vec![
-        json(500, r#"{"error":"INTERNAL_SERVER_ERROR","error_description":"Internal server error"}"#),
+        json(
+            500,
+            r#"{"error":"INTERNAL_SERVER_ERROR","error_description":"Internal server error"}"#,
+        ),
         html(502, "<html><body><h1>502 Bad Gateway</h1></body></html>"),
         json(200, TIME_OK),
     ])
@@ -84,10 +102,19 @@ async fn server_error_on_a_read_is_retried() {
 
 #[tokio::test]
 async fn html_error_page_is_a_decode_error_naming_it() {
-    let server = Canned::start(vec![html(403, "<html><body>Forbidden by proxy</body></html>")]).await;
+    let server = Canned::start(vec![html(
+        403,
+        "<html><body>Forbidden by proxy</body></html>",
+    )])
+    .await;
     let err = client(&server).send(&ServerTime).await.unwrap_err();
     match &err {
-        Error::Decode { method, status, message, .. } => {
+        Error::Decode {
+            method,
+            status,
+            message,
+            ..
+        } => {
             assert_eq!(method, "server.time");
             assert_eq!(*status, 403);
             assert!(message.contains("HTML"), "{message}");
@@ -98,15 +125,26 @@ async fn html_error_page_is_a_decode_error_naming_it() {
 
 #[tokio::test]
 async fn error_body_with_http_200() {
-    let server = Canned::start(vec![json(200, r#"{"error":"ACCESS_DENIED","error_description":"Access denied!"}"#)]).await;
+    let server = Canned::start(vec![json(
+        200,
+        r#"{"error":"ACCESS_DENIED","error_description":"Access denied!"}"#,
+    )])
+    .await;
     let err = client(&server).send(&DealGet::new(1)).await.unwrap_err();
     let api = err.api().unwrap();
-    assert_eq!((api.code.clone(), api.status), (ErrorCode::AccessDenied, 200));
+    assert_eq!(
+        (api.code.clone(), api.status),
+        (ErrorCode::AccessDenied, 200)
+    );
 }
 
 #[tokio::test]
 async fn legacy_crm_error_with_empty_code() {
-    let server = Canned::start(vec![json(400, r#"{"error":"","error_description":"Not found"}"#)]).await;
+    let server = Canned::start(vec![json(
+        400,
+        r#"{"error":"","error_description":"Not found"}"#,
+    )])
+    .await;
     let err = client(&server).send(&DealGet::new(999)).await.unwrap_err();
     let api = err.api().unwrap();
     assert_eq!(api.code, ErrorCode::Empty);
@@ -119,7 +157,10 @@ async fn legacy_crm_error_with_empty_code() {
 async fn cut_response_to_a_write_is_outcome_unknown() {
     // The connection closes before the announced body length.
     let server = Canned::start(vec![cut(r#"{"result":39"#)]).await;
-    let err = client(&server).send(&DealAdd::new(json!({"TITLE": "x"}))).await.unwrap_err();
+    let err = client(&server)
+        .send(&DealAdd::new(json!({"TITLE": "x"})))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
     assert_eq!(err.kind(), ErrorKind::OutcomeUnknown);
     assert!(!err.is_retryable());
@@ -129,7 +170,10 @@ async fn cut_response_to_a_write_is_outcome_unknown() {
 #[tokio::test]
 async fn truncated_json_to_a_write_is_outcome_unknown_and_a_read_is_retried() {
     let server = Canned::start(vec![json(200, r#"{"result":{"ID":"4"#)]).await;
-    let err = client(&server).send(&DealAdd::new(json!({"TITLE": "x"}))).await.unwrap_err();
+    let err = client(&server)
+        .send(&DealAdd::new(json!({"TITLE": "x"})))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
 
     let server = Canned::start(vec![json(200, r#"{"result":"2024"#), json(200, TIME_OK)]).await;
@@ -167,9 +211,15 @@ async fn bad_input_is_refused_before_sending() {
     let server = Canned::start(vec![]).await;
     let c = client(&server);
     let err = c.call("", json!({})).await.unwrap_err();
-    assert!(matches!(&err, Error::InvalidInput { message, .. } if message.contains("empty")), "{err}");
+    assert!(
+        matches!(&err, Error::InvalidInput { message, .. } if message.contains("empty")),
+        "{err}"
+    );
     let err = c.call("crm.deal.list", json!([1, 2])).await.unwrap_err();
-    assert!(err.to_string().contains("crm.deal.list") && err.to_string().contains("an array"), "{err}");
+    assert!(
+        err.to_string().contains("crm.deal.list") && err.to_string().contains("an array"),
+        "{err}"
+    );
     let err = c.call("crm.deal.get?id=1", json!({})).await.unwrap_err();
     assert!(err.to_string().contains('?'), "{err}");
     assert!(server.seen().is_empty());
@@ -195,7 +245,8 @@ async fn connection_refused_is_a_transport_error_without_the_secret() {
 #[tokio::test]
 async fn operating_time_limit_is_a_typed_block_with_reset_time() {
     let reset = 4_102_444_800u64; // far in the future
-    let body = format!(r#"{{"result":"t","time":{{"operating":470,"operating_reset_at":{reset}}}}}"#);
+    let body =
+        format!(r#"{{"result":"t","time":{{"operating":470,"operating_reset_at":{reset}}}}}"#);
     let server = Canned::start(vec![
         json(200, &body),
         json(429, r#"{"error":"OPERATION_TIME_LIMIT","error_description":"Method is blocked due to operation time limit."}"#),
@@ -214,7 +265,11 @@ async fn operating_time_limit_is_a_typed_block_with_reset_time() {
     match &err {
         Error::OperatingLimit { method, reset_at } => {
             assert_eq!(method, "server.time");
-            let at = reset_at.unwrap().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+            let at = reset_at
+                .unwrap()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
             assert_eq!(at, reset);
         }
         other => panic!("{other:?}"),
@@ -248,13 +303,20 @@ async fn calls_near_the_operating_limit_wait_for_the_window() {
     // The second request was held until the reported reset time.
     let reset = std::time::UNIX_EPOCH + Duration::from_secs_f64(now + 1.0);
     let second_sent = std::time::SystemTime::now() - seen[1].at.elapsed();
-    assert!(second_sent + Duration::from_millis(20) >= reset, "sent before the window moved");
+    assert!(
+        second_sent + Duration::from_millis(20) >= reset,
+        "sent before the window moved"
+    );
 }
 
 #[tokio::test]
 async fn portal_moved_the_post_is_repeated_at_the_new_address() {
     let new = Canned::start(vec![json(200, TIME_OK), json(200, TIME_OK)]).await;
-    let old = Canned::start(vec![redirect(&format!("{}/rest/1/abc123secret/server.time", new.base))]).await;
+    let old = Canned::start(vec![redirect(&format!(
+        "{}/rest/1/abc123secret/server.time",
+        new.base
+    ))])
+    .await;
     let c = client(&old);
     c.send(&ServerTime).await.unwrap();
     c.send(&ServerTime).await.unwrap();
@@ -302,17 +364,35 @@ async fn v3_first_then_v2_fallback_remembered() {
 
 #[tokio::test]
 async fn api_version_overrides() {
-    let server = Canned::start(vec![json(200, r#"{"result":{"items":[]}}"#), json(200, r#"{"result":{"items":[]}}"#)]).await;
+    let server = Canned::start(vec![
+        json(200, r#"{"result":{"items":[]}}"#),
+        json(200, r#"{"result":{"items":[]}}"#),
+    ])
+    .await;
     let c = client(&server);
-    c.with_api_version(ApiVersion::V2).send(&EventLogList).await.unwrap();
+    c.with_api_version(ApiVersion::V2)
+        .send(&EventLogList)
+        .await
+        .unwrap();
     c.send(&EventLogList).await.unwrap();
     assert_eq!(
         server.paths(),
-        vec!["/rest/1/abc123secret/main.eventlog.list", "/rest/api/1/abc123secret/main.eventlog.list"]
+        vec![
+            "/rest/1/abc123secret/main.eventlog.list",
+            "/rest/api/1/abc123secret/main.eventlog.list"
+        ]
     );
     // Explicit V3 does not fall back.
-    let server = Canned::start(vec![json(404, r#"{"error":{"code":"BITRIX_REST_V3_EXCEPTION_METHODNOTFOUNDEXCEPTION","message":"x"}}"#)]).await;
-    let err = client(&server).with_api_version(ApiVersion::V3).send(&EventLogList).await.unwrap_err();
+    let server = Canned::start(vec![json(
+        404,
+        r#"{"error":{"code":"BITRIX_REST_V3_EXCEPTION_METHODNOTFOUNDEXCEPTION","message":"x"}}"#,
+    )])
+    .await;
+    let err = client(&server)
+        .with_api_version(ApiVersion::V3)
+        .send(&EventLogList)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::V3MethodNotFound));
 }
 
@@ -321,7 +401,11 @@ fn oauth_client(server: &Canned) -> Client {
         .oauth(
             OAuthApp::new("local.6537665f598492.98090704", "clientsecretvalue")
                 .token_url(format!("{}/oauth/token/", server.base)),
-            OAuthTokens::new("oldaccesstoken", "oldrefreshtoken", format!("{}/rest/", server.base)),
+            OAuthTokens::new(
+                "oldaccesstoken",
+                "oldrefreshtoken",
+                format!("{}/rest/", server.base),
+            ),
         )
         .no_rate_limit()
         .retry(fast_retry())
@@ -340,9 +424,15 @@ async fn expired_token_refreshes_once_and_retries() {
     let c = oauth_client(&server);
     c.send(&ServerTime).await.unwrap();
     let seen = server.seen();
-    assert_eq!(server.paths(), vec!["/rest/server.time", "/oauth/token/", "/rest/server.time"]);
+    assert_eq!(
+        server.paths(),
+        vec!["/rest/server.time", "/oauth/token/", "/rest/server.time"]
+    );
     assert_eq!(seen[0].body, r#"{"auth":"oldaccesstoken"}"#);
-    assert!(seen[1].body.contains("grant_type=refresh_token") && seen[1].body.contains("refresh_token=oldrefreshtoken"));
+    assert!(
+        seen[1].body.contains("grant_type=refresh_token")
+            && seen[1].body.contains("refresh_token=oldrefreshtoken")
+    );
     assert_eq!(seen[2].body, r#"{"auth":"newaccesstoken"}"#);
     let tokens = c.oauth_tokens().unwrap();
     assert_eq!(tokens.refresh_token.expose(), "newrefreshtoken");
@@ -359,7 +449,9 @@ async fn rejected_refresh_is_an_auth_error_not_a_loop() {
     .await;
     let err = oauth_client(&server).send(&ServerTime).await.unwrap_err();
     match &err {
-        Error::Auth(AuthError::RefreshRejected { code, .. }) => assert_eq!(*code, ErrorCode::InvalidGrant),
+        Error::Auth(AuthError::RefreshRejected { code, .. }) => {
+            assert_eq!(*code, ErrorCode::InvalidGrant)
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(server.seen().len(), 2);
@@ -371,7 +463,11 @@ async fn rejected_refresh_is_an_auth_error_not_a_loop() {
 async fn oauth_params_keep_their_json_types() {
     let server = Canned::start(vec![json(200, r#"{"result":[],"total":0}"#)]).await;
     oauth_client(&server)
-        .send(&DealList::new().filter(json!({">OPPORTUNITY": 10000, "CLOSED": "N"})).select(["ID"]))
+        .send(
+            &DealList::new()
+                .filter(json!({">OPPORTUNITY": 10000, "CLOSED": "N"}))
+                .select(["ID"]),
+        )
         .await
         .unwrap();
     assert_eq!(

@@ -1,0 +1,626 @@
+//! Lenient decoding of Bitrix24 values, used by the generated entities and responses.
+//!
+//! The portal sends numbers as strings (`"42"`), booleans as `"Y"`/`"N"`, empty maps as `[]`
+//! (PHP's empty array), lists as objects with numeric keys, and `""` for an empty number. The
+//! [`LenientDecode`] trait decodes every spec type from all of these; [`option`] and [`required`]
+//! plug it into `#[serde(deserialize_with = ...)]`, and [`Lenient<T>`] wraps a whole `result`.
+//!
+//! | type | decodes from |
+//! | --- | --- |
+//! | `String` | string, number, bool |
+//! | `i64`, `u64`, `f64` | number, numeric string; `""` is absent |
+//! | `bool` | `true`/`false`, `"Y"`/`"N"`, `1`/`0`, `"1"`/`"0"`, `"true"`/`"false"`; `""` is absent |
+//! | `Map<String, Value>` | object, list (index = key), `[]`; `false`/`""` are absent |
+//! | `Vec<T>` | list, object (its values in order); `false`/`""` are absent |
+//! | `BTreeMap<String, T>` | object, list (index = key), `[]`; `false`/`""` are absent |
+//! | `Value` | anything |
+//!
+//! `null` is absent everywhere. Errors name what was expected; wrapped in
+//! `serde_path_to_error` (as the client does) they also name the JSON path.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Unexpected, Visitor};
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
+
+/// A type that decodes leniently from what Bitrix24 sends. `Ok(None)` means "absent"
+/// (`null`, and the empty encodings listed in the [module docs](self)).
+pub trait LenientDecode: Sized {
+    /// Decodes a value, or `None` when it is absent.
+    fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error>;
+}
+
+/// `#[serde(deserialize_with = "bitrix24::lenient::option")]` for `Option<T>` fields.
+pub fn option<'de, D: Deserializer<'de>, T: LenientDecode>(deserializer: D) -> Result<Option<T>, D::Error> {
+    T::decode_opt(deserializer)
+}
+
+/// `#[serde(deserialize_with = "bitrix24::lenient::required")]` for fields that must be present.
+pub fn required<'de, D: Deserializer<'de>, T: LenientDecode>(deserializer: D) -> Result<T, D::Error> {
+    T::decode_opt(deserializer)?.ok_or_else(|| de::Error::custom("a value is required here, found null or an empty value"))
+}
+
+/// A value decoded leniently: `Lenient<u64>` accepts `394` and `"394"`.
+///
+/// The generated methods use it for scalar and collection results (`crm.deal.add` returns
+/// `Lenient<u64>`); it dereferences to the value and serializes as the value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Lenient<T>(pub T);
+
+impl<T> Lenient<T> {
+    /// The decoded value.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Lenient<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::ops::DerefMut for Lenient<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+impl<T> From<T> for Lenient<T> {
+    fn from(value: T) -> Self {
+        Lenient(value)
+    }
+}
+
+impl<T: fmt::Display> fmt::Display for Lenient<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<T: PartialEq> PartialEq<T> for Lenient<T> {
+    fn eq(&self, other: &T) -> bool {
+        self.0 == *other
+    }
+}
+
+impl<T: Serialize> Serialize for Lenient<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de, T: LenientDecode> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        required(deserializer).map(Lenient)
+    }
+}
+
+impl<T: LenientDecode> LenientDecode for Lenient<T> {
+    fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
+        Ok(T::decode_opt(deserializer)?.map(Lenient))
+    }
+}
+
+/// Decodes one element with [`LenientDecode`] (`None` when absent).
+struct Elem<T>(Option<T>);
+
+impl<'de, T: LenientDecode> Deserialize<'de> for Elem<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::decode_opt(deserializer).map(Elem)
+    }
+}
+
+// --- strings --------------------------------------------------------------------------------
+
+struct StringVisitor {
+    empty_is_none: bool,
+}
+
+impl<'de> Visitor<'de> for StringVisitor {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string or a number")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(if self.empty_is_none && v.is_empty() { None } else { Some(v.to_owned()) })
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(if self.empty_is_none && v.is_empty() { None } else { Some(v) })
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl LenientDecode for String {
+    fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
+        deserializer.deserialize_any(StringVisitor { empty_is_none: false })
+    }
+}
+
+/// A string (or number) that is absent when empty: for enum values.
+pub fn string_like_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    deserializer.deserialize_any(StringVisitor { empty_is_none: true })
+}
+
+/// A string or a number, as a string (for enum values); errors on null or `""`.
+pub fn string_like<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    string_like_opt(deserializer)?.ok_or_else(|| de::Error::custom("expected a string value, found null or \"\""))
+}
+
+// --- numbers --------------------------------------------------------------------------------
+
+macro_rules! number {
+    ($t:ty, $visitor:ident, $what:literal) => {
+        struct $visitor;
+
+        impl<'de> Visitor<'de> for $visitor {
+            type Value = Option<$t>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str($what)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                <$t as FromNumber>::from_i64(v).map(Some).ok_or_else(|| E::invalid_value(Unexpected::Signed(v), &self))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                <$t as FromNumber>::from_u64(v).map(Some).ok_or_else(|| E::invalid_value(Unexpected::Unsigned(v), &self))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                <$t as FromNumber>::from_f64(v).map(Some).ok_or_else(|| E::invalid_value(Unexpected::Float(v), &self))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                let t = v.trim();
+                if t.is_empty() {
+                    return Ok(None);
+                }
+                <$t as FromNumber>::from_text(t).map(Some).ok_or_else(|| E::invalid_value(Unexpected::Str(v), &self))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(self)
+            }
+        }
+
+        impl LenientDecode for $t {
+            fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
+                deserializer.deserialize_any($visitor)
+            }
+        }
+    };
+}
+
+trait FromNumber: Sized {
+    fn from_i64(v: i64) -> Option<Self>;
+    fn from_u64(v: u64) -> Option<Self>;
+    fn from_f64(v: f64) -> Option<Self>;
+    fn from_text(v: &str) -> Option<Self>;
+}
+
+/// An `f64` holding an integer that fits in an `i64`/`u64` without loss.
+fn integral(v: f64) -> bool {
+    v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15
+}
+
+impl FromNumber for i64 {
+    fn from_i64(v: i64) -> Option<Self> {
+        Some(v)
+    }
+    fn from_u64(v: u64) -> Option<Self> {
+        i64::try_from(v).ok()
+    }
+    fn from_f64(v: f64) -> Option<Self> {
+        integral(v).then_some(v as i64)
+    }
+    fn from_text(v: &str) -> Option<Self> {
+        v.parse().ok().or_else(|| v.parse::<f64>().ok().and_then(Self::from_f64))
+    }
+}
+
+impl FromNumber for u64 {
+    fn from_i64(v: i64) -> Option<Self> {
+        u64::try_from(v).ok()
+    }
+    fn from_u64(v: u64) -> Option<Self> {
+        Some(v)
+    }
+    fn from_f64(v: f64) -> Option<Self> {
+        (integral(v) && v >= 0.0).then_some(v as u64)
+    }
+    fn from_text(v: &str) -> Option<Self> {
+        v.parse().ok().or_else(|| v.parse::<f64>().ok().and_then(Self::from_f64))
+    }
+}
+
+impl FromNumber for f64 {
+    fn from_i64(v: i64) -> Option<Self> {
+        Some(v as f64)
+    }
+    fn from_u64(v: u64) -> Option<Self> {
+        Some(v as f64)
+    }
+    fn from_f64(v: f64) -> Option<Self> {
+        Some(v)
+    }
+    fn from_text(v: &str) -> Option<Self> {
+        v.parse().ok()
+    }
+}
+
+number!(i64, I64Visitor, "an integer or an integer string");
+number!(u64, U64Visitor, "a non-negative integer or such a string");
+number!(f64, F64Visitor, "a number or a numeric string");
+
+// --- booleans -------------------------------------------------------------------------------
+
+struct BoolVisitor;
+
+impl<'de> Visitor<'de> for BoolVisitor {
+    type Value = Option<bool>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a boolean: true/false, \"Y\"/\"N\", 1/0")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        match v {
+            0 => Ok(Some(false)),
+            1 => Ok(Some(true)),
+            _ => Err(E::invalid_value(Unexpected::Signed(v), &self)),
+        }
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        match v {
+            0 => Ok(Some(false)),
+            1 => Ok(Some(true)),
+            _ => Err(E::invalid_value(Unexpected::Unsigned(v), &self)),
+        }
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        match v.trim() {
+            "" => Ok(None),
+            "Y" | "y" | "1" | "true" | "TRUE" | "True" => Ok(Some(true)),
+            "N" | "n" | "0" | "false" | "FALSE" | "False" => Ok(Some(false)),
+            _ => Err(E::invalid_value(Unexpected::Str(v), &self)),
+        }
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl LenientDecode for bool {
+    fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
+        deserializer.deserialize_any(BoolVisitor)
+    }
+}
+
+// --- JSON values ----------------------------------------------------------------------------
+
+impl LenientDecode for Value {
+    fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
+        let v = Value::deserialize(deserializer)?;
+        Ok(if v.is_null() { None } else { Some(v) })
+    }
+}
+
+/// The empty encodings of a collection: `null`, `false` and `""`.
+macro_rules! empty_is_none {
+    () => {
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            if v { Err(E::invalid_type(Unexpected::Bool(v), &self)) } else { Ok(None) }
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            if v.is_empty() { Ok(None) } else { Err(E::invalid_type(Unexpected::Str(v), &self)) }
+        }
+    };
+}
+
+struct ObjectVisitor;
+
+impl<'de> Visitor<'de> for ObjectVisitor {
+    type Value = Option<Map<String, Value>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object (or `[]`)")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = Map::new();
+        while let Some((k, v)) = map.next_entry::<String, Value>()? {
+            out.insert(k, v);
+        }
+        Ok(Some(out))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Map::new();
+        let mut i = 0usize;
+        while let Some(v) = seq.next_element::<Value>()? {
+            out.insert(i.to_string(), v);
+            i += 1;
+        }
+        Ok(Some(out))
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    empty_is_none!();
+}
+
+impl LenientDecode for Map<String, Value> {
+    fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
+        deserializer.deserialize_any(ObjectVisitor)
+    }
+}
+
+struct ListVisitor<T>(PhantomData<T>);
+
+impl<'de, T: LenientDecode> Visitor<'de> for ListVisitor<T> {
+    type Value = Option<Vec<T>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list (or an object of values)")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        while let Some(Elem(v)) = seq.next_element::<Elem<T>>()? {
+            out.extend(v);
+        }
+        Ok(Some(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some((_, Elem(v))) = map.next_entry::<de::IgnoredAny, Elem<T>>()? {
+            out.extend(v);
+        }
+        Ok(Some(out))
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    empty_is_none!();
+}
+
+impl<T: LenientDecode> LenientDecode for Vec<T> {
+    fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
+        deserializer.deserialize_any(ListVisitor(PhantomData))
+    }
+}
+
+struct MapVisitor<T>(PhantomData<T>);
+
+impl<'de, T: LenientDecode> Visitor<'de> for MapVisitor<T> {
+    type Value = Option<BTreeMap<String, T>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object (or a list, or `[]`)")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = BTreeMap::new();
+        while let Some((k, Elem(v))) = map.next_entry::<String, Elem<T>>()? {
+            if let Some(v) = v {
+                out.insert(k, v);
+            }
+        }
+        Ok(Some(out))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = BTreeMap::new();
+        let mut i = 0usize;
+        while let Some(Elem(v)) = seq.next_element::<Elem<T>>()? {
+            if let Some(v) = v {
+                out.insert(i.to_string(), v);
+            }
+            i += 1;
+        }
+        Ok(Some(out))
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    empty_is_none!();
+}
+
+impl<T: LenientDecode> LenientDecode for BTreeMap<String, T> {
+    fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
+        deserializer.deserialize_any(MapVisitor(PhantomData))
+    }
+}
+
+// --- entities -------------------------------------------------------------------------------
+
+struct EntityVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for EntityVisitor<T> {
+    type Value = Option<T>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        // PHP encodes an empty object as `[]`.
+        match seq.next_element::<de::IgnoredAny>()? {
+            None => Ok(None),
+            Some(_) => Err(de::Error::invalid_type(Unexpected::Seq, &self)),
+        }
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    empty_is_none!();
+}
+
+/// Decodes an entity (an object) leniently: `null`, `[]`, `false` and `""` are absent.
+pub fn entity_opt<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
+    deserializer.deserialize_any(EntityVisitor(PhantomData))
+}
+
+// --- example checks (generated tests) -------------------------------------------------------
+
+/// The `result` of a documented example: the example is either the whole body
+/// (`{"result": ..., "time": ...}`) or the `result` value alone.
+#[cfg(test)]
+pub(crate) fn example_result(json: &str) -> Value {
+    let value: Value = serde_json::from_str(json).expect("the example is JSON (checked by the generator)");
+    match value {
+        Value::Object(mut map)
+            if map.contains_key("result")
+                && map.keys().all(|k| matches!(k.as_str(), "result" | "time" | "total" | "next")) =>
+        {
+            map.remove("result").unwrap_or(Value::Null)
+        }
+        other => other,
+    }
+}
+
+/// Decodes a documented example into `M::Response`, panicking with the JSON path on failure.
+#[cfg(test)]
+pub(crate) fn check_example<M: crate::Method>(json: &str) {
+    let result = example_result(json);
+    if let Err(e) = serde_path_to_error::deserialize::<_, M::Response>(result) {
+        panic!("{}: the example does not decode at `{}`: {}", M::NAME, e.path(), e.inner());
+    }
+}
+
+/// [`check_example`], plus every row into `M::Item`.
+#[cfg(test)]
+pub(crate) fn check_list_example<M: crate::ListMethod>(json: &str) {
+    check_example::<M>(json);
+    let mut result = example_result(json);
+    if let Some(key) = M::WRAPPER {
+        result = result.get(key).cloned().unwrap_or(Value::Null);
+    }
+    let rows = match result {
+        Value::Array(rows) => rows,
+        Value::Object(map) => map.into_iter().map(|(_, v)| v).collect(),
+        _ => Vec::new(),
+    };
+    for (i, row) in rows.into_iter().enumerate() {
+        if let Err(e) = serde_path_to_error::deserialize::<_, M::Item>(row) {
+            panic!("{}: row {i} does not decode at `{}`: {}", M::NAME, e.path(), e.inner());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn opt<T: LenientDecode>(v: Value) -> Result<Option<T>, serde_json::Error> {
+        T::decode_opt(v)
+    }
+
+    #[test]
+    fn numbers_from_strings() {
+        assert_eq!(opt::<u64>(json!("42")).unwrap(), Some(42));
+        assert_eq!(opt::<u64>(json!(42)).unwrap(), Some(42));
+        assert_eq!(opt::<u64>(json!("")).unwrap(), None);
+        assert_eq!(opt::<u64>(json!(null)).unwrap(), None);
+        assert_eq!(opt::<i64>(json!("-3")).unwrap(), Some(-3));
+        assert_eq!(opt::<i64>(json!(2.0)).unwrap(), Some(2));
+        assert_eq!(opt::<f64>(json!("1.5")).unwrap(), Some(1.5));
+        assert!(opt::<u64>(json!("-1")).is_err());
+        assert!(opt::<u64>(json!("abc")).is_err());
+        assert!(opt::<i64>(json!(1.5)).is_err());
+    }
+
+    #[test]
+    fn bools_from_bitrix() {
+        assert_eq!(opt::<bool>(json!("Y")).unwrap(), Some(true));
+        assert_eq!(opt::<bool>(json!("N")).unwrap(), Some(false));
+        assert_eq!(opt::<bool>(json!(1)).unwrap(), Some(true));
+        assert_eq!(opt::<bool>(json!("0")).unwrap(), Some(false));
+        assert_eq!(opt::<bool>(json!(true)).unwrap(), Some(true));
+        assert_eq!(opt::<bool>(json!("")).unwrap(), None);
+        assert!(opt::<bool>(json!("maybe")).is_err());
+    }
+
+    #[test]
+    fn strings_from_numbers() {
+        assert_eq!(opt::<String>(json!(7)).unwrap().as_deref(), Some("7"));
+        assert_eq!(opt::<String>(json!("")).unwrap().as_deref(), Some(""));
+        assert_eq!(string_like_opt(json!("")).unwrap(), None);
+    }
+
+    #[test]
+    fn collections_from_php() {
+        assert_eq!(opt::<Vec<u64>>(json!({"0": "4", "1": 7})).unwrap(), Some(vec![4, 7]));
+        assert_eq!(opt::<Vec<u64>>(json!(["4", null])).unwrap(), Some(vec![4]));
+        assert_eq!(opt::<Vec<u64>>(json!(false)).unwrap(), None);
+        assert_eq!(opt::<Map<String, Value>>(json!([])).unwrap(), Some(Map::new()));
+        let m = opt::<BTreeMap<String, u64>>(json!(["5", "6"])).unwrap().unwrap();
+        assert_eq!(m.get("1"), Some(&6));
+        assert_eq!(opt::<BTreeMap<String, u64>>(json!([])).unwrap(), Some(BTreeMap::new()));
+    }
+
+    #[test]
+    fn lenient_wrapper_and_paths() {
+        let v: Lenient<u64> = serde_json::from_value(json!("394")).unwrap();
+        assert_eq!(v, 394);
+        assert_eq!(*v, 394);
+        #[derive(Debug, Deserialize)]
+        struct Row {
+            #[serde(default, deserialize_with = "option", rename = "ID")]
+            _id: Option<u64>,
+        }
+        let err = serde_path_to_error::deserialize::<_, Vec<Row>>(json!([{"ID": "1"}, {"ID": "x"}])).unwrap_err();
+        assert_eq!(err.path().to_string(), "[1].ID");
+    }
+
+    #[test]
+    fn entities_from_php_empty() {
+        #[derive(Debug, Deserialize, PartialEq)]
+        struct E {
+            a: u8,
+        }
+        assert_eq!(entity_opt::<_, E>(json!([])).unwrap(), None);
+        assert_eq!(entity_opt::<_, E>(json!({"a": 1})).unwrap(), Some(E { a: 1 }));
+        assert!(entity_opt::<_, E>(json!([1])).is_err());
+    }
+
+    #[test]
+    fn example_envelopes() {
+        assert_eq!(example_result(r#"{"result": 5, "time": {}}"#), json!(5));
+        assert_eq!(example_result(r#"{"result": 5, "other": 1}"#), json!({"result": 5, "other": 1}));
+        assert_eq!(example_result("[1]"), json!([1]));
+    }
+}
