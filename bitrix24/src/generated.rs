@@ -448,7 +448,8 @@ pub mod __private {
         key: &str,
     ) -> Result<T, serde_json::Error> {
         let value = map.get(key).cloned().unwrap_or(serde_json::Value::Null);
-        serde_json::from_value(value).map_err(|e| <serde_json::Error as serde::de::Error>::custom(format!("`{key}`: {e}")))
+        serde_json::from_value(value)
+            .map_err(|e| <serde_json::Error as serde::de::Error>::custom(format!("`{key}`: {e}")))
     }
 
     /// [`field`] with a `deserialize_with`-style function.
@@ -458,7 +459,8 @@ pub mod __private {
         with: fn(serde_json::Value) -> Result<T, serde_json::Error>,
     ) -> Result<T, serde_json::Error> {
         let value = map.get(key).cloned().unwrap_or(serde_json::Value::Null);
-        with(value).map_err(|e| <serde_json::Error as serde::de::Error>::custom(format!("`{key}`: {e}")))
+        with(value)
+            .map_err(|e| <serde_json::Error as serde::de::Error>::custom(format!("`{key}`: {e}")))
     }
 
     /// Encodes one field into a map unless it serializes to `null`.

@@ -34,13 +34,18 @@ pub trait LenientDecode: Sized {
 }
 
 /// `#[serde(deserialize_with = "bitrix24::lenient::option")]` for `Option<T>` fields.
-pub fn option<'de, D: Deserializer<'de>, T: LenientDecode>(deserializer: D) -> Result<Option<T>, D::Error> {
+pub fn option<'de, D: Deserializer<'de>, T: LenientDecode>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
     T::decode_opt(deserializer)
 }
 
 /// `#[serde(deserialize_with = "bitrix24::lenient::required")]` for fields that must be present.
-pub fn required<'de, D: Deserializer<'de>, T: LenientDecode>(deserializer: D) -> Result<T, D::Error> {
-    T::decode_opt(deserializer)?.ok_or_else(|| de::Error::custom("a value is required here, found null or an empty value"))
+pub fn required<'de, D: Deserializer<'de>, T: LenientDecode>(
+    deserializer: D,
+) -> Result<T, D::Error> {
+    T::decode_opt(deserializer)?
+        .ok_or_else(|| de::Error::custom("a value is required here, found null or an empty value"))
 }
 
 /// A value decoded leniently: `Lenient<u64>` accepts `394` and `"394"`.
@@ -127,10 +132,18 @@ impl<'de> Visitor<'de> for StringVisitor {
         f.write_str("a string or a number")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(if self.empty_is_none && v.is_empty() { None } else { Some(v.to_owned()) })
+        Ok(if self.empty_is_none && v.is_empty() {
+            None
+        } else {
+            Some(v.to_owned())
+        })
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(if self.empty_is_none && v.is_empty() { None } else { Some(v) })
+        Ok(if self.empty_is_none && v.is_empty() {
+            None
+        } else {
+            Some(v)
+        })
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
         Ok(Some(v.to_string()))
@@ -157,18 +170,25 @@ impl<'de> Visitor<'de> for StringVisitor {
 
 impl LenientDecode for String {
     fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
-        deserializer.deserialize_any(StringVisitor { empty_is_none: false })
+        deserializer.deserialize_any(StringVisitor {
+            empty_is_none: false,
+        })
     }
 }
 
 /// A string (or number) that is absent when empty: for enum values.
-pub fn string_like_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    deserializer.deserialize_any(StringVisitor { empty_is_none: true })
+pub fn string_like_opt<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    deserializer.deserialize_any(StringVisitor {
+        empty_is_none: true,
+    })
 }
 
 /// A string or a number, as a string (for enum values); errors on null or `""`.
 pub fn string_like<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    string_like_opt(deserializer)?.ok_or_else(|| de::Error::custom("expected a string value, found null or \"\""))
+    string_like_opt(deserializer)?
+        .ok_or_else(|| de::Error::custom("expected a string value, found null or \"\""))
 }
 
 // --- numbers --------------------------------------------------------------------------------
@@ -183,20 +203,28 @@ macro_rules! number {
                 f.write_str($what)
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                <$t as FromNumber>::from_i64(v).map(Some).ok_or_else(|| E::invalid_value(Unexpected::Signed(v), &self))
+                <$t as FromNumber>::from_i64(v)
+                    .map(Some)
+                    .ok_or_else(|| E::invalid_value(Unexpected::Signed(v), &self))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                <$t as FromNumber>::from_u64(v).map(Some).ok_or_else(|| E::invalid_value(Unexpected::Unsigned(v), &self))
+                <$t as FromNumber>::from_u64(v)
+                    .map(Some)
+                    .ok_or_else(|| E::invalid_value(Unexpected::Unsigned(v), &self))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                <$t as FromNumber>::from_f64(v).map(Some).ok_or_else(|| E::invalid_value(Unexpected::Float(v), &self))
+                <$t as FromNumber>::from_f64(v)
+                    .map(Some)
+                    .ok_or_else(|| E::invalid_value(Unexpected::Float(v), &self))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
                 let t = v.trim();
                 if t.is_empty() {
                     return Ok(None);
                 }
-                <$t as FromNumber>::from_text(t).map(Some).ok_or_else(|| E::invalid_value(Unexpected::Str(v), &self))
+                <$t as FromNumber>::from_text(t)
+                    .map(Some)
+                    .ok_or_else(|| E::invalid_value(Unexpected::Str(v), &self))
             }
             fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
                 Ok(None)
@@ -210,7 +238,9 @@ macro_rules! number {
         }
 
         impl LenientDecode for $t {
-            fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
+            fn decode_opt<'de, D: Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Option<Self>, D::Error> {
                 deserializer.deserialize_any($visitor)
             }
         }
@@ -240,7 +270,9 @@ impl FromNumber for i64 {
         integral(v).then_some(v as i64)
     }
     fn from_text(v: &str) -> Option<Self> {
-        v.parse().ok().or_else(|| v.parse::<f64>().ok().and_then(Self::from_f64))
+        v.parse()
+            .ok()
+            .or_else(|| v.parse::<f64>().ok().and_then(Self::from_f64))
     }
 }
 
@@ -255,7 +287,9 @@ impl FromNumber for u64 {
         (integral(v) && v >= 0.0).then_some(v as u64)
     }
     fn from_text(v: &str) -> Option<Self> {
-        v.parse().ok().or_else(|| v.parse::<f64>().ok().and_then(Self::from_f64))
+        v.parse()
+            .ok()
+            .or_else(|| v.parse::<f64>().ok().and_then(Self::from_f64))
     }
 }
 
@@ -348,10 +382,18 @@ macro_rules! empty_is_none {
             Ok(None)
         }
         fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-            if v { Err(E::invalid_type(Unexpected::Bool(v), &self)) } else { Ok(None) }
+            if v {
+                Err(E::invalid_type(Unexpected::Bool(v), &self))
+            } else {
+                Ok(None)
+            }
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            if v.is_empty() { Ok(None) } else { Err(E::invalid_type(Unexpected::Str(v), &self)) }
+            if v.is_empty() {
+                Ok(None)
+            } else {
+                Err(E::invalid_type(Unexpected::Str(v), &self))
+            }
         }
     };
 }
@@ -489,7 +531,9 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for EntityVisitor<T> {
 }
 
 /// Decodes an entity (an object) leniently: `null`, `[]`, `false` and `""` are absent.
-pub fn entity_opt<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
+pub fn entity_opt<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
     deserializer.deserialize_any(EntityVisitor(PhantomData))
 }
 
@@ -499,11 +543,14 @@ pub fn entity_opt<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: 
 /// (`{"result": ..., "time": ...}`) or the `result` value alone.
 #[cfg(test)]
 pub(crate) fn example_result(json: &str) -> Value {
-    let value: Value = serde_json::from_str(json).expect("the example is JSON (checked by the generator)");
+    let value: Value =
+        serde_json::from_str(json).expect("the example is JSON (checked by the generator)");
     match value {
         Value::Object(mut map)
             if map.contains_key("result")
-                && map.keys().all(|k| matches!(k.as_str(), "result" | "time" | "total" | "next")) =>
+                && map
+                    .keys()
+                    .all(|k| matches!(k.as_str(), "result" | "time" | "total" | "next")) =>
         {
             map.remove("result").unwrap_or(Value::Null)
         }
@@ -516,7 +563,12 @@ pub(crate) fn example_result(json: &str) -> Value {
 pub(crate) fn check_example<M: crate::Method>(json: &str) {
     let result = example_result(json);
     if let Err(e) = serde_path_to_error::deserialize::<_, M::Response>(result) {
-        panic!("{}: the example does not decode at `{}`: {}", M::NAME, e.path(), e.inner());
+        panic!(
+            "{}: the example does not decode at `{}`: {}",
+            M::NAME,
+            e.path(),
+            e.inner()
+        );
     }
 }
 
@@ -535,7 +587,12 @@ pub(crate) fn check_list_example<M: crate::ListMethod>(json: &str) {
     };
     for (i, row) in rows.into_iter().enumerate() {
         if let Err(e) = serde_path_to_error::deserialize::<_, M::Item>(row) {
-            panic!("{}: row {i} does not decode at `{}`: {}", M::NAME, e.path(), e.inner());
+            panic!(
+                "{}: row {i} does not decode at `{}`: {}",
+                M::NAME,
+                e.path(),
+                e.inner()
+            );
         }
     }
 }
@@ -583,13 +640,24 @@ mod tests {
 
     #[test]
     fn collections_from_php() {
-        assert_eq!(opt::<Vec<u64>>(json!({"0": "4", "1": 7})).unwrap(), Some(vec![4, 7]));
+        assert_eq!(
+            opt::<Vec<u64>>(json!({"0": "4", "1": 7})).unwrap(),
+            Some(vec![4, 7])
+        );
         assert_eq!(opt::<Vec<u64>>(json!(["4", null])).unwrap(), Some(vec![4]));
         assert_eq!(opt::<Vec<u64>>(json!(false)).unwrap(), None);
-        assert_eq!(opt::<Map<String, Value>>(json!([])).unwrap(), Some(Map::new()));
-        let m = opt::<BTreeMap<String, u64>>(json!(["5", "6"])).unwrap().unwrap();
+        assert_eq!(
+            opt::<Map<String, Value>>(json!([])).unwrap(),
+            Some(Map::new())
+        );
+        let m = opt::<BTreeMap<String, u64>>(json!(["5", "6"]))
+            .unwrap()
+            .unwrap();
         assert_eq!(m.get("1"), Some(&6));
-        assert_eq!(opt::<BTreeMap<String, u64>>(json!([])).unwrap(), Some(BTreeMap::new()));
+        assert_eq!(
+            opt::<BTreeMap<String, u64>>(json!([])).unwrap(),
+            Some(BTreeMap::new())
+        );
     }
 
     #[test]
@@ -602,7 +670,9 @@ mod tests {
             #[serde(default, deserialize_with = "option", rename = "ID")]
             _id: Option<u64>,
         }
-        let err = serde_path_to_error::deserialize::<_, Vec<Row>>(json!([{"ID": "1"}, {"ID": "x"}])).unwrap_err();
+        let err =
+            serde_path_to_error::deserialize::<_, Vec<Row>>(json!([{"ID": "1"}, {"ID": "x"}]))
+                .unwrap_err();
         assert_eq!(err.path().to_string(), "[1].ID");
     }
 
@@ -613,14 +683,20 @@ mod tests {
             a: u8,
         }
         assert_eq!(entity_opt::<_, E>(json!([])).unwrap(), None);
-        assert_eq!(entity_opt::<_, E>(json!({"a": 1})).unwrap(), Some(E { a: 1 }));
+        assert_eq!(
+            entity_opt::<_, E>(json!({"a": 1})).unwrap(),
+            Some(E { a: 1 })
+        );
         assert!(entity_opt::<_, E>(json!([1])).is_err());
     }
 
     #[test]
     fn example_envelopes() {
         assert_eq!(example_result(r#"{"result": 5, "time": {}}"#), json!(5));
-        assert_eq!(example_result(r#"{"result": 5, "other": 1}"#), json!({"result": 5, "other": 1}));
+        assert_eq!(
+            example_result(r#"{"result": 5, "other": 1}"#),
+            json!({"result": 5, "other": 1})
+        );
         assert_eq!(example_result("[1]"), json!([1]));
     }
 }

@@ -27,4 +27,12 @@ pub use retry::RetryPolicy;
 pub use secret::Secret;
 
 // --- codegen-owned modules (bitrix24-codegen helper edits only between these markers) ---
+mod generated;
+pub mod lenient;
+#[cfg(feature = "macros")]
+#[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
+pub use bitrix24_macros::*;
+#[doc(hidden)]
+pub use generated::__private;
+pub use generated::{Entity, UserFields, catalog, packs, smart};
 // --- end codegen-owned modules ---

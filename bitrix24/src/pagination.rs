@@ -137,18 +137,32 @@ async fn fetch_page<M: ListMethod>(
 }
 
 /// Several pages by one batch request: `commands` are sent as is; each command's rows are
-/// returned in order.
-async fn fetch_batch<M: ListMethod>(
-    client: &Client,
-    commands: Vec<Command>,
-) -> Result<Vec<Vec<M::Item>>, Error> {
+/// decoded on demand, in order, by [`BatchPages::page`].
+async fn fetch_batch(client: &Client, commands: Vec<Command>) -> Result<BatchPages, Error> {
     let indices: Vec<usize> = (0..commands.len()).collect();
     let payload = crate::batch::request_chunk(client, &commands, &indices, false).await?;
     let results = BatchResults::from_payload(client, &commands, payload.result);
-    commands
-        .iter()
-        .map(|c| results.decode_with(&c.key, ItemsSeed::<M::Item>::new(M::WRAPPER)))
-        .collect()
+    Ok(BatchPages { commands, results })
+}
+
+struct BatchPages {
+    commands: Vec<Command>,
+    results: BatchResults,
+}
+
+impl BatchPages {
+    fn page<M: ListMethod>(&self, i: usize) -> Result<Vec<M::Item>, Error> {
+        self.results
+            .decode_with(&self.commands[i].key, ItemsSeed::<M::Item>::new(M::WRAPPER))
+    }
+
+    fn all<M: ListMethod>(&self) -> Result<Vec<M::Item>, Error> {
+        let mut out = Vec::with_capacity(self.commands.len() * PAGE_SIZE);
+        for i in 0..self.commands.len() {
+            out.extend(self.page::<M>(i)?);
+        }
+        Ok(out)
+    }
 }
 
 fn offset_stream<M: ListMethod + 'static>(
@@ -188,11 +202,11 @@ fn offset_stream<M: ListMethod + 'static>(
                                 }
                             })
                             .collect();
-                        async move { fetch_batch::<M>(&client, commands).await }
+                        async move { fetch_batch(&client, commands).await?.all::<M>() }
                     })
                     .buffered(concurrency)
-                    .flat_map(|pages| match pages {
-                        Ok(pages) => stream::iter(pages.into_iter().flatten().map(Ok)).boxed(),
+                    .flat_map(|rows| match rows {
+                        Ok(rows) => stream::iter(rows.into_iter().map(Ok)).boxed(),
                         Err(e) => error_stream(e),
                     });
                 head.chain(rest).boxed()
@@ -289,15 +303,17 @@ async fn keyset_step<M: ListMethod>(
     s: &mut KeysetState,
     keyset: Keyset,
 ) -> Result<Vec<M::Item>, Error> {
-    let pages = if s.first {
+    if s.first {
         // One plain call first: small lists cost one request, not a batch of 50.
         s.first = false;
         let mut params = s.params.clone();
         if let Some(Value::Object(filter)) = params.get_mut(&s.filter_key) {
             filter.insert(s.gt.clone(), Value::from(s.last));
         }
-        vec![fetch_page::<M>(&s.client, &params).await?.0]
-    } else {
+        let page = fetch_page::<M>(&s.client, &params).await?.0;
+        return take_page::<M>(s, keyset, page);
+    }
+    {
         let base = php_query::flatten(&s.params);
         let link_key = format!("{}[{}]", s.filter_key, s.gt);
         let commands: Vec<Command> = (0..MAX_COMMANDS)
@@ -323,26 +339,36 @@ async fn keyset_step<M: ListMethod>(
                 }
             })
             .collect();
-        fetch_batch::<M>(&s.client, commands).await?
-    };
-    let mut out = Vec::with_capacity(pages.iter().map(Vec::len).sum());
-    for page in pages {
-        let full = page.len() >= PAGE_SIZE;
-        if let Some(last) = page.last() {
-            s.last = M::item_id(last).ok_or_else(|| Error::Decode {
-                method: M::NAME.to_owned(),
-                path: keyset.response_field.to_owned(),
-                message: "a row has no id; keyset pagination needs one (select the id field)"
-                    .to_owned(),
-                status: 200,
-            })?;
+        let pages = fetch_batch(&s.client, commands).await?;
+        let mut out = Vec::with_capacity(MAX_COMMANDS * PAGE_SIZE);
+        for i in 0..MAX_COMMANDS {
+            // Commands after a short page ran with an unresolvable reference: never read them.
+            out.extend(take_page::<M>(s, keyset, pages.page::<M>(i)?)?);
+            if s.done {
+                break;
+            }
         }
-        out.extend(page);
-        if !full {
-            // A short page ends the walk; later chained commands saw no valid reference.
-            s.done = true;
-            break;
-        }
+        Ok(out)
     }
-    Ok(out)
+}
+
+/// Takes one keyset page: remembers its last id and ends the walk on a short page.
+fn take_page<M: ListMethod>(
+    s: &mut KeysetState,
+    keyset: Keyset,
+    page: Vec<M::Item>,
+) -> Result<Vec<M::Item>, Error> {
+    if let Some(last) = page.last() {
+        s.last = M::item_id(last).ok_or_else(|| Error::Decode {
+            method: M::NAME.to_owned(),
+            path: keyset.response_field.to_owned(),
+            message: "a row has no id; keyset pagination needs one (select the id field)"
+                .to_owned(),
+            status: 200,
+        })?;
+    }
+    if page.len() < PAGE_SIZE {
+        s.done = true;
+    }
+    Ok(page)
 }

@@ -3,4 +3,5 @@
 mod api;
 mod batching;
 mod canned;
+mod paging;
 mod wire;

@@ -1,0 +1,207 @@
+//! Pagination strategies: the exact requests each one sends, and how pages become rows.
+
+use std::time::Duration;
+
+use bitrix24::methods::{DealList, TaskList};
+use bitrix24::{Client, Error, RetryPolicy, Strategy};
+use futures::TryStreamExt;
+use serde_json::{Value, json};
+
+use crate::canned::{Canned, json};
+
+fn client(server: &Canned) -> Client {
+    Client::builder()
+        .webhook(&server.webhook())
+        .no_rate_limit()
+        .retry(RetryPolicy::default().base_delay(Duration::from_millis(2)))
+        .build()
+        .unwrap()
+}
+
+fn rows(from: u64, n: u64) -> Value {
+    Value::Array(
+        (from..from + n)
+            .map(|i| json!({"ID": i.to_string(), "TITLE": format!("Deal {i}")}))
+            .collect(),
+    )
+}
+
+fn page(from: u64, n: u64, total: Option<u64>, next: Option<u64>) -> String {
+    let mut v = json!({"result": rows(from, n), "time": {}});
+    if let Some(t) = total {
+        v["total"] = json!(t);
+    }
+    if let Some(n) = next {
+        v["next"] = json!(n);
+    }
+    v.to_string()
+}
+
+fn batch_answer(results: &[(&str, Value)]) -> String {
+    let map: serde_json::Map<String, Value> = results
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    json!({"result": {"result": map, "result_error": [], "result_total": [], "result_next": [], "result_time": []}, "time": {}}).to_string()
+}
+
+fn body(server: &Canned, i: usize) -> Value {
+    serde_json::from_str(&server.seen()[i].body).unwrap()
+}
+
+#[tokio::test]
+async fn offset_strategy_learns_total_then_batches_the_other_pages() {
+    let server = Canned::start(vec![
+        json(200, &page(1, 50, Some(120), Some(50))),
+        json(
+            200,
+            &batch_answer(&[("p50", rows(51, 50)), ("p100", rows(101, 20))]),
+        ),
+    ])
+    .await;
+    let deals: Vec<_> = client(&server)
+        .stream_with(DealList::new().select(["ID", "TITLE"]), Strategy::Offset)
+        .try_collect()
+        .await
+        .unwrap();
+    let ids: Vec<u64> = deals
+        .iter()
+        .map(|d| d["ID"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(ids, (1..=120).collect::<Vec<_>>());
+    assert_eq!(
+        body(&server, 0),
+        json!({"select": ["ID", "TITLE"], "start": 0})
+    );
+    let cmd = &body(&server, 1)["cmd"];
+    assert_eq!(
+        cmd["p50"],
+        "crm.deal.list?select[0]=ID&select[1]=TITLE&start=50"
+    );
+    assert_eq!(
+        cmd["p100"],
+        "crm.deal.list?select[0]=ID&select[1]=TITLE&start=100"
+    );
+}
+
+#[tokio::test]
+async fn a_custom_order_makes_auto_use_offsets() {
+    let server = Canned::start(vec![json(200, &page(1, 3, Some(3), None))]).await;
+    let deals: Vec<_> = client(&server)
+        .stream(DealList::new().order(json!({"TITLE": "ASC"})))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(deals.len(), 3);
+    assert_eq!(body(&server, 0)["start"], 0);
+}
+
+#[tokio::test]
+async fn keyset_strategy_chains_50_commands_by_id() {
+    let server = Canned::start(vec![
+        // The first plain call: a full page, so there is more.
+        json(200, &page(1, 50, None, None)),
+        // One batch: k0 full, k1 short (end). k2.. are ignored.
+        json(
+            200,
+            &batch_answer(&[("k0", rows(51, 50)), ("k1", rows(101, 7))]),
+        ),
+    ])
+    .await;
+    let deals: Vec<_> = client(&server)
+        .stream(
+            DealList::new()
+                .select(["ID"])
+                .filter(json!({"CATEGORY_ID": 1})),
+        )
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(deals.len(), 107);
+    assert_eq!(
+        body(&server, 0),
+        json!({"select": ["ID"], "filter": {"CATEGORY_ID": 1, ">ID": 0}, "order": {"ID": "ASC"}, "start": -1})
+    );
+    let cmd = body(&server, 1)["cmd"].as_object().unwrap().clone();
+    assert_eq!(cmd.len(), 50, "50 chained pages in one request");
+    assert_eq!(
+        cmd["k0"],
+        "crm.deal.list?select[0]=ID&filter[CATEGORY_ID]=1&order[ID]=ASC&start=-1&filter[%3EID]=50"
+    );
+    assert_eq!(
+        cmd["k1"],
+        "crm.deal.list?select[0]=ID&filter[CATEGORY_ID]=1&order[ID]=ASC&start=-1&filter[%3EID]=%24result%5Bk0%5D%5B49%5D%5BID%5D"
+    );
+    assert_eq!(server.seen().len(), 2, "the short page ends the walk");
+}
+
+#[tokio::test]
+async fn keyset_on_a_wrapped_list_references_inside_the_wrapper() {
+    let tasks = |from: u64, n: u64| json!({"tasks": (from..from + n).map(|i| json!({"id": i.to_string()})).collect::<Vec<_>>()});
+    let server = Canned::start(vec![
+        json(
+            200,
+            &json!({"result": tasks(1, 50), "time": {}}).to_string(),
+        ),
+        json(200, &batch_answer(&[("k0", tasks(51, 2))])),
+    ])
+    .await;
+    let rows: Vec<_> = client(&server)
+        .stream(TaskList::new().select(["ID"]))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 52);
+    assert_eq!(rows[51]["id"], "52");
+    let cmd = &body(&server, 1)["cmd"];
+    assert!(
+        cmd["k1"]
+            .as_str()
+            .unwrap()
+            .ends_with("filter[%3EID]=%24result%5Bk0%5D%5Btasks%5D%5B49%5D%5Bid%5D"),
+        "{}",
+        cmd["k1"]
+    );
+}
+
+#[tokio::test]
+async fn a_callers_own_greater_than_id_is_where_the_walk_starts() {
+    let server = Canned::start(vec![json(200, &page(1001, 2, None, None))]).await;
+    let deals: Vec<_> = client(&server)
+        .stream(DealList::new().filter(json!({">ID": "1000"})))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(deals.len(), 2);
+    assert_eq!(body(&server, 0)["filter"], json!({">ID": 1000}));
+}
+
+#[tokio::test]
+async fn a_page_error_ends_the_stream_with_it() {
+    let server = Canned::start(vec![json(
+        400,
+        r#"{"error":"","error_description":"Parameter 'filter' must be array."}"#,
+    )])
+    .await;
+    let mut stream = client(&server).stream(DealList::new());
+    let err = stream.try_next().await.unwrap_err();
+    assert_eq!(
+        err.api().unwrap().description,
+        "Parameter 'filter' must be array."
+    );
+    assert!(stream.try_next().await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn keyset_rows_without_ids_are_a_clear_error() {
+    let rows = Value::Array((0..50).map(|_| json!({"TITLE": "no id"})).collect());
+    let server = Canned::start(vec![json(200, &json!({"result": rows}).to_string())]).await;
+    let err = client(&server)
+        .list_all(DealList::new().select(["TITLE"]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Decode { message, .. } if message.contains("select the id")),
+        "{err}"
+    );
+}
