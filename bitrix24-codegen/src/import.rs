@@ -130,8 +130,10 @@ pub fn draft_from_markdown(markdown: &str, docs_path: &str) -> Result<String, St
 ///
 /// Fields come from the example response when it describes each field as
 /// `{"type": ..., "isMultiple": ...}` (the shape of `crm.*.fields`, `crm.item.fields` and
-/// `tasks.task.getfields`, optionally wrapped as `{"fields": {...}}`), and otherwise from the first
-/// field table of the page. `id` in the entity is set when a field named `ID`/`id` exists.
+/// `tasks.task.getfields`, optionally wrapped in one key such as `{"fields": {...}}`), else from the
+/// object table of the response section whose heading contains `name` (`#### Message Object`),
+/// and last from the first field table of the page. `id` in the entity is set when a field named
+/// `ID`/`id` exists.
 ///
 /// # Errors
 ///
@@ -140,16 +142,46 @@ pub fn draft_entity_from_markdown(markdown: &str, docs_path: &str, name: &str) -
     let page = Page::parse(markdown);
     let mut fields: Vec<Param> = Vec::new();
     if let Some(mut res) = page.example.as_ref().and_then(|j| j.get("result")) {
-        if let Some(inner) = res.get("fields") {
+        // `{"fields": {...}}`, `{"order": {...}}`, `{"section": {...}}`: one wrapper key.
+        if let Json::Object(entries) = res
+            && let [(_, inner @ (Json::Object(_) | Json::Array(_)))] = entries.as_slice()
+            && !is_field_descriptor(inner)
+        {
             res = inner;
         }
-        if let Json::Object(entries) = res {
-            for (k, v) in entries {
-                let Some(Json::Str(t)) = v.get("type") else { continue };
-                let multiple = matches!(v.get("isMultiple"), Some(Json::Bool(true)));
-                let ty = if multiple { format!("{t}[]") } else { t.clone() };
-                fields.push(Param { name: k.clone(), types: vec![ty], required: false });
+        let push = |fields: &mut Vec<Param>, name: &str, v: &Json| {
+            let t = match v.get("type").or_else(|| v.get("TYPE")) {
+                Some(Json::Str(t)) => t.clone(),
+                _ => return,
+            };
+            let multiple = matches!(v.get("isMultiple"), Some(Json::Bool(true)));
+            let ty = if multiple { format!("{t}[]") } else { t };
+            fields.push(Param { name: name.to_string(), types: vec![ty], required: false });
+        };
+        match res {
+            // Only a map whose values are (mostly) field descriptions; an ordinary object that
+            // happens to hold one `{"type": ...}` value is not a field list.
+            Json::Object(entries) if entries.iter().filter(|(_, v)| is_field_descriptor(v)).count() * 2 > entries.len() => {
+                for (k, v) in entries {
+                    push(&mut fields, k, v);
+                }
             }
+            // `[{"title"|"name": "id", "type": "integer"}, ...]`
+            Json::Array(items) => {
+                for v in items {
+                    if let Some(Json::Str(n)) = v.get("name").or_else(|| v.get("title")) {
+                        push(&mut fields, n, v);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if fields.is_empty() {
+        // An object table of the response section whose heading names the entity.
+        let lower = name.to_ascii_lowercase();
+        if let Some((_, f)) = page.response_tables.iter().find(|(h, _)| h.to_ascii_lowercase().contains(&lower)) {
+            fields.clone_from(f);
         }
     }
     if fields.is_empty() {
@@ -163,6 +195,11 @@ pub fn draft_entity_from_markdown(markdown: &str, docs_path: &str, name: &str) -
         return Err(format!("{docs_path}: no field description found"));
     }
     Ok(draft_entity(name, docs_path, &fields, "fields page"))
+}
+
+/// Whether a JSON value looks like one field's description (`{"type": ...}`).
+fn is_field_descriptor(v: &Json) -> bool {
+    matches!(v.get("type").or_else(|| v.get("TYPE")), Some(Json::Str(_)))
 }
 
 /// One documented parameter or field.
@@ -189,6 +226,8 @@ struct Page {
     title_mismatch: Option<String>,
     /// The method the examples call when it differs from the (kept) title.
     curl_mismatch: Option<String>,
+    /// Object tables of the response section (`#### Message Object`): (heading, fields).
+    response_tables: Vec<(String, Vec<Param>)>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -208,6 +247,7 @@ impl Page {
         let mut code_lang = String::new();
         let mut code = String::new();
         let mut seen_params = false;
+        let mut seen_h2 = false;
         let mut i = 0;
         while i < lines.len() {
             let line = lines[i];
@@ -237,6 +277,7 @@ impl Page {
                     page.method = method_from_title(h);
                 }
             } else if let Some(h) = t.strip_prefix("## ") {
+                seen_h2 = true;
                 let h = strip_anchor(h).to_ascii_lowercase();
                 sub = None;
                 section = if h.contains("parameters") && !h.contains("event") {
@@ -247,11 +288,13 @@ impl Page {
                 } else {
                     Section::Other
                 };
-            } else if let Some(h) = t.strip_prefix("### ") {
+            } else if let Some(h) = t.strip_prefix("### ").or_else(|| t.strip_prefix("#### ")) {
                 if section == Section::Params {
                     sub = Some(nested_param_name(h));
                 } else if section == Section::Response && h.to_ascii_lowercase().contains("returned data") {
                     sub = Some("#returned".to_string());
+                } else if section == Section::Response {
+                    sub = Some(strip_anchor(h).to_string());
                 }
             } else if t.starts_with("> Scope:") && page.scopes.is_empty() {
                 page.scopes = parse_scopes(t);
@@ -259,6 +302,9 @@ impl Page {
                 let (rows, next) = read_table(&lines, i);
                 i = next;
                 let params = rows_to_params(&rows);
+                // A table before the first `##` heading is the parameter table of pages that
+                // have no "Method Parameters" heading.
+                let section = if seen_h2 { section } else { Section::Params };
                 match (section, sub.as_deref()) {
                     (Section::Params, None) if page.params.is_empty() => page.params = params,
                     (Section::Params, Some(name))
@@ -269,6 +315,9 @@ impl Page {
                         if let Some(r) = params.iter().find(|p| p.name == "result") {
                             page.result_type = r.types.first().cloned();
                         }
+                    }
+                    (Section::Response, Some(heading)) if !params.is_empty() => {
+                        page.response_tables.push((heading.to_string(), params));
                     }
                     _ => {}
                 }
@@ -519,7 +568,11 @@ fn bold_name(cell: &str) -> Option<(String, bool)> {
     let after = &rest[end + 2..];
     let mut required = after.starts_with('*');
     let mut name = raw.trim_matches('`').to_string();
-    if let Some(stripped) = name.strip_suffix('*') {
+    if let Some(stripped) = name.strip_suffix("^*^") {
+        // `**id^*^**`: the required marker written as a superscript inside the bold.
+        name = stripped.to_string();
+        required = true;
+    } else if let Some(stripped) = name.strip_suffix('*') {
         // `**name\***` or `**name***` written with the star inside the bold.
         name = stripped.trim_end_matches('\\').to_string();
         required = true;
@@ -552,7 +605,8 @@ fn map_doc_type(doc: &str, name: &str) -> (String, bool) {
     let d = doc.trim().to_ascii_lowercase();
     if let Some(inner) = d.strip_suffix("[]") {
         let (t, g) = map_doc_type(inner, "");
-        return (format!("list<{t}>"), g);
+        // `crm_multifield[]` is already a list.
+        return if t.starts_with("list<") { (t, g) } else { (format!("list<{t}>"), g) };
     }
     if let Some(inner) = d.strip_prefix("array<").and_then(|x| x.strip_suffix('>')) {
         let (t, g) = map_doc_type(inner, "");
@@ -567,7 +621,7 @@ fn map_doc_type(doc: &str, name: &str) -> (String, bool) {
         "integer" | "int" | "long" => "int",
         "number" | "float" => "float",
         "double" | "decimal" | "money" => "decimal",
-        "string" | "text" | "crm_status" | "crm_currency" | "char(1)" | "url" | "email" | "phone" => "string",
+        "string" | "text" | "crm_status" | "crm_currency" | "char(1)" | "url" | "email" | "phone" | "enum" => "string",
         "boolean" | "bool" | "char" | "y/n" => "bool",
         "date" => "date",
         "datetime" | "time" | "isodate" => "datetime",
@@ -1308,6 +1362,15 @@ No parameters.
         assert_eq!(e["fields"]["ID"].as_str(), Some("id"));
         assert_eq!(e["fields"]["CONTACT_IDS"].as_str(), Some("list<id>"));
         assert_eq!(e["fields"]["DATE_CREATE"].as_str(), Some("datetime"));
+        let wrapped = "# Fields sale.order.getFields\n\n## Response Handling\n\n```json\n\
+                       {\"result\": {\"order\": {\"id\": {\"type\": \"integer\"}, \"price\": {\"type\": \"double\"}}}}\n```\n";
+        let t = parse(&draft_entity_from_markdown(wrapped, "sale/order/sale-order-get-fields.md", "Order").unwrap());
+        assert_eq!(t["entity"]["Order"]["fields"]["id"].as_str(), Some("id"));
+        assert_eq!(t["entity"]["Order"]["fields"]["price"].as_str(), Some("decimal"));
+        let listed = "# F biconnector.source.fields\n\n## Response Handling\n\n```json\n\
+                      {\"result\": {\"fields\": [{\"title\": \"title\", \"type\": \"string\"}]}}\n```\n";
+        let t = parse(&draft_entity_from_markdown(listed, "b.md", "Source").unwrap());
+        assert_eq!(t["entity"]["Source"]["fields"]["title"].as_str(), Some("string"));
         let draft = draft_from_markdown(FIELDS_PAGE, "crm/deals/crm-deal-fields.md").unwrap();
         assert_eq!(parse(&draft)["method"]["crm.deal.fields"]["risk"].as_str(), Some("read"));
     }
@@ -1339,6 +1402,17 @@ No parameters.
     }
 
     #[test]
+    fn drafts_an_entity_from_a_response_object_table() {
+        let md = "# Get messages im.dialog.messages.get\n\n## Response Handling\n\n### Returned Data\n\n\
+                  #|\n|| **Name**\n`type` | **Description** ||\n|| **result**\n[`object`](x.md) | Root ||\n|#\n\n\
+                  #### Message Object {#message}\n\n#|\n|| **Name**\n`type` | **Description** ||\n\
+                  || **id**\n[`integer`](x.md) | Id ||\n|| **date**\n[`datetime`](x.md) | Sent ||\n|#\n";
+        let t = parse(&draft_entity_from_markdown(md, "chats/messages/im-dialog-messages-get.md", "Message").unwrap());
+        assert_eq!(t["entity"]["Message"]["id"].as_str(), Some("id"));
+        assert_eq!(t["entity"]["Message"]["fields"]["date"].as_str(), Some("datetime"));
+    }
+
+    #[test]
     fn rejects_a_page_without_a_method_name() {
         assert!(draft_from_markdown("# Overview\n\nText.\n", "x/index.md").is_err());
     }
@@ -1365,6 +1439,7 @@ No parameters.
         assert_eq!(nth_cell(row, 1), Some(" `a|b` and \\| pipe "));
         assert_eq!(nth_cell(row, 2), Some(" third "));
         assert_eq!(bold_name("**entityTypeId***"), Some(("entityTypeId".to_string(), true)));
+        assert_eq!(bold_name("**id^*^**"), Some(("id".to_string(), true)));
         assert_eq!(nested_param_name("Parameter fields {#fields}"), "fields");
         assert_eq!(nested_param_name("FIELDS Parameter"), "FIELDS");
     }
