@@ -331,6 +331,28 @@ where
     }
 }
 
+/// Decodes a Bitrix24 response body (v2 or REST 3.0 envelope) into a typed [`Response`], in
+/// one pass from the bytes: no intermediate `serde_json::Value`. For bodies you receive
+/// yourself (a proxy, a recorded fixture); the client uses the same decoder.
+///
+/// ```
+/// let body = br#"{"result":[{"ID":"37"}],"next":50,"total":"120"}"#;
+/// let page: bitrix24::Response<Vec<serde_json::Value>> =
+///     bitrix24::envelope::decode_response("crm.deal.list", 200, body).unwrap();
+/// assert_eq!((page.result.len(), page.next, page.total), (1, Some(50), Some(120)));
+///
+/// let err = bitrix24::envelope::decode_response::<u64>(
+///     "crm.deal.get", 400, br#"{"error":"","error_description":"Not found"}"#).unwrap_err();
+/// assert_eq!(err.api().unwrap().description, "Not found");
+/// ```
+pub fn decode_response<T: serde::de::DeserializeOwned>(
+    method: &str,
+    status: u16,
+    body: &[u8],
+) -> Result<Response<T>, Error> {
+    decode(method, status, body, PhantomData::<T>)
+}
+
 /// Decodes only the error part of a body (for statuses where no result is expected).
 pub(crate) fn api_error(
     method: &str,

@@ -59,6 +59,8 @@ pub fn redirect(location: &str) -> Answer {
 #[derive(Clone, Debug)]
 pub struct Seen {
     pub method: String,
+    /// Request headers, names lower-cased.
+    pub headers: Vec<(String, String)>,
     pub path: String,
     pub body: String,
     pub at: std::time::Instant,
@@ -116,8 +118,15 @@ impl Canned {
                     let method = first.next().unwrap_or_default().to_owned();
                     let path = first.next().unwrap_or_default().to_owned();
                     let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
+                    let headers = head
+                        .lines()
+                        .skip(1)
+                        .filter_map(|l| l.split_once(':'))
+                        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+                        .collect();
                     log.lock().unwrap().push(Seen {
                         method,
+                        headers,
                         path,
                         body,
                         at: std::time::Instant::now(),

@@ -3,5 +3,6 @@
 mod api;
 mod batching;
 mod canned;
+mod hygiene;
 mod paging;
 mod wire;
