@@ -5,4 +5,5 @@ mod batching;
 mod canned;
 mod hygiene;
 mod paging;
+mod portal;
 mod wire;

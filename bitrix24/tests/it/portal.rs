@@ -1,0 +1,286 @@
+//! End-to-end against the local emulator: the client and a portal that behaves like Bitrix24.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bitrix24::methods::{DealAdd, DealDelete, DealGet, DealList, DealUpdate, ServerTime, UserCurrent};
+use bitrix24::{
+    AuthError, BatchRef, Client, Error, ErrorCode, MemoryTokenStore, OAuthApp, OAuthTokens,
+    RateLimit, RetryPolicy, Strategy,
+};
+use bitrix24_emulator::{Emulator, Faults, Limits, RunningEmulator};
+use futures::TryStreamExt;
+use serde_json::json;
+
+async fn portal() -> RunningEmulator {
+    Emulator::builder().webhook(1, "itcode").start().await.unwrap()
+}
+
+fn hook(emu: &RunningEmulator) -> Client {
+    Client::builder()
+        .webhook(&emu.webhook_url())
+        .no_rate_limit()
+        .retry(RetryPolicy::default().base_delay(Duration::from_millis(5)))
+        .build()
+        .unwrap()
+}
+
+fn app(emu: &RunningEmulator, store: Arc<MemoryTokenStore>) -> Client {
+    let a = emu.oauth_app();
+    Client::builder()
+        .oauth(
+            OAuthApp::new(a.client_id.clone(), a.client_secret.clone()).token_url(a.token_url.clone()),
+            OAuthTokens::new(a.access_token.clone(), a.refresh_token.clone(), a.client_endpoint.clone()),
+        )
+        .token_store(store)
+        .no_rate_limit()
+        .build()
+        .unwrap()
+}
+
+fn id_of(row: &serde_json::Map<String, serde_json::Value>) -> u64 {
+    match &row["ID"] {
+        serde_json::Value::String(s) => s.parse().unwrap(),
+        other => other.as_u64().unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn deal_crud_roundtrip() {
+    let emu = portal().await;
+    let c = hook(&emu);
+    let id = c.send(&DealAdd::new(json!({"TITLE": "New Deal #1", "OPPORTUNITY": 1000}))).await.unwrap();
+    let deal = c.send(&DealGet::new(id)).await.unwrap();
+    assert_eq!(deal["TITLE"], "New Deal #1");
+    assert_eq!(deal["ID"], id.to_string(), "legacy CRM sends numbers as strings");
+    assert!(c.send(&DealUpdate::new(id, json!({"TITLE": "Renamed"}))).await.unwrap());
+    assert_eq!(c.send(&DealGet::new(id)).await.unwrap()["TITLE"], "Renamed");
+    assert!(c.send(&DealDelete::new(id)).await.unwrap());
+    let err = c.send(&DealGet::new(id)).await.unwrap_err();
+    assert_eq!(err.api().map(|a| (a.code.clone(), a.status)), Some((ErrorCode::Empty, 400)));
+    assert_eq!(c.send(&UserCurrent).await.unwrap()["ID"], "1");
+    assert!(!c.send(&ServerTime).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn both_strategies_stream_every_row_once() {
+    let emu = portal().await;
+    emu.control().seed_deals(2_620);
+    let c = hook(&emu);
+    for strategy in [Strategy::Offset, Strategy::Keyset] {
+        let rows: Vec<_> = c
+            .stream_with(DealList::new().select(["ID", "TITLE"]), strategy)
+            .try_collect()
+            .await
+            .unwrap();
+        let ids: HashSet<u64> = rows.iter().map(id_of).collect();
+        assert_eq!(rows.len(), 2_620, "{strategy:?}");
+        assert_eq!(ids.len(), 2_620, "{strategy:?}: no repeats");
+    }
+}
+
+#[tokio::test]
+async fn keyset_skips_and_repeats_nothing_under_concurrent_writes() {
+    let emu = portal().await;
+    emu.control().seed_deals(6_000);
+    let c = hook(&emu);
+    let writer = {
+        let c = c.clone();
+        tokio::spawn(async move {
+            // Delete some rows ahead of the reader and add new ones at the end, while it reads.
+            let mut deleted = Vec::new();
+            for round in 0..20u64 {
+                let victim = 5_900 - round * 37;
+                if c.send(&DealDelete::new(victim)).await.unwrap_or(false) {
+                    deleted.push(victim);
+                }
+                c.send(&DealAdd::new(json!({"TITLE": format!("late {round}")}))).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            deleted
+        })
+    };
+    let rows: Vec<_> = c
+        .stream_with(DealList::new().select(["ID"]), Strategy::Keyset)
+        .try_collect()
+        .await
+        .unwrap();
+    let deleted: HashSet<u64> = writer.await.unwrap().into_iter().collect();
+    let ids: Vec<u64> = rows.iter().map(id_of).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ascending, hence no repeats");
+    let seen: HashSet<u64> = ids.iter().copied().collect();
+    for id in 1..=6_000u64 {
+        if !deleted.contains(&id) {
+            assert!(seen.contains(&id), "row {id} existed throughout and was skipped");
+        }
+    }
+}
+
+#[tokio::test]
+async fn hundred_callers_on_an_expired_token_make_one_refresh() {
+    let emu = portal().await;
+    let store = Arc::new(MemoryTokenStore::new());
+    let c = app(&emu, store.clone());
+    c.send(&ServerTime).await.unwrap();
+    emu.control().expire_access_tokens();
+    let before = emu.control().token_requests();
+    let calls: Vec<_> = (0..100)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move { c.send(&ServerTime).await })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    assert_eq!(emu.control().token_requests() - before, 1, "exactly one refresh request");
+    assert_eq!(c.token_refreshes(), 1);
+    assert_eq!(store.saves(), 1, "the rotated pair was persisted once");
+}
+
+#[tokio::test]
+async fn a_revoked_refresh_token_is_an_auth_error() {
+    let emu = portal().await;
+    let c = app(&emu, Arc::new(MemoryTokenStore::new()));
+    emu.control().revoke_refresh_tokens();
+    emu.control().expire_access_tokens();
+    let before = emu.control().token_requests();
+    let err = c.send(&ServerTime).await.unwrap_err();
+    assert!(matches!(err, Error::Auth(AuthError::RefreshRejected { .. })), "{err:?}");
+    assert_eq!(emu.control().token_requests() - before, 1, "no retry loop");
+}
+
+#[tokio::test]
+async fn the_limiter_keeps_the_portal_from_rejecting() {
+    let emu = Emulator::builder()
+        .webhook(1, "itcode")
+        .limits(Limits::Custom { drain_per_sec: 20.0, burst: 10 })
+        .start()
+        .await
+        .unwrap();
+    let c = Client::builder()
+        .webhook(&emu.webhook_url())
+        .rate_limit(RateLimit::custom(19.0, 9).unwrap())
+        // No retries: a single QUERY_LIMIT_EXCEEDED would fail a call.
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let calls: Vec<_> = (0..40)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move { c.send(&ServerTime).await })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+}
+
+#[tokio::test]
+async fn without_the_limiter_the_portal_rejects_and_the_client_retries() {
+    let emu = Emulator::builder()
+        .webhook(1, "itcode")
+        .limits(Limits::Custom { drain_per_sec: 50.0, burst: 5 })
+        .start()
+        .await
+        .unwrap();
+    let c = Client::builder()
+        .webhook(&emu.webhook_url())
+        .no_rate_limit()
+        .retry(RetryPolicy::default().max_attempts(20).base_delay(Duration::from_millis(20)))
+        .build()
+        .unwrap();
+    let results = c.send_all((0..30).map(|_| ServerTime)).await.unwrap();
+    assert!(results.iter().all(Result::is_ok));
+    let calls: Vec<_> = (0..30)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move { c.send(&ServerTime).await })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    // 1 batch + 30 single calls succeeded; the rest were QUERY_LIMIT_EXCEEDED answers retried.
+    let requests = emu.control().request_count();
+    assert!(requests > 31, "the portal rejected nothing ({requests} requests): the test proves nothing");
+}
+
+#[tokio::test]
+async fn batch_against_the_portal() {
+    let emu = portal().await;
+    emu.control().seed_deals(2_600);
+    let c = hook(&emu);
+    let results = c.send_all((1..=2_600).map(DealGet::new)).await.unwrap();
+    assert_eq!(results.len(), 2_600);
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(id_of(r.as_ref().unwrap()), i as u64 + 1);
+    }
+    // Linked commands: the deals of the current user.
+    let mut batch = c.batch();
+    batch.add_named("me", &UserCurrent).unwrap();
+    let mine = batch
+        .add_linked("mine", &DealList::new().select(["ID"]), [("filter[ASSIGNED_BY_ID]", BatchRef::result("me").key("ID"))])
+        .unwrap();
+    let missing = batch.add_named("missing", &DealGet::new(999_999)).unwrap();
+    let out = batch.send().await.unwrap();
+    assert!(out.get(&mine).is_ok());
+    assert_eq!(out.total(&mine).map(|t| t > 0), Some(true));
+    assert_eq!(out.get(&missing).unwrap_err().api().unwrap().description, "Not found");
+}
+
+#[tokio::test]
+async fn a_write_whose_response_is_lost_is_outcome_unknown_but_applied() {
+    let emu = portal().await;
+    let c = hook(&emu);
+    emu.control().set_faults(Faults { lose_response_after_write_ratio: 1.0, ..Faults::default() });
+    let err = c.send(&DealAdd::new(json!({"TITLE": "maybe"}))).await.unwrap_err();
+    assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
+    emu.control().set_faults(Faults::default());
+    let rows = c.list_all(DealList::new().filter(json!({"TITLE": "maybe"}))).await.unwrap();
+    assert_eq!(rows.len(), 1, "applied exactly once, never re-sent");
+}
+
+#[tokio::test]
+async fn reads_ride_through_injected_server_errors() {
+    let emu = portal().await;
+    let c = Client::builder()
+        .webhook(&emu.webhook_url())
+        .no_rate_limit()
+        .retry(RetryPolicy::default().max_attempts(10).base_delay(Duration::from_millis(2)))
+        .build()
+        .unwrap();
+    emu.control().set_faults(Faults { error_5xx_ratio: 0.3, seed: 7, ..Faults::default() });
+    for _ in 0..20 {
+        c.send(&ServerTime).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn scopes_and_auth_types_are_enforced() {
+    let emu = Emulator::builder()
+        .webhook(1, "itcode")
+        .webhook_with_scopes(2, "crmonly", &["crm"])
+        .start()
+        .await
+        .unwrap();
+    let narrow = Client::builder()
+        .webhook(&format!("{}/rest/2/crmonly/", emu.base_url()))
+        .no_rate_limit()
+        .build()
+        .unwrap();
+    let err = narrow.call("tasks.task.list", json!({})).await.unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::InsufficientScope));
+    let err = hook(&emu).call("event.get", json!({})).await.unwrap_err();
+    assert_eq!(err.api().map(|a| (a.code.clone(), a.status)), Some((ErrorCode::WrongAuthType, 403)));
+    let wrong = Client::builder()
+        .webhook(&format!("{}/rest/1/wrongcode/", emu.base_url()))
+        .no_rate_limit()
+        .build()
+        .unwrap();
+    let err = wrong.send(&ServerTime).await.unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::InvalidCredentials));
+    let err = hook(&emu).call("no.such.method", json!({})).await.unwrap_err();
+    assert_eq!(err.api().map(|a| (a.code.clone(), a.status)), Some((ErrorCode::MethodNotFound, 404)));
+}
