@@ -18,7 +18,10 @@ use serde_json::json;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (client, _emulator) = match std::env::var("B24_WEBHOOK_URL") {
         Ok(url) => {
-            println!("portal: your webhook ({})", bitrix24::Webhook::parse(&url)?.portal());
+            println!(
+                "portal: your webhook ({})",
+                bitrix24::Webhook::parse(&url)?.portal()
+            );
             (Client::webhook(&url)?, None)
         }
         Err(_) => {
@@ -47,7 +50,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let now = client.send(&ServerTime).await?;
     let me = client.send(&UserCurrent).await?;
-    println!("1. connected: portal time {now}, acting as user {}", me["ID"]);
+    println!(
+        "1. connected: portal time {now}, acting as user {}",
+        me["ID"]
+    );
 
     // Leads and deals in batches: 3 leads (untyped method) and 120 deals, 50 per request.
     let mut batch = client.batch();
@@ -66,7 +72,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }))
         .await?;
     let ids: Vec<u64> = created.into_iter().collect::<Result<_, Error>>()?;
-    println!("3. created {} deals with send_all (3 batch requests)", ids.len());
+    println!(
+        "3. created {} deals with send_all (3 batch requests)",
+        ids.len()
+    );
 
     // Stream them back: keyset pagination, 2,500 rows per request, bounded memory.
     let mut stream = client.stream(
@@ -85,17 +94,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("4. streamed {count} deals back, total opportunity {sum}");
 
-    // Events: bind an offline handler, change a deal, drain the queue.
-    match client
-        .call("event.bind", json!({"event": "ONCRMDEALUPDATE", "event_type": "offline"}))
-        .await
-    {
+    // Events: bind an offline handler, change a deal, drain the queue. The portal does not
+    // queue an app's own changes for its own handler, so the queue gets its own connector key.
+    let queue = json!({"event": "ONCRMDEALUPDATE", "event_type": "offline", "auth_connector": "quickstart"});
+    match client.call("event.bind", queue.clone()).await {
         Ok(_) => {
             client
                 .send(&DealUpdate::new(ids[0], json!({"STAGE_ID": "WON"})))
                 .await?;
             let batch = client
-                .call("event.offline.get", json!({"clear": 0, "limit": 50}))
+                .call(
+                    "event.offline.get",
+                    json!({"clear": 0, "limit": 50, "auth_connector": "quickstart"}),
+                )
                 .await?;
             let events = batch["events"].as_array().cloned().unwrap_or_default();
             println!("5. offline queue: {} event(s) reserved", events.len());
@@ -105,20 +116,41 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             if let Some(process_id) = batch["process_id"].as_str() {
                 // Acknowledge only after processing: nothing is lost if we crash before this.
                 client
-                    .call("event.offline.clear", json!({"process_id": process_id}))
+                    .call(
+                        "event.offline.clear",
+                        json!({"process_id": process_id, "auth_connector": "quickstart"}),
+                    )
                     .await?;
                 println!("   cleared after processing (process {process_id})");
             }
-            client
-                .call("event.unbind", json!({"event": "ONCRMDEALUPDATE", "event_type": "offline"}))
-                .await?;
+            client.call("event.unbind", queue).await?;
         }
-        Err(e) => println!("5. events skipped: {e} (events need an OAuth application, not a webhook)"),
+        Err(e) => {
+            println!("5. events skipped: {e} (events need an OAuth application, not a webhook)")
+        }
     }
 
     // Clean up what the example created.
-    let deleted = client.send_all(ids.iter().copied().map(DealDelete::new)).await?;
+    let deleted = client
+        .send_all(ids.iter().copied().map(DealDelete::new))
+        .await?;
     let ok = deleted.iter().filter(|r| r.is_ok()).count();
-    println!("6. deleted {ok} deals; done");
+    let mut cleanup = client.batch();
+    for i in 1..=3 {
+        if let Some(id) = leads.raw(&format!("lead{i}")) {
+            cleanup.add_raw(
+                &format!("del{i}"),
+                "crm.lead.delete",
+                json!({"id": id.get()}),
+            )?;
+        }
+    }
+    let removed = cleanup.send().await?;
+    let leads_state = if removed.all_ok() {
+        "the leads"
+    } else {
+        "not every lead"
+    };
+    println!("6. deleted {ok} deals and {leads_state}; done");
     Ok(())
 }
