@@ -10,43 +10,13 @@
 
 use bitrix24::methods::{DealAdd, DealDelete, DealList, DealUpdate, ServerTime, UserCurrent};
 use bitrix24::{Client, Error, OAuthApp, OAuthTokens};
-use bitrix24_emulator::{Emulator, Limits};
+use bitrix24_emulator::{Emulator, Limits, RunningEmulator};
 use futures::TryStreamExt;
 use serde_json::json;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (client, _emulator) = match std::env::var("B24_WEBHOOK_URL") {
-        Ok(url) => {
-            println!(
-                "portal: your webhook ({})",
-                bitrix24::Webhook::parse(&url)?.portal()
-            );
-            (Client::webhook(&url)?, None)
-        }
-        Err(_) => {
-            let emulator = Emulator::builder()
-                .webhook(1, "quickstartcode")
-                .limits(Limits::Standard)
-                .start()
-                .await?;
-            println!("portal: embedded emulator at {}", emulator.base_url());
-            // Events need an application (OAuth) context, so the example acts as an app.
-            let app = emulator.oauth_app();
-            let client = Client::builder()
-                .oauth(
-                    OAuthApp::new(app.client_id.clone(), app.client_secret.clone())
-                        .token_url(app.token_url.clone()),
-                    OAuthTokens::new(
-                        app.access_token.clone(),
-                        app.refresh_token.clone(),
-                        app.client_endpoint.clone(),
-                    ),
-                )
-                .build()?;
-            (client, Some(emulator))
-        }
-    };
+    let (client, _emulator) = connect().await?;
 
     let now = client.send(&ServerTime).await?;
     let me = client.send(&UserCurrent).await?;
@@ -126,7 +96,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             client.call("event.unbind", queue).await?;
         }
         Err(e) => {
-            println!("5. events skipped: {e} (events need an OAuth application, not a webhook)")
+            println!("5. events skipped: {e} (events need an OAuth application, not a webhook)");
         }
     }
 
@@ -153,4 +123,36 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     println!("6. deleted {ok} deals and {leads_state}; done");
     Ok(())
+}
+
+/// Your portal when `B24_WEBHOOK_URL` is set, else the embedded emulator (kept alive by the
+/// returned handle).
+async fn connect() -> Result<(Client, Option<RunningEmulator>), Box<dyn std::error::Error>> {
+    if let Ok(url) = std::env::var("B24_WEBHOOK_URL") {
+        println!(
+            "portal: your webhook ({})",
+            bitrix24::Webhook::parse(&url)?.portal()
+        );
+        return Ok((Client::webhook(&url)?, None));
+    }
+    let emulator = Emulator::builder()
+        .webhook(1, "quickstartcode")
+        .limits(Limits::Standard)
+        .start()
+        .await?;
+    println!("portal: embedded emulator at {}", emulator.base_url());
+    // Events need an application (OAuth) context, so the example acts as an app.
+    let app = emulator.oauth_app();
+    let client = Client::builder()
+        .oauth(
+            OAuthApp::new(app.client_id.clone(), app.client_secret.clone())
+                .token_url(app.token_url.clone()),
+            OAuthTokens::new(
+                app.access_token.clone(),
+                app.refresh_token.clone(),
+                app.client_endpoint.clone(),
+            ),
+        )
+        .build()?;
+    Ok((client, Some(emulator)))
 }
