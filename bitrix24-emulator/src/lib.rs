@@ -1,1 +1,648 @@
-//! A local Bitrix24 portal (work in progress).
+//! A local Bitrix24 portal for tests and examples.
+//!
+//! The emulator serves the REST v2 protocol (`/rest/...`, incoming webhooks and OAuth tokens), the
+//! OAuth token endpoint (`/oauth/token/`), `batch`, legacy CRM and task entities, events (online
+//! and offline), request-rate and operating-time limits, a few REST 3.0 methods (`/rest/api/...`)
+//! and seeded fault injection. It runs in-process on `127.0.0.1`:
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use bitrix24_emulator::{Emulator, Limits};
+//! let emu = Emulator::builder()
+//!     .webhook(1, "SOMECODE")
+//!     .limits(Limits::Off)
+//!     .seed_deals(100)
+//!     .start()
+//!     .await?;
+//! println!("{}", emu.webhook_url());
+//! emu.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod clock;
+mod core;
+mod entities;
+mod events;
+mod methods;
+mod php;
+mod server;
+mod state;
+mod v3;
+
+pub use entities::{
+    EntityFamily, FieldDefault, FieldSpec, FieldType, Flavor, KeyStyle, NumberStyle, Shape,
+    camelize,
+};
+
+use crate::entities::{Family, V};
+use crate::state::{
+    AuthState, Counters, Data, EventState, FaultState, Inner, LimitState, User, Webhook, lock,
+};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+/// The request-rate limit (leaky bucket per portal).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Limits {
+    /// No request-rate limit (the default).
+    #[default]
+    Off,
+    /// Standard plans: drains 2 requests/s, bucket of 50.
+    Standard,
+    /// Enterprise: drains 5 requests/s, bucket of 250.
+    Enterprise,
+    /// Custom figures.
+    Custom {
+        /// Requests drained per (virtual) second.
+        drain_per_sec: f64,
+        /// Bucket size.
+        burst: u32,
+    },
+}
+
+impl Limits {
+    /// Parses `off`, `standard`, `enterprise` or `custom:<drain>:<burst>`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "off" | "none" => Some(Self::Off),
+            "standard" => Some(Self::Standard),
+            "enterprise" => Some(Self::Enterprise),
+            other => {
+                let mut it = other.strip_prefix("custom:")?.split(':');
+                let drain_per_sec = it.next()?.parse().ok()?;
+                let burst = it.next()?.parse().ok()?;
+                Some(Self::Custom {
+                    drain_per_sec,
+                    burst,
+                })
+            }
+        }
+    }
+}
+
+/// Seeded, deterministic fault injection for `/rest/...` requests.
+///
+/// Each request draws from one seeded generator in a fixed order, so a given seed and request
+/// sequence always yields the same faults.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Faults {
+    /// Added to every request before it is handled.
+    pub latency: Duration,
+    /// Share of requests answered `500 INTERNAL_SERVER_ERROR` without running the method.
+    pub error_5xx_ratio: f64,
+    /// Share of requests whose connection is closed before anything is done or sent.
+    pub drop_connection_ratio: f64,
+    /// Share of responses cut in the middle of the body (the method did run).
+    pub truncate_body_ratio: f64,
+    /// Share of requests that are applied, then the connection is closed without a response.
+    pub lose_response_after_write_ratio: f64,
+    /// Seed of the fault generator.
+    pub seed: u64,
+    /// Synthetic processing time added per method (lower-case name, or `"*"` for every method);
+    /// it counts toward `time.processing` and the operating-time limit.
+    pub method_processing: BTreeMap<String, Duration>,
+}
+
+/// The emulator's OAuth application (installed on the portal, with a ready token pair for user 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthApp {
+    /// `client_id` (`local.….…`).
+    pub client_id: String,
+    /// `client_secret`.
+    pub client_secret: String,
+    /// A valid access token of user 1.
+    pub access_token: String,
+    /// The refresh token paired with `access_token`.
+    pub refresh_token: String,
+    /// `{base}/oauth/token/`.
+    pub token_url: String,
+    /// `{base}/rest/`.
+    pub client_endpoint: String,
+    /// The portal's `member_id` (32 hex characters).
+    pub member_id: String,
+    /// The `application_token` sent with every event.
+    pub application_token: String,
+}
+
+/// Entry point: `Emulator::builder()`.
+#[derive(Debug)]
+pub struct Emulator;
+
+impl Emulator {
+    /// A builder with defaults: random port, no webhooks, limits off, operating limit 480 s,
+    /// time scale 1, no seeded data, no faults.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder {
+            port: 0,
+            webhooks: Vec::new(),
+            limits: Limits::Off,
+            operating_limit: 480.0,
+            time_scale: 1.0,
+            seed_deals: 0,
+            faults: Faults::default(),
+            families: Vec::new(),
+        }
+    }
+}
+
+/// Configures and starts an emulator.
+#[derive(Debug, Clone)]
+pub struct EmulatorBuilder {
+    port: u16,
+    webhooks: Vec<(u64, String, Option<Vec<String>>)>,
+    limits: Limits,
+    operating_limit: f64,
+    time_scale: f64,
+    seed_deals: u64,
+    faults: Faults,
+    families: Vec<EntityFamily>,
+}
+
+impl EmulatorBuilder {
+    /// Port on 127.0.0.1 (`0` = a random free port, the default).
+    #[must_use]
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Adds an incoming webhook for `user_id` with every scope.
+    #[must_use]
+    pub fn webhook(mut self, user_id: u64, code: &str) -> Self {
+        self.webhooks.push((user_id, code.to_string(), None));
+        self
+    }
+
+    /// Adds an incoming webhook limited to `scopes`.
+    #[must_use]
+    pub fn webhook_with_scopes(mut self, user_id: u64, code: &str, scopes: &[&str]) -> Self {
+        self.webhooks.push((
+            user_id,
+            code.to_string(),
+            Some(scopes.iter().map(|s| (*s).to_string()).collect()),
+        ));
+        self
+    }
+
+    /// The request-rate limit.
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Per-method operating-time limit (seconds per 10-minute window; default 480).
+    #[must_use]
+    pub fn operating_limit_secs(mut self, secs: f64) -> Self {
+        self.operating_limit = secs;
+        self
+    }
+
+    /// Virtual seconds per real second (token expiry, limit windows, measured durations).
+    #[must_use]
+    pub fn time_scale(mut self, scale: f64) -> Self {
+        self.time_scale = scale;
+        self
+    }
+
+    /// Seeds `n` deals (no events fired).
+    #[must_use]
+    pub fn seed_deals(mut self, n: u64) -> Self {
+        self.seed_deals = n;
+        self
+    }
+
+    /// Fault injection.
+    #[must_use]
+    pub fn faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Registers an extra entity family (served as `{prefix}.add|get|list|update|delete|fields`).
+    #[must_use]
+    pub fn family(mut self, family: EntityFamily) -> Self {
+        self.families.push(family);
+        self
+    }
+
+    /// Binds the port and starts serving in a background task.
+    pub async fn start(self) -> std::io::Result<RunningEmulator> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await?;
+        let addr = server::addr_of(&listener)?;
+        let inner = Arc::new(self.build_inner(addr)?);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server::serve(listener, inner.clone(), async move {
+            let _ = rx.await;
+        }));
+        Ok(RunningEmulator {
+            inner,
+            addr,
+            task: Some(task),
+            stop: Some(tx),
+        })
+    }
+
+    fn build_inner(self, addr: SocketAddr) -> std::io::Result<Inner> {
+        let base_url = format!("http://{addr}");
+        let host = addr.to_string();
+        let mut rng = fastrand::Rng::with_seed(self.faults.seed ^ 0x05ee_db24);
+        let mut families: Vec<Family> = entities::builtin_families()
+            .into_iter()
+            .map(Family::new)
+            .collect();
+        for f in self.families {
+            families.retain(|x| x.spec.prefix != f.prefix);
+            families.push(Family::new(f));
+        }
+        let methods = methods::method_table(&families);
+        let mut users = BTreeMap::new();
+        users.insert(
+            1,
+            User {
+                id: 1,
+                name: "John".into(),
+                last_name: "Smith".into(),
+                email: "admin@example.com".into(),
+                admin: true,
+                department: 1,
+            },
+        );
+        let mut webhooks = Vec::new();
+        for (i, (uid, code, scopes)) in self.webhooks.into_iter().enumerate() {
+            users.entry(uid).or_insert_with(|| User {
+                id: uid,
+                name: format!("User{uid}"),
+                last_name: "Test".into(),
+                email: format!("user{uid}@example.com"),
+                admin: uid == 1,
+                department: 1,
+            });
+            webhooks.push(Webhook {
+                id: i as u64 + 1,
+                user_id: uid,
+                code,
+                scopes: scopes.unwrap_or_else(|| {
+                    state::ALL_SCOPES.iter().map(|s| (*s).to_string()).collect()
+                }),
+            });
+        }
+        let clock = clock::Clock::new(self.time_scale);
+        let now = clock.now();
+        let mut auth = AuthState {
+            webhooks,
+            client_id: format!(
+                "local.{}.{}",
+                php::random_hex(&mut rng, 14),
+                (0..8)
+                    .map(|_| char::from(b'0' + rng.u8(0..10)))
+                    .collect::<String>()
+            ),
+            client_secret: (0..50).map(|_| rng.alphanumeric()).collect(),
+            application_token: php::random_hex(&mut rng, 32),
+            member_id: php::random_hex(&mut rng, 32),
+            app_scopes: state::ALL_SCOPES.iter().map(|s| (*s).to_string()).collect(),
+            access: HashMap::new(),
+            refresh: HashMap::new(),
+            codes: HashMap::new(),
+            rng: fastrand::Rng::with_seed(rng.u64(..)),
+        };
+        auth.issue(1, now);
+        let mut data = Data {
+            stores: HashMap::new(),
+            users,
+        };
+        for f in &families {
+            data.stores
+                .insert(f.spec.prefix.clone(), entities::Store::default());
+        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(std::io::Error::other)?;
+        let inner = Inner {
+            clock,
+            base_url,
+            host,
+            auth: Mutex::new(auth),
+            limits: Mutex::new(LimitState {
+                mode: self.limits,
+                level: 0.0,
+                last: now,
+                operating: HashMap::new(),
+            }),
+            operating_limit: Mutex::new(self.operating_limit),
+            data: RwLock::new(data),
+            families,
+            events: Mutex::new(EventState::default()),
+            faults: Mutex::new(FaultState {
+                rng: fastrand::Rng::with_seed(self.faults.seed),
+                cfg: self.faults,
+            }),
+            counters: Counters::default(),
+            http,
+            methods,
+        };
+        if self.seed_deals > 0 {
+            seed_deals(&inner, self.seed_deals);
+        }
+        Ok(inner)
+    }
+}
+
+const STAGES: [&str; 7] = [
+    "NEW",
+    "PREPARATION",
+    "PREPAYMENT_INVOICE",
+    "EXECUTING",
+    "FINAL_INVOICE",
+    "WON",
+    "LOSE",
+];
+
+fn seed_deals(inner: &Inner, n: u64) {
+    let Some(fam) = inner.family("crm.deal") else {
+        return;
+    };
+    let slot = |name: &str| fam.spec.fields.iter().position(|f| f.name == name);
+    let (title, stage, opp, semantic) = (
+        slot("TITLE"),
+        slot("STAGE_ID"),
+        slot("OPPORTUNITY"),
+        slot("STAGE_SEMANTIC_ID"),
+    );
+    let now = inner.now();
+    let stage_names: Vec<std::sync::Arc<str>> = STAGES.iter().map(|s| (*s).into()).collect();
+    let sems: [std::sync::Arc<str>; 3] = ["P".into(), "S".into(), "F".into()];
+    let mut data = inner
+        .data
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let store = data.stores.entry("crm.deal".into()).or_default();
+    store.seed(fam, n, now, |id, out| {
+        if let Some(i) = title {
+            out.push((i, V::Str(format!("Deal #{id}").into())));
+        }
+        let s = (id as usize) % STAGES.len();
+        if let Some(i) = stage {
+            out.push((i, V::Str(stage_names[s].clone())));
+        }
+        if let Some(i) = semantic {
+            let sem = match s {
+                5 => 1,
+                6 => 2,
+                _ => 0,
+            };
+            out.push((i, V::Str(sems[sem].clone())));
+        }
+        if let Some(i) = opp {
+            out.push((i, V::Num(((id * 37) % 100_000) as f64)));
+        }
+    });
+}
+
+/// A running emulator; the server stops on [`RunningEmulator::shutdown`] or on drop.
+#[derive(Debug)]
+pub struct RunningEmulator {
+    inner: Arc<Inner>,
+    addr: SocketAddr,
+    task: Option<tokio::task::JoinHandle<()>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl RunningEmulator {
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        self.inner.base_url.clone()
+    }
+
+    /// The bound socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The first webhook's URL: `http://127.0.0.1:PORT/rest/1/CODE/` (empty if none was added).
+    pub fn webhook_url(&self) -> String {
+        let auth = lock(&self.inner.auth);
+        auth.webhooks.first().map_or_else(String::new, |w| {
+            format!("{}/rest/{}/{}/", self.inner.base_url, w.user_id, w.code)
+        })
+    }
+
+    /// Every webhook URL, in the order added.
+    pub fn webhook_urls(&self) -> Vec<String> {
+        let auth = lock(&self.inner.auth);
+        auth.webhooks
+            .iter()
+            .map(|w| format!("{}/rest/{}/{}/", self.inner.base_url, w.user_id, w.code))
+            .collect()
+    }
+
+    /// The OAuth application with a fresh token pair for user 1 (each call issues a new pair).
+    pub fn oauth_app(&self) -> OAuthApp {
+        self.control().oauth_app()
+    }
+
+    /// A cheap, cloneable control handle.
+    pub fn control(&self) -> Control {
+        Control {
+            inner: self.inner.clone(),
+        }
+    }
+
+    /// Stops the server and waits for the task to end.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
+    /// Serves until the graceful-shutdown signal (used by the binary).
+    pub async fn wait_with_graceful(mut self, signal: impl std::future::Future<Output = ()>) {
+        signal.await;
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// A handle for tests: clock, tokens, faults, limits, data and events.
+#[derive(Debug, Clone)]
+pub struct Control {
+    inner: Arc<Inner>,
+}
+
+impl Control {
+    /// Makes every issued access token expired (calls then get `expired_token`).
+    pub fn expire_access_tokens(&self) {
+        let now = self.inner.now() as i64;
+        let mut auth = lock(&self.inner.auth);
+        for t in auth.access.values_mut() {
+            t.expires = t.expires.min(now - 1);
+        }
+    }
+
+    /// Moves the virtual clock forward.
+    pub fn advance_clock(&self, by: Duration) {
+        self.inner.clock.advance(by.as_secs_f64());
+    }
+
+    /// The current virtual unix time in seconds.
+    pub fn now(&self) -> f64 {
+        self.inner.now()
+    }
+
+    /// The configured time scale.
+    pub fn time_scale(&self) -> f64 {
+        self.inner.clock.scale()
+    }
+
+    /// Replaces the fault configuration (and reseeds the generator).
+    pub fn set_faults(&self, faults: Faults) {
+        let mut f = lock(&self.inner.faults);
+        f.rng = fastrand::Rng::with_seed(faults.seed);
+        f.cfg = faults;
+    }
+
+    /// Replaces the request-rate limit (the bucket starts empty).
+    pub fn set_limits(&self, limits: Limits) {
+        let mut l = lock(&self.inner.limits);
+        l.mode = limits;
+        l.level = 0.0;
+        l.last = self.inner.now();
+    }
+
+    /// Changes the operating-time limit.
+    pub fn set_operating_limit_secs(&self, secs: f64) {
+        *lock(&self.inner.operating_limit) = secs;
+    }
+
+    /// Number of calls to `/oauth/token/`.
+    pub fn token_requests(&self) -> u64 {
+        self.inner
+            .counters
+            .tokens
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Number of HTTP requests to `/rest/...` (a batch counts once).
+    pub fn request_count(&self) -> u64 {
+        self.inner
+            .counters
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Number of executions of a v2 method (batch sub-calls included; lower-case name).
+    /// REST 3.0 calls are counted under `api:<name>`.
+    pub fn method_calls(&self, name: &str) -> u64 {
+        lock(&self.inner.counters.methods)
+            .get(name)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Seeds `n` more deals (no events).
+    pub fn seed_deals(&self, n: u64) {
+        seed_deals(&self.inner, n);
+    }
+
+    /// Invalidates every refresh token (`invalid_grant` on the next refresh).
+    pub fn revoke_refresh_tokens(&self) {
+        lock(&self.inner.auth).refresh.clear();
+    }
+
+    /// Fires an event to bound online handlers and offline queues (no originating app).
+    /// The name becomes bindable if it was not.
+    #[allow(clippy::needless_pass_by_value)]
+    pub fn emit_event(&self, name: &str, data: Value) {
+        self.register_event(name);
+        events::emit(&self.inner, name, &data, &events::Origin::default());
+    }
+
+    /// Makes an event name bindable with `event.bind`.
+    pub fn register_event(&self, name: &str) {
+        lock(&self.inner.events)
+            .known
+            .insert(name.to_ascii_uppercase());
+    }
+
+    /// The OAuth application with a fresh token pair for user 1.
+    pub fn oauth_app(&self) -> OAuthApp {
+        let now = self.inner.now();
+        let mut auth = lock(&self.inner.auth);
+        let (access_token, refresh_token, _) = auth.issue(1, now);
+        OAuthApp {
+            client_id: auth.client_id.clone(),
+            client_secret: auth.client_secret.clone(),
+            access_token,
+            refresh_token,
+            token_url: format!("{}/oauth/token/", self.inner.base_url),
+            client_endpoint: format!("{}/rest/", self.inner.base_url),
+            member_id: auth.member_id.clone(),
+            application_token: auth.application_token.clone(),
+        }
+    }
+
+    /// Issues an authorization code (30 s) for `user_id`, for the `authorization_code` grant.
+    pub fn issue_authorization_code(&self, user_id: u64) -> String {
+        let now = self.inner.now();
+        let mut auth = lock(&self.inner.auth);
+        let code = php::random_hex(&mut auth.rng, 32);
+        auth.codes.insert(code.clone(), (user_id, now as i64 + 30));
+        code
+    }
+
+    /// Posts the `ONAPPINSTALL` payload (tokens with `refresh_token`, `member_id`, domain,
+    /// `application_token`) to `handler_url`, as the portal does for API-only apps, and waits
+    /// for the handler's HTTP status.
+    pub async fn install_app(&self, handler_url: &str) -> Result<u16, String> {
+        let auth = self.inner.event_auth(Some(1), true);
+        let data = json!({"VERSION": "1", "ACTIVE": "Y", "INSTALLED": "Y", "LANGUAGE_ID": "en"});
+        let body = events::event_body("ONAPPINSTALL", 0, &data, self.inner.now() as i64, &auth);
+        let r = self
+            .inner
+            .http
+            .post(handler_url)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(r.status().as_u16())
+    }
+
+    /// Number of rows of an entity store (`crm.deal`, `tasks.task`, ...).
+    pub fn entity_count(&self, prefix: &str) -> usize {
+        self.inner
+            .data
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .stores
+            .get(prefix)
+            .map_or(0, |s| s.rows.len())
+    }
+
+    /// Number of queued offline events (all connectors, reserved and errored rows included).
+    pub fn offline_queue_len(&self) -> usize {
+        lock(&self.inner.events).offline.len()
+    }
+}

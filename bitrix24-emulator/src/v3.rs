@@ -1,0 +1,678 @@
+//! REST 3.0 (`/rest/api/...`): `tasks.task.{get,list,add,update,delete}` and the OpenAPI document;
+//! every other method answers 404 `METHODNOTFOUNDEXCEPTION`.
+
+use crate::core::{ApiError, as_i64, as_str};
+use crate::entities::{KeyStyle, NumberStyle, View};
+use crate::events::{self, Origin};
+use crate::methods::time_block;
+use crate::server::{json_response, take_token};
+use crate::state::{Inner, lock};
+use axum::http::{HeaderMap, Method, header};
+use axum::response::Response;
+use serde_json::{Map, Value, json};
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+const PREFIX: &str = "BITRIX_REST_V3_EXCEPTION_";
+const METHODS: &[&str] = &[
+    "tasks.task.get",
+    "tasks.task.list",
+    "tasks.task.add",
+    "tasks.task.update",
+    "tasks.task.delete",
+    "rest.documentation.openapi",
+    "documentation",
+];
+
+struct V3Error {
+    status: u16,
+    code: String,
+    message: String,
+    validation: Option<Box<Value>>,
+}
+
+fn err(status: u16, code: &str, message: impl Into<String>) -> V3Error {
+    V3Error {
+        status,
+        code: format!("{PREFIX}{code}"),
+        message: message.into(),
+        validation: None,
+    }
+}
+
+fn validation(field: &str, message: &str) -> V3Error {
+    let mut e = err(
+        400,
+        "VALIDATION_REQUESTVALIDATIONEXCEPTION",
+        "Error validating request object",
+    );
+    e.validation = Some(Box::new(json!([{ "message": message, "field": field }])));
+    e
+}
+
+fn error_response(e: &V3Error) -> Response {
+    let mut inner = Map::new();
+    inner.insert("code".into(), json!(e.code));
+    inner.insert("message".into(), json!(e.message));
+    if let Some(v) = &e.validation {
+        inner.insert("validation".into(), (**v).clone());
+    }
+    json_response(e.status, &json!({ "error": inner }))
+}
+
+/// Handles `/rest/api/{method}` and `/rest/api/{uid}/{code}/{method}`.
+pub(crate) fn handle(
+    inner: &Arc<Inner>,
+    segs: &[String],
+    method: &Method,
+    query: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let (webhook, name) = match segs {
+        [m] => (None, m.as_str()),
+        [uid, code, m] => (Some((uid.as_str(), code.as_str())), m.as_str()),
+        _ => {
+            return error_response(&err(
+                404,
+                "METHODNOTFOUNDEXCEPTION",
+                "Method \"\" was not found.",
+            ));
+        }
+    };
+    if !METHODS.contains(&name) {
+        return error_response(&err(
+            404,
+            "METHODNOTFOUNDEXCEPTION",
+            format!("Method \"{name}\" was not found."),
+        ));
+    }
+    let mut params: Map<String, Value> = if *method == Method::POST && !body.is_empty() {
+        let ct = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(m)) if ct.to_ascii_lowercase().starts_with("application/json") => m,
+            _ => return error_response(&err(400, "INVALIDJSONEXCEPTION", "Invalid JSON.")),
+        }
+    } else {
+        Map::new()
+    };
+    let mut q = crate::php::parse_str(query);
+    let token = take_token(&mut params, headers).or_else(|| take_token(&mut q, headers));
+    let connector = params
+        .remove("auth_connector")
+        .and_then(|v| as_str(&v))
+        .unwrap_or_default();
+    let start = inner.now();
+    if !lock(&inner.limits).admit(start) {
+        return json_response(
+            503,
+            &ApiError::new(503, "QUERY_LIMIT_EXCEEDED", "Too many requests").body(),
+        );
+    }
+    let Ok(caller) = inner.authenticate(webhook, token.as_deref(), connector) else {
+        return error_response(&err(401, "ACCESSDENIEDEXCEPTION", "Access denied."));
+    };
+    *lock(&inner.counters.methods)
+        .entry(format!("api:{name}"))
+        .or_insert(0) += 1;
+    if name.starts_with("tasks.") && !caller.has_scope("task") && !caller.has_scope("tasks") {
+        return error_response(&err(403, "ACCESSDENIEDEXCEPTION", "Access denied."));
+    }
+    let limit = *lock(&inner.operating_limit);
+    if lock(&inner.limits).operating(&caller.limiter_key, name, start) > limit {
+        return error_response(&err(
+            429,
+            "RATELIMITEXCEPTION",
+            "Request was blocked because the limit was exceeded.",
+        ));
+    }
+    let result = run(inner, &caller, name, &params);
+    let finish = inner.now();
+    let op = lock(&inner.limits).record(&caller.limiter_key, name, start, finish - start, finish);
+    match result {
+        Ok(r) => json_response(
+            200,
+            &json!({"result": r, "time": time_block(start, finish, finish - start, op)}),
+        ),
+        Err(e) => error_response(&e),
+    }
+}
+
+fn priority_name(n: i64) -> &'static str {
+    match n {
+        0 => "low",
+        2 => "high",
+        _ => "average",
+    }
+}
+
+fn status_name(n: i64) -> &'static str {
+    match n {
+        3 => "in_progress",
+        4 => "supposedly_completed",
+        5 => "completed",
+        6 => "deferred",
+        7 => "declined",
+        _ => "pending",
+    }
+}
+
+fn priority_code(s: &str) -> i64 {
+    match s {
+        "low" => 0,
+        "high" => 2,
+        _ => 1,
+    }
+}
+
+fn status_code(s: &str) -> i64 {
+    match s {
+        "in_progress" => 3,
+        "supposedly_completed" => 4,
+        "completed" => 5,
+        "deferred" => 6,
+        "declined" => 7,
+        _ => 2,
+    }
+}
+
+/// (v3 name, legacy UPPER name)
+const MAP: &[(&str, &str)] = &[
+    ("id", "ID"),
+    ("title", "TITLE"),
+    ("description", "DESCRIPTION"),
+    ("creatorId", "CREATED_BY"),
+    ("created", "CREATED_DATE"),
+    ("responsibleId", "RESPONSIBLE_ID"),
+    ("deadline", "DEADLINE"),
+    ("startPlan", "START_DATE_PLAN"),
+    ("endPlan", "END_DATE_PLAN"),
+    ("groupId", "GROUP_ID"),
+    ("stageId", "STAGE_ID"),
+    ("priority", "PRIORITY"),
+    ("status", "STATUS"),
+    ("parentId", "PARENT_ID"),
+    ("changed", "CHANGED_DATE"),
+    ("closed", "CLOSED_DATE"),
+    ("xmlId", "XML_ID"),
+];
+
+fn dto(row: &Map<String, Value>) -> Map<String, Value> {
+    let mut m = Map::new();
+    for (v3, up) in MAP {
+        let v = row.get(*up).cloned().unwrap_or(Value::Null);
+        let v = match *v3 {
+            "priority" => json!(priority_name(as_i64(&v).unwrap_or(1))),
+            "status" => json!(status_name(as_i64(&v).unwrap_or(2))),
+            "needsControl" => Value::Bool(false),
+            _ => v,
+        };
+        m.insert((*v3).to_string(), v);
+    }
+    m
+}
+
+fn user_obj(inner: &Inner, id: Option<i64>, fields: &[&str]) -> Value {
+    let data = inner
+        .data
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(u) = id.and_then(|i| data.users.get(&(i as u64))) else {
+        return Value::Null;
+    };
+    let mut m = Map::new();
+    for f in fields {
+        let v = match *f {
+            "id" => json!(u.id),
+            "name" => json!(format!("{} {}", u.name, u.last_name)),
+            "email" => json!(u.email),
+            _ => continue,
+        };
+        m.insert((*f).to_string(), v);
+    }
+    Value::Object(m)
+}
+
+fn apply_select(
+    inner: &Inner,
+    d: &Map<String, Value>,
+    select: Option<&Value>,
+    list: bool,
+) -> Result<Value, V3Error> {
+    let items: Vec<String> = match select {
+        Some(Value::Array(a)) => a.iter().filter_map(as_str).collect(),
+        Some(Value::Null) | None => {
+            return Ok(if list {
+                json!({"id": d.get("id").cloned().unwrap_or(Value::Null)})
+            } else {
+                Value::Object(d.clone())
+            });
+        }
+        Some(_) => {
+            return Err(err(
+                400,
+                "INVALIDSELECTEXCEPTION",
+                "Invalid select expression \"select\".",
+            ));
+        }
+    };
+    let mut out = Map::new();
+    let mut related: Vec<(String, Vec<String>)> = Vec::new();
+    for it in items {
+        if let Some((rel, field)) = it.split_once('.') {
+            if !matches!(rel, "creator" | "responsible") {
+                return Err(err(
+                    400,
+                    "UNKNOWNDTOPROPERTYEXCEPTION",
+                    format!("Unknown field \"{rel}\" found in entity \"TaskDto\"."),
+                ));
+            }
+            match related.iter_mut().find(|(r, _)| r == rel) {
+                Some((_, fs)) => fs.push(field.to_string()),
+                None => related.push((rel.to_string(), vec![field.to_string()])),
+            }
+        } else if let Some(v) = d.get(&it) {
+            out.insert(it, v.clone());
+        }
+    }
+    for (rel, fs) in related {
+        let idf = if rel == "creator" {
+            "creatorId"
+        } else {
+            "responsibleId"
+        };
+        let fs: Vec<&str> = fs.iter().map(String::as_str).collect();
+        out.insert(rel, user_obj(inner, d.get(idf).and_then(as_i64), &fs));
+    }
+    Ok(Value::Object(out))
+}
+
+#[allow(clippy::many_single_char_names)]
+fn cmp_json(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Number(x), _) => x.as_f64()?.partial_cmp(&crate::core::as_f64(b)?),
+        (Value::String(x), Value::String(y)) => {
+            match (
+                crate::clock::parse_datetime(x),
+                crate::clock::parse_datetime(y),
+            ) {
+                (Some(p), Some(q)) => Some(p.cmp(&q)),
+                _ => Some(x.cmp(y)),
+            }
+        }
+        (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
+        (Value::Null, Value::Null) => Some(Ordering::Equal),
+        _ => None,
+    }
+}
+
+#[allow(clippy::many_single_char_names)]
+fn eval_filter(d: &Map<String, Value>, f: &Value, or: bool) -> Result<bool, V3Error> {
+    let Value::Array(conds) = f else {
+        return Err(err(
+            400,
+            "INVALIDFILTEREXCEPTION",
+            "Invalid filter \"filter\".",
+        ));
+    };
+    let mut acc = !or;
+    for c in conds {
+        let hit = match c {
+            Value::Object(g) => {
+                let logic_or = g
+                    .get("logic")
+                    .and_then(Value::as_str)
+                    .is_some_and(|l| l.eq_ignore_ascii_case("or"));
+                eval_filter(
+                    d,
+                    g.get("conditions").unwrap_or(&Value::Array(Vec::new())),
+                    logic_or,
+                )?
+            }
+            Value::Array(a) if a.len() == 2 || a.len() == 3 => {
+                let field = a[0].as_str().unwrap_or("");
+                if !MAP.iter().any(|(n, _)| *n == field) {
+                    return Err(err(
+                        400,
+                        "UNKNOWNDTOPROPERTYEXCEPTION",
+                        format!("Unknown field \"{field}\" found in entity \"TaskDto\"."),
+                    ));
+                }
+                let (op, val) = if a.len() == 3 {
+                    (a[1].as_str().unwrap_or("="), &a[2])
+                } else if a[1].is_array() {
+                    ("in", &a[1])
+                } else {
+                    ("=", &a[1])
+                };
+                let have = d.get(field).unwrap_or(&Value::Null);
+                let o = |v: &Value| cmp_json(have, v);
+                match op {
+                    "=" => o(val) == Some(Ordering::Equal),
+                    "!=" => o(val) != Some(Ordering::Equal),
+                    ">" => o(val) == Some(Ordering::Greater),
+                    ">=" => matches!(o(val), Some(Ordering::Greater | Ordering::Equal)),
+                    "<" => o(val) == Some(Ordering::Less),
+                    "<=" => matches!(o(val), Some(Ordering::Less | Ordering::Equal)),
+                    "in" => val
+                        .as_array()
+                        .is_some_and(|l| l.iter().any(|x| o(x) == Some(Ordering::Equal))),
+                    "between" => val.as_array().is_some_and(|l| {
+                        l.len() == 2
+                            && matches!(o(&l[0]), Some(Ordering::Greater | Ordering::Equal))
+                            && matches!(o(&l[1]), Some(Ordering::Less | Ordering::Equal))
+                    }),
+                    other => {
+                        return Err(err(
+                            400,
+                            "UNKNOWNFILTEROPERATOREXCEPTION",
+                            format!("Unknown filter operator \"{other}\"."),
+                        ));
+                    }
+                }
+            }
+            _ => {
+                return Err(err(
+                    400,
+                    "INVALIDFILTEREXCEPTION",
+                    "Invalid filter \"filter\".",
+                ));
+            }
+        };
+        if or {
+            acc |= hit;
+        } else {
+            acc &= hit;
+        }
+    }
+    Ok(acc)
+}
+
+fn to_legacy_fields(f: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in f {
+        let Some((_, up)) = MAP.iter().find(|(n, _)| n == k) else {
+            continue;
+        };
+        let v = match k.as_str() {
+            "priority" => json!(priority_code(v.as_str().unwrap_or(""))),
+            "status" => json!(status_code(v.as_str().unwrap_or(""))),
+            _ => v.clone(),
+        };
+        out.insert((*up).to_string(), v);
+    }
+    out
+}
+
+fn id_param(p: &Map<String, Value>) -> Result<i64, V3Error> {
+    match p.get("id") {
+        None => Err(validation("id", "Required field `id` is not specified")),
+        Some(Value::Number(n)) if n.as_i64().is_some() => Ok(n.as_i64().unwrap_or(0)),
+        Some(_) => Err(validation(
+            "id",
+            "Field `id` requires data type `int` for this request",
+        )),
+    }
+}
+
+fn run(
+    inner: &Arc<Inner>,
+    c: &crate::core::Caller,
+    name: &str,
+    p: &Map<String, Value>,
+) -> Result<Value, V3Error> {
+    let Some(fam) = inner.family("tasks.task") else {
+        return Err(err(
+            404,
+            "METHODNOTFOUNDEXCEPTION",
+            format!("Method \"{name}\" was not found."),
+        ));
+    };
+    let view = View {
+        camel_in: false,
+        keys: KeyStyle::Upper,
+        numbers: NumberStyle::Native,
+    };
+    let now = inner.now();
+    let not_found = |id: i64| {
+        err(
+            400,
+            "ENTITYNOTFOUNDEXCEPTION",
+            format!("Record with ID = `{id}` not found"),
+        )
+    };
+    match name {
+        "rest.documentation.openapi" | "documentation" => {
+            let mut paths = Map::new();
+            for m in METHODS.iter().filter(|m| m.starts_with("tasks.")) {
+                paths.insert(format!("/{m}"), json!({"post": {"tags": ["tasks"]}}));
+            }
+            Ok(json!({
+                "openapi": "3.0.0",
+                "info": {"title": "Bitrix24 REST V3 API", "version": "1.0.0"},
+                "tags": [{"name": "tasks"}],
+                "paths": paths,
+                "components": {"schemas": {}},
+            }))
+        }
+        "tasks.task.get" => {
+            let id = id_param(p)?;
+            let row = {
+                let data = inner
+                    .data
+                    .read()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                data.stores
+                    .get("tasks.task")
+                    .and_then(|s| s.render_full(fam, view, id))
+            };
+            let Some(Value::Object(row)) = row else {
+                return Err(not_found(id));
+            };
+            let item = apply_select(inner, &dto(&row), p.get("select"), false)?;
+            Ok(json!({ "item": item }))
+        }
+        "tasks.task.list" => {
+            if p.get("order").is_some_and(|o| !o.is_object()) {
+                return Err(err(
+                    400,
+                    "INVALIDORDEREXCEPTION",
+                    "Invalid sort order \"order\".",
+                ));
+            }
+            let (limit, offset) = match p.get("pagination") {
+                None => (50, 0),
+                Some(Value::Object(pg)) => {
+                    let limit = match pg.get("limit") {
+                        None => 50,
+                        Some(v) => match as_i64(v) {
+                            Some(n) if n > 0 => n.min(1000),
+                            _ => {
+                                return Err(err(
+                                    400,
+                                    "INVALIDPAGINATIONEXCEPTION",
+                                    "Invalid pagination parameter \"limit\".",
+                                ));
+                            }
+                        },
+                    };
+                    let offset = match pg.get("page").and_then(as_i64) {
+                        Some(page) if page >= 1 => (page - 1) * limit,
+                        _ => pg.get("offset").and_then(as_i64).unwrap_or(0).max(0),
+                    };
+                    (limit, offset)
+                }
+                Some(_) => {
+                    return Err(err(
+                        400,
+                        "INVALIDPAGINATIONEXCEPTION",
+                        "Invalid pagination parameter \"pagination\".",
+                    ));
+                }
+            };
+            let rows: Vec<Map<String, Value>> = {
+                let data = inner
+                    .data
+                    .read()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                data.stores
+                    .get("tasks.task")
+                    .map(|s| {
+                        s.rows
+                            .keys()
+                            .filter_map(|id| match s.render_full(fam, view, *id) {
+                                Some(Value::Object(m)) => Some(dto(&m)),
+                                _ => None,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let mut hits = Vec::new();
+            for d in rows {
+                if let Some(f) = p.get("filter")
+                    && !eval_filter(&d, f, false)?
+                {
+                    continue;
+                }
+                hits.push(d);
+            }
+            if let Some(Value::Object(order)) = p.get("order") {
+                let order: Vec<(String, bool)> = order
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("desc")),
+                        )
+                    })
+                    .collect();
+                for (k, _) in &order {
+                    if !MAP.iter().any(|(n, _)| n == k) {
+                        return Err(err(
+                            400,
+                            "INVALIDORDEREXCEPTION",
+                            format!("Invalid sort order \"{k}\"."),
+                        ));
+                    }
+                }
+                hits.sort_by(|a, b| {
+                    for (k, desc) in &order {
+                        let o = cmp_json(
+                            a.get(k).unwrap_or(&Value::Null),
+                            b.get(k).unwrap_or(&Value::Null),
+                        )
+                        .unwrap_or(Ordering::Equal);
+                        let o = if *desc { o.reverse() } else { o };
+                        if o.is_ne() {
+                            return o;
+                        }
+                    }
+                    Ordering::Equal
+                });
+            }
+            let items = hits
+                .iter()
+                .skip(offset as usize)
+                .take(limit as usize)
+                .map(|d| apply_select(inner, d, p.get("select"), true))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(json!({ "items": items }))
+        }
+        "tasks.task.add" => {
+            let Some(Value::Object(f)) = p.get("fields") else {
+                return Err(validation(
+                    "fields",
+                    "Required field `fields` is not specified",
+                ));
+            };
+            if f.get("title")
+                .and_then(as_str)
+                .is_none_or(|t| t.trim().is_empty())
+            {
+                return Err(validation(
+                    "title",
+                    "Required field `title` is not specified",
+                ));
+            }
+            let fields = to_legacy_fields(f);
+            let id = {
+                let mut data = inner
+                    .data
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let store = data.stores.entry("tasks.task".into()).or_default();
+                store
+                    .add(fam, View::native(fam), &fields, c.user_id, now)
+                    .map_err(|e| err(400, "VALIDATION_DTOVALIDATIONEXCEPTION", e.desc))?
+            };
+            events::emit(
+                inner,
+                "ONTASKADD",
+                &json!({"FIELDS_AFTER": {"ID": id.to_string()}}),
+                &Origin::of(c),
+            );
+            Ok(json!({ "id": id }))
+        }
+        "tasks.task.update" => {
+            let id = id_param(p)?;
+            let fields = match p.get("fields") {
+                Some(Value::Object(f)) => to_legacy_fields(f),
+                _ => {
+                    return Err(validation(
+                        "fields",
+                        "Required field `fields` is not specified",
+                    ));
+                }
+            };
+            let ok = {
+                let mut data = inner
+                    .data
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let store = data.stores.entry("tasks.task".into()).or_default();
+                store.update(fam, View::native(fam), id, &fields, c.user_id, now)
+            };
+            if !ok {
+                return Err(not_found(id));
+            }
+            events::emit(
+                inner,
+                "ONTASKUPDATE",
+                &json!({"FIELDS_BEFORE": {"ID": id.to_string()}, "FIELDS_AFTER": {"ID": id.to_string()}}),
+                &Origin::of(c),
+            );
+            Ok(json!({ "result": true }))
+        }
+        "tasks.task.delete" => {
+            let id = id_param(p)?;
+            let removed = {
+                let mut data = inner
+                    .data
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                data.stores
+                    .get_mut("tasks.task")
+                    .and_then(|s| s.rows.remove(&id))
+            };
+            if removed.is_none() {
+                return Err(not_found(id));
+            }
+            events::emit(
+                inner,
+                "ONTASKDELETE",
+                &json!({"FIELDS_BEFORE": {"ID": id.to_string()}}),
+                &Origin::of(c),
+            );
+            Ok(json!({ "result": true }))
+        }
+        _ => Err(err(
+            404,
+            "METHODNOTFOUNDEXCEPTION",
+            format!("Method \"{name}\" was not found."),
+        )),
+    }
+}
