@@ -549,8 +549,16 @@ impl Client {
             status = tracing::field::Empty,
             error_code = tracing::field::Empty,
             v3 = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
         );
-        self.execute_inner(call, decode).instrument(span).await
+        let started = self.inner.clock.now();
+        let outcome = self.execute_inner(call, decode).instrument(span.clone()).await;
+        let elapsed = self.inner.clock.now().saturating_duration_since(started);
+        span.record("duration_ms", elapsed.as_millis() as u64);
+        if let Err(err) = &outcome {
+            span.in_scope(|| tracing::debug!(error = %err, "call failed"));
+        }
+        outcome
     }
 
     async fn execute_inner<T>(
