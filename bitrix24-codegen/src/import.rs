@@ -39,18 +39,31 @@ pub fn draft_from_markdown(markdown: &str, docs_path: &str) -> Result<String, St
     let (risk, risk_guessed) = guess_risk(&method);
     match (&page.title_mismatch, &page.curl_mismatch) {
         (Some(title), None) => {
-            let _ = writeln!(out, "# review: the title says `{title}`, the examples call `{method}`");
+            let _ = writeln!(
+                out,
+                "# review: the title says `{title}`, the examples call `{method}`"
+            );
         }
         (_, Some(called)) => {
-            let _ = writeln!(out, "# review: the examples call `{called}`, not `{method}` as the title says");
+            let _ = writeln!(
+                out,
+                "# review: the examples call `{called}`, not `{method}` as the title says"
+            );
         }
         _ => {}
     }
     let _ = writeln!(out, "[method.\"{method}\"]");
-    let _ = writeln!(out, "summary = {}  # review: write our own words", toml_str(&default_summary(&method)));
+    let _ = writeln!(
+        out,
+        "summary = {}  # review: write our own words",
+        toml_str(&default_summary(&method))
+    );
     let _ = writeln!(out, "docs = {}", toml_str(docs_path));
     if risk_guessed {
-        let _ = writeln!(out, "risk = \"{risk}\"  # review: guessed from the method name");
+        let _ = writeln!(
+            out,
+            "risk = \"{risk}\"  # review: guessed from the method name"
+        );
     } else {
         let _ = writeln!(out, "risk = \"{risk}\"");
     }
@@ -63,7 +76,8 @@ pub fn draft_from_markdown(markdown: &str, docs_path: &str) -> Result<String, St
 
     // Response shape.
     let result = page.example.as_ref().and_then(|j| j.get("result"));
-    let (response, response_note) = guess_response(&method, result, page.result_type.as_deref(), &entity_name);
+    let (response, response_note) =
+        guess_response(&method, result, page.result_type.as_deref(), &entity_name);
     match response_note {
         Some(note) => {
             let _ = writeln!(out, "response = {}  # review: {note}", toml_str(&response));
@@ -78,7 +92,10 @@ pub fn draft_from_markdown(markdown: &str, docs_path: &str) -> Result<String, St
     let has = |n: &str| names.iter().any(|x| x.eq_ignore_ascii_case(n));
     if response.starts_with("list:") || response.starts_with("wrapped_list:") {
         if has("start") && has("filter") && has("order") {
-            let _ = writeln!(out, "pagination = \"keyset\"  # review: start + filter + order; check that ID is sortable");
+            let _ = writeln!(
+                out,
+                "pagination = \"keyset\"  # review: start + filter + order; check that ID is sortable"
+            );
         } else if has("start") {
             let _ = writeln!(out, "pagination = \"offset\"");
         }
@@ -86,12 +103,27 @@ pub fn draft_from_markdown(markdown: &str, docs_path: &str) -> Result<String, St
 
     // Parameters.
     for p in &page.params {
-        let nested = page.nested.iter().find(|(n, _)| n.eq_ignore_ascii_case(&p.name));
+        let nested = page
+            .nested
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(&p.name));
         let (ty, note) = match nested {
-            Some((_, fields)) if !fields.is_empty() && is_objectish(&p.types) && p.name.eq_ignore_ascii_case("fields") => {
+            Some((_, fields))
+                if !fields.is_empty()
+                    && is_objectish(&p.types)
+                    && p.name.eq_ignore_ascii_case("fields") =>
+            {
                 let sub = entity_name.clone();
-                tail.push_str(&draft_entity(&sub, docs_path, fields, &format!("nested table of `{}` in {method}", p.name)));
-                (format!("entity:{sub}"), Some("nested field table drafted as an entity below".to_string()))
+                tail.push_str(&draft_entity(
+                    &sub,
+                    docs_path,
+                    fields,
+                    &format!("nested table of `{}` in {method}", p.name),
+                ));
+                (
+                    format!("entity:{sub}"),
+                    Some("nested field table drafted as an entity below".to_string()),
+                )
             }
             Some((_, fields)) if !fields.is_empty() => {
                 let (t, _) = map_param_type(&p.name, &p.types);
@@ -104,21 +136,29 @@ pub fn draft_from_markdown(markdown: &str, docs_path: &str) -> Result<String, St
         if p.required {
             line.push_str(", required = true");
         }
-        let _ = write!(line, ", doc = {} }}", toml_str(&param_doc(&p.name, &method)));
+        let _ = write!(
+            line,
+            ", doc = {} }}",
+            toml_str(&param_doc(&p.name, &method))
+        );
         if let Some(n) = note {
             let _ = write!(line, "  # review: {n}");
         }
         let _ = writeln!(out, "{line}");
     }
     if let Some(res) = result
-        && !matches!(res, Json::Null) {
-            let text = res.to_compact();
-            if !text.contains("'''") && text.len() <= 4000 {
-                let _ = writeln!(out, "example = '''{text}'''");
-            } else {
-                let _ = writeln!(out, "# review: example response too large or not embeddable; left out");
-            }
+        && !matches!(res, Json::Null)
+    {
+        let text = res.to_compact();
+        if !text.contains("'''") && text.len() <= 4000 {
+            let _ = writeln!(out, "example = '''{text}'''");
+        } else {
+            let _ = writeln!(
+                out,
+                "# review: example response too large or not embeddable; left out"
+            );
         }
+    }
     if !tail.is_empty() {
         out.push('\n');
         out.push_str(&tail);
@@ -138,7 +178,11 @@ pub fn draft_from_markdown(markdown: &str, docs_path: &str) -> Result<String, St
 /// # Errors
 ///
 /// Returns an error naming `docs_path` when the page describes no fields.
-pub fn draft_entity_from_markdown(markdown: &str, docs_path: &str, name: &str) -> Result<String, String> {
+pub fn draft_entity_from_markdown(
+    markdown: &str,
+    docs_path: &str,
+    name: &str,
+) -> Result<String, String> {
     let page = Page::parse(markdown);
     let mut fields: Vec<Param> = Vec::new();
     if let Some(mut res) = page.example.as_ref().and_then(|j| j.get("result")) {
@@ -156,12 +200,23 @@ pub fn draft_entity_from_markdown(markdown: &str, docs_path: &str, name: &str) -
             };
             let multiple = matches!(v.get("isMultiple"), Some(Json::Bool(true)));
             let ty = if multiple { format!("{t}[]") } else { t };
-            fields.push(Param { name: name.to_string(), types: vec![ty], required: false });
+            fields.push(Param {
+                name: name.to_string(),
+                types: vec![ty],
+                required: false,
+            });
         };
         match res {
             // Only a map whose values are (mostly) field descriptions; an ordinary object that
             // happens to hold one `{"type": ...}` value is not a field list.
-            Json::Object(entries) if entries.iter().filter(|(_, v)| is_field_descriptor(v)).count() * 2 > entries.len() => {
+            Json::Object(entries)
+                if entries
+                    .iter()
+                    .filter(|(_, v)| is_field_descriptor(v))
+                    .count()
+                    * 2
+                    > entries.len() =>
+            {
                 for (k, v) in entries {
                     push(&mut fields, k, v);
                 }
@@ -180,16 +235,21 @@ pub fn draft_entity_from_markdown(markdown: &str, docs_path: &str, name: &str) -
     if fields.is_empty() {
         // An object table of the response section whose heading names the entity.
         let lower = name.to_ascii_lowercase();
-        if let Some((_, f)) = page.response_tables.iter().find(|(h, _)| h.to_ascii_lowercase().contains(&lower)) {
+        if let Some((_, f)) = page
+            .response_tables
+            .iter()
+            .find(|(h, _)| h.to_ascii_lowercase().contains(&lower))
+        {
             fields.clone_from(f);
         }
     }
     if fields.is_empty() {
         fields.clone_from(&page.params);
         if fields.is_empty()
-            && let Some((_, f)) = page.nested.first() {
-                fields.clone_from(f);
-            }
+            && let Some((_, f)) = page.nested.first()
+        {
+            fields.clone_from(f);
+        }
     }
     if fields.is_empty() {
         return Err(format!("{docs_path}: no field description found"));
@@ -255,7 +315,8 @@ impl Page {
             if in_code {
                 if t.starts_with("```") {
                     in_code = false;
-                    if section == Section::Response && code_lang == "json" && page.example.is_none() {
+                    if section == Section::Response && code_lang == "json" && page.example.is_none()
+                    {
                         page.example = Json::parse(&code).ok();
                     }
                 } else {
@@ -291,7 +352,9 @@ impl Page {
             } else if let Some(h) = t.strip_prefix("### ").or_else(|| t.strip_prefix("#### ")) {
                 if section == Section::Params {
                     sub = Some(nested_param_name(h));
-                } else if section == Section::Response && h.to_ascii_lowercase().contains("returned data") {
+                } else if section == Section::Response
+                    && h.to_ascii_lowercase().contains("returned data")
+                {
                     sub = Some("#returned".to_string());
                 } else if section == Section::Response {
                     sub = Some(strip_anchor(h).to_string());
@@ -308,9 +371,10 @@ impl Page {
                 match (section, sub.as_deref()) {
                     (Section::Params, None) if page.params.is_empty() => page.params = params,
                     (Section::Params, Some(name))
-                        if !params.is_empty() && !page.nested.iter().any(|(n, _)| n == name) => {
-                            page.nested.push((name.to_string(), params));
-                        }
+                        if !params.is_empty() && !page.nested.iter().any(|(n, _)| n == name) =>
+                    {
+                        page.nested.push((name.to_string(), params));
+                    }
                     (Section::Response, Some("#returned")) => {
                         if let Some(r) = params.iter().find(|p| p.name == "result") {
                             page.result_type = r.types.first().cloned();
@@ -350,9 +414,14 @@ impl Page {
 
 /// `Create a New Deal crm.deal.add` -> `crm.deal.add`.
 fn method_from_title(title: &str) -> Option<String> {
-    let last = strip_anchor(title).split_whitespace().last()?.trim_matches('`');
+    let last = strip_anchor(title)
+        .split_whitespace()
+        .last()?
+        .trim_matches('`');
     let ok = last.contains('.')
-        && last.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+        && last
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
         && last.starts_with(|c: char| c.is_ascii_lowercase());
     ok.then(|| last.to_string())
 }
@@ -365,8 +434,16 @@ fn method_from_curl(md: &str) -> Option<String> {
         if !t.starts_with("https://") || !t.contains("/rest/") || t.contains("/rest/api/") {
             continue;
         }
-        let last = t.trim_end_matches(['\\', ' ', '\'', '"']).rsplit('/').next().unwrap_or("");
-        if last.is_empty() || !last.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_') {
+        let last = t
+            .trim_end_matches(['\\', ' ', '\'', '"'])
+            .rsplit('/')
+            .next()
+            .unwrap_or("");
+        if last.is_empty()
+            || !last
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+        {
             continue;
         }
         match counts.iter_mut().find(|(m, _)| m == last) {
@@ -382,7 +459,9 @@ fn called_anywhere(md: &str, method: &str) -> bool {
     let needle = format!("/{}", method.to_ascii_lowercase());
     md.lines().any(|l| {
         let l = l.trim().to_ascii_lowercase();
-        l.starts_with("https://") && l.trim_end_matches(['\\', ' ', '\'', '"']).ends_with(&needle)
+        l.starts_with("https://")
+            && l.trim_end_matches(['\\', ' ', '\'', '"'])
+                .ends_with(&needle)
     })
 }
 
@@ -396,7 +475,11 @@ fn method_from_text(md: &str) -> Option<String> {
         let start = line.find('`')? + 1;
         let end = start + line[start..].find('`')?;
         let name = &line[start..end];
-        if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_') {
+        if !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+        {
             return Some(name.to_string());
         }
     }
@@ -429,9 +512,15 @@ fn nested_param_name(h: &str) -> String {
     let words: Vec<&str> = strip_anchor(h)
         .split_whitespace()
         .map(|w| w.trim_matches('`'))
-        .filter(|w| !w.eq_ignore_ascii_case("parameter") && !w.eq_ignore_ascii_case("field") && !w.eq_ignore_ascii_case("object"))
+        .filter(|w| {
+            !w.eq_ignore_ascii_case("parameter")
+                && !w.eq_ignore_ascii_case("field")
+                && !w.eq_ignore_ascii_case("object")
+        })
         .collect();
-    words.first().map_or_else(String::new, |w| w.trim_end_matches("[]").to_string())
+    words
+        .first()
+        .map_or_else(String::new, |w| w.trim_end_matches("[]").to_string())
 }
 
 /// `> Scope: [`crm`](...), [`user`](...)` -> `["crm", "user"]`.
@@ -443,7 +532,11 @@ fn parse_scopes(line: &str) -> Vec<String> {
         let Some(end) = after.find('`') else { break };
         for s in after[..end].split(',') {
             let s = s.trim();
-            if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') && !out.iter().any(|x| x == s) {
+            if !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+                && !out.iter().any(|x| x == s)
+            {
                 out.push(s.to_string());
             }
         }
@@ -493,14 +586,23 @@ fn read_table(lines: &[&str], start: usize) -> (Vec<String>, usize) {
 
 /// Turns table rows into parameters, when the header says the table describes names and types.
 fn rows_to_params(rows: &[String]) -> Vec<Param> {
-    let Some(header) = rows.first() else { return Vec::new() };
+    let Some(header) = rows.first() else {
+        return Vec::new();
+    };
     let h = header.to_ascii_lowercase();
     let first = first_cell(header).to_ascii_lowercase();
-    let name_col = ["**name**", "**parameter**", "**field**", "**parameter name**"]
-        .iter()
-        .any(|n| first.trim().starts_with(n));
+    let name_col = [
+        "**name**",
+        "**parameter**",
+        "**field**",
+        "**parameter name**",
+    ]
+    .iter()
+    .any(|n| first.trim().starts_with(n));
     // Some tables have no header row: the first row is already `**NAME**` + a code type.
-    let headerless = !name_col && bold_name(first_cell(header)).is_some() && !code_spans(first_cell(header)).is_empty();
+    let headerless = !name_col
+        && bold_name(first_cell(header)).is_some()
+        && !code_spans(first_cell(header)).is_empty();
     if !headerless && (!name_col || !h.contains("type")) {
         return Vec::new();
     }
@@ -510,21 +612,28 @@ fn rows_to_params(rows: &[String]) -> Vec<Param> {
     let mut out = Vec::new();
     for row in body {
         let cell = first_cell(row);
-        let Some((name, required)) = bold_name(cell) else { continue };
+        let Some((name, required)) = bold_name(cell) else {
+            continue;
+        };
         let mut types = code_spans(&cell[cell.find("**").unwrap_or(0)..]);
         // Drop the name itself when it was written as code inside the bold.
         types.retain(|t| *t != name);
         if (three || types.is_empty())
-            && let Some(second) = nth_cell(row, 1) {
-                types = code_spans(second);
-                if types.is_empty() {
-                    let s = second.trim().trim_matches('*').trim();
-                    if !s.is_empty() && s.len() < 40 {
-                        types.push(s.to_string());
-                    }
+            && let Some(second) = nth_cell(row, 1)
+        {
+            types = code_spans(second);
+            if types.is_empty() {
+                let s = second.trim().trim_matches('*').trim();
+                if !s.is_empty() && s.len() < 40 {
+                    types.push(s.to_string());
                 }
             }
-        out.push(Param { name, types, required });
+        }
+        out.push(Param {
+            name,
+            types,
+            required,
+        });
     }
     out
 }
@@ -606,7 +715,11 @@ fn map_doc_type(doc: &str, name: &str) -> (String, bool) {
     if let Some(inner) = d.strip_suffix("[]") {
         let (t, g) = map_doc_type(inner, "");
         // `crm_multifield[]` is already a list.
-        return if t.starts_with("list<") { (t, g) } else { (format!("list<{t}>"), g) };
+        return if t.starts_with("list<") {
+            (t, g)
+        } else {
+            (format!("list<{t}>"), g)
+        };
     }
     if let Some(inner) = d.strip_prefix("array<").and_then(|x| x.strip_suffix('>')) {
         let (t, g) = map_doc_type(inner, "");
@@ -621,13 +734,15 @@ fn map_doc_type(doc: &str, name: &str) -> (String, bool) {
         "integer" | "int" | "long" => "int",
         "number" | "float" => "float",
         "double" | "decimal" | "money" => "decimal",
-        "string" | "text" | "crm_status" | "crm_currency" | "char(1)" | "url" | "email" | "phone" | "enum" => "string",
+        "string" | "text" | "crm_status" | "crm_currency" | "char(1)" | "url" | "email"
+        | "phone" | "enum" => "string",
         "boolean" | "bool" | "char" | "y/n" => "bool",
         "date" => "date",
         "datetime" | "time" | "isodate" => "datetime",
         "object" | "json" => "object",
         "array" | "list" => "list<value>",
-        "user" | "crm_company" | "crm_contact" | "crm_lead" | "crm_deal" | "crm_category" | "crm_quote" | "group" | "sonet_group" | "task" => "id",
+        "user" | "crm_company" | "crm_contact" | "crm_lead" | "crm_deal" | "crm_category"
+        | "crm_quote" | "group" | "sonet_group" | "task" => "id",
         "crm_multifield" => "list<object>",
         "any" | "mixed" => "value",
         _ => return ("value".to_string(), true),
@@ -642,29 +757,44 @@ fn map_param_type(name: &str, types: &[String]) -> (String, Option<String>) {
         return ("value".to_string(), Some("no type documented".to_string()));
     }
     if types.len() > 1 {
-        return ("value".to_string(), Some(format!("several types documented: {}", types.join(", "))));
+        return (
+            "value".to_string(),
+            Some(format!("several types documented: {}", types.join(", "))),
+        );
     }
     let (mut t, guessed) = map_doc_type(&types[0], name);
     if lower == "select" && t == "list<value>" {
         t = "list<string>".to_string();
     }
-    let note = if guessed { Some(format!("documented as `{}`", types[0])) } else { None };
+    let note = if guessed {
+        Some(format!("documented as `{}`", types[0]))
+    } else {
+        None
+    };
     (t, note)
 }
 
 fn is_objectish(types: &[String]) -> bool {
-    types.is_empty() || types.iter().any(|t| {
-        let t = t.to_ascii_lowercase();
-        t == "object" || t == "array" || t.ends_with("[]")
-    })
+    types.is_empty()
+        || types.iter().any(|t| {
+            let t = t.to_ascii_lowercase();
+            t == "object" || t == "array" || t.ends_with("[]")
+        })
 }
 
 /// Renders an entity draft from a field list.
 fn draft_entity(name: &str, docs_path: &str, fields: &[Param], origin: &str) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# review: entity drafted from the {origin}; merge with an existing entity if there is one");
+    let _ = writeln!(
+        out,
+        "# review: entity drafted from the {origin}; merge with an existing entity if there is one"
+    );
     let _ = writeln!(out, "[entity.{name}]");
-    let _ = writeln!(out, "doc = {}  # review: write our own words", toml_str(&format!("{name} as the docs describe it.")));
+    let _ = writeln!(
+        out,
+        "doc = {}  # review: write our own words",
+        toml_str(&format!("{name} as the docs describe it."))
+    );
     let _ = writeln!(out, "docs = {}", toml_str(docs_path));
     if let Some(id) = fields.iter().find(|f| f.name == "ID" || f.name == "id") {
         let _ = writeln!(out, "id = {}", toml_str(&id.name));
@@ -672,7 +802,11 @@ fn draft_entity(name: &str, docs_path: &str, fields: &[Param], origin: &str) -> 
     let mut parts = Vec::new();
     let mut notes = Vec::new();
     for f in fields {
-        if f.name.ends_with("...") || f.name.ends_with('_') || f.name.contains('*') || f.name.contains('.') {
+        if f.name.ends_with("...")
+            || f.name.ends_with('_')
+            || f.name.contains('*')
+            || f.name.contains('.')
+        {
             notes.push(format!("{} (pattern, kept in extra)", f.name));
             continue;
         }
@@ -697,9 +831,33 @@ fn draft_entity(name: &str, docs_path: &str, fields: &[Param], origin: &str) -> 
 
 /// Risk class from the last segment of the method name, and whether it was a guess.
 fn guess_risk(method: &str) -> (&'static str, bool) {
-    let last = method.rsplit('.').next().unwrap_or(method).to_ascii_lowercase();
-    let read = ["get", "list", "fields", "getlist", "getfields", "search", "count", "status", "current", "time"];
-    let destructive = ["delete", "remove", "terminate", "kill", "clear", "unbind", "unregister", "deletetask"];
+    let last = method
+        .rsplit('.')
+        .next()
+        .unwrap_or(method)
+        .to_ascii_lowercase();
+    let read = [
+        "get",
+        "list",
+        "fields",
+        "getlist",
+        "getfields",
+        "search",
+        "count",
+        "status",
+        "current",
+        "time",
+    ];
+    let destructive = [
+        "delete",
+        "remove",
+        "terminate",
+        "kill",
+        "clear",
+        "unbind",
+        "unregister",
+        "deletetask",
+    ];
     if read.iter().any(|r| last == *r) {
         ("read", false)
     } else if destructive.iter().any(|d| last == *d) {
@@ -716,7 +874,11 @@ fn guess_risk(method: &str) -> (&'static str, bool) {
 /// `crm.deal.add` -> `Deal`, `tasks.api.scrum.sprint.list` -> `Sprint`, `user.get` -> `User`.
 fn entity_name_for(method: &str) -> String {
     let segs: Vec<&str> = method.split('.').collect();
-    let seg = if segs.len() >= 2 { segs[segs.len() - 2] } else { segs[0] };
+    let seg = if segs.len() >= 2 {
+        segs[segs.len() - 2]
+    } else {
+        segs[0]
+    };
     camel(seg)
 }
 
@@ -734,12 +896,21 @@ fn camel(s: &str) -> String {
 }
 
 /// Response shape from the example `result` (or the documented result type).
-fn guess_response(method: &str, result: Option<&Json>, doc_type: Option<&str>, entity: &str) -> (String, Option<String>) {
+fn guess_response(
+    method: &str,
+    result: Option<&Json>,
+    doc_type: Option<&str>,
+    entity: &str,
+) -> (String, Option<String>) {
     let last = method.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
     match result {
         Some(Json::Bool(_)) => ("bool".into(), None),
-        Some(Json::Num(_)) if last.starts_with("add") || last == "register" || last == "start" => ("id".into(), None),
-        Some(Json::Str(s)) if s.parse::<u64>().is_ok() && last.starts_with("add") => ("id".into(), None),
+        Some(Json::Num(_)) if last.starts_with("add") || last == "register" || last == "start" => {
+            ("id".into(), None)
+        }
+        Some(Json::Str(s)) if s.parse::<u64>().is_ok() && last.starts_with("add") => {
+            ("id".into(), None)
+        }
         Some(Json::Str(_)) => ("string".into(), None),
         Some(Json::Num(_)) => ("value".into(), Some("numeric result".into())),
         Some(Json::Array(items)) => {
@@ -753,23 +924,44 @@ fn guess_response(method: &str, result: Option<&Json>, doc_type: Option<&str>, e
             if entries.len() == 1 {
                 let (k, v) = &entries[0];
                 match v {
-                    Json::Array(_) => return (format!("wrapped_list:{k}:{entity}"), Some("entity name guessed".into())),
-                    Json::Object(_) => return (format!("wrapped:{k}:{entity}"), Some("entity name guessed".into())),
+                    Json::Array(_) => {
+                        return (
+                            format!("wrapped_list:{k}:{entity}"),
+                            Some("entity name guessed".into()),
+                        );
+                    }
+                    Json::Object(_) => {
+                        return (
+                            format!("wrapped:{k}:{entity}"),
+                            Some("entity name guessed".into()),
+                        );
+                    }
                     _ => {}
                 }
             }
-            if !entries.is_empty() && entries.iter().all(|(k, v)| k.parse::<u64>().is_ok() && matches!(v, Json::Object(_))) {
+            if !entries.is_empty()
+                && entries
+                    .iter()
+                    .all(|(k, v)| k.parse::<u64>().is_ok() && matches!(v, Json::Object(_)))
+            {
                 return (format!("map:{entity}"), Some("entity name guessed".into()));
             }
             if last.contains("get") || last == "current" {
-                (format!("entity:{entity}"), Some("entity name guessed".into()))
+                (
+                    format!("entity:{entity}"),
+                    Some("entity name guessed".into()),
+                )
             } else {
                 ("value".into(), Some("object result".into()))
             }
         }
         Some(Json::Null) | None => match doc_type.map(str::to_ascii_lowercase).as_deref() {
-            Some("boolean" | "bool") => ("bool".into(), Some("from the Returned Data table".into())),
-            Some("integer") if last.starts_with("add") => ("id".into(), Some("from the Returned Data table".into())),
+            Some("boolean" | "bool") => {
+                ("bool".into(), Some("from the Returned Data table".into()))
+            }
+            Some("integer") if last.starts_with("add") => {
+                ("id".into(), Some("from the Returned Data table".into()))
+            }
             Some("string") => ("string".into(), Some("from the Returned Data table".into())),
             _ => ("value".into(), Some("no example response".into())),
         },
@@ -849,7 +1041,10 @@ fn toml_str(s: &str) -> String {
 
 /// A TOML key: bare when possible, quoted otherwise.
 fn toml_key(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         s.to_string()
     } else {
         toml_str(s)
@@ -870,7 +1065,10 @@ enum Json {
 
 impl Json {
     fn parse(text: &str) -> Result<Json, String> {
-        let mut p = JsonParser { s: text.as_bytes(), i: 0 };
+        let mut p = JsonParser {
+            s: text.as_bytes(),
+            i: 0,
+        };
         let v = p.value()?;
         p.ws();
         if p.i != p.s.len() {
@@ -978,10 +1176,17 @@ impl JsonParser<'_> {
             Some(b'n') => self.expect("null").map(|()| Json::Null),
             Some(c) if c == b'-' || c.is_ascii_digit() => {
                 let start = self.i;
-                while self.i < self.s.len() && matches!(self.s[self.i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
+                while self.i < self.s.len()
+                    && matches!(
+                        self.s[self.i],
+                        b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'
+                    )
+                {
                     self.i += 1;
                 }
-                Ok(Json::Num(String::from_utf8_lossy(&self.s[start..self.i]).into_owned()))
+                Ok(Json::Num(
+                    String::from_utf8_lossy(&self.s[start..self.i]).into_owned(),
+                ))
             }
             _ => Err(format!("unexpected input at {}", self.i)),
         }
@@ -1056,16 +1261,28 @@ impl JsonParser<'_> {
                         b'b' => out.push(8),
                         b'f' => out.push(12),
                         b'u' => {
-                            let hex = std::str::from_utf8(self.s.get(self.i..self.i + 4).ok_or("short \\u escape")?)
-                                .map_err(|e| e.to_string())?;
-                            let mut code = u32::from_str_radix(hex, 16).map_err(|e| e.to_string())?;
+                            let hex = std::str::from_utf8(
+                                self.s.get(self.i..self.i + 4).ok_or("short \\u escape")?,
+                            )
+                            .map_err(|e| e.to_string())?;
+                            let mut code =
+                                u32::from_str_radix(hex, 16).map_err(|e| e.to_string())?;
                             self.i += 4;
-                            if (0xD800..0xDC00).contains(&code) && self.s[self.i..].starts_with(b"\\u") {
-                                let lo_hex = std::str::from_utf8(self.s.get(self.i + 2..self.i + 6).ok_or("short \\u escape")?)
-                                    .map_err(|e| e.to_string())?;
-                                let lo = u32::from_str_radix(lo_hex, 16).map_err(|e| e.to_string())?;
+                            if (0xD800..0xDC00).contains(&code)
+                                && self.s[self.i..].starts_with(b"\\u")
+                            {
+                                let lo_hex = std::str::from_utf8(
+                                    self.s
+                                        .get(self.i + 2..self.i + 6)
+                                        .ok_or("short \\u escape")?,
+                                )
+                                .map_err(|e| e.to_string())?;
+                                let lo =
+                                    u32::from_str_radix(lo_hex, 16).map_err(|e| e.to_string())?;
                                 self.i += 6;
-                                code = 0x10000 + ((code - 0xD800) << 10) + (lo.wrapping_sub(0xDC00) & 0x3FF);
+                                code = 0x10000
+                                    + ((code - 0xD800) << 10)
+                                    + (lo.wrapping_sub(0xDC00) & 0x3FF);
                             }
                             let ch = char::from_u32(code).unwrap_or('\u{FFFD}');
                             let mut buf = [0u8; 4];
@@ -1296,7 +1513,8 @@ No parameters.
 "#;
 
     fn parse(toml_text: &str) -> toml::Table {
-        toml::from_str(toml_text).unwrap_or_else(|e| panic!("draft is not valid TOML: {e}\n{toml_text}"))
+        toml::from_str(toml_text)
+            .unwrap_or_else(|e| panic!("draft is not valid TOML: {e}\n{toml_text}"))
     }
 
     #[test]
@@ -1341,12 +1559,18 @@ No parameters.
 
     #[test]
     fn reads_three_column_tables_and_several_scopes() {
-        let draft = draft_from_markdown(THREE_COLUMN_PAGE, "chat-bots/imbot-unregister.md").unwrap();
+        let draft =
+            draft_from_markdown(THREE_COLUMN_PAGE, "chat-bots/imbot-unregister.md").unwrap();
         let t = parse(&draft);
         let m = &t["method"]["imbot.unregister"];
         assert_eq!(m["risk"].as_str(), Some("destructive"));
         assert_eq!(m["response"].as_str(), Some("bool"));
-        let scopes: Vec<&str> = m["scopes"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
+        let scopes: Vec<&str> = m["scopes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
         assert_eq!(scopes, ["imbot", "im"]);
         assert_eq!(m["params"]["BOT_ID"]["type"].as_str(), Some("int"));
         assert_eq!(m["params"]["BOT_ID"]["required"].as_bool(), Some(true));
@@ -1355,7 +1579,8 @@ No parameters.
 
     #[test]
     fn drafts_an_entity_from_a_fields_page() {
-        let draft = draft_entity_from_markdown(FIELDS_PAGE, "crm/deals/crm-deal-fields.md", "Deal").unwrap();
+        let draft = draft_entity_from_markdown(FIELDS_PAGE, "crm/deals/crm-deal-fields.md", "Deal")
+            .unwrap();
         let t = parse(&draft);
         let e = &t["entity"]["Deal"];
         assert_eq!(e["id"].as_str(), Some("ID"));
@@ -1364,20 +1589,36 @@ No parameters.
         assert_eq!(e["fields"]["DATE_CREATE"].as_str(), Some("datetime"));
         let wrapped = "# Fields sale.order.getFields\n\n## Response Handling\n\n```json\n\
                        {\"result\": {\"order\": {\"id\": {\"type\": \"integer\"}, \"price\": {\"type\": \"double\"}}}}\n```\n";
-        let t = parse(&draft_entity_from_markdown(wrapped, "sale/order/sale-order-get-fields.md", "Order").unwrap());
+        let t = parse(
+            &draft_entity_from_markdown(wrapped, "sale/order/sale-order-get-fields.md", "Order")
+                .unwrap(),
+        );
         assert_eq!(t["entity"]["Order"]["fields"]["id"].as_str(), Some("id"));
-        assert_eq!(t["entity"]["Order"]["fields"]["price"].as_str(), Some("decimal"));
+        assert_eq!(
+            t["entity"]["Order"]["fields"]["price"].as_str(),
+            Some("decimal")
+        );
         let listed = "# F biconnector.source.fields\n\n## Response Handling\n\n```json\n\
                       {\"result\": {\"fields\": [{\"title\": \"title\", \"type\": \"string\"}]}}\n```\n";
         let t = parse(&draft_entity_from_markdown(listed, "b.md", "Source").unwrap());
-        assert_eq!(t["entity"]["Source"]["fields"]["title"].as_str(), Some("string"));
+        assert_eq!(
+            t["entity"]["Source"]["fields"]["title"].as_str(),
+            Some("string")
+        );
         let draft = draft_from_markdown(FIELDS_PAGE, "crm/deals/crm-deal-fields.md").unwrap();
-        assert_eq!(parse(&draft)["method"]["crm.deal.fields"]["risk"].as_str(), Some("read"));
+        assert_eq!(
+            parse(&draft)["method"]["crm.deal.fields"]["risk"].as_str(),
+            Some("read")
+        );
     }
 
     #[test]
     fn reads_headerless_tables_and_notes_nested_filter_keys() {
-        let draft = draft_from_markdown(HEADERLESS_PAGE, "booking/booking/booking-v1-booking-list.md").unwrap();
+        let draft = draft_from_markdown(
+            HEADERLESS_PAGE,
+            "booking/booking/booking-v1-booking-list.md",
+        )
+        .unwrap();
         let t = parse(&draft);
         let m = &t["method"]["booking.v1.booking.list"];
         assert_eq!(m["params"]["FILTER"]["type"].as_str(), Some("object"));
@@ -1407,9 +1648,15 @@ No parameters.
                   #|\n|| **Name**\n`type` | **Description** ||\n|| **result**\n[`object`](x.md) | Root ||\n|#\n\n\
                   #### Message Object {#message}\n\n#|\n|| **Name**\n`type` | **Description** ||\n\
                   || **id**\n[`integer`](x.md) | Id ||\n|| **date**\n[`datetime`](x.md) | Sent ||\n|#\n";
-        let t = parse(&draft_entity_from_markdown(md, "chats/messages/im-dialog-messages-get.md", "Message").unwrap());
+        let t = parse(
+            &draft_entity_from_markdown(md, "chats/messages/im-dialog-messages-get.md", "Message")
+                .unwrap(),
+        );
         assert_eq!(t["entity"]["Message"]["id"].as_str(), Some("id"));
-        assert_eq!(t["entity"]["Message"]["fields"]["date"].as_str(), Some("datetime"));
+        assert_eq!(
+            t["entity"]["Message"]["fields"]["date"].as_str(),
+            Some("datetime")
+        );
     }
 
     #[test]
@@ -1429,7 +1676,10 @@ No parameters.
     #[test]
     fn parses_json_escapes_and_keeps_key_order() {
         let j = Json::parse(r#"{"b": [1, -2.5e3, null], "a": "x\u00e9\n", "c": {}}"#).unwrap();
-        assert_eq!(j.to_compact(), "{\"b\":[1,-2.5e3,null],\"a\":\"x\u{e9}\\n\",\"c\":{}}");
+        assert_eq!(
+            j.to_compact(),
+            "{\"b\":[1,-2.5e3,null],\"a\":\"x\u{e9}\\n\",\"c\":{}}"
+        );
         assert!(Json::parse("{\"a\": 1,}").is_err());
     }
 
@@ -1438,7 +1688,10 @@ No parameters.
         let row = "|| **FILTER** | `a|b` and \\| pipe | third ||";
         assert_eq!(nth_cell(row, 1), Some(" `a|b` and \\| pipe "));
         assert_eq!(nth_cell(row, 2), Some(" third "));
-        assert_eq!(bold_name("**entityTypeId***"), Some(("entityTypeId".to_string(), true)));
+        assert_eq!(
+            bold_name("**entityTypeId***"),
+            Some(("entityTypeId".to_string(), true))
+        );
         assert_eq!(bold_name("**id^*^**"), Some(("id".to_string(), true)));
         assert_eq!(nested_param_name("Parameter fields {#fields}"), "fields");
         assert_eq!(nested_param_name("FIELDS Parameter"), "FIELDS");

@@ -1,1 +1,71 @@
-//! Spec parser and generator for the `bitrix24` crate (work in progress).
+//! Spec parser and code generator behind the `bitrix24` crate.
+//!
+//! `specs/<pack>.toml` (format: `specs/README.md`) -> [`spec::parse_spec`] + [`spec::validate`]
+//! -> [`emit::generate`] (Rust, printed with `prettyplease`) and [`catalog::render_catalog`]
+//! (`references/catalog-<pack>.md`). `bitrix24/build.rs` calls [`build_script`]; the
+//! `bitrix24-codegen` binary has `dump`, `catalogs`, `check` and `import`.
+
+// String building reads better with format!, and match reads better than if-let-else here.
+#![allow(clippy::format_push_string, clippy::single_match_else)]
+
+pub mod catalog;
+pub mod emit;
+pub mod import;
+pub mod naming;
+pub mod spec;
+
+use std::path::Path;
+
+pub use emit::{GeneratedFile, OUT_SUBDIR, generate};
+pub use spec::{PACKS, Spec, SpecError, SpecErrors, load_dir, parse_spec, validate};
+
+/// What [`build_script`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildOutput {
+    /// The spec files read (for `cargo:rerun-if-changed`).
+    pub spec_files: Vec<std::path::PathBuf>,
+    /// Enabled packs that have no spec file yet (no module is emitted for them).
+    pub missing: Vec<String>,
+}
+
+/// The whole build step: reads every spec of `specs_dir` (all of them: references may cross
+/// packs, and duplicates are checked across packs), generates the `enabled` packs and the
+/// catalog tables, and writes them to `out_dir/bitrix24-generated/`. Writes a file only when its
+/// contents changed.
+pub fn build_script(
+    specs_dir: &Path,
+    enabled: &[&str],
+    out_dir: &Path,
+) -> Result<BuildOutput, String> {
+    let mut spec_files: Vec<_> = std::fs::read_dir(specs_dir)
+        .map_err(|e| format!("{}: {e}", specs_dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    spec_files.sort();
+    let specs = load_dir(specs_dir, "specs").map_err(|e| e.to_string())?;
+    let files = generate(&specs, enabled);
+    let dir = out_dir.join(OUT_SUBDIR);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for f in &files {
+        write_if_changed(&dir.join(&f.name), &f.contents)?;
+    }
+    let missing = enabled
+        .iter()
+        .filter(|p| !specs.iter().any(|s| s.pack == **p))
+        .map(|p| (*p).to_owned())
+        .collect();
+    Ok(BuildOutput {
+        spec_files,
+        missing,
+    })
+}
+
+/// Writes `contents` to `path` unless the file already holds exactly that.
+pub fn write_if_changed(path: &Path, contents: &str) -> Result<(), String> {
+    if std::fs::read_to_string(path).is_ok_and(|old| old == contents) {
+        return Ok(());
+    }
+    std::fs::write(path, contents).map_err(|e| format!("{}: {e}", path.display()))
+}

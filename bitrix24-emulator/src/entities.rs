@@ -198,6 +198,9 @@ pub enum Flavor {
     LegacyCrm,
     /// `tasks.task.*`: numeric-string error codes, `FIELDS_AFTER`/`FIELDS_BEFORE` events, `complete`.
     Tasks,
+    /// D7 controllers (`sale.*`, `catalog.*`, ...): camelCase requests and responses, error `100`
+    /// for a missing parameter.
+    D7,
 }
 
 /// A family of REST methods over one entity store: `{prefix}.add|get|list|update|delete|fields`.
@@ -296,6 +299,16 @@ pub(crate) struct Family {
     pub spec: EntityFamily,
     by_upper: HashMap<String, usize>,
     by_camel: HashMap<String, usize>,
+    /// Requests to the family's own methods use camelCase keys.
+    pub camel_in: bool,
+    /// Extra method actions (lower case) served as a standard action (`getfields` -> `fields`).
+    pub aliases: HashMap<String, String>,
+    /// Wrapper key of the `fields` result (`{"order": {...}}`), when the family has one.
+    pub fields_wrapper: Option<String>,
+    /// The documented "not found" error (code, description) of the family's `get`.
+    pub not_found: Option<(String, String)>,
+    /// Where the family comes from (`builtin`, `custom`, `specs/commerce.toml`, `crm.type`).
+    pub origin: String,
 }
 
 impl Family {
@@ -307,9 +320,14 @@ impl Family {
             by_camel.insert(f.camel.clone(), i);
         }
         Self {
+            camel_in: spec.flavor == Flavor::D7,
             spec,
             by_upper,
             by_camel,
+            aliases: HashMap::new(),
+            fields_wrapper: None,
+            not_found: None,
+            origin: String::new(),
         }
     }
 
@@ -329,14 +347,17 @@ pub(crate) struct View {
     pub camel_in: bool,
     pub keys: KeyStyle,
     pub numbers: NumberStyle,
+    /// `crm.item.*` conventions: unknown filter fields are errors, `ufCrm_` names, `upperName`.
+    pub crm_item: bool,
 }
 
 impl View {
     pub(crate) fn native(fam: &Family) -> Self {
         Self {
-            camel_in: false,
+            camel_in: fam.camel_in,
             keys: fam.spec.keys,
             numbers: fam.spec.numbers,
+            crm_item: false,
         }
     }
 
@@ -345,6 +366,7 @@ impl View {
             camel_in: true,
             keys: KeyStyle::Camel,
             numbers: NumberStyle::Native,
+            crm_item: true,
         }
     }
 }
@@ -353,7 +375,7 @@ fn uf_out(name: &str, view: View) -> String {
     match view.keys {
         KeyStyle::Upper => name.to_string(),
         KeyStyle::Camel => {
-            if view.camel_in {
+            if view.crm_item {
                 // crm.item: UF_CRM_1721244707107 -> ufCrm_1721244707107
                 name.strip_prefix("UF_CRM_")
                     .map_or_else(|| camelize(name), |rest| format!("ufCrm_{rest}"))
@@ -365,7 +387,7 @@ fn uf_out(name: &str, view: View) -> String {
 }
 
 fn uf_in(name: &str, view: View) -> Option<String> {
-    if view.camel_in {
+    if view.crm_item {
         if let Some(rest) = name.strip_prefix("ufCrm_") {
             return Some(format!("UF_CRM_{rest}"));
         }
@@ -741,7 +763,7 @@ impl ListQuery {
                 for (k, v) in m {
                     let (op, name) = split_op(k);
                     let Some(field) = field_ref(fam, view, name) else {
-                        if view.camel_in {
+                        if view.crm_item {
                             return Err(ApiError::new(
                                 400,
                                 "INVALID_ARG_VALUE",
@@ -1027,6 +1049,11 @@ impl Store {
                         Flavor::LegacyCrm => {
                             ApiError::crm(&format!("The field \"{}\" is required.", f.title))
                         }
+                        Flavor::D7 => ApiError::new(
+                            400,
+                            "100",
+                            format!("Could not find value for parameter {{{}}}", f.camel),
+                        ),
                     });
                 }
             }
@@ -1197,6 +1224,8 @@ fn merge_multifield(name: &str, old: &V, new: &Value, adding: bool) -> Value {
 
 /// `*.fields` metadata map.
 pub(crate) fn fields_meta(fam: &Family, view: View) -> Value {
+    // D7 controllers (`sale.order.getFields`) describe a field with four keys only.
+    let short = fam.spec.flavor == Flavor::D7 && !view.crm_item;
     let mut m = Map::new();
     for f in &fam.spec.fields {
         let mut d = Map::new();
@@ -1213,14 +1242,18 @@ pub(crate) fn fields_meta(fam: &Family, view: View) -> Value {
         d.insert("isRequired".into(), json!(f.required));
         d.insert("isReadOnly".into(), json!(f.read_only));
         d.insert("isImmutable".into(), json!(false));
-        d.insert("isMultiple".into(), json!(f.multiple));
-        d.insert("isDynamic".into(), json!(false));
-        d.insert("title".into(), json!(f.title));
+        if !short {
+            d.insert("isMultiple".into(), json!(f.multiple));
+            d.insert("isDynamic".into(), json!(false));
+            d.insert("title".into(), json!(f.title));
+        }
         if let Some(st) = &f.status_type {
             d.insert("statusType".into(), json!(st));
         }
-        if view.keys == KeyStyle::Camel && view.camel_in {
+        if view.keys == KeyStyle::Camel && view.crm_item {
             d.insert("upperName".into(), json!(f.name));
+        }
+        if view.keys == KeyStyle::Camel && (view.crm_item || view.camel_in) {
             m.insert(f.camel.clone(), Value::Object(d));
         } else {
             m.insert(f.name.clone(), Value::Object(d));
@@ -1488,6 +1521,258 @@ pub(crate) fn builtin_families() -> Vec<EntityFamily> {
         ],
     };
     vec![deal, lead, contact, company, task]
+}
+
+fn d7(upper: &str, camel: &str, ty: FieldType) -> FieldSpec {
+    FieldSpec::new(upper, ty).camel(camel)
+}
+
+/// `crm.type.*`: the smart-process types (camelCase, wrapped in `type` / `types`).
+pub(crate) fn crm_type_family() -> Family {
+    let flag = |camel: &str, default: &str| {
+        d7(&upper_of(camel), camel, FieldType::Char).default(FieldDefault::Value(json!(default)))
+    };
+    let mut fields = vec![
+        d7("ID", "id", FieldType::Id),
+        d7("TITLE", "title", FieldType::String).required(),
+        d7("CODE", "code", FieldType::String),
+        d7("CREATED_BY", "createdBy", FieldType::Int)
+            .default(FieldDefault::Caller)
+            .read_only(),
+        d7("ENTITY_TYPE_ID", "entityTypeId", FieldType::Int),
+    ];
+    for (camel, default) in [
+        ("isCategoriesEnabled", "N"),
+        ("isStagesEnabled", "N"),
+        ("isBeginCloseDatesEnabled", "N"),
+        ("isClientEnabled", "N"),
+        ("isUseInUserfieldEnabled", "N"),
+        ("isLinkWithProductsEnabled", "N"),
+        ("isMycompanyEnabled", "N"),
+        ("isDocumentsEnabled", "N"),
+        ("isSourceEnabled", "N"),
+        ("isObserversEnabled", "N"),
+        ("isRecyclebinEnabled", "N"),
+        ("isAutomationEnabled", "N"),
+        ("isBizProcEnabled", "N"),
+        ("isSetOpenPermissions", "Y"),
+        ("isPaymentsEnabled", "N"),
+        ("isCountersEnabled", "N"),
+    ] {
+        fields.push(flag(camel, default));
+    }
+    fields.extend([
+        d7("CREATED_TIME", "createdTime", FieldType::DateTime)
+            .default(FieldDefault::Now)
+            .read_only(),
+        d7("UPDATED_TIME", "updatedTime", FieldType::DateTime)
+            .default(FieldDefault::Now)
+            .read_only(),
+        d7("UPDATED_BY", "updatedBy", FieldType::Int)
+            .default(FieldDefault::Caller)
+            .read_only(),
+        d7("RELATIONS", "relations", FieldType::Json)
+            .default(FieldDefault::Value(json!({"parent": [], "child": []}))),
+        d7("LINKED_USER_FIELDS", "linkedUserFields", FieldType::Json)
+            .default(FieldDefault::Value(json!([]))),
+        d7("CUSTOM_SECTIONS", "customSections", FieldType::Json)
+            .default(FieldDefault::Value(json!([]))),
+        d7("CUSTOM_SECTION_ID", "customSectionId", FieldType::Int),
+    ]);
+    let wrapped = |k: &str| Shape::Wrapped(k.into(), Box::new(Shape::Row));
+    let spec = EntityFamily {
+        prefix: "crm.type".into(),
+        scope: "crm".into(),
+        entity_type_id: None,
+        event_prefix: None,
+        id_param: "id".into(),
+        keys: KeyStyle::Camel,
+        numbers: NumberStyle::Native,
+        add: wrapped("type"),
+        get: wrapped("type"),
+        update: wrapped("type"),
+        delete: Shape::EmptyArray,
+        list_wrapper: Some("types".into()),
+        default_desc: false,
+        flavor: Flavor::D7,
+        fields,
+    };
+    let mut f = Family::new(spec);
+    f.origin = "crm.type".into();
+    f.fields_wrapper = Some("fields".into());
+    f.not_found = Some(("0".into(), "SPA not found".into()));
+    f
+}
+
+/// The item family of a smart process created with `crm.type.add` (served by `crm.item.*`).
+pub(crate) fn dynamic_family(etid: u32, title: &str) -> Family {
+    let mut title_f = d7("TITLE", "title", FieldType::String);
+    title_f.title = "Name".into();
+    let fields = vec![
+        d7("ID", "id", FieldType::Id),
+        d7("XML_ID", "xmlId", FieldType::String),
+        title_f,
+        d7("CREATED_BY", "createdBy", FieldType::Int)
+            .default(FieldDefault::Caller)
+            .read_only(),
+        d7("UPDATED_BY", "updatedBy", FieldType::Int)
+            .default(FieldDefault::Caller)
+            .read_only(),
+        d7("CREATED_TIME", "createdTime", FieldType::DateTime)
+            .default(FieldDefault::Now)
+            .read_only(),
+        d7("UPDATED_TIME", "updatedTime", FieldType::DateTime)
+            .default(FieldDefault::Now)
+            .read_only(),
+        d7("ASSIGNED_BY_ID", "assignedById", FieldType::Int).default(FieldDefault::Caller),
+        d7("OPENED", "opened", FieldType::Char),
+        d7("CATEGORY_ID", "categoryId", FieldType::Int),
+        d7("STAGE_ID", "stageId", FieldType::String),
+        d7("BEGINDATE", "begindate", FieldType::Date),
+        d7("CLOSEDATE", "closedate", FieldType::Date),
+        d7("COMPANY_ID", "companyId", FieldType::Int),
+        d7("CONTACT_ID", "contactId", FieldType::Int),
+        d7("OPPORTUNITY", "opportunity", FieldType::Money),
+        d7("CURRENCY_ID", "currencyId", FieldType::String),
+        d7("SOURCE_ID", "sourceId", FieldType::String),
+        d7("SOURCE_DESCRIPTION", "sourceDescription", FieldType::String),
+        d7("OBSERVERS", "observers", FieldType::Json),
+        d7("CONTACT_IDS", "contactIds", FieldType::Json),
+        d7("ENTITY_TYPE_ID", "entityTypeId", FieldType::Int)
+            .default(FieldDefault::Value(json!(etid)))
+            .read_only(),
+    ];
+    let spec = EntityFamily {
+        prefix: format!("crm.dynamic.{etid}"),
+        scope: "crm".into(),
+        entity_type_id: Some(etid),
+        event_prefix: None,
+        id_param: "id".into(),
+        keys: KeyStyle::Camel,
+        numbers: NumberStyle::Native,
+        add: Shape::BareId,
+        get: Shape::Row,
+        update: Shape::True,
+        delete: Shape::True,
+        list_wrapper: None,
+        default_desc: false,
+        flavor: Flavor::D7,
+        fields,
+    };
+    let mut f = Family::new(spec);
+    f.origin = format!("crm.type:{title}");
+    f
+}
+
+fn upper_of(camel: &str) -> String {
+    let mut out = String::new();
+    for (i, ch) in camel.chars().enumerate() {
+        if ch.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(ch.to_ascii_uppercase());
+    }
+    out
+}
+
+/// One condition of a filter over plain JSON rows (`user.get`): `[op]FIELD => value`.
+pub(crate) struct JsonCond {
+    /// The field name (upper case).
+    pub field: String,
+    op: Op,
+    want: Vec<Value>,
+}
+
+impl JsonCond {
+    /// Parses `key` (with its operator prefix) and the wanted value(s).
+    pub(crate) fn new(key: &str, want: &Value) -> Self {
+        let (op, name) = split_op(key);
+        let vals: Vec<Value> = match want {
+            Value::Array(_) | Value::Object(_) => list_items(want).into_iter().cloned().collect(),
+            other => vec![other.clone()],
+        };
+        let op = match (op, want) {
+            (Op::Eq, Value::Array(_) | Value::Object(_)) => Op::In,
+            (Op::Ne, Value::Array(_) | Value::Object(_)) => Op::NotIn,
+            (o, _) => o,
+        };
+        Self {
+            field: name.to_ascii_uppercase(),
+            op,
+            want: vals,
+        }
+    }
+
+    /// The first wanted value.
+    pub(crate) fn wanted(&self) -> Option<&Value> {
+        self.want.first()
+    }
+
+    /// Whether `have` (the row's value of the field) satisfies the condition.
+    pub(crate) fn matches(&self, have: &Value) -> bool {
+        let haves: Vec<&Value> = match have {
+            Value::Array(a) => a.iter().collect(),
+            other => vec![other],
+        };
+        let any = |f: &dyn Fn(&Value, &Value) -> bool| {
+            haves.iter().any(|h| self.want.iter().any(|w| f(h, w)))
+        };
+        match self.op {
+            Op::Eq | Op::In => any(&|h, w| json_cmp(h, w) == Some(Ordering::Equal)),
+            Op::Ne | Op::NotIn => !any(&|h, w| json_cmp(h, w) == Some(Ordering::Equal)),
+            Op::Gt => any(&|h, w| json_cmp(h, w) == Some(Ordering::Greater)),
+            Op::Ge => any(&|h, w| json_cmp(h, w).is_some_and(Ordering::is_ge)),
+            Op::Lt => any(&|h, w| json_cmp(h, w) == Some(Ordering::Less)),
+            Op::Le => any(&|h, w| json_cmp(h, w).is_some_and(Ordering::is_le)),
+            Op::Like => any(&|h, w| {
+                json_text(h)
+                    .to_lowercase()
+                    .contains(&json_text(w).to_lowercase())
+            }),
+            Op::LikeRaw => any(&|h, w| like(&json_text(h), &json_text(w))),
+            Op::NotLike => !any(&|h, w| {
+                let (t, p) = (json_text(h), json_text(w));
+                if p.contains('%') {
+                    like(&t, &p)
+                } else {
+                    t.to_lowercase().contains(&p.to_lowercase())
+                }
+            }),
+        }
+    }
+}
+
+fn json_text(v: &Value) -> String {
+    match v {
+        Value::Bool(true) => "Y".into(),
+        Value::Bool(false) => "N".into(),
+        other => as_str(other).unwrap_or_default(),
+    }
+}
+
+/// Compares two plain JSON values the way a SQL filter would: numbers as numbers, dates as
+/// dates, flags `true`/`Y`/`1`, everything else as case-insensitive text.
+pub(crate) fn json_cmp(have: &Value, want: &Value) -> Option<Ordering> {
+    if let Value::Bool(b) = have {
+        let w = json_text(want).to_ascii_uppercase();
+        let wb = matches!(w.as_str(), "Y" | "1" | "TRUE");
+        return Some(b.cmp(&wb));
+    }
+    if have.is_null() {
+        return if json_text(want).is_empty() {
+            Some(Ordering::Equal)
+        } else {
+            None
+        };
+    }
+    if let (Some(a), Some(b)) = (as_f64(have), as_f64(want)) {
+        return a.partial_cmp(&b);
+    }
+    let (ht, wt) = (json_text(have), json_text(want));
+    if let (Some(a), Some(b)) = (clock::parse_datetime(&ht), clock::parse_datetime(&wt)) {
+        return Some(a.cmp(&b));
+    }
+    Some(ht.to_lowercase().cmp(&wt.to_lowercase()))
 }
 
 #[cfg(test)]

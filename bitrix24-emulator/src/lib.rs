@@ -26,6 +26,7 @@ mod events;
 mod methods;
 mod php;
 mod server;
+mod specs;
 mod state;
 mod v3;
 
@@ -144,6 +145,9 @@ impl Emulator {
             seed_deals: 0,
             faults: Faults::default(),
             families: Vec::new(),
+            specs_dir: None,
+            company_name: "Company".to_string(),
+            license: "en_project".to_string(),
         }
     }
 }
@@ -159,6 +163,9 @@ pub struct EmulatorBuilder {
     seed_deals: u64,
     faults: Faults,
     families: Vec<EntityFamily>,
+    specs_dir: Option<std::path::PathBuf>,
+    company_name: String,
+    license: String,
 }
 
 impl EmulatorBuilder {
@@ -229,6 +236,29 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Loads the method specs from `dir` instead of the ones embedded at compile time (the
+    /// workspace `specs/`). Every specced entity with get/list and add/update methods becomes a
+    /// family serving `add|get|list|update|delete|fields`.
+    #[must_use]
+    pub fn specs_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.specs_dir = Some(dir.into());
+        self
+    }
+
+    /// The company name: the name of the root department (default `Company`).
+    #[must_use]
+    pub fn company_name(mut self, name: &str) -> Self {
+        self.company_name = name.to_string();
+        self
+    }
+
+    /// The portal's plan code as `app.info` reports it in `LICENSE` (default `en_project`).
+    #[must_use]
+    pub fn license(mut self, license: &str) -> Self {
+        self.license = license.to_string();
+        self
+    }
+
     /// Binds the port and starts serving in a background task.
     pub async fn start(self) -> std::io::Result<RunningEmulator> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await?;
@@ -252,13 +282,48 @@ impl EmulatorBuilder {
         let mut rng = fastrand::Rng::with_seed(self.faults.seed ^ 0x05ee_db24);
         let mut families: Vec<Family> = entities::builtin_families()
             .into_iter()
-            .map(Family::new)
+            .map(|f| {
+                let mut f = Family::new(f);
+                f.origin = "builtin".into();
+                f
+            })
             .collect();
+        families.push(entities::crm_type_family());
         for f in self.families {
             families.retain(|x| x.spec.prefix != f.prefix);
-            families.push(Family::new(f));
+            let mut f = Family::new(f);
+            f.origin = "custom".into();
+            families.push(f);
         }
+        let spec_list = match &self.specs_dir {
+            Some(dir) => specs::from_dir(dir)?,
+            None => specs::embedded(),
+        };
+        let mut taken: Vec<String> = families.iter().map(|f| f.spec.prefix.clone()).collect();
+        taken.extend(
+            [
+                "user",
+                "department",
+                "crm.item",
+                "crm.type",
+                "event",
+                "event.offline",
+            ]
+            .iter()
+            .map(|s| (*s).to_string()),
+        );
+        families.extend(specs::families(&spec_list, &taken));
         let methods = methods::method_table(&families);
+        let mut all_scopes: Vec<String> =
+            state::ALL_SCOPES.iter().map(|s| (*s).to_string()).collect();
+        for s in methods.values() {
+            if !s.is_empty() && !all_scopes.contains(s) {
+                all_scopes.push(s.clone());
+            }
+        }
+        all_scopes.sort();
+        let clock = clock::Clock::new(self.time_scale);
+        let now = clock.now();
         let mut users = BTreeMap::new();
         users.insert(
             1,
@@ -269,6 +334,8 @@ impl EmulatorBuilder {
                 email: "admin@example.com".into(),
                 admin: true,
                 department: 1,
+                active: true,
+                date_register: now as i64,
             },
         );
         let mut webhooks = Vec::new();
@@ -280,18 +347,16 @@ impl EmulatorBuilder {
                 email: format!("user{uid}@example.com"),
                 admin: uid == 1,
                 department: 1,
+                active: true,
+                date_register: now as i64,
             });
             webhooks.push(Webhook {
                 id: i as u64 + 1,
                 user_id: uid,
                 code,
-                scopes: scopes.unwrap_or_else(|| {
-                    state::ALL_SCOPES.iter().map(|s| (*s).to_string()).collect()
-                }),
+                scopes: scopes.unwrap_or_else(|| all_scopes.clone()),
             });
         }
-        let clock = clock::Clock::new(self.time_scale);
-        let now = clock.now();
         let mut auth = AuthState {
             webhooks,
             client_id: format!(
@@ -304,16 +369,31 @@ impl EmulatorBuilder {
             client_secret: (0..50).map(|_| rng.alphanumeric()).collect(),
             application_token: php::random_hex(&mut rng, 32),
             member_id: php::random_hex(&mut rng, 32),
-            app_scopes: state::ALL_SCOPES.iter().map(|s| (*s).to_string()).collect(),
+            app_scopes: all_scopes.clone(),
+            app_installed: true,
+            license: self.license,
+            last_seen: HashMap::new(),
             access: HashMap::new(),
             refresh: HashMap::new(),
             codes: HashMap::new(),
             rng: fastrand::Rng::with_seed(rng.u64(..)),
         };
         auth.issue(1, now);
+        let mut departments = BTreeMap::new();
+        departments.insert(
+            1,
+            state::Department {
+                id: 1,
+                name: self.company_name,
+                sort: 500,
+                parent: None,
+                head: None,
+            },
+        );
         let mut data = Data {
             stores: HashMap::new(),
             users,
+            departments,
         };
         for f in &families {
             data.stores
@@ -345,6 +425,9 @@ impl EmulatorBuilder {
             counters: Counters::default(),
             http,
             methods,
+            all_scopes,
+            dynamic: RwLock::new(Vec::new()),
+            moved_to: Mutex::new(None),
         };
         if self.seed_deals > 0 {
             seed_deals(&inner, self.seed_deals);
@@ -639,6 +722,28 @@ impl Control {
             .stores
             .get(prefix)
             .map_or(0, |s| s.rows.len())
+    }
+
+    /// The entity families served, as `(method prefix, origin)`: origin is `builtin`, `custom`,
+    /// `crm.type`, or the spec file (`specs/commerce.toml`) a family was derived from.
+    pub fn families(&self) -> Vec<(String, String)> {
+        self.inner
+            .families
+            .iter()
+            .map(|f| (f.spec.prefix.clone(), f.origin.clone()))
+            .collect()
+    }
+
+    /// Simulates a portal address change: every `/rest/...` request to this emulator then answers
+    /// `302 Found` with `Location` on `new_base` (same path and query), as the old domain of a
+    /// renamed portal does. An empty `new_base` stops it.
+    pub fn move_portal(&self, new_base: &str) {
+        *lock(&self.inner.moved_to) = (!new_base.is_empty()).then(|| new_base.to_string());
+    }
+
+    /// Sets `app.info` `INSTALLED` (an admin finishing the install, like `BX24.installFinish`).
+    pub fn set_app_installed(&self, installed: bool) {
+        lock(&self.inner.auth).app_installed = installed;
     }
 
     /// Number of queued offline events (all connectors, reserved and errored rows included).

@@ -7,7 +7,7 @@ use crate::core::{
 use crate::entities::{self, Family, Flavor, ListQuery, View};
 use crate::events::{self, Origin};
 use crate::php;
-use crate::state::{ALL_SCOPES, Inner, lock};
+use crate::state::{Inner, lock};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -41,19 +41,32 @@ pub(crate) fn method_table(families: &[Family]) -> BTreeMap<String, String> {
     for m in ["user.current", "user.get"] {
         t.insert(m.to_string(), "user".to_string());
     }
-    t.insert("department.get".to_string(), "department".to_string());
+    for a in ["get", "add", "update", "delete", "fields"] {
+        t.insert(format!("department.{a}"), "department".to_string());
+    }
     for f in families {
-        let mut actions = vec!["add", "get", "list", "update", "delete"];
-        match f.spec.flavor {
-            Flavor::LegacyCrm => actions.push("fields"),
-            Flavor::Tasks => actions.extend(["complete", "getfields"]),
-        }
+        let actions: Vec<String> = if f.origin.starts_with("specs/") {
+            crate::specs::served_actions(f)
+        } else {
+            let mut v = vec!["add", "get", "list", "update", "delete"];
+            match f.spec.flavor {
+                Flavor::LegacyCrm | Flavor::D7 => v.push("fields"),
+                Flavor::Tasks => v.extend(["complete", "getfields"]),
+            }
+            v.into_iter().map(str::to_string).collect()
+        };
         for a in actions {
-            t.insert(format!("{}.{a}", f.spec.prefix), f.spec.scope.clone());
+            t.insert(
+                format!("{}.{a}", f.spec.prefix).to_ascii_lowercase(),
+                f.spec.scope.clone(),
+            );
         }
     }
     for a in ["add", "get", "list", "update", "delete", "fields"] {
         t.insert(format!("crm.item.{a}"), "crm".to_string());
+    }
+    for a in ["add", "get", "list"] {
+        t.insert(format!("crm.type.{a}"), "crm".to_string());
     }
     t
 }
@@ -158,7 +171,7 @@ fn dispatch(inner: &Arc<Inner>, c: &Caller, method: &str, p: &Map<String, Value>
         "scope" => {
             let full = param(p, "full").is_some_and(php::truthy);
             let list: Vec<String> = if full {
-                ALL_SCOPES.iter().map(|s| (*s).to_string()).collect()
+                inner.all_scopes.clone()
             } else {
                 c.scopes.clone()
             };
@@ -208,20 +221,18 @@ fn dispatch(inner: &Arc<Inner>, c: &Caller, method: &str, p: &Map<String, Value>
             Ok(Outcome::of(u))
         }
         "user.get" => user_get(inner, p),
-        "department.get" => {
-            let id = param(p, "id").and_then(as_i64);
-            let rows: Vec<Value> = if id.is_none_or(|i| i == 1) {
-                vec![json!({"ID": "1", "NAME": "Company", "SORT": 500, "UF_HEAD": "1"})]
-            } else {
-                Vec::new()
-            };
-            let n = rows.len() as i64;
-            Ok(Outcome {
-                result: Value::Array(rows),
-                total: Some(n),
-                next: None,
-            })
+        "department.get" => department_get(inner, p),
+        "department.add" | "department.update" | "department.delete" => {
+            department_write(inner, c, method, p)
         }
+        "department.fields" => Ok(Outcome::of(json!({
+            "ID": "ID",
+            "NAME": "Department Name",
+            "SORT": "Sort Order",
+            "PARENT": "Parent Department",
+            "UF_HEAD": "Manager",
+        }))),
+        "crm.type.add" => crm_type_add(inner, c, p),
         _ => {
             if let Some(action) = method.strip_prefix("crm.item.") {
                 return crm_item(inner, c, action, p);
@@ -259,9 +270,11 @@ fn profile(inner: &Inner, c: &Caller) -> MethodResult {
         .data
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let Some(u) = data.users.get(&c.user_id) else {
+    let Some(u) = data.users.get(&c.user_id).filter(|u| u.active) else {
         return Ok(Outcome::of(json!({})));
     };
+    // The emulator's server time is UTC and users keep the server zone: TIME_ZONE is empty and
+    // the offset 0.
     Ok(Outcome::of(json!({
         "ID": u.id.to_string(),
         "ADMIN": u.admin,
@@ -274,104 +287,126 @@ fn profile(inner: &Inner, c: &Caller) -> MethodResult {
 }
 
 fn app_info(inner: &Inner, c: &Caller) -> Value {
-    if c.kind == AuthKind::Webhook {
-        return json!({"SCOPE": c.scopes, "LICENSE": "en_project"});
-    }
     let auth = lock(&inner.auth);
+    if c.kind == AuthKind::Webhook {
+        return json!({"SCOPE": c.scopes, "LICENSE": auth.license});
+    }
+    // LICENSE_TYPE / LICENSE_FAMILY are derived from the plan code (`en_ent250` -> `ent250`,
+    // `ent`); a local app has no paid period, so `DAYS` is null.
+    let ltype = auth
+        .license
+        .split_once('_')
+        .map_or(auth.license.as_str(), |(_, t)| t)
+        .to_string();
+    let family: String = ltype
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect();
     json!({
-        "ID": "1",
+        "ID": 1,
         "CODE": auth.client_id,
         "VERSION": 1,
         "STATUS": "L",
-        "INSTALLED": true,
+        "INSTALLED": auth.app_installed,
         "PAYMENT_EXPIRED": "N",
         "DAYS": null,
         "LANGUAGE_ID": "en",
-        "LICENSE": "en_project",
-        "LICENSE_TYPE": "project",
-        "LICENSE_FAMILY": "project",
+        "LICENSE": auth.license,
+        "LICENSE_TYPE": ltype,
+        "LICENSE_FAMILY": family,
     })
 }
 
 fn user_json(inner: &Inner, u: &crate::state::User) -> Value {
-    let login = clock::iso(inner.now() - 3600.0);
-    json!({
-        "ID": u.id.to_string(),
-        "XML_ID": null,
-        "ACTIVE": true,
-        "NAME": u.name,
-        "LAST_NAME": u.last_name,
-        "SECOND_NAME": "",
-        "EMAIL": u.email,
-        "LAST_LOGIN": login,
-        "DATE_REGISTER": "2024-01-01T00:00:00+00:00",
-        "IS_ONLINE": "Y",
-        "TIME_ZONE_OFFSET": "0",
-        "LAST_ACTIVITY_DATE": clock::plain_datetime(inner.now() as i64 - 60),
-        "PERSONAL_GENDER": "",
-        "UF_DEPARTMENT": [u.department],
-        "USER_TYPE": "employee",
-    })
+    let seen = lock(&inner.auth).last_seen.get(&u.id).copied();
+    let mut m = Map::new();
+    m.insert("ID".into(), json!(u.id.to_string()));
+    m.insert("ACTIVE".into(), json!(u.active));
+    m.insert("NAME".into(), json!(u.name));
+    m.insert("LAST_NAME".into(), json!(u.last_name));
+    m.insert("EMAIL".into(), json!(u.email));
+    if let Some(t) = seen {
+        m.insert("LAST_LOGIN".into(), json!(clock::iso(t)));
+    }
+    m.insert(
+        "DATE_REGISTER".into(),
+        json!(clock::iso(u.date_register as f64)),
+    );
+    m.insert("TIME_ZONE_OFFSET".into(), json!("0"));
+    if let Some(t) = seen {
+        m.insert(
+            "LAST_ACTIVITY_DATE".into(),
+            json!(clock::plain_datetime(t as i64)),
+        );
+    }
+    m.insert("PERSONAL_GENDER".into(), json!(""));
+    m.insert("UF_DEPARTMENT".into(), json!([u.department]));
+    m.insert("USER_TYPE".into(), json!("employee"));
+    Value::Object(m)
 }
 
+/// `user.get`: filter (top-level keys or `FILTER`) with the documented operators, `sort` +
+/// `order`, `select`, pages of 50.
 #[allow(clippy::unnecessary_wraps)]
 fn user_get(inner: &Inner, p: &Map<String, Value>) -> MethodResult {
-    let data = inner
+    let users: Vec<crate::state::User> = inner
         .data
         .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let mut filter: Vec<(String, Value)> = Vec::new();
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .users
+        .values()
+        .cloned()
+        .collect();
+    let mut conds: Vec<entities::JsonCond> = Vec::new();
     if let Some(Value::Object(f)) = param(p, "filter") {
-        filter.extend(f.iter().map(|(k, v)| (k.to_ascii_uppercase(), v.clone())));
+        conds.extend(f.iter().map(|(k, v)| entities::JsonCond::new(k, v)));
     }
     for (k, v) in p {
         let ku = k.to_ascii_uppercase();
         if !matches!(
             ku.as_str(),
-            "FILTER" | "SORT" | "ORDER" | "START" | "ADMIN_MODE"
+            "FILTER" | "SORT" | "ORDER" | "START" | "ADMIN_MODE" | "SELECT" | "IMAGE_RESIZE"
         ) {
-            filter.push((ku, v.clone()));
+            conds.push(entities::JsonCond::new(k, v));
         }
     }
-    let start = p.get("start").and_then(as_i64).unwrap_or(0).max(0) as usize / 50 * 50;
-    let rows: Vec<Value> = data
-        .users
-        .values()
+    let mut rows: Vec<Value> = users
+        .iter()
         .map(|u| user_json(inner, u))
         .filter(|row| {
-            filter.iter().all(|(k, v)| {
-                let key = k.trim_start_matches(['=', '!', '%', '@']);
-                let Some(have) = row.get(key) else {
-                    return true;
-                };
-                let want: Vec<String> = match v {
-                    Value::Array(_) | Value::Object(_) => {
-                        list_items(v).into_iter().filter_map(as_str).collect()
-                    }
-                    other => as_str(other).into_iter().collect(),
-                };
-                let have_s: Vec<String> = match have {
-                    Value::Array(a) => a.iter().filter_map(as_str).collect(),
-                    Value::Bool(b) => vec![
-                        if *b { "Y".into() } else { "N".into() },
-                        if *b { "1".into() } else { String::new() },
-                        b.to_string(),
-                    ],
-                    other => as_str(other).into_iter().collect(),
-                };
-                want.iter()
-                    .any(|w| have_s.iter().any(|h| h.eq_ignore_ascii_case(w)))
+            conds.iter().all(|c| {
+                if c.field == "NAME_SEARCH" {
+                    let want = c.wanted().cloned().unwrap_or(Value::Null);
+                    return ["NAME", "LAST_NAME", "EMAIL"].iter().any(|f| {
+                        row.get(*f).is_some_and(|h| {
+                            entities::JsonCond::new(&format!("%{f}"), &want).matches(h)
+                        })
+                    });
+                }
+                // Unknown fields are ignored, as the portal ignores filters it cannot apply.
+                row.get(&c.field).is_none_or(|h| c.matches(h))
             })
         })
         .collect();
-    let total = rows.len();
-    let page: Vec<Value> = rows.into_iter().skip(start).take(50).collect();
-    let next = (start + page.len() < total).then_some((start + 50) as i64);
-    Ok(Outcome {
-        result: Value::Array(page),
-        total: Some(total as i64),
-        next,
-    })
+    sort_rows(&mut rows, p, "ID", false);
+    let select: Vec<String> = param(p, "select")
+        .map(list_items)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(as_str)
+        .map(|s| s.to_ascii_uppercase())
+        .collect();
+    if !select.is_empty() && !select.iter().any(|s| s == "*") {
+        for r in &mut rows {
+            if let Value::Object(m) = r {
+                m.retain(|k, _| {
+                    select.contains(k)
+                        || (k.starts_with("UF_") && select.iter().any(|s| s == "UF_*"))
+                });
+            }
+        }
+    }
+    Ok(page_of(rows, p))
 }
 
 fn crm_item(inner: &Arc<Inner>, c: &Caller, action: &str, p: &Map<String, Value>) -> MethodResult {
@@ -383,9 +418,11 @@ fn crm_item(inner: &Arc<Inner>, c: &Caller, action: &str, p: &Map<String, Value>
             "Could not find value for parameter {entityTypeId}",
         ));
     };
-    let Some(fam) = u32::try_from(etid)
-        .ok()
+    let etid = u32::try_from(etid).ok();
+    let dynamic = etid.and_then(|e| inner.dynamic_family(e));
+    let Some(fam) = etid
         .and_then(|e| inner.family_by_type(e))
+        .or(dynamic.as_deref())
     else {
         return Err(ApiError::new(400, "NOT_FOUND", "Smart process not found"));
     };
@@ -397,9 +434,234 @@ fn crm_item(inner: &Arc<Inner>, c: &Caller, action: &str, p: &Map<String, Value>
     family_call(inner, c, fam, View::crm_item(), action, p, true)
 }
 
+/// `crm.type.add`: stores the type and opens `crm.item.*` for its `entityTypeId`.
+fn crm_type_add(inner: &Arc<Inner>, c: &Caller, p: &Map<String, Value>) -> MethodResult {
+    let Some(fam) = inner.family("crm.type") else {
+        return Err(ApiError::method_not_found());
+    };
+    let mut fields = fields_param(fam, true, p)?.clone();
+    let out_of_range = || {
+        ApiError::new(
+            400,
+            "INVALID_ARG_VALUE",
+            "entityTypeId is out of allowed range",
+        )
+    };
+    let allowed = |n: i64| (128..=192).contains(&n) || (n >= 1030 && n % 2 == 0);
+    let mut data = inner
+        .data
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let used: Vec<i64> = {
+        let dynamic = inner
+            .dynamic
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        dynamic
+            .iter()
+            .filter_map(|f| f.spec.entity_type_id.map(i64::from))
+            .collect()
+    };
+    let etid = match fields.get("entityTypeId").filter(|v| !v.is_null()) {
+        Some(v) => {
+            let n = as_i64(v).ok_or_else(out_of_range)?;
+            // A taken id is reported with the same documented code (the text is ours).
+            if !allowed(n) || used.contains(&n) {
+                return Err(out_of_range());
+            }
+            n
+        }
+        None => (128..=192)
+            .chain((1030..).step_by(2))
+            .find(|n| !used.contains(n))
+            .unwrap_or(1030),
+    };
+    fields.insert("entityTypeId".into(), json!(etid));
+    let now = inner.now();
+    let store = data.stores.entry("crm.type".to_string()).or_default();
+    let view = View::native(fam);
+    let id = store.add(fam, view, &fields, c.user_id, now)?;
+    let row = store.render_full(fam, view, id).unwrap_or(Value::Null);
+    let title = row.get("title").and_then(as_str).unwrap_or_default();
+    let etid32 = u32::try_from(etid).map_err(|_| out_of_range())?;
+    data.stores
+        .insert(format!("crm.dynamic.{etid}"), entities::Store::default());
+    inner
+        .dynamic
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(Arc::new(entities::dynamic_family(etid32, &title)));
+    Ok(Outcome::of(json!({ "type": row })))
+}
+
+fn department_json(d: &crate::state::Department) -> Value {
+    let mut m = Map::new();
+    m.insert("ID".into(), json!(d.id.to_string()));
+    m.insert("NAME".into(), json!(d.name));
+    m.insert("SORT".into(), json!(d.sort));
+    if let Some(p) = d.parent {
+        m.insert("PARENT".into(), json!(p.to_string()));
+    }
+    if let Some(h) = d.head {
+        m.insert("UF_HEAD".into(), json!(h.to_string()));
+    }
+    Value::Object(m)
+}
+
+/// `department.get`: filter by `ID`, `NAME`, `SORT`, `PARENT`, `UF_HEAD`; `sort` + `order`.
+#[allow(clippy::unnecessary_wraps)]
+fn department_get(inner: &Inner, p: &Map<String, Value>) -> MethodResult {
+    let data = inner
+        .data
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let conds: Vec<entities::JsonCond> = p
+        .iter()
+        .filter(|(k, _)| {
+            // Upper-case keys filter; lower-case `sort` / `order` sort.
+            let bare = k.trim_start_matches(['=', '!', '%', '@', '<', '>']);
+            matches!(bare, "ID" | "NAME" | "SORT" | "PARENT" | "UF_HEAD")
+        })
+        .map(|(k, v)| entities::JsonCond::new(k, v))
+        .collect();
+    let mut rows: Vec<Value> = data
+        .departments
+        .values()
+        .map(department_json)
+        .filter(|row| {
+            conds
+                .iter()
+                .all(|c| c.matches(row.get(&c.field).unwrap_or(&Value::Null)))
+        })
+        .collect();
+    sort_rows(&mut rows, p, "ID", true);
+    Ok(page_of(rows, p))
+}
+
+/// Sorts plain rows by the `sort` field and the `order` direction (legacy `user.get` style).
+fn sort_rows(rows: &mut [Value], p: &Map<String, Value>, default: &str, exact: bool) {
+    let get = |k: &str| if exact { p.get(k) } else { param(p, k) };
+    let field = get("sort")
+        .and_then(as_str)
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| default.to_string())
+        .to_ascii_uppercase();
+    let desc = get("order")
+        .and_then(as_str)
+        .is_some_and(|s| s.eq_ignore_ascii_case("desc"));
+    rows.sort_by(|a, b| {
+        let (x, y) = (
+            a.get(&field).unwrap_or(&Value::Null),
+            b.get(&field).unwrap_or(&Value::Null),
+        );
+        let o = entities::json_cmp(x, y).unwrap_or(std::cmp::Ordering::Equal);
+        if desc { o.reverse() } else { o }
+    });
+}
+
+/// A page of 50 with `total`/`next` (`start=-1`: no count).
+fn page_of(rows: Vec<Value>, p: &Map<String, Value>) -> Outcome {
+    let start = p.get("start").and_then(as_i64).unwrap_or(0);
+    let count = start != -1;
+    let start = start.max(0) as usize / 50 * 50;
+    let total = rows.len();
+    let page: Vec<Value> = rows.into_iter().skip(start).take(50).collect();
+    let next = (count && start + page.len() < total).then_some((start + 50) as i64);
+    Outcome {
+        result: Value::Array(page),
+        total: count.then_some(total as i64),
+        next,
+    }
+}
+
+fn department_write(
+    inner: &Arc<Inner>,
+    c: &Caller,
+    method: &str,
+    p: &Map<String, Value>,
+) -> MethodResult {
+    if !c.admin {
+        return Err(ApiError::new(400, "ERROR_CORE", "Access denied"));
+    }
+    let mut data = inner
+        .data
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let get_u = |k: &str| {
+        param(p, k)
+            .and_then(as_i64)
+            .and_then(|n| u64::try_from(n).ok())
+    };
+    let not_found = || ApiError::new(400, "ERROR_CORE", "Department not found");
+    match method {
+        "department.add" => {
+            let name = param(p, "NAME").and_then(as_str).unwrap_or_default();
+            if name.trim().is_empty() {
+                return Err(ApiError::new(
+                    400,
+                    "ERROR_CORE",
+                    "Department name not provided.<br>",
+                ));
+            }
+            let parent = get_u("PARENT").filter(|id| data.departments.contains_key(id));
+            let Some(parent) = parent else {
+                return Err(ApiError::new(
+                    400,
+                    "ERROR_CORE",
+                    "There can only be one top-level department in the company structure",
+                ));
+            };
+            let id = data.departments.keys().next_back().copied().unwrap_or(0) + 1;
+            data.departments.insert(
+                id,
+                crate::state::Department {
+                    id,
+                    name,
+                    sort: param(p, "SORT").and_then(as_i64).unwrap_or(500),
+                    parent: Some(parent),
+                    head: get_u("UF_HEAD").filter(|h| *h > 0),
+                },
+            );
+            Ok(Outcome::of(json!(id)))
+        }
+        "department.update" => {
+            let id = get_u("ID").ok_or_else(not_found)?;
+            let parent = get_u("PARENT");
+            if parent.is_some_and(|p| p == id || !data.departments.contains_key(&p)) {
+                return Err(ApiError::new(
+                    400,
+                    "ERROR_CORE",
+                    "There can only be one top-level department in the company structure",
+                ));
+            }
+            let d = data.departments.get_mut(&id).ok_or_else(not_found)?;
+            if let Some(n) = param(p, "NAME").and_then(as_str).filter(|n| !n.is_empty()) {
+                d.name = n;
+            }
+            if let Some(sv) = param(p, "SORT").and_then(as_i64) {
+                d.sort = sv;
+            }
+            if let Some(pa) = parent {
+                d.parent = Some(pa);
+            }
+            if let Some(h) = param(p, "UF_HEAD") {
+                d.head = as_i64(h)
+                    .and_then(|n| u64::try_from(n).ok())
+                    .filter(|h| *h > 0);
+            }
+            Ok(Outcome::of(json!(true)))
+        }
+        _ => {
+            let id = get_u("ID").ok_or_else(not_found)?;
+            data.departments.remove(&id).ok_or_else(not_found)?;
+            Ok(Outcome::of(json!(true)))
+        }
+    }
+}
+
 fn event_data(fam: &Family, action: &str, id: i64) -> Value {
     match fam.spec.flavor {
-        Flavor::LegacyCrm => json!({"FIELDS": {"ID": id.to_string()}}),
+        Flavor::LegacyCrm | Flavor::D7 => json!({"FIELDS": {"ID": id.to_string()}}),
         Flavor::Tasks => match action {
             "ADD" => json!({"FIELDS_AFTER": {"ID": id.to_string()}}),
             "DELETE" => json!({"FIELDS_BEFORE": {"ID": id.to_string()}}),
@@ -418,7 +680,7 @@ fn fire(inner: &Arc<Inner>, c: &Caller, fam: &Family, action: &str, id: i64) {
 }
 
 fn missing_id(fam: &Family, d7: bool, name: &str) -> ApiError {
-    if d7 {
+    if d7 || fam.spec.flavor == Flavor::D7 {
         ApiError::new(
             400,
             "100",
@@ -426,7 +688,7 @@ fn missing_id(fam: &Family, d7: bool, name: &str) -> ApiError {
         )
     } else {
         match fam.spec.flavor {
-            Flavor::LegacyCrm => ApiError::crm("ID is not defined or invalid."),
+            Flavor::LegacyCrm | Flavor::D7 => ApiError::crm("ID is not defined or invalid."),
             Flavor::Tasks => ApiError::new(
                 400,
                 "100",
@@ -440,8 +702,13 @@ fn not_found(fam: &Family, d7: bool, action: &str) -> ApiError {
     if d7 {
         return ApiError::new(400, "NOT_FOUND", "Element not found");
     }
+    if let Some((code, desc)) = &fam.not_found {
+        return ApiError::new(400, code, desc.clone());
+    }
     match (fam.spec.flavor, action) {
         (Flavor::LegacyCrm, _) => ApiError::crm("Not found"),
+        // D7 controllers answer `0` for "other errors"; the text is ours.
+        (Flavor::D7, _) => ApiError::new(400, "0", "Not found"),
         (Flavor::Tasks, "delete") => ApiError::new(400, "1048582", "No access to delete the task"),
         (Flavor::Tasks, _) => ApiError::new(400, "0", "Action on the task is not allowed"),
     }
@@ -458,7 +725,7 @@ fn fields_param<'a>(
         Some(Value::Array(a)) if a.is_empty() && fam.spec.flavor == Flavor::LegacyCrm && !d7 => {
             Ok(EMPTY.get_or_init(Map::new))
         }
-        None if d7 || fam.spec.flavor == Flavor::Tasks => Err(ApiError::new(
+        None if d7 || matches!(fam.spec.flavor, Flavor::Tasks | Flavor::D7) => Err(ApiError::new(
             400,
             "100",
             "Could not find value for parameter {fields} (internal error)",
@@ -483,6 +750,11 @@ fn family_call(
     p: &Map<String, Value>,
     d7: bool,
 ) -> MethodResult {
+    let action = if d7 {
+        action
+    } else {
+        fam.aliases.get(action).map_or(action, String::as_str)
+    };
     let store_key = fam.spec.prefix.as_str();
     let id_name = if d7 { "id" } else { fam.spec.id_param.as_str() };
     let (add_s, get_s, upd_s, del_s, wrapper) = if d7 {
@@ -603,7 +875,13 @@ fn family_call(
             fire(inner, c, fam, "DELETE", id);
             Ok(Outcome::of(entities::shape(&del_s, id, || Value::Null)))
         }
-        "fields" => Ok(Outcome::of(entities::fields_meta(fam, view))),
+        "fields" => {
+            let meta = entities::fields_meta(fam, view);
+            Ok(Outcome::of(match &fam.fields_wrapper {
+                Some(k) if !d7 => json!({ k.as_str(): meta }),
+                _ => meta,
+            }))
+        }
         "getfields" => Ok(Outcome::of(
             json!({"fields": entities::fields_meta(fam, view)}),
         )),

@@ -331,6 +331,22 @@ async fn handle(
     let Some(rest) = path.strip_prefix("/rest/") else {
         return json_response(404, &ApiError::method_not_found().body());
     };
+    let moved = lock(&inner.moved_to).clone();
+    if let Some(base) = moved {
+        // The portal changed its address: the old one answers 302 to the same path there.
+        let q = if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{query}")
+        };
+        let location = format!("{}{path}{q}", base.trim_end_matches('/'));
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::FOUND;
+        if let Ok(v) = HeaderValue::from_str(&location) {
+            r.headers_mut().insert(header::LOCATION, v);
+        }
+        return r;
+    }
     inner
         .counters
         .requests
@@ -391,11 +407,21 @@ fn rest_v2(
         _ => return error_response(&ApiError::method_not_found()),
     };
     let mut name = name.to_ascii_lowercase();
+    let mut xml = false;
     for suffix in [".json", ".xml"] {
         if let Some(s) = name.strip_suffix(suffix) {
+            xml = suffix == ".xml";
             name = s.to_string();
         }
     }
+    let respond = |status: u16, body: &Value| {
+        if xml {
+            xml_response(status, body)
+        } else {
+            json_response(status, body)
+        }
+    };
+    let error_response = |e: &ApiError| respond(e.status, &e.body());
     let mut params = build_params(method, query, headers, body);
     let token = take_token(&mut params, headers);
     let connector = params
@@ -418,9 +444,62 @@ fn rest_v2(
         return error_response(&ApiError::method_not_found());
     }
     match methods::call(inner, &caller, &name, &params, false) {
-        Ok(done) => json_response(200, &envelope(done.outcome, done.time)),
+        Ok(done) => respond(200, &envelope(done.outcome, done.time)),
         Err(e) => error_response(&e),
     }
+}
+
+/// The `.xml` output: `<response>…</response>` with no prolog, numeric keys as `<item>`,
+/// scalars as PHP prints them (`true` -> `1`, `false`/`null` -> empty), XML-escaped.
+pub(crate) fn xml_response(status: u16, body: &Value) -> Response {
+    fn esc(s: &str, out: &mut String) {
+        for ch in s.chars() {
+            match ch {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&apos;"),
+                c => out.push(c),
+            }
+        }
+    }
+    fn node(key: &str, v: &Value, out: &mut String) {
+        let numeric = key.parse::<i64>().is_ok_and(|n| n.to_string() == key);
+        let tag = if numeric { "item" } else { key };
+        out.push('<');
+        out.push_str(tag);
+        out.push('>');
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    node(k, x, out);
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    node(&i.to_string(), x, out);
+                }
+            }
+            Value::Bool(true) => out.push('1'),
+            Value::Bool(false) | Value::Null => {}
+            Value::Number(n) => out.push_str(&n.to_string()),
+            Value::String(s) => esc(s, out),
+        }
+        out.push_str("</");
+        out.push_str(tag);
+        out.push('>');
+    }
+    let mut out = String::new();
+    node("response", body, &mut out);
+    let mut r = Response::new(Body::from(out));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    base_headers(r.headers_mut());
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/xml; charset=utf-8"),
+    );
+    r
 }
 
 fn oauth_error(status: u16, code: &str, desc: &str) -> Response {

@@ -63,6 +63,12 @@ pub(crate) struct AuthState {
     pub application_token: String,
     pub member_id: String,
     pub app_scopes: Vec<String>,
+    /// `app.info` `INSTALLED`.
+    pub app_installed: bool,
+    /// The portal plan code (`app.info` `LICENSE`).
+    pub license: String,
+    /// Last authenticated request per user (virtual unix seconds).
+    pub last_seen: HashMap<u64, f64>,
     pub access: HashMap<String, AccessToken>,
     pub refresh: HashMap<String, RefreshToken>,
     pub codes: HashMap<String, (u64, i64)>,
@@ -150,7 +156,7 @@ impl LimitState {
         match self.operating.get_mut(&k) {
             Some(q) => {
                 Self::prune(q, now);
-                q.iter().map(|b| b.sum).sum()
+                q.iter().map(|b| b.sum).sum::<f64>() + 0.0
             }
             None => 0.0,
         }
@@ -181,7 +187,8 @@ impl LimitState {
                 }),
             }
         }
-        let total = q.iter().map(|b| b.sum).sum();
+        // `+ 0.0`: an empty float sum is -0.0, which would print as `-0.0`.
+        let total = q.iter().map(|b| b.sum).sum::<f64>() + 0.0;
         let reset = q
             .front()
             .map_or((start + 600.0) as i64, |b| (b.first + 600.0) as i64);
@@ -239,12 +246,25 @@ pub(crate) struct User {
     pub email: String,
     pub admin: bool,
     pub department: u64,
+    pub active: bool,
+    /// When the user was created (the emulator's start for seeded users).
+    pub date_register: i64,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Department {
+    pub id: u64,
+    pub name: String,
+    pub sort: i64,
+    pub parent: Option<u64>,
+    pub head: Option<u64>,
 }
 
 #[derive(Debug, Default)]
 pub(crate) struct Data {
     pub stores: HashMap<String, Store>,
     pub users: BTreeMap<u64, User>,
+    pub departments: BTreeMap<u64, Department>,
 }
 
 /// Counters read by `Control`.
@@ -272,6 +292,12 @@ pub(crate) struct Inner {
     pub http: reqwest::Client,
     /// Method name -> scope (`""` for global methods).
     pub methods: BTreeMap<String, String>,
+    /// Every scope of the portal (`scope` with `full=true`, full-access webhooks and the app).
+    pub all_scopes: Vec<String>,
+    /// The new base URL after `Control::move_portal` (the old address answers 302).
+    pub moved_to: Mutex<Option<String>>,
+    /// Smart-process families created by `crm.type.add`.
+    pub dynamic: RwLock<Vec<std::sync::Arc<Family>>>,
 }
 
 impl Inner {
@@ -280,13 +306,25 @@ impl Inner {
     }
 
     pub(crate) fn family(&self, prefix: &str) -> Option<&Family> {
-        self.families.iter().find(|f| f.spec.prefix == prefix)
+        self.families
+            .iter()
+            .find(|f| f.spec.prefix.eq_ignore_ascii_case(prefix))
     }
 
     pub(crate) fn family_by_type(&self, etid: u32) -> Option<&Family> {
         self.families
             .iter()
             .find(|f| f.spec.entity_type_id == Some(etid))
+    }
+
+    /// A smart-process family created by `crm.type.add`.
+    pub(crate) fn dynamic_family(&self, etid: u32) -> Option<std::sync::Arc<Family>> {
+        self.dynamic
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .find(|f| f.spec.entity_type_id == Some(etid))
+            .cloned()
     }
 
     /// Resolves the caller of a v2/v3 request.
@@ -297,7 +335,7 @@ impl Inner {
         connector: String,
     ) -> Result<Caller, ApiError> {
         let now = self.now();
-        let auth = lock(&self.auth);
+        let mut auth = lock(&self.auth);
         if let Some((uid, code)) = webhook {
             let Some(wh) = auth
                 .webhooks
@@ -311,7 +349,7 @@ impl Inner {
                 ));
             };
             let admin = self.is_admin(wh.user_id);
-            return Ok(Caller {
+            let caller = Caller {
                 kind: AuthKind::Webhook,
                 user_id: wh.user_id,
                 admin,
@@ -319,7 +357,9 @@ impl Inner {
                 connector,
                 client_id: None,
                 limiter_key: format!("apauth:{}", wh.id),
-            });
+            };
+            auth.last_seen.insert(caller.user_id, now);
+            return Ok(caller);
         }
         let Some(token) = token.filter(|t| !t.is_empty()) else {
             return Err(ApiError::no_auth());
@@ -339,6 +379,7 @@ impl Inner {
             ));
         }
         let user_id = tok.user_id;
+        auth.last_seen.insert(user_id, now);
         Ok(Caller {
             kind: AuthKind::OAuth,
             user_id,

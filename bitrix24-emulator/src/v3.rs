@@ -435,6 +435,7 @@ fn run(
         camel_in: false,
         keys: KeyStyle::Upper,
         numbers: NumberStyle::Native,
+        crm_item: false,
     };
     let now = inner.now();
     let not_found = |id: i64| {

@@ -47,8 +47,7 @@ impl Webhook {
             .host_str()
             .ok_or_else(|| bad("it has no host"))?
             .to_owned();
-        let loopback = matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]" | "::1")
-            || host.starts_with("127.");
+        let loopback = crate::client::is_loopback(&host);
         match parsed.scheme() {
             "https" => {}
             "http" if loopback => {}
@@ -380,6 +379,9 @@ pub(crate) struct OAuthSession {
     pub store: Arc<dyn TokenStore>,
     refresh_gate: tokio::sync::Mutex<()>,
     refreshes: std::sync::atomic::AtomicU64,
+    /// The refresh token the token endpoint last refused, and why: callers holding the same
+    /// dead token get this error without another request.
+    rejected: std::sync::Mutex<Option<(Secret, AuthError)>>,
 }
 
 impl fmt::Debug for OAuthSession {
@@ -423,6 +425,7 @@ impl OAuthSession {
             store,
             refresh_gate: tokio::sync::Mutex::new(()),
             refreshes: std::sync::atomic::AtomicU64::new(0),
+            rejected: std::sync::Mutex::new(None),
         }
     }
 
@@ -459,28 +462,50 @@ impl OAuthSession {
     }
 
     /// Refreshes the tokens unless another caller already replaced `used` (single flight:
-    /// concurrent callers that saw the same expired token wait for one refresh).
+    /// concurrent callers that saw the same expired token wait for one refresh). Tokens
+    /// another process saved in the store meanwhile are adopted instead of refreshing.
     pub async fn refresh(
         &self,
         http: &reqwest::Client,
         used: &Secret,
         clock: &dyn Clock,
+        timeout: std::time::Duration,
     ) -> Result<(), Error> {
+        let span = tracing::info_span!("bitrix24.refresh", client_id = %self.app.client_id);
+        tracing::Instrument::instrument(self.refresh_inner(http, used, clock, timeout), span).await
+    }
+
+    async fn refresh_inner(
+        &self,
+        http: &reqwest::Client,
+        used: &Secret,
+        clock: &dyn Clock,
+        timeout: std::time::Duration,
+    ) -> Result<(), Error> {
+        let poisoned = || Error::Auth(AuthError::TokenStore("lock poisoned".into()));
         let _gate = self.refresh_gate.lock().await;
         let refresh_token = {
-            let current = self
-                .tokens
-                .read()
-                .map_err(|_| Error::Auth(AuthError::TokenStore("lock poisoned".into())))?;
+            let current = self.tokens.read().map_err(|_| poisoned())?;
             if current.access_token != *used {
                 return Ok(());
             }
             current.refresh_token.clone()
         };
+        if let Some((dead, why)) = self.rejected.lock().map_err(|_| poisoned())?.as_ref()
+            && *dead == refresh_token
+        {
+            return Err(Error::Auth(why.clone()));
+        }
+        if let Some(stored) = self.store.load().await?
+            && stored.access_token != *used
+            && !stored.access_token.is_empty()
+        {
+            tracing::info!("adopting tokens another process refreshed");
+            *self.tokens.write().map_err(|_| poisoned())? = stored;
+            return Ok(());
+        }
         self.refreshes
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let span = tracing::info_span!("bitrix24.refresh", client_id = %self.app.client_id);
-        let _enter = span.enter();
         let form = [
             ("grant_type", "refresh_token"),
             ("client_id", self.app.client_id.as_str()),
@@ -490,6 +515,7 @@ impl OAuthSession {
         let response = http
             .post(self.token_url())
             .form(&form)
+            .timeout(timeout)
             .send()
             .await
             .map_err(|e| Error::transport("oauth/token", e))?;
@@ -502,10 +528,12 @@ impl OAuthSession {
             .map_err(|e| Error::Auth(AuthError::BadTokenResponse(format!("HTTP {status}: {e}"))))?;
         if let Some(code) = parsed.error.0.filter(|c| !c.is_empty()) {
             tracing::warn!(status, code = %code, "token refresh rejected");
-            return Err(Error::Auth(AuthError::RefreshRejected {
+            let why = AuthError::RefreshRejected {
                 code: ErrorCode::parse(&code),
                 description: parsed.error_description.0.unwrap_or_default(),
-            }));
+            };
+            *self.rejected.lock().map_err(|_| poisoned())? = Some((refresh_token, why.clone()));
+            return Err(Error::Auth(why));
         }
         let (Some(access), Some(refresh)) = (parsed.access_token.0, parsed.refresh_token.0) else {
             return Err(Error::Auth(AuthError::BadTokenResponse(format!(
@@ -519,10 +547,12 @@ impl OAuthSession {
             .clone();
         next.access_token = Secret::new(access);
         next.refresh_token = Secret::new(refresh);
-        next.expires_at = parsed
-            .expires
-            .0
-            .or_else(|| parsed.expires_in.0.map(|s| clock.unix_now() as u64 + s));
+        next.expires_at = parsed.expires.0.or_else(|| {
+            parsed
+                .expires_in
+                .0
+                .map(|s| (clock.unix_now() as u64).saturating_add(s))
+        });
         if let Some(c) = parsed.client_endpoint.0 {
             next.client_endpoint = Some(c);
         }

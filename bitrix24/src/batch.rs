@@ -229,6 +229,7 @@ impl Batch<'_> {
         links: impl IntoIterator<Item = (&'l str, BatchRef)>,
     ) -> Result<BatchHandle<M::Response>, Error> {
         let links: Vec<(&str, BatchRef)> = links.into_iter().collect();
+        method.validate().map_err(|m| Error::invalid(M::NAME, m))?;
         let value = serde_json::to_value(method)
             .map_err(|e| Error::invalid(M::NAME, format!("params do not serialize: {e}")))?;
         let params = match value {
@@ -295,6 +296,14 @@ impl Batch<'_> {
             return Err(Error::invalid(
                 method,
                 format!("batch key `{key}` is used twice"),
+            ));
+        }
+        if let Some(path) = php_query::empty_container(params) {
+            return Err(Error::invalid(
+                method,
+                format!(
+                    "`{path}` is empty; a batch command is a query string, which cannot carry an empty list or object (PHP drops it): leave it out, or send this call on its own"
+                ),
             ));
         }
         let mut pairs = php_query::flatten(params);
@@ -466,8 +475,12 @@ pub(crate) async fn request_chunk(
     }
     let body = serde_json::to_vec(&serde_json::json!({ "halt": i32::from(halt), "cmd": cmd }))
         .map_err(|e| Error::invalid("batch", e.to_string()))?;
+    let mut gated: Vec<&str> = chunk.iter().map(|&i| commands[i].method.as_str()).collect();
+    gated.sort_unstable();
+    gated.dedup();
     let call = Call {
         name: "batch",
+        gated: &gated,
         v3_name: None,
         idempotent: chunk.iter().all(|&i| commands[i].idempotent),
         body,
@@ -493,14 +506,24 @@ fn absorb(
                 let c = &commands[i];
                 let mut entry = Entry::new(&c.method, Outcome::NotExecuted);
                 if let Some(raw) = payload.errors.remove(&c.key) {
-                    entry.outcome = Outcome::Failed(command_error(&c.method, &raw));
+                    let error = command_error(&c.method, &raw);
+                    if error.code == ErrorCode::OperationTimeLimit {
+                        client
+                            .inner
+                            .operating
+                            .block(&c.method, client.inner.clock.unix_now());
+                    }
+                    entry.outcome = Outcome::Failed(error);
                 } else if let Some(raw) = payload.results.remove(&c.key) {
                     entry.outcome = Outcome::Done(raw);
                 }
                 entry.total = payload.totals.remove(&c.key);
                 entry.next = payload.nexts.remove(&c.key);
                 if let Some(time) = payload.times.remove(&c.key) {
-                    client.inner.operating.record(&c.method, &time);
+                    client
+                        .inner
+                        .operating
+                        .record(&c.method, &time, client.inner.clock.unix_now());
                     entry.time = Some(time);
                 }
                 results.entries.insert(c.key.clone(), entry);
@@ -675,6 +698,11 @@ impl BatchResults {
     /// `result_time` of a command.
     pub fn time<T>(&self, handle: &BatchHandle<T>) -> Option<&TimeInfo> {
         self.entries.get(&handle.key)?.time.as_ref()
+    }
+
+    /// The keys of every command, in no particular order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.keys().map(String::as_str)
     }
 
     /// Whether every command succeeded.

@@ -118,6 +118,26 @@ pub struct ClientBuilder {
     batch_concurrency: usize,
 }
 
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field(
+                "webhook",
+                &self
+                    .webhook
+                    .as_ref()
+                    .map(|w| w.as_ref().map(Webhook::portal)),
+            )
+            .field("oauth", &self.oauth.as_ref().map(|(app, _)| app))
+            .field("rate_limit", &self.rate_limit)
+            .field("retry", &self.retry)
+            .field("operating", &self.operating)
+            .field("version", &self.version)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Default for ClientBuilder {
     fn default() -> Self {
         ClientBuilder {
@@ -201,6 +221,12 @@ impl ClientBuilder {
     /// Timeout of one HTTP request (default 65 s: the portal cuts requests at 60 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Timeout for opening a connection (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
         self
     }
 
@@ -320,6 +346,9 @@ impl ClientBuilder {
 /// One prepared call: what [`Client::execute`] sends.
 pub(crate) struct Call<'a> {
     pub name: &'a str,
+    /// The methods whose operating time is checked before sending (the call's own method; for
+    /// a batch, the methods of its commands).
+    pub gated: &'a [&'a str],
     pub v3_name: Option<&'a str>,
     pub idempotent: bool,
     /// The params as a JSON object, without credentials.
@@ -408,6 +437,7 @@ impl Client {
     pub async fn send_full<M: Method>(&self, method: &M) -> Result<Response<M::Response>, Error> {
         let call = Call {
             name: M::NAME,
+            gated: &[M::NAME],
             v3_name: M::V3_NAME,
             idempotent: M::IDEMPOTENT,
             body: params_bytes(M::NAME, method)?,
@@ -440,8 +470,10 @@ impl Client {
                 ));
             }
         };
+        let gated = [method];
         let call = Call {
             name: method,
+            gated: &gated,
             v3_name: None,
             idempotent: likely_idempotent(method),
             body,
@@ -507,16 +539,18 @@ impl Client {
         (out, Some(token))
     }
 
-    async fn operating_gate(&self, method: &str) -> Result<(), Error> {
+    pub(crate) async fn operating_gate(&self, method: &str) -> Result<(), Error> {
+        let mut waited = false;
         loop {
             let now = self.inner.clock.unix_now();
             match self
                 .inner
                 .operating
-                .gate(method, now, &self.inner.operating_policy)
+                .gate(method, now, &self.inner.operating_policy, waited)
             {
                 Gate::Go => return Ok(()),
                 Gate::Wait(wait) => {
+                    waited = true;
                     tracing::info!(
                         method,
                         wait_ms = wait.as_millis() as u64,
@@ -552,7 +586,10 @@ impl Client {
             duration_ms = tracing::field::Empty,
         );
         let started = self.inner.clock.now();
-        let outcome = self.execute_inner(call, decode).instrument(span.clone()).await;
+        let outcome = self
+            .execute_inner(call, decode)
+            .instrument(span.clone())
+            .await;
         let elapsed = self.inner.clock.now().saturating_duration_since(started);
         span.record("duration_ms", elapsed.as_millis() as u64);
         if let Err(err) = &outcome {
@@ -576,7 +613,9 @@ impl Client {
             attempt += 1;
             span.record("attempt", attempt);
             span.record("v3", use_v3);
-            self.operating_gate(call.name).await?;
+            for method in call.gated {
+                self.operating_gate(method).await?;
+            }
             if let Some(limiter) = &inner.limiter {
                 limiter.acquire(&inner.portal).await;
             }
@@ -628,7 +667,9 @@ impl Client {
             match decode(status, &bytes) {
                 Ok(resp) => {
                     if let Some(time) = &resp.time {
-                        inner.operating.record(call.name, time);
+                        inner
+                            .operating
+                            .record(call.name, time, inner.clock.unix_now());
                     }
                     tracing::debug!(status, elapsed_ms = elapsed.as_millis() as u64, "ok");
                     return Ok(resp);
@@ -644,8 +685,9 @@ impl Client {
                             let oauth = inner.oauth.as_ref().expect("refresh implies oauth");
                             let used = token.unwrap_or_default();
                             oauth
-                                .refresh(&inner.http, &used, inner.clock.as_ref())
+                                .refresh(&inner.http, &used, inner.clock.as_ref(), inner.timeout)
                                 .await?;
+                            self.adopt_client_endpoint(oauth);
                             refreshed = true;
                             attempt -= 1;
                         }
@@ -703,7 +745,12 @@ impl Client {
                 ErrorCode::QueryLimitExceeded => {
                     if can_retry {
                         tracing::warn!(attempt, "QUERY_LIMIT_EXCEEDED: backing off");
-                        Next::Retry(retry.backoff(attempt).max(Duration::from_millis(500)))
+                        let wait = retry.backoff(attempt).max(Duration::from_millis(500));
+                        // Every caller on this portal slows down, not only this one.
+                        if let Some(limiter) = &self.inner.limiter {
+                            limiter.pause(&self.inner.portal, wait);
+                        }
+                        Next::Retry(wait)
                     } else {
                         Next::Fail(Error::RateLimited {
                             method: call.name.to_owned(),
@@ -711,11 +758,14 @@ impl Client {
                         })
                     }
                 }
-                ErrorCode::OperationTimeLimit => {
-                    let reset = self.inner.operating.block(call.name);
+                ErrorCode::OperationTimeLimit | ErrorCode::V3RateLimit => {
+                    let reset = self
+                        .inner
+                        .operating
+                        .block(call.name, self.inner.clock.unix_now());
                     Next::Fail(Error::OperatingLimit {
                         method: call.name.to_owned(),
-                        reset_at: reset.map(unix_to_system),
+                        reset_at: Some(unix_to_system(reset)),
                     })
                 }
                 ErrorCode::V3MethodNotFound if use_v3 && self.version == ApiVersion::Auto => {
@@ -735,22 +785,50 @@ impl Client {
                 _ if api.status >= 500 && call.idempotent && can_retry => {
                     Next::Retry(retry.backoff(attempt))
                 }
+                // A write that failed inside the portal may have been partly applied.
+                _ if api.status >= 500 && !call.idempotent => Next::Fail(Error::OutcomeUnknown {
+                    method: call.name.to_owned(),
+                    reason: format!("the portal answered HTTP {} {}", api.status, api.code),
+                }),
                 _ => Next::Fail(err),
             },
             Error::Decode { status, .. } => {
                 let truncated = is_truncated(body);
                 if (*status >= 500 || truncated) && call.idempotent && can_retry {
                     Next::Retry(retry.backoff(attempt))
-                } else if truncated && !call.idempotent && *status < 300 {
+                } else if (truncated && *status < 300 || *status >= 500) && !call.idempotent {
                     Next::Fail(Error::OutcomeUnknown {
                         method: call.name.to_owned(),
-                        reason: format!("the response body was cut short ({} bytes)", body.len()),
+                        reason: format!(
+                            "HTTP {status} with an unreadable body ({} bytes)",
+                            body.len()
+                        ),
                     })
                 } else {
                     Next::Fail(err)
                 }
             }
             _ => Next::Fail(err),
+        }
+    }
+
+    /// After a refresh, the portal's REST base may have changed (a renamed portal).
+    fn adopt_client_endpoint(&self, oauth: &OAuthSession) {
+        let fresh = oauth
+            .tokens
+            .read()
+            .ok()
+            .and_then(|t| t.client_endpoint.clone());
+        if let (Some(base), Ok(mut endpoint)) = (fresh, self.inner.endpoint.write())
+            && let Endpoint::OAuth(current) = &mut *endpoint
+            && url::Url::parse(&base)
+                .is_ok_and(|u| u.scheme() == "https" || u.host_str().is_some_and(is_loopback))
+        {
+            *current = if base.ends_with('/') {
+                base
+            } else {
+                format!("{base}/")
+            };
         }
     }
 
@@ -764,6 +842,16 @@ impl Client {
                 Error::Config("the portal redirected to a location without host".into())
             })?
             .to_owned();
+        // Credentials follow the move only to https (plain http only on loopback) and only to
+        // a REST path: anything else is refused rather than sent the webhook code or token.
+        let secure = url.scheme() == "https" || (url.scheme() == "http" && is_loopback(&host));
+        if !secure || !url.path().starts_with("/rest/") {
+            return Err(Error::Config(format!(
+                "the portal redirected to {}://{host}{}, which is not a Bitrix24 REST address over https; not following",
+                url.scheme(),
+                url.path().split('/').take(2).collect::<Vec<_>>().join("/")
+            )));
+        }
         let origin = match url.port() {
             Some(p) => format!("{}://{host}:{p}", url.scheme()),
             None => format!("{}://{host}", url.scheme()),
@@ -786,6 +874,16 @@ impl Client {
     }
 }
 
+/// Whether a host is this machine (`localhost`, `127.0.0.0/8`, `::1`).
+pub(crate) fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Whether a body is a JSON document cut short.
 fn is_truncated(body: &[u8]) -> bool {
     let trimmed = body.trim_ascii_start();
@@ -794,11 +892,14 @@ fn is_truncated(body: &[u8]) -> bool {
 }
 
 pub(crate) fn unix_to_system(unix: f64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs_f64(unix.max(0.0))
+    UNIX_EPOCH
+        .checked_add(crate::limiter::secs(unix))
+        .unwrap_or(UNIX_EPOCH)
 }
 
 /// Serializes a method's params and checks they form a JSON object.
 pub(crate) fn params_bytes<M: Method>(name: &str, method: &M) -> Result<Vec<u8>, Error> {
+    method.validate().map_err(|m| Error::invalid(name, m))?;
     let bytes = serde_json::to_vec(method)
         .map_err(|e| Error::invalid(name, format!("params do not serialize: {e}")))?;
     match bytes.first() {

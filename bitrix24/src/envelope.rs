@@ -56,6 +56,18 @@ pub struct Response<T> {
     pub time: Option<TimeInfo>,
 }
 
+impl<T> Response<T> {
+    /// A response with only a result (for mocks and tests of code that takes a `Response`).
+    pub fn new(result: T) -> Self {
+        Response {
+            result,
+            total: None,
+            next: None,
+            time: None,
+        }
+    }
+}
+
 /// The envelope fields, before deciding between success and error.
 pub(crate) struct RawEnvelope<T> {
     pub result: Option<T>,

@@ -80,6 +80,12 @@ pub enum ErrorCode {
     InvalidClient,
     /// REST 3.0 `BITRIX_REST_V3_EXCEPTION_METHODNOTFOUNDEXCEPTION`.
     V3MethodNotFound,
+    /// REST 3.0 `BITRIX_REST_V3_EXCEPTION_RATELIMITEXCEPTION` (429, the operating-time limit).
+    V3RateLimit,
+    /// REST 3.0 `BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION` (401 for auth failures).
+    V3AccessDenied,
+    /// REST 3.0 `BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION`.
+    V3InsufficientScope,
     /// An empty code (legacy CRM errors); read the description.
     Empty,
     /// Any other code, as sent.
@@ -125,6 +131,9 @@ impl ErrorCode {
             "INVALID_GRANT" => ErrorCode::InvalidGrant,
             "INVALID_CLIENT" => ErrorCode::InvalidClient,
             "BITRIX_REST_V3_EXCEPTION_METHODNOTFOUNDEXCEPTION" => ErrorCode::V3MethodNotFound,
+            "BITRIX_REST_V3_EXCEPTION_RATELIMITEXCEPTION" => ErrorCode::V3RateLimit,
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION" => ErrorCode::V3AccessDenied,
+            "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION" => ErrorCode::V3InsufficientScope,
             _ => ErrorCode::Unknown(code.to_owned()),
         }
     }
@@ -165,6 +174,9 @@ impl ErrorCode {
             ErrorCode::InvalidGrant => "invalid_grant",
             ErrorCode::InvalidClient => "invalid_client",
             ErrorCode::V3MethodNotFound => "BITRIX_REST_V3_EXCEPTION_METHODNOTFOUNDEXCEPTION",
+            ErrorCode::V3RateLimit => "BITRIX_REST_V3_EXCEPTION_RATELIMITEXCEPTION",
+            ErrorCode::V3AccessDenied => "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            ErrorCode::V3InsufficientScope => "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
             ErrorCode::Empty => "",
             ErrorCode::Unknown(code) => code,
         }
@@ -178,6 +190,7 @@ impl ErrorCode {
             ErrorCode::QueryLimitExceeded
                 | ErrorCode::OperationTimeLimit
                 | ErrorCode::OverloadLimit
+                | ErrorCode::V3RateLimit
         )
     }
 
@@ -199,6 +212,8 @@ impl ErrorCode {
                 | ErrorCode::InvalidClient
                 | ErrorCode::MethodConfirmWaiting
                 | ErrorCode::MethodConfirmDenied
+                | ErrorCode::V3AccessDenied
+                | ErrorCode::V3InsufficientScope
         )
     }
 }

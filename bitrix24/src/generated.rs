@@ -179,12 +179,13 @@ pub trait UserFields: Sized {
     fn write_extra(&self, extra: &mut Map<String, Value>) -> Result<(), serde_json::Error>;
 }
 
-/// `crm.item.*` for a typed smart-process item.
-///
-/// Derive [`SmartProcessItem`] (feature `macros`) on a struct of the item's fields, then use
-/// [`ItemGet`], [`ItemList`], [`ItemAdd`], [`ItemUpdate`] and [`ItemDelete`] with it: the
-/// `entityTypeId` comes from the type.
 pub mod smart {
+    //! `crm.item.*` for a typed smart-process item.
+    //!
+    //! Derive [`SmartProcessItem`] (feature `macros`) on a struct of the item's fields, then use
+    //! [`ItemGet`], [`ItemList`], [`ItemAdd`], [`ItemUpdate`] and [`ItemDelete`] with it: the
+    //! `entityTypeId` comes from the type.
+
     use std::marker::PhantomData;
 
     use serde::de::DeserializeOwned;
@@ -427,17 +428,17 @@ pub mod __private {
     /// `item_id` for `u64` and `Option<u64>` id fields.
     pub trait IntoItemId {
         /// The id, when set.
-        fn into_item_id(&self) -> Option<u64>;
+        fn item_id_of(&self) -> Option<u64>;
     }
 
     impl IntoItemId for u64 {
-        fn into_item_id(&self) -> Option<u64> {
+        fn item_id_of(&self) -> Option<u64> {
             Some(*self)
         }
     }
 
     impl IntoItemId for Option<u64> {
-        fn into_item_id(&self) -> Option<u64> {
+        fn item_id_of(&self) -> Option<u64> {
             *self
         }
     }

@@ -597,6 +597,27 @@ pub(crate) fn check_list_example<M: crate::ListMethod>(json: &str) {
     }
 }
 
+/// Decodes a generated entity sample (every field in Bitrix24's string-typed form plus
+/// `UF_CRM_SAMPLE`), panicking with the JSON path on failure; the unknown field must be kept.
+#[cfg(test)]
+pub(crate) fn check_entity_sample<T: serde::de::DeserializeOwned + crate::Entity>(json: &str) {
+    let value: Value = serde_json::from_str(json).expect("the sample is JSON");
+    match serde_path_to_error::deserialize::<_, T>(value) {
+        Ok(entity) => assert_eq!(
+            entity.extra().get("UF_CRM_SAMPLE"),
+            Some(&Value::from("kept")),
+            "{}: unknown fields must be kept in `extra`",
+            T::NAME
+        ),
+        Err(e) => panic!(
+            "{}: the sample does not decode at `{}`: {}",
+            T::NAME,
+            e.path(),
+            e.inner()
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -662,14 +683,14 @@ mod tests {
 
     #[test]
     fn lenient_wrapper_and_paths() {
-        let v: Lenient<u64> = serde_json::from_value(json!("394")).unwrap();
-        assert_eq!(v, 394);
-        assert_eq!(*v, 394);
-        #[derive(Debug, Deserialize)]
+        #[derive(Debug, serde::Deserialize)]
         struct Row {
             #[serde(default, deserialize_with = "option", rename = "ID")]
             _id: Option<u64>,
         }
+        let v: Lenient<u64> = serde_json::from_value(json!("394")).unwrap();
+        assert_eq!(v, 394);
+        assert_eq!(*v, 394);
         let err =
             serde_path_to_error::deserialize::<_, Vec<Row>>(json!([{"ID": "1"}, {"ID": "x"}]))
                 .unwrap_err();
@@ -678,7 +699,7 @@ mod tests {
 
     #[test]
     fn entities_from_php_empty() {
-        #[derive(Debug, Deserialize, PartialEq)]
+        #[derive(Debug, serde::Deserialize, PartialEq)]
         struct E {
             a: u8,
         }

@@ -34,5 +34,6 @@ pub mod lenient;
 pub use bitrix24_macros::*;
 #[doc(hidden)]
 pub use generated::__private;
+pub use generated::smart::SmartProcessItem;
 pub use generated::{Entity, UserFields, catalog, packs, smart};
 // --- end codegen-owned modules ---

@@ -50,7 +50,8 @@ impl RateLimit {
 
     /// Any other quota (an on-premise portal, a share of a portal's quota).
     pub fn custom(per_second: f64, burst: u32) -> Result<Self, crate::Error> {
-        if !(per_second.is_finite() && per_second > 0.0) || burst == 0 {
+        // One request per day up to a million per second: a period governor can represent.
+        if !(per_second.is_finite() && (1.0 / 86_400.0..=1e6).contains(&per_second)) || burst == 0 {
             return Err(crate::Error::Config(format!(
                 "rate limit needs a positive rate and burst (got {per_second}/s, burst {burst})"
             )));
@@ -76,6 +77,11 @@ impl RateLimit {
     }
 }
 
+/// `Duration::from_secs_f64` that never panics: negative, NaN and huge values are clamped.
+pub(crate) fn secs(value: f64) -> Duration {
+    Duration::try_from_secs_f64(value.clamp(0.0, 1e12)).unwrap_or_default()
+}
+
 type Bucket = Gcra<
     String,
     DashMapStateStore<String>,
@@ -88,6 +94,9 @@ type Bucket = Gcra<
 #[derive(Clone, Debug)]
 pub struct RateLimiter {
     bucket: Arc<Bucket>,
+    /// Per portal: no request before this instant (set when the portal said
+    /// `QUERY_LIMIT_EXCEEDED`, so every caller slows down, not only the rejected one).
+    paused: Arc<Mutex<HashMap<String, tokio::time::Instant>>>,
     clock: GovernorClock,
     sleeper: Arc<dyn Clock>,
     limit: RateLimit,
@@ -104,6 +113,7 @@ impl RateLimiter {
         let gclock = GovernorClock::new(clock.clone());
         RateLimiter {
             bucket: Arc::new(Gcra::dashmap_with_clock(limit.quota(), gclock.clone())),
+            paused: Arc::new(Mutex::new(HashMap::new())),
             clock: gclock,
             sleeper: clock,
             limit,
@@ -115,10 +125,31 @@ impl RateLimiter {
         self.limit
     }
 
+    /// Holds every request to `portal` for `pause` (the portal rejected one for the rate).
+    pub fn pause(&self, portal: &str, pause: Duration) {
+        let until = self.sleeper.now() + pause;
+        if let Ok(mut map) = self.paused.lock() {
+            let slot = map.entry(portal.to_owned()).or_insert(until);
+            *slot = (*slot).max(until);
+        }
+    }
+
     /// Waits until a request to `portal` may be sent, and takes the permit.
     pub async fn acquire(&self, portal: &str) {
         let key = portal.to_owned();
         loop {
+            let paused = self
+                .paused
+                .lock()
+                .ok()
+                .and_then(|m| m.get(&key).copied())
+                .filter(|until| *until > self.sleeper.now());
+            if let Some(until) = paused {
+                self.sleeper
+                    .sleep(until.saturating_duration_since(self.sleeper.now()))
+                    .await;
+                continue;
+            }
             match self.bucket.check_key(&key) {
                 Ok(()) => return,
                 Err(not_until) => {
@@ -196,40 +227,62 @@ struct Usage {
     blocked: bool,
 }
 
-/// Operating time per method, as last reported by the portal.
+/// When the window is unknown after a block, the client probes again after this long (the
+/// window moves by one-minute buckets).
+const PROBE_AFTER_BLOCK_SECS: f64 = 60.0;
+
+/// Operating time per method, as last reported by the portal. Reset times are kept on the
+/// local clock (the portal's `operating_reset_at` shifted by the portal's own `time.finish`),
+/// so a skewed clock on either side does not move them.
 #[derive(Debug, Default)]
 pub(crate) struct OperatingTracker {
     usage: Mutex<HashMap<String, Usage>>,
 }
 
 impl OperatingTracker {
-    /// Records a response's `time` block for `method`.
-    pub fn record(&self, method: &str, time: &TimeInfo) {
-        let Some(operating) = time.operating else {
+    /// Records a response's `time` block for `method`; `now` is local unix time.
+    pub fn record(&self, method: &str, time: &TimeInfo, now: f64) {
+        let Some(operating) = time.operating.filter(|o| o.is_finite() && *o >= 0.0) else {
             return;
         };
+        let server_now = time.finish.or(time.start).filter(|t| t.is_finite());
+        let reset_at = time
+            .operating_reset_at
+            .filter(|r| r.is_finite())
+            .map(|reset| match server_now {
+                Some(server) => now + (reset - server).clamp(0.0, 600.0),
+                None => reset,
+            });
         if let Ok(mut map) = self.usage.lock() {
             map.insert(
                 method.to_ascii_lowercase(),
                 Usage {
                     operating,
-                    reset_at: time.operating_reset_at,
+                    reset_at,
                     blocked: false,
                 },
             );
         }
     }
 
-    /// Marks `method` blocked (the portal answered `OPERATION_TIME_LIMIT`); returns the reset time.
-    pub fn block(&self, method: &str) -> Option<f64> {
-        let mut map = self.usage.lock().ok()?;
+    /// Marks `method` blocked (the portal answered `OPERATION_TIME_LIMIT`) and returns when to
+    /// try again: the known reset time, or a probe a minute from `now`.
+    pub fn block(&self, method: &str, now: f64) -> f64 {
+        let Ok(mut map) = self.usage.lock() else {
+            return now + PROBE_AFTER_BLOCK_SECS;
+        };
         let entry = map.entry(method.to_ascii_lowercase()).or_insert(Usage {
             operating: f64::INFINITY,
             reset_at: None,
             blocked: true,
         });
         entry.blocked = true;
-        entry.reset_at
+        let reset = entry
+            .reset_at
+            .filter(|r| *r > now)
+            .unwrap_or(now + PROBE_AFTER_BLOCK_SECS);
+        entry.reset_at = Some(reset);
+        reset
     }
 
     /// The operating seconds last reported for `method`.
@@ -238,8 +291,9 @@ impl OperatingTracker {
         map.get(&method.to_ascii_lowercase()).map(|u| u.operating)
     }
 
-    /// Decides whether `method` may be called at unix time `now`.
-    pub fn gate(&self, method: &str, now: f64, policy: &OperatingPolicy) -> Gate {
+    /// Decides whether `method` may be called at local unix time `now`. `waited` says whether
+    /// this call already waited once for a method that is near, but not over, its limit.
+    pub fn gate(&self, method: &str, now: f64, policy: &OperatingPolicy, waited: bool) -> Gate {
         let Ok(mut map) = self.usage.lock() else {
             return Gate::Go;
         };
@@ -254,21 +308,24 @@ impl OperatingTracker {
             map.remove(&key);
             return Gate::Go;
         }
-        let hot = usage.blocked || usage.operating >= policy.limit_secs * policy.slow_down_at;
-        if !hot {
-            return Gate::Go;
-        }
-        match usage.reset_at {
-            Some(reset) => {
-                let wait = Duration::from_secs_f64((reset - now).max(0.0));
+        let over = usage.blocked || usage.operating >= policy.limit_secs;
+        let near = usage.operating >= policy.limit_secs * policy.slow_down_at;
+        match (over, near, usage.reset_at) {
+            // Over the limit: the portal would answer 429 until the window moves.
+            (true, _, Some(reset)) => {
+                let wait = secs(reset - now);
                 if wait <= policy.max_wait {
                     Gate::Wait(wait)
                 } else {
                     Gate::Blocked(Some(reset))
                 }
             }
-            None if usage.blocked => Gate::Blocked(None),
-            None => Gate::Go,
+            (true, _, None) => Gate::Blocked(None),
+            // Near the limit: slow down once per call (up to `max_wait`), then let it go.
+            (false, true, Some(reset)) if !waited => {
+                Gate::Wait(secs(reset - now).min(policy.max_wait))
+            }
+            _ => Gate::Go,
         }
     }
 }
@@ -286,29 +343,80 @@ mod tests {
     }
 
     #[test]
-    fn gate_slows_down_then_blocks() {
+    fn gate_slows_down_near_and_blocks_over_the_limit() {
         let t = OperatingTracker::default();
         let p = OperatingPolicy::default();
-        t.record("crm.deal.list", &time(100.0, 1_000.0));
-        assert_eq!(t.gate("crm.deal.list", 900.0, &p), Gate::Go);
-        t.record("crm.deal.list", &time(400.0, 1_000.0));
+        // No server time in the block: the reset is taken as given.
+        t.record("crm.deal.list", &time(100.0, 1_000.0), 900.0);
+        assert_eq!(t.gate("crm.deal.list", 900.0, &p, false), Gate::Go);
+        // Near the limit (80 % of 480 s): wait once, at most max_wait, then go.
+        t.record("crm.deal.list", &time(400.0, 1_000.0), 900.0);
         assert_eq!(
-            t.gate("CRM.DEAL.LIST", 990.0, &p),
+            t.gate("CRM.DEAL.LIST", 990.0, &p, false),
             Gate::Wait(Duration::from_secs(10))
         );
         assert_eq!(
-            t.gate("crm.deal.list", 900.0, &p),
+            t.gate("crm.deal.list", 900.0, &p, false),
+            Gate::Wait(Duration::from_secs(60))
+        );
+        assert_eq!(t.gate("crm.deal.list", 900.0, &p, true), Gate::Go);
+        // Over the limit: wait when the reset is close, refuse when it is far.
+        t.record("crm.deal.list", &time(490.0, 1_000.0), 900.0);
+        assert_eq!(
+            t.gate("crm.deal.list", 990.0, &p, true),
+            Gate::Wait(Duration::from_secs(10))
+        );
+        assert_eq!(
+            t.gate("crm.deal.list", 900.0, &p, true),
             Gate::Blocked(Some(1_000.0))
         );
-        assert_eq!(t.gate("crm.deal.list", 1_000.0, &p), Gate::Go);
-        assert_eq!(t.gate("crm.lead.list", 0.0, &p), Gate::Go);
+        assert_eq!(t.gate("crm.deal.list", 1_000.0, &p, false), Gate::Go);
+        assert_eq!(t.gate("crm.lead.list", 0.0, &p, false), Gate::Go);
     }
 
     #[test]
-    fn block_without_reset_is_reported() {
+    fn reset_times_move_to_the_local_clock() {
+        let t = OperatingTracker::default();
+        let p = OperatingPolicy::default().slow_down_at(0.0);
+        // The portal's clock is 1,000 s ahead of ours: its reset is 30 s after its finish.
+        let block = TimeInfo {
+            finish: Some(11_000.0),
+            ..time(1.0, 11_030.0)
+        };
+        t.record("m", &block, 10_000.0);
+        assert_eq!(
+            t.gate("m", 10_000.0, &p, false),
+            Gate::Wait(Duration::from_secs(30))
+        );
+    }
+
+    #[test]
+    fn a_block_without_reset_is_probed_again_after_a_minute() {
         let t = OperatingTracker::default();
         let p = OperatingPolicy::default();
-        assert_eq!(t.block("x"), None);
-        assert_eq!(t.gate("x", 0.0, &p), Gate::Blocked(None));
+        assert!((t.block("x", 100.0) - 160.0).abs() < 1e-9);
+        assert_eq!(
+            t.gate("x", 100.0, &p, false),
+            Gate::Wait(Duration::from_secs(60))
+        );
+        assert_eq!(
+            t.gate("x", 160.0, &p, false),
+            Gate::Go,
+            "never locked for good"
+        );
+    }
+
+    #[test]
+    fn absurd_values_never_panic() {
+        let t = OperatingTracker::default();
+        let p = OperatingPolicy::default();
+        for v in [f64::INFINITY, f64::NAN, 1e300, -1e300] {
+            t.record("m", &time(v, v), 0.0);
+            let _ = t.gate("m", 0.0, &p, false);
+            t.record("m", &time(500.0, v), 0.0);
+            let _ = t.gate("m", 0.0, &p, false);
+        }
+        assert!(RateLimit::custom(1e10, 1).is_err());
+        assert!(RateLimit::custom(1e-9, 1).is_err());
     }
 }

@@ -77,16 +77,33 @@ pub trait Method: Serialize + Send + Sync {
     const V3_NAME: Option<&'static str> = None;
     /// What the envelope's `result` decodes into.
     type Response: DeserializeOwned + Send + 'static;
+
+    /// Checks the params before anything is sent; the message names the offending field.
+    /// The default accepts everything.
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// How a list method can be walked by id (keyset pagination: `order ID ASC`, `filter >ID`,
 /// `start=-1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Keyset {
     /// The field named in the request's `order` and `filter` (`ID`, `id`).
     pub request_field: &'static str,
     /// The field that carries the id in each returned row (`ID`, `id`).
     pub response_field: &'static str,
+}
+
+impl Keyset {
+    /// Ordered and filtered by `request_field`, ids read from `response_field` of each row.
+    pub const fn new(request_field: &'static str, response_field: &'static str) -> Self {
+        Keyset {
+            request_field,
+            response_field,
+        }
+    }
 }
 
 /// A [`Method`] whose result is a page of rows (50 per page on v2).

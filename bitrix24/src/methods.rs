@@ -19,10 +19,38 @@ pub(crate) fn lenient_id(row: &Record, field: &str) -> Option<u64> {
     }
 }
 
-fn object(value: Value) -> Map<String, Value> {
+/// Keeps a JSON object; anything else is remembered as an error for `validate`.
+fn object(value: Value) -> Result<Map<String, Value>, String> {
     match value {
-        Value::Object(map) => map,
-        _ => Map::new(),
+        Value::Object(map) => Ok(map),
+        other => Err(format!("expected a JSON object, got {other}")),
+    }
+}
+
+/// A params field that must be a JSON object; an invalid value fails the call in `validate`
+/// (before sending) with the field's name.
+#[derive(Debug, Clone)]
+struct Object(Result<Map<String, Value>, String>);
+
+impl Object {
+    fn new(value: Value) -> Self {
+        Object(object(value))
+    }
+
+    fn check(&self, field: &str) -> Result<(), String> {
+        self.0
+            .as_ref()
+            .map(|_| ())
+            .map_err(|e| format!("`{field}`: {e}"))
+    }
+}
+
+impl Serialize for Object {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            Ok(map) => map.serialize(s),
+            Err(e) => Err(serde::ser::Error::custom(e)),
+        }
     }
 }
 
@@ -54,23 +82,23 @@ impl Method for ServerTime {
 #[derive(Debug, Clone, Serialize)]
 #[must_use]
 pub struct DealAdd {
-    fields: Map<String, Value>,
+    fields: Object,
     #[serde(skip_serializing_if = "Option::is_none")]
-    params: Option<Map<String, Value>>,
+    params: Option<Object>,
 }
 
 impl DealAdd {
     /// A deal with these fields (`{"TITLE": "…", "OPPORTUNITY": 1000}`).
     pub fn new(fields: Value) -> Self {
         DealAdd {
-            fields: object(fields),
+            fields: Object::new(fields),
             params: None,
         }
     }
 
     /// Options such as `{"REGISTER_SONET_EVENT": "N"}`.
     pub fn params(mut self, params: Value) -> Self {
-        self.params = Some(object(params));
+        self.params = Some(Object::new(params));
         self
     }
 }
@@ -81,6 +109,11 @@ impl Method for DealAdd {
     const IDEMPOTENT: bool = false;
     const SCOPES: &'static [&'static str] = &["crm"];
     type Response = u64;
+
+    fn validate(&self) -> Result<(), String> {
+        self.fields.check("fields")?;
+        self.params.as_ref().map_or(Ok(()), |p| p.check("params"))
+    }
 }
 
 /// `crm.deal.get`: one deal by id.
@@ -109,9 +142,9 @@ impl Method for DealGet {
 #[must_use]
 pub struct DealUpdate {
     id: u64,
-    fields: Map<String, Value>,
+    fields: Object,
     #[serde(skip_serializing_if = "Option::is_none")]
-    params: Option<Map<String, Value>>,
+    params: Option<Object>,
 }
 
 impl DealUpdate {
@@ -119,14 +152,14 @@ impl DealUpdate {
     pub fn new(id: u64, fields: Value) -> Self {
         DealUpdate {
             id,
-            fields: object(fields),
+            fields: Object::new(fields),
             params: None,
         }
     }
 
     /// Options such as `{"REGISTER_SONET_EVENT": "N"}`.
     pub fn params(mut self, params: Value) -> Self {
-        self.params = Some(object(params));
+        self.params = Some(Object::new(params));
         self
     }
 }
@@ -134,10 +167,16 @@ impl DealUpdate {
 impl Method for DealUpdate {
     const NAME: &'static str = "crm.deal.update";
     const RISK: Risk = Risk::Write;
-    // Setting the same fields twice leaves the same deal.
-    const IDEMPOTENT: bool = true;
+    // Not idempotent: a repeated update adds multi-field values (PHONE, EMAIL) again and
+    // fires automation twice.
+    const IDEMPOTENT: bool = false;
     const SCOPES: &'static [&'static str] = &["crm"];
     type Response = bool;
+
+    fn validate(&self) -> Result<(), String> {
+        self.fields.check("fields")?;
+        self.params.as_ref().map_or(Ok(()), |p| p.check("params"))
+    }
 }
 
 /// `crm.deal.delete`: deletes a deal.
@@ -168,9 +207,9 @@ pub struct DealList {
     #[serde(skip_serializing_if = "Option::is_none")]
     select: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    filter: Option<Map<String, Value>>,
+    filter: Option<Object>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    order: Option<Map<String, Value>>,
+    order: Option<Object>,
     #[serde(skip_serializing_if = "Option::is_none")]
     start: Option<i64>,
 }
@@ -193,13 +232,13 @@ impl DealList {
 
     /// Filter (`{">OPPORTUNITY": 1000, "@STAGE_ID": ["NEW", "WON"]}`).
     pub fn filter(mut self, filter: Value) -> Self {
-        self.filter = Some(object(filter));
+        self.filter = Some(Object::new(filter));
         self
     }
 
     /// Order (`{"DATE_CREATE": "DESC"}`). Setting it makes streams use offset pages.
     pub fn order(mut self, order: Value) -> Self {
-        self.order = Some(object(order));
+        self.order = Some(Object::new(order));
         self
     }
 
@@ -216,14 +255,16 @@ impl Method for DealList {
     const IDEMPOTENT: bool = true;
     const SCOPES: &'static [&'static str] = &["crm"];
     type Response = Vec<Record>;
+
+    fn validate(&self) -> Result<(), String> {
+        self.filter.as_ref().map_or(Ok(()), |f| f.check("filter"))?;
+        self.order.as_ref().map_or(Ok(()), |o| o.check("order"))
+    }
 }
 
 impl ListMethod for DealList {
     type Item = Record;
-    const KEYSET: Option<Keyset> = Some(Keyset {
-        request_field: "ID",
-        response_field: "ID",
-    });
+    const KEYSET: Option<Keyset> = Some(Keyset::new("ID", "ID"));
 
     fn item_id(item: &Record) -> Option<u64> {
         lenient_id(item, "ID")
@@ -246,9 +287,9 @@ pub struct TaskList {
     #[serde(skip_serializing_if = "Option::is_none")]
     select: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    filter: Option<Map<String, Value>>,
+    filter: Option<Object>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    order: Option<Map<String, Value>>,
+    order: Option<Object>,
 }
 
 impl TaskList {
@@ -269,13 +310,13 @@ impl TaskList {
 
     /// Filter (`{"RESPONSIBLE_ID": 1}`).
     pub fn filter(mut self, filter: Value) -> Self {
-        self.filter = Some(object(filter));
+        self.filter = Some(Object::new(filter));
         self
     }
 
     /// Order (`{"ID": "desc"}`).
     pub fn order(mut self, order: Value) -> Self {
-        self.order = Some(object(order));
+        self.order = Some(Object::new(order));
         self
     }
 }
@@ -286,15 +327,17 @@ impl Method for TaskList {
     const IDEMPOTENT: bool = true;
     const SCOPES: &'static [&'static str] = &["task"];
     type Response = TaskListResult;
+
+    fn validate(&self) -> Result<(), String> {
+        self.filter.as_ref().map_or(Ok(()), |f| f.check("filter"))?;
+        self.order.as_ref().map_or(Ok(()), |o| o.check("order"))
+    }
 }
 
 impl ListMethod for TaskList {
     type Item = Record;
     const WRAPPER: Option<&'static str> = Some("tasks");
-    const KEYSET: Option<Keyset> = Some(Keyset {
-        request_field: "ID",
-        response_field: "id",
-    });
+    const KEYSET: Option<Keyset> = Some(Keyset::new("ID", "id"));
 
     fn item_id(item: &Record) -> Option<u64> {
         lenient_id(item, "id")

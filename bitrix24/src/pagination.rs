@@ -77,8 +77,26 @@ impl Client {
             }
             Err(e) => return error_stream(Error::invalid(M::NAME, e.to_string())),
         };
+        if let Err(m) = method.validate() {
+            return error_stream(Error::invalid(M::NAME, m));
+        }
+        // Pages after the first travel inside batch commands (query strings).
+        if let Some(path) = crate::php_query::empty_container(&params) {
+            return error_stream(Error::invalid(
+                M::NAME,
+                format!(
+                    "`{path}` is empty; pages fetched by batch cannot carry an empty list or object: leave it out"
+                ),
+            ));
+        }
         let has_order = find_key(&params, "order").is_some();
         let keyset = match (strategy, M::KEYSET) {
+            (Strategy::Keyset, Some(_)) if has_order => {
+                return error_stream(Error::invalid(
+                    M::NAME,
+                    "keyset pagination orders by id: remove `order`, or use Strategy::Offset",
+                ));
+            }
             (Strategy::Keyset, Some(k)) => Some(k),
             (Strategy::Keyset, None) => {
                 return error_stream(Error::invalid(
@@ -124,6 +142,7 @@ async fn fetch_page<M: ListMethod>(
 ) -> Result<(Vec<M::Item>, Option<u64>, Option<u64>), Error> {
     let call = Call {
         name: M::NAME,
+        gated: &[M::NAME],
         v3_name: None,
         idempotent: true,
         body: serde_json::to_vec(params).map_err(|e| Error::invalid(M::NAME, e.to_string()))?,
@@ -177,8 +196,14 @@ fn offset_stream<M: ListMethod + 'static>(
             Err(e) => error_stream(e),
             Ok((items, total, next)) => {
                 let head = stream::iter(items.into_iter().map(Ok));
-                let (Some(total), Some(_)) = (total, next) else {
+                let Some(next) = next else {
                     return head.boxed();
+                };
+                let Some(total) = total else {
+                    // No total to plan from: follow `next` one page at a time.
+                    return head
+                        .chain(follow_next::<M>(client.clone(), params.clone(), next))
+                        .boxed();
                 };
                 let base = php_query::flatten(&without_key(&params, "start"));
                 let starts: Vec<u64> = (PAGE_SIZE as u64..total).step_by(PAGE_SIZE).collect();
@@ -213,6 +238,31 @@ fn offset_stream<M: ListMethod + 'static>(
             }
         })
         .boxed()
+}
+
+/// Pages one by one from `start`, for lists that report `next` but no `total`.
+fn follow_next<M: ListMethod + 'static>(
+    client: Client,
+    params: Map<String, Value>,
+    start: u64,
+) -> BoxStream<'static, Result<M::Item, Error>> {
+    stream::unfold(Some(start), move |start| {
+        let (client, params) = (client.clone(), params.clone());
+        async move {
+            let start = start?;
+            let mut page = params;
+            page.insert("start".into(), Value::from(start));
+            match fetch_page::<M>(&client, &page).await {
+                Ok((rows, _, next)) => Some((Ok(rows), next)),
+                Err(e) => Some((Err(e), None)),
+            }
+        }
+    })
+    .flat_map(|rows| match rows {
+        Ok(rows) => stream::iter(rows.into_iter().map(Ok)).boxed(),
+        Err(e) => error_stream(e),
+    })
+    .boxed()
 }
 
 fn without_key(params: &Map<String, Value>, name: &str) -> Map<String, Value> {
@@ -251,6 +301,21 @@ fn keyset_stream<M: ListMethod + 'static>(
         )])),
     );
     params.insert("start".into(), Value::from(-1));
+    // The walk needs each row's id: add it to an explicit `select` that lacks it.
+    if let Some(select_key) = find_key(&params, "select")
+        && let Some(Value::Array(fields)) = params.get_mut(&select_key)
+    {
+        let named = |f: &Value| {
+            f.as_str().is_some_and(|f| {
+                f == "*"
+                    || f.eq_ignore_ascii_case(keyset.request_field)
+                    || f == keyset.response_field
+            })
+        };
+        if !fields.is_empty() && !fields.iter().any(named) {
+            fields.push(Value::from(keyset.request_field));
+        }
+    }
     let gt = format!(">{}", keyset.request_field);
     // A caller's own `>ID` condition is where the walk starts.
     let mut last = 0;

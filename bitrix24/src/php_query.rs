@@ -35,6 +35,24 @@ fn push(key: String, value: &Value, out: &mut Vec<(String, String)>) {
     }
 }
 
+/// The bracket path of the first empty list or object in `params`: a query string cannot carry
+/// one (PHP's `parse_str` never produces an empty array), so such params cannot go in a batch.
+pub(crate) fn empty_container(params: &serde_json::Map<String, Value>) -> Option<String> {
+    fn walk(key: String, value: &Value) -> Option<String> {
+        match value {
+            Value::Array(items) if items.is_empty() => Some(key),
+            Value::Object(map) if map.is_empty() => Some(key),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| walk(format!("{key}[{i}]"), v)),
+            Value::Object(map) => map.iter().find_map(|(k, v)| walk(format!("{key}[{k}]"), v)),
+            _ => None,
+        }
+    }
+    params.iter().find_map(|(k, v)| walk(k.clone(), v))
+}
+
 /// Percent-encodes everything but RFC 3986 unreserved characters.
 pub(crate) fn encode_component(s: &str, out: &mut String) {
     for b in s.bytes() {

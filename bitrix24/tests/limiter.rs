@@ -91,3 +91,20 @@ async fn custom_quota_paces_requests() {
         "20 requests after a burst of 5 at 10/s took {span} s"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_pause_holds_every_caller_of_the_portal() {
+    let limiter = RateLimiter::new(RateLimit::standard());
+    let start = Instant::now();
+    limiter.pause("a.example", Duration::from_secs(3));
+    limiter.acquire("b.example").await;
+    assert!(
+        start.elapsed() < Duration::from_millis(10),
+        "other portals are not held"
+    );
+    limiter.acquire("a.example").await;
+    assert!(
+        start.elapsed() >= Duration::from_secs(3),
+        "held until the pause ends"
+    );
+}

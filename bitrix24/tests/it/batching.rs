@@ -162,10 +162,8 @@ async fn params_are_encoded_as_the_portal_parses_them() {
     batch
         .add_named(
             "add",
-            &DealAdd::new(
-                json!({"TITLE": "A & B", "OPENED": true, "CONTACT_IDS": [84, 83], "EMPTY": []}),
-            )
-            .params(json!({"REGISTER_SONET_EVENT": "N"})),
+            &DealAdd::new(json!({"TITLE": "A & B", "OPENED": true, "CONTACT_IDS": [84, 83]}))
+                .params(json!({"REGISTER_SONET_EVENT": "N"})),
         )
         .unwrap();
     batch
@@ -188,6 +186,21 @@ async fn params_are_encoded_as_the_portal_parses_them() {
     );
     let body: Value = serde_json::from_str(&server.seen()[0].body).unwrap();
     assert_eq!(body["halt"], 0);
+    // A query string cannot carry an empty list: refused with its path, not silently dropped.
+    let mut batch = c.batch();
+    let err = batch
+        .add(&DealList::new().filter(json!({"@ASSIGNED_BY_ID": []})))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("`filter[@ASSIGNED_BY_ID]` is empty"),
+        "{err}"
+    );
+    // Params that are not an object are refused too, naming the field.
+    let err = batch
+        .add(&DealAdd::new(json!(["not", "an", "object"])))
+        .unwrap_err();
+    assert!(err.to_string().contains("`fields`"), "{err}");
 }
 
 #[tokio::test]
@@ -222,7 +235,7 @@ async fn a_command_result_of_the_wrong_shape_names_its_path() {
     let server = Canned::start(vec![json(200, answer)]).await;
     let c = client(&server);
     let mut batch = c.batch();
-    let h = batch.add(&DealAdd::new(json!({}))).unwrap();
+    let h = batch.add(&DealAdd::new(json!({"TITLE": "x"}))).unwrap();
     let err = batch.send().await.unwrap().get(&h).unwrap_err();
     match err {
         Error::Decode { method, path, .. } => {

@@ -78,12 +78,14 @@ impl Canned {
         let answers = Arc::new(Mutex::new(VecDeque::from(answers)));
         let seen = Arc::new(Mutex::new(Vec::new()));
         let (queue, log) = (answers, seen.clone());
+        let own_base = base.clone();
         tokio::spawn(async move {
             loop {
                 let Ok((mut sock, _)) = listener.accept().await else {
                     return;
                 };
                 let (queue, log) = (queue.clone(), log.clone());
+                let own_base = own_base.clone();
                 tokio::spawn(async move {
                     let mut buf = Vec::new();
                     let mut chunk = [0u8; 8192];
@@ -131,9 +133,11 @@ impl Canned {
                         body,
                         at: std::time::Instant::now(),
                     });
-                    let answer = queue.lock().unwrap().pop_front().unwrap_or_else(|| {
+                    let mut answer = queue.lock().unwrap().pop_front().unwrap_or_else(|| {
                         json(500, r#"{"error":"NO_CANNED_ANSWER","error_description":"test server has no more answers"}"#)
                     });
+                    // `{BASE}` in a canned body is this server's own address.
+                    answer.body = answer.body.replace("{BASE}", &own_base);
                     let announced = if answer.cut {
                         answer.body.len() + 100
                     } else {

@@ -10,7 +10,7 @@ use bitrix24::{Client, FileTokenStore, OAuthApp, OAuthTokens, RetryPolicy, Token
 use crate::canned::{Canned, json};
 
 const TIME_OK: &str = r#"{"result":"2024-08-05T09:02:13+00:00","time":{}}"#;
-const REFRESHED: &str = r#"{"access_token":"fresh4ccess","expires":1780319382,"expires_in":3600,"scope":"app","domain":"oauth.bitrix.info","server_endpoint":"https://oauth.bitrix.info/rest/","status":"L","client_endpoint":"https://portal.example/rest/","member_id":"a223c6b3710f85df22e9377d6c4f7553","user_id":1,"refresh_token":"fr3shrefresh"}"#;
+const REFRESHED: &str = r#"{"access_token":"fresh4ccess","expires":1780319382,"expires_in":3600,"scope":"app","domain":"oauth.bitrix.info","server_endpoint":"https://oauth.bitrix.info/rest/","status":"L","client_endpoint":"{BASE}/rest/","member_id":"a223c6b3710f85df22e9377d6c4f7553","user_id":1,"refresh_token":"fr3shrefresh"}"#;
 
 #[tokio::test]
 async fn requests_declare_json_and_accept_gzip() {

@@ -6,4 +6,5 @@ mod canned;
 mod hygiene;
 mod paging;
 mod portal;
+mod review;
 mod wire;

@@ -4,7 +4,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bitrix24::methods::{DealAdd, DealDelete, DealGet, DealList, DealUpdate, ServerTime, UserCurrent};
+use bitrix24::methods::{
+    DealAdd, DealDelete, DealGet, DealList, DealUpdate, ServerTime, UserCurrent,
+};
 use bitrix24::{
     AuthError, BatchRef, Client, Error, ErrorCode, MemoryTokenStore, OAuthApp, OAuthTokens,
     RateLimit, RetryPolicy, Strategy,
@@ -14,7 +16,11 @@ use futures::TryStreamExt;
 use serde_json::json;
 
 async fn portal() -> RunningEmulator {
-    Emulator::builder().webhook(1, "itcode").start().await.unwrap()
+    Emulator::builder()
+        .webhook(1, "itcode")
+        .start()
+        .await
+        .unwrap()
 }
 
 fn hook(emu: &RunningEmulator) -> Client {
@@ -30,8 +36,13 @@ fn app(emu: &RunningEmulator, store: Arc<MemoryTokenStore>) -> Client {
     let a = emu.oauth_app();
     Client::builder()
         .oauth(
-            OAuthApp::new(a.client_id.clone(), a.client_secret.clone()).token_url(a.token_url.clone()),
-            OAuthTokens::new(a.access_token.clone(), a.refresh_token.clone(), a.client_endpoint.clone()),
+            OAuthApp::new(a.client_id.clone(), a.client_secret.clone())
+                .token_url(a.token_url.clone()),
+            OAuthTokens::new(
+                a.access_token.clone(),
+                a.refresh_token.clone(),
+                a.client_endpoint.clone(),
+            ),
         )
         .token_store(store)
         .no_rate_limit()
@@ -50,15 +61,31 @@ fn id_of(row: &serde_json::Map<String, serde_json::Value>) -> u64 {
 async fn deal_crud_roundtrip() {
     let emu = portal().await;
     let c = hook(&emu);
-    let id = c.send(&DealAdd::new(json!({"TITLE": "New Deal #1", "OPPORTUNITY": 1000}))).await.unwrap();
+    let id = c
+        .send(&DealAdd::new(
+            json!({"TITLE": "New Deal #1", "OPPORTUNITY": 1000}),
+        ))
+        .await
+        .unwrap();
     let deal = c.send(&DealGet::new(id)).await.unwrap();
     assert_eq!(deal["TITLE"], "New Deal #1");
-    assert_eq!(deal["ID"], id.to_string(), "legacy CRM sends numbers as strings");
-    assert!(c.send(&DealUpdate::new(id, json!({"TITLE": "Renamed"}))).await.unwrap());
+    assert_eq!(
+        deal["ID"],
+        id.to_string(),
+        "legacy CRM sends numbers as strings"
+    );
+    assert!(
+        c.send(&DealUpdate::new(id, json!({"TITLE": "Renamed"})))
+            .await
+            .unwrap()
+    );
     assert_eq!(c.send(&DealGet::new(id)).await.unwrap()["TITLE"], "Renamed");
     assert!(c.send(&DealDelete::new(id)).await.unwrap());
     let err = c.send(&DealGet::new(id)).await.unwrap_err();
-    assert_eq!(err.api().map(|a| (a.code.clone(), a.status)), Some((ErrorCode::Empty, 400)));
+    assert_eq!(
+        err.api().map(|a| (a.code.clone(), a.status)),
+        Some((ErrorCode::Empty, 400))
+    );
     assert_eq!(c.send(&UserCurrent).await.unwrap()["ID"], "1");
     assert!(!c.send(&ServerTime).await.unwrap().is_empty());
 }
@@ -95,7 +122,9 @@ async fn keyset_skips_and_repeats_nothing_under_concurrent_writes() {
                 if c.send(&DealDelete::new(victim)).await.unwrap_or(false) {
                     deleted.push(victim);
                 }
-                c.send(&DealAdd::new(json!({"TITLE": format!("late {round}")}))).await.unwrap();
+                c.send(&DealAdd::new(json!({"TITLE": format!("late {round}")})))
+                    .await
+                    .unwrap();
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
             deleted
@@ -108,11 +137,17 @@ async fn keyset_skips_and_repeats_nothing_under_concurrent_writes() {
         .unwrap();
     let deleted: HashSet<u64> = writer.await.unwrap().into_iter().collect();
     let ids: Vec<u64> = rows.iter().map(id_of).collect();
-    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ascending, hence no repeats");
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "ascending, hence no repeats"
+    );
     let seen: HashSet<u64> = ids.iter().copied().collect();
     for id in 1..=6_000u64 {
         if !deleted.contains(&id) {
-            assert!(seen.contains(&id), "row {id} existed throughout and was skipped");
+            assert!(
+                seen.contains(&id),
+                "row {id} existed throughout and was skipped"
+            );
         }
     }
 }
@@ -134,7 +169,11 @@ async fn hundred_callers_on_an_expired_token_make_one_refresh() {
     for call in calls {
         call.await.unwrap().unwrap();
     }
-    assert_eq!(emu.control().token_requests() - before, 1, "exactly one refresh request");
+    assert_eq!(
+        emu.control().token_requests() - before,
+        1,
+        "exactly one refresh request"
+    );
     assert_eq!(c.token_refreshes(), 1);
     assert_eq!(store.saves(), 1, "the rotated pair was persisted once");
 }
@@ -147,7 +186,10 @@ async fn a_revoked_refresh_token_is_an_auth_error() {
     emu.control().expire_access_tokens();
     let before = emu.control().token_requests();
     let err = c.send(&ServerTime).await.unwrap_err();
-    assert!(matches!(err, Error::Auth(AuthError::RefreshRejected { .. })), "{err:?}");
+    assert!(
+        matches!(err, Error::Auth(AuthError::RefreshRejected { .. })),
+        "{err:?}"
+    );
     assert_eq!(emu.control().token_requests() - before, 1, "no retry loop");
 }
 
@@ -155,7 +197,10 @@ async fn a_revoked_refresh_token_is_an_auth_error() {
 async fn the_limiter_keeps_the_portal_from_rejecting() {
     let emu = Emulator::builder()
         .webhook(1, "itcode")
-        .limits(Limits::Custom { drain_per_sec: 20.0, burst: 10 })
+        .limits(Limits::Custom {
+            drain_per_sec: 20.0,
+            burst: 10,
+        })
         .start()
         .await
         .unwrap();
@@ -181,14 +226,21 @@ async fn the_limiter_keeps_the_portal_from_rejecting() {
 async fn without_the_limiter_the_portal_rejects_and_the_client_retries() {
     let emu = Emulator::builder()
         .webhook(1, "itcode")
-        .limits(Limits::Custom { drain_per_sec: 50.0, burst: 5 })
+        .limits(Limits::Custom {
+            drain_per_sec: 50.0,
+            burst: 5,
+        })
         .start()
         .await
         .unwrap();
     let c = Client::builder()
         .webhook(&emu.webhook_url())
         .no_rate_limit()
-        .retry(RetryPolicy::default().max_attempts(20).base_delay(Duration::from_millis(20)))
+        .retry(
+            RetryPolicy::default()
+                .max_attempts(20)
+                .base_delay(Duration::from_millis(20)),
+        )
         .build()
         .unwrap();
     let results = c.send_all((0..30).map(|_| ServerTime)).await.unwrap();
@@ -204,7 +256,10 @@ async fn without_the_limiter_the_portal_rejects_and_the_client_retries() {
     }
     // 1 batch + 30 single calls succeeded; the rest were QUERY_LIMIT_EXCEEDED answers retried.
     let requests = emu.control().request_count();
-    assert!(requests > 31, "the portal rejected nothing ({requests} requests): the test proves nothing");
+    assert!(
+        requests > 31,
+        "the portal rejected nothing ({requests} requests): the test proves nothing"
+    );
 }
 
 #[tokio::test]
@@ -221,24 +276,40 @@ async fn batch_against_the_portal() {
     let mut batch = c.batch();
     batch.add_named("me", &UserCurrent).unwrap();
     let mine = batch
-        .add_linked("mine", &DealList::new().select(["ID"]), [("filter[ASSIGNED_BY_ID]", BatchRef::result("me").key("ID"))])
+        .add_linked(
+            "mine",
+            &DealList::new().select(["ID"]),
+            [("filter[ASSIGNED_BY_ID]", BatchRef::result("me").key("ID"))],
+        )
         .unwrap();
     let missing = batch.add_named("missing", &DealGet::new(999_999)).unwrap();
     let out = batch.send().await.unwrap();
     assert!(out.get(&mine).is_ok());
     assert_eq!(out.total(&mine).map(|t| t > 0), Some(true));
-    assert_eq!(out.get(&missing).unwrap_err().api().unwrap().description, "Not found");
+    assert_eq!(
+        out.get(&missing).unwrap_err().api().unwrap().description,
+        "Not found"
+    );
 }
 
 #[tokio::test]
 async fn a_write_whose_response_is_lost_is_outcome_unknown_but_applied() {
     let emu = portal().await;
     let c = hook(&emu);
-    emu.control().set_faults(Faults { lose_response_after_write_ratio: 1.0, ..Faults::default() });
-    let err = c.send(&DealAdd::new(json!({"TITLE": "maybe"}))).await.unwrap_err();
+    emu.control().set_faults(Faults {
+        lose_response_after_write_ratio: 1.0,
+        ..Faults::default()
+    });
+    let err = c
+        .send(&DealAdd::new(json!({"TITLE": "maybe"})))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
     emu.control().set_faults(Faults::default());
-    let rows = c.list_all(DealList::new().filter(json!({"TITLE": "maybe"}))).await.unwrap();
+    let rows = c
+        .list_all(DealList::new().filter(json!({"TITLE": "maybe"})))
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 1, "applied exactly once, never re-sent");
 }
 
@@ -248,10 +319,18 @@ async fn reads_ride_through_injected_server_errors() {
     let c = Client::builder()
         .webhook(&emu.webhook_url())
         .no_rate_limit()
-        .retry(RetryPolicy::default().max_attempts(10).base_delay(Duration::from_millis(2)))
+        .retry(
+            RetryPolicy::default()
+                .max_attempts(10)
+                .base_delay(Duration::from_millis(2)),
+        )
         .build()
         .unwrap();
-    emu.control().set_faults(Faults { error_5xx_ratio: 0.3, seed: 7, ..Faults::default() });
+    emu.control().set_faults(Faults {
+        error_5xx_ratio: 0.3,
+        seed: 7,
+        ..Faults::default()
+    });
     for _ in 0..20 {
         c.send(&ServerTime).await.unwrap();
     }
@@ -273,7 +352,10 @@ async fn scopes_and_auth_types_are_enforced() {
     let err = narrow.call("tasks.task.list", json!({})).await.unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::InsufficientScope));
     let err = hook(&emu).call("event.get", json!({})).await.unwrap_err();
-    assert_eq!(err.api().map(|a| (a.code.clone(), a.status)), Some((ErrorCode::WrongAuthType, 403)));
+    assert_eq!(
+        err.api().map(|a| (a.code.clone(), a.status)),
+        Some((ErrorCode::WrongAuthType, 403))
+    );
     let wrong = Client::builder()
         .webhook(&format!("{}/rest/1/wrongcode/", emu.base_url()))
         .no_rate_limit()
@@ -281,6 +363,12 @@ async fn scopes_and_auth_types_are_enforced() {
         .unwrap();
     let err = wrong.send(&ServerTime).await.unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::InvalidCredentials));
-    let err = hook(&emu).call("no.such.method", json!({})).await.unwrap_err();
-    assert_eq!(err.api().map(|a| (a.code.clone(), a.status)), Some((ErrorCode::MethodNotFound, 404)));
+    let err = hook(&emu)
+        .call("no.such.method", json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.api().map(|a| (a.code.clone(), a.status)),
+        Some((ErrorCode::MethodNotFound, 404))
+    );
 }

@@ -69,19 +69,28 @@ async fn query_limit_exceeded_gives_up_after_the_policy() {
 }
 
 #[tokio::test]
-async fn server_error_on_a_write_is_not_resent() {
-    let server = Canned::start(vec![json(
-        500,
-        r#"{"error":"INTERNAL_SERVER_ERROR","error_description":"Internal server error"}"#,
-    )])
+async fn server_error_on_a_write_is_outcome_unknown_and_not_resent() {
+    let server = Canned::start(vec![
+        json(
+            500,
+            r#"{"error":"INTERNAL_SERVER_ERROR","error_description":"Internal server error"}"#,
+        ),
+        html(504, "<html><body>Gateway Timeout</body></html>"),
+    ])
     .await;
-    let err = client(&server)
-        .send(&DealAdd::new(json!({"TITLE": "x"})))
-        .await
-        .unwrap_err();
-    assert_eq!(err.code(), Some(&ErrorCode::InternalServerError));
-    assert_eq!(err.status(), Some(500));
-    assert_eq!(server.seen().len(), 1);
+    let c = client(&server);
+    for _ in 0..2 {
+        let err = c
+            .send(&DealAdd::new(json!({"TITLE": "x"})))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::OutcomeUnknown { reason, .. } if reason.contains("HTTP 50")),
+            "{err:?}"
+        );
+        assert!(!err.is_retryable());
+    }
+    assert_eq!(server.seen().len(), 2, "each write sent once");
 }
 
 #[tokio::test]
@@ -417,7 +426,7 @@ fn oauth_client(server: &Canned) -> Client {
 async fn expired_token_refreshes_once_and_retries() {
     let server = Canned::start(vec![
         json(401, r#"{"error":"expired_token","error_description":"The access token provided has expired."}"#),
-        json(200, r#"{"access_token":"newaccesstoken","expires":1780319382,"expires_in":3600,"scope":"app","domain":"oauth.bitrix.info","server_endpoint":"https://oauth.bitrix.info/rest/","status":"L","client_endpoint":"https://portal.example/rest/","member_id":"a223c6b3710f85df22e9377d6c4f7553","user_id":1,"refresh_token":"newrefreshtoken"}"#),
+        json(200, r#"{"access_token":"newaccesstoken","expires":1780319382,"expires_in":3600,"scope":"app","domain":"oauth.bitrix.info","server_endpoint":"https://oauth.bitrix.info/rest/","status":"L","client_endpoint":"{BASE}/rest/","member_id":"a223c6b3710f85df22e9377d6c4f7553","user_id":1,"refresh_token":"newrefreshtoken"}"#),
         json(200, TIME_OK),
     ])
     .await;

@@ -1,0 +1,152 @@
+//! `bitrix24-codegen`: review, catalog and check the method specs.
+//!
+//! ```text
+//! bitrix24-codegen [--root DIR] dump --out DIR    write the generated sources of all packs
+//! bitrix24-codegen [--root DIR] catalogs          write references/catalog-<pack>.md
+//! bitrix24-codegen [--root DIR] check             validate every spec; fail on stale catalogs
+//! bitrix24-codegen import <docs-md-file> <docs-path>   print a TOML draft of a docs page
+//! ```
+//!
+//! The repository root defaults to the parent of this crate's directory.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use bitrix24_codegen::catalog::{catalog_file_name, render_catalog};
+use bitrix24_codegen::{PACKS, Spec, generate, load_dir, write_if_changed};
+
+const USAGE: &str = "usage: bitrix24-codegen [--root DIR] <command>
+
+commands:
+  dump --out DIR                      write the generated Rust of every pack to DIR
+  catalogs                            write references/catalog-<pack>.md from specs/
+  check                               validate every spec and fail when the catalogs are stale
+  import <docs-md-file> <docs-path>   print a spec draft of a b24restdocs page (review it!)";
+
+fn main() -> ExitCode {
+    match run(std::env::args().skip(1).collect()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(mut args: Vec<String>) -> Result<(), String> {
+    let mut root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    if let Some(i) = args.iter().position(|a| a == "--root") {
+        if i + 1 >= args.len() {
+            return Err(format!("--root needs a directory\n\n{USAGE}"));
+        }
+        root = PathBuf::from(args.remove(i + 1));
+        args.remove(i);
+    }
+    let Some(cmd) = args.first().cloned() else {
+        return Err(USAGE.to_owned());
+    };
+    let rest = &args[1..];
+    match cmd.as_str() {
+        "dump" => {
+            let out = match rest {
+                [flag, dir] if flag == "--out" => PathBuf::from(dir),
+                _ => return Err(format!("dump needs --out DIR\n\n{USAGE}")),
+            };
+            let specs = load(&root)?;
+            std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+            let files = generate(&specs, &PACKS);
+            for f in &files {
+                write_if_changed(&out.join(&f.name), &f.contents)?;
+            }
+            println!("wrote {} files to {}", files.len(), out.display());
+            Ok(())
+        }
+        "catalogs" => {
+            let specs = load(&root)?;
+            let dir = root.join("references");
+            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            for s in &specs {
+                write_if_changed(&dir.join(catalog_file_name(&s.pack)), &render_catalog(s))?;
+            }
+            for stale in stale_catalogs(&dir, &specs) {
+                std::fs::remove_file(&stale).map_err(|e| format!("{}: {e}", stale.display()))?;
+            }
+            println!("wrote {} catalogs to {}", specs.len(), dir.display());
+            Ok(())
+        }
+        "check" => {
+            let specs = load(&root)?;
+            // Generating every pack also proves the emitter accepts every spec.
+            let files = generate(&specs, &PACKS);
+            let dir = root.join("references");
+            let mut problems = Vec::new();
+            for s in &specs {
+                let path = dir.join(catalog_file_name(&s.pack));
+                match std::fs::read_to_string(&path) {
+                    Ok(old) if old == render_catalog(s) => {}
+                    Ok(_) => problems.push(format!("{} is stale", path.display())),
+                    Err(_) => problems.push(format!("{} is missing", path.display())),
+                }
+            }
+            for stale in stale_catalogs(&dir, &specs) {
+                problems.push(format!("{} has no spec", stale.display()));
+            }
+            if !problems.is_empty() {
+                return Err(format!(
+                    "{}\nrun `cargo run -p bitrix24-codegen -- catalogs` and commit the result",
+                    problems.join("\n")
+                ));
+            }
+            let methods: usize = specs.iter().map(|s| s.methods.len()).sum();
+            println!(
+                "ok: {} specs, {methods} methods, {} generated files, catalogs up to date",
+                specs.len(),
+                files.len()
+            );
+            for s in &specs {
+                println!(
+                    "  {:<12} {:>4} methods {:>3} entities {:>3} enums {:>3} events",
+                    s.pack,
+                    s.methods.len(),
+                    s.entities.len(),
+                    s.enums.len(),
+                    s.events.len()
+                );
+            }
+            Ok(())
+        }
+        "import" => {
+            let [file, docs_path] = rest else {
+                return Err(format!(
+                    "import needs <docs-md-file> <docs-path>\n\n{USAGE}"
+                ));
+            };
+            let md = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
+            let draft = bitrix24_codegen::import::draft_from_markdown(&md, docs_path)?;
+            print!("{draft}");
+            Ok(())
+        }
+        "-h" | "--help" | "help" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+    }
+}
+
+fn load(root: &Path) -> Result<Vec<Spec>, String> {
+    load_dir(&root.join("specs"), "specs").map_err(|e| e.to_string())
+}
+
+/// `catalog-<pack>.md` files of known packs that no longer have a spec.
+fn stale_catalogs(dir: &Path, specs: &[Spec]) -> Vec<PathBuf> {
+    PACKS
+        .iter()
+        .filter(|p| !specs.iter().any(|s| s.pack == **p))
+        .map(|p| dir.join(catalog_file_name(p)))
+        .filter(|p| p.exists())
+        .collect()
+}

@@ -1,0 +1,162 @@
+//! Rust names derived from wire names.
+
+use crate::spec::MethodSpec;
+
+const KEYWORDS: &[&str] = &[
+    "as", "async", "await", "break", "const", "continue", "dyn", "else", "enum", "extern", "false",
+    "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub",
+    "ref", "return", "static", "struct", "trait", "true", "type", "unsafe", "use", "where",
+    "while", "abstract", "become", "box", "do", "final", "macro", "override", "priv", "try",
+    "typeof", "unsized", "virtual", "yield",
+];
+
+/// Splits a wire name into words: at `_`, `-`, `.`, `:`, spaces and other punctuation, at
+/// lower-to-upper changes (`entityTypeId`) and before the last capital of an acronym
+/// (`HTMLParser` -> `HTML`, `Parser`). Digits stay with the preceding word.
+pub fn words(s: &str) -> Vec<String> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_ascii_alphanumeric() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            continue;
+        }
+        if c.is_ascii_uppercase() && !cur.is_empty() {
+            let prev = chars[i - 1];
+            let next_lower = chars.get(i + 1).is_some_and(char::is_ascii_lowercase);
+            if prev.is_ascii_lowercase()
+                || prev.is_ascii_digit()
+                || (prev.is_ascii_uppercase() && next_lower)
+            {
+                out.push(std::mem::take(&mut cur));
+            }
+        }
+        cur.push(c);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// `snake_case` field or method name for a wire name, escaped when it is a keyword.
+pub fn field_ident(wire: &str) -> String {
+    let mut s = words(wire)
+        .iter()
+        .map(|w| w.to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join("_");
+    if s.is_empty() {
+        s = "field".into();
+    }
+    if s.starts_with(|c: char| c.is_ascii_digit()) {
+        s = format!("n{s}");
+    }
+    if matches!(s.as_str(), "self" | "super" | "crate" | "extern") {
+        s.push('_');
+    }
+    s
+}
+
+/// Whether the identifier must be written `r#name`.
+pub fn is_keyword(s: &str) -> bool {
+    KEYWORDS.contains(&s)
+}
+
+/// `UpperCamelCase` of the words of a name; all-caps words are capitalized (`IN_WORK` -> `InWork`).
+pub fn upper_camel(s: &str) -> String {
+    let mut out = String::new();
+    for w in words(s) {
+        let mut cs = w.chars();
+        if let Some(f) = cs.next() {
+            out.push(f.to_ascii_uppercase());
+            let rest: String = cs.collect();
+            if w.chars().all(|c| !c.is_ascii_lowercase()) {
+                out.push_str(&rest.to_ascii_lowercase());
+            } else {
+                out.push_str(&rest);
+            }
+        }
+    }
+    out
+}
+
+/// Enum variant for a wire value (`P` -> `P`, `C1:NEW` -> `C1New`, `1` -> `V1`).
+pub fn variant_ident(wire: &str) -> String {
+    let mut s = if wire.chars().any(|c| !c.is_ascii_alphanumeric()) || wire.len() > 1 {
+        upper_camel(wire)
+    } else {
+        wire.to_ascii_uppercase()
+    };
+    if s.is_empty() {
+        s = "Empty".into();
+    }
+    if s.starts_with(|c: char| c.is_ascii_digit()) {
+        s = format!("V{s}");
+    }
+    if wire.starts_with('-') {
+        s = format!("Minus{s}");
+    }
+    s
+}
+
+/// The request struct of a method: `rust_name`, or the `UpperCamelCase` of the whole method name
+/// (`crm.deal.add` -> `CrmDealAdd`, `telephony.externalCall.register` ->
+/// `TelephonyExternalCallRegister`).
+pub fn method_struct(m: &MethodSpec) -> String {
+    if let Some(n) = &m.rust_name {
+        return n.clone();
+    }
+    let mut out = String::new();
+    for seg in m.name.split(['.', '_']) {
+        let mut cs = seg.chars();
+        if let Some(f) = cs.next() {
+            out.push(f.to_ascii_uppercase());
+            out.extend(cs);
+        }
+    }
+    out
+}
+
+/// The `Event` variant of an event name: upper case, `.` as `_` (`ONCRMDEALADD`,
+/// `CATALOG_PRODUCT_ON_ADD`), so it reads like the name in the docs.
+pub fn event_variant(name: &str) -> String {
+    name.to_ascii_uppercase().replace('.', "_")
+}
+
+/// A test function name for a method (`crm.deal.add` -> `crm_deal_add`).
+pub fn method_snake(name: &str) -> String {
+    field_ident(&name.replace('.', "_"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake() {
+        assert_eq!(field_ident("entityTypeId"), "entity_type_id");
+        assert_eq!(field_ident("ID"), "id");
+        assert_eq!(field_ident("UF_CRM_1"), "uf_crm_1");
+        assert_eq!(field_ident("ufCrm5_Budget"), "uf_crm5_budget");
+        assert_eq!(field_ident("ASSIGNED_BY_ID"), "assigned_by_id");
+        assert_eq!(field_ident("HTMLText"), "html_text");
+        assert_eq!(field_ident("type"), "type");
+        assert!(is_keyword("type"));
+        assert_eq!(field_ident("self"), "self_");
+        assert_eq!(field_ident("1C"), "n1_c");
+    }
+
+    #[test]
+    fn variants() {
+        assert_eq!(variant_ident("P"), "P");
+        assert_eq!(variant_ident("C1:NEW"), "C1New");
+        assert_eq!(variant_ident("1"), "V1");
+        assert_eq!(variant_ident("IN_PROGRESS"), "InProgress");
+        assert_eq!(variant_ident("inProgress"), "InProgress");
+        assert_eq!(variant_ident("-1"), "MinusV1");
+    }
+}

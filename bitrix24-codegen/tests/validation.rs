@@ -1,0 +1,205 @@
+//! Bad specs fail with a message naming the file, the item and the field.
+
+use bitrix24_codegen::{SpecErrors, parse_spec, validate};
+
+const PACK: &str = "[pack]\nname = \"core\"\nsummary = \"Test pack.\"\n";
+
+fn method(body: &str) -> String {
+    format!("{PACK}\n[method.\"crm.deal.get\"]\n{body}\n")
+}
+
+const GOOD: &str = r#"summary = "Get a deal."
+docs = "crm/deals/crm-deal-get.md"
+risk = "read"
+scopes = ["crm"]
+response = "value"
+"#;
+
+fn errors(file: &str, text: &str) -> String {
+    match parse_spec(file, text) {
+        Ok(spec) => match validate(&[spec]) {
+            Ok(()) => panic!("expected an error for:\n{text}"),
+            Err(SpecErrors(e)) => e
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        },
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn good_method_parses() {
+    let spec = parse_spec("specs/core.toml", &method(GOOD)).unwrap();
+    validate(&[spec]).unwrap();
+}
+
+#[test]
+fn unknown_type() {
+    let text = method(&format!(
+        "{GOOD}params.id = {{ type = \"integer\", required = true }}"
+    ));
+    let e = errors("specs/core.toml", &text);
+    assert!(
+        e.contains(
+            "specs/core.toml: method `crm.deal.get`: field `params.id.type`: unknown type `integer`"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn unknown_entity_reference() {
+    let text = method(&GOOD.replace("response = \"value\"", "response = \"entity:Dael\""));
+    let e = errors("specs/core.toml", &text);
+    assert!(
+        e.contains(
+            "specs/core.toml: method `crm.deal.get`: field `response`: unknown type `entity:Dael`"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn missing_risk() {
+    let text = method(&GOOD.replace("risk = \"read\"\n", ""));
+    let e = errors("specs/core.toml", &text);
+    assert!(
+        e.contains("specs/core.toml: method `crm.deal.get`: field `risk`: missing risk class"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bad_risk() {
+    let text = method(&GOOD.replace("risk = \"read\"", "risk = \"safe\""));
+    let e = errors("specs/core.toml", &text);
+    assert!(e.contains("field `risk`: unknown risk class `safe`"), "{e}");
+}
+
+#[test]
+fn broken_docs_paths() {
+    for bad in [
+        "",
+        "/crm/deals/crm-deal-get.md",
+        "crm/deals/crm-deal-get.html",
+        "crm/../x.md",
+        "https://apidocs.bitrix24.com/x.md",
+    ] {
+        let text = method(&GOOD.replace("crm/deals/crm-deal-get.md", bad));
+        let e = errors("specs/core.toml", &text);
+        assert!(
+            e.contains("specs/core.toml: method `crm.deal.get`: field `docs`: broken docs path"),
+            "{bad}: {e}"
+        );
+    }
+}
+
+#[test]
+fn duplicate_method_across_packs() {
+    let a = parse_spec("specs/core.toml", &method(GOOD)).unwrap();
+    let b_text = format!(
+        "[pack]\nname = \"comms\"\nsummary = \"Other.\"\n\n[method.\"crm.deal.get\"]\n{GOOD}"
+    );
+    let b = parse_spec("specs/comms.toml", &b_text).unwrap();
+    let e = validate(&[a, b]).unwrap_err().to_string();
+    assert!(
+        e.contains("specs/comms.toml: method `crm.deal.get`: duplicate method: also defined in specs/core.toml"),
+        "{e}"
+    );
+}
+
+#[test]
+fn duplicate_method_in_one_file() {
+    let text = format!("{}\n[method.\"crm.deal.get\"]\n{GOOD}", method(GOOD));
+    let e = errors("specs/core.toml", &text);
+    assert!(e.starts_with("specs/core.toml: "), "{e}");
+    assert!(e.contains("crm.deal.get"), "{e}");
+}
+
+#[test]
+fn unknown_key_is_a_typo() {
+    let text = method(&format!("{GOOD}idempotnet = true"));
+    let e = errors("specs/core.toml", &text);
+    assert!(
+        e.contains("specs/core.toml: method `crm.deal.get`: unknown field `idempotnet`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn pagination_needs_a_list() {
+    let text = method(&format!("{GOOD}pagination = \"offset\""));
+    let e = errors("specs/core.toml", &text);
+    assert!(
+        e.contains("field `pagination`: `offset` is set but the response `value` is not a list"),
+        "{e}"
+    );
+}
+
+#[test]
+fn keyset_needs_an_id() {
+    let text = format!(
+        "{PACK}\n[entity.Deal]\nfields = {{ TITLE = \"string\" }}\n\n[method.\"crm.deal.list\"]\n{}pagination = \"keyset\"\n",
+        GOOD.replace("response = \"value\"", "response = \"list:Deal\"")
+    );
+    let e = errors("specs/core.toml", &text);
+    assert!(
+        e.contains("method `crm.deal.list`: field `pagination`: `keyset` needs"),
+        "{e}"
+    );
+}
+
+#[test]
+fn pack_name_must_match_file() {
+    let e = errors("specs/comms.toml", &method(GOOD));
+    assert!(e.contains("specs/comms.toml: [pack]: field `name`: pack name `core` must equal the file name `comms`"), "{e}");
+}
+
+#[test]
+fn bad_example_json() {
+    let text = method(&format!("{GOOD}example = '''{{\"result\": }}'''"));
+    let e = errors("specs/core.toml", &text);
+    assert!(e.contains("field `example`: not valid JSON"), "{e}");
+}
+
+#[test]
+fn entity_field_type_and_enum_reference() {
+    let text = format!(
+        "{PACK}\n[entity.Deal]\nfields = {{ ID = \"id\", STAGE = \"enum:Stage\", X = \"lisst<id>\" }}\n"
+    );
+    let e = errors("specs/core.toml", &text);
+    assert!(
+        e.contains("specs/core.toml: entity `Deal`: field `fields.X`: unknown type `lisst<id>`"),
+        "{e}"
+    );
+    let text =
+        format!("{PACK}\n[entity.Deal]\nfields = {{ ID = \"id\", STAGE = \"enum:Stage\" }}\n");
+    let e = errors("specs/core.toml", &text);
+    assert!(
+        e.contains("entity `Deal`: field `fields.STAGE`: unknown type `enum:Stage`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn all_errors_are_reported_at_once() {
+    let text = method("summary = \"x\"\ndocs = \"x.txt\"\nscopes = []\nresponse = \"nope\"");
+    let e = errors("specs/core.toml", &text);
+    assert!(e.contains("field `docs`"), "{e}");
+    assert!(e.contains("field `risk`"), "{e}");
+    assert!(e.contains("field `response`"), "{e}");
+}
+
+#[test]
+fn rust_name_clash() {
+    let text = format!(
+        "{PACK}\n[entity.CrmDealGet]\nfields = {{ ID = \"id\" }}\n\n[method.\"crm.deal.get\"]\n{GOOD}"
+    );
+    let e = errors("specs/core.toml", &text);
+    assert!(
+        e.contains("Rust type name `CrmDealGet` clashes with entity `CrmDealGet`; set `rust_name`"),
+        "{e}"
+    );
+}

@@ -1,0 +1,338 @@
+//! Entity families derived from the method specs (`specs/*.toml`).
+//!
+//! An entity of a spec becomes a family when the spec has methods `<prefix>.get|list` **and**
+//! `<prefix>.add|update` that return or take it; the family then serves
+//! `<prefix>.add|get|list|update|delete|fields` plus the spec's own aliases (`getFields`,
+//! `getList`). Key style follows the entity's field names (UPPER_SNAKE = legacy, camelCase = D7)
+//! and result shapes follow each method's `response`.
+
+use crate::entities::{
+    EntityFamily, Family, FieldSpec, FieldType, Flavor, KeyStyle, NumberStyle, Shape,
+};
+use bitrix24_codegen::spec::{self, EntitySpec, MethodSpec, Response, Spec, Ty};
+use std::collections::{BTreeMap, HashMap};
+
+/// The workspace specs, embedded at compile time.
+const EMBEDDED: &[(&str, &str)] = &[
+    ("specs/core.toml", include_str!("../../specs/core.toml")),
+    ("specs/comms.toml", include_str!("../../specs/comms.toml")),
+    (
+        "specs/automation.toml",
+        include_str!("../../specs/automation.toml"),
+    ),
+    ("specs/collab.toml", include_str!("../../specs/collab.toml")),
+    (
+        "specs/content.toml",
+        include_str!("../../specs/content.toml"),
+    ),
+    ("specs/boards.toml", include_str!("../../specs/boards.toml")),
+    (
+        "specs/commerce.toml",
+        include_str!("../../specs/commerce.toml"),
+    ),
+    (
+        "specs/services.toml",
+        include_str!("../../specs/services.toml"),
+    ),
+    (
+        "specs/platform.toml",
+        include_str!("../../specs/platform.toml"),
+    ),
+    ("specs/sites.toml", include_str!("../../specs/sites.toml")),
+    (
+        "specs/compliance.toml",
+        include_str!("../../specs/compliance.toml"),
+    ),
+    (
+        "specs/diagnostics.toml",
+        include_str!("../../specs/diagnostics.toml"),
+    ),
+];
+
+/// Parses the embedded specs (a file that fails to parse is skipped with a warning).
+pub(crate) fn embedded() -> Vec<Spec> {
+    EMBEDDED
+        .iter()
+        .filter_map(|(file, text)| match spec::parse_spec(file, text) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!("spec {file} skipped: {e}");
+                None
+            }
+        })
+        .collect()
+}
+
+/// Loads every `*.toml` of `dir`.
+pub(crate) fn from_dir(dir: &std::path::Path) -> std::io::Result<Vec<Spec>> {
+    spec::load_dir(dir, "specs").map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+/// The documented "not found" errors of the `get` methods (code, description).
+const NOT_FOUND: &[(&str, &str, &str)] = &[
+    ("sale.order", "201240400001", "Order not found"),
+    ("sale.payment", "200640400001", "Payment not found"),
+    ("sale.shipment", "201140400001", "Shipment not found"),
+    ("catalog.product", "0", "The product does not exist"),
+    ("catalog.price", "0", "Price does not exist"),
+    (
+        "catalog.section",
+        "200700300030",
+        "Catalog section with this identifier does not exist",
+    ),
+    ("crm.category", "NOT_FOUND", "Element not found"),
+    (
+        "biconnector.source",
+        "SOURCE_NOT_FOUND",
+        "Source was not found.",
+    ),
+    (
+        "biconnector.connector",
+        "CONNECTOR_NOT_FOUND",
+        "Connector was not found.",
+    ),
+    ("tasks.api.scrum.sprint", "0", "Sprint not found"),
+];
+
+const STANDARD: [&str; 6] = ["add", "get", "list", "update", "delete", "fields"];
+
+/// Maps a spec method's last segment to a standard action.
+fn action_of(last: &str) -> Option<&'static str> {
+    match last.to_ascii_lowercase().as_str() {
+        "add" => Some("add"),
+        "get" => Some("get"),
+        "list" | "getlist" => Some("list"),
+        "update" => Some("update"),
+        "delete" => Some("delete"),
+        "fields" | "getfields" => Some("fields"),
+        _ => None,
+    }
+}
+
+fn refers_to(m: &MethodSpec, entity: &str) -> bool {
+    let is = |t: &Ty| matches!(t, Ty::Entity(n) if n == entity);
+    let resp = match &m.response {
+        Response::Plain(t)
+        | Response::List(t)
+        | Response::Wrapped(_, t)
+        | Response::WrappedList(_, t)
+        | Response::Map(t) => is(t),
+    };
+    resp || m.params.iter().any(|p| is(&p.ty))
+}
+
+/// `camelCase` -> `UPPER_SNAKE` (`dateInsert` -> `DATE_INSERT`, `id1c` -> `ID1C`).
+fn upper_snake(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, ch) in name.chars().enumerate() {
+        if ch.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(ch.to_ascii_uppercase());
+    }
+    out
+}
+
+fn is_upper_style(e: &EntitySpec) -> bool {
+    e.fields
+        .iter()
+        .any(|f| f.name.len() > 1 && f.name.chars().all(|c| !c.is_ascii_lowercase()))
+        && !e.fields.iter().any(|f| {
+            f.name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_lowercase())
+        })
+}
+
+fn field_type(t: &Ty) -> FieldType {
+    match t {
+        Ty::Id | Ty::Int => FieldType::Int,
+        Ty::Float => FieldType::Float,
+        Ty::Decimal => FieldType::Money,
+        Ty::Bool => FieldType::Char,
+        Ty::Date => FieldType::Date,
+        Ty::Datetime => FieldType::DateTime,
+        Ty::String | Ty::Enum(_) => FieldType::String,
+        Ty::Object | Ty::Value | Ty::List(_) | Ty::Map(_) | Ty::Entity(_) => FieldType::Json,
+    }
+}
+
+fn shape_of(resp: Option<&Response>, default: Shape) -> Shape {
+    match resp {
+        Some(Response::Plain(Ty::Id | Ty::Int)) => Shape::BareId,
+        Some(Response::Plain(Ty::Bool)) => Shape::True,
+        Some(Response::Plain(Ty::Entity(_))) => Shape::Row,
+        Some(Response::Wrapped(k, _)) => Shape::Wrapped(k.clone(), Box::new(Shape::Row)),
+        _ => default,
+    }
+}
+
+/// Builds the spec-driven families, skipping prefixes in `taken`.
+pub(crate) fn families(specs: &[Spec], taken: &[String]) -> Vec<Family> {
+    let mut out: Vec<Family> = Vec::new();
+    for s in specs {
+        for (ename, ent) in &s.entities {
+            // prefix -> action -> method
+            let mut by_prefix: BTreeMap<String, HashMap<&'static str, &MethodSpec>> =
+                BTreeMap::new();
+            for m in s.methods.values() {
+                if !refers_to(m, ename) {
+                    continue;
+                }
+                let Some((prefix, last)) = m.name.rsplit_once('.') else {
+                    continue;
+                };
+                if let Some(a) = action_of(last) {
+                    by_prefix
+                        .entry(prefix.to_string())
+                        .or_default()
+                        .insert(a, m);
+                }
+            }
+            for (prefix, acts) in by_prefix {
+                let readable = acts.contains_key("get") || acts.contains_key("list");
+                let writable = acts.contains_key("add") || acts.contains_key("update");
+                if !readable || !writable {
+                    continue;
+                }
+                if taken.iter().any(|t| t == &prefix) || out.iter().any(|f| f.spec.prefix == prefix)
+                {
+                    continue;
+                }
+                out.push(build(s, &prefix, ent, &acts));
+            }
+        }
+    }
+    out
+}
+
+fn build(
+    s: &Spec,
+    prefix: &str,
+    ent: &EntitySpec,
+    acts: &HashMap<&'static str, &MethodSpec>,
+) -> Family {
+    let upper = is_upper_style(ent);
+    let id_name = ent.id.clone().unwrap_or_else(|| {
+        if upper {
+            "ID".to_string()
+        } else {
+            "id".to_string()
+        }
+    });
+    let mk = |name: &str, ty: FieldType| {
+        if upper {
+            FieldSpec::new(name, ty)
+        } else {
+            FieldSpec::new(&upper_snake(name), ty).camel(name)
+        }
+    };
+    let mut fields = vec![mk(&id_name, FieldType::Id)];
+    for f in &ent.fields {
+        if f.name == id_name {
+            continue;
+        }
+        let mut fs = mk(&f.name, field_type(&f.ty));
+        if let Some(d) = &f.doc {
+            fs.title.clone_from(d);
+        }
+        fields.push(fs);
+    }
+    let resp = |a: &str| acts.get(a).map(|m| &m.response);
+    let scope = acts
+        .get("get")
+        .or_else(|| acts.get("list"))
+        .or_else(|| acts.values().next())
+        .and_then(|m| m.scopes.first().cloned())
+        .unwrap_or_default();
+    let id_param = ["get", "update", "delete"]
+        .iter()
+        .filter_map(|a| acts.get(a))
+        .flat_map(|m| m.params.iter())
+        .find(|p| p.required && matches!(p.ty, Ty::Id | Ty::Int))
+        .map_or_else(|| "id".to_string(), |p| p.name.clone());
+    let get = shape_of(resp("get"), Shape::Row);
+    let list_wrapper = match resp("list") {
+        Some(Response::WrappedList(k, _)) => Some(k.clone()),
+        _ => None,
+    };
+    let spec = EntityFamily {
+        prefix: prefix.to_string(),
+        scope,
+        entity_type_id: None,
+        event_prefix: None,
+        id_param,
+        keys: if upper {
+            KeyStyle::Upper
+        } else {
+            KeyStyle::Camel
+        },
+        numbers: if upper {
+            NumberStyle::String
+        } else {
+            NumberStyle::Native
+        },
+        add: shape_of(resp("add"), Shape::BareId),
+        get: get.clone(),
+        update: shape_of(resp("update"), Shape::True),
+        delete: shape_of(resp("delete"), Shape::True),
+        list_wrapper,
+        default_desc: false,
+        flavor: if upper { Flavor::LegacyCrm } else { Flavor::D7 },
+        fields,
+    };
+    let mut fam = Family::new(spec);
+    fam.origin.clone_from(&s.file);
+    if let Shape::Wrapped(k, _) = &get {
+        fam.fields_wrapper = Some(k.clone());
+    }
+    fam.not_found = NOT_FOUND
+        .iter()
+        .find(|(p, _, _)| *p == prefix)
+        .map(|(_, c, d)| ((*c).to_string(), (*d).to_string()));
+    // Every method of the prefix (getFields takes and returns no entity).
+    for m in s.methods.values() {
+        if let Some((p, last)) = m.name.rsplit_once('.')
+            && p == prefix
+        {
+            let lower = last.to_ascii_lowercase();
+            if let Some(a) = action_of(&lower)
+                && !STANDARD.contains(&lower.as_str())
+            {
+                fam.aliases.insert(lower, a.to_string());
+            }
+        }
+    }
+    fam
+}
+
+/// Every method a family serves (lower case): the standard six plus its aliases.
+pub(crate) fn served_actions(fam: &Family) -> Vec<String> {
+    let mut v: Vec<String> = STANDARD.iter().map(|s| (*s).to_string()).collect();
+    v.extend(fam.aliases.keys().cloned());
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_specs_make_families() {
+        let specs = embedded();
+        assert_eq!(specs.len(), 12);
+        let fams = families(&specs, &["crm.deal".to_string()]);
+        let names: Vec<&str> = fams.iter().map(|f| f.spec.prefix.as_str()).collect();
+        assert!(names.contains(&"sale.order"), "{names:?}");
+        assert!(!names.contains(&"crm.deal"));
+        let order = fams.iter().find(|f| f.spec.prefix == "sale.order").unwrap();
+        assert_eq!(order.spec.keys, KeyStyle::Camel);
+        assert_eq!(order.spec.list_wrapper.as_deref(), Some("orders"));
+        assert_eq!(
+            order.aliases.get("getfields").map(String::as_str),
+            Some("fields")
+        );
+        assert_eq!(upper_snake("dateInsert"), "DATE_INSERT");
+    }
+}

@@ -1,0 +1,411 @@
+//! Event tests: delivery form, ONOFFLINEEVENT wake-ups, app install, auth_connector queues,
+//! offline reservation, clearing and error marking.
+#![allow(clippy::many_single_char_names)]
+
+use bitrix24_emulator::{Emulator, RunningEmulator};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+async fn emu() -> RunningEmulator {
+    Emulator::builder()
+        .webhook(1, "SOMECODE")
+        .start()
+        .await
+        .expect("start")
+}
+
+async fn post(url: &str, body: &Value) -> Value {
+    let r = reqwest::Client::new()
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .expect("send");
+    let text = r.text().await.expect("body");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// A tiny axum handler that forwards each request body (and its content type) to a channel.
+async fn handler() -> (String, UnboundedReceiver<(String, String)>) {
+    use axum::extract::State;
+    use axum::http::HeaderMap;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(String, String)>();
+    let app = axum::Router::new()
+        .fallback(
+            |State(tx): State<tokio::sync::mpsc::UnboundedSender<(String, String)>>,
+             headers: HeaderMap,
+             body: String| async move {
+                let ct = headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                let _ = tx.send((ct, body));
+                "ok"
+            },
+        )
+        .with_state(tx);
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(l, app).await;
+    });
+    (format!("http://{addr}/handler"), rx)
+}
+
+async fn next(rx: &mut UnboundedReceiver<(String, String)>) -> (String, Vec<(String, String)>) {
+    let (ct, body) = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("a delivery")
+        .expect("open");
+    let pairs = url::form_urlencoded::parse(body.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    (ct, pairs)
+}
+
+async fn nothing(rx: &mut UnboundedReceiver<(String, String)>) {
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), rx.recv())
+            .await
+            .is_err(),
+        "no delivery expected"
+    );
+}
+
+fn get<'a>(pairs: &'a [(String, String)], k: &str) -> Option<&'a str> {
+    pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+}
+
+#[tokio::test]
+async fn online_delivery_form_keys_in_wire_order() {
+    let e = emu().await;
+    let app = e.oauth_app();
+    let rest = format!("{}/rest/", e.base_url());
+    let (url, mut rx) = handler().await;
+    let b = post(
+        &format!("{rest}event.bind"),
+        &json!({"auth": app.access_token, "event": "ONCRMLEADADD", "handler": url}),
+    )
+    .await;
+    assert_eq!(b["result"], true, "{b}");
+    let b = post(
+        &format!("{}crm.lead.add", e.webhook_url()),
+        &json!({"fields": {"TITLE": "L"}}),
+    )
+    .await;
+    let id = b["result"].as_i64().unwrap();
+    let (ct, pairs) = next(&mut rx).await;
+    assert_eq!(ct, "application/x-www-form-urlencoded");
+    let names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "event",
+            "event_handler_id",
+            "data[FIELDS][ID]",
+            "ts",
+            "auth[access_token]",
+            "auth[expires]",
+            "auth[expires_in]",
+            "auth[scope]",
+            "auth[domain]",
+            "auth[server_endpoint]",
+            "auth[status]",
+            "auth[client_endpoint]",
+            "auth[member_id]",
+            "auth[user_id]",
+            "auth[application_token]",
+        ]
+    );
+    assert_eq!(get(&pairs, "event"), Some("ONCRMLEADADD"));
+    assert_eq!(get(&pairs, "event_handler_id"), Some("1"));
+    assert_eq!(
+        get(&pairs, "data[FIELDS][ID]"),
+        Some(id.to_string().as_str())
+    );
+    assert_eq!(get(&pairs, "auth[expires_in]"), Some("3600"));
+    assert_eq!(get(&pairs, "auth[user_id]"), Some("1"));
+    assert_eq!(get(&pairs, "auth[member_id]"), Some(app.member_id.as_str()));
+    assert_eq!(
+        get(&pairs, "auth[application_token]"),
+        Some(app.application_token.as_str())
+    );
+    assert!(get(&pairs, "ts").unwrap().parse::<i64>().is_ok());
+}
+
+#[tokio::test]
+async fn onofflineevent_wakeups() {
+    let e = emu().await;
+    let app = e.oauth_app();
+    let rest = format!("{}/rest/", e.base_url());
+    let auth = app.access_token.clone();
+    let (url, mut rx) = handler().await;
+    post(
+        &format!("{rest}event.bind"),
+        &json!({"auth": auth, "event": "ONCRMDEALADD", "event_type": "offline"}),
+    )
+    .await;
+    let b = post(
+        &format!("{rest}event.bind"),
+        &json!({"auth": auth, "event": "ONOFFLINEEVENT", "handler": url, "options": {"minTimeout": 30}}),
+    )
+    .await;
+    assert_eq!(b["result"], true, "{b}");
+    // ONOFFLINEEVENT itself cannot be offline.
+    let b = post(
+        &format!("{rest}event.bind"),
+        &json!({"auth": auth, "event": "ONOFFLINEEVENT", "event_type": "offline"}),
+    )
+    .await;
+    assert_eq!(b["error"], "ERROR_ARGUMENT", "{b}");
+    let wh = e.webhook_url();
+    post(
+        &format!("{wh}crm.deal.add"),
+        &json!({"fields": {"TITLE": "a"}}),
+    )
+    .await;
+    let (_, pairs) = next(&mut rx).await;
+    assert_eq!(get(&pairs, "event"), Some("ONOFFLINEEVENT"));
+    assert!(get(&pairs, "auth[refresh_token]").is_some(), "{pairs:?}");
+    assert!(
+        !pairs.iter().any(|(k, _)| k.starts_with("data")),
+        "empty data is not sent: {pairs:?}"
+    );
+    // Within minTimeout: no second ping.
+    post(
+        &format!("{wh}crm.deal.add"),
+        &json!({"fields": {"TITLE": "b"}}),
+    )
+    .await;
+    nothing(&mut rx).await;
+    // After it: a ping again.
+    e.control().advance_clock(Duration::from_secs(31));
+    post(
+        &format!("{wh}crm.deal.add"),
+        &json!({"fields": {"TITLE": "c"}}),
+    )
+    .await;
+    let (_, pairs) = next(&mut rx).await;
+    assert_eq!(get(&pairs, "event"), Some("ONOFFLINEEVENT"));
+    // The queue holds the three adds.
+    let b = post(&format!("{rest}event.offline.list"), &json!({"auth": auth})).await;
+    assert_eq!(b["total"], 3, "{b}");
+}
+
+#[tokio::test]
+async fn install_app_posts_onappinstall() {
+    let e = emu().await;
+    let (url, mut rx) = handler().await;
+    let status = e.control().install_app(&url).await.expect("delivered");
+    assert_eq!(status, 200);
+    let (ct, pairs) = next(&mut rx).await;
+    assert_eq!(ct, "application/x-www-form-urlencoded");
+    assert_eq!(get(&pairs, "event"), Some("ONAPPINSTALL"));
+    assert!(get(&pairs, "data[VERSION]").is_some());
+    assert!(get(&pairs, "data[LANGUAGE_ID]").is_some());
+    let app = e.oauth_app();
+    assert_eq!(get(&pairs, "auth[member_id]"), Some(app.member_id.as_str()));
+    assert_eq!(
+        get(&pairs, "auth[application_token]"),
+        Some(app.application_token.as_str())
+    );
+    assert_eq!(
+        get(&pairs, "auth[client_endpoint]"),
+        Some(format!("{}/rest/", e.base_url()).as_str())
+    );
+    // The installer's tokens work: the access token calls REST, the refresh token refreshes.
+    let access = get(&pairs, "auth[access_token]").unwrap();
+    let refresh = get(&pairs, "auth[refresh_token]").unwrap();
+    let b = post(
+        &format!("{}/rest/app.info", e.base_url()),
+        &json!({"auth": access}),
+    )
+    .await;
+    assert_eq!(b["result"]["CODE"], app.client_id, "{b}");
+    let r = reqwest::Client::new()
+        .get(format!(
+            "{}?grant_type=refresh_token&client_id={}&client_secret={}&refresh_token={refresh}",
+            app.token_url, app.client_id, app.client_secret
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // A handler that is down is an error, not a hang.
+    assert!(
+        e.control()
+            .install_app("http://127.0.0.1:9/none")
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn auth_connector_queues_and_self_change_suppression() {
+    let e = emu().await;
+    let app = e.oauth_app();
+    let rest = format!("{}/rest/", e.base_url());
+    let auth = app.access_token.clone();
+    for conn in ["", "crm1"] {
+        let b = post(
+            &format!("{rest}event.bind"),
+            &json!({"auth": auth, "event": "ONCRMCONTACTADD", "event_type": "offline", "auth_connector": conn}),
+        )
+        .await;
+        assert_eq!(b["result"], true, "{b}");
+    }
+    let b = post(&format!("{rest}event.get"), &json!({"auth": auth})).await;
+    let rows = b["result"].as_array().unwrap();
+    assert!(
+        rows.contains(&json!({"event": "ONCRMCONTACTADD", "connector_id": "crm1", "offline": 1}))
+    );
+    // A change by the app through connector crm1 skips the crm1 queue only.
+    post(
+        &format!("{rest}crm.contact.add"),
+        &json!({"auth": auth, "auth_connector": "crm1", "fields": {"NAME": "A"}}),
+    )
+    .await;
+    // A change by the app without a connector skips the connector-less queue only.
+    post(
+        &format!("{rest}crm.contact.add"),
+        &json!({"auth": auth, "fields": {"NAME": "B"}}),
+    )
+    .await;
+    // A webhook change reaches both.
+    post(
+        &format!("{}crm.contact.add", e.webhook_url()),
+        &json!({"fields": {"NAME": "C"}}),
+    )
+    .await;
+    let plain = post(&format!("{rest}event.offline.list"), &json!({"auth": auth})).await;
+    let crm1 = post(
+        &format!("{rest}event.offline.list"),
+        &json!({"auth": auth, "auth_connector": "crm1"}),
+    )
+    .await;
+    let ids = |b: &Value| -> Vec<String> {
+        b["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r["EVENT_DATA"]["FIELDS"]["ID"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    assert_eq!(ids(&plain), ["1", "3"], "{plain}");
+    assert_eq!(ids(&crm1), ["2", "3"], "{crm1}");
+    // Reading one queue leaves the other alone.
+    let b = post(
+        &format!("{rest}event.offline.get"),
+        &json!({"auth": auth, "auth_connector": "crm1"}),
+    )
+    .await;
+    assert_eq!(b["result"]["events"].as_array().unwrap().len(), 2);
+    assert_eq!(e.control().offline_queue_len(), 2);
+    // Webhooks cannot read offline events.
+    let b = post(&format!("{}event.offline.get", e.webhook_url()), &json!({})).await;
+    assert_eq!(b["error"], "WRONG_AUTH_TYPE");
+}
+
+#[tokio::test]
+async fn offline_reservation_clear_and_error() {
+    let e = emu().await;
+    let app = e.oauth_app();
+    let rest = format!("{}/rest/", e.base_url());
+    let auth = app.access_token.clone();
+    post(
+        &format!("{rest}event.bind"),
+        &json!({"auth": auth, "event": "ONCRMCOMPANYADD", "event_type": "offline"}),
+    )
+    .await;
+    for n in 0..4 {
+        post(
+            &format!("{}crm.company.add", e.webhook_url()),
+            &json!({"fields": {"TITLE": format!("C{n}")}}),
+        )
+        .await;
+    }
+    // Two readers with clear=0 get disjoint batches.
+    let a = post(
+        &format!("{rest}event.offline.get"),
+        &json!({"auth": auth, "clear": 0, "limit": 2}),
+    )
+    .await;
+    let b = post(
+        &format!("{rest}event.offline.get"),
+        &json!({"auth": auth, "clear": 0, "limit": 2}),
+    )
+    .await;
+    let pa = a["result"]["process_id"].as_str().unwrap().to_string();
+    let pb = b["result"]["process_id"].as_str().unwrap().to_string();
+    assert_ne!(pa, pb);
+    let mids = |v: &Value| -> Vec<String> {
+        v["result"]["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["MESSAGE_ID"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (ma, mb) = (mids(&a), mids(&b));
+    assert_eq!(ma.len(), 2);
+    assert!(ma.iter().all(|m| !mb.contains(m)));
+    // Re-read by process id (clear=0 keeps them).
+    let again = post(
+        &format!("{rest}event.offline.get"),
+        &json!({"auth": auth, "clear": 0, "process_id": pa}),
+    )
+    .await;
+    assert_eq!(mids(&again), ma);
+    // The list shows the reservation.
+    let l = post(&format!("{rest}event.offline.list"), &json!({"auth": auth})).await;
+    assert_eq!(l["result"][0]["PROCESS_ID"], pa.as_str());
+    assert_eq!(l["result"][0]["ERROR"], "0");
+    // Mark one of A's rows as an error, clear one of them by message id, then the rest.
+    let b2 = post(
+        &format!("{rest}event.offline.error"),
+        &json!({"auth": auth, "process_id": pa, "message_id": [ma[0]]}),
+    )
+    .await;
+    assert_eq!(b2["result"], true);
+    let c = post(
+        &format!("{rest}event.offline.clear"),
+        &json!({"auth": auth, "process_id": pa, "message_id": [ma[1]]}),
+    )
+    .await;
+    assert_eq!(c["result"], true);
+    let c = post(
+        &format!("{rest}event.offline.clear"),
+        &json!({"auth": auth, "process_id": pb}),
+    )
+    .await;
+    assert_eq!(c["result"], true);
+    let bad = post(
+        &format!("{rest}event.offline.clear"),
+        &json!({"auth": auth, "process_id": pb, "message_id": ["short"]}),
+    )
+    .await;
+    assert_eq!(bad["error"], "ERROR_ARGUMENT");
+    let missing = post(
+        &format!("{rest}event.offline.clear"),
+        &json!({"auth": auth}),
+    )
+    .await;
+    assert_eq!(missing["error"], "ERROR_ARGUMENT");
+    // Only the errored row remains, visible with error=1 only.
+    assert_eq!(e.control().offline_queue_len(), 1);
+    let normal = post(&format!("{rest}event.offline.get"), &json!({"auth": auth})).await;
+    assert_eq!(normal["result"]["events"], json!([]));
+    let errs = post(
+        &format!("{rest}event.offline.get"),
+        &json!({"auth": auth, "error": 1, "clear": 0}),
+    )
+    .await;
+    assert_eq!(mids(&errs), [ma[0].clone()]);
+}

@@ -1,0 +1,7 @@
+#[derive(serde::Serialize, bitrix24::Method)]
+#[bitrix24(method = "crm.deal.get", risk = "safe", scopes = ["crm"], response = serde_json::Value)]
+struct DealGet {
+    id: u64,
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[derive(bitrix24::UserFields)]
+struct DealExtras(Option<String>);
+
+fn main() {}

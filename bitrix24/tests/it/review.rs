@@ -1,0 +1,169 @@
+//! Behaviours pinned after review: redirects, refresh failures, shared stores, pagination edges.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bitrix24::methods::{DealList, ServerTime};
+use bitrix24::{
+    AuthError, Client, Error, MemoryTokenStore, OAuthApp, OAuthTokens, RetryPolicy, Strategy,
+    TokenStore,
+};
+use futures::TryStreamExt;
+use serde_json::{Value, json};
+
+use crate::canned::{Canned, json, redirect};
+
+const TIME_OK: &str = r#"{"result":"2024-08-05T09:02:13+00:00","time":{}}"#;
+const EXPIRED: &str =
+    r#"{"error":"expired_token","error_description":"The access token provided has expired"}"#;
+
+fn hook(server: &Canned) -> Client {
+    Client::builder()
+        .webhook(&server.webhook())
+        .no_rate_limit()
+        .retry(RetryPolicy::default().base_delay(Duration::from_millis(2)))
+        .build()
+        .unwrap()
+}
+
+fn app(server: &Canned, store: Arc<MemoryTokenStore>) -> Client {
+    Client::builder()
+        .oauth(
+            OAuthApp::new("local.1", "s3cret").token_url(format!("{}/oauth/token/", server.base)),
+            OAuthTokens::new("old4ccess", "oldrefresh", format!("{}/rest/", server.base)),
+        )
+        .token_store(store)
+        .no_rate_limit()
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn redirects_off_https_or_off_rest_are_not_followed() {
+    for location in [
+        "http://portal.example.com/rest/1/abc123secret/server.time",
+        "https://portal.example.com/login/?back=1",
+    ] {
+        let server = Canned::start(vec![redirect(location)]).await;
+        let err = hook(&server).send(&ServerTime).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Config(m) if m.contains("not following")),
+            "{err:?}"
+        );
+        assert!(!err.to_string().contains("abc123secret"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn a_refused_refresh_token_is_not_sent_again() {
+    let server = Canned::start(vec![
+        json(401, EXPIRED),
+        json(
+            400,
+            r#"{"error":"invalid_grant","error_description":"Invalid grant"}"#,
+        ),
+        json(401, EXPIRED),
+    ])
+    .await;
+    let c = app(&server, Arc::new(MemoryTokenStore::new()));
+    for _ in 0..2 {
+        let err = c.send(&ServerTime).await.unwrap_err();
+        assert!(
+            matches!(err, Error::Auth(AuthError::RefreshRejected { .. })),
+            "{err:?}"
+        );
+    }
+    let token_calls = server
+        .paths()
+        .iter()
+        .filter(|p| p.starts_with("/oauth"))
+        .count();
+    assert_eq!(
+        token_calls, 1,
+        "the dead refresh token went to the endpoint once"
+    );
+}
+
+#[tokio::test]
+async fn tokens_another_process_saved_are_adopted_instead_of_refreshing() {
+    let server = Canned::start(vec![json(401, EXPIRED), json(200, TIME_OK)]).await;
+    let store = Arc::new(MemoryTokenStore::new());
+    let c = app(&server, store.clone());
+    // Another process refreshed meanwhile and saved the new pair.
+    store
+        .save(&OAuthTokens::new(
+            "n3waccess",
+            "n3wrefresh",
+            format!("{}/rest/", server.base),
+        ))
+        .await
+        .unwrap();
+    c.send(&ServerTime).await.unwrap();
+    assert_eq!(
+        server.paths(),
+        vec!["/rest/server.time", "/rest/server.time"]
+    );
+    assert_eq!(server.seen()[1].body, r#"{"auth":"n3waccess"}"#);
+    assert_eq!(c.token_refreshes(), 0);
+}
+
+#[tokio::test]
+async fn lists_with_next_but_no_total_are_followed_page_by_page() {
+    let page = |from: u64, n: u64, next: Option<u64>| {
+        let rows: Vec<Value> = (from..from + n)
+            .map(|i| json!({"ID": i.to_string()}))
+            .collect();
+        let mut v = json!({"result": rows});
+        if let Some(n) = next {
+            v["next"] = json!(n);
+        }
+        v.to_string()
+    };
+    let server = Canned::start(vec![
+        json(200, &page(1, 50, Some(50))),
+        json(200, &page(51, 50, Some(100))),
+        json(200, &page(101, 3, None)),
+    ])
+    .await;
+    let rows: Vec<_> = hook(&server)
+        .stream_with(DealList::new(), Strategy::Offset)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 103);
+    let starts: Vec<Value> = server
+        .seen()
+        .iter()
+        .map(|s| serde_json::from_str::<Value>(&s.body).unwrap()["start"].clone())
+        .collect();
+    assert_eq!(starts, vec![json!(0), json!(50), json!(100)]);
+}
+
+#[tokio::test]
+async fn keyset_guards_its_own_order_and_id() {
+    let server = Canned::start(vec![json(200, r#"{"result":[{"ID":"1","TITLE":"a"}]}"#)]).await;
+    let c = hook(&server);
+    let err = c
+        .stream_with(
+            DealList::new().order(json!({"TITLE": "ASC"})),
+            Strategy::Keyset,
+        )
+        .try_next()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("remove `order`"), "{err}");
+    // A select without the id gets it added, so the walk can continue.
+    let rows = c.list_all(DealList::new().select(["TITLE"])).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    let body: Value = serde_json::from_str(&server.seen()[0].body).unwrap();
+    assert_eq!(body["select"], json!(["TITLE", "ID"]));
+}
+
+#[test]
+fn only_real_loopback_addresses_may_use_http() {
+    assert!(Client::webhook("http://127.0.0.1:8080/rest/1/x/").is_ok());
+    assert!(Client::webhook("http://localhost:8080/rest/1/x/").is_ok());
+    assert!(Client::webhook("http://[::1]:8080/rest/1/x/").is_ok());
+    assert!(Client::webhook("http://127.evil.example/rest/1/x/").is_err());
+    assert!(Client::webhook("http://localhost.evil.example/rest/1/x/").is_err());
+}
