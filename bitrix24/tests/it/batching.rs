@@ -291,7 +291,7 @@ async fn a_failed_request_fails_only_its_commands() {
     assert_eq!(results.len(), 51);
     match &results[0] {
         Err(Error::BatchRequest { source, .. }) => {
-            assert_eq!(source.code(), Some(&ErrorCode::AccessDenied))
+            assert_eq!(source.code(), Some(&ErrorCode::AccessDenied));
         }
         other => panic!("{other:?}"),
     }

@@ -459,7 +459,7 @@ async fn rejected_refresh_is_an_auth_error_not_a_loop() {
     let err = oauth_client(&server).send(&ServerTime).await.unwrap_err();
     match &err {
         Error::Auth(AuthError::RefreshRejected { code, .. }) => {
-            assert_eq!(*code, ErrorCode::InvalidGrant)
+            assert_eq!(*code, ErrorCode::InvalidGrant);
         }
         other => panic!("{other:?}"),
     }
