@@ -602,11 +602,22 @@ fn emit_entity(ctx: &Ctx<'_>, name: &str, e: &EntitySpec) -> TokenStream {
          booleans decode from Bitrix24's strings (`\"42\"`, `\"Y\"`).",
     );
     let d = doc(&text);
+    // Legacy entities (UPPER_SNAKE fields: crm.deal.*, crm.lead.*, user.*...) write flags as
+    // "Y"/"N" (v2 protocol notes, data conventions); D7 (camelCase) ones take JSON booleans.
+    let legacy = e
+        .fields
+        .iter()
+        .all(|f| !f.name.chars().any(|c| c.is_ascii_lowercase()));
     let mut fields = TokenStream::new();
     for f in &e.fields {
         let fid = ident(&naming::field_ident(&f.name));
         let wire = lit(&f.name);
         let rty = ctx.rust_ty(&f.ty);
+        let flag = if legacy && matches!(f.ty, crate::spec::Ty::Bool) {
+            quote!(serialize_with = "crate::lenient::yes_no",)
+        } else {
+            TokenStream::new()
+        };
         let fd = match &f.doc {
             Some(x) if !x.trim().is_empty() => {
                 doc(&format!("`{}` (`{}`): {}", f.name, f.ty, x.trim()))
@@ -619,6 +630,7 @@ fn emit_entity(ctx: &Ctx<'_>, name: &str, e: &EntitySpec) -> TokenStream {
                 rename = #wire,
                 default,
                 skip_serializing_if = "Option::is_none",
+                #flag
                 deserialize_with = "crate::lenient::option"
             )]
             pub #fid: Option<#rty>,

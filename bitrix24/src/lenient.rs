@@ -33,6 +33,27 @@ pub trait LenientDecode: Sized {
     fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error>;
 }
 
+/// `#[serde(serialize_with = "bitrix24::lenient::yes_no")]` for `Option<bool>` fields of
+/// legacy entities, which take flags as `"Y"`/`"N"`, not JSON booleans.
+///
+/// ```
+/// #[derive(serde::Serialize)]
+/// struct Fields {
+///     #[serde(rename = "OPENED", serialize_with = "bitrix24::lenient::yes_no")]
+///     opened: Option<bool>,
+/// }
+/// let json = serde_json::to_string(&Fields { opened: Some(false) }).unwrap();
+/// assert_eq!(json, r#"{"OPENED":"N"}"#);
+/// ```
+#[allow(clippy::ref_option, clippy::trivially_copy_pass_by_ref)] // the signature serde calls
+pub fn yes_no<S: Serializer>(value: &Option<bool>, serializer: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(true) => serializer.serialize_str("Y"),
+        Some(false) => serializer.serialize_str("N"),
+        None => serializer.serialize_none(),
+    }
+}
+
 /// `#[serde(deserialize_with = "bitrix24::lenient::option")]` for `Option<T>` fields.
 pub fn option<'de, D: Deserializer<'de>, T: LenientDecode>(
     deserializer: D,

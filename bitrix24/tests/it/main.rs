@@ -7,4 +7,5 @@ mod hygiene;
 mod paging;
 mod portal;
 mod review;
+mod typed;
 mod wire;

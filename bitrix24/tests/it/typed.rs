@@ -1,0 +1,67 @@
+//! Generated, fully typed methods through the client, against the emulator.
+
+use std::time::Duration;
+
+use bitrix24::packs::core::{CrmDealAdd, CrmDealGet, CrmDealList, CrmDealUpdate, Deal};
+use bitrix24::{Client, Method, RetryPolicy, Risk, catalog};
+use bitrix24_emulator::Emulator;
+use futures::TryStreamExt;
+
+#[tokio::test]
+async fn typed_deal_roundtrip_with_flags_as_y_n() {
+    let emu = Emulator::builder()
+        .webhook(1, "typed")
+        .start()
+        .await
+        .unwrap();
+    let c = Client::builder()
+        .webhook(&emu.webhook_url())
+        .no_rate_limit()
+        .retry(RetryPolicy::default().base_delay(Duration::from_millis(5)))
+        .build()
+        .unwrap();
+    let fields = Deal {
+        title: Some("Typed deal".into()),
+        opened: Some(false),
+        opportunity: Some("1000.50".into()),
+        ..Deal::default()
+    };
+    // Legacy entities write flags as "Y"/"N", never JSON booleans.
+    let wire = serde_json::to_value(CrmDealAdd::new().fields(fields.clone())).unwrap();
+    assert_eq!(wire["fields"]["OPENED"], "N");
+    let id = *c.send(&CrmDealAdd::new().fields(fields)).await.unwrap();
+    let deal: Deal = c.send(&CrmDealGet::new(id)).await.unwrap();
+    assert_eq!(deal.id, Some(id));
+    assert_eq!(deal.title.as_deref(), Some("Typed deal"));
+    assert_eq!(deal.opened, Some(false), "decoded from \"N\"");
+    let update = CrmDealUpdate::new(id).fields(Deal {
+        opened: Some(true),
+        ..Deal::default()
+    });
+    c.send(&update).await.unwrap();
+    assert_eq!(
+        c.send(&CrmDealGet::new(id)).await.unwrap().opened,
+        Some(true)
+    );
+
+    emu.control().seed_deals(120);
+    let deals: Vec<Deal> = c.stream(CrmDealList::new()).try_collect().await.unwrap();
+    assert_eq!(deals.len(), 121);
+    assert!(
+        deals.windows(2).all(|w| w[0].id < w[1].id),
+        "keyset walk, ascending ids"
+    );
+}
+
+#[test]
+fn generated_metadata_answers_guardrail_questions() {
+    assert_eq!(<CrmDealAdd as Method>::RISK, Risk::Write);
+    let info = catalog::method_info("crm.deal.add").unwrap();
+    assert_eq!((info.pack, info.risk), ("core", Risk::Write));
+    assert_eq!(
+        catalog::least_privilege_scopes(["crm.deal.add", "crm.deal.list"]),
+        vec!["crm"]
+    );
+    assert_eq!(catalog::pack_for_term("open lines"), Some("comms"));
+    assert!(catalog::METHODS.len() >= 300);
+}
