@@ -309,6 +309,15 @@ pub(crate) struct Family {
     pub not_found: Option<(String, String)>,
     /// Where the family comes from (`builtin`, `custom`, `specs/commerce.toml`, `crm.type`).
     pub origin: String,
+    /// Event names fired per action (`ADD`/`UPDATE`/`DELETE`), from the pack's `events` list;
+    /// when empty, `spec.event_prefix` decides.
+    pub events: HashMap<&'static str, Vec<String>>,
+    /// Serve only these actions (lower case) under the prefix: the documented API has no
+    /// generic CRUD (`catalog.catalog` is read-only).
+    pub only: Option<Vec<String>>,
+    /// Served by hand-written handlers under the documented method names (`disk.*`, `im.*`,
+    /// `sonet_group.*`): the prefix is only the store key.
+    pub custom: bool,
 }
 
 impl Family {
@@ -328,10 +337,13 @@ impl Family {
             fields_wrapper: None,
             not_found: None,
             origin: String::new(),
+            events: HashMap::new(),
+            only: None,
+            custom: false,
         }
     }
 
-    fn slot(&self, name: &str, camel: bool) -> Option<usize> {
+    pub(crate) fn slot(&self, name: &str, camel: bool) -> Option<usize> {
         if camel {
             self.by_camel.get(name).copied()
         } else {

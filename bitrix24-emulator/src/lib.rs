@@ -21,6 +21,7 @@
 
 mod clock;
 mod core;
+mod documented;
 mod entities;
 mod events;
 mod methods;
@@ -394,6 +395,7 @@ impl EmulatorBuilder {
             stores: HashMap::new(),
             users,
             departments,
+            side: HashMap::new(),
         };
         for f in &families {
             data.stores
@@ -417,7 +419,14 @@ impl EmulatorBuilder {
             operating_limit: Mutex::new(self.operating_limit),
             data: RwLock::new(data),
             families,
-            events: Mutex::new(EventState::default()),
+            events: Mutex::new(EventState {
+                // Every event a pack lists can be bound.
+                known: spec_list
+                    .iter()
+                    .flat_map(|s| s.events.iter().map(|e| e.to_ascii_uppercase()))
+                    .collect(),
+                ..EventState::default()
+            }),
             faults: Mutex::new(FaultState {
                 rng: fastrand::Rng::with_seed(self.faults.seed),
                 cfg: self.faults,
@@ -659,6 +668,30 @@ impl Control {
     pub fn emit_event(&self, name: &str, data: Value) {
         self.register_event(name);
         events::emit(&self.inner, name, &data, &events::Origin::default());
+    }
+
+    /// Loads rows into an entity store without firing events and returns their ids: the keys
+    /// are the family's own request keys (`TITLE` for legacy families, `iblockId` for D7 ones).
+    /// Rows of read-only families (`catalog.catalog`, which has no documented `add`) can only be
+    /// created this way. Unknown prefixes and rows that fail validation are skipped.
+    pub fn seed_entities(&self, prefix: &str, rows: &[Value]) -> Vec<i64> {
+        let Some(fam) = self.inner.family(prefix) else {
+            return Vec::new();
+        };
+        let now = self.inner.now();
+        let view = entities::View::native(fam);
+        let mut data = self
+            .inner
+            .data
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let store = data.stores.entry(fam.spec.prefix.clone()).or_default();
+        rows.iter()
+            .filter_map(|r| match r {
+                Value::Object(m) => store.add(fam, view, m, 1, now).ok(),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Makes an event name bindable with `event.bind`.

@@ -45,6 +45,14 @@ pub(crate) fn method_table(families: &[Family]) -> BTreeMap<String, String> {
         t.insert(format!("department.{a}"), "department".to_string());
     }
     for f in families {
+        if f.custom {
+            for (m, key) in crate::documented::METHODS {
+                if *key == f.spec.prefix {
+                    t.insert((*m).to_string(), f.spec.scope.clone());
+                }
+            }
+            continue;
+        }
         let actions: Vec<String> = if f.origin.starts_with("specs/") {
             crate::specs::served_actions(f)
         } else {
@@ -65,7 +73,7 @@ pub(crate) fn method_table(families: &[Family]) -> BTreeMap<String, String> {
     for a in ["add", "get", "list", "update", "delete", "fields"] {
         t.insert(format!("crm.item.{a}"), "crm".to_string());
     }
-    for a in ["add", "get", "list"] {
+    for a in ["add", "get", "list", "update", "delete", "fields"] {
         t.insert(format!("crm.type.{a}"), "crm".to_string());
     }
     t
@@ -233,7 +241,12 @@ fn dispatch(inner: &Arc<Inner>, c: &Caller, method: &str, p: &Map<String, Value>
             "UF_HEAD": "Manager",
         }))),
         "crm.type.add" => crm_type_add(inner, c, p),
+        "crm.type.update" => crm_type_update(inner, c, p),
+        "crm.type.delete" => crm_type_delete(inner, p),
         _ => {
+            if let Some(r) = crate::documented::dispatch(inner, c, method, p) {
+                return r;
+            }
             if let Some(action) = method.strip_prefix("crm.item.") {
                 return crm_item(inner, c, action, p);
             }
@@ -494,6 +507,57 @@ fn crm_type_add(inner: &Arc<Inner>, c: &Caller, p: &Map<String, Value>) -> Metho
     Ok(Outcome::of(json!({ "type": row })))
 }
 
+/// `crm.type.update`: only the passed fields change; `entityTypeId` is immutable.
+fn crm_type_update(inner: &Arc<Inner>, c: &Caller, p: &Map<String, Value>) -> MethodResult {
+    let Some(fam) = inner.family("crm.type") else {
+        return Err(ApiError::method_not_found());
+    };
+    let mut p = p.clone();
+    if let Some(Value::Object(f)) = p.get_mut("fields") {
+        f.remove("entityTypeId");
+    }
+    family_call(inner, c, fam, View::native(fam), "update", &p, false)
+}
+
+/// `crm.type.delete`: `[]` on success, `null` without `id`, `BX_ERROR` while items exist; the
+/// type's `crm.item.*` family goes away with it.
+fn crm_type_delete(inner: &Arc<Inner>, p: &Map<String, Value>) -> MethodResult {
+    let Some(fam) = inner.family("crm.type") else {
+        return Err(ApiError::method_not_found());
+    };
+    let Some(id) = param(p, "id").and_then(as_i64).filter(|n| *n > 0) else {
+        return Ok(Outcome::of(Value::Null));
+    };
+    let mut data = inner
+        .data
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let etid = data
+        .stores
+        .get("crm.type")
+        .and_then(|s| s.render_full(fam, View::native(fam), id))
+        .and_then(|r| r.get("entityTypeId").and_then(as_i64))
+        .ok_or_else(|| ApiError::new(400, "0", "Smart process not found"))?;
+    let key = format!("crm.dynamic.{etid}");
+    if data.stores.get(&key).is_some_and(|s| !s.rows.is_empty()) {
+        return Err(ApiError::new(
+            400,
+            "BX_ERROR",
+            "You cannot delete an entity type that has elements",
+        ));
+    }
+    if let Some(s) = data.stores.get_mut("crm.type") {
+        s.rows.remove(&id);
+    }
+    data.stores.remove(&key);
+    inner
+        .dynamic
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .retain(|f| f.spec.entity_type_id.map(i64::from) != Some(etid));
+    Ok(Outcome::of(json!([])))
+}
+
 fn department_json(d: &crate::state::Department) -> Value {
     let mut m = Map::new();
     m.insert("ID".into(), json!(d.id.to_string()));
@@ -672,7 +736,30 @@ fn event_data(fam: &Family, action: &str, id: i64) -> Value {
     }
 }
 
-fn fire(inner: &Arc<Inner>, c: &Caller, fam: &Family, action: &str, id: i64) {
+/// Fires the family's events for `action` (`ADD`/`UPDATE`/`DELETE`).
+pub(crate) fn fire(inner: &Arc<Inner>, c: &Caller, fam: &Family, action: &str, id: i64) {
+    if let Some(names) = fam.events.get(action) {
+        for name in names {
+            let mut fields = Map::new();
+            fields.insert("ID".into(), json!(id.to_string()));
+            if name == "ONSALEORDERSAVED" {
+                // on-sale-order-saved.md: XML_ID and the constant ACTION `save`.
+                let xml = inner
+                    .data
+                    .read()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .stores
+                    .get(&fam.spec.prefix)
+                    .and_then(|s| s.render_full(fam, View::native(fam), id))
+                    .and_then(|r| r.get("xmlId").and_then(as_str))
+                    .unwrap_or_default();
+                fields.insert("XML_ID".into(), json!(xml));
+                fields.insert("ACTION".into(), json!("save"));
+            }
+            events::emit(inner, name, &json!({ "FIELDS": fields }), &Origin::of(c));
+        }
+        return;
+    }
     if let Some(prefix) = &fam.spec.event_prefix {
         let name = format!("{prefix}{action}");
         events::emit(inner, &name, &event_data(fam, action, id), &Origin::of(c));

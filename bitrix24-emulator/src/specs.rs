@@ -168,6 +168,59 @@ fn shape_of(resp: Option<&Response>, default: Shape) -> Shape {
     }
 }
 
+/// Prefixes whose spec lists only reads (and `delete`/`fields`) while the docs also document
+/// `add`/`update`/`delete` (`crm-activity-add.md`, `crm-status-add.md`, ... at b24restdocs
+/// `5988ed13`): they get the full generic family. Every other read-only prefix serves only the
+/// methods its spec lists (`catalog.catalog` has no documented `add`).
+const DOCUMENTED_CRUD: &[&str] = &["crm.activity", "crm.status"];
+
+/// Entities whose documented API is not a generic family: they get a store under the given key
+/// and hand-written handlers (`crate::documented`) under the spec's method names.
+pub(crate) const CUSTOM: &[(&str, &str)] = &[
+    ("Workgroup", "sonet_group"),
+    ("Chat", "im.chat"),
+    ("Message", "im.message"),
+    ("Storage", "disk.storage"),
+    ("DiskFolder", "disk.folder"),
+    ("DiskFile", "disk.file"),
+];
+
+/// The pack's event names a family fires per action: `ON<PREFIX>ADD|UPDATE|DELETE`,
+/// `ON<PREFIX>SAVED`, `ON<LAST>ENTITYSAVED` and `ON<LAST>DELETED` (`sale.payment` ->
+/// `ONPAYMENTENTITYSAVED`), kept only when the pack's `events` list names them.
+pub(crate) fn pack_events(pack: &[String], prefix: &str) -> HashMap<&'static str, Vec<String>> {
+    let whole: String = prefix
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let last = prefix
+        .rsplit('.')
+        .next()
+        .unwrap_or(prefix)
+        .replace('_', "")
+        .to_ascii_uppercase();
+    let saved = [format!("ON{whole}SAVED"), format!("ON{last}ENTITYSAVED")];
+    let mut out = HashMap::new();
+    for (action, mut names) in [
+        ("ADD", vec![format!("ON{whole}ADD")]),
+        ("UPDATE", vec![format!("ON{whole}UPDATE")]),
+        (
+            "DELETE",
+            vec![format!("ON{whole}DELETE"), format!("ON{last}DELETED")],
+        ),
+    ] {
+        if action != "DELETE" {
+            names.extend(saved.iter().cloned());
+        }
+        names.retain(|n| pack.iter().any(|e| e.eq_ignore_ascii_case(n)));
+        if !names.is_empty() {
+            out.insert(action, names);
+        }
+    }
+    out
+}
+
 /// Builds the spec-driven families, skipping prefixes in `taken`.
 pub(crate) fn families(specs: &[Spec], taken: &[String]) -> Vec<Family> {
     let mut out: Vec<Family> = Vec::new();
@@ -190,17 +243,61 @@ pub(crate) fn families(specs: &[Spec], taken: &[String]) -> Vec<Family> {
                         .insert(a, m);
                 }
             }
-            for (prefix, acts) in by_prefix {
+            let mut covered = false;
+            for (prefix, acts) in &by_prefix {
                 let readable = acts.contains_key("get") || acts.contains_key("list");
                 let writable = acts.contains_key("add") || acts.contains_key("update");
                 if !readable || !writable {
                     continue;
                 }
-                if taken.iter().any(|t| t == &prefix) || out.iter().any(|f| f.spec.prefix == prefix)
+                covered = true;
+                if taken.iter().any(|t| t == prefix) || out.iter().any(|f| &f.spec.prefix == prefix)
                 {
                     continue;
                 }
-                out.push(build(s, &prefix, ent, &acts));
+                out.push(build(s, prefix, ent, acts));
+            }
+            if covered {
+                continue;
+            }
+            if let Some((_, key)) = CUSTOM.iter().find(|(e, _)| e == ename) {
+                if taken.iter().any(|t| t == key) || out.iter().any(|f| &f.spec.prefix == key) {
+                    continue;
+                }
+                // Methods returning the entity, whatever their names (for scope and shapes).
+                let mut acts: HashMap<&'static str, &MethodSpec> = HashMap::new();
+                for m in s.methods.values().filter(|m| refers_to(m, ename)) {
+                    acts.entry("get").or_insert(m);
+                }
+                let mut fam = build(s, key, ent, &acts);
+                fam.custom = true;
+                fam.aliases.clear();
+                out.push(fam);
+                continue;
+            }
+            // A read-only spec: the prefix of its get/list methods.
+            for (prefix, acts) in &by_prefix {
+                if !(acts.contains_key("get") || acts.contains_key("list"))
+                    || taken.iter().any(|t| t == prefix)
+                    || out.iter().any(|f| &f.spec.prefix == prefix)
+                {
+                    continue;
+                }
+                let mut fam = build(s, prefix, ent, acts);
+                if !DOCUMENTED_CRUD.contains(&prefix.as_str()) {
+                    let mut only: Vec<String> = s
+                        .methods
+                        .values()
+                        .filter_map(|m| {
+                            let (p, last) = m.name.rsplit_once('.')?;
+                            (p == prefix).then(|| last.to_ascii_lowercase())
+                        })
+                        .filter(|l| action_of(l).is_some())
+                        .collect();
+                    only.sort();
+                    fam.only = Some(only);
+                }
+                out.push(fam);
             }
         }
     }
@@ -284,6 +381,7 @@ fn build(
     };
     let mut fam = Family::new(spec);
     fam.origin.clone_from(&s.file);
+    fam.events = pack_events(&s.events, prefix);
     if let Shape::Wrapped(k, _) = &get {
         fam.fields_wrapper = Some(k.clone());
     }
@@ -307,8 +405,15 @@ fn build(
     fam
 }
 
-/// Every method a family serves (lower case): the standard six plus its aliases.
+/// Every method a family serves (lower case): the standard six plus its aliases, or only the
+/// spec's own methods for a read-only family, or none for a hand-served one.
 pub(crate) fn served_actions(fam: &Family) -> Vec<String> {
+    if fam.custom {
+        return Vec::new();
+    }
+    if let Some(only) = &fam.only {
+        return only.clone();
+    }
     let mut v: Vec<String> = STANDARD.iter().map(|s| (*s).to_string()).collect();
     v.extend(fam.aliases.keys().cloned());
     v
@@ -334,5 +439,39 @@ mod tests {
             Some("fields")
         );
         assert_eq!(upper_snake("dateInsert"), "DATE_INSERT");
+        // The read-only and hand-served entities get families too.
+        for p in [
+            "crm.activity",
+            "crm.status",
+            "catalog.catalog",
+            "sonet_group",
+            "im.chat",
+            "im.message",
+            "disk.storage",
+            "disk.folder",
+            "disk.file",
+        ] {
+            assert!(names.contains(&p), "{p}: {names:?}");
+        }
+        let cat = fams
+            .iter()
+            .find(|f| f.spec.prefix == "catalog.catalog")
+            .unwrap();
+        assert_eq!(served_actions(cat), ["get", "getfields", "list"]);
+        assert!(
+            fams.iter()
+                .any(|f| f.spec.prefix == "disk.file" && f.custom)
+        );
+        assert_eq!(
+            order.events["ADD"],
+            ["ONSALEORDERSAVED", "ONORDERENTITYSAVED"]
+        );
+        assert_eq!(order.events["DELETE"], ["ONORDERDELETED"]);
+        let act = fams
+            .iter()
+            .find(|f| f.spec.prefix == "crm.activity")
+            .unwrap();
+        assert_eq!(act.events["UPDATE"], ["ONCRMACTIVITYUPDATE"]);
+        assert!(act.only.is_none());
     }
 }

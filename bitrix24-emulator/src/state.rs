@@ -265,6 +265,9 @@ pub(crate) struct Data {
     pub stores: HashMap<String, Store>,
     pub users: BTreeMap<u64, User>,
     pub departments: BTreeMap<u64, Department>,
+    /// Side tables of the hand-served families (`im.chat.users`, `disk.versions`): table ->
+    /// owner id -> value.
+    pub side: HashMap<String, BTreeMap<i64, Value>>,
 }
 
 /// Counters read by `Control`.
