@@ -632,14 +632,11 @@ impl Client {
                 .await;
             let response = match sent {
                 Ok(r) => r,
-                Err(e) => match self.on_transport(call, e, attempt) {
-                    Next::Retry(wait) => {
-                        inner.clock.sleep(wait).await;
-                        continue;
-                    }
-                    Next::Fail(err) => return Err(err),
-                    Next::Refresh | Next::FallbackV2 => unreachable!("transport never refreshes"),
-                },
+                Err(e) => {
+                    let wait = self.on_transport(call, e, attempt)?;
+                    inner.clock.sleep(wait).await;
+                    continue;
+                }
             };
             let status = response.status().as_u16();
             span.record("status", status);
@@ -654,14 +651,11 @@ impl Client {
             }
             let bytes = match response.bytes().await {
                 Ok(b) => b,
-                Err(e) => match self.on_transport(call, e, attempt) {
-                    Next::Retry(wait) => {
-                        inner.clock.sleep(wait).await;
-                        continue;
-                    }
-                    Next::Fail(err) => return Err(err),
-                    Next::Refresh | Next::FallbackV2 => unreachable!("transport never refreshes"),
-                },
+                Err(e) => {
+                    let wait = self.on_transport(call, e, attempt)?;
+                    inner.clock.sleep(wait).await;
+                    continue;
+                }
             };
             let elapsed = inner.clock.now().saturating_duration_since(started);
             match decode(status, &bytes) {
@@ -682,8 +676,11 @@ impl Client {
                     match self.on_answer(call, err, &bytes, attempt, use_v3, refreshed) {
                         Next::Retry(wait) => inner.clock.sleep(wait).await,
                         Next::Refresh => {
-                            let oauth = inner.oauth.as_ref().expect("refresh implies oauth");
-                            let used = token.unwrap_or_default();
+                            let (Some(oauth), Some(used)) = (inner.oauth.as_ref(), token) else {
+                                return Err(Error::Config(
+                                    "refresh without OAuth credentials".into(),
+                                ));
+                            };
                             oauth
                                 .refresh(&inner.http, &used, inner.clock.as_ref(), inner.timeout)
                                 .await?;
@@ -708,22 +705,28 @@ impl Client {
         }
     }
 
-    fn on_transport(&self, call: &Call<'_>, e: reqwest::Error, attempt: u32) -> Next {
+    /// Decides what a transport failure means: `Ok(wait)` to send again after `wait`, or the
+    /// error to return (`OutcomeUnknown` for a write that may have reached the portal).
+    fn on_transport(
+        &self,
+        call: &Call<'_>,
+        e: reqwest::Error,
+        attempt: u32,
+    ) -> Result<Duration, Error> {
         let retry = &self.inner.retry;
         let never_sent = e.is_connect();
         if never_sent || call.idempotent {
             if attempt < retry.max_attempts {
                 tracing::warn!(attempt, never_sent, "transport failure: retrying");
-                return Next::Retry(retry.backoff(attempt));
+                return Ok(retry.backoff(attempt));
             }
-            return Next::Fail(Error::transport(call.name, e));
+            return Err(Error::transport(call.name, e));
         }
-        let err = Error::transport(call.name, e);
-        let reason = match &err {
-            Error::Transport { message, .. } => message.clone(),
-            _ => String::new(),
+        let reason = match Error::transport(call.name, e) {
+            Error::Transport { message, .. } => message,
+            other => other.to_string(),
         };
-        Next::Fail(Error::OutcomeUnknown {
+        Err(Error::OutcomeUnknown {
             method: call.name.to_owned(),
             reason,
         })

@@ -70,10 +70,13 @@ impl RateLimit {
     }
 
     fn quota(self) -> Quota {
+        // The constructors keep the rate within 1/day..1e6/s and the burst above zero, so the
+        // fallbacks below are never taken; they only avoid a panic path.
         let period = Duration::from_secs_f64(1.0 / self.per_second);
+        let burst = NonZeroU32::new(self.burst).unwrap_or(NonZeroU32::MIN);
         Quota::with_period(period)
-            .expect("positive period")
-            .allow_burst(NonZeroU32::new(self.burst).expect("burst > 0"))
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(burst)
     }
 }
 
