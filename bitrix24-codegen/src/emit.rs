@@ -129,7 +129,7 @@ impl Ctx<'_> {
             Ty::Int => quote!(i64),
             Ty::Id => quote!(u64),
             Ty::Float => quote!(f64),
-            Ty::Bool => quote!(bool),
+            Ty::Bool | Ty::Flag => quote!(bool),
             Ty::Object => quote!(::serde_json::Map<String, ::serde_json::Value>),
             Ty::Value => quote!(::serde_json::Value),
             Ty::List(t) => {
@@ -175,7 +175,7 @@ impl Ctx<'_> {
             Ty::Datetime => "\"2024-01-31T10:00:00+03:00\"".into(),
             Ty::Int | Ty::Id => "1".into(),
             Ty::Float => "1.5".into(),
-            Ty::Bool => "true".into(),
+            Ty::Bool | Ty::Flag => "true".into(),
             Ty::Object => "serde_json::Map::new()".into(),
             Ty::Value => "serde_json::json!({})".into(),
             Ty::List(t) if !nested => format!("[{}]", self.example_value(t, true)),
@@ -215,7 +215,7 @@ fn wire_sample(ctx: &Ctx<'_>, ty: &Ty, depth: usize) -> serde_json::Value {
         Ty::Id => json!("42"),
         Ty::Float => json!("1.5"),
         Ty::Decimal => json!("1000.50"),
-        Ty::Bool => json!("Y"),
+        Ty::Bool | Ty::Flag => json!("Y"),
         Ty::Date => json!("2024-01-31"),
         Ty::Datetime => json!("2024-01-31T10:00:00+03:00"),
         Ty::Object => json!([]),
@@ -613,7 +613,9 @@ fn emit_entity(ctx: &Ctx<'_>, name: &str, e: &EntitySpec) -> TokenStream {
         let fid = ident(&naming::field_ident(&f.name));
         let wire = lit(&f.name);
         let rty = ctx.rust_ty(&f.ty);
-        let flag = if legacy && matches!(f.ty, crate::spec::Ty::Bool) {
+        let flag = if matches!(f.ty, crate::spec::Ty::Flag)
+            || (legacy && matches!(f.ty, crate::spec::Ty::Bool))
+        {
             quote!(serialize_with = "crate::lenient::yes_no",)
         } else {
             TokenStream::new()
@@ -689,7 +691,7 @@ fn id_conversion(ty: &Ty, expr: &TokenStream) -> TokenStream {
 /// iterator, everything else as `impl Into<T>`. Returns the argument type and the conversion of
 /// `expr` into the field type.
 fn arg_conversion(ctx: &Ctx<'_>, ty: &Ty, expr: &TokenStream) -> (TokenStream, TokenStream) {
-    let scalar = |t: &Ty| matches!(t, Ty::Id | Ty::Int | Ty::Float | Ty::Bool);
+    let scalar = |t: &Ty| matches!(t, Ty::Id | Ty::Int | Ty::Float | Ty::Bool | Ty::Flag);
     let rty = ctx.rust_ty(ty);
     match ty {
         t if scalar(t) => (rty, quote!(#expr)),
@@ -797,19 +799,30 @@ fn emit_method(ctx: &Ctx<'_>, m: &MethodSpec) -> TokenStream {
         };
         let fd = doc(&pdoc);
         let (arg_ty, conv) = arg_conversion(ctx, &p.ty, &quote!(value));
+        let is_flag = matches!(p.ty, Ty::Flag);
         if p.required {
+            let flag = if is_flag {
+                quote!(, serialize_with = "crate::lenient::yes_no_required")
+            } else {
+                TokenStream::new()
+            };
             fields.extend(quote! {
                 #fd
-                #[serde(rename = #wire)]
+                #[serde(rename = #wire #flag)]
                 pub #fid: #rty,
             });
             new_args.push(quote!(#fid: #arg_ty));
             let (_, conv_named) = arg_conversion(ctx, &p.ty, &quote!(#fid));
             new_inits.push(quote!(#fid: #conv_named));
         } else {
+            let flag = if is_flag {
+                quote!(, serialize_with = "crate::lenient::yes_no")
+            } else {
+                TokenStream::new()
+            };
             fields.extend(quote! {
                 #fd
-                #[serde(rename = #wire, skip_serializing_if = "Option::is_none")]
+                #[serde(rename = #wire, skip_serializing_if = "Option::is_none" #flag)]
                 pub #fid: Option<#rty>,
             });
             new_inits.push(quote!(#fid: None));
@@ -912,11 +925,13 @@ fn emit_method(ctx: &Ctx<'_>, m: &MethodSpec) -> TokenStream {
         };
         let keyset = match (m.pagination, entity.and_then(EntitySpec::id_field)) {
             (Pagination::Keyset, Some(f)) => {
-                // Legacy UPPER entities page by `ID`, camelCase ones by `id`: the id's wire name.
+                // Legacy UPPER entities page by `ID`, camelCase ones by `id`: the id's wire name,
+                // unless the spec names another request field (`keyset_field`).
                 let field = lit(&f.name);
+                let request = lit(m.keyset_field.as_deref().unwrap_or(&f.name));
                 quote! {
                     const KEYSET: Option<crate::Keyset> = Some(crate::Keyset {
-                        request_field: #field,
+                        request_field: #request,
                         response_field: #field,
                     });
                 }

@@ -98,6 +98,8 @@ pub enum Ty {
     Decimal,
     /// `bool`
     Bool,
+    /// A boolean that travels as `"Y"`/`"N"` (`flag`).
+    Flag,
     /// `date`
     Date,
     /// `datetime`
@@ -127,6 +129,7 @@ impl Ty {
             "float" => Some(Ty::Float),
             "decimal" => Some(Ty::Decimal),
             "bool" => Some(Ty::Bool),
+            "flag" => Some(Ty::Flag),
             "date" => Some(Ty::Date),
             "datetime" => Some(Ty::Datetime),
             "object" => Some(Ty::Object),
@@ -176,6 +179,7 @@ impl fmt::Display for Ty {
             Ty::Float => f.write_str("float"),
             Ty::Decimal => f.write_str("decimal"),
             Ty::Bool => f.write_str("bool"),
+            Ty::Flag => f.write_str("flag"),
             Ty::Date => f.write_str("date"),
             Ty::Datetime => f.write_str("datetime"),
             Ty::Object => f.write_str("object"),
@@ -472,6 +476,9 @@ pub struct MethodSpec {
     pub example: Option<String>,
     /// Rust name override of the request struct.
     pub rust_name: Option<String>,
+    /// The field keyset pagination orders and filters by, when it differs from the entity's
+    /// id field as returned (`tasks.task.list`: `ID` in requests, `id` in rows).
+    pub keyset_field: Option<String>,
 }
 
 impl MethodSpec {
@@ -531,11 +538,15 @@ struct RawEnum {
 #[serde(untagged)]
 enum RawField {
     Short(String),
-    Long {
-        #[serde(rename = "type")]
-        ty: String,
-        doc: Option<String>,
-    },
+    Long(RawFieldLong),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFieldLong {
+    #[serde(rename = "type")]
+    ty: String,
+    doc: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -575,6 +586,7 @@ struct RawMethod {
     response: Option<String>,
     v3: Option<String>,
     pagination: Option<String>,
+    keyset_field: Option<String>,
     #[serde(default)]
     params: BTreeMap<String, toml::Value>,
     example: Option<String>,
@@ -759,7 +771,7 @@ pub fn parse_spec(file: &str, text: &str) -> Result<Spec, SpecErrors> {
                 for (fname, f) in r.fields.unwrap_or_default() {
                     let (ty, doc) = match f {
                         RawField::Short(t) => (t, None),
-                        RawField::Long { ty, doc } => (ty, doc),
+                        RawField::Long(RawFieldLong { ty, doc }) => (ty, doc),
                     };
                     match Ty::parse(&ty) {
                         Ok(ty) => fields.push(FieldSpec {
@@ -993,6 +1005,7 @@ fn parse_method(file: &str, name: &str, value: toml::Value) -> Result<MethodSpec
         params,
         example: raw.example,
         rust_name: raw.rust_name,
+        keyset_field: raw.keyset_field,
     })
 }
 
@@ -1034,7 +1047,7 @@ impl Index {
 pub fn validate(specs: &[Spec]) -> Result<(), SpecErrors> {
     let mut errs = Vec::new();
     let mut packs: BTreeMap<&str, &str> = BTreeMap::new();
-    let mut methods: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut methods: BTreeMap<String, &str> = BTreeMap::new();
     let mut types: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
     for s in specs {
         if let Some(prev) = packs.insert(&s.pack, &s.file) {
@@ -1046,7 +1059,8 @@ pub fn validate(specs: &[Spec]) -> Result<(), SpecErrors> {
             ));
         }
         for name in s.methods.keys() {
-            if let Some(prev) = methods.insert(name, &s.file) {
+            // Method names are case-insensitive on the portal.
+            if let Some(prev) = methods.insert(name.to_ascii_lowercase(), &s.file) {
                 errs.push(SpecError::new(
                     &s.file,
                     Some(format!("method `{name}`")),
@@ -1191,6 +1205,33 @@ pub fn validate(specs: &[Spec]) -> Result<(), SpecErrors> {
                         Some(item.clone()),
                         Some("pagination"),
                         "`keyset` needs a list of an entity whose `id` field is set",
+                    ));
+                }
+                // The walk sets `order` to {ID: ASC} and adds `>ID` to `filter`: both must be
+                // objects on the wire.
+                for needed in ["order", "filter"] {
+                    let object = m
+                        .params
+                        .iter()
+                        .any(|p| p.name.eq_ignore_ascii_case(needed) && matches!(p.ty, Ty::Object));
+                    if !object {
+                        errs.push(SpecError::new(
+                            &s.file,
+                            Some(item.clone()),
+                            Some("pagination"),
+                            format!("`keyset` needs an `{needed}` parameter of type `object`; use `offset`"),
+                        ));
+                    }
+                }
+            }
+            for p in &m.params {
+                // The portal reads the page offset only as lowercase `start`.
+                if p.name.eq_ignore_ascii_case("start") && p.name != "start" {
+                    errs.push(SpecError::new(
+                        &s.file,
+                        Some(item.clone()),
+                        Some(&format!("params.{}", p.name)),
+                        "the page offset is read only as lowercase `start`",
                     ));
                 }
             }

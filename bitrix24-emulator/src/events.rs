@@ -100,6 +100,10 @@ pub(crate) fn post_async(inner: &Arc<Inner>, url: String, body: String) {
 
 /// Fires an event to bound online handlers and offline queues.
 pub(crate) fn emit(inner: &Arc<Inner>, event: &str, data: &Value, origin: &Origin) {
+    // No events go out before the app's installation is finished (auth-events-v3 §2.1, §4.4).
+    if !lock(&inner.auth).app_installed {
+        return;
+    }
     let event = event.to_ascii_uppercase();
     let now = inner.now();
     let handlers: Vec<Handler> = {
@@ -459,7 +463,14 @@ fn offline_filter(p: &Map<String, Value>) -> Result<Vec<(String, String, Value)>
                 .char_indices()
                 .find(|(_, ch)| ch.is_alphanumeric() || *ch == '_')
                 .map_or(k.len(), |(i, _)| i);
-            let (op, field) = k.split_at(split.min(2));
+            // At most two leading operator characters, cut on a character boundary.
+            let cut = k
+                .char_indices()
+                .take(2)
+                .take_while(|(i, _)| *i < split)
+                .last()
+                .map_or(0, |(i, ch)| i + ch.len_utf8());
+            let (op, field) = k.split_at(cut);
             out.push((op.to_string(), field.to_ascii_uppercase(), v.clone()));
         }
     }

@@ -47,6 +47,7 @@ pub(crate) fn url_encode(s: &str) -> String {
 /// become JSON lists afterwards (as PHP's `json_encode` would print them).
 pub(crate) fn parse_str(s: &str) -> Map<String, Value> {
     let mut root = Map::new();
+    let mut next = NextIndex::new();
     for pair in s.split('&') {
         if pair.is_empty() {
             continue;
@@ -57,7 +58,7 @@ pub(crate) fn parse_str(s: &str) -> Map<String, Value> {
         };
         let key = url_decode(k);
         let val = url_decode(v);
-        insert_php(&mut root, &key, Value::String(val));
+        insert_php_cached(&mut root, &key, Value::String(val), &mut next);
     }
     for v in root.values_mut() {
         normalize(v);
@@ -65,8 +66,19 @@ pub(crate) fn parse_str(s: &str) -> Map<String, Value> {
     root
 }
 
-/// Inserts `value` under a PHP-style key (`a[b][]`) into `root`.
-pub(crate) fn insert_php(root: &mut Map<String, Value>, key: &str, value: Value) {
+/// The next free list index of each map touched by one `parse_str`, by path: PHP appends
+/// (`a[]=`) at the highest integer key + 1, and rescanning a map per append would make many
+/// appends quadratic.
+pub(crate) type NextIndex = std::collections::HashMap<String, i64>;
+
+/// Inserts `value` under a PHP-style key (`a[b][]`) into `root`, sharing the next-index cache
+/// of one parse.
+pub(crate) fn insert_php_cached(
+    root: &mut Map<String, Value>,
+    key: &str,
+    value: Value,
+    next: &mut NextIndex,
+) {
     let key = key.trim_start_matches(' ');
     let (base, mut rest) = match key.find('[') {
         Some(i) if key[i..].contains(']') => (&key[..i], &key[i..]),
@@ -103,20 +115,32 @@ pub(crate) fn insert_php(root: &mut Map<String, Value>, key: &str, value: Value)
         root.insert(base, value);
         return;
     }
+    let mut path = base.clone();
     let mut cur = root
         .entry(base)
         .or_insert_with(|| Value::Object(Map::new()));
     for (i, seg) in segs.iter().enumerate() {
         if !cur.is_object() {
             *cur = Value::Object(Map::new());
+            next.retain(|p, _| !p.starts_with(path.as_str()));
         }
         let Value::Object(map) = cur else {
-            unreachable!()
+            return;
         };
-        let k = match seg {
-            Some(s) => s.clone(),
-            None => next_index(map).to_string(),
+        let free = *next.entry(path.clone()).or_insert_with(|| next_index(map));
+        let k = if let Some(s) = seg {
+            if let Ok(n) = s.parse::<i64>()
+                && n >= free
+            {
+                next.insert(path.clone(), n.saturating_add(1));
+            }
+            s.clone()
+        } else {
+            next.insert(path.clone(), free.saturating_add(1));
+            free.to_string()
         };
+        path.push('\u{1f}');
+        path.push_str(&k);
         if i + 1 == segs.len() {
             map.insert(k, value);
             return;
@@ -328,6 +352,20 @@ mod tests {
         assert_eq!(
             s,
             r#"{"a":"[B]x[\/B] \u003Cbr\u003E \u00e9 \u0022q\u0022"}"#
+        );
+    }
+}
+
+#[cfg(test)]
+mod append_tests {
+    use super::*;
+
+    #[test]
+    fn appends_follow_the_highest_integer_key() {
+        let m = parse_str("a[5]=x&a[]=y&a[k]=z&a[]=w&b[]=1&b[]=2");
+        assert_eq!(
+            Value::Object(m),
+            serde_json::json!({"a": {"5": "x", "6": "y", "k": "z", "7": "w"}, "b": ["1", "2"]})
         );
     }
 }

@@ -218,6 +218,7 @@ pub(crate) fn build_params(
 
 fn parse_multipart(ct: &str, body: &[u8]) -> Map<String, Value> {
     let mut out = Map::new();
+    let mut next = php::NextIndex::new();
     let Some(boundary) = ct.split(';').find_map(|p| {
         p.trim()
             .strip_prefix("boundary=")
@@ -240,7 +241,7 @@ fn parse_multipart(ct: &str, body: &[u8]) -> Map<String, Value> {
             continue;
         };
         let value = value.strip_suffix("\r\n").unwrap_or(value);
-        php::insert_php(&mut out, &name, Value::String(value.to_string()));
+        php::insert_php_cached(&mut out, &name, Value::String(value.to_string()), &mut next);
     }
     for v in out.values_mut() {
         php::normalize(v);
@@ -310,15 +311,22 @@ async fn truncated(resp: Response) -> Response {
     r
 }
 
+/// The largest request body served (32 MiB).
+const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
 async fn handle(
     State(inner): State<Arc<Inner>>,
     ConnectInfo(ctl): ConnectInfo<ConnCtl>,
     req: Request,
 ) -> Response {
     let (parts, body) = req.into_parts();
-    let body = match axum::body::to_bytes(body, 256 * 1024 * 1024).await {
-        Ok(b) => b,
-        Err(_) => Bytes::new(),
+    // A body over the cap is refused before anything runs (a front end would answer 413; the
+    // exact page of a real portal is not documented).
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return axum::response::IntoResponse::into_response((
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "413 Request Entity Too Large",
+        ));
     };
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().unwrap_or("").to_string();

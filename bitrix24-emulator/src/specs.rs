@@ -150,7 +150,7 @@ fn field_type(t: &Ty) -> FieldType {
         Ty::Id | Ty::Int => FieldType::Int,
         Ty::Float => FieldType::Float,
         Ty::Decimal => FieldType::Money,
-        Ty::Bool => FieldType::Char,
+        Ty::Bool | Ty::Flag => FieldType::Char,
         Ty::Date => FieldType::Date,
         Ty::Datetime => FieldType::DateTime,
         Ty::String | Ty::Enum(_) => FieldType::String,
@@ -161,7 +161,7 @@ fn field_type(t: &Ty) -> FieldType {
 fn shape_of(resp: Option<&Response>, default: Shape) -> Shape {
     match resp {
         Some(Response::Plain(Ty::Id | Ty::Int)) => Shape::BareId,
-        Some(Response::Plain(Ty::Bool)) => Shape::True,
+        Some(Response::Plain(Ty::Bool | Ty::Flag)) => Shape::True,
         Some(Response::Plain(Ty::Entity(_))) => Shape::Row,
         Some(Response::Wrapped(k, _)) => Shape::Wrapped(k.clone(), Box::new(Shape::Row)),
         _ => default,

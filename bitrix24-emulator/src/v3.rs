@@ -501,7 +501,7 @@ fn run(
                         },
                     };
                     let offset = match pg.get("page").and_then(as_i64) {
-                        Some(page) if page >= 1 => (page - 1) * limit,
+                        Some(page) if page >= 1 => (page - 1).saturating_mul(limit),
                         _ => pg.get("offset").and_then(as_i64).unwrap_or(0).max(0),
                     };
                     (limit, offset)

@@ -78,10 +78,12 @@ pub mod catalog {
     /// assert!(bitrix24::catalog::method_info("no.such.method").is_none());
     /// ```
     pub fn method_info(name: &str) -> Option<&'static MethodInfo> {
+        // The portal lower-cases method names, so `disk.storage.getlist` is `getList` too.
         METHODS
             .binary_search_by(|m| m.name.cmp(name))
             .ok()
             .map(|i| &METHODS[i])
+            .or_else(|| METHODS.iter().find(|m| m.name.eq_ignore_ascii_case(name)))
     }
 
     /// The information of one pack.

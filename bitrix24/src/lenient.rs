@@ -54,6 +54,13 @@ pub fn yes_no<S: Serializer>(value: &Option<bool>, serializer: S) -> Result<S::O
     }
 }
 
+/// `#[serde(serialize_with = "bitrix24::lenient::yes_no_required")]` for required `bool`
+/// params that travel as `"Y"`/`"N"`.
+#[allow(clippy::trivially_copy_pass_by_ref)] // the signature serde calls
+pub fn yes_no_required<S: Serializer>(value: &bool, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(if *value { "Y" } else { "N" })
+}
+
 /// `#[serde(deserialize_with = "bitrix24::lenient::option")]` for `Option<T>` fields.
 pub fn option<'de, D: Deserializer<'de>, T: LenientDecode>(
     deserializer: D,

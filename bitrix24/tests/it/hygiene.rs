@@ -1,11 +1,9 @@
 //! Token persistence, headers, and secrets kept out of logs.
 
-use std::io::Write as _;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use bitrix24::methods::ServerTime;
-use bitrix24::{Client, FileTokenStore, OAuthApp, OAuthTokens, RetryPolicy, TokenStore};
+use bitrix24::{Client, FileTokenStore, OAuthApp, OAuthTokens, TokenStore};
 
 use crate::canned::{Canned, json};
 
@@ -89,87 +87,4 @@ async fn file_store_persists_rotated_tokens_before_use() {
         .unwrap_err();
     assert!(err.to_string().contains("not a token file"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
-}
-
-/// Collects everything the tracing subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[test]
-fn traces_never_contain_secrets() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || sink.clone())
-        .finish();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    tracing::subscriber::with_default(subscriber, || {
-        runtime.block_on(async {
-            let server = Canned::start(vec![
-                json(
-                    503,
-                    r#"{"error":"QUERY_LIMIT_EXCEEDED","error_description":"Too many requests"}"#,
-                ),
-                json(
-                    401,
-                    r#"{"error":"expired_token","error_description":"expired"}"#,
-                ),
-                json(200, REFRESHED),
-                json(200, TIME_OK),
-            ])
-            .await;
-            let client = Client::builder()
-                .oauth(
-                    OAuthApp::new("local.1", "cl1entsecret")
-                        .token_url(format!("{}/oauth/token/", server.base)),
-                    OAuthTokens::new("old4ccess", "oldrefresh", format!("{}/rest/", server.base)),
-                )
-                .no_rate_limit()
-                .retry(RetryPolicy::default().base_delay(Duration::from_millis(1)))
-                .build()
-                .unwrap();
-            client.send(&ServerTime).await.unwrap();
-            let hook = Client::builder()
-                .webhook(&format!("{}/rest/1/h00kcode/", server.base))
-                .no_rate_limit()
-                .retry(RetryPolicy::none())
-                .build()
-                .unwrap();
-            let _ = hook.send(&ServerTime).await;
-        });
-    });
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(text.contains("bitrix24.call"), "spans are emitted: {text}");
-    assert!(
-        text.contains("QUERY_LIMIT_EXCEEDED") || text.contains("backing off"),
-        "{text}"
-    );
-    for secret in [
-        "cl1entsecret",
-        "old4ccess",
-        "oldrefresh",
-        "fresh4ccess",
-        "fr3shrefresh",
-        "h00kcode",
-    ] {
-        assert!(
-            !text.contains(secret),
-            "{secret} appeared in the logs:\n{text}"
-        );
-    }
-    let _ = std::io::stderr().flush();
 }

@@ -27,17 +27,20 @@ async fn typed_deal_roundtrip_with_flags_as_y_n() {
         ..Deal::default()
     };
     // Legacy entities write flags as "Y"/"N", never JSON booleans.
-    let wire = serde_json::to_value(CrmDealAdd::new().fields(fields.clone())).unwrap();
+    let wire = serde_json::to_value(CrmDealAdd::new(fields.clone())).unwrap();
     assert_eq!(wire["fields"]["OPENED"], "N");
-    let id = *c.send(&CrmDealAdd::new().fields(fields)).await.unwrap();
+    let id = *c.send(&CrmDealAdd::new(fields)).await.unwrap();
     let deal: Deal = c.send(&CrmDealGet::new(id)).await.unwrap();
     assert_eq!(deal.id, Some(id));
     assert_eq!(deal.title.as_deref(), Some("Typed deal"));
     assert_eq!(deal.opened, Some(false), "decoded from \"N\"");
-    let update = CrmDealUpdate::new(id).fields(Deal {
-        opened: Some(true),
-        ..Deal::default()
-    });
+    let update = CrmDealUpdate::new(
+        Deal {
+            opened: Some(true),
+            ..Deal::default()
+        },
+        id,
+    );
     c.send(&update).await.unwrap();
     assert_eq!(
         c.send(&CrmDealGet::new(id)).await.unwrap().opened,
@@ -64,4 +67,9 @@ fn generated_metadata_answers_guardrail_questions() {
     );
     assert_eq!(catalog::pack_for_term("open lines"), Some("comms"));
     assert!(catalog::METHODS.len() >= 300);
+    // Method names are case-insensitive on the portal, and so is the lookup.
+    assert_eq!(
+        catalog::method_info("CRM.DEAL.ADD").map(|m| m.name),
+        Some("crm.deal.add")
+    );
 }
