@@ -593,13 +593,14 @@ fn authorize(inner: &Arc<Inner>, query: &str) -> Response {
     }
     let code = php::random_hex(&mut auth.rng, 32);
     auth.codes.insert(code.clone(), (1, now as i64 + 30));
-    let body = json!({
-        "code": code,
-        "state": get("state"),
-        "domain": inner.host,
-        "member_id": auth.member_id,
-        "scope": auth.app_scopes.join(","),
-        "server_domain": inner.host,
-    });
-    json_response(200, &body)
+    // The emulator's app has no redirect_uri, and for such an app the portal shows the code on
+    // its page for the user to copy (auth-events-v3 §1.2). The code is for user 1 and lives 30 s.
+    let mut r = Response::new(Body::from(format!(
+        "<html><body><p>Authorization code:</p><p><code>{code}</code></p></body></html>"
+    )));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r
 }

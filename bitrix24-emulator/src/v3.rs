@@ -442,7 +442,7 @@ fn run(
         err(
             400,
             "ENTITYNOTFOUNDEXCEPTION",
-            format!("Record with ID = `{id}` not found"),
+            format!("Entity with ID {id} was not found."),
         )
     };
     match name {
