@@ -669,8 +669,11 @@ pub(crate) fn offline_error(inner: &Inner, c: &Caller, p: &Map<String, Value>) -
         ));
     };
     let mut ev = lock(&inner.events);
+    // As the source's two statements do: every non-error row with these MESSAGE_IDs that this
+    // process does not hold (unreserved, or reserved by another process) is deleted; this
+    // process's rows become error rows below.
     ev.offline.retain(|_, r| {
-        !(r.process_id.is_empty()
+        !(r.process_id != pid
             && !r.error
             && r.connector == c.connector
             && mids.contains(&r.message_id))

@@ -409,3 +409,57 @@ async fn offline_reservation_clear_and_error() {
     .await;
     assert_eq!(mids(&errs), [ma[0].clone()]);
 }
+
+#[tokio::test]
+async fn offline_error_deletes_duplicates_held_by_other_processes() {
+    let e = emu().await;
+    let rest = format!("{}/rest/", e.base_url());
+    let auth = e.oauth_app().access_token;
+    post(
+        &format!("{rest}event.bind"),
+        &json!({"auth": auth, "event": "ONCRMCOMPANYUPDATE", "event_type": "offline"}),
+    )
+    .await;
+    let id = post(
+        &format!("{}crm.company.add", e.webhook_url()),
+        &json!({"fields": {"TITLE": "C"}}),
+    )
+    .await["result"]
+        .clone();
+    let update = json!({"id": id, "fields": {"TITLE": "D"}});
+    let url = format!("{}crm.company.update", e.webhook_url());
+    // Process A reserves the row; a second change to the same object makes a new row (same
+    // MESSAGE_ID), which process B reserves.
+    post(&url, &update).await;
+    let a = post(
+        &format!("{rest}event.offline.get"),
+        &json!({"auth": auth, "clear": 0}),
+    )
+    .await;
+    post(&url, &update).await;
+    let b = post(
+        &format!("{rest}event.offline.get"),
+        &json!({"auth": auth, "clear": 0}),
+    )
+    .await;
+    let (pa, pb) = (
+        a["result"]["process_id"].clone(),
+        b["result"]["process_id"].clone(),
+    );
+    let mid = a["result"]["events"][0]["MESSAGE_ID"].clone();
+    assert_eq!(
+        b["result"]["events"][0]["MESSAGE_ID"], mid,
+        "the same object, the same MESSAGE_ID"
+    );
+    assert_ne!(pa, pb);
+    post(
+        &format!("{rest}event.offline.error"),
+        &json!({"auth": auth, "process_id": pa, "message_id": [mid]}),
+    )
+    .await;
+    let list = post(&format!("{rest}event.offline.list"), &json!({"auth": auth})).await;
+    let rows = list["result"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 1, "B's duplicate was deleted: {list}");
+    assert_eq!(rows[0]["ERROR"], "1");
+    assert_eq!(rows[0]["PROCESS_ID"], "");
+}
