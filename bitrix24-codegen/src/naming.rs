@@ -100,6 +100,11 @@ pub fn variant_ident(wire: &str) -> String {
     if wire.starts_with('-') {
         s = format!("Minus{s}");
     }
+    // `Self` cannot be a variant, not even as a raw identifier; `Unknown` is taken by the
+    // catch-all variant.
+    if s == "Self" || s == "Unknown" {
+        s.push('_');
+    }
     s
 }
 

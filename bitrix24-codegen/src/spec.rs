@@ -210,7 +210,19 @@ impl Ref {
     }
 }
 
+/// Names the generated code uses unqualified, which an entity, enum or request struct must not
+/// shadow.
+const RESERVED_TYPE_NAMES: &[&str] = &[
+    "Self", "Option", "Some", "None", "Result", "Ok", "Err", "String", "Vec", "Box", "Default",
+    "Clone", "Debug", "Send", "Sync", "Sized", "Into", "From", "Iterator",
+];
+
 fn check_type_name(name: &str) -> Result<(), String> {
+    if RESERVED_TYPE_NAMES.contains(&name) {
+        return Err(format!(
+            "`{name}` is reserved (the generated code uses the standard `{name}`)"
+        ));
+    }
     let mut chars = name.chars();
     match chars.next() {
         Some(c) if c.is_ascii_uppercase() => {}
@@ -832,6 +844,7 @@ fn parse_method(file: &str, name: &str, value: toml::Value) -> Result<MethodSpec
     let err = |field: Option<&str>, msg: String| SpecError::new(file, item.clone(), field, msg);
     let mut errs = Vec::new();
     if name.is_empty()
+        || !name.starts_with(|c: char| c.is_ascii_alphabetic())
         || !name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
@@ -841,7 +854,8 @@ fn parse_method(file: &str, name: &str, value: toml::Value) -> Result<MethodSpec
     {
         errs.push(err(
             None,
-            "a method name is ASCII letters, digits, `_` and single dots".into(),
+            "a method name starts with a letter and is ASCII letters, digits, `_` and single dots"
+                .into(),
         ));
     }
     let raw: RawMethod = match value.try_into() {

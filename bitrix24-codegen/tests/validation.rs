@@ -203,3 +203,39 @@ fn rust_name_clash() {
         "{e}"
     );
 }
+
+#[test]
+fn names_that_would_break_the_generated_rust_are_refused() {
+    let bad_entity = r#"
+[pack]
+name = "core"
+summary = "x"
+
+[entity.Option]
+doc = "x"
+fields = { ID = "id" }
+"#;
+    let e = bitrix24_codegen::spec::parse_spec("specs/core.toml", bad_entity)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("specs/core.toml") && e.contains("reserved"),
+        "{e}"
+    );
+    let bad_method = r#"
+[pack]
+name = "core"
+summary = "x"
+
+[method."1c.sync"]
+summary = "x"
+docs = "x/y.md"
+risk = "read"
+scopes = []
+response = "bool"
+"#;
+    let e = bitrix24_codegen::spec::parse_spec("specs/core.toml", bad_method)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("method `1c.sync`"), "{e}");
+}

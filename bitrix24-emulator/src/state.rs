@@ -90,6 +90,16 @@ impl AuthState {
 
     /// Issues an access/refresh pair for `user_id`.
     pub(crate) fn issue(&mut self, user_id: u64, now: f64) -> (String, String, i64) {
+        // Every event delivery issues a pair, so old ones are dropped now and then (at
+        // power-of-two sizes: amortized constant time). Expired access tokens are kept for a
+        // day so that they still answer `expired_token`, which is what makes clients refresh.
+        let now_secs = now as i64;
+        if self.access.len() >= 1024 && self.access.len().is_power_of_two() {
+            self.access.retain(|_, t| t.expires + 86_400 > now_secs);
+        }
+        if self.refresh.len() >= 1024 && self.refresh.len().is_power_of_two() {
+            self.refresh.retain(|_, t| t.expires > now_secs);
+        }
         let expires = now as i64 + 3600;
         let access = self.token(expires, user_id);
         let refresh = self.token(expires, user_id);

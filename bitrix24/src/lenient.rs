@@ -282,6 +282,17 @@ trait FromNumber: Sized {
     fn from_text(v: &str) -> Option<Self>;
 }
 
+/// A number written the way the portal writes them (`-12`, `1000000.00`): digits, one sign,
+/// one point. `NaN`, `inf` and exponents (`1e3`) are not numbers here.
+fn plain_decimal(v: &str) -> Option<f64> {
+    let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
+    let plain = !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && digits.chars().filter(|c| *c == '.').count() <= 1
+        && digits.chars().any(|c| c.is_ascii_digit());
+    if plain { v.parse().ok() } else { None }
+}
+
 /// An `f64` holding an integer that fits in an `i64`/`u64` without loss.
 fn integral(v: f64) -> bool {
     v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15
@@ -300,7 +311,7 @@ impl FromNumber for i64 {
     fn from_text(v: &str) -> Option<Self> {
         v.parse()
             .ok()
-            .or_else(|| v.parse::<f64>().ok().and_then(Self::from_f64))
+            .or_else(|| plain_decimal(v).and_then(Self::from_f64))
     }
 }
 
@@ -317,7 +328,7 @@ impl FromNumber for u64 {
     fn from_text(v: &str) -> Option<Self> {
         v.parse()
             .ok()
-            .or_else(|| v.parse::<f64>().ok().and_then(Self::from_f64))
+            .or_else(|| plain_decimal(v).and_then(Self::from_f64))
     }
 }
 
@@ -332,7 +343,7 @@ impl FromNumber for f64 {
         Some(v)
     }
     fn from_text(v: &str) -> Option<Self> {
-        v.parse().ok()
+        plain_decimal(v)
     }
 }
 
@@ -672,6 +683,19 @@ mod tests {
     #[test]
     fn bools_from_bitrix() {
         assert_eq!(opt::<bool>(json!("Y")).unwrap(), Some(true));
+        // Only plain decimals count as numbers: no NaN, infinities or exponents.
+        for odd in ["NaN", "inf", "infinity", "1e3", "--1", "."] {
+            assert!(
+                opt::<f64>(json!(odd)).is_err() || opt::<f64>(json!(odd)).unwrap().is_none(),
+                "{odd}"
+            );
+            assert!(
+                opt::<i64>(json!(odd)).is_err() || opt::<i64>(json!(odd)).unwrap().is_none(),
+                "{odd}"
+            );
+        }
+        assert_eq!(opt::<i64>(json!("5.0")).unwrap(), Some(5));
+        assert_eq!(opt::<f64>(json!("1000000.00")).unwrap(), Some(1_000_000.0));
         assert_eq!(opt::<bool>(json!("N")).unwrap(), Some(false));
         assert_eq!(opt::<bool>(json!(1)).unwrap(), Some(true));
         assert_eq!(opt::<bool>(json!("0")).unwrap(), Some(false));
