@@ -3,20 +3,7 @@
 
 use std::path::PathBuf;
 
-const PACKS: [&str; 12] = [
-    "core",
-    "comms",
-    "automation",
-    "collab",
-    "content",
-    "boards",
-    "commerce",
-    "services",
-    "platform",
-    "sites",
-    "compliance",
-    "diagnostics",
-];
+use bitrix24_codegen::spec::PACKS;
 
 fn main() {
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));

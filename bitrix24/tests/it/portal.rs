@@ -50,6 +50,19 @@ fn app(emu: &RunningEmulator, store: Arc<MemoryTokenStore>) -> Client {
         .unwrap()
 }
 
+/// Sends `n` `server.time` calls at once from separate tasks; every one must succeed.
+async fn concurrent_server_time(c: &Client, n: usize) {
+    let calls: Vec<_> = (0..n)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move { c.send(&ServerTime).await })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+}
+
 fn id_of(row: &serde_json::Map<String, serde_json::Value>) -> u64 {
     match &row["ID"] {
         serde_json::Value::String(s) => s.parse().unwrap(),
@@ -160,15 +173,7 @@ async fn hundred_callers_on_an_expired_token_make_one_refresh() {
     c.send(&ServerTime).await.unwrap();
     emu.control().expire_access_tokens();
     let before = emu.control().token_requests();
-    let calls: Vec<_> = (0..100)
-        .map(|_| {
-            let c = c.clone();
-            tokio::spawn(async move { c.send(&ServerTime).await })
-        })
-        .collect();
-    for call in calls {
-        call.await.unwrap().unwrap();
-    }
+    concurrent_server_time(&c, 100).await;
     assert_eq!(
         emu.control().token_requests() - before,
         1,
@@ -211,15 +216,7 @@ async fn the_limiter_keeps_the_portal_from_rejecting() {
         .retry(RetryPolicy::none())
         .build()
         .unwrap();
-    let calls: Vec<_> = (0..40)
-        .map(|_| {
-            let c = c.clone();
-            tokio::spawn(async move { c.send(&ServerTime).await })
-        })
-        .collect();
-    for call in calls {
-        call.await.unwrap().unwrap();
-    }
+    concurrent_server_time(&c, 40).await;
 }
 
 #[tokio::test]
@@ -245,15 +242,7 @@ async fn without_the_limiter_the_portal_rejects_and_the_client_retries() {
         .unwrap();
     let results = c.send_all((0..30).map(|_| ServerTime)).await.unwrap();
     assert!(results.iter().all(Result::is_ok));
-    let calls: Vec<_> = (0..30)
-        .map(|_| {
-            let c = c.clone();
-            tokio::spawn(async move { c.send(&ServerTime).await })
-        })
-        .collect();
-    for call in calls {
-        call.await.unwrap().unwrap();
-    }
+    concurrent_server_time(&c, 30).await;
     // 1 batch + 30 single calls succeeded; the rest were QUERY_LIMIT_EXCEEDED answers retried.
     let requests = emu.control().request_count();
     assert!(
