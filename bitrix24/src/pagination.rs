@@ -283,6 +283,8 @@ struct KeysetState {
     last: u64,
     first: bool,
     done: bool,
+    /// An error met after some rows of the same batch were read: those rows go out first.
+    pending: Option<Error>,
 }
 
 fn keyset_stream<M: ListMethod + 'static>(
@@ -346,8 +348,13 @@ fn keyset_stream<M: ListMethod + 'static>(
         last,
         first: true,
         done: false,
+        pending: None,
     };
     stream::unfold(state, move |mut s| async move {
+        if let Some(e) = s.pending.take() {
+            s.done = true;
+            return Some((Err(e), s));
+        }
         if s.done {
             return None;
         }
@@ -408,7 +415,18 @@ async fn keyset_step<M: ListMethod>(
         let mut out = Vec::with_capacity(MAX_COMMANDS * PAGE_SIZE);
         for i in 0..MAX_COMMANDS {
             // Commands after a short page ran with an unresolvable reference: never read them.
-            out.extend(take_page::<M>(s, keyset, pages.page::<M>(i)?)?);
+            match pages
+                .page::<M>(i)
+                .and_then(|page| take_page::<M>(s, keyset, page))
+            {
+                Ok(rows) => out.extend(rows),
+                // Rows already read in this batch are not thrown away: the error follows them.
+                Err(e) if !out.is_empty() => {
+                    s.pending = Some(e);
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
             if s.done {
                 break;
             }

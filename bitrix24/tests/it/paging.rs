@@ -205,3 +205,31 @@ async fn keyset_rows_without_ids_are_a_clear_error() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn rows_read_before_a_failing_page_are_not_lost() {
+    let failing = json!({"result": {
+        "result": {"k0": rows(51, 50)},
+        "result_error": {"k1": {"error": "OPERATION_TIME_LIMIT", "error_description": "Method is blocked due to operation time limit."}},
+        "result_total": [], "result_next": [], "result_time": []}});
+    let server = Canned::start(vec![
+        json(200, &page(1, 50, None, None)),
+        json(200, &failing.to_string()),
+    ])
+    .await;
+    let mut stream = client(&server).stream(DealList::new().select(["ID"]));
+    let mut seen = 0;
+    let err = loop {
+        match stream.try_next().await {
+            Ok(Some(_)) => seen += 1,
+            Ok(None) => panic!("the error was swallowed"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(seen, 100, "both full pages arrive before the error");
+    assert!(
+        err.to_string().contains("OPERATION_TIME_LIMIT") || matches!(err, Error::Api(_)),
+        "{err}"
+    );
+    assert!(stream.try_next().await.unwrap().is_none());
+}
