@@ -120,49 +120,78 @@ async fn both_strategies_stream_every_row_once() {
     }
 }
 
+/// Reads `n` rows from a stream (which stays paused afterwards: streams are lazy).
+async fn take<S>(stream: &mut S, n: usize) -> Vec<u64>
+where
+    S: futures::Stream<Item = Result<serde_json::Map<String, serde_json::Value>, Error>> + Unpin,
+{
+    let mut ids = Vec::with_capacity(n.min(10_000));
+    while ids.len() < n {
+        match stream.try_next().await.unwrap() {
+            Some(row) => ids.push(id_of(&row)),
+            None => break,
+        }
+    }
+    ids
+}
+
 #[tokio::test]
-async fn keyset_skips_and_repeats_nothing_under_concurrent_writes() {
+async fn keyset_skips_and_repeats_nothing_when_pages_shift() {
     let emu = portal().await;
     emu.control().seed_deals(6_000);
     let c = hook(&emu);
-    let writer = {
-        let c = c.clone();
-        tokio::spawn(async move {
-            // Delete some rows ahead of the reader and add new ones at the end, while it reads.
-            let mut deleted = Vec::new();
-            for round in 0..20u64 {
-                let victim = 5_900 - round * 37;
-                if c.send(&DealDelete::new(victim)).await.unwrap_or(false) {
-                    deleted.push(victim);
-                }
-                c.send(&DealAdd::new(json!({"TITLE": format!("late {round}")})))
-                    .await
-                    .unwrap();
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
-            deleted
-        })
-    };
-    let rows: Vec<_> = c
-        .stream_with(DealList::new().select(["ID"]), Strategy::Keyset)
-        .try_collect()
-        .await
-        .unwrap();
-    let deleted: HashSet<u64> = writer.await.unwrap().into_iter().collect();
-    let ids: Vec<u64> = rows.iter().map(id_of).collect();
+    let deleted_ahead: Vec<u64> = (3_000..3_010).chain(5_500..5_505).collect();
+    let mut stream = c.stream_with(DealList::new().select(["ID"]), Strategy::Keyset);
+    // The first page is read; the rest of the walk has not been requested yet.
+    let mut ids = take(&mut stream, 50).await;
+    // Rows behind the cursor and ahead of it disappear, new rows appear at the end.
+    for id in (10..20).chain(deleted_ahead.iter().copied().take(10)) {
+        assert!(c.send(&DealDelete::new(id)).await.unwrap());
+    }
+    for i in 0..5 {
+        c.send(&DealAdd::new(json!({"TITLE": format!("late {i}")})))
+            .await
+            .unwrap();
+    }
+    ids.extend(take(&mut stream, 2_500).await);
+    for &id in &deleted_ahead[10..] {
+        assert!(c.send(&DealDelete::new(id)).await.unwrap());
+    }
+    ids.extend(take(&mut stream, usize::MAX).await);
     assert!(
         ids.windows(2).all(|w| w[0] < w[1]),
         "ascending, hence no repeats"
     );
     let seen: HashSet<u64> = ids.iter().copied().collect();
     for id in 1..=6_000u64 {
-        if !deleted.contains(&id) {
-            assert!(
-                seen.contains(&id),
-                "row {id} existed throughout and was skipped"
-            );
-        }
+        let gone_before_read = deleted_ahead.contains(&id);
+        assert_eq!(seen.contains(&id), !gone_before_read, "row {id}");
     }
+    assert_eq!(
+        ids.len(),
+        6_000 - deleted_ahead.len() + 5,
+        "the 5 late rows are read too"
+    );
+}
+
+#[tokio::test]
+async fn offset_pages_do_skip_rows_when_earlier_rows_are_deleted() {
+    // Why keyset is the default: the same writes make offset pagination lose rows.
+    let emu = portal().await;
+    emu.control().seed_deals(3_000);
+    let c = hook(&emu);
+    let mut stream = c.stream_with(DealList::new().select(["ID"]), Strategy::Offset);
+    let mut ids = take(&mut stream, 50).await;
+    for id in 10..20 {
+        assert!(c.send(&DealDelete::new(id)).await.unwrap());
+    }
+    ids.extend(take(&mut stream, usize::MAX).await);
+    let seen: HashSet<u64> = ids.iter().copied().collect();
+    let skipped = (51..=3_000u64).filter(|id| !seen.contains(id)).count();
+    assert_eq!(
+        skipped, 10,
+        "every later page shifted by the 10 deleted rows"
+    );
 }
 
 #[tokio::test]
