@@ -382,6 +382,10 @@ pub(crate) struct OAuthSession {
     /// The refresh token the token endpoint last refused, and why: callers holding the same
     /// dead token get this error without another request.
     rejected: std::sync::Mutex<Option<(Secret, AuthError)>>,
+    /// Tokens the endpoint issued but the store failed to save: never used until saved (the
+    /// next refresh saves them instead of asking the endpoint again, whose old refresh token
+    /// is already dead).
+    unsaved: std::sync::Mutex<Option<OAuthTokens>>,
 }
 
 impl fmt::Debug for OAuthSession {
@@ -426,6 +430,7 @@ impl OAuthSession {
             refresh_gate: tokio::sync::Mutex::new(()),
             refreshes: std::sync::atomic::AtomicU64::new(0),
             rejected: std::sync::Mutex::new(None),
+            unsaved: std::sync::Mutex::new(None),
         }
     }
 
@@ -496,6 +501,10 @@ impl OAuthSession {
         {
             return Err(Error::Auth(why.clone()));
         }
+        let pending = self.unsaved.lock().map_err(|_| poisoned())?.take();
+        if let Some(pending) = pending {
+            return self.persist_and_use(pending).await;
+        }
         if let Some(stored) = self.store.load().await?
             && stored.access_token != *used
             && !stored.access_token.is_empty()
@@ -565,12 +574,20 @@ impl OAuthSession {
         if let Some(u) = parsed.user_id.0 {
             next.user_id = Some(u);
         }
-        // Persist first: the old refresh token is dead from now on.
-        self.store.save(&next).await?;
-        *self
-            .tokens
-            .write()
-            .map_err(|_| Error::Auth(AuthError::TokenStore("lock poisoned".into())))? = next;
+        self.persist_and_use(next).await
+    }
+
+    /// Saves rotated tokens, then uses them. Persist first: the old refresh token is dead from
+    /// now on, so a pair that could not be saved is kept aside (not used, not dropped) and
+    /// saved again on the next refresh.
+    async fn persist_and_use(&self, next: OAuthTokens) -> Result<(), Error> {
+        let poisoned = || Error::Auth(AuthError::TokenStore("lock poisoned".into()));
+        if let Err(e) = self.store.save(&next).await {
+            tracing::warn!(error = %e, "rotated tokens not saved: kept aside, saved again on the next refresh");
+            *self.unsaved.lock().map_err(|_| poisoned())? = Some(next);
+            return Err(e);
+        }
+        *self.tokens.write().map_err(|_| poisoned())? = next;
         tracing::info!("tokens refreshed and persisted");
         Ok(())
     }

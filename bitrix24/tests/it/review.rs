@@ -167,3 +167,77 @@ fn only_real_loopback_addresses_may_use_http() {
     assert!(Client::webhook("http://127.evil.example/rest/1/x/").is_err());
     assert!(Client::webhook("http://localhost.evil.example/rest/1/x/").is_err());
 }
+
+/// A store whose first save fails (a full disk, a lost database connection).
+#[derive(Default)]
+struct FlakyStore {
+    inner: MemoryTokenStore,
+    fails_left: std::sync::atomic::AtomicU32,
+}
+
+impl TokenStore for FlakyStore {
+    fn load(&self) -> futures::future::BoxFuture<'_, Result<Option<OAuthTokens>, Error>> {
+        self.inner.load()
+    }
+
+    fn save<'a>(
+        &'a self,
+        tokens: &'a OAuthTokens,
+    ) -> futures::future::BoxFuture<'a, Result<(), Error>> {
+        let failing = self
+            .fails_left
+            .fetch_update(
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::SeqCst,
+                |n| n.checked_sub(1),
+            )
+            .is_ok();
+        if failing {
+            return Box::pin(async { Err(Error::Auth(AuthError::TokenStore("disk full".into()))) });
+        }
+        self.inner.save(tokens)
+    }
+}
+
+#[tokio::test]
+async fn rotated_tokens_that_could_not_be_saved_are_saved_later_not_lost() {
+    let refreshed = r#"{"access_token":"n3waccess","refresh_token":"n3wrefresh","expires_in":3600,"client_endpoint":"{BASE}/rest/"}"#;
+    let server = Canned::start(vec![
+        json(401, EXPIRED),
+        json(200, refreshed),
+        json(401, EXPIRED),
+        json(200, TIME_OK),
+    ])
+    .await;
+    let store = Arc::new(FlakyStore {
+        fails_left: 1.into(),
+        ..FlakyStore::default()
+    });
+    let c = Client::builder()
+        .oauth(
+            OAuthApp::new("local.1", "s3cret").token_url(format!("{}/oauth/token/", server.base)),
+            OAuthTokens::new("old4ccess", "oldrefresh", format!("{}/rest/", server.base)),
+        )
+        .token_store(store.clone())
+        .no_rate_limit()
+        .build()
+        .unwrap();
+    // The save fails: the call fails, and the unsaved pair is not used.
+    let err = c.send(&ServerTime).await.unwrap_err();
+    assert!(err.to_string().contains("disk full"), "{err}");
+    assert_eq!(c.oauth_tokens().unwrap().access_token.expose(), "old4ccess");
+    // Next call: the kept pair is saved (no second token request) and used.
+    c.send(&ServerTime).await.unwrap();
+    assert_eq!(
+        server.paths(),
+        vec![
+            "/rest/server.time",
+            "/oauth/token/",
+            "/rest/server.time",
+            "/rest/server.time"
+        ]
+    );
+    assert_eq!(server.seen()[3].body, r#"{"auth":"n3waccess"}"#);
+    let saved = store.load().await.unwrap().unwrap();
+    assert_eq!(saved.refresh_token.expose(), "n3wrefresh");
+}
