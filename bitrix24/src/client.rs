@@ -500,25 +500,21 @@ impl Client {
     }
 
     fn url(&self, call: &Call<'_>, v3: bool) -> String {
-        let endpoint = self
-            .inner
-            .endpoint
-            .read()
-            .map_or_else(|p| p.into_inner().clone(), |e| e.clone());
         let name = if v3 {
             call.v3_name.unwrap_or(call.name)
         } else {
             call.name
         };
-        match endpoint {
+        // Built under the read lock: no copy of the endpoint (and its secret) per request.
+        let endpoint = self
+            .inner
+            .endpoint
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &*endpoint {
             Endpoint::Webhook(hook) => hook.url(name, v3),
-            Endpoint::OAuth(base) => {
-                if v3 {
-                    format!("{base}api/{name}")
-                } else {
-                    format!("{base}{name}")
-                }
-            }
+            Endpoint::OAuth(base) if v3 => format!("{base}api/{name}"),
+            Endpoint::OAuth(base) => format!("{base}{name}"),
         }
     }
 

@@ -1,23 +1,13 @@
 //! Batch splitting, `$result` grouping, encoding and per-command results.
 
-use std::time::Duration;
-
 use bitrix24::methods::{DealAdd, DealGet, DealList, UserCurrent};
-use bitrix24::{BatchRef, Client, Error, ErrorCode, Method, RetryPolicy, Risk};
+use bitrix24::{BatchRef, Client, Error, ErrorCode, Method, Risk};
 use serde_json::{Value, json};
 
 use crate::canned::{Canned, json};
+use crate::support::hook_client;
 
 const EMPTY: &str = r#"{"result":{"result":[],"result_error":[],"result_total":[],"result_next":[],"result_time":[]},"time":{}}"#;
-
-fn client(server: &Canned) -> Client {
-    Client::builder()
-        .webhook(&server.webhook())
-        .no_rate_limit()
-        .retry(RetryPolicy::default().base_delay(Duration::from_millis(2)))
-        .build()
-        .unwrap()
-}
 
 /// The `cmd` maps of every batch request the server saw.
 fn commands(server: &Canned) -> Vec<serde_json::Map<String, Value>> {
@@ -34,7 +24,7 @@ fn commands(server: &Canned) -> Vec<serde_json::Map<String, Value>> {
 
 async fn split(n: u64) -> Vec<usize> {
     let server = Canned::start(vec![json(200, EMPTY); 60]).await;
-    let c = client(&server);
+    let c = hook_client(&server.webhook());
     let mut batch = c.batch();
     for i in 0..n {
         batch.add(&DealGet::new(i + 1)).unwrap();
@@ -65,7 +55,7 @@ async fn splits_0_1_50_51_and_2600_commands() {
 #[tokio::test]
 async fn linked_commands_stay_in_one_request() {
     let server = Canned::start(vec![json(200, EMPTY); 3]).await;
-    let c = client(&server);
+    let c = hook_client(&server.webhook());
     let mut batch = c.batch();
     for i in 0..49 {
         batch.add(&DealGet::new(i + 1)).unwrap();
@@ -95,7 +85,7 @@ async fn linked_commands_stay_in_one_request() {
 #[tokio::test]
 async fn a_linked_group_over_50_is_refused() {
     let server = Canned::start(vec![]).await;
-    let c = client(&server);
+    let c = hook_client(&server.webhook());
     let mut batch = c.batch();
     batch.add_named("k0", &DealGet::new(1)).unwrap();
     for i in 1..51 {
@@ -129,7 +119,7 @@ impl Method for NestedBatch {
 #[tokio::test]
 async fn bad_commands_are_refused_when_added() {
     let server = Canned::start(vec![]).await;
-    let c = client(&server);
+    let c = hook_client(&server.webhook());
     let mut batch = c.batch();
     assert!(
         batch
@@ -157,7 +147,7 @@ async fn bad_commands_are_refused_when_added() {
 #[tokio::test]
 async fn params_are_encoded_as_the_portal_parses_them() {
     let server = Canned::start(vec![json(200, EMPTY)]).await;
-    let c = client(&server);
+    let c = hook_client(&server.webhook());
     let mut batch = c.batch();
     batch
         .add_named(
@@ -208,7 +198,7 @@ async fn each_command_gets_its_own_result_or_error() {
     // The documented shape, with one failing command (halt=0 collects failures).
     let answer = r#"{"result":{"result":{"get_user":{"ID":"1","NAME":"John","UF_DEPARTMENT":[1]},"deals":[{"ID":"37","TITLE":"[A] Deal"}]},"result_error":{"missing":{"error":"","error_description":"Not found"}},"result_total":{"deals":120},"result_next":{"deals":50},"result_time":{"get_user":{"start":1724916859.46156,"finish":1724916859.5,"duration":0.04,"processing":0.01,"date_start":"2024-08-29T10:34:19+03:00","date_finish":"2024-08-29T10:34:19+03:00","operating":2.69}}},"time":{}}"#;
     let server = Canned::start(vec![json(200, answer)]).await;
-    let c = client(&server);
+    let c = hook_client(&server.webhook());
     let mut batch = c.batch();
     let user = batch.add_named("get_user", &UserCurrent).unwrap();
     let deals = batch.add_named("deals", &DealList::new()).unwrap();
@@ -233,7 +223,7 @@ async fn each_command_gets_its_own_result_or_error() {
 async fn a_command_result_of_the_wrong_shape_names_its_path() {
     let answer = r#"{"result":{"result":{"c0":{"ID":"1"}},"result_error":[],"result_total":[],"result_next":[],"result_time":[]}}"#;
     let server = Canned::start(vec![json(200, answer)]).await;
-    let c = client(&server);
+    let c = hook_client(&server.webhook());
     let mut batch = c.batch();
     let h = batch.add(&DealAdd::new(json!({"TITLE": "x"}))).unwrap();
     let err = batch.send().await.unwrap().get(&h).unwrap_err();
@@ -250,7 +240,7 @@ async fn a_command_result_of_the_wrong_shape_names_its_path() {
 async fn halt_stops_at_the_first_failing_request() {
     let failing = r#"{"result":{"result":[],"result_error":{"c0":{"error":"insufficient_scope","error_description":""}},"result_total":[],"result_next":[],"result_time":[]}}"#;
     let server = Canned::start(vec![json(200, failing), json(200, EMPTY)]).await;
-    let c = client(&server);
+    let c = hook_client(&server.webhook());
     let mut batch = c.batch().halt(true);
     let handles: Vec<_> = (0..60)
         .map(|i| batch.add(&DealGet::new(i)).unwrap())

@@ -7,5 +7,6 @@ mod hygiene;
 mod paging;
 mod portal;
 mod review;
+mod support;
 mod typed;
 mod wire;

@@ -1,22 +1,12 @@
 //! Pagination strategies: the exact requests each one sends, and how pages become rows.
 
-use std::time::Duration;
-
 use bitrix24::methods::{DealList, TaskList};
-use bitrix24::{Client, Error, RetryPolicy, Strategy};
+use bitrix24::{Error, Strategy};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 
 use crate::canned::{Canned, json};
-
-fn client(server: &Canned) -> Client {
-    Client::builder()
-        .webhook(&server.webhook())
-        .no_rate_limit()
-        .retry(RetryPolicy::default().base_delay(Duration::from_millis(2)))
-        .build()
-        .unwrap()
-}
+use crate::support::hook_client;
 
 fn rows(from: u64, n: u64) -> Value {
     Value::Array(
@@ -59,7 +49,7 @@ async fn offset_strategy_learns_total_then_batches_the_other_pages() {
         ),
     ])
     .await;
-    let deals: Vec<_> = client(&server)
+    let deals: Vec<_> = hook_client(&server.webhook())
         .stream_with(DealList::new().select(["ID", "TITLE"]), Strategy::Offset)
         .try_collect()
         .await
@@ -87,7 +77,7 @@ async fn offset_strategy_learns_total_then_batches_the_other_pages() {
 #[tokio::test]
 async fn a_custom_order_makes_auto_use_offsets() {
     let server = Canned::start(vec![json(200, &page(1, 3, Some(3), None))]).await;
-    let deals: Vec<_> = client(&server)
+    let deals: Vec<_> = hook_client(&server.webhook())
         .stream(DealList::new().order(json!({"TITLE": "ASC"})))
         .try_collect()
         .await
@@ -108,7 +98,7 @@ async fn keyset_strategy_chains_50_commands_by_id() {
         ),
     ])
     .await;
-    let deals: Vec<_> = client(&server)
+    let deals: Vec<_> = hook_client(&server.webhook())
         .stream(
             DealList::new()
                 .select(["ID"])
@@ -146,7 +136,7 @@ async fn keyset_on_a_wrapped_list_references_inside_the_wrapper() {
         json(200, &batch_answer(&[("k0", tasks(51, 2))])),
     ])
     .await;
-    let rows: Vec<_> = client(&server)
+    let rows: Vec<_> = hook_client(&server.webhook())
         .stream(TaskList::new().select(["ID"]))
         .try_collect()
         .await
@@ -167,7 +157,7 @@ async fn keyset_on_a_wrapped_list_references_inside_the_wrapper() {
 #[tokio::test]
 async fn a_callers_own_greater_than_id_is_where_the_walk_starts() {
     let server = Canned::start(vec![json(200, &page(1001, 2, None, None))]).await;
-    let deals: Vec<_> = client(&server)
+    let deals: Vec<_> = hook_client(&server.webhook())
         .stream(DealList::new().filter(json!({">ID": "1000"})))
         .try_collect()
         .await
@@ -183,7 +173,7 @@ async fn a_page_error_ends_the_stream_with_it() {
         r#"{"error":"","error_description":"Parameter 'filter' must be array."}"#,
     )])
     .await;
-    let mut stream = client(&server).stream(DealList::new());
+    let mut stream = hook_client(&server.webhook()).stream(DealList::new());
     let err = stream.try_next().await.unwrap_err();
     assert_eq!(
         err.api().unwrap().description,
@@ -196,7 +186,7 @@ async fn a_page_error_ends_the_stream_with_it() {
 async fn keyset_rows_without_ids_are_a_clear_error() {
     let rows = Value::Array((0..50).map(|_| json!({"TITLE": "no id"})).collect());
     let server = Canned::start(vec![json(200, &json!({"result": rows}).to_string())]).await;
-    let err = client(&server)
+    let err = hook_client(&server.webhook())
         .list_all(DealList::new().select(["TITLE"]))
         .await
         .unwrap_err();
@@ -217,7 +207,7 @@ async fn rows_read_before_a_failing_page_are_not_lost() {
         json(200, &failing.to_string()),
     ])
     .await;
-    let mut stream = client(&server).stream(DealList::new().select(["ID"]));
+    let mut stream = hook_client(&server.webhook()).stream(DealList::new().select(["ID"]));
     let mut seen = 0;
     let err = loop {
         match stream.try_next().await {

@@ -15,20 +15,13 @@ use bitrix24_emulator::{Emulator, Faults, Limits, RunningEmulator};
 use futures::TryStreamExt;
 use serde_json::json;
 
+use crate::support::hook_client;
+
 async fn portal() -> RunningEmulator {
     Emulator::builder()
         .webhook(1, "itcode")
         .start()
         .await
-        .unwrap()
-}
-
-fn hook(emu: &RunningEmulator) -> Client {
-    Client::builder()
-        .webhook(&emu.webhook_url())
-        .no_rate_limit()
-        .retry(RetryPolicy::default().base_delay(Duration::from_millis(5)))
-        .build()
         .unwrap()
 }
 
@@ -73,7 +66,7 @@ fn id_of(row: &serde_json::Map<String, serde_json::Value>) -> u64 {
 #[tokio::test]
 async fn deal_crud_roundtrip() {
     let emu = portal().await;
-    let c = hook(&emu);
+    let c = hook_client(&emu.webhook_url());
     let id = c
         .send(&DealAdd::new(
             json!({"TITLE": "New Deal #1", "OPPORTUNITY": 1000}),
@@ -107,7 +100,7 @@ async fn deal_crud_roundtrip() {
 async fn both_strategies_stream_every_row_once() {
     let emu = portal().await;
     emu.control().seed_deals(2_620);
-    let c = hook(&emu);
+    let c = hook_client(&emu.webhook_url());
     for strategy in [Strategy::Offset, Strategy::Keyset] {
         let rows: Vec<_> = c
             .stream_with(DealList::new().select(["ID", "TITLE"]), strategy)
@@ -139,7 +132,7 @@ where
 async fn keyset_skips_and_repeats_nothing_when_pages_shift() {
     let emu = portal().await;
     emu.control().seed_deals(6_000);
-    let c = hook(&emu);
+    let c = hook_client(&emu.webhook_url());
     let deleted_ahead: Vec<u64> = (3_000..3_010).chain(5_500..5_505).collect();
     let mut stream = c.stream_with(DealList::new().select(["ID"]), Strategy::Keyset);
     // The first page is read; the rest of the walk has not been requested yet.
@@ -179,7 +172,7 @@ async fn offset_pages_do_skip_rows_when_earlier_rows_are_deleted() {
     // Why keyset is the default: the same writes make offset pagination lose rows.
     let emu = portal().await;
     emu.control().seed_deals(3_000);
-    let c = hook(&emu);
+    let c = hook_client(&emu.webhook_url());
     let mut stream = c.stream_with(DealList::new().select(["ID"]), Strategy::Offset);
     let mut ids = take(&mut stream, 50).await;
     for id in 10..20 {
@@ -284,7 +277,7 @@ async fn without_the_limiter_the_portal_rejects_and_the_client_retries() {
 async fn batch_against_the_portal() {
     let emu = portal().await;
     emu.control().seed_deals(2_600);
-    let c = hook(&emu);
+    let c = hook_client(&emu.webhook_url());
     let results = c.send_all((1..=2_600).map(DealGet::new)).await.unwrap();
     assert_eq!(results.len(), 2_600);
     for (i, r) in results.iter().enumerate() {
@@ -313,7 +306,7 @@ async fn batch_against_the_portal() {
 #[tokio::test]
 async fn a_write_whose_response_is_lost_is_outcome_unknown_but_applied() {
     let emu = portal().await;
-    let c = hook(&emu);
+    let c = hook_client(&emu.webhook_url());
     emu.control().set_faults(Faults {
         lose_response_after_write_ratio: 1.0,
         ..Faults::default()
@@ -369,7 +362,10 @@ async fn scopes_and_auth_types_are_enforced() {
         .unwrap();
     let err = narrow.call("tasks.task.list", json!({})).await.unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::InsufficientScope));
-    let err = hook(&emu).call("event.get", json!({})).await.unwrap_err();
+    let err = hook_client(&emu.webhook_url())
+        .call("event.get", json!({}))
+        .await
+        .unwrap_err();
     assert_eq!(
         err.api().map(|a| (a.code.clone(), a.status)),
         Some((ErrorCode::WrongAuthType, 403))
@@ -381,7 +377,7 @@ async fn scopes_and_auth_types_are_enforced() {
         .unwrap();
     let err = wrong.send(&ServerTime).await.unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::InvalidCredentials));
-    let err = hook(&emu)
+    let err = hook_client(&emu.webhook_url())
         .call("no.such.method", json!({}))
         .await
         .unwrap_err();

@@ -1,42 +1,20 @@
 //! Behaviours pinned after review: redirects, refresh failures, shared stores, pagination edges.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bitrix24::methods::{DealList, ServerTime};
 use bitrix24::{
-    AuthError, Client, Error, MemoryTokenStore, OAuthApp, OAuthTokens, RetryPolicy, Strategy,
-    TokenStore,
+    AuthError, Client, Error, MemoryTokenStore, OAuthApp, OAuthTokens, Strategy, TokenStore,
 };
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 
 use crate::canned::{Canned, json, redirect};
+use crate::support::{canned_app, hook_client};
 
 const TIME_OK: &str = r#"{"result":"2024-08-05T09:02:13+00:00","time":{}}"#;
 const EXPIRED: &str =
     r#"{"error":"expired_token","error_description":"The access token provided has expired"}"#;
-
-fn hook(server: &Canned) -> Client {
-    Client::builder()
-        .webhook(&server.webhook())
-        .no_rate_limit()
-        .retry(RetryPolicy::default().base_delay(Duration::from_millis(2)))
-        .build()
-        .unwrap()
-}
-
-fn app(server: &Canned, store: Arc<MemoryTokenStore>) -> Client {
-    Client::builder()
-        .oauth(
-            OAuthApp::new("local.1", "s3cret").token_url(format!("{}/oauth/token/", server.base)),
-            OAuthTokens::new("old4ccess", "oldrefresh", format!("{}/rest/", server.base)),
-        )
-        .token_store(store)
-        .no_rate_limit()
-        .build()
-        .unwrap()
-}
 
 #[tokio::test]
 async fn redirects_off_https_or_off_rest_are_not_followed() {
@@ -45,7 +23,10 @@ async fn redirects_off_https_or_off_rest_are_not_followed() {
         "https://portal.example.com/login/?back=1",
     ] {
         let server = Canned::start(vec![redirect(location)]).await;
-        let err = hook(&server).send(&ServerTime).await.unwrap_err();
+        let err = hook_client(&server.webhook())
+            .send(&ServerTime)
+            .await
+            .unwrap_err();
         assert!(
             matches!(&err, Error::Config(m) if m.contains("not following")),
             "{err:?}"
@@ -65,7 +46,7 @@ async fn a_refused_refresh_token_is_not_sent_again() {
         json(401, EXPIRED),
     ])
     .await;
-    let c = app(&server, Arc::new(MemoryTokenStore::new()));
+    let c = canned_app(&server, Some(Arc::new(MemoryTokenStore::new())));
     for _ in 0..2 {
         let err = c.send(&ServerTime).await.unwrap_err();
         assert!(
@@ -88,7 +69,7 @@ async fn a_refused_refresh_token_is_not_sent_again() {
 async fn tokens_another_process_saved_are_adopted_instead_of_refreshing() {
     let server = Canned::start(vec![json(401, EXPIRED), json(200, TIME_OK)]).await;
     let store = Arc::new(MemoryTokenStore::new());
-    let c = app(&server, store.clone());
+    let c = canned_app(&server, Some(store.clone()));
     // Another process refreshed meanwhile and saved the new pair.
     store
         .save(&OAuthTokens::new(
@@ -125,7 +106,7 @@ async fn lists_with_next_but_no_total_are_followed_page_by_page() {
         json(200, &page(101, 3, None)),
     ])
     .await;
-    let rows: Vec<_> = hook(&server)
+    let rows: Vec<_> = hook_client(&server.webhook())
         .stream_with(DealList::new(), Strategy::Offset)
         .try_collect()
         .await
@@ -142,7 +123,7 @@ async fn lists_with_next_but_no_total_are_followed_page_by_page() {
 #[tokio::test]
 async fn keyset_guards_its_own_order_and_id() {
     let server = Canned::start(vec![json(200, r#"{"result":[{"ID":"1","TITLE":"a"}]}"#)]).await;
-    let c = hook(&server);
+    let c = hook_client(&server.webhook());
     let err = c
         .stream_with(
             DealList::new().order(json!({"TITLE": "ASC"})),

@@ -4,30 +4,15 @@ use std::time::Duration;
 
 use bitrix24::methods::{DealAdd, DealGet, DealList, ServerTime};
 use bitrix24::{
-    ApiVersion, AuthError, Client, Error, ErrorCode, ErrorKind, Method, OAuthApp, OAuthTokens,
-    OperatingPolicy, RetryPolicy, Risk,
+    ApiVersion, AuthError, Client, Error, ErrorCode, ErrorKind, Method, OperatingPolicy, Risk,
 };
 use serde_json::json;
 
 use crate::canned::{Canned, cut, html, json, redirect};
+use crate::support::{canned_app, fast_retry, hook_client};
 
 const QLE: &str = r#"{"error":"QUERY_LIMIT_EXCEEDED","error_description":"Too many requests"}"#;
 const TIME_OK: &str = r#"{"result":"2024-08-05T09:02:13+00:00","time":{"start":1721722262.960948,"finish":1721722262.985244,"duration":0.024296045303344727,"processing":0.0012989044189453125,"date_start":"2024-07-23T08:11:02+00:00","date_finish":"2024-07-23T08:11:02+00:00","operating_reset_at":1721722862,"operating":0}}"#;
-
-fn fast_retry() -> RetryPolicy {
-    RetryPolicy::default()
-        .base_delay(Duration::from_millis(2))
-        .max_delay(Duration::from_millis(10))
-}
-
-fn client(server: &Canned) -> Client {
-    Client::builder()
-        .webhook(&server.webhook())
-        .no_rate_limit()
-        .retry(fast_retry())
-        .build()
-        .unwrap()
-}
 
 #[tokio::test]
 async fn query_limit_exceeded_is_retried_even_for_writes() {
@@ -37,7 +22,7 @@ async fn query_limit_exceeded_is_retried_even_for_writes() {
         json(200, r#"{"result":394,"time":{}}"#),
     ])
     .await;
-    let id = client(&server)
+    let id = hook_client(&server.webhook())
         .send(&DealAdd::new(json!({"TITLE": "New Deal #1"})))
         .await
         .unwrap();
@@ -78,7 +63,7 @@ async fn server_error_on_a_write_is_outcome_unknown_and_not_resent() {
         html(504, "<html><body>Gateway Timeout</body></html>"),
     ])
     .await;
-    let c = client(&server);
+    let c = hook_client(&server.webhook());
     for _ in 0..2 {
         let err = c
             .send(&DealAdd::new(json!({"TITLE": "x"})))
@@ -104,7 +89,10 @@ async fn server_error_on_a_read_is_retried() {
         json(200, TIME_OK),
     ])
     .await;
-    let t = client(&server).send(&ServerTime).await.unwrap();
+    let t = hook_client(&server.webhook())
+        .send(&ServerTime)
+        .await
+        .unwrap();
     assert_eq!(t, "2024-08-05T09:02:13+00:00");
     assert_eq!(server.seen().len(), 3);
 }
@@ -116,7 +104,10 @@ async fn html_error_page_is_a_decode_error_naming_it() {
         "<html><body>Forbidden by proxy</body></html>",
     )])
     .await;
-    let err = client(&server).send(&ServerTime).await.unwrap_err();
+    let err = hook_client(&server.webhook())
+        .send(&ServerTime)
+        .await
+        .unwrap_err();
     match &err {
         Error::Decode {
             method,
@@ -139,7 +130,10 @@ async fn error_body_with_http_200() {
         r#"{"error":"ACCESS_DENIED","error_description":"Access denied!"}"#,
     )])
     .await;
-    let err = client(&server).send(&DealGet::new(1)).await.unwrap_err();
+    let err = hook_client(&server.webhook())
+        .send(&DealGet::new(1))
+        .await
+        .unwrap_err();
     let api = err.api().unwrap();
     assert_eq!(
         (api.code.clone(), api.status),
@@ -154,7 +148,10 @@ async fn legacy_crm_error_with_empty_code() {
         r#"{"error":"","error_description":"Not found"}"#,
     )])
     .await;
-    let err = client(&server).send(&DealGet::new(999)).await.unwrap_err();
+    let err = hook_client(&server.webhook())
+        .send(&DealGet::new(999))
+        .await
+        .unwrap_err();
     let api = err.api().unwrap();
     assert_eq!(api.code, ErrorCode::Empty);
     assert_eq!(api.description, "Not found");
@@ -166,7 +163,7 @@ async fn legacy_crm_error_with_empty_code() {
 async fn cut_response_to_a_write_is_outcome_unknown() {
     // The connection closes before the announced body length.
     let server = Canned::start(vec![cut(r#"{"result":39"#)]).await;
-    let err = client(&server)
+    let err = hook_client(&server.webhook())
         .send(&DealAdd::new(json!({"TITLE": "x"})))
         .await
         .unwrap_err();
@@ -179,14 +176,19 @@ async fn cut_response_to_a_write_is_outcome_unknown() {
 #[tokio::test]
 async fn truncated_json_to_a_write_is_outcome_unknown_and_a_read_is_retried() {
     let server = Canned::start(vec![json(200, r#"{"result":{"ID":"4"#)]).await;
-    let err = client(&server)
+    let err = hook_client(&server.webhook())
         .send(&DealAdd::new(json!({"TITLE": "x"})))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
 
     let server = Canned::start(vec![json(200, r#"{"result":"2024"#), json(200, TIME_OK)]).await;
-    assert!(client(&server).send(&ServerTime).await.is_ok());
+    assert!(
+        hook_client(&server.webhook())
+            .send(&ServerTime)
+            .await
+            .is_ok()
+    );
     assert_eq!(server.seen().len(), 2);
 }
 
@@ -197,7 +199,10 @@ async fn numbers_as_strings_decode_leniently() {
         r#"{"result":[{"ID":"37","TITLE":"[A] Deal","OPPORTUNITY":"19999.99"}],"next":"50","total":"6","time":{"start":"1721722262.96","operating":"0"}}"#,
     )])
     .await;
-    let page = client(&server).send_full(&DealList::new()).await.unwrap();
+    let page = hook_client(&server.webhook())
+        .send_full(&DealList::new())
+        .await
+        .unwrap();
     assert_eq!((page.next, page.total), (Some(50), Some(6)));
     assert_eq!(page.time.unwrap().operating, Some(0.0));
 }
@@ -205,7 +210,10 @@ async fn numbers_as_strings_decode_leniently() {
 #[tokio::test]
 async fn decode_error_names_method_and_json_path() {
     let server = Canned::start(vec![json(200, r#"{"result":{"ID":"1"}}"#)]).await;
-    let err = client(&server).send(&ServerTime).await.unwrap_err();
+    let err = hook_client(&server.webhook())
+        .send(&ServerTime)
+        .await
+        .unwrap_err();
     match err {
         Error::Decode { method, path, .. } => {
             assert_eq!(method, "server.time");
@@ -218,7 +226,7 @@ async fn decode_error_names_method_and_json_path() {
 #[tokio::test]
 async fn bad_input_is_refused_before_sending() {
     let server = Canned::start(vec![]).await;
-    let c = client(&server);
+    let c = hook_client(&server.webhook());
     let err = c.call("", json!({})).await.unwrap_err();
     assert!(
         matches!(&err, Error::InvalidInput { message, .. } if message.contains("empty")),
@@ -326,7 +334,7 @@ async fn portal_moved_the_post_is_repeated_at_the_new_address() {
         new.base
     ))])
     .await;
-    let c = client(&old);
+    let c = hook_client(&old.webhook());
     c.send(&ServerTime).await.unwrap();
     c.send(&ServerTime).await.unwrap();
     assert_eq!(old.seen().len(), 1);
@@ -356,7 +364,7 @@ async fn v3_first_then_v2_fallback_remembered() {
         json(200, r#"{"result":{"items":[]}}"#),
     ])
     .await;
-    let c = client(&server);
+    let c = hook_client(&server.webhook());
     c.send(&EventLogList).await.unwrap();
     assert!(c.v3_unavailable("main.eventlog.list"));
     c.send(&EventLogList).await.unwrap();
@@ -378,7 +386,7 @@ async fn api_version_overrides() {
         json(200, r#"{"result":{"items":[]}}"#),
     ])
     .await;
-    let c = client(&server);
+    let c = hook_client(&server.webhook());
     c.with_api_version(ApiVersion::V2)
         .send(&EventLogList)
         .await
@@ -397,29 +405,12 @@ async fn api_version_overrides() {
         r#"{"error":{"code":"BITRIX_REST_V3_EXCEPTION_METHODNOTFOUNDEXCEPTION","message":"x"}}"#,
     )])
     .await;
-    let err = client(&server)
+    let err = hook_client(&server.webhook())
         .with_api_version(ApiVersion::V3)
         .send(&EventLogList)
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::V3MethodNotFound));
-}
-
-fn oauth_client(server: &Canned) -> Client {
-    Client::builder()
-        .oauth(
-            OAuthApp::new("local.6537665f598492.98090704", "clientsecretvalue")
-                .token_url(format!("{}/oauth/token/", server.base)),
-            OAuthTokens::new(
-                "oldaccesstoken",
-                "oldrefreshtoken",
-                format!("{}/rest/", server.base),
-            ),
-        )
-        .no_rate_limit()
-        .retry(fast_retry())
-        .build()
-        .unwrap()
 }
 
 #[tokio::test]
@@ -430,17 +421,17 @@ async fn expired_token_refreshes_once_and_retries() {
         json(200, TIME_OK),
     ])
     .await;
-    let c = oauth_client(&server);
+    let c = canned_app(&server, None);
     c.send(&ServerTime).await.unwrap();
     let seen = server.seen();
     assert_eq!(
         server.paths(),
         vec!["/rest/server.time", "/oauth/token/", "/rest/server.time"]
     );
-    assert_eq!(seen[0].body, r#"{"auth":"oldaccesstoken"}"#);
+    assert_eq!(seen[0].body, r#"{"auth":"old4ccess"}"#);
     assert!(
         seen[1].body.contains("grant_type=refresh_token")
-            && seen[1].body.contains("refresh_token=oldrefreshtoken")
+            && seen[1].body.contains("refresh_token=oldrefresh")
     );
     assert_eq!(seen[2].body, r#"{"auth":"newaccesstoken"}"#);
     let tokens = c.oauth_tokens().unwrap();
@@ -456,7 +447,10 @@ async fn rejected_refresh_is_an_auth_error_not_a_loop() {
         json(400, r#"{"error":"invalid_grant","error_description":"Invalid grant"}"#),
     ])
     .await;
-    let err = oauth_client(&server).send(&ServerTime).await.unwrap_err();
+    let err = canned_app(&server, None)
+        .send(&ServerTime)
+        .await
+        .unwrap_err();
     match &err {
         Error::Auth(AuthError::RefreshRejected { code, .. }) => {
             assert_eq!(*code, ErrorCode::InvalidGrant);
@@ -465,13 +459,13 @@ async fn rejected_refresh_is_an_auth_error_not_a_loop() {
     }
     assert_eq!(server.seen().len(), 2);
     let shown = format!("{err} {err:?}");
-    assert!(!shown.contains("oldrefreshtoken") && !shown.contains("clientsecretvalue"));
+    assert!(!shown.contains("oldrefresh") && !shown.contains("s3cret"));
 }
 
 #[tokio::test]
 async fn oauth_params_keep_their_json_types() {
     let server = Canned::start(vec![json(200, r#"{"result":[],"total":0}"#)]).await;
-    oauth_client(&server)
+    canned_app(&server, None)
         .send(
             &DealList::new()
                 .filter(json!({">OPPORTUNITY": 10000, "CLOSED": "N"}))
@@ -481,6 +475,6 @@ async fn oauth_params_keep_their_json_types() {
         .unwrap();
     assert_eq!(
         server.seen()[0].body,
-        r#"{"auth":"oldaccesstoken","select":["ID"],"filter":{">OPPORTUNITY":10000,"CLOSED":"N"}}"#
+        r#"{"auth":"old4ccess","select":["ID"],"filter":{">OPPORTUNITY":10000,"CLOSED":"N"}}"#
     );
 }
