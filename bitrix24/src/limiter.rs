@@ -227,6 +227,8 @@ pub(crate) enum Gate {
 struct Usage {
     operating: f64,
     reset_at: Option<f64>,
+    /// `reset_at` is the client's own probe time, not a reset the portal reported.
+    probe: bool,
     blocked: bool,
 }
 
@@ -244,28 +246,45 @@ pub(crate) struct OperatingTracker {
 
 impl OperatingTracker {
     /// Records a response's `time` block for `method`; `now` is local unix time.
+    ///
+    /// A block without `operating_reset_at` (a batch command's `result_time` has none) keeps
+    /// the reset an earlier answer reported, while it lies ahead; otherwise the method gets a
+    /// probe time a minute from `now`, as after a block, so that a method over the limit is
+    /// tried again rather than refused for the client's lifetime.
     pub fn record(&self, method: &str, time: &TimeInfo, now: f64) {
         let Some(operating) = time.operating.filter(|o| o.is_finite() && *o >= 0.0) else {
             return;
         };
         let server_now = time.finish.or(time.start).filter(|t| t.is_finite());
-        let reset_at = time
+        let reported = time
             .operating_reset_at
             .filter(|r| r.is_finite())
             .map(|reset| match server_now {
                 Some(server) => now + (reset - server).clamp(0.0, 600.0),
                 None => reset,
             });
-        if let Ok(mut map) = self.usage.lock() {
-            map.insert(
-                method.to_ascii_lowercase(),
-                Usage {
-                    operating,
-                    reset_at,
-                    blocked: false,
-                },
-            );
-        }
+        let Ok(mut map) = self.usage.lock() else {
+            return;
+        };
+        let key = method.to_ascii_lowercase();
+        let (reset_at, probe) = match reported {
+            Some(reset) => (reset, false),
+            None => map
+                .get(&key)
+                .filter(|u| !u.probe)
+                .and_then(|u| u.reset_at)
+                .filter(|r| *r > now)
+                .map_or((now + PROBE_AFTER_BLOCK_SECS, true), |r| (r, false)),
+        };
+        map.insert(
+            key,
+            Usage {
+                operating,
+                reset_at: Some(reset_at),
+                probe,
+                blocked: false,
+            },
+        );
     }
 
     /// Marks `method` blocked (the portal answered `OPERATION_TIME_LIMIT`) and returns when to
@@ -277,13 +296,13 @@ impl OperatingTracker {
         let entry = map.entry(method.to_ascii_lowercase()).or_insert(Usage {
             operating: f64::INFINITY,
             reset_at: None,
+            probe: true,
             blocked: true,
         });
         entry.blocked = true;
-        let reset = entry
-            .reset_at
-            .filter(|r| *r > now)
-            .unwrap_or(now + PROBE_AFTER_BLOCK_SECS);
+        let known = entry.reset_at.filter(|r| *r > now);
+        entry.probe |= known.is_none();
+        let reset = known.unwrap_or(now + PROBE_AFTER_BLOCK_SECS);
         entry.reset_at = Some(reset);
         reset
     }
@@ -324,8 +343,9 @@ impl OperatingTracker {
                 }
             }
             (true, _, None) => Gate::Blocked(None),
-            // Near the limit: slow down once per call (up to `max_wait`), then let it go.
-            (false, true, Some(reset)) if !waited => {
+            // Near the limit: slow down once per call (up to `max_wait`), then let it go. A
+            // probe time is only a guess at the window: it does not slow calls down.
+            (false, true, Some(reset)) if !waited && !usage.probe => {
                 Gate::Wait(secs(reset - now).min(policy.max_wait))
             }
             _ => Gate::Go,
@@ -407,6 +427,66 @@ mod tests {
             Gate::Go,
             "never locked for good"
         );
+    }
+
+    /// A batch's `result_time` carries `operating` but no `operating_reset_at`: a method over
+    /// the limit in such a block is probed again after a minute, like [`OperatingTracker::block`]
+    /// does, and never refused for the client's lifetime.
+    #[test]
+    fn a_time_block_without_reset_is_probed_again_after_a_minute() {
+        let t = OperatingTracker::default();
+        let p = OperatingPolicy::default();
+        let batch_time = TimeInfo {
+            start: Some(1_724_916_859.0),
+            finish: Some(1_724_916_859.5),
+            operating: Some(500.0),
+            ..TimeInfo::default()
+        };
+        t.record("crm.deal.get", &batch_time, 100.0);
+        assert_eq!(
+            t.gate("crm.deal.get", 100.0, &p, false),
+            Gate::Wait(Duration::from_secs(60)),
+            "over the limit, reset unknown: wait for the probe"
+        );
+        let short = OperatingPolicy::default().max_wait(Duration::from_secs(5));
+        assert_eq!(
+            t.gate("crm.deal.get", 100.0, &short, false),
+            Gate::Blocked(Some(160.0)),
+            "refused with a probe time, not for good"
+        );
+        assert_eq!(
+            t.gate("crm.deal.get", 160.0, &p, false),
+            Gate::Go,
+            "never locked for good"
+        );
+        // Near (not over) the limit with no reset: the guess does not slow calls down.
+        t.record(
+            "crm.deal.get",
+            &TimeInfo {
+                operating: Some(400.0),
+                ..batch_time
+            },
+            200.0,
+        );
+        assert_eq!(t.gate("crm.deal.get", 200.0, &p, false), Gate::Go);
+    }
+
+    /// A known reset from an earlier answer outlives a later block that has none.
+    #[test]
+    fn a_known_reset_is_kept_when_a_later_block_has_none() {
+        let t = OperatingTracker::default();
+        let p = OperatingPolicy::default().max_wait(Duration::from_secs(600));
+        t.record("m", &time(300.0, 1_200.0), 1_000.0);
+        let no_reset = TimeInfo {
+            operating: Some(500.0),
+            ..TimeInfo::default()
+        };
+        t.record("m", &no_reset, 1_010.0);
+        assert_eq!(
+            t.gate("m", 1_010.0, &p, false),
+            Gate::Wait(Duration::from_secs(190))
+        );
+        assert_eq!(t.operating("m"), Some(500.0));
     }
 
     #[test]

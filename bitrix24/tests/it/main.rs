@@ -4,6 +4,7 @@ mod api;
 mod batching;
 mod canned;
 mod hygiene;
+mod operating;
 mod paging;
 mod portal;
 mod review;
