@@ -86,6 +86,37 @@ pub mod catalog {
             .or_else(|| METHODS.iter().find(|m| m.name.eq_ignore_ascii_case(name)))
     }
 
+    /// The spec entry of `name` (exact spelling), at compile time: what the hand-written
+    /// `Method` impls take their `NAME`, `RISK`, `IDEMPOTENT` and `SCOPES` from (through
+    /// `from_spec!`), so they cannot drift from the specs. Used only in constants: a name the
+    /// specs do not know fails the build, never a running program.
+    pub(crate) const fn spec_entry(name: &str) -> &'static MethodInfo {
+        let mut i = 0;
+        while i < METHODS.len() {
+            if same_name(METHODS[i].name, name) {
+                return &METHODS[i];
+            }
+            i += 1;
+        }
+        panic!("a hand-written method is not in specs/*.toml")
+    }
+
+    /// `a == b` for `const` code.
+    const fn same_name(a: &str, b: &str) -> bool {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < a.len() {
+            if a[i] != b[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+
     /// The information of one pack.
     pub fn pack_info(name: &str) -> Option<&'static PackInfo> {
         PACKS.iter().find(|p| p.name == name)
@@ -141,6 +172,19 @@ pub mod catalog {
     }
 }
 
+/// The `Method` constants `NAME`, `RISK`, `IDEMPOTENT` and `SCOPES` of a hand-written method,
+/// taken from its entry in the specs (the generated catalog): `from_spec!("crm.item.update");`
+/// inside `impl Method for ...`. Whether a call is re-sent therefore always follows the spec.
+macro_rules! from_spec {
+    ($name:literal) => {
+        const NAME: &'static str = $crate::catalog::spec_entry($name).name;
+        const RISK: $crate::Risk = $crate::catalog::spec_entry($name).risk;
+        const IDEMPOTENT: bool = $crate::catalog::spec_entry($name).idempotent;
+        const SCOPES: &'static [&'static str] = $crate::catalog::spec_entry($name).scopes;
+    };
+}
+pub(crate) use from_spec;
+
 /// A generated entity struct (`Deal`, `Task`, ...): access to the fields the spec does not name.
 pub trait Entity {
     /// The entity name in the specs.
@@ -186,7 +230,9 @@ pub mod smart {
     //!
     //! Derive [`SmartProcessItem`] (feature `macros`) on a struct of the item's fields, then use
     //! [`ItemGet`], [`ItemList`], [`ItemAdd`], [`ItemUpdate`] and [`ItemDelete`] with it: the
-    //! `entityTypeId` comes from the type.
+    //! `entityTypeId` comes from the type. Risk, idempotency and scopes are those of the
+    //! `crm.item.*` specs: [`ItemUpdate`], [`ItemAdd`] and [`ItemDelete`] are never re-sent after
+    //! an ambiguous failure (an update fires automation again and appends to multiple fields).
 
     use std::marker::PhantomData;
 
@@ -194,7 +240,7 @@ pub mod smart {
     use serde::{Deserialize, Serialize};
     use serde_json::{Map, Value};
 
-    use crate::{Keyset, ListMethod, Method, Risk};
+    use crate::{Keyset, ListMethod, Method};
 
     /// A smart-process item type: its `entityTypeId` and its fields as `crm.item.*` send them
     /// (camelCase, user fields `ufCrm<N>_*`).
@@ -246,10 +292,7 @@ pub mod smart {
     }
 
     impl<T: SmartProcessItem> Method for ItemGet<T> {
-        const NAME: &'static str = "crm.item.get";
-        const RISK: Risk = Risk::Read;
-        const IDEMPOTENT: bool = true;
-        const SCOPES: &'static [&'static str] = &["crm"];
+        super::from_spec!("crm.item.get");
         type Response = ItemResponse<T>;
     }
 
@@ -311,10 +354,7 @@ pub mod smart {
     }
 
     impl<T: SmartProcessItem> Method for ItemList<T> {
-        const NAME: &'static str = "crm.item.list";
-        const RISK: Risk = Risk::Read;
-        const IDEMPOTENT: bool = true;
-        const SCOPES: &'static [&'static str] = &["crm"];
+        super::from_spec!("crm.item.list");
         type Response = ItemsResponse<T>;
     }
 
@@ -352,10 +392,7 @@ pub mod smart {
     }
 
     impl<T: SmartProcessItem> Method for ItemAdd<T> {
-        const NAME: &'static str = "crm.item.add";
-        const RISK: Risk = Risk::Write;
-        const IDEMPOTENT: bool = false;
-        const SCOPES: &'static [&'static str] = &["crm"];
+        super::from_spec!("crm.item.add");
         type Response = ItemResponse<T>;
     }
 
@@ -383,10 +420,7 @@ pub mod smart {
     }
 
     impl<T: SmartProcessItem> Method for ItemUpdate<T> {
-        const NAME: &'static str = "crm.item.update";
-        const RISK: Risk = Risk::Write;
-        const IDEMPOTENT: bool = true;
-        const SCOPES: &'static [&'static str] = &["crm"];
+        super::from_spec!("crm.item.update");
         type Response = ItemResponse<T>;
     }
 
@@ -413,10 +447,7 @@ pub mod smart {
     }
 
     impl<T: SmartProcessItem> Method for ItemDelete<T> {
-        const NAME: &'static str = "crm.item.delete";
-        const RISK: Risk = Risk::Destructive;
-        const IDEMPOTENT: bool = false;
-        const SCOPES: &'static [&'static str] = &["crm"];
+        super::from_spec!("crm.item.delete");
         type Response = Value;
     }
 }
@@ -477,5 +508,86 @@ pub mod __private {
             map.insert(key.to_owned(), value);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::catalog::method_info;
+    use super::smart::{ItemAdd, ItemDelete, ItemGet, ItemList, ItemUpdate, SmartProcessItem};
+    use crate::methods::{
+        DealAdd, DealDelete, DealGet, DealList, DealUpdate, ServerTime, TaskList, UserCurrent,
+    };
+    use crate::{Method, Risk};
+
+    /// A smart-process item type for the `crm.item.*` rows.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Probe {
+        id: Option<u64>,
+    }
+
+    impl SmartProcessItem for Probe {
+        const ENTITY_TYPE_ID: u64 = 128;
+        fn item_id(&self) -> Option<u64> {
+            self.id
+        }
+    }
+
+    type Row = (&'static str, Risk, bool, &'static [&'static str]);
+
+    fn row<M: Method>() -> Row {
+        (M::NAME, M::RISK, M::IDEMPOTENT, M::SCOPES)
+    }
+
+    /// The `impl ... Method for ...` blocks of a source file.
+    fn method_impls(src: &str) -> usize {
+        src.lines()
+            .map(str::trim_start)
+            .filter(|l| l.starts_with("impl") && l.contains(" Method for "))
+            .count()
+    }
+
+    #[test]
+    fn hand_written_methods_match_the_catalog() {
+        let rows: Vec<Row> = vec![
+            row::<ItemGet<Probe>>(),
+            row::<ItemList<Probe>>(),
+            row::<ItemAdd<Probe>>(),
+            row::<ItemUpdate<Probe>>(),
+            row::<ItemDelete<Probe>>(),
+            row::<UserCurrent>(),
+            row::<ServerTime>(),
+            row::<DealAdd>(),
+            row::<DealGet>(),
+            row::<DealUpdate>(),
+            row::<DealDelete>(),
+            row::<DealList>(),
+            row::<TaskList>(),
+        ];
+        let impls =
+            method_impls(include_str!("generated.rs")) + method_impls(include_str!("methods.rs"));
+        assert_eq!(
+            rows.len(),
+            impls,
+            "every hand-written `impl Method` of generated.rs and methods.rs is listed here"
+        );
+        let mut drift = Vec::new();
+        for &(name, risk, idempotent, scopes) in &rows {
+            let Some(m) = method_info(name) else {
+                drift.push(format!("{name}: not in the specs"));
+                continue;
+            };
+            if (m.name, m.risk, m.idempotent, m.scopes) != (name, risk, idempotent, scopes) {
+                drift.push(format!(
+                    "{name}: hand-written risk {risk}, idempotent {idempotent}, scopes \
+                     {scopes:?}; the specs say `{}`: risk {}, idempotent {}, scopes {:?}",
+                    m.name, m.risk, m.idempotent, m.scopes
+                ));
+            }
+        }
+        assert!(
+            drift.is_empty(),
+            "hand-written methods drifted from the specs: {drift:#?}"
+        );
     }
 }

@@ -1,11 +1,14 @@
 //! Hand-written methods that exercise the client's machinery (single calls, batch,
 //! pagination, wrapped lists). Generated, fully typed methods for every pack live in the pack
-//! modules; these stay small and untyped in their rows ([`Record`]).
+//! modules; these stay small and untyped in their rows ([`Record`]). Their `NAME`, `RISK`,
+//! `IDEMPOTENT` and `SCOPES` come from the method's entry in `specs/` (the catalog), never from
+//! a hand-written value.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::method::{Keyset, ListMethod, Method, Risk};
+use crate::generated::from_spec;
+use crate::method::{Keyset, ListMethod, Method};
 
 /// A row as the portal sent it: every field kept, values as JSON.
 pub type Record = Map<String, Value>;
@@ -59,10 +62,7 @@ impl Serialize for Object {
 pub struct UserCurrent;
 
 impl Method for UserCurrent {
-    const NAME: &'static str = "user.current";
-    const RISK: Risk = Risk::Read;
-    const IDEMPOTENT: bool = true;
-    const SCOPES: &'static [&'static str] = &["user", "user_brief", "user_basic"];
+    from_spec!("user.current");
     type Response = Record;
 }
 
@@ -71,10 +71,7 @@ impl Method for UserCurrent {
 pub struct ServerTime;
 
 impl Method for ServerTime {
-    const NAME: &'static str = "server.time";
-    const RISK: Risk = Risk::Read;
-    const IDEMPOTENT: bool = true;
-    const SCOPES: &'static [&'static str] = &[];
+    from_spec!("server.time");
     type Response = String;
 }
 
@@ -104,10 +101,7 @@ impl DealAdd {
 }
 
 impl Method for DealAdd {
-    const NAME: &'static str = "crm.deal.add";
-    const RISK: Risk = Risk::Write;
-    const IDEMPOTENT: bool = false;
-    const SCOPES: &'static [&'static str] = &["crm"];
+    from_spec!("crm.deal.add");
     type Response = u64;
 
     fn validate(&self) -> Result<(), String> {
@@ -130,10 +124,7 @@ impl DealGet {
 }
 
 impl Method for DealGet {
-    const NAME: &'static str = "crm.deal.get";
-    const RISK: Risk = Risk::Read;
-    const IDEMPOTENT: bool = true;
-    const SCOPES: &'static [&'static str] = &["crm"];
+    from_spec!("crm.deal.get");
     type Response = Record;
 }
 
@@ -165,12 +156,9 @@ impl DealUpdate {
 }
 
 impl Method for DealUpdate {
-    const NAME: &'static str = "crm.deal.update";
-    const RISK: Risk = Risk::Write;
-    // Not idempotent: a repeated update adds multi-field values (PHONE, EMAIL) again and
-    // fires automation twice.
-    const IDEMPOTENT: bool = false;
-    const SCOPES: &'static [&'static str] = &["crm"];
+    // Not idempotent in the spec: a repeated update adds multi-field values (PHONE, EMAIL)
+    // again and fires automation twice.
+    from_spec!("crm.deal.update");
     type Response = bool;
 
     fn validate(&self) -> Result<(), String> {
@@ -193,10 +181,7 @@ impl DealDelete {
 }
 
 impl Method for DealDelete {
-    const NAME: &'static str = "crm.deal.delete";
-    const RISK: Risk = Risk::Destructive;
-    const IDEMPOTENT: bool = false;
-    const SCOPES: &'static [&'static str] = &["crm"];
+    from_spec!("crm.deal.delete");
     type Response = bool;
 }
 
@@ -250,10 +235,7 @@ impl DealList {
 }
 
 impl Method for DealList {
-    const NAME: &'static str = "crm.deal.list";
-    const RISK: Risk = Risk::Read;
-    const IDEMPOTENT: bool = true;
-    const SCOPES: &'static [&'static str] = &["crm"];
+    from_spec!("crm.deal.list");
     type Response = Vec<Record>;
 
     fn validate(&self) -> Result<(), String> {
@@ -322,10 +304,7 @@ impl TaskList {
 }
 
 impl Method for TaskList {
-    const NAME: &'static str = "tasks.task.list";
-    const RISK: Risk = Risk::Read;
-    const IDEMPOTENT: bool = true;
-    const SCOPES: &'static [&'static str] = &["task"];
+    from_spec!("tasks.task.list");
     type Response = TaskListResult;
 
     fn validate(&self) -> Result<(), String> {

@@ -4,6 +4,7 @@ mod api;
 mod batching;
 mod canned;
 mod hygiene;
+mod idempotency_spec;
 mod operating;
 mod paging;
 mod portal;
