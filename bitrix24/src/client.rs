@@ -10,12 +10,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 use tracing::Instrument;
 
-use crate::auth::{MemoryTokenStore, OAuthApp, OAuthSession, OAuthTokens, TokenStore, Webhook};
+use crate::auth::{MemoryTokenStore, OAuthApp, OAuthTokens, TokenStore, Webhook};
+use crate::body::{BodyError, DEFAULT_MAX_RESPONSE_BYTES, read_capped};
 use crate::clock::{Clock, TokioClock};
+use crate::endpoint::{self, is_cloud_portal_rename};
 use crate::envelope::{self, Response};
-use crate::error::{AuthError, Error, ErrorCode};
+use crate::error::{AuthError, Error, ErrorCode, RawAnswer};
 use crate::limiter::{Gate, OperatingPolicy, OperatingTracker, RateLimit, RateLimiter};
 use crate::method::Method;
+use crate::refresh::{OAuthSession, RefreshSettings};
 use crate::retry::RetryPolicy;
 
 /// Which REST API generation the client calls.
@@ -44,13 +47,14 @@ pub(crate) struct Inner {
     pub http: reqwest::Client,
     endpoint: RwLock<Endpoint>,
     pub portal: String,
-    oauth: Option<OAuthSession>,
+    oauth: Option<Arc<OAuthSession>>,
     pub limiter: Option<RateLimiter>,
     pub operating: OperatingTracker,
     pub operating_policy: OperatingPolicy,
     pub retry: RetryPolicy,
     pub clock: Arc<dyn Clock>,
     timeout: Duration,
+    max_response_bytes: usize,
     v3_unavailable: Mutex<HashSet<String>>,
     pub batch_concurrency: usize,
 }
@@ -116,6 +120,7 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     user_agent: String,
     batch_concurrency: usize,
+    max_response_bytes: usize,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -156,6 +161,7 @@ impl Default for ClientBuilder {
             http: None,
             user_agent: concat!("bitrix24-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
             batch_concurrency: 4,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -256,11 +262,29 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest response body the client reads (default 64 MiB, after decompression); a
+    /// larger one ends the call with [`Error::ResponseTooLarge`].
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit.max(1);
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<Client, Error> {
         let clock: Arc<dyn Clock> = self
             .clock
             .unwrap_or_else(|| Arc::new(TokioClock::new()) as Arc<dyn Clock>);
+        let http = match self.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .user_agent(self.user_agent)
+                .connect_timeout(self.connect_timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .pool_idle_timeout(Duration::from_secs(90))
+                .tcp_nodelay(true)
+                .build()
+                .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
+        };
         let (endpoint, portal, oauth) = match (self.webhook, self.oauth) {
             (Some(_), Some(_)) => {
                 return Err(Error::Config(
@@ -283,40 +307,31 @@ impl ClientBuilder {
                         "OAuth tokens need a client_endpoint (https://<portal>/rest/)".into(),
                     )
                 })?;
-                let url = url::Url::parse(&base)
-                    .map_err(|e| Error::Config(format!("invalid client_endpoint `{base}`: {e}")))?;
-                let portal = url
-                    .host_str()
-                    .ok_or_else(|| Error::Config(format!("client_endpoint `{base}` has no host")))?
-                    .to_owned();
-                let base = if base.ends_with('/') {
-                    base
-                } else {
-                    format!("{base}/")
-                };
+                // The access token travels to this address with every call.
+                let url = endpoint::secure_url(&base, "client_endpoint")?;
+                let portal = url.host_str().unwrap_or_default().to_owned();
+                let base = endpoint::with_slash(url.as_str());
+                if let Some(token_url) = &app.token_url {
+                    endpoint::secure_url(token_url, "token URL")?;
+                }
                 if tokens.access_token.is_empty() || tokens.refresh_token.is_empty() {
                     return Err(Error::Config("OAuth tokens are empty".into()));
                 }
                 let store = self
                     .store
                     .unwrap_or_else(|| Arc::new(MemoryTokenStore::new()) as Arc<dyn TokenStore>);
+                let settings = RefreshSettings {
+                    http: http.clone(),
+                    clock: clock.clone(),
+                    timeout: self.timeout,
+                    max_body: self.max_response_bytes,
+                };
                 (
                     Endpoint::OAuth(base),
                     portal,
-                    Some(OAuthSession::new(app, tokens, store)),
+                    Some(Arc::new(OAuthSession::new(app, tokens, store, settings))),
                 )
             }
-        };
-        let http = match self.http {
-            Some(http) => http,
-            None => reqwest::Client::builder()
-                .user_agent(self.user_agent)
-                .connect_timeout(self.connect_timeout)
-                .redirect(reqwest::redirect::Policy::none())
-                .pool_idle_timeout(Duration::from_secs(90))
-                .tcp_nodelay(true)
-                .build()
-                .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
         };
         let limiter = match (self.limiter, self.rate_limit) {
             (Some(l), _) => Some(l),
@@ -335,6 +350,7 @@ impl ClientBuilder {
                 retry: self.retry,
                 clock,
                 timeout: self.timeout,
+                max_response_bytes: self.max_response_bytes,
                 v3_unavailable: Mutex::new(HashSet::new()),
                 batch_concurrency: self.batch_concurrency,
             }),
@@ -395,7 +411,7 @@ impl Client {
 
     /// How many OAuth refresh requests this client has made.
     pub fn token_refreshes(&self) -> u64 {
-        self.inner.oauth.as_ref().map_or(0, OAuthSession::refreshes)
+        self.inner.oauth.as_ref().map_or(0, |o| o.refreshes())
     }
 
     /// The current OAuth tokens (after any refresh), if the client uses OAuth.
@@ -642,15 +658,21 @@ impl Client {
             {
                 redirects += 1;
                 attempt -= 1;
-                self.follow_domain_change(location.to_str().unwrap_or_default())?;
+                self.follow_domain_change(call.name, location.to_str().unwrap_or_default())?;
                 continue;
             }
-            let bytes = match response.bytes().await {
+            let bytes = match read_capped(response, inner.max_response_bytes).await {
                 Ok(b) => b,
-                Err(e) => {
+                Err(BodyError::Transport(e)) => {
                     let wait = self.on_transport(call, e, attempt)?;
                     inner.clock.sleep(wait).await;
                     continue;
+                }
+                Err(BodyError::TooLarge) => {
+                    return Err(Error::ResponseTooLarge {
+                        method: call.name.to_owned(),
+                        limit: inner.max_response_bytes,
+                    });
                 }
             };
             let elapsed = inner.clock.now().saturating_duration_since(started);
@@ -677,9 +699,7 @@ impl Client {
                                     "refresh without OAuth credentials".into(),
                                 ));
                             };
-                            oauth
-                                .refresh(&inner.http, &used, inner.clock.as_ref(), inner.timeout)
-                                .await?;
+                            oauth.refresh(&used).await?;
                             self.adopt_client_endpoint(oauth);
                             refreshed = true;
                             attempt -= 1;
@@ -770,12 +790,15 @@ impl Client {
                 ErrorCode::V3MethodNotFound if use_v3 && self.version == ApiVersion::Auto => {
                     Next::FallbackV2
                 }
+                // A token refreshed by another task or by a process sharing the store reads as
+                // `invalid_token` too: reload from the store, else refresh, then retry once.
+                ErrorCode::ExpiredToken | ErrorCode::InvalidToken
+                    if self.inner.oauth.is_some() && !refreshed =>
+                {
+                    Next::Refresh
+                }
                 ErrorCode::ExpiredToken if self.inner.oauth.is_some() => {
-                    if refreshed {
-                        Next::Fail(Error::Auth(AuthError::StillExpiredAfterRefresh))
-                    } else {
-                        Next::Refresh
-                    }
+                    Next::Fail(Error::Auth(AuthError::StillExpiredAfterRefresh))
                 }
                 // REST 3.0 hides the v2 auth code behind 401 ACCESSDENIEDEXCEPTION: refresh once.
                 _ if use_v3 && api.status == 401 && self.inner.oauth.is_some() && !refreshed => {
@@ -791,6 +814,33 @@ impl Client {
                 }),
                 _ => Next::Fail(err),
             },
+            // A write answered with success whose result does not fit the type was applied:
+            // say so, with the answer, and never send it again.
+            Error::Decode { status, path, .. }
+                if *status < 300
+                    && !call.idempotent
+                    && (path == "result"
+                        || path.starts_with("result.")
+                        || path.starts_with("result["))
+                    && !is_truncated(body) =>
+            {
+                let Error::Decode {
+                    method,
+                    path,
+                    message,
+                    status,
+                } = err
+                else {
+                    return Next::Fail(err);
+                };
+                Next::Fail(Error::AppliedUndecoded {
+                    method,
+                    status,
+                    path,
+                    message,
+                    raw: RawAnswer::new(body),
+                })
+            }
             Error::Decode { status, .. } => {
                 let truncated = is_truncated(body);
                 if (*status >= 500 || truncated) && call.idempotent && can_retry {
@@ -818,50 +868,55 @@ impl Client {
             .read()
             .ok()
             .and_then(|t| t.client_endpoint.clone());
+        // The token endpoint (trusted) reports the portal's address: adopt it over https.
         if let (Some(base), Ok(mut endpoint)) = (fresh, self.inner.endpoint.write())
             && let Endpoint::OAuth(current) = &mut *endpoint
-            && url::Url::parse(&base)
-                .is_ok_and(|u| u.scheme() == "https" || u.host_str().is_some_and(is_loopback))
+            && let Ok(url) = endpoint::secure_url(&base, "client_endpoint")
         {
-            *current = if base.ends_with('/') {
-                base
-            } else {
-                format!("{base}/")
-            };
+            *current = endpoint::with_slash(url.as_str());
         }
     }
 
-    fn follow_domain_change(&self, location: &str) -> Result<(), Error> {
-        let url = url::Url::parse(location).map_err(|e| {
-            Error::Config(format!("the portal redirected to an invalid location: {e}"))
+    /// Follows a redirect the portal answered with: within the portal's own host, or to the
+    /// new address of a renamed cloud portal (same zone), over https only (plain http only on
+    /// loopback) and only to a REST path. The new address is kept for every clone.
+    fn follow_domain_change(&self, method: &str, location: &str) -> Result<(), Error> {
+        let url = endpoint::secure_url(location, "the redirect location").map_err(|e| {
+            Error::Config(format!(
+                "the portal redirected to an address that may not carry credentials ({e}); not following"
+            ))
         })?;
-        let host = url
-            .host_str()
-            .ok_or_else(|| {
-                Error::Config("the portal redirected to a location without host".into())
-            })?
-            .to_owned();
-        // Credentials follow the move only to https (plain http only on loopback) and only to
-        // a REST path: anything else is refused rather than sent the webhook code or token.
-        let secure = url.scheme() == "https" || (url.scheme() == "http" && is_loopback(&host));
-        if !secure || !url.path().starts_with("/rest/") {
+        let host = url.host_str().unwrap_or_default().to_owned();
+        if !url.path().starts_with("/rest/") {
             return Err(Error::Config(format!(
-                "the portal redirected to {}://{host}{}, which is not a Bitrix24 REST address over https; not following",
-                url.scheme(),
+                "the portal redirected to {}{}, which is not a Bitrix24 REST address; not following",
+                endpoint::origin(&url),
                 url.path().split('/').take(2).collect::<Vec<_>>().join("/")
             )));
         }
-        let origin = match url.port() {
-            Some(p) => format!("{}://{host}:{p}", url.scheme()),
-            None => format!("{}://{host}", url.scheme()),
-        };
-        let mut endpoint = self
+        let origin = endpoint::origin(&url);
+        let mut current = self
             .inner
             .endpoint
             .write()
             .map_err(|_| Error::Config("endpoint lock poisoned".into()))?;
+        let current_host = match &*current {
+            Endpoint::Webhook(hook) => hook.portal().to_owned(),
+            Endpoint::OAuth(base) => url::Url::parse(base)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_default(),
+        };
+        if !current_host.eq_ignore_ascii_case(&host)
+            && !is_cloud_portal_rename(&current_host, &host)
+        {
+            return Err(Error::PortalMoved {
+                method: method.to_owned(),
+                to: origin,
+            });
+        }
         tracing::warn!(new_host = %host, "the portal moved: repeating the call at its new address");
-        match &mut *endpoint {
+        match &mut *current {
             Endpoint::Webhook(hook) => {
                 if hook.origin() != origin {
                     hook.set_origin(origin, host);
@@ -871,16 +926,6 @@ impl Client {
         }
         Ok(())
     }
-}
-
-/// Whether a host is this machine (`localhost`, `127.0.0.0/8`, `::1`).
-pub(crate) fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Whether a body is a JSON document cut short.

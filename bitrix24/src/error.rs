@@ -245,6 +245,8 @@ pub struct ApiError {
     pub validation: Vec<(Option<String>, String)>,
 }
 
+impl std::error::Error for ApiError {}
+
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -283,7 +285,21 @@ pub enum AuthError {
     TokenStore(String),
     /// The token endpoint's answer could not be read.
     BadTokenResponse(String),
+    /// The token endpoint could not be reached, timed out or failed (5xx): the refresh token
+    /// is still valid, so the next call tries again. Every caller waiting for that refresh
+    /// gets this one answer.
+    RefreshUnavailable(String),
+    /// The token endpoint named by the tokens' `server_endpoint` is neither a documented OAuth
+    /// server ([`crate::endpoint::DOCUMENTED_OAUTH_HOSTS`]), nor the portal, nor a host the
+    /// application trusts ([`crate::OAuthApp::trust_token_host`]): the client secret and
+    /// refresh token are not sent there.
+    UntrustedTokenEndpoint {
+        /// The host that was refused.
+        host: String,
+    },
 }
+
+impl std::error::Error for AuthError {}
 
 impl fmt::Display for AuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -301,6 +317,17 @@ impl fmt::Display for AuthError {
             AuthError::BadTokenResponse(msg) => {
                 write!(f, "unreadable token endpoint response: {msg}")
             }
+            AuthError::RefreshUnavailable(msg) => {
+                write!(
+                    f,
+                    "the token endpoint is unavailable ({msg}); try again later"
+                )
+            }
+            AuthError::UntrustedTokenEndpoint { host } => write!(
+                f,
+                "the token endpoint host `{host}` is not a documented OAuth server or the portal; \
+                 trust it explicitly with OAuthApp::trust_token_host"
+            ),
         }
     }
 }
@@ -377,6 +404,46 @@ pub enum Error {
         /// What was lost.
         reason: String,
     },
+    /// The portal answered a call that is not idempotent (a write) with success, but the
+    /// answer does not fit the method's type. The call **was applied**: never send it again;
+    /// read what it did from [`RawAnswer`].
+    #[error(
+        "{method}: the portal applied the call (HTTP {status}) but its answer does not decode at `{path}`: {message}; it must not be sent again"
+    )]
+    AppliedUndecoded {
+        /// The method called.
+        method: String,
+        /// HTTP status of the answer.
+        status: u16,
+        /// The JSON path that failed.
+        path: String,
+        /// What was wrong.
+        message: String,
+        /// The answer as received.
+        raw: RawAnswer,
+    },
+    /// The answer was larger than the client's cap
+    /// ([`crate::ClientBuilder::max_response_bytes`]); it was not read further. For a write the
+    /// call reached the portal: it is not sent again.
+    #[error("{method}: the answer exceeds the response cap of {limit} bytes; not read")]
+    ResponseTooLarge {
+        /// The method called (`oauth/token` for the token endpoint).
+        method: String,
+        /// The cap in bytes.
+        limit: usize,
+    },
+    /// The portal answered that it moved to another address that the client does not follow
+    /// on its own (only a Bitrix24 cloud portal's rename within its zone is followed):
+    /// update the webhook URL or portal address. Nothing was sent to the new address.
+    #[error(
+        "{method}: the portal redirected to {to}, which is not a rename of this cloud portal; not following (update the portal address)"
+    )]
+    PortalMoved {
+        /// The method called.
+        method: String,
+        /// The new address: scheme, host and port only.
+        to: String,
+    },
     /// The batch request that carried this command failed as a whole (the error is shared by
     /// every command of that request).
     #[error("batch command `{command}`: its batch request failed: {source}")]
@@ -395,6 +462,33 @@ pub enum Error {
         /// Its method.
         method: String,
     },
+}
+
+/// A response body kept in an error. `Debug` shows only its length: the bytes are there for
+/// the caller to inspect ([`RawAnswer::as_bytes`]), never for logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RawAnswer(std::sync::Arc<[u8]>);
+
+impl RawAnswer {
+    pub(crate) fn new(bytes: &[u8]) -> Self {
+        RawAnswer(bytes.into())
+    }
+
+    /// The bytes as received.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The body as JSON, when it is JSON.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.0).ok()
+    }
+}
+
+impl fmt::Debug for RawAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RawAnswer({} bytes)", self.0.len())
+    }
 }
 
 fn reset_hint(reset_at: Option<SystemTime>) -> String {
@@ -442,10 +536,14 @@ impl Error {
                 }
             }
             Error::Transport { .. } => ErrorKind::Transient,
-            Error::Decode { .. } => ErrorKind::Decode,
+            Error::Decode { .. }
+            | Error::AppliedUndecoded { .. }
+            | Error::ResponseTooLarge { .. } => ErrorKind::Decode,
             Error::RateLimited { .. } | Error::OperatingLimit { .. } => ErrorKind::Throttling,
             Error::Auth(_) => ErrorKind::Auth,
-            Error::Config(_) | Error::InvalidInput { .. } => ErrorKind::Config,
+            Error::Config(_) | Error::InvalidInput { .. } | Error::PortalMoved { .. } => {
+                ErrorKind::Config
+            }
             Error::OutcomeUnknown { .. } => ErrorKind::OutcomeUnknown,
             Error::NotExecuted { .. } => ErrorKind::Client,
             Error::BatchRequest { source, .. } => source.kind(),
@@ -457,9 +555,10 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Api(e) => e.code.is_rejection() || e.status >= 500,
-            Error::Transport { .. } | Error::RateLimited { .. } | Error::OperatingLimit { .. } => {
-                true
-            }
+            Error::Transport { .. }
+            | Error::RateLimited { .. }
+            | Error::OperatingLimit { .. }
+            | Error::Auth(AuthError::RefreshUnavailable(_)) => true,
             Error::BatchRequest { source, .. } => source.is_retryable(),
             _ => false,
         }
@@ -482,7 +581,7 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Api(e) => Some(e.status),
-            Error::Decode { status, .. } => Some(*status),
+            Error::Decode { status, .. } | Error::AppliedUndecoded { status, .. } => Some(*status),
             _ => None,
         }
     }

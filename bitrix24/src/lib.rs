@@ -3,8 +3,10 @@
 
 pub mod auth;
 pub mod batch;
+mod body;
 pub mod client;
 pub mod clock;
+pub mod endpoint;
 pub mod envelope;
 pub mod error;
 pub mod limiter;
@@ -12,14 +14,16 @@ pub mod method;
 pub mod methods;
 pub mod pagination;
 mod php_query;
+mod refresh;
 pub mod retry;
 pub mod secret;
+pub mod token_store;
 
 pub use auth::{FileTokenStore, MemoryTokenStore, OAuthApp, OAuthTokens, TokenStore, Webhook};
 pub use batch::{Batch, BatchHandle, BatchRef, BatchResults};
 pub use client::{ApiVersion, Client, ClientBuilder};
 pub use envelope::{Response, TimeInfo};
-pub use error::{ApiError, AuthError, Error, ErrorCode, ErrorKind, Result};
+pub use error::{ApiError, AuthError, Error, ErrorCode, ErrorKind, RawAnswer, Result};
 pub use limiter::{OperatingPolicy, RateLimit, RateLimiter};
 pub use method::{Keyset, ListMethod, Method, Risk};
 pub use pagination::Strategy;

@@ -5,6 +5,8 @@ use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
+use futures::future::BoxFuture;
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -71,20 +73,35 @@ pub struct Canned {
     seen: Arc<Mutex<Vec<Seen>>>,
 }
 
+/// Decides the answer to one request; `None` keeps the connection open without answering.
+pub type Handler = Arc<dyn Fn(Seen) -> BoxFuture<'static, Option<Answer>> + Send + Sync>;
+
 impl Canned {
+    /// Answers `answers` in order, then 500 `NO_CANNED_ANSWER`.
     pub async fn start(answers: Vec<Answer>) -> Canned {
+        let queue = Arc::new(Mutex::new(VecDeque::from(answers)));
+        Canned::serve(Arc::new(move |_seen: Seen| {
+            let answer = queue.lock().unwrap().pop_front().unwrap_or_else(|| {
+                json(500, r#"{"error":"NO_CANNED_ANSWER","error_description":"test server has no more answers"}"#)
+            });
+            Box::pin(async move { Some(answer) })
+        }))
+        .await
+    }
+
+    /// Answers each request with what `handler` decides.
+    pub async fn serve(handler: Handler) -> Canned {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let answers = Arc::new(Mutex::new(VecDeque::from(answers)));
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let (queue, log) = (answers, seen.clone());
+        let log = seen.clone();
         let own_base = base.clone();
         tokio::spawn(async move {
             loop {
                 let Ok((mut sock, _)) = listener.accept().await else {
                     return;
                 };
-                let (queue, log) = (queue.clone(), log.clone());
+                let (handler, log) = (handler.clone(), log.clone());
                 let own_base = own_base.clone();
                 tokio::spawn(async move {
                     let mut buf = Vec::new();
@@ -126,16 +143,20 @@ impl Canned {
                         .filter_map(|l| l.split_once(':'))
                         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
                         .collect();
-                    log.lock().unwrap().push(Seen {
+                    let request = Seen {
                         method,
                         headers,
                         path,
                         body,
                         at: std::time::Instant::now(),
-                    });
-                    let mut answer = queue.lock().unwrap().pop_front().unwrap_or_else(|| {
-                        json(500, r#"{"error":"NO_CANNED_ANSWER","error_description":"test server has no more answers"}"#)
-                    });
+                    };
+                    log.lock().unwrap().push(request.clone());
+                    let Some(mut answer) = handler(request).await else {
+                        // Hold the connection open, unanswered, until the client gives up.
+                        let mut rest = [0u8; 64];
+                        while sock.read(&mut rest).await.is_ok_and(|n| n > 0) {}
+                        return;
+                    };
                     // `{BASE}` in a canned body is this server's own address.
                     answer.body = answer.body.replace("{BASE}", &own_base);
                     let announced = if answer.cut {

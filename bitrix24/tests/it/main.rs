@@ -9,6 +9,7 @@ mod operating;
 mod paging;
 mod portal;
 mod review;
+mod safety;
 mod support;
 mod typed;
 mod wire;
