@@ -267,7 +267,7 @@ impl Batch<'_> {
                 ));
             }
         };
-        let idempotent = crate::client::likely_idempotent(method);
+        let idempotent = crate::idempotency::untyped_idempotent(method);
         self.push(key, method, idempotent, &params, &[])?;
         Ok(BatchHandle {
             key: key.to_owned(),

@@ -491,7 +491,7 @@ impl Client {
             name: method,
             gated: &gated,
             v3_name: None,
-            idempotent: likely_idempotent(method),
+            idempotent: crate::idempotency::untyped_idempotent(method),
             body,
         };
         self.execute(&call, &|status, body| {
@@ -973,30 +973,6 @@ pub(crate) fn validate_method_name(name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Whether an untyped method name looks like a read (safe to re-send).
-pub(crate) fn likely_idempotent(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    if matches!(
-        lower.as_str(),
-        "scope" | "methods" | "method.get" | "profile" | "server.time" | "app.info" | "feature.get"
-    ) {
-        return true;
-    }
-    let last = lower.rsplit('.').next().unwrap_or_default();
-    matches!(
-        last,
-        "get"
-            | "list"
-            | "fields"
-            | "current"
-            | "search"
-            | "count"
-            | "tail"
-            | "aggregate"
-            | "getlist"
-    ) || last.starts_with("get")
-}
-
 pub(crate) fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -1019,15 +995,6 @@ mod tests {
         assert!(validate_method_name("").is_err());
         assert!(validate_method_name("crm.deal.add?x=1").is_err());
         assert!(validate_method_name("../x").is_err());
-    }
-
-    #[test]
-    fn idempotency_guess() {
-        assert!(likely_idempotent("crm.deal.list"));
-        assert!(likely_idempotent("user.current"));
-        assert!(likely_idempotent("server.time"));
-        assert!(!likely_idempotent("crm.deal.add"));
-        assert!(!likely_idempotent("tasks.task.complete"));
     }
 
     #[test]

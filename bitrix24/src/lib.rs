@@ -9,6 +9,7 @@ pub mod clock;
 pub mod endpoint;
 pub mod envelope;
 pub mod error;
+mod idempotency;
 pub mod limiter;
 pub mod method;
 pub mod methods;

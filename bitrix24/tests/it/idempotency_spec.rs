@@ -3,8 +3,8 @@
 //! 100% (the method runs, then the connection closes without an answer) and counts how often the
 //! portal executed the method.
 
-use bitrix24::Error;
 use bitrix24::smart::{ItemUpdate, SmartProcessItem};
+use bitrix24::{Error, ErrorKind};
 use bitrix24_emulator::{Emulator, Faults, RunningEmulator};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -72,4 +72,41 @@ async fn idempotency_a_typed_crm_item_update_whose_response_is_lost_is_sent_once
     emu.control().set_faults(Faults::default());
     let deal = c.call("crm.deal.get", json!({"id": id})).await.unwrap();
     assert_eq!(deal["TITLE"], "after", "applied once");
+}
+
+#[tokio::test]
+async fn idempotency_untyped_get_external_link_whose_response_is_lost_is_sent_once() {
+    let emu = portal().await;
+    let c = hook_client(&emu.webhook_url());
+    lose_every_response(&emu);
+    for method in ["disk.file.getExternalLink", "disk.folder.getExternalLink"] {
+        let counted = method.to_ascii_lowercase();
+        let before = emu.control().method_calls(&counted);
+        let err = c.call(method, json!({"id": 1})).await.unwrap_err();
+        assert_eq!(
+            emu.control().method_calls(&counted) - before,
+            1,
+            "{method} is a write in the specs: never re-sent"
+        );
+        assert!(
+            matches!(err, Error::OutcomeUnknown { .. }),
+            "{method}: {err:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn idempotency_a_raw_batch_command_the_specs_call_a_write_is_sent_once() {
+    let emu = portal().await;
+    let c = hook_client(&emu.webhook_url());
+    lose_every_response(&emu);
+    let mut batch = c.batch();
+    let link = batch
+        .add_raw("link", "disk.file.getExternalLink", json!({"id": 1}))
+        .unwrap();
+    let before = emu.control().method_calls("batch");
+    let out = batch.send().await.unwrap();
+    let err = out.get(&link).unwrap_err();
+    assert_eq!(emu.control().method_calls("batch") - before, 1, "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err:?}");
 }
