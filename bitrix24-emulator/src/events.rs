@@ -590,10 +590,7 @@ pub(crate) fn offline_get(inner: &Inner, c: &Caller, p: &Map<String, Value>) -> 
         }
     } else {
         let pid = if process_id.is_empty() {
-            let rng = ev.rng.get_or_insert_with(fastrand::Rng::new);
-            (0..32)
-                .map(|_| rng.alphanumeric().to_ascii_lowercase())
-                .collect::<String>()
+            php::secret_alphanumeric(32).to_ascii_lowercase()
         } else {
             process_id
         };

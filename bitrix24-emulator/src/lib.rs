@@ -367,9 +367,10 @@ impl EmulatorBuilder {
                     .map(|_| char::from(b'0' + rng.u8(0..10)))
                     .collect::<String>()
             ),
-            client_secret: (0..50).map(|_| rng.alphanumeric()).collect(),
-            application_token: php::random_hex(&mut rng, 32),
-            member_id: php::random_hex(&mut rng, 32),
+            // The client id may repeat with the seed; every secret comes from the OS.
+            client_secret: php::secret_alphanumeric(50),
+            application_token: php::secret_hex(32),
+            member_id: php::secret_hex(32),
             app_scopes: all_scopes.clone(),
             app_installed: true,
             license: self.license,
@@ -377,7 +378,6 @@ impl EmulatorBuilder {
             access: HashMap::new(),
             refresh: HashMap::new(),
             codes: HashMap::new(),
-            rng: fastrand::Rng::with_seed(rng.u64(..)),
         };
         auth.issue(1, now);
         let mut departments = BTreeMap::new();
@@ -722,7 +722,7 @@ impl Control {
     pub fn issue_authorization_code(&self, user_id: u64) -> String {
         let now = self.inner.now();
         let mut auth = lock(&self.inner.auth);
-        let code = php::random_hex(&mut auth.rng, 32);
+        let code = php::secret_hex(32);
         auth.codes.insert(code.clone(), (user_id, now as i64 + 30));
         code
     }

@@ -550,7 +550,55 @@ pub(crate) fn md5_hex(data: &[u8]) -> String {
     })
 }
 
-/// Random lower-case hex string of `n` characters.
+/// Fills `buf` from the operating system's generator (`getrandom`). Should that fail (no OS
+/// source at all), from a generator seeded by the standard library's per-process random keys:
+/// still different in every process, never the fault seed.
+fn os_random(buf: &mut [u8]) {
+    if getrandom::fill(buf).is_err() {
+        fastrand::Rng::new().fill(buf);
+    }
+}
+
+/// A secret (token, code, key) of `n` lower-case hex characters from the operating system's
+/// generator: unpredictable, and different in every emulator whatever its fault seed.
+pub(crate) fn secret_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n.div_ceil(2)];
+    os_random(&mut bytes);
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s.truncate(n);
+    s
+}
+
+/// A secret of `n` characters from `[0-9A-Za-z]` (uniform), from the operating system's
+/// generator.
+pub(crate) fn secret_alphanumeric(n: usize) -> String {
+    const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut out = String::with_capacity(n);
+    let mut buf = [0u8; 64];
+    // Bytes 248..=255 would bias the draw and are skipped: about 3% of them, so a few rounds
+    // always do; past 64 rounds (a generator stuck high) the rest takes them modulo 62.
+    for round in 0.. {
+        if out.len() >= n {
+            break;
+        }
+        os_random(&mut buf);
+        for &b in &buf {
+            if out.len() >= n {
+                break;
+            }
+            if b < 248 || round >= 64 {
+                out.push(char::from(ALPHABET[usize::from(b) % ALPHABET.len()]));
+            }
+        }
+    }
+    out
+}
+
+/// Random lower-case hex string of `n` characters from a seeded generator (for identifiers that
+/// may be reproducible, never for secrets: see [`secret_hex`]).
 pub(crate) fn random_hex(rng: &mut fastrand::Rng, n: usize) -> String {
     (0..n)
         .map(|_| char::from_digit(rng.u32(0..16), 16).unwrap_or('0'))

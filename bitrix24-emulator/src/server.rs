@@ -591,7 +591,7 @@ fn authorize(inner: &Arc<Inner>, query: &str) -> Response {
     if get("client_id") != auth.client_id {
         return oauth_error(400, "invalid_client", "Invalid client");
     }
-    let code = php::random_hex(&mut auth.rng, 32);
+    let code = php::secret_hex(32);
     auth.codes.insert(code.clone(), (1, now as i64 + 30));
     // The emulator's app has no redirect_uri, and for such an app the portal shows the code on
     // its page for the user to copy (auth-events-v3 §1.2). The code is for user 1 and lives 30 s.

@@ -72,19 +72,19 @@ pub(crate) struct AuthState {
     pub access: HashMap<String, AccessToken>,
     pub refresh: HashMap<String, RefreshToken>,
     pub codes: HashMap<String, (u64, i64)>,
-    pub rng: fastrand::Rng,
 }
 
 impl AuthState {
-    /// A 70-hex token: expires (LE u32), random, user id (BE u32), random.
-    pub(crate) fn token(&mut self, expires: i64, user_id: u64) -> String {
+    /// A 70-hex token: expires (LE u32), random, user id (BE u32), random (the random parts
+    /// from the OS generator).
+    pub(crate) fn token(expires: i64, user_id: u64) -> String {
         let mut s = String::with_capacity(70);
         for b in (expires as u32).to_le_bytes() {
             let _ = write!(s, "{b:02x}");
         }
-        s.push_str(&php::random_hex(&mut self.rng, 18));
+        s.push_str(&php::secret_hex(18));
         let _ = write!(s, "{:08x}", user_id as u32);
-        s.push_str(&php::random_hex(&mut self.rng, 36));
+        s.push_str(&php::secret_hex(36));
         s
     }
 
@@ -101,8 +101,8 @@ impl AuthState {
             self.refresh.retain(|_, t| t.expires > now_secs);
         }
         let expires = now as i64 + 3600;
-        let access = self.token(expires, user_id);
-        let refresh = self.token(expires, user_id);
+        let access = Self::token(expires, user_id);
+        let refresh = Self::token(expires, user_id);
         self.access
             .insert(access.clone(), AccessToken { user_id, expires });
         self.refresh.insert(
@@ -239,7 +239,6 @@ pub(crate) struct EventState {
     pub next_offline: u64,
     pub known: HashSet<String>,
     pub last_ping: HashMap<u64, f64>,
-    pub rng: Option<fastrand::Rng>,
 }
 
 #[derive(Debug)]
