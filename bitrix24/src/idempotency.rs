@@ -81,6 +81,7 @@ mod tests {
         for name in [
             "disk.file.getExternalLink",
             "disk.folder.getExternalLink",
+            "event.offline.get",
             "crm.item.update",
         ] {
             assert!(method_info(name).is_some(), "{name} is specced");

@@ -3,13 +3,14 @@
 //! 100% (the method runs, then the connection closes without an answer) and counts how often the
 //! portal executed the method.
 
+use bitrix24::packs::core::{EventOfflineClear, EventOfflineGet, EventOfflineList};
 use bitrix24::smart::{ItemUpdate, SmartProcessItem};
-use bitrix24::{Error, ErrorKind};
+use bitrix24::{Client, Error, ErrorKind, OAuthApp, OAuthTokens};
 use bitrix24_emulator::{Emulator, Faults, RunningEmulator};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::support::hook_client;
+use crate::support::{fast_retry, hook_client};
 
 async fn portal() -> RunningEmulator {
     Emulator::builder()
@@ -25,6 +26,25 @@ fn lose_every_response(emu: &RunningEmulator) {
         lose_response_after_write_ratio: 1.0,
         ..Faults::default()
     });
+}
+
+/// An OAuth client of the emulator's application (offline events need one), fast retries.
+fn app_client(emu: &RunningEmulator) -> Client {
+    let a = emu.oauth_app();
+    Client::builder()
+        .oauth(
+            OAuthApp::new(a.client_id.clone(), a.client_secret.clone())
+                .token_url(a.token_url.clone()),
+            OAuthTokens::new(
+                a.access_token.clone(),
+                a.refresh_token.clone(),
+                a.client_endpoint.clone(),
+            ),
+        )
+        .no_rate_limit()
+        .retry(fast_retry())
+        .build()
+        .unwrap()
 }
 
 /// A deal as `crm.item.*` (entityTypeId 2) sends it.
@@ -109,4 +129,80 @@ async fn idempotency_a_raw_batch_command_the_specs_call_a_write_is_sent_once() {
     let err = out.get(&link).unwrap_err();
     assert_eq!(emu.control().method_calls("batch") - before, 1, "{err:?}");
     assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err:?}");
+}
+
+#[tokio::test]
+async fn idempotency_a_typed_event_offline_get_whose_response_is_lost_is_sent_once() {
+    let emu = portal().await;
+    let c = app_client(&emu);
+    c.call(
+        "event.bind",
+        json!({"event": "ONCRMDEALUPDATE", "event_type": "offline"}),
+    )
+    .await
+    .unwrap();
+    emu.control()
+        .emit_event("ONCRMDEALUPDATE", json!({"FIELDS": {"ID": "1"}}));
+    assert_eq!(emu.control().offline_queue_len(), 1);
+    lose_every_response(&emu);
+    let before = emu.control().method_calls("event.offline.get");
+    // `clear = 0`: the events are reserved, not deleted, so a lost answer loses nothing.
+    let err = c.send(&EventOfflineGet::new(0)).await.unwrap_err();
+    assert_eq!(
+        emu.control().method_calls("event.offline.get") - before,
+        1,
+        "event.offline.get changes the queue: never re-sent"
+    );
+    assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
+    emu.control().set_faults(Faults::default());
+    let queued = c.send(&EventOfflineList::new()).await.unwrap();
+    assert_eq!(
+        queued.len(),
+        1,
+        "the event is still queued, reserved: {queued:?}"
+    );
+    assert_eq!(queued[0].event_name.as_deref(), Some("ONCRMDEALUPDATE"));
+    assert!(
+        queued[0]
+            .process_id
+            .as_deref()
+            .is_some_and(|p| !p.is_empty())
+    );
+}
+
+#[tokio::test]
+async fn idempotency_typed_offline_events_reserve_then_clear() {
+    let emu = portal().await;
+    let c = app_client(&emu);
+    c.call(
+        "event.bind",
+        json!({"event": "ONCRMDEALUPDATE", "event_type": "offline"}),
+    )
+    .await
+    .unwrap();
+    emu.control()
+        .emit_event("ONCRMDEALUPDATE", json!({"FIELDS": {"ID": "7"}}));
+    let batch = c.send(&EventOfflineGet::new(0).limit(10)).await.unwrap();
+    assert_eq!(batch.events.as_ref().map(Vec::len), Some(1), "{batch:?}");
+    let event = &batch.events.as_ref().unwrap()[0];
+    assert_eq!(event.event_name.as_deref(), Some("ONCRMDEALUPDATE"));
+    assert_eq!(
+        event.event_data.as_ref().map(|d| d["FIELDS"]["ID"].clone()),
+        Some(json!("7"))
+    );
+    let process = batch
+        .process_id
+        .clone()
+        .expect("clear = 0 reserves under a process");
+    assert_eq!(
+        emu.control().offline_queue_len(),
+        1,
+        "reserved, not deleted"
+    );
+    assert!(*c.send(&EventOfflineClear::new(process)).await.unwrap());
+    assert_eq!(
+        emu.control().offline_queue_len(),
+        0,
+        "cleared after processing"
+    );
 }
