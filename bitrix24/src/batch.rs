@@ -695,6 +695,11 @@ impl BatchResults {
         self.entries.get(&handle.key)?.next
     }
 
+    /// `result_next` of the command under `key`.
+    pub(crate) fn next_of(&self, key: &str) -> Option<u64> {
+        self.entries.get(key)?.next
+    }
+
     /// `result_time` of a command.
     pub fn time<T>(&self, handle: &BatchHandle<T>) -> Option<&TimeInfo> {
         self.entries.get(&handle.key)?.time.as_ref()

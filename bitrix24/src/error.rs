@@ -444,6 +444,16 @@ pub enum Error {
         /// The new address: scheme, host and port only.
         to: String,
     },
+    /// A list walk stopped because the portal's pages made no progress (a `next` that does not
+    /// move, an empty page announcing more, repeated rows, keyset ids that do not grow) or
+    /// announced a `total` too large to walk: rows read so far were handed out.
+    #[error("{method}: pagination stopped: {message}")]
+    Pagination {
+        /// The list method.
+        method: String,
+        /// What was wrong with the pages.
+        message: String,
+    },
     /// The batch request that carried this command failed as a whole (the error is shared by
     /// every command of that request).
     #[error("batch command `{command}`: its batch request failed: {source}")]
@@ -546,6 +556,7 @@ impl Error {
             }
             Error::OutcomeUnknown { .. } => ErrorKind::OutcomeUnknown,
             Error::NotExecuted { .. } => ErrorKind::Client,
+            Error::Pagination { .. } => ErrorKind::Server,
             Error::BatchRequest { source, .. } => source.kind(),
         }
     }

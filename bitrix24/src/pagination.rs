@@ -9,6 +9,16 @@
 //!   removed meanwhile.
 //!
 //! [`Strategy::Auto`] takes keyset when the method supports it and the caller set no `order`.
+//!
+//! Both walks check that the portal's pages make progress, and end with
+//! [`Error::Pagination`] when they do not: a `next` that does not move past the page's
+//! `start`, an empty page that still announces `next`, a page that repeats the previous one,
+//! a keyset row whose id is not above the last id read (or the caller's own `>ID` bound), or a
+//! `total` above [`MAX_WALK_TOTAL`]. Offset pages are planned lazily from `total`, a batch at
+//! a time, so memory stays bounded whatever `total` says.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::stream::{self, BoxStream, StreamExt};
 use serde_json::{Map, Value};
@@ -22,6 +32,13 @@ use crate::php_query;
 
 /// Rows per page on v2 (fixed by the portal).
 pub const PAGE_SIZE: usize = 50;
+
+/// The largest `total` an offset walk follows; a larger one ends the walk with
+/// [`Error::Pagination`] after the first page. A client-side bound, not a portal limit: it is
+/// the range of an unsigned 32-bit id column, and a walk of that many rows at 2,500 rows per
+/// request already takes more than a week at the standard rate. (`"total": 1e20` is read as
+/// `u64::MAX` and lands here.)
+pub const MAX_WALK_TOTAL: u64 = u32::MAX as u64;
 
 /// How a list is walked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -175,13 +192,115 @@ impl BatchPages {
             .decode_with(&self.commands[i].key, ItemsSeed::<M::Item>::new(M::WRAPPER))
     }
 
-    fn all<M: ListMethod>(&self) -> Result<Vec<M::Item>, Error> {
+    /// The rows of planned offset pages (command `i` read from `starts[i]`), in order, with the
+    /// progress checks. Returns the rows read, the error that stopped the batch (after those
+    /// rows), and whether the walk ends here (an error, or an empty page: nothing after it).
+    fn offset_rows<M: ListMethod>(&self, starts: &[u64]) -> (Vec<M::Item>, Option<Error>, bool) {
         let mut out = Vec::with_capacity(self.commands.len() * PAGE_SIZE);
-        for i in 0..self.commands.len() {
-            out.extend(self.page::<M>(i)?);
+        let mut previous: Option<(u64, PageMark)> = None;
+        for (i, &start) in starts.iter().enumerate().take(self.commands.len()) {
+            let checked = self.page::<M>(i).and_then(|page| {
+                let next = self.results.next_of(&self.commands[i].key);
+                let mark = PageMark::of::<M>(&page);
+                check_offset_page(M::NAME, start, page.len(), next, previous, mark)?;
+                previous = Some((start, mark));
+                Ok(page)
+            });
+            match checked {
+                Ok(page) if page.is_empty() => return (out, None, true),
+                Ok(page) => out.extend(page),
+                Err(e) => return (out, Some(e), true),
+            }
         }
-        Ok(out)
+        (out, None, false)
     }
+}
+
+fn no_progress(method: &str, message: String) -> Error {
+    Error::Pagination {
+        method: method.to_owned(),
+        message,
+    }
+}
+
+/// What tells two pages apart cheaply: their length and first and last ids (when the rows
+/// have ids).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PageMark {
+    len: usize,
+    ids: Option<(u64, u64)>,
+}
+
+impl PageMark {
+    fn of<M: ListMethod>(page: &[M::Item]) -> Self {
+        let ids = match (page.first(), page.last()) {
+            (Some(first), Some(last)) => M::item_id(first).zip(M::item_id(last)),
+            _ => None,
+        };
+        PageMark {
+            len: page.len(),
+            ids,
+        }
+    }
+}
+
+/// Checks one offset page read at `start`: the `next` it announced must move past `start`, an
+/// empty page must not announce `next`, and it must not repeat the page read just before it
+/// (`previous`: that page's start and mark).
+fn check_offset_page(
+    method: &str,
+    start: u64,
+    rows: usize,
+    next: Option<u64>,
+    previous: Option<(u64, PageMark)>,
+    mark: PageMark,
+) -> Result<(), Error> {
+    if let Some(next) = next {
+        if rows == 0 {
+            return Err(no_progress(
+                method,
+                format!(
+                    "an empty page at start {start} still announces next {next}; following it may never end"
+                ),
+            ));
+        }
+        if next <= start {
+            return Err(no_progress(
+                method,
+                format!(
+                    "the page at start {start} announces next {next}, which does not move past its start (does the portal ignore `start`?); following it would repeat rows"
+                ),
+            ));
+        }
+    }
+    if let Some((before, seen)) = previous
+        && let Some((first, last)) = mark.ids
+        && seen == mark
+        && rows > 0
+    {
+        return Err(no_progress(
+            method,
+            format!(
+                "the page at start {start} repeats the page at start {before} (ids {first}..{last}): the portal ignores `start`"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The offset pages after the first, planned from `total` one batch at a time, so that
+/// memory stays bounded whatever `total` says.
+fn planned_starts(total: u64) -> impl Iterator<Item = Vec<u64>> + Send + 'static {
+    let page = PAGE_SIZE as u64;
+    let per_batch = page * MAX_COMMANDS as u64;
+    (0u64..).map_while(move |batch| {
+        let from = batch.checked_mul(per_batch)?.checked_add(page)?;
+        (from < total).then(|| {
+            (0..MAX_COMMANDS as u64)
+                .map_while(|j| from.checked_add(j * page).filter(|start| *start < total))
+                .collect()
+        })
+    })
 }
 
 fn offset_stream<M: ListMethod + 'static>(
@@ -195,65 +314,117 @@ fn offset_stream<M: ListMethod + 'static>(
         .flat_map(move |page| match page {
             Err(e) => error_stream(e),
             Ok((items, total, next)) => {
+                let mark = PageMark::of::<M>(&items);
+                if let Err(e) = check_offset_page(M::NAME, 0, items.len(), next, None, mark) {
+                    return error_stream(e);
+                }
                 let head = stream::iter(items.into_iter().map(Ok));
                 let Some(next) = next else {
                     return head.boxed();
                 };
-                let Some(total) = total else {
+                match total {
                     // No total to plan from: follow `next` one page at a time.
-                    return head
-                        .chain(follow_next::<M>(client.clone(), params.clone(), next))
-                        .boxed();
-                };
-                let base = php_query::flatten(&without_key(&params, "start"));
-                let starts: Vec<u64> = (PAGE_SIZE as u64..total).step_by(PAGE_SIZE).collect();
-                let batches: Vec<Vec<u64>> =
-                    starts.chunks(MAX_COMMANDS).map(<[u64]>::to_vec).collect();
-                let client = client.clone();
-                let concurrency = client.inner.batch_concurrency;
-                let rest = stream::iter(batches)
-                    .map(move |starts| {
-                        let client = client.clone();
-                        let commands: Vec<Command> = starts
-                            .iter()
-                            .map(|start| {
-                                let mut pairs = base.clone();
-                                pairs.push(("start".into(), start.to_string()));
-                                Command {
-                                    key: format!("p{start}"),
-                                    method: M::NAME.to_owned(),
-                                    idempotent: true,
-                                    pairs,
-                                }
-                            })
-                            .collect();
-                        async move { fetch_batch(&client, commands).await?.all::<M>() }
-                    })
-                    .buffered(concurrency)
-                    .flat_map(|rows| match rows {
-                        Ok(rows) => stream::iter(rows.into_iter().map(Ok)).boxed(),
-                        Err(e) => error_stream(e),
-                    });
-                head.chain(rest).boxed()
+                    None => head
+                        .chain(follow_next::<M>(client.clone(), params.clone(), next, mark))
+                        .boxed(),
+                    Some(total) if total > MAX_WALK_TOTAL => head
+                        .chain(error_stream(no_progress(
+                            M::NAME,
+                            format!(
+                                "the portal reports total {total}, more than the {MAX_WALK_TOTAL} rows a walk plans; narrow the filter"
+                            ),
+                        )))
+                        .boxed(),
+                    Some(total) => head
+                        .chain(planned_pages::<M>(client.clone(), &params, total))
+                        .boxed(),
+                }
             }
         })
         .boxed()
 }
 
-/// Pages one by one from `start`, for lists that report `next` but no `total`.
+/// The pages after the first by batches of 50 `start`s, several batches in flight. The walk
+/// ends after the first error or empty page (no batch is started after it).
+fn planned_pages<M: ListMethod + 'static>(
+    client: Client,
+    params: &Map<String, Value>,
+    total: u64,
+) -> BoxStream<'static, Result<M::Item, Error>> {
+    let base = php_query::flatten(&without_key(params, "start"));
+    let concurrency = client.inner.batch_concurrency;
+    let ended = Arc::new(AtomicBool::new(false));
+    let gate = ended.clone();
+    let batches =
+        stream::iter(planned_starts(total).take_while(move |_| !gate.load(Ordering::Acquire)))
+            .map(move |starts| {
+                let client = client.clone();
+                let ended = ended.clone();
+                let commands: Vec<Command> = starts
+                    .iter()
+                    .map(|start| {
+                        let mut pairs = base.clone();
+                        pairs.push(("start".into(), start.to_string()));
+                        Command {
+                            key: format!("p{start}"),
+                            method: M::NAME.to_owned(),
+                            idempotent: true,
+                            pairs,
+                        }
+                    })
+                    .collect();
+                async move {
+                    let outcome = match fetch_batch(&client, commands).await {
+                        Ok(pages) => pages.offset_rows::<M>(&starts),
+                        Err(e) => (Vec::new(), Some(e), true),
+                    };
+                    if outcome.2 {
+                        ended.store(true, Ordering::Release);
+                    }
+                    outcome
+                }
+            })
+            .buffered(concurrency)
+            .boxed();
+    // Stop at the batch that ended the walk, without waiting for the ones still in flight.
+    stream::unfold((batches, false), |(mut batches, done)| async move {
+        if done {
+            return None;
+        }
+        let (rows, error, end) = batches.next().await?;
+        Some(((rows, error), (batches, end)))
+    })
+    .flat_map(|(rows, error)| {
+        stream::iter(rows.into_iter().map(Ok)).chain(stream::iter(error.map(Err)))
+    })
+    .boxed()
+}
+
+/// Pages one by one from `start`, for lists that report `next` but no `total`. `previous`
+/// marks the page read before `start` (the first page).
 fn follow_next<M: ListMethod + 'static>(
     client: Client,
     params: Map<String, Value>,
     start: u64,
+    previous: PageMark,
 ) -> BoxStream<'static, Result<M::Item, Error>> {
-    stream::unfold(Some(start), move |start| {
+    // State: the next start, and the page read before it (its start and mark).
+    let first = Some((start, (0, previous)));
+    stream::unfold(first, move |state| {
         let (client, params) = (client.clone(), params.clone());
         async move {
-            let start = start?;
+            let (start, previous) = state?;
             let mut page = params;
             page.insert("start".into(), Value::from(start));
-            match fetch_page::<M>(&client, &page).await {
-                Ok((rows, _, next)) => Some((Ok(rows), next)),
+            let checked = fetch_page::<M>(&client, &page)
+                .await
+                .and_then(|(rows, _, next)| {
+                    let mark = PageMark::of::<M>(&rows);
+                    check_offset_page(M::NAME, start, rows.len(), next, Some(previous), mark)?;
+                    Ok((rows, next.map(|next| (next, (start, mark)))))
+                });
+            match checked {
+                Ok((rows, following)) => Some((Ok(rows), following)),
                 Err(e) => Some((Err(e), None)),
             }
         }
@@ -324,10 +495,10 @@ fn keyset_stream<M: ListMethod + 'static>(
     match params.get_mut(&filter_key) {
         Some(Value::Object(filter)) => {
             if let Some(v) = filter.remove(&gt) {
-                last = v
-                    .as_u64()
-                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                    .unwrap_or(0);
+                match caller_bound(M::NAME, &filter_key, &gt, &v) {
+                    Ok(bound) => last = bound,
+                    Err(e) => return error_stream(e),
+                }
             }
         }
         Some(Value::Array(a)) if a.is_empty() => {
@@ -369,6 +540,41 @@ fn keyset_stream<M: ListMethod + 'static>(
         Err(e) => error_stream(e),
     })
     .boxed()
+}
+
+/// The caller's own `>ID` condition (`value` under `filter_key[gt]`): where the walk starts.
+/// Read leniently (an integer, an integral float such as `100.0`, a numeric string with
+/// spaces around it such as `"100 "`); anything else is refused naming the key, never
+/// dropped (dropping it would hand out the rows the caller excluded).
+fn caller_bound(method: &str, filter_key: &str, gt: &str, value: &Value) -> Result<u64, Error> {
+    /// A whole, non-negative float that is exactly an integer (at most 2^53).
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // range checked first
+    fn whole(f: f64) -> Option<u64> {
+        const EXACT: f64 = 9_007_199_254_740_992.0;
+        (f.is_finite() && (0.0..=EXACT).contains(&f) && f.fract() == 0.0).then_some(f as u64)
+    }
+    let bound = match value {
+        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().and_then(whole)),
+        Value::String(s) => {
+            let s = s.trim();
+            s.parse::<u64>()
+                .ok()
+                .or_else(|| s.parse::<f64>().ok().and_then(whole))
+        }
+        _ => None,
+    };
+    bound.ok_or_else(|| {
+        let got = match value {
+            Value::Array(_) | Value::Object(_) => json_kind(value).to_owned(),
+            scalar => scalar.to_string(),
+        };
+        Error::invalid(
+            method,
+            format!(
+                "`{filter_key}[{gt}]` must be a whole non-negative id (a number or a numeric string), got {got}; keyset pagination starts after it"
+            ),
+        )
+    })
 }
 
 async fn keyset_step<M: ListMethod>(
@@ -435,23 +641,93 @@ async fn keyset_step<M: ListMethod>(
     }
 }
 
-/// Takes one keyset page: remembers its last id and ends the walk on a short page.
+/// Takes one keyset page: checks that its ids grow past the last id read (the walk's `>ID`
+/// bound), remembers its last id and ends the walk on a short page. A page that fails the
+/// check is not handed out: its rows repeat earlier ones or are excluded by the filter.
 fn take_page<M: ListMethod>(
     s: &mut KeysetState,
     keyset: Keyset,
     page: Vec<M::Item>,
 ) -> Result<Vec<M::Item>, Error> {
-    if let Some(last) = page.last() {
-        s.last = M::item_id(last).ok_or_else(|| Error::Decode {
+    let mut previous = s.last;
+    for row in &page {
+        let id = M::item_id(row).ok_or_else(|| Error::Decode {
             method: M::NAME.to_owned(),
             path: keyset.response_field.to_owned(),
             message: "a row has no id; keyset pagination needs one (select the id field)"
                 .to_owned(),
             status: 200,
         })?;
+        if id <= previous {
+            return Err(no_progress(
+                M::NAME,
+                format!(
+                    "the page asked for `{}` {} holds id {id}, not above {previous}: the portal ignores the `{}` filter or the id order, and following it would repeat rows or hand out rows the filter excludes",
+                    s.gt, s.last, s.gt
+                ),
+            ));
+        }
+        previous = id;
     }
+    s.last = previous;
     if page.len() < PAGE_SIZE {
         s.done = true;
     }
     Ok(page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn bound(v: &Value) -> Result<u64, Error> {
+        caller_bound("crm.deal.list", "filter", ">ID", v)
+    }
+
+    #[test]
+    fn the_callers_bound_as_an_integer() {
+        assert_eq!(bound(&json!(100)).unwrap(), 100);
+        assert_eq!(bound(&json!(0)).unwrap(), 0);
+    }
+
+    #[test]
+    fn the_callers_bound_as_an_integral_float() {
+        assert_eq!(bound(&json!(100.0)).unwrap(), 100);
+        assert_eq!(bound(&json!(1e3)).unwrap(), 1_000);
+    }
+
+    #[test]
+    fn the_callers_bound_as_a_string_with_spaces() {
+        assert_eq!(bound(&json!("100")).unwrap(), 100);
+        assert_eq!(bound(&json!("100 ")).unwrap(), 100);
+        assert_eq!(bound(&json!(" 100")).unwrap(), 100);
+        assert_eq!(bound(&json!("\t100\n")).unwrap(), 100);
+        assert_eq!(bound(&json!("100.0")).unwrap(), 100);
+    }
+
+    #[test]
+    fn an_unreadable_bound_is_refused_naming_the_filter_key() {
+        for v in [
+            json!("abc"),
+            json!(""),
+            json!(100.5),
+            json!("100.5"),
+            json!(-1),
+            json!("-1"),
+            json!(1e300),
+            json!(true),
+            json!(null),
+            json!([100]),
+            json!({"v": 100}),
+        ] {
+            match bound(&v) {
+                Err(Error::InvalidInput { method, message }) => {
+                    assert_eq!(method, "crm.deal.list");
+                    assert!(message.contains("`filter[>ID]`"), "{v}: {message}");
+                }
+                other => panic!("{v}: {other:?}"),
+            }
+        }
+    }
 }

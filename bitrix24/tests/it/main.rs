@@ -8,6 +8,7 @@ mod idempotency_spec;
 mod operating;
 mod paging;
 mod portal;
+mod progress;
 mod review;
 mod safety;
 mod support;
