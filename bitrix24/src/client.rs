@@ -15,11 +15,11 @@ use crate::body::{BodyError, DEFAULT_MAX_RESPONSE_BYTES, read_capped};
 use crate::clock::{Clock, TokioClock};
 use crate::endpoint::{self, is_cloud_portal_rename};
 use crate::envelope::{self, Response};
-use crate::error::{AuthError, Error, ErrorCode, RawAnswer};
+use crate::error::Error;
 use crate::limiter::{Gate, OperatingPolicy, OperatingTracker, RateLimit, RateLimiter};
 use crate::method::Method;
 use crate::refresh::{OAuthSession, RefreshSettings};
-use crate::retry::RetryPolicy;
+use crate::retry::{Attempt, RetryPolicy, TransportVerdict, Verdict};
 
 /// Which REST API generation the client calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -375,13 +375,6 @@ pub(crate) struct Call<'a> {
 pub(crate) type Decoder<'a, T> =
     dyn Fn(u16, &[u8]) -> Result<Response<T>, Error> + Send + Sync + 'a;
 
-enum Next {
-    Retry(Duration),
-    Refresh,
-    FallbackV2,
-    Fail(Error),
-}
-
 impl Client {
     /// A client for an incoming webhook URL with every default (standard-plan rate limit,
     /// retries, REST 3.0 where available).
@@ -645,7 +638,11 @@ impl Client {
             let response = match sent {
                 Ok(r) => r,
                 Err(e) => {
-                    let wait = self.on_transport(call, e, attempt)?;
+                    let wait = self.on_transport(
+                        call,
+                        e,
+                        &self.attempt(call, attempt, use_v3, refreshed),
+                    )?;
                     inner.clock.sleep(wait).await;
                     continue;
                 }
@@ -664,7 +661,11 @@ impl Client {
             let bytes = match read_capped(response, inner.max_response_bytes).await {
                 Ok(b) => b,
                 Err(BodyError::Transport(e)) => {
-                    let wait = self.on_transport(call, e, attempt)?;
+                    let wait = self.on_transport(
+                        call,
+                        e,
+                        &self.attempt(call, attempt, use_v3, refreshed),
+                    )?;
                     inner.clock.sleep(wait).await;
                     continue;
                 }
@@ -691,9 +692,25 @@ impl Client {
                         span.record("error_code", code.as_str());
                     }
                     tracing::debug!(status, elapsed_ms = elapsed.as_millis() as u64, error = %err, "failed");
-                    match self.on_answer(call, err, &bytes, attempt, use_v3, refreshed) {
-                        Next::Retry(wait) => inner.clock.sleep(wait).await,
-                        Next::Refresh => {
+                    let at = self.attempt(call, attempt, use_v3, refreshed);
+                    match inner.retry.on_answer(call.name, &at, err, &bytes) {
+                        Verdict::Retry(wait) => inner.clock.sleep(wait).await,
+                        Verdict::Throttled(wait) => {
+                            tracing::warn!(attempt, "QUERY_LIMIT_EXCEEDED: backing off");
+                            // Every caller on this portal slows down, not only this one.
+                            if let Some(limiter) = &inner.limiter {
+                                limiter.pause(&inner.portal, wait);
+                            }
+                            inner.clock.sleep(wait).await;
+                        }
+                        Verdict::Blocked => {
+                            let reset = inner.operating.block(call.name, inner.clock.unix_now());
+                            return Err(Error::OperatingLimit {
+                                method: call.name.to_owned(),
+                                reset_at: Some(unix_to_system(reset)),
+                            });
+                        }
+                        Verdict::Refresh => {
                             let (Some(oauth), Some(used)) = (inner.oauth.as_ref(), token) else {
                                 return Err(Error::Config(
                                     "refresh without OAuth credentials".into(),
@@ -704,7 +721,7 @@ impl Client {
                             refreshed = true;
                             attempt -= 1;
                         }
-                        Next::FallbackV2 => {
+                        Verdict::FallbackV2 => {
                             if let (ApiVersion::Auto, Some(v3)) = (self.version, call.v3_name)
                                 && let Ok(mut set) = inner.v3_unavailable.lock()
                             {
@@ -714,150 +731,48 @@ impl Client {
                             use_v3 = false;
                             attempt -= 1;
                         }
-                        Next::Fail(err) => return Err(err),
+                        Verdict::Fail(err) => return Err(err),
                     }
                 }
             }
         }
     }
 
-    /// Decides what a transport failure means: `Ok(wait)` to send again after `wait`, or the
-    /// error to return (`OutcomeUnknown` for a write that may have reached the portal).
+    /// The facts about an attempt that the retry classifier needs.
+    fn attempt(&self, call: &Call<'_>, number: u32, v3: bool, refreshed: bool) -> Attempt {
+        Attempt {
+            number,
+            idempotent: call.idempotent,
+            v3,
+            may_fall_back: self.version == ApiVersion::Auto,
+            oauth: self.inner.oauth.is_some(),
+            refreshed,
+        }
+    }
+
+    /// What a transport failure means: `Ok(wait)` to send again after `wait`, or the error to
+    /// return (`OutcomeUnknown` for a write that may have reached the portal).
     fn on_transport(
         &self,
         call: &Call<'_>,
         e: reqwest::Error,
-        attempt: u32,
+        at: &Attempt,
     ) -> Result<Duration, Error> {
-        let retry = &self.inner.retry;
         let never_sent = e.is_connect();
-        if never_sent || call.idempotent {
-            if attempt < retry.max_attempts {
-                tracing::warn!(attempt, never_sent, "transport failure: retrying");
-                return Ok(retry.backoff(attempt));
+        match self.inner.retry.on_transport(at, never_sent) {
+            TransportVerdict::Retry(wait) => {
+                tracing::warn!(
+                    attempt = at.number,
+                    never_sent,
+                    "transport failure: retrying"
+                );
+                Ok(wait)
             }
-            return Err(Error::transport(call.name, e));
-        }
-        let reason = match Error::transport(call.name, e) {
-            Error::Transport { message, .. } => message,
-            other => other.to_string(),
-        };
-        Err(Error::OutcomeUnknown {
-            method: call.name.to_owned(),
-            reason,
-        })
-    }
-
-    fn on_answer(
-        &self,
-        call: &Call<'_>,
-        err: Error,
-        body: &[u8],
-        attempt: u32,
-        use_v3: bool,
-        refreshed: bool,
-    ) -> Next {
-        let retry = &self.inner.retry;
-        let can_retry = attempt < retry.max_attempts;
-        match &err {
-            Error::Api(api) => match &api.code {
-                ErrorCode::QueryLimitExceeded => {
-                    if can_retry {
-                        tracing::warn!(attempt, "QUERY_LIMIT_EXCEEDED: backing off");
-                        let wait = retry.backoff(attempt).max(Duration::from_millis(500));
-                        // Every caller on this portal slows down, not only this one.
-                        if let Some(limiter) = &self.inner.limiter {
-                            limiter.pause(&self.inner.portal, wait);
-                        }
-                        Next::Retry(wait)
-                    } else {
-                        Next::Fail(Error::RateLimited {
-                            method: call.name.to_owned(),
-                            attempts: attempt,
-                        })
-                    }
-                }
-                ErrorCode::OperationTimeLimit | ErrorCode::V3RateLimit => {
-                    let reset = self
-                        .inner
-                        .operating
-                        .block(call.name, self.inner.clock.unix_now());
-                    Next::Fail(Error::OperatingLimit {
-                        method: call.name.to_owned(),
-                        reset_at: Some(unix_to_system(reset)),
-                    })
-                }
-                ErrorCode::V3MethodNotFound if use_v3 && self.version == ApiVersion::Auto => {
-                    Next::FallbackV2
-                }
-                // A token refreshed by another task or by a process sharing the store reads as
-                // `invalid_token` too: reload from the store, else refresh, then retry once.
-                ErrorCode::ExpiredToken | ErrorCode::InvalidToken
-                    if self.inner.oauth.is_some() && !refreshed =>
-                {
-                    Next::Refresh
-                }
-                ErrorCode::ExpiredToken if self.inner.oauth.is_some() => {
-                    Next::Fail(Error::Auth(AuthError::StillExpiredAfterRefresh))
-                }
-                // REST 3.0 hides the v2 auth code behind 401 ACCESSDENIEDEXCEPTION: refresh once.
-                _ if use_v3 && api.status == 401 && self.inner.oauth.is_some() && !refreshed => {
-                    Next::Refresh
-                }
-                _ if api.status >= 500 && call.idempotent && can_retry => {
-                    Next::Retry(retry.backoff(attempt))
-                }
-                // A write that failed inside the portal may have been partly applied.
-                _ if api.status >= 500 && !call.idempotent => Next::Fail(Error::OutcomeUnknown {
-                    method: call.name.to_owned(),
-                    reason: format!("the portal answered HTTP {} {}", api.status, api.code),
-                }),
-                _ => Next::Fail(err),
-            },
-            // A write answered with success whose result does not fit the type was applied:
-            // say so, with the answer, and never send it again.
-            Error::Decode { status, path, .. }
-                if *status < 300
-                    && !call.idempotent
-                    && (path == "result"
-                        || path.starts_with("result.")
-                        || path.starts_with("result["))
-                    && !is_truncated(body) =>
-            {
-                let Error::Decode {
-                    method,
-                    path,
-                    message,
-                    status,
-                } = err
-                else {
-                    return Next::Fail(err);
-                };
-                Next::Fail(Error::AppliedUndecoded {
-                    method,
-                    status,
-                    path,
-                    message,
-                    raw: RawAnswer::new(body),
-                })
-            }
-            Error::Decode { status, .. } => {
-                let truncated = is_truncated(body);
-                if (*status >= 500 || truncated) && call.idempotent && can_retry {
-                    Next::Retry(retry.backoff(attempt))
-                } else if (truncated && *status < 300 || *status >= 500) && !call.idempotent {
-                    Next::Fail(Error::OutcomeUnknown {
-                        method: call.name.to_owned(),
-                        reason: format!(
-                            "HTTP {status} with an unreadable body ({} bytes)",
-                            body.len()
-                        ),
-                    })
-                } else {
-                    Next::Fail(err)
-                }
-            }
-            _ => Next::Fail(err),
+            TransportVerdict::GiveUp => Err(Error::transport(call.name, e)),
+            TransportVerdict::OutcomeUnknown => Err(Error::OutcomeUnknown {
+                method: call.name.to_owned(),
+                reason: Error::transport_reason(e),
+            }),
         }
     }
 
@@ -928,13 +843,6 @@ impl Client {
     }
 }
 
-/// Whether a body is a JSON document cut short.
-fn is_truncated(body: &[u8]) -> bool {
-    let trimmed = body.trim_ascii_start();
-    (trimmed.first() == Some(&b'{') || trimmed.first() == Some(&b'['))
-        && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err_and(|e| e.is_eof())
-}
-
 pub(crate) fn unix_to_system(unix: f64) -> SystemTime {
     UNIX_EPOCH
         .checked_add(crate::limiter::secs(unix))
@@ -995,12 +903,5 @@ mod tests {
         assert!(validate_method_name("").is_err());
         assert!(validate_method_name("crm.deal.add?x=1").is_err());
         assert!(validate_method_name("../x").is_err());
-    }
-
-    #[test]
-    fn truncation_detected() {
-        assert!(is_truncated(br#"{"result":{"ID":"4"#));
-        assert!(!is_truncated(br#"{"result":1}"#));
-        assert!(!is_truncated(b"<html>"));
     }
 }

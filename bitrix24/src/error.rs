@@ -6,182 +6,130 @@
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// A Bitrix24 error code (`error` in an error body).
-///
-/// Codes are matched case-insensitively; anything not listed here is kept in
-/// [`ErrorCode::Unknown`]. The legacy CRM methods send an empty code (`""`) with a text such as
-/// `Not found`: that is [`ErrorCode::Empty`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorCode {
+/// One table of the known codes: the enum, [`ErrorCode::parse`], [`ErrorCode::as_str`] and
+/// [`ErrorCode::KNOWN`] are all generated from it, so they cannot drift apart.
+macro_rules! error_codes {
+    ($($(#[doc = $doc:literal])* $variant:ident = $wire:literal,)*) => {
+        /// A Bitrix24 error code (`error` in an error body).
+        ///
+        /// Codes are matched case-insensitively; anything not listed here is kept in
+        /// [`ErrorCode::Unknown`]. The legacy CRM methods send an empty code (`""`) with a text
+        /// such as `Not found`: that is [`ErrorCode::Empty`].
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $($(#[doc = $doc])* $variant,)*
+            /// An empty code (legacy CRM errors); read the description.
+            Empty,
+            /// Any other code, as sent.
+            Unknown(String),
+        }
+
+        impl ErrorCode {
+            /// Every known code (not [`ErrorCode::Empty`] nor [`ErrorCode::Unknown`]).
+            pub const KNOWN: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// Parses a code as the portal sends it (case-insensitive, surrounding spaces
+            /// ignored).
+            pub fn parse(code: &str) -> Self {
+                let trimmed = code.trim();
+                if trimmed.is_empty() {
+                    return ErrorCode::Empty;
+                }
+                $(if trimmed.eq_ignore_ascii_case($wire) {
+                    return ErrorCode::$variant;
+                })*
+                ErrorCode::Unknown(code.to_owned())
+            }
+
+            /// The code as the portal writes it.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(ErrorCode::$variant => $wire,)*
+                    ErrorCode::Empty => "",
+                    ErrorCode::Unknown(code) => code,
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
     /// `QUERY_LIMIT_EXCEEDED`: the request-rate bucket is full (HTTP 503). Never executed.
-    QueryLimitExceeded,
+    QueryLimitExceeded = "QUERY_LIMIT_EXCEEDED",
     /// `OPERATION_TIME_LIMIT`: the method is blocked by the operating-time limit (HTTP 429).
-    OperationTimeLimit,
+    OperationTimeLimit = "OPERATION_TIME_LIMIT",
     /// `OVERLOAD_LIMIT`: REST is blocked for the portal or webhook by support.
-    OverloadLimit,
+    OverloadLimit = "OVERLOAD_LIMIT",
     /// `ERROR_METHOD_NOT_FOUND` (HTTP 404).
-    MethodNotFound,
+    MethodNotFound = "ERROR_METHOD_NOT_FOUND",
     /// `NO_AUTH_FOUND`: no usable credentials (HTTP 401).
-    NoAuthFound,
+    NoAuthFound = "NO_AUTH_FOUND",
     /// `INVALID_CREDENTIALS`: wrong webhook user or code.
-    InvalidCredentials,
+    InvalidCredentials = "INVALID_CREDENTIALS",
     /// `INVALID_REQUEST` (for example `Https required.`).
-    InvalidRequest,
+    InvalidRequest = "INVALID_REQUEST",
     /// `expired_token`: refresh the OAuth token and retry.
-    ExpiredToken,
+    ExpiredToken = "expired_token",
     /// `invalid_token`: unknown or foreign token.
-    InvalidToken,
+    InvalidToken = "invalid_token",
     /// `insufficient_scope`: the webhook or app lacks the method's scope.
-    InsufficientScope,
+    InsufficientScope = "insufficient_scope",
     /// `WRONG_AUTH_TYPE`: the method needs an application (OAuth) context.
-    WrongAuthType,
+    WrongAuthType = "WRONG_AUTH_TYPE",
     /// `ACCESS_DENIED`.
-    AccessDenied,
+    AccessDenied = "ACCESS_DENIED",
     /// `user_access_error`: the user has no access to the application.
-    UserAccessError,
+    UserAccessError = "user_access_error",
     /// `authorization_error`: the user cannot be authorized (fired or inactive).
-    AuthorizationError,
+    AuthorizationError = "authorization_error",
     /// `APPLICATION_NOT_FOUND`.
-    ApplicationNotFound,
+    ApplicationNotFound = "APPLICATION_NOT_FOUND",
     /// `ERROR_OAUTH`: application not installed.
-    ErrorOauth,
+    ErrorOauth = "ERROR_OAUTH",
     /// `PAYMENT_REQUIRED`: the subscription has ended.
-    PaymentRequired,
+    PaymentRequired = "PAYMENT_REQUIRED",
     /// `METHOD_CONFIRM_WAITING`: an administrator must approve the method.
-    MethodConfirmWaiting,
+    MethodConfirmWaiting = "METHOD_CONFIRM_WAITING",
     /// `METHOD_CONFIRM_DENIED`.
-    MethodConfirmDenied,
+    MethodConfirmDenied = "METHOD_CONFIRM_DENIED",
     /// `ERROR_BATCH_LENGTH_EXCEEDED`: more than 50 commands in one batch.
-    BatchLengthExceeded,
+    BatchLengthExceeded = "ERROR_BATCH_LENGTH_EXCEEDED",
     /// `ERROR_BATCH_METHOD_NOT_ALLOWED`: nested batch, upload or download inside a batch.
-    BatchMethodNotAllowed,
+    BatchMethodNotAllowed = "ERROR_BATCH_METHOD_NOT_ALLOWED",
     /// `ERROR_CORE`.
-    ErrorCore,
+    ErrorCore = "ERROR_CORE",
     /// `ERROR_ARGUMENT` (the body names the `argument`).
-    ErrorArgument,
+    ErrorArgument = "ERROR_ARGUMENT",
     /// `ERROR_NOT_FOUND`.
-    ErrorNotFound,
+    ErrorNotFound = "ERROR_NOT_FOUND",
     /// `NOT_FOUND` (`crm.item.*`).
-    NotFound,
+    NotFound = "NOT_FOUND",
     /// `INVALID_ARG_VALUE`.
-    InvalidArgValue,
+    InvalidArgValue = "INVALID_ARG_VALUE",
     /// `INTERNAL_SERVER_ERROR`.
-    InternalServerError,
+    InternalServerError = "INTERNAL_SERVER_ERROR",
     /// `ERROR_UNEXPECTED_ANSWER`.
-    UnexpectedAnswer,
+    UnexpectedAnswer = "ERROR_UNEXPECTED_ANSWER",
     /// `PORTAL_DELETED`.
-    PortalDeleted,
+    PortalDeleted = "PORTAL_DELETED",
     /// `WRONG_LICENSE`.
-    WrongLicense,
+    WrongLicense = "WRONG_LICENSE",
     /// `invalid_grant` from the token endpoint: the refresh token or code is no longer valid.
-    InvalidGrant,
+    InvalidGrant = "invalid_grant",
     /// `invalid_client` from the token endpoint: wrong client id or secret.
-    InvalidClient,
+    InvalidClient = "invalid_client",
     /// REST 3.0 `BITRIX_REST_V3_EXCEPTION_METHODNOTFOUNDEXCEPTION`.
-    V3MethodNotFound,
+    V3MethodNotFound = "BITRIX_REST_V3_EXCEPTION_METHODNOTFOUNDEXCEPTION",
     /// REST 3.0 `BITRIX_REST_V3_EXCEPTION_RATELIMITEXCEPTION` (429, the operating-time limit).
-    V3RateLimit,
+    V3RateLimit = "BITRIX_REST_V3_EXCEPTION_RATELIMITEXCEPTION",
     /// REST 3.0 `BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION` (401 for auth failures).
-    V3AccessDenied,
+    V3AccessDenied = "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
     /// REST 3.0 `BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION`.
-    V3InsufficientScope,
-    /// An empty code (legacy CRM errors); read the description.
-    Empty,
-    /// Any other code, as sent.
-    Unknown(String),
+    V3InsufficientScope = "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
 }
 
 impl ErrorCode {
-    /// Parses a code as the portal sends it (case-insensitive).
-    pub fn parse(code: &str) -> Self {
-        let upper = code.trim().to_ascii_uppercase();
-        match upper.as_str() {
-            "" => ErrorCode::Empty,
-            "QUERY_LIMIT_EXCEEDED" => ErrorCode::QueryLimitExceeded,
-            "OPERATION_TIME_LIMIT" => ErrorCode::OperationTimeLimit,
-            "OVERLOAD_LIMIT" => ErrorCode::OverloadLimit,
-            "ERROR_METHOD_NOT_FOUND" => ErrorCode::MethodNotFound,
-            "NO_AUTH_FOUND" => ErrorCode::NoAuthFound,
-            "INVALID_CREDENTIALS" => ErrorCode::InvalidCredentials,
-            "INVALID_REQUEST" => ErrorCode::InvalidRequest,
-            "EXPIRED_TOKEN" => ErrorCode::ExpiredToken,
-            "INVALID_TOKEN" => ErrorCode::InvalidToken,
-            "INSUFFICIENT_SCOPE" => ErrorCode::InsufficientScope,
-            "WRONG_AUTH_TYPE" => ErrorCode::WrongAuthType,
-            "ACCESS_DENIED" => ErrorCode::AccessDenied,
-            "USER_ACCESS_ERROR" => ErrorCode::UserAccessError,
-            "AUTHORIZATION_ERROR" => ErrorCode::AuthorizationError,
-            "APPLICATION_NOT_FOUND" => ErrorCode::ApplicationNotFound,
-            "ERROR_OAUTH" => ErrorCode::ErrorOauth,
-            "PAYMENT_REQUIRED" => ErrorCode::PaymentRequired,
-            "METHOD_CONFIRM_WAITING" => ErrorCode::MethodConfirmWaiting,
-            "METHOD_CONFIRM_DENIED" => ErrorCode::MethodConfirmDenied,
-            "ERROR_BATCH_LENGTH_EXCEEDED" => ErrorCode::BatchLengthExceeded,
-            "ERROR_BATCH_METHOD_NOT_ALLOWED" => ErrorCode::BatchMethodNotAllowed,
-            "ERROR_CORE" => ErrorCode::ErrorCore,
-            "ERROR_ARGUMENT" => ErrorCode::ErrorArgument,
-            "ERROR_NOT_FOUND" => ErrorCode::ErrorNotFound,
-            "NOT_FOUND" => ErrorCode::NotFound,
-            "INVALID_ARG_VALUE" => ErrorCode::InvalidArgValue,
-            "INTERNAL_SERVER_ERROR" => ErrorCode::InternalServerError,
-            "ERROR_UNEXPECTED_ANSWER" => ErrorCode::UnexpectedAnswer,
-            "PORTAL_DELETED" => ErrorCode::PortalDeleted,
-            "WRONG_LICENSE" => ErrorCode::WrongLicense,
-            "INVALID_GRANT" => ErrorCode::InvalidGrant,
-            "INVALID_CLIENT" => ErrorCode::InvalidClient,
-            "BITRIX_REST_V3_EXCEPTION_METHODNOTFOUNDEXCEPTION" => ErrorCode::V3MethodNotFound,
-            "BITRIX_REST_V3_EXCEPTION_RATELIMITEXCEPTION" => ErrorCode::V3RateLimit,
-            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION" => ErrorCode::V3AccessDenied,
-            "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION" => ErrorCode::V3InsufficientScope,
-            _ => ErrorCode::Unknown(code.to_owned()),
-        }
-    }
-
-    /// The code as the portal writes it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            ErrorCode::QueryLimitExceeded => "QUERY_LIMIT_EXCEEDED",
-            ErrorCode::OperationTimeLimit => "OPERATION_TIME_LIMIT",
-            ErrorCode::OverloadLimit => "OVERLOAD_LIMIT",
-            ErrorCode::MethodNotFound => "ERROR_METHOD_NOT_FOUND",
-            ErrorCode::NoAuthFound => "NO_AUTH_FOUND",
-            ErrorCode::InvalidCredentials => "INVALID_CREDENTIALS",
-            ErrorCode::InvalidRequest => "INVALID_REQUEST",
-            ErrorCode::ExpiredToken => "expired_token",
-            ErrorCode::InvalidToken => "invalid_token",
-            ErrorCode::InsufficientScope => "insufficient_scope",
-            ErrorCode::WrongAuthType => "WRONG_AUTH_TYPE",
-            ErrorCode::AccessDenied => "ACCESS_DENIED",
-            ErrorCode::UserAccessError => "user_access_error",
-            ErrorCode::AuthorizationError => "authorization_error",
-            ErrorCode::ApplicationNotFound => "APPLICATION_NOT_FOUND",
-            ErrorCode::ErrorOauth => "ERROR_OAUTH",
-            ErrorCode::PaymentRequired => "PAYMENT_REQUIRED",
-            ErrorCode::MethodConfirmWaiting => "METHOD_CONFIRM_WAITING",
-            ErrorCode::MethodConfirmDenied => "METHOD_CONFIRM_DENIED",
-            ErrorCode::BatchLengthExceeded => "ERROR_BATCH_LENGTH_EXCEEDED",
-            ErrorCode::BatchMethodNotAllowed => "ERROR_BATCH_METHOD_NOT_ALLOWED",
-            ErrorCode::ErrorCore => "ERROR_CORE",
-            ErrorCode::ErrorArgument => "ERROR_ARGUMENT",
-            ErrorCode::ErrorNotFound => "ERROR_NOT_FOUND",
-            ErrorCode::NotFound => "NOT_FOUND",
-            ErrorCode::InvalidArgValue => "INVALID_ARG_VALUE",
-            ErrorCode::InternalServerError => "INTERNAL_SERVER_ERROR",
-            ErrorCode::UnexpectedAnswer => "ERROR_UNEXPECTED_ANSWER",
-            ErrorCode::PortalDeleted => "PORTAL_DELETED",
-            ErrorCode::WrongLicense => "WRONG_LICENSE",
-            ErrorCode::InvalidGrant => "invalid_grant",
-            ErrorCode::InvalidClient => "invalid_client",
-            ErrorCode::V3MethodNotFound => "BITRIX_REST_V3_EXCEPTION_METHODNOTFOUNDEXCEPTION",
-            ErrorCode::V3RateLimit => "BITRIX_REST_V3_EXCEPTION_RATELIMITEXCEPTION",
-            ErrorCode::V3AccessDenied => "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
-            ErrorCode::V3InsufficientScope => "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
-            ErrorCode::Empty => "",
-            ErrorCode::Unknown(code) => code,
-        }
-    }
-
     /// Whether the code says the portal rejected the call *before* executing it, so that
     /// sending it again cannot apply a write twice.
     pub fn is_rejection(&self) -> bool {
@@ -341,11 +289,12 @@ pub enum Error {
     Api(Box<ApiError>),
     /// The request could not be sent or the response could not be read (connection refused,
     /// DNS, TLS, timeout on a read). Never carries the URL (it may hold a webhook code).
+    /// `Display` says what failed; [`std::error::Error::source`] says why.
     #[error("{method}: transport error: {message}")]
     Transport {
         /// The method called.
         method: String,
-        /// What happened.
+        /// What happened, in a few words (`timed out`, `could not connect`, ...).
         message: String,
         /// The underlying error, with its URL removed.
         #[source]
@@ -609,12 +558,25 @@ impl Error {
 
     pub(crate) fn transport(method: &str, source: reqwest::Error) -> Self {
         let source = source.without_url();
-        let message = describe_reqwest(&source);
         Error::Transport {
             method: method.to_owned(),
-            message,
+            message: summarize_reqwest(&source).to_owned(),
             source: Some(source),
         }
+    }
+
+    /// A transport failure told in one string, its causes included, for errors that carry no
+    /// source (`OutcomeUnknown`, a shared refresh failure). Never holds the URL.
+    pub(crate) fn transport_reason(source: reqwest::Error) -> String {
+        let source = source.without_url();
+        let mut chain = summarize_reqwest(&source).to_owned();
+        let mut cause = std::error::Error::source(&source);
+        while let Some(c) = cause {
+            chain.push_str(": ");
+            chain.push_str(&c.to_string());
+            cause = c.source();
+        }
+        chain
     }
 
     pub(crate) fn invalid(method: &str, message: impl Into<String>) -> Self {
@@ -625,8 +587,8 @@ impl Error {
     }
 }
 
-fn describe_reqwest(e: &reqwest::Error) -> String {
-    let what = if e.is_timeout() {
+fn summarize_reqwest(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
         "could not connect"
@@ -636,16 +598,42 @@ fn describe_reqwest(e: &reqwest::Error) -> String {
         "the request failed"
     } else {
         "HTTP error"
-    };
-    let mut chain = String::from(what);
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        chain.push_str(": ");
-        chain.push_str(&s.to_string());
-        src = s.source();
     }
-    chain
 }
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_round_trips_in_any_case() {
+        assert!(ErrorCode::KNOWN.len() >= 36);
+        for code in ErrorCode::KNOWN {
+            let wire = code.as_str();
+            assert_eq!(&ErrorCode::parse(wire), code, "{wire}");
+            assert_eq!(&ErrorCode::parse(&wire.to_ascii_lowercase()), code);
+            assert_eq!(
+                &ErrorCode::parse(&format!(" {} ", wire.to_ascii_uppercase())),
+                code
+            );
+        }
+        assert_eq!(ErrorCode::parse(""), ErrorCode::Empty);
+        assert_eq!(
+            ErrorCode::parse("SOMETHING_NEW"),
+            ErrorCode::Unknown("SOMETHING_NEW".into())
+        );
+    }
+
+    #[test]
+    fn transport_display_leaves_the_cause_to_source() {
+        let err = Error::Transport {
+            method: "crm.deal.add".into(),
+            message: "timed out".into(),
+            source: None,
+        };
+        assert_eq!(err.to_string(), "crm.deal.add: transport error: timed out");
+    }
+}

@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use crate::error::{AuthError, Error, ErrorCode, RawAnswer};
+
 /// How many times and how patiently the client retries.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
@@ -72,9 +74,350 @@ impl RetryPolicy {
     }
 }
 
+/// What the client knows about the attempt whose failure it classifies.
+#[derive(Debug, Clone, Copy)]
+#[allow(clippy::struct_excessive_bools)] // independent facts, not a state machine
+pub(crate) struct Attempt {
+    /// 1 for the first send.
+    pub number: u32,
+    /// Whether sending the call twice has the effect of sending it once (from the spec).
+    pub idempotent: bool,
+    /// Whether the attempt went to REST 3.0.
+    pub v3: bool,
+    /// Whether a REST 3.0 "method not found" may fall back to v2 (`ApiVersion::Auto`).
+    pub may_fall_back: bool,
+    /// Whether the client has OAuth credentials to refresh.
+    pub oauth: bool,
+    /// Whether this call already refreshed the tokens once.
+    pub refreshed: bool,
+}
+
+/// What to do after a failed attempt.
+#[derive(Debug)]
+pub(crate) enum Verdict {
+    /// Send the call again after the wait.
+    Retry(Duration),
+    /// The portal's request bucket is full: every caller on the portal pauses for the wait,
+    /// then this call is sent again (the portal did not execute it).
+    Throttled(Duration),
+    /// The operating-time limit blocks the method: record the block and fail.
+    Blocked,
+    /// Refresh (or reload) the OAuth tokens, then send again.
+    Refresh,
+    /// The method is not on REST 3.0 here: remember it and send to v2.
+    FallbackV2,
+    /// Give up with this error.
+    Fail(Error),
+}
+
+/// What to do after a transport failure.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum TransportVerdict {
+    /// Send the call again after the wait.
+    Retry(Duration),
+    /// Out of attempts: return the transport error.
+    GiveUp,
+    /// A write may have reached the portal: return `OutcomeUnknown`, never send it again.
+    OutcomeUnknown,
+}
+
+impl RetryPolicy {
+    /// Classifies a transport failure. `never_sent`: the connection could not be opened.
+    pub(crate) fn on_transport(&self, at: &Attempt, never_sent: bool) -> TransportVerdict {
+        if !(never_sent || at.idempotent) {
+            TransportVerdict::OutcomeUnknown
+        } else if at.number < self.max_attempts {
+            TransportVerdict::Retry(self.backoff(at.number))
+        } else {
+            TransportVerdict::GiveUp
+        }
+    }
+
+    /// Classifies an answer that failed to decode into a result: an API error, or a body that
+    /// does not fit. `body` is the answer as received.
+    pub(crate) fn on_answer(&self, method: &str, at: &Attempt, err: Error, body: &[u8]) -> Verdict {
+        let can_retry = at.number < self.max_attempts;
+        match &err {
+            Error::Api(api) => match &api.code {
+                ErrorCode::QueryLimitExceeded if can_retry => {
+                    Verdict::Throttled(self.backoff(at.number).max(Duration::from_millis(500)))
+                }
+                ErrorCode::QueryLimitExceeded => Verdict::Fail(Error::RateLimited {
+                    method: method.to_owned(),
+                    attempts: at.number,
+                }),
+                ErrorCode::OperationTimeLimit | ErrorCode::V3RateLimit => Verdict::Blocked,
+                ErrorCode::V3MethodNotFound if at.v3 && at.may_fall_back => Verdict::FallbackV2,
+                // A token refreshed by another task, or by a process sharing the store, reads
+                // as `invalid_token` too: reload from the store, else refresh, then once more.
+                ErrorCode::ExpiredToken | ErrorCode::InvalidToken if at.oauth && !at.refreshed => {
+                    Verdict::Refresh
+                }
+                ErrorCode::ExpiredToken if at.oauth => {
+                    Verdict::Fail(Error::Auth(AuthError::StillExpiredAfterRefresh))
+                }
+                // REST 3.0 hides the v2 auth code behind 401 ACCESSDENIEDEXCEPTION: refresh once.
+                _ if at.v3 && api.status == 401 && at.oauth && !at.refreshed => Verdict::Refresh,
+                _ if api.status >= 500 && at.idempotent && can_retry => {
+                    Verdict::Retry(self.backoff(at.number))
+                }
+                // A write that failed inside the portal may have been partly applied.
+                _ if api.status >= 500 && !at.idempotent => Verdict::Fail(Error::OutcomeUnknown {
+                    method: method.to_owned(),
+                    reason: format!("the portal answered HTTP {} {}", api.status, api.code),
+                }),
+                _ => Verdict::Fail(err),
+            },
+            // A write answered with success whose result does not fit the type was applied:
+            // say so, with the answer, and never send it again.
+            Error::Decode { status, path, .. }
+                if *status < 300
+                    && !at.idempotent
+                    && (path == "result"
+                        || path.starts_with("result.")
+                        || path.starts_with("result["))
+                    && !is_truncated(body) =>
+            {
+                match err {
+                    Error::Decode {
+                        method,
+                        path,
+                        message,
+                        status,
+                    } => Verdict::Fail(Error::AppliedUndecoded {
+                        method,
+                        status,
+                        path,
+                        message,
+                        raw: RawAnswer::new(body),
+                    }),
+                    other => Verdict::Fail(other),
+                }
+            }
+            Error::Decode { status, .. } => {
+                let status = *status;
+                let truncated = is_truncated(body);
+                if (status >= 500 || truncated) && at.idempotent && can_retry {
+                    Verdict::Retry(self.backoff(at.number))
+                } else if (truncated && status < 300 || status >= 500) && !at.idempotent {
+                    Verdict::Fail(Error::OutcomeUnknown {
+                        method: method.to_owned(),
+                        reason: format!(
+                            "HTTP {status} with an unreadable body ({} bytes)",
+                            body.len()
+                        ),
+                    })
+                } else {
+                    Verdict::Fail(err)
+                }
+            }
+            _ => Verdict::Fail(err),
+        }
+    }
+}
+
+/// Whether a body is a JSON document cut short.
+pub(crate) fn is_truncated(body: &[u8]) -> bool {
+    let trimmed = body.trim_ascii_start();
+    (trimmed.first() == Some(&b'{') || trimmed.first() == Some(&b'['))
+        && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err_and(|e| e.is_eof())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::error::ApiError;
+
+    fn api(code: &str, status: u16) -> Error {
+        Error::Api(Box::new(ApiError {
+            method: "m".into(),
+            code: ErrorCode::parse(code),
+            description: String::new(),
+            status,
+            argument: None,
+            validation: Vec::new(),
+        }))
+    }
+
+    fn decode(status: u16, path: &str) -> Error {
+        Error::Decode {
+            method: "m".into(),
+            path: path.into(),
+            message: "bad".into(),
+            status,
+        }
+    }
+
+    const READ: Attempt = Attempt {
+        number: 1,
+        idempotent: true,
+        v3: false,
+        may_fall_back: true,
+        oauth: false,
+        refreshed: false,
+    };
+    const WRITE: Attempt = Attempt {
+        idempotent: false,
+        ..READ
+    };
+
+    /// The verdict's name, for the table.
+    fn name(v: &Verdict) -> String {
+        match v {
+            Verdict::Retry(_) => "retry".into(),
+            Verdict::Throttled(_) => "throttled".into(),
+            Verdict::Blocked => "blocked".into(),
+            Verdict::Refresh => "refresh".into(),
+            Verdict::FallbackV2 => "v2".into(),
+            Verdict::Fail(e) => match e {
+                Error::OutcomeUnknown { .. } => "outcome-unknown".into(),
+                Error::AppliedUndecoded { .. } => "applied".into(),
+                Error::RateLimited { .. } => "rate-limited".into(),
+                Error::Auth(AuthError::StillExpiredAfterRefresh) => "still-expired".into(),
+                other => format!("fail:{}", other.code().map_or("decode", ErrorCode::as_str)),
+            },
+        }
+    }
+
+    #[test]
+    fn answers_are_classified_by_one_table() {
+        let oauth = Attempt {
+            oauth: true,
+            ..READ
+        };
+        let refreshed = Attempt {
+            refreshed: true,
+            ..oauth
+        };
+        let v3 = Attempt { v3: true, ..oauth };
+        let last = Attempt { number: 6, ..READ };
+        let table: Vec<(Attempt, Error, &[u8], &str)> = vec![
+            (WRITE, api("QUERY_LIMIT_EXCEEDED", 503), b"", "throttled"),
+            (last, api("QUERY_LIMIT_EXCEEDED", 503), b"", "rate-limited"),
+            (WRITE, api("OPERATION_TIME_LIMIT", 429), b"", "blocked"),
+            (
+                v3,
+                api("BITRIX_REST_V3_EXCEPTION_RATELIMITEXCEPTION", 429),
+                b"",
+                "blocked",
+            ),
+            (
+                v3,
+                api("BITRIX_REST_V3_EXCEPTION_METHODNOTFOUNDEXCEPTION", 404),
+                b"",
+                "v2",
+            ),
+            (
+                Attempt {
+                    may_fall_back: false,
+                    ..v3
+                },
+                api("BITRIX_REST_V3_EXCEPTION_METHODNOTFOUNDEXCEPTION", 404),
+                b"",
+                "fail:BITRIX_REST_V3_EXCEPTION_METHODNOTFOUNDEXCEPTION",
+            ),
+            (oauth, api("expired_token", 401), b"", "refresh"),
+            (oauth, api("invalid_token", 401), b"", "refresh"),
+            (refreshed, api("expired_token", 401), b"", "still-expired"),
+            (
+                refreshed,
+                api("invalid_token", 401),
+                b"",
+                "fail:invalid_token",
+            ),
+            (READ, api("expired_token", 401), b"", "fail:expired_token"),
+            (
+                v3,
+                api("BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION", 401),
+                b"",
+                "refresh",
+            ),
+            (READ, api("INTERNAL_SERVER_ERROR", 500), b"", "retry"),
+            (
+                last,
+                api("INTERNAL_SERVER_ERROR", 500),
+                b"",
+                "fail:INTERNAL_SERVER_ERROR",
+            ),
+            (
+                WRITE,
+                api("INTERNAL_SERVER_ERROR", 500),
+                b"",
+                "outcome-unknown",
+            ),
+            (
+                WRITE,
+                api("ERROR_ARGUMENT", 400),
+                b"",
+                "fail:ERROR_ARGUMENT",
+            ),
+            (WRITE, decode(200, "result"), br#"{"result":{}}"#, "applied"),
+            (
+                WRITE,
+                decode(200, "result.ID"),
+                br#"{"result":{"ID":[]}}"#,
+                "applied",
+            ),
+            (
+                READ,
+                decode(200, "result"),
+                br#"{"result":{}}"#,
+                "fail:decode",
+            ),
+            (
+                WRITE,
+                decode(200, "."),
+                br#"{"result":{"ID":"4"#,
+                "outcome-unknown",
+            ),
+            (READ, decode(200, "."), br#"{"result":{"ID":"4"#, "retry"),
+            (WRITE, decode(502, "."), b"<html>", "outcome-unknown"),
+            (READ, decode(502, "."), b"<html>", "retry"),
+            (WRITE, decode(200, "."), b"<html>", "fail:decode"),
+        ];
+        let policy = RetryPolicy::default();
+        for (at, err, body, want) in table {
+            let shown = err.to_string();
+            let got = name(&policy.on_answer("m", &at, err, body));
+            assert_eq!(got, want, "{shown} with {at:?}");
+        }
+    }
+
+    #[test]
+    fn transport_failures_are_classified() {
+        let policy = RetryPolicy::default();
+        let last = Attempt { number: 6, ..READ };
+        assert!(matches!(
+            policy.on_transport(&READ, false),
+            TransportVerdict::Retry(_)
+        ));
+        assert!(matches!(
+            policy.on_transport(&WRITE, true),
+            TransportVerdict::Retry(_)
+        ));
+        assert_eq!(
+            policy.on_transport(&WRITE, false),
+            TransportVerdict::OutcomeUnknown
+        );
+        assert_eq!(policy.on_transport(&last, false), TransportVerdict::GiveUp);
+        let last_write = Attempt { number: 6, ..WRITE };
+        assert_eq!(
+            policy.on_transport(&last_write, false),
+            TransportVerdict::OutcomeUnknown
+        );
+        assert_eq!(
+            policy.on_transport(&last_write, true),
+            TransportVerdict::GiveUp
+        );
+    }
+
+    #[test]
+    fn truncation_detected() {
+        assert!(is_truncated(br#"{"result":{"ID":"4"#));
+        assert!(!is_truncated(br#"{"result":1}"#));
+        assert!(!is_truncated(b"<html>"));
+    }
 
     #[test]
     fn backoff_grows_and_caps() {
