@@ -266,7 +266,8 @@ impl OAuthSession {
         url: &str,
         refresh_token: &Secret,
     ) -> Result<(u16, TokenResponse), AuthError> {
-        let unavailable = |e: reqwest::Error| AuthError::RefreshUnavailable(Error::transport_reason(e));
+        let unavailable =
+            |e: reqwest::Error| AuthError::RefreshUnavailable(Error::transport_reason(e));
         let form = [
             ("grant_type", "refresh_token"),
             ("client_id", self.app.client_id.as_str()),
