@@ -19,6 +19,7 @@ mod refresh;
 pub mod retry;
 pub mod secret;
 pub mod token_store;
+pub mod types;
 
 pub use auth::{FileTokenStore, MemoryTokenStore, OAuthApp, OAuthTokens, TokenStore, Webhook};
 pub use batch::{Batch, BatchHandle, BatchRef, BatchResults};
@@ -30,6 +31,7 @@ pub use method::{Keyset, ListMethod, Method, Risk};
 pub use pagination::Strategy;
 pub use retry::RetryPolicy;
 pub use secret::Secret;
+pub use types::{Date, DateTime, Decimal};
 
 // --- codegen-owned modules (bitrix24-codegen helper edits only between these markers) ---
 mod generated;
