@@ -458,8 +458,9 @@ impl Client {
     }
 
     /// Calls any method by name with JSON params (an object, or `null` for none), for methods
-    /// that have no typed binding yet. Reads (`*.get`, `*.list`, `*.fields`...) are treated as
-    /// idempotent; anything else is never re-sent after an ambiguous failure.
+    /// that have no typed binding yet. Whether it may be re-sent after an ambiguous failure
+    /// comes from the specs of every pack (enabled or not); only an unspecced name is judged
+    /// by its form, and then conservatively (see `bitrix24::catalog::method_info`).
     pub async fn call(&self, method: &str, params: Value) -> Result<Value, Error> {
         self.call_full(method, params).await.map(|r| r.result)
     }
