@@ -17,9 +17,9 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::client::{Call, Client, json_kind, validate_method_name};
-use crate::envelope::{self, LenientString, LenientU64, Response, TimeInfo};
+use crate::envelope::{self, ItemsSeed, LenientString, LenientU64, Response, TimeInfo};
 use crate::error::{ApiError, Error, ErrorCode};
-use crate::method::Method;
+use crate::method::{ListMethod, Method};
 use crate::php_query;
 
 /// The most commands one batch request may carry.
@@ -81,6 +81,22 @@ pub struct BatchHandle<T> {
 }
 
 impl<T> BatchHandle<T> {
+    /// A handle for the command under `key`, typed as `T`: for the commands of a batch answer
+    /// decoded with [`crate::envelope::decode_batch`], whose keys you know but whose handles
+    /// [`Batch::add`] never gave you.
+    ///
+    /// ```
+    /// use bitrix24::BatchHandle;
+    /// let user: BatchHandle<serde_json::Value> = BatchHandle::new("get_user");
+    /// assert_eq!(user.key(), "get_user");
+    /// ```
+    pub fn new(key: impl Into<String>) -> Self {
+        BatchHandle {
+            key: key.into(),
+            marker: PhantomData,
+        }
+    }
+
     /// The command's key in the batch.
     pub fn key(&self) -> &str {
         &self.key
@@ -627,6 +643,34 @@ impl BatchResults {
         results
     }
 
+    /// The outcome of every command of a recorded batch answer (see
+    /// [`crate::envelope::decode_batch`]). The commands' methods are not in the answer, so
+    /// their errors name the method `batch`. A command in `result_error` failed, even when it
+    /// also has a `result`.
+    pub(crate) fn recorded(payload: BatchPayload) -> BatchResults {
+        let BatchPayload {
+            results,
+            errors,
+            mut totals,
+            mut nexts,
+            mut times,
+        } = payload;
+        let mut entries = HashMap::with_capacity(results.len() + errors.len());
+        for (key, raw) in results {
+            entries.insert(key, Entry::new("batch", Outcome::Done(raw)));
+        }
+        for (key, raw) in errors {
+            let error = command_error("batch", &raw);
+            entries.insert(key, Entry::new("batch", Outcome::Failed(error)));
+        }
+        for (key, entry) in &mut entries {
+            entry.total = totals.remove(key);
+            entry.next = nexts.remove(key);
+            entry.time = times.remove(key);
+        }
+        BatchResults { entries }
+    }
+
     /// The typed result of a command, or its own error: [`Error::Api`] (from `result_error`),
     /// [`Error::NotExecuted`] (stopped by `halt`), [`Error::BatchRequest`] (its request failed)
     /// or [`Error::Decode`] naming the JSON path.
@@ -667,6 +711,23 @@ impl BatchResults {
                 method: entry.method.clone(),
             }),
         }
+    }
+
+    /// The rows of a list command (its page), unwrapped from the method's wrapper (`tasks`,
+    /// `items`) when it has one; errors as [`BatchResults::get`].
+    ///
+    /// ```
+    /// use bitrix24::methods::TaskList;
+    /// let body = br#"{"result":{"result":{"tasks":{"tasks":[{"id":"8017","title":"Call"}]}},
+    ///     "result_error":[],"result_total":{"tasks":120},"result_next":{"tasks":50},
+    ///     "result_time":[]},"time":{}}"#;
+    /// let results = bitrix24::envelope::decode_batch(body)?;
+    /// let tasks = results.list_page::<TaskList>("tasks")?;
+    /// assert_eq!(tasks[0]["id"], "8017");
+    /// # Ok::<(), bitrix24::Error>(())
+    /// ```
+    pub fn list_page<M: ListMethod>(&self, key: &str) -> Result<Vec<M::Item>, Error> {
+        self.decode_with(key, ItemsSeed::<M::Item>::new(M::WRAPPER))
     }
 
     /// The command's raw JSON result, if it succeeded.
