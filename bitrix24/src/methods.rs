@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::generated::from_spec;
+use crate::catalog::from_spec;
 use crate::method::{Keyset, ListMethod, Method};
 
 /// A row as the portal sent it: every field kept, values as JSON.

@@ -1,0 +1,245 @@
+//! Method metadata from the specs: risk, scopes, pack, docs; least-privilege scopes; the term
+//! map.
+
+use crate::Risk;
+
+/// What the specs say about one method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MethodInfo {
+    /// The v2 method name (`crm.deal.add`).
+    pub name: &'static str,
+    /// The pack (cargo feature) that types it.
+    pub pack: &'static str,
+    /// One-line summary.
+    pub summary: &'static str,
+    /// Guardrail risk class.
+    pub risk: Risk,
+    /// Scopes any one of which allows the call (empty for global methods).
+    pub scopes: &'static [&'static str],
+    /// Whether re-sending has the same effect as sending once.
+    pub idempotent: bool,
+    /// The official docs page.
+    pub docs: &'static str,
+    /// The REST 3.0 name, when the method exists there with the same shape.
+    pub v3: Option<&'static str>,
+    /// Whether the method is paginated (implements `ListMethod`).
+    pub paginated: bool,
+}
+
+/// What the specs say about one pack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PackInfo {
+    /// Pack name, equal to its cargo feature.
+    pub name: &'static str,
+    /// One-line summary (empty when the pack has no spec yet).
+    pub summary: &'static str,
+    /// Whether the feature is enabled in this build (its typed module exists).
+    pub enabled: bool,
+    /// What users say -> this pack.
+    pub terms: &'static [&'static str],
+    /// The event names the pack types.
+    pub events: &'static [&'static str],
+    /// Number of specced methods.
+    pub methods: usize,
+}
+
+include!(concat!(env!("OUT_DIR"), "/bitrix24-generated/catalog.rs"));
+
+/// The metadata of a method, by its v2 name (every specced pack, enabled or not).
+///
+/// ```
+/// // `batch` is specced in the `core` pack.
+/// if let Some(info) = bitrix24::catalog::method_info("batch") {
+///     assert_eq!(info.risk, bitrix24::Risk::Mixed);
+/// }
+/// assert!(bitrix24::catalog::method_info("no.such.method").is_none());
+/// ```
+pub fn method_info(name: &str) -> Option<&'static MethodInfo> {
+    // The portal lower-cases method names, so `disk.storage.getlist` is `getList` too.
+    METHODS
+        .binary_search_by(|m| m.name.cmp(name))
+        .ok()
+        .map(|i| &METHODS[i])
+        .or_else(|| METHODS.iter().find(|m| m.name.eq_ignore_ascii_case(name)))
+}
+
+/// The spec entry of `name` (exact spelling), at compile time: what the hand-written
+/// `Method` impls take their `NAME`, `RISK`, `IDEMPOTENT` and `SCOPES` from (through
+/// `from_spec!`), so they cannot drift from the specs. Used only in constants: a name the
+/// specs do not know fails the build, never a running program.
+pub(crate) const fn spec_entry(name: &str) -> &'static MethodInfo {
+    let mut i = 0;
+    while i < METHODS.len() {
+        if same_name(METHODS[i].name, name) {
+            return &METHODS[i];
+        }
+        i += 1;
+    }
+    panic!("a hand-written method is not in specs/*.toml")
+}
+
+/// `a == b` for `const` code.
+const fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The information of one pack.
+pub fn pack_info(name: &str) -> Option<&'static PackInfo> {
+    PACKS.iter().find(|p| p.name == name)
+}
+
+/// The smallest set of scopes (sorted) that allows every given method: scopes a method
+/// needs alone first, then, greedily, the scope that covers the most remaining methods.
+/// Global methods need none; names the specs do not know are skipped (check them with
+/// [`method_info`]).
+pub fn least_privilege_scopes<'a, I>(methods: I) -> Vec<&'static str>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    let mut need: Vec<&'static [&'static str]> = methods
+        .into_iter()
+        .filter_map(method_info)
+        .map(|m| m.scopes)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let mut chosen: Vec<&'static str> = Vec::new();
+    while !need.is_empty() {
+        let mut best: Option<(&'static str, usize)> = None;
+        for s in need.iter().flat_map(|alts| alts.iter()) {
+            let covered = need.iter().filter(|alts| alts.contains(s)).count();
+            let single = need.iter().any(|alts| alts.len() == 1 && alts[0] == *s);
+            let score = if single { usize::MAX } else { covered };
+            if best.is_none_or(|(_, b)| score > b) {
+                best = Some((s, score));
+            }
+        }
+        let Some((scope, _)) = best else { break };
+        chosen.push(scope);
+        need.retain(|alts| !alts.contains(&scope));
+    }
+    chosen.sort_unstable();
+    chosen.dedup();
+    chosen
+}
+
+/// The pack (cargo feature) for what a user says: `"open lines"` -> `comms`. Case-insensitive;
+/// a trailing plural `s` is optional.
+pub fn pack_for_term(term: &str) -> Option<&'static str> {
+    let t = term.trim().to_lowercase();
+    let find = |t: &str| {
+        TERMS
+            .binary_search_by(|(k, _)| (*k).cmp(t))
+            .ok()
+            .map(|i| TERMS[i].1)
+    };
+    find(&t)
+        .or_else(|| t.strip_suffix('s').and_then(find))
+        .or_else(|| find(&format!("{t}s")))
+}
+
+/// The `Method` constants `NAME`, `RISK`, `IDEMPOTENT` and `SCOPES` of a hand-written method,
+/// taken from its entry in the specs (the generated catalog): `from_spec!("crm.item.update");`
+/// inside `impl Method for ...`. Whether a call is re-sent therefore always follows the spec.
+macro_rules! from_spec {
+    ($name:literal) => {
+        const NAME: &'static str = $crate::catalog::spec_entry($name).name;
+        const RISK: $crate::Risk = $crate::catalog::spec_entry($name).risk;
+        const IDEMPOTENT: bool = $crate::catalog::spec_entry($name).idempotent;
+        const SCOPES: &'static [&'static str] = $crate::catalog::spec_entry($name).scopes;
+    };
+}
+pub(crate) use from_spec;
+
+#[cfg(test)]
+mod tests {
+    use super::method_info;
+    use crate::smart::{ItemAdd, ItemDelete, ItemGet, ItemList, ItemUpdate, SmartProcessItem};
+    use crate::methods::{
+        DealAdd, DealDelete, DealGet, DealList, DealUpdate, ServerTime, TaskList, UserCurrent,
+    };
+    use crate::{Method, Risk};
+
+    /// A smart-process item type for the `crm.item.*` rows.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Probe {
+        id: Option<u64>,
+    }
+
+    impl SmartProcessItem for Probe {
+        const ENTITY_TYPE_ID: u64 = 128;
+        fn item_id(&self) -> Option<u64> {
+            self.id
+        }
+    }
+
+    type Row = (&'static str, Risk, bool, &'static [&'static str]);
+
+    fn row<M: Method>() -> Row {
+        (M::NAME, M::RISK, M::IDEMPOTENT, M::SCOPES)
+    }
+
+    /// The `impl ... Method for ...` blocks of a source file.
+    fn method_impls(src: &str) -> usize {
+        src.lines()
+            .map(str::trim_start)
+            .filter(|l| l.starts_with("impl") && l.contains(" Method for "))
+            .count()
+    }
+
+    #[test]
+    fn hand_written_methods_match_the_catalog() {
+        let rows: Vec<Row> = vec![
+            row::<ItemGet<Probe>>(),
+            row::<ItemList<Probe>>(),
+            row::<ItemAdd<Probe>>(),
+            row::<ItemUpdate<Probe>>(),
+            row::<ItemDelete<Probe>>(),
+            row::<UserCurrent>(),
+            row::<ServerTime>(),
+            row::<DealAdd>(),
+            row::<DealGet>(),
+            row::<DealUpdate>(),
+            row::<DealDelete>(),
+            row::<DealList>(),
+            row::<TaskList>(),
+        ];
+        let impls =
+            method_impls(include_str!("smart.rs")) + method_impls(include_str!("methods.rs"));
+        assert_eq!(
+            rows.len(),
+            impls,
+            "every hand-written `impl Method` of smart.rs and methods.rs is listed here"
+        );
+        let mut drift = Vec::new();
+        for &(name, risk, idempotent, scopes) in &rows {
+            let Some(m) = method_info(name) else {
+                drift.push(format!("{name}: not in the specs"));
+                continue;
+            };
+            if (m.name, m.risk, m.idempotent, m.scopes) != (name, risk, idempotent, scopes) {
+                drift.push(format!(
+                    "{name}: hand-written risk {risk}, idempotent {idempotent}, scopes \
+                     {scopes:?}; the specs say `{}`: risk {}, idempotent {}, scopes {:?}",
+                    m.name, m.risk, m.idempotent, m.scopes
+                ));
+            }
+        }
+        assert!(
+            drift.is_empty(),
+            "hand-written methods drifted from the specs: {drift:#?}"
+        );
+    }
+}

@@ -1,0 +1,224 @@
+//! `crm.item.*` for a typed smart-process item.
+//!
+//! Derive [`SmartProcessItem`] (feature `macros`) on a struct of the item's fields, then use
+//! [`ItemGet`], [`ItemList`], [`ItemAdd`], [`ItemUpdate`] and [`ItemDelete`] with it: the
+//! `entityTypeId` comes from the type. Risk, idempotency and scopes are those of the
+//! `crm.item.*` specs: [`ItemUpdate`], [`ItemAdd`] and [`ItemDelete`] are never re-sent after
+//! an ambiguous failure (an update fires automation again and appends to multiple fields).
+
+use std::marker::PhantomData;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::{Keyset, ListMethod, Method};
+
+/// A smart-process item type: its `entityTypeId` and its fields as `crm.item.*` send them
+/// (camelCase, user fields `ufCrm<N>_*`).
+pub trait SmartProcessItem: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The smart process's `entityTypeId` (128 and up for custom ones).
+    const ENTITY_TYPE_ID: u64;
+    /// The item's id, when set.
+    fn item_id(&self) -> Option<u64>;
+}
+
+/// `{"item": {...}}`, the result of `crm.item.get`/`add`/`update`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "T: SmartProcessItem")]
+#[non_exhaustive]
+pub struct ItemResponse<T> {
+    /// The item.
+    pub item: T,
+}
+
+/// `{"items": [...]}`, the result of `crm.item.list`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "T: SmartProcessItem")]
+#[non_exhaustive]
+pub struct ItemsResponse<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+}
+
+/// `crm.item.get` for a typed item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[must_use]
+pub struct ItemGet<T> {
+    #[serde(rename = "entityTypeId")]
+    entity_type_id: u64,
+    id: u64,
+    #[serde(skip)]
+    item: PhantomData<fn() -> T>,
+}
+
+impl<T: SmartProcessItem> ItemGet<T> {
+    /// Gets the item with this id.
+    pub fn new(id: u64) -> Self {
+        ItemGet {
+            entity_type_id: T::ENTITY_TYPE_ID,
+            id,
+            item: PhantomData,
+        }
+    }
+}
+
+impl<T: SmartProcessItem> Method for ItemGet<T> {
+    crate::catalog::from_spec!("crm.item.get");
+    type Response = ItemResponse<T>;
+}
+
+/// `crm.item.list` for a typed item (keyset-pageable by `id`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[must_use]
+pub struct ItemList<T> {
+    #[serde(rename = "entityTypeId")]
+    entity_type_id: u64,
+    /// Fields to return (`*` and user fields allowed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
+    /// Field filter with operator prefixes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<Map<String, Value>>,
+    /// Sort order: field -> `ASC` | `DESC`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<Map<String, Value>>,
+    /// Offset of the page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<i64>,
+    #[serde(skip)]
+    item: PhantomData<fn() -> T>,
+}
+
+impl<T: SmartProcessItem> Default for ItemList<T> {
+    fn default() -> Self {
+        ItemList {
+            entity_type_id: T::ENTITY_TYPE_ID,
+            select: None,
+            filter: None,
+            order: None,
+            start: None,
+            item: PhantomData,
+        }
+    }
+}
+
+impl<T: SmartProcessItem> ItemList<T> {
+    /// Lists every item.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets the fields to return.
+    pub fn select(mut self, fields: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(fields.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets the filter.
+    pub fn filter(mut self, filter: impl Into<Map<String, Value>>) -> Self {
+        self.filter = Some(filter.into());
+        self
+    }
+    /// Sets the order.
+    pub fn order(mut self, order: impl Into<Map<String, Value>>) -> Self {
+        self.order = Some(order.into());
+        self
+    }
+}
+
+impl<T: SmartProcessItem> Method for ItemList<T> {
+    crate::catalog::from_spec!("crm.item.list");
+    type Response = ItemsResponse<T>;
+}
+
+impl<T: SmartProcessItem> ListMethod for ItemList<T> {
+    type Item = T;
+    const WRAPPER: Option<&'static str> = Some("items");
+    const KEYSET: Option<Keyset> = Some(Keyset {
+        request_field: "id",
+        response_field: "id",
+    });
+    fn item_id(item: &T) -> Option<u64> {
+        item.item_id()
+    }
+}
+
+/// `crm.item.add` for a typed item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(bound = "T: SmartProcessItem")]
+#[must_use]
+pub struct ItemAdd<T> {
+    #[serde(rename = "entityTypeId")]
+    entity_type_id: u64,
+    /// The new item's fields.
+    pub fields: T,
+}
+
+impl<T: SmartProcessItem> ItemAdd<T> {
+    /// Creates an item with these fields.
+    pub fn new(fields: T) -> Self {
+        ItemAdd {
+            entity_type_id: T::ENTITY_TYPE_ID,
+            fields,
+        }
+    }
+}
+
+impl<T: SmartProcessItem> Method for ItemAdd<T> {
+    crate::catalog::from_spec!("crm.item.add");
+    type Response = ItemResponse<T>;
+}
+
+/// `crm.item.update` for a typed item (only the fields that are set are sent).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(bound = "T: SmartProcessItem")]
+#[must_use]
+pub struct ItemUpdate<T> {
+    #[serde(rename = "entityTypeId")]
+    entity_type_id: u64,
+    id: u64,
+    /// The fields to change.
+    pub fields: T,
+}
+
+impl<T: SmartProcessItem> ItemUpdate<T> {
+    /// Updates the item with this id.
+    pub fn new(id: u64, fields: T) -> Self {
+        ItemUpdate {
+            entity_type_id: T::ENTITY_TYPE_ID,
+            id,
+            fields,
+        }
+    }
+}
+
+impl<T: SmartProcessItem> Method for ItemUpdate<T> {
+    crate::catalog::from_spec!("crm.item.update");
+    type Response = ItemResponse<T>;
+}
+
+/// `crm.item.delete` for a typed item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[must_use]
+pub struct ItemDelete<T> {
+    #[serde(rename = "entityTypeId")]
+    entity_type_id: u64,
+    id: u64,
+    #[serde(skip)]
+    item: PhantomData<fn() -> T>,
+}
+
+impl<T: SmartProcessItem> ItemDelete<T> {
+    /// Deletes the item with this id.
+    pub fn new(id: u64) -> Self {
+        ItemDelete {
+            entity_type_id: T::ENTITY_TYPE_ID,
+            id,
+            item: PhantomData,
+        }
+    }
+}
+
+impl<T: SmartProcessItem> Method for ItemDelete<T> {
+    crate::catalog::from_spec!("crm.item.delete");
+    type Response = Value;
+}
