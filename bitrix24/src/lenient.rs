@@ -1,22 +1,42 @@
 //! Lenient decoding of Bitrix24 values, used by the generated entities and responses.
 //!
 //! The portal sends numbers as strings (`"42"`), booleans as `"Y"`/`"N"`, empty maps as `[]`
-//! (PHP's empty array), lists as objects with numeric keys, and `""` for an empty number. The
-//! [`LenientDecode`] trait decodes every spec type from all of these; [`option`] and [`required`]
-//! plug it into `#[serde(deserialize_with = ...)]`, and [`Lenient<T>`] wraps a whole `result`.
+//! (PHP's empty array), lists as objects with numeric keys, and `null`, `""` or `[]` for a value
+//! that is not set. The [`LenientDecode`] trait decodes every spec type from all of these;
+//! [`option`] and [`required`] plug it into `#[serde(deserialize_with = ...)]`, and
+//! [`Lenient<T>`] wraps a whole `result`.
 //!
 //! | type | decodes from |
 //! | --- | --- |
-//! | `String` | string, number, bool |
-//! | `i64`, `u64`, `f64` | number, numeric string; `""` is absent |
-//! | `bool` | `true`/`false`, `"Y"`/`"N"`, `1`/`0`, `"1"`/`"0"`, `"true"`/`"false"`; `""` is absent |
-//! | `Map<String, Value>` | object, list (index = key), `[]`; `false`/`""` are absent |
-//! | `Vec<T>` | list, object (its values in order); `false`/`""` are absent |
-//! | `BTreeMap<String, T>` | object, list (index = key), `[]`; `false`/`""` are absent |
-//! | `Value` | anything |
+//! | `String` (`string`, `decimal`, `date`, `datetime`) | string, number, bool |
+//! | `i64`, `u64`, `f64` (`int`, `id`, `float`) | number, numeric string |
+//! | `bool` (`bool`, `flag`) | `true`/`false`, `"Y"`/`"N"`, `1`/`0`, `"1"`/`"0"`, `"true"`/`"false"` |
+//! | generated enums | string, number |
+//! | `Map<String, Value>` (`object`) | object, list (index = key) |
+//! | `BTreeMap<String, T>` (`map<T>`) | object, list (index = key) |
+//! | `Vec<T>` (`list<T>`) | list, object (its values in order) |
+//! | entities | object |
+//! | `Value` (`value`) | anything |
 //!
-//! `null` is absent everywhere. Errors name what was expected; wrapped in
-//! `serde_path_to_error` (as the client does) they also name the JSON path.
+//! # Empty values: one rule
+//!
+//! **An optional value ([`option`], `Option<T>` fields) is `None` when the portal sends one of its
+//! empty values: `null`, `""` or `[]`** (PHP's empty array), whatever the type, and `false` too
+//! for collections and entities. The one exception is a list: `[]` (or `{}`) is the empty list,
+//! `Some(vec![])`; `null`, `""` and `false` are still `None`. So `Some` never holds `""`, an
+//! empty map or an empty entity decoded from `[]`. `{}` is an object, not an empty value: an
+//! empty map or an entity with no fields set. `Value` is the untyped escape hatch and keeps what
+//! was sent (only `null` is `None`).
+//!
+//! Elements of lists and maps follow the same rule, and the empty ones are skipped
+//! (`["4", "", null]` is `[4]` for `list<id>`).
+//!
+//! **A required value** ([`required`], [`Lenient<T>`], a `result`) must be there: `null` is an
+//! error, and so is an empty value for a type that has no empty value of its own (numbers,
+//! booleans, enums, entities); `""` is the empty string, and `[]`/`{}` the empty list or map.
+//!
+//! Errors name what was expected; wrapped in `serde_path_to_error` (as the client does) they
+//! also name the JSON path.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -27,10 +47,29 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 /// A type that decodes leniently from what Bitrix24 sends. `Ok(None)` means "absent"
-/// (`null`, and the empty encodings listed in the [module docs](self)).
+/// (`null`, and the empty values of the [module docs](self#empty-values-one-rule)).
 pub trait LenientDecode: Sized {
-    /// Decodes a value, or `None` when it is absent.
+    /// Decodes an optional value, or `None` when it is absent or empty.
     fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error>;
+
+    /// Decodes a value that must be there: an error when it is absent. Types with an empty
+    /// value of their own (`String`, maps, lists) decode the portal's empty forms to it.
+    fn decode_required<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::decode_opt(deserializer)?.ok_or_else(missing)
+    }
+}
+
+fn missing<E: de::Error>() -> E {
+    E::custom("a value is required here, found null or an empty value")
+}
+
+/// What the portal's empty values (`""`, `[]`) decode to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Empty {
+    /// `None`: an optional value.
+    Absent,
+    /// The type's own empty value (`""`, an empty map): a required value.
+    Itself,
 }
 
 /// `#[serde(serialize_with = "bitrix24::lenient::yes_no")]` for `Option<bool>` fields of
@@ -72,8 +111,7 @@ pub fn option<'de, D: Deserializer<'de>, T: LenientDecode>(
 pub fn required<'de, D: Deserializer<'de>, T: LenientDecode>(
     deserializer: D,
 ) -> Result<T, D::Error> {
-    T::decode_opt(deserializer)?
-        .ok_or_else(|| de::Error::custom("a value is required here, found null or an empty value"))
+    T::decode_required(deserializer)
 }
 
 /// A value decoded leniently: `Lenient<u64>` accepts `394` and `"394"`.
@@ -137,6 +175,21 @@ impl<T: LenientDecode> LenientDecode for Lenient<T> {
     fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
         Ok(T::decode_opt(deserializer)?.map(Lenient))
     }
+    fn decode_required<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::decode_required(deserializer).map(Lenient)
+    }
+}
+
+/// `[]` (PHP's empty array) is an empty value for a scalar; any other list is the wrong type.
+macro_rules! empty_list_is_none {
+    () => {
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            match seq.next_element::<de::IgnoredAny>()? {
+                None => Ok(None),
+                Some(_) => Err(de::Error::invalid_type(Unexpected::Seq, &self)),
+            }
+        }
+    };
 }
 
 /// Decodes one element with [`LenientDecode`] (`None` when absent).
@@ -151,7 +204,7 @@ impl<'de, T: LenientDecode> Deserialize<'de> for Elem<T> {
 // --- strings --------------------------------------------------------------------------------
 
 struct StringVisitor {
-    empty_is_none: bool,
+    empty: Empty,
 }
 
 impl<'de> Visitor<'de> for StringVisitor {
@@ -160,14 +213,14 @@ impl<'de> Visitor<'de> for StringVisitor {
         f.write_str("a string or a number")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(if self.empty_is_none && v.is_empty() {
+        Ok(if self.empty == Empty::Absent && v.is_empty() {
             None
         } else {
             Some(v.to_owned())
         })
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(if self.empty_is_none && v.is_empty() {
+        Ok(if self.empty == Empty::Absent && v.is_empty() {
             None
         } else {
             Some(v)
@@ -194,26 +247,35 @@ impl<'de> Visitor<'de> for StringVisitor {
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
+    empty_list_is_none!();
 }
 
 impl LenientDecode for String {
     fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
         deserializer.deserialize_any(StringVisitor {
-            empty_is_none: false,
+            empty: Empty::Absent,
         })
+    }
+    fn decode_required<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(StringVisitor {
+                empty: Empty::Itself,
+            })?
+            .ok_or_else(missing)
     }
 }
 
-/// A string (or number) that is absent when empty: for enum values.
+/// A string (or number) that is absent when empty (`null`, `""`, `[]`): for enum values.
 pub fn string_like_opt<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<String>, D::Error> {
     deserializer.deserialize_any(StringVisitor {
-        empty_is_none: true,
+        empty: Empty::Absent,
     })
 }
 
-/// A string or a number, as a string (for enum values); errors on null or `""`.
+/// A string or a number, as a string (for enum values); errors on an empty value (`null`, `""`,
+/// `[]`).
 pub fn string_like<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     string_like_opt(deserializer)?
         .ok_or_else(|| de::Error::custom("expected a string value, found null or \"\""))
@@ -263,6 +325,7 @@ macro_rules! number {
             fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
                 d.deserialize_any(self)
             }
+            empty_list_is_none!();
         }
 
         impl LenientDecode for $t {
@@ -394,6 +457,7 @@ impl<'de> Visitor<'de> for BoolVisitor {
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
+    empty_list_is_none!();
 }
 
 impl LenientDecode for bool {
@@ -411,7 +475,7 @@ impl LenientDecode for Value {
     }
 }
 
-/// The empty encodings of a collection: `null`, `false` and `""`.
+/// The empty encodings of a collection or an entity: `null`, `false` and `""`.
 macro_rules! empty_is_none {
     () => {
         fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
@@ -437,7 +501,7 @@ macro_rules! empty_is_none {
     };
 }
 
-struct ObjectVisitor;
+struct ObjectVisitor(Empty);
 
 impl<'de> Visitor<'de> for ObjectVisitor {
     type Value = Option<Map<String, Value>>;
@@ -458,7 +522,7 @@ impl<'de> Visitor<'de> for ObjectVisitor {
             out.insert(i.to_string(), v);
             i += 1;
         }
-        Ok(Some(out))
+        Ok((i > 0 || self.0 == Empty::Itself).then_some(out))
     }
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
@@ -468,7 +532,12 @@ impl<'de> Visitor<'de> for ObjectVisitor {
 
 impl LenientDecode for Map<String, Value> {
     fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
-        deserializer.deserialize_any(ObjectVisitor)
+        deserializer.deserialize_any(ObjectVisitor(Empty::Absent))
+    }
+    fn decode_required<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(ObjectVisitor(Empty::Itself))?
+            .ok_or_else(missing)
     }
 }
 
@@ -505,7 +574,7 @@ impl<T: LenientDecode> LenientDecode for Vec<T> {
     }
 }
 
-struct MapVisitor<T>(PhantomData<T>);
+struct MapVisitor<T>(Empty, PhantomData<T>);
 
 impl<'de, T: LenientDecode> Visitor<'de> for MapVisitor<T> {
     type Value = Option<BTreeMap<String, T>>;
@@ -530,7 +599,7 @@ impl<'de, T: LenientDecode> Visitor<'de> for MapVisitor<T> {
             }
             i += 1;
         }
-        Ok(Some(out))
+        Ok((i > 0 || self.0 == Empty::Itself).then_some(out))
     }
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
@@ -540,7 +609,12 @@ impl<'de, T: LenientDecode> Visitor<'de> for MapVisitor<T> {
 
 impl<T: LenientDecode> LenientDecode for BTreeMap<String, T> {
     fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
-        deserializer.deserialize_any(MapVisitor(PhantomData))
+        deserializer.deserialize_any(MapVisitor(Empty::Absent, PhantomData))
+    }
+    fn decode_required<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(MapVisitor(Empty::Itself, PhantomData))?
+            .ok_or_else(missing)
     }
 }
 
@@ -707,7 +781,8 @@ mod tests {
     #[test]
     fn strings_from_numbers() {
         assert_eq!(opt::<String>(json!(7)).unwrap().as_deref(), Some("7"));
-        assert_eq!(opt::<String>(json!("")).unwrap().as_deref(), Some(""));
+        assert_eq!(opt::<String>(json!("")).unwrap(), None);
+        assert_eq!(required::<_, String>(json!("")).unwrap(), "");
         assert_eq!(string_like_opt(json!("")).unwrap(), None);
     }
 
@@ -719,17 +794,21 @@ mod tests {
         );
         assert_eq!(opt::<Vec<u64>>(json!(["4", null])).unwrap(), Some(vec![4]));
         assert_eq!(opt::<Vec<u64>>(json!(false)).unwrap(), None);
+        assert_eq!(opt::<Map<String, Value>>(json!([])).unwrap(), None);
         assert_eq!(
-            opt::<Map<String, Value>>(json!([])).unwrap(),
-            Some(Map::new())
+            required::<_, Map<String, Value>>(json!([])).unwrap(),
+            Map::new()
         );
         let m = opt::<BTreeMap<String, u64>>(json!(["5", "6"]))
             .unwrap()
             .unwrap();
         assert_eq!(m.get("1"), Some(&6));
+        assert_eq!(opt::<BTreeMap<String, u64>>(json!([])).unwrap(), None);
         assert_eq!(
-            opt::<BTreeMap<String, u64>>(json!([])).unwrap(),
-            Some(BTreeMap::new())
+            serde_json::from_value::<Lenient<BTreeMap<String, u64>>>(json!([]))
+                .unwrap()
+                .into_inner(),
+            BTreeMap::new()
         );
     }
 
@@ -761,6 +840,182 @@ mod tests {
             Some(E { a: 1 })
         );
         assert!(entity_opt::<_, E>(json!([1])).is_err());
+    }
+
+    /// A generated enum, as `emit.rs` writes its lenient decoding.
+    #[derive(Debug)]
+    struct Enum(#[allow(dead_code)] String);
+
+    impl LenientDecode for Enum {
+        fn decode_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
+            Ok(string_like_opt(d)?.map(Enum))
+        }
+    }
+
+    /// A generated entity, as `emit.rs` writes it.
+    #[derive(Debug, Default, serde::Deserialize)]
+    struct Entity {
+        #[serde(default, deserialize_with = "option", rename = "ID")]
+        _id: Option<u64>,
+        #[serde(flatten)]
+        _extra: Map<String, Value>,
+    }
+
+    impl LenientDecode for Entity {
+        fn decode_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
+            entity_opt(d)
+        }
+    }
+
+    /// What an optional field (`lenient::option`) and a required one (`lenient::required`)
+    /// make of `v`, as text: `None`, the `Some(..)`/value `Debug` form, or `error`.
+    fn both<T: LenientDecode + fmt::Debug>(v: &Value) -> (String, String) {
+        let opt = option::<_, T>(v.clone()).map_or_else(|_| "error".into(), |x| format!("{x:?}"));
+        let req = required::<_, T>(v.clone()).map_or_else(|_| "error".into(), |x| format!("{x:?}"));
+        (opt, req)
+    }
+
+    /// The empty-value rule of the module docs, per spec type: each of the portal's empty forms
+    /// `null`, `""`, `[]`, then `{}` and `false`, for an optional and a required value.
+    #[test]
+    fn empty_values_follow_one_rule() {
+        type Row = (
+            &'static str,
+            fn(&Value) -> (String, String),
+            [&'static str; 5],
+            [&'static str; 5],
+        );
+        let forms = [json!(null), json!(""), json!([]), json!({}), json!(false)];
+        let none3 = |rest: [&'static str; 2]| ["None", "None", "None", rest[0], rest[1]];
+        let rows: Vec<Row> = vec![
+            // `string`, `decimal`, `date`, `datetime` are all `String`.
+            (
+                "string/decimal/date/datetime",
+                both::<String>,
+                none3(["error", r#"Some("false")"#]),
+                ["error", r#""""#, "error", "error", r#""false""#],
+            ),
+            ("int", both::<i64>, none3(["error", "error"]), ["error"; 5]),
+            ("id", both::<u64>, none3(["error", "error"]), ["error"; 5]),
+            (
+                "float",
+                both::<f64>,
+                none3(["error", "error"]),
+                ["error"; 5],
+            ),
+            (
+                "bool/flag",
+                both::<bool>,
+                none3(["error", "Some(false)"]),
+                ["error", "error", "error", "error", "false"],
+            ),
+            (
+                "enum",
+                both::<Enum>,
+                none3(["error", r#"Some(Enum("false"))"#]),
+                ["error", "error", "error", "error", r#"Enum("false")"#],
+            ),
+            (
+                "object",
+                both::<Map<String, Value>>,
+                none3(["Some({})", "None"]),
+                ["error", "error", "{}", "{}", "error"],
+            ),
+            (
+                "map<id>",
+                both::<BTreeMap<String, u64>>,
+                none3(["Some({})", "None"]),
+                ["error", "error", "{}", "{}", "error"],
+            ),
+            (
+                "entity",
+                both::<Entity>,
+                none3(["Some(Entity { _id: None, _extra: {} })", "None"]),
+                [
+                    "error",
+                    "error",
+                    "error",
+                    "Entity { _id: None, _extra: {} }",
+                    "error",
+                ],
+            ),
+            (
+                "list<id>",
+                both::<Vec<u64>>,
+                ["None", "None", "Some([])", "Some([])", "None"],
+                ["error", "error", "[]", "[]", "error"],
+            ),
+            (
+                "value",
+                both::<Value>,
+                [
+                    "None",
+                    r#"Some(String(""))"#,
+                    "Some(Array [])",
+                    "Some(Object {})",
+                    "Some(Bool(false))",
+                ],
+                [
+                    "error",
+                    r#"String("")"#,
+                    "Array []",
+                    "Object {}",
+                    "Bool(false)",
+                ],
+            ),
+        ];
+        for (ty, decode, opt, req) in rows {
+            for (i, form) in forms.iter().enumerate() {
+                let (got_opt, got_req) = decode(form);
+                assert_eq!(got_opt, opt[i], "optional {ty} from {form}");
+                assert_eq!(got_req, req[i], "required {ty} from {form}");
+            }
+        }
+    }
+
+    /// The wire-exact `Decimal`, `DateTime` and `Date` follow the string rule.
+    #[test]
+    fn wire_exact_types_follow_the_string_rule() {
+        use crate::types::{Date, DateTime, Decimal};
+        for form in [json!(null), json!(""), json!([])] {
+            assert!(
+                option::<_, Decimal>(form.clone()).unwrap().is_none(),
+                "{form}"
+            );
+            assert!(
+                option::<_, DateTime>(form.clone()).unwrap().is_none(),
+                "{form}"
+            );
+            assert!(option::<_, Date>(form.clone()).unwrap().is_none(), "{form}");
+        }
+        assert_eq!(
+            option::<_, Decimal>(json!("100.50")).unwrap().unwrap(),
+            "100.50"
+        );
+    }
+
+    #[test]
+    fn empty_elements_of_lists_and_maps_are_skipped() {
+        assert_eq!(
+            opt::<Vec<String>>(json!(["a", "", null, []])).unwrap(),
+            Some(vec!["a".to_owned()])
+        );
+        assert_eq!(
+            opt::<Vec<u64>>(json!(["4", "", null, []])).unwrap(),
+            Some(vec![4])
+        );
+        let m = opt::<BTreeMap<String, String>>(json!({"a": "x", "b": "", "c": null, "d": []}))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            m.into_iter().collect::<Vec<_>>(),
+            vec![("a".into(), "x".into())]
+        );
+        // Not PHP's empty array: a list of empty values is an (empty) map.
+        assert_eq!(
+            opt::<BTreeMap<String, u64>>(json!(["", null])).unwrap(),
+            Some(BTreeMap::new())
+        );
     }
 
     #[test]
