@@ -127,6 +127,8 @@ error_codes! {
     V3AccessDenied = "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
     /// REST 3.0 `BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION`.
     V3InsufficientScope = "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
+    /// REST 3.0 `BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION`: no record with that id.
+    V3EntityNotFound = "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
 }
 
 impl ErrorCode {
@@ -140,6 +142,20 @@ impl ErrorCode {
                 | ErrorCode::OverloadLimit
                 | ErrorCode::V3RateLimit
         )
+    }
+
+    /// Whether the code says the thing the call names does not exist: `NOT_FOUND`,
+    /// `ERROR_NOT_FOUND`, the documented `<THING>_NOT_FOUND` codes (`ERROR_ENTITY_NOT_FOUND`,
+    /// `BOT_NOT_FOUND`, ...) and REST 3.0's `ENTITYNOTFOUNDEXCEPTION`. A missing *method*
+    /// (`ERROR_METHOD_NOT_FOUND`) is not that.
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            ErrorCode::NotFound | ErrorCode::ErrorNotFound | ErrorCode::V3EntityNotFound => true,
+            // ERROR_METHOD_NOT_FOUND and the v3 METHODNOTFOUND are known codes: they end
+            // in the `_ =>` arm, never in the suffix test below.
+            ErrorCode::Unknown(code) => code.trim().to_ascii_uppercase().ends_with("_NOT_FOUND"),
+            _ => false,
+        }
     }
 
     /// Whether the code is an authentication or authorization failure.
@@ -532,6 +548,36 @@ impl Error {
         }
     }
 
+    /// Whether the portal said the record (deal, task, item, chat...) does not exist, in any of
+    /// its documented forms: a not-found code ([`ErrorCode::is_not_found`]), the legacy CRM
+    /// answer with an empty code and `Not found`, or `ERROR_CORE` with `Task not found`
+    /// (tasks). `ID is not defined or invalid` is *not* one: the docs give it for an id that is
+    /// missing or not a positive integer, which is a mistake in the call.
+    ///
+    /// ```
+    /// use bitrix24::envelope::decode_response;
+    /// let body = br#"{"error":"","error_description":"Not found"}"#;
+    /// let err = decode_response::<serde_json::Value>("crm.deal.get", 400, body).unwrap_err();
+    /// assert!(err.is_not_found());
+    /// ```
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            Error::Api(api) => {
+                if api.code.is_not_found() {
+                    return true;
+                }
+                let text = api
+                    .description
+                    .trim()
+                    .trim_end_matches('.')
+                    .to_ascii_lowercase();
+                matches!(api.code, ErrorCode::Empty | ErrorCode::ErrorCore)
+                    && (text == "not found" || text.ends_with(" not found"))
+            }
+            _ => false,
+        }
+    }
+
     /// The API error code, if the portal answered with one.
     pub fn code(&self) -> Option<&ErrorCode> {
         self.api().map(|e| &e.code)
@@ -601,6 +647,33 @@ fn summarize_reqwest(e: &reqwest::Error) -> &'static str {
     }
 }
 
+/// `.optional()` on a call's result: a record that does not exist becomes `Ok(None)`.
+///
+/// ```no_run
+/// # async fn run(client: bitrix24::Client) -> Result<(), bitrix24::Error> {
+/// use bitrix24::OptionalExt;
+/// let deal = client
+///     .call("crm.deal.get", serde_json::json!({"id": 999_999}))
+///     .await
+///     .optional()?;
+/// assert!(deal.is_none());
+/// # Ok(()) }
+/// ```
+pub trait OptionalExt<T> {
+    /// `Ok(Some(v))` for a value, `Ok(None)` when [`Error::is_not_found`], the error otherwise.
+    fn optional(self) -> Result<Option<T>>;
+}
+
+impl<T> OptionalExt<T> for Result<T> {
+    fn optional(self) -> Result<Option<T>> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -625,6 +698,55 @@ mod tests {
             ErrorCode::parse("SOMETHING_NEW"),
             ErrorCode::Unknown("SOMETHING_NEW".into())
         );
+    }
+
+    fn api(code: &str, description: &str) -> Error {
+        Error::Api(Box::new(ApiError {
+            method: "m".into(),
+            code: ErrorCode::parse(code),
+            description: description.into(),
+            status: 400,
+            argument: None,
+            validation: Vec::new(),
+        }))
+    }
+
+    #[test]
+    fn not_found_in_every_documented_form() {
+        for (code, description) in [
+            ("", "Not found"),
+            ("", "Not found."),
+            ("NOT_FOUND", "Element not found"),
+            ("ERROR_NOT_FOUND", ""),
+            ("ERROR_ENTITY_NOT_FOUND", ""),
+            ("BOT_NOT_FOUND", "Bot not found"),
+            (
+                "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+                "Task not found",
+            ),
+            ("ERROR_CORE", "Task not found"),
+        ] {
+            assert!(
+                api(code, description).is_not_found(),
+                "{code} {description}"
+            );
+        }
+        for (code, description) in [
+            ("ERROR_METHOD_NOT_FOUND", "Method not found!"),
+            ("BITRIX_REST_V3_EXCEPTION_METHODNOTFOUNDEXCEPTION", ""),
+            ("", "ID is not defined or invalid"),
+            ("", "Access denied"),
+            ("ERROR_CORE", "Something failed"),
+            ("ACCESS_DENIED", "not found"),
+        ] {
+            assert!(
+                !api(code, description).is_not_found(),
+                "{code} {description}"
+            );
+        }
+        assert_eq!(Err::<u8, _>(api("", "Not found")).optional().unwrap(), None);
+        assert_eq!(Ok::<u8, Error>(4).optional().unwrap(), Some(4));
+        assert!(Err::<u8, _>(api("", "Access denied")).optional().is_err());
     }
 
     #[test]
