@@ -166,10 +166,10 @@ pub(crate) use from_spec;
 #[cfg(test)]
 mod tests {
     use super::method_info;
-    use crate::smart::{ItemAdd, ItemDelete, ItemGet, ItemList, ItemUpdate, SmartProcessItem};
     use crate::methods::{
         DealAdd, DealDelete, DealGet, DealList, DealUpdate, ServerTime, TaskList, UserCurrent,
     };
+    use crate::smart::{ItemAdd, ItemDelete, ItemGet, ItemList, ItemUpdate, SmartProcessItem};
     use crate::{Method, Risk};
 
     /// A smart-process item type for the `crm.item.*` rows.

@@ -25,9 +25,7 @@ pub use auth::{FileTokenStore, MemoryTokenStore, OAuthApp, OAuthTokens, TokenSto
 pub use batch::{Batch, BatchHandle, BatchRef, BatchResults};
 pub use client::{ApiVersion, Client, ClientBuilder};
 pub use envelope::{Response, TimeInfo};
-pub use error::{
-    ApiError, AuthError, Error, ErrorCode, ErrorKind, OptionalExt, RawAnswer, Result,
-};
+pub use error::{ApiError, AuthError, Error, ErrorCode, ErrorKind, OptionalExt, RawAnswer, Result};
 pub use limiter::{OperatingPolicy, RateLimit, RateLimiter};
 pub use method::{Keyset, ListMethod, Method, Risk};
 pub use pagination::Strategy;
@@ -45,12 +43,12 @@ pub mod packs {
     include!(concat!(env!("OUT_DIR"), "/bitrix24-generated/packs.rs"));
 }
 
-pub mod catalog;
-mod entity;
-pub mod lenient;
 #[doc(hidden)]
 #[path = "macro_support.rs"]
 pub mod __private;
+pub mod catalog;
+mod entity;
+pub mod lenient;
 pub mod smart;
 
 #[cfg(feature = "macros")]

@@ -224,11 +224,14 @@ impl From<rust_decimal::Decimal> for Decimal {
 impl DateTime {
     /// The instant, parsed as ISO 8601 with an offset (RFC 3339).
     pub fn to_offset_date_time(&self) -> Result<time::OffsetDateTime, ConvertError> {
-        time::OffsetDateTime::parse(self.0.trim(), &time::format_description::well_known::Rfc3339)
-            .map_err(|_| ConvertError {
-                what: "date-time",
-                value: self.0.clone(),
-            })
+        time::OffsetDateTime::parse(
+            self.0.trim(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map_err(|_| ConvertError {
+            what: "date-time",
+            value: self.0.clone(),
+        })
     }
 }
 
@@ -314,8 +317,9 @@ mod tests {
         }
         let row: Row = serde_json::from_str(r#"{"opportunity":"","closed":null}"#).unwrap();
         assert!(row.opportunity.is_none() && row.closed.is_none());
-        let row: Row = serde_json::from_str(r#"{"opportunity":100,"closed":"2024-04-24T12:06:30+03:00"}"#)
-            .unwrap();
+        let row: Row =
+            serde_json::from_str(r#"{"opportunity":100,"closed":"2024-04-24T12:06:30+03:00"}"#)
+                .unwrap();
         assert_eq!(row.opportunity.unwrap(), "100");
         assert_eq!(row.closed.unwrap(), "2024-04-24T12:06:30+03:00");
     }
