@@ -6,6 +6,7 @@ use crate::core::{
 };
 use crate::entities::{self, Family, Flavor, ListQuery, View};
 use crate::events::{self, Origin};
+use crate::metering;
 use crate::php;
 use crate::state::{Inner, lock};
 use serde_json::{Map, Value, json};
@@ -79,20 +80,6 @@ pub(crate) fn method_table(families: &[Family]) -> BTreeMap<String, String> {
     t
 }
 
-/// The `time` block in the portal's key order.
-pub(crate) fn time_block(start: f64, finish: f64, processing: f64, op: (f64, i64)) -> Value {
-    let mut m = Map::new();
-    m.insert("start".into(), json!(start));
-    m.insert("finish".into(), json!(finish));
-    m.insert("duration".into(), json!(finish - start));
-    m.insert("processing".into(), json!(processing));
-    m.insert("date_start".into(), json!(clock::iso(start)));
-    m.insert("date_finish".into(), json!(clock::iso(finish)));
-    m.insert("operating_reset_at".into(), json!(op.1));
-    m.insert("operating".into(), json!(op.0));
-    Value::Object(m)
-}
-
 /// A completed call: outcome and its `time` block.
 pub(crate) struct Done {
     pub outcome: Outcome,
@@ -144,9 +131,7 @@ pub(crate) fn call(
     let metered = method != "batch";
     let start = inner.now();
     if metered {
-        let limit = *lock(&inner.operating_limit);
-        let op = lock(&inner.limits).operating(&c.limiter_key, method, start);
-        if op > limit {
+        if metering::over_limit(inner, &c.limiter_key, method, start) {
             return Err(ApiError::new(
                 429,
                 "OPERATION_TIME_LIMIT",
@@ -166,14 +151,14 @@ pub(crate) fn call(
     let finish = inner.now() + extra;
     let processing = finish - start;
     let op = if metered {
-        lock(&inner.limits).record(&c.limiter_key, method, start, processing, finish)
+        metering::record(inner, &c.limiter_key, method, start, finish)
     } else {
         (0.0, (start + 600.0) as i64)
     };
     let outcome = result?;
     Ok(Done {
         outcome,
-        time: time_block(start, finish, processing, op),
+        time: metering::time_block(start, finish, processing, op),
     })
 }
 

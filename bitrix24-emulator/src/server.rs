@@ -2,6 +2,7 @@
 //! the OAuth token endpoint and fault injection.
 
 use crate::core::{ApiError, Outcome, as_str};
+use crate::http::{json_response, take_token, xml_response};
 use crate::methods;
 use crate::php;
 use crate::state::{Inner, lock};
@@ -136,31 +137,6 @@ pub(crate) fn addr_of(l: &TcpListener) -> io::Result<SocketAddr> {
     l.local_addr()
 }
 
-fn base_headers(h: &mut HeaderMap) {
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-    h.insert(
-        "access-control-allow-headers",
-        HeaderValue::from_static("origin, content-type, accept"),
-    );
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-}
-
-/// A JSON response with the portal's headers.
-pub(crate) fn json_response(status: u16, body: &Value) -> Response {
-    let bytes = php::to_json(body);
-    let mut r = Response::new(Body::from(bytes));
-    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    base_headers(r.headers_mut());
-    r
-}
-
 fn error_response(e: &ApiError) -> Response {
     json_response(e.status, &e.body())
 }
@@ -247,26 +223,6 @@ fn parse_multipart(ct: &str, body: &[u8]) -> Map<String, Value> {
         php::normalize(v);
     }
     out
-}
-
-/// The OAuth token from `auth` / `access_token` / `Authorization: Bearer`.
-pub(crate) fn take_token(params: &mut Map<String, Value>, headers: &HeaderMap) -> Option<String> {
-    let a = params.remove("auth");
-    let b = params.remove("access_token");
-    a.as_ref()
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .or_else(|| b.as_ref().and_then(Value::as_str).map(str::to_string))
-        .or_else(|| {
-            headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| {
-                    v.strip_prefix("Bearer ")
-                        .or_else(|| v.strip_prefix("bearer "))
-                })
-                .map(|t| t.trim().to_string())
-        })
 }
 
 #[allow(clippy::struct_excessive_bools)]
@@ -455,59 +411,6 @@ fn rest_v2(
         Ok(done) => respond(200, &envelope(done.outcome, done.time)),
         Err(e) => error_response(&e),
     }
-}
-
-/// The `.xml` output: `<response>…</response>` with no prolog, numeric keys as `<item>`,
-/// scalars as PHP prints them (`true` -> `1`, `false`/`null` -> empty), XML-escaped.
-pub(crate) fn xml_response(status: u16, body: &Value) -> Response {
-    fn esc(s: &str, out: &mut String) {
-        for ch in s.chars() {
-            match ch {
-                '&' => out.push_str("&amp;"),
-                '<' => out.push_str("&lt;"),
-                '>' => out.push_str("&gt;"),
-                '"' => out.push_str("&quot;"),
-                '\'' => out.push_str("&apos;"),
-                c => out.push(c),
-            }
-        }
-    }
-    fn node(key: &str, v: &Value, out: &mut String) {
-        let numeric = key.parse::<i64>().is_ok_and(|n| n.to_string() == key);
-        let tag = if numeric { "item" } else { key };
-        out.push('<');
-        out.push_str(tag);
-        out.push('>');
-        match v {
-            Value::Object(m) => {
-                for (k, x) in m {
-                    node(k, x, out);
-                }
-            }
-            Value::Array(a) => {
-                for (i, x) in a.iter().enumerate() {
-                    node(&i.to_string(), x, out);
-                }
-            }
-            Value::Bool(true) => out.push('1'),
-            Value::Bool(false) | Value::Null => {}
-            Value::Number(n) => out.push_str(&n.to_string()),
-            Value::String(s) => esc(s, out),
-        }
-        out.push_str("</");
-        out.push_str(tag);
-        out.push('>');
-    }
-    let mut out = String::new();
-    node("response", body, &mut out);
-    let mut r = Response::new(Body::from(out));
-    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    base_headers(r.headers_mut());
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/xml; charset=utf-8"),
-    );
-    r
 }
 
 fn oauth_error(status: u16, code: &str, desc: &str) -> Response {

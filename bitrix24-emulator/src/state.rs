@@ -1,10 +1,10 @@
 //! The portal state shared by every request.
 
 use crate::clock::Clock;
+use crate::config::{Faults, Limits};
 use crate::core::{ApiError, AuthKind, Caller};
 use crate::entities::{Family, Store};
 use crate::php;
-use crate::{Faults, Limits};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;

@@ -4,8 +4,8 @@
 use crate::core::{ApiError, as_i64, as_str};
 use crate::entities::{KeyStyle, NumberStyle, View};
 use crate::events::{self, Origin};
-use crate::methods::time_block;
-use crate::server::{json_response, take_token};
+use crate::http::{json_response, take_token};
+use crate::metering::{self, time_block};
 use crate::state::{Inner, lock};
 use axum::http::{HeaderMap, Method, header};
 use axum::response::Response;
@@ -121,8 +121,7 @@ pub(crate) fn handle(
     if name.starts_with("tasks.") && !caller.has_scope("task") && !caller.has_scope("tasks") {
         return error_response(&err(403, "ACCESSDENIEDEXCEPTION", "Access denied."));
     }
-    let limit = *lock(&inner.operating_limit);
-    if lock(&inner.limits).operating(&caller.limiter_key, name, start) > limit {
+    if metering::over_limit(inner, &caller.limiter_key, name, start) {
         return error_response(&err(
             429,
             "RATELIMITEXCEPTION",
@@ -131,7 +130,7 @@ pub(crate) fn handle(
     }
     let result = run(inner, &caller, name, &params);
     let finish = inner.now();
-    let op = lock(&inner.limits).record(&caller.limiter_key, name, start, finish - start, finish);
+    let op = metering::record(inner, &caller.limiter_key, name, start, finish);
     match result {
         Ok(r) => json_response(
             200,
