@@ -5,7 +5,7 @@
 
 use crate::clock;
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, as_str, list_items, param};
-use crate::entities::{self, Family, ListQuery, Store, View};
+use crate::entity::{self, Family, ListQuery, Store, View};
 use crate::methods::fire;
 use crate::state::{Data, Inner};
 use serde_json::{Map, Value, json};
@@ -112,7 +112,7 @@ fn query(
     fixed: &[(&str, Value)],
     start: i64,
     page: usize,
-) -> Result<entities::Page, ApiError> {
+) -> Result<entity::Page, ApiError> {
     let mut filter = match param(p, "filter") {
         Some(Value::Object(m)) => m.clone(),
         _ => Map::new(),
@@ -129,7 +129,7 @@ fn query(
     let lq = ListQuery::parse(fam, view, &q, true)?;
     Ok(match data.stores.get(&fam.spec.prefix) {
         Some(s) => s.list(fam, view, &lq, start, page),
-        None => entities::Page {
+        None => entity::Page {
             rows: Vec::new(),
             total: Some(0),
             next: None,
@@ -179,7 +179,7 @@ fn sonet(inner: &Arc<Inner>, c: &Caller, method: &str, p: &Map<String, Value>) -
                 fixed.push(("ID", json!(id)));
             }
             let page = query(&data, f, p, &fixed, start_of(p), 50)?;
-            Ok(entities::list_outcome(page, None))
+            Ok(entity::meta::list_outcome(page, None))
         }
         "sonet_group.create" => {
             let name = str_p(p, "NAME");
@@ -950,8 +950,8 @@ fn disk_fields_meta(fam: &Family) -> Value {
     for f in &fam.spec.fields {
         let ty = match (f.name.as_str(), f.ty) {
             ("TYPE" | "DELETED_TYPE" | "ENTITY_TYPE", _) => "enum",
-            (_, entities::FieldType::Id | entities::FieldType::Int) => "integer",
-            (_, entities::FieldType::DateTime | entities::FieldType::Date) => "datetime",
+            (_, entity::FieldType::Id | entity::FieldType::Int) => "integer",
+            (_, entity::FieldType::DateTime | entity::FieldType::Date) => "datetime",
             _ => "string",
         };
         m.insert(
@@ -1097,7 +1097,7 @@ fn disk(inner: &Arc<Inner>, c: &Caller, method: &str, p: &Map<String, Value>) ->
         ("storage", "gettypes") => Ok(Outcome::of(json!(["user", "common", "group"]))),
         ("storage", "getlist") => {
             let page = query(&data, st, p, &[], start_of(p), 50)?;
-            Ok(entities::list_outcome(page, None))
+            Ok(entity::meta::list_outcome(page, None))
         }
         ("storage", "getforapp") => {
             let app = c.client_id.clone().unwrap_or_else(|| "1".into());

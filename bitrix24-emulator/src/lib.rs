@@ -23,8 +23,9 @@ mod clock;
 mod config;
 mod core;
 mod documented;
-mod entities;
+mod entity;
 mod events;
+mod filter;
 mod http;
 mod metering;
 mod methods;
@@ -35,12 +36,13 @@ mod state;
 mod v3;
 
 pub use config::{Faults, Limits};
-pub use entities::{
+pub use entity::{
     EntityFamily, FieldDefault, FieldSpec, FieldType, Flavor, KeyStyle, NumberStyle, Shape,
     camelize,
 };
 
-use crate::entities::{Family, V};
+use crate::entity::Family;
+use crate::entity::value::V;
 use crate::state::{
     AuthState, Counters, Data, EventState, FaultState, Inner, LimitState, User, Webhook, lock,
 };
@@ -223,7 +225,7 @@ impl EmulatorBuilder {
         let base_url = format!("http://{addr}");
         let host = addr.to_string();
         let mut rng = fastrand::Rng::with_seed(self.faults.seed ^ 0x05ee_db24);
-        let mut families: Vec<Family> = entities::builtin_families()
+        let mut families: Vec<Family> = entity::builtin::builtin_families()
             .into_iter()
             .map(|f| {
                 let mut f = Family::new(f);
@@ -231,7 +233,7 @@ impl EmulatorBuilder {
                 f
             })
             .collect();
-        families.push(entities::crm_type_family());
+        families.push(entity::builtin::crm_type_family());
         for f in self.families {
             families.retain(|x| x.spec.prefix != f.prefix);
             let mut f = Family::new(f);
@@ -341,7 +343,7 @@ impl EmulatorBuilder {
         };
         for f in &families {
             data.stores
-                .insert(f.spec.prefix.clone(), entities::Store::default());
+                .insert(f.spec.prefix.clone(), entity::Store::default());
         }
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
@@ -621,7 +623,7 @@ impl Control {
             return Vec::new();
         };
         let now = self.inner.now();
-        let view = entities::View::native(fam);
+        let view = entity::View::native(fam);
         let mut data = self
             .inner
             .data

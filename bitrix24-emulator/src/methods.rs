@@ -4,8 +4,9 @@ use crate::clock;
 use crate::core::{
     ApiError, AuthKind, Caller, MethodResult, Outcome, as_i64, as_str, list_items, param,
 };
-use crate::entities::{self, Family, Flavor, ListQuery, View};
+use crate::entity::{self, Family, Flavor, ListQuery, View};
 use crate::events::{self, Origin};
+use crate::filter;
 use crate::metering;
 use crate::php;
 use crate::state::{Inner, lock};
@@ -360,9 +361,9 @@ fn user_get(inner: &Inner, p: &Map<String, Value>) -> MethodResult {
         .values()
         .cloned()
         .collect();
-    let mut conds: Vec<entities::JsonCond> = Vec::new();
+    let mut conds: Vec<filter::JsonCond> = Vec::new();
     if let Some(Value::Object(f)) = param(p, "filter") {
-        conds.extend(f.iter().map(|(k, v)| entities::JsonCond::new(k, v)));
+        conds.extend(f.iter().map(|(k, v)| filter::JsonCond::new(k, v)));
     }
     for (k, v) in p {
         let ku = k.to_ascii_uppercase();
@@ -370,7 +371,7 @@ fn user_get(inner: &Inner, p: &Map<String, Value>) -> MethodResult {
             ku.as_str(),
             "FILTER" | "SORT" | "ORDER" | "START" | "ADMIN_MODE" | "SELECT" | "IMAGE_RESIZE"
         ) {
-            conds.push(entities::JsonCond::new(k, v));
+            conds.push(filter::JsonCond::new(k, v));
         }
     }
     let mut rows: Vec<Value> = users
@@ -382,7 +383,7 @@ fn user_get(inner: &Inner, p: &Map<String, Value>) -> MethodResult {
                     let want = c.wanted().cloned().unwrap_or(Value::Null);
                     return ["NAME", "LAST_NAME", "EMAIL"].iter().any(|f| {
                         row.get(*f).is_some_and(|h| {
-                            entities::JsonCond::new(&format!("%{f}"), &want).matches(h)
+                            filter::JsonCond::new(&format!("%{f}"), &want).matches(h)
                         })
                     });
                 }
@@ -431,7 +432,7 @@ fn crm_item(inner: &Arc<Inner>, c: &Caller, action: &str, p: &Map<String, Value>
     };
     if action == "fields" {
         return Ok(Outcome::of(
-            json!({"fields": entities::fields_meta(fam, View::crm_item())}),
+            json!({"fields": entity::meta::fields_meta(fam, View::crm_item())}),
         ));
     }
     family_call(inner, c, fam, View::crm_item(), action, p, true)
@@ -488,12 +489,12 @@ fn crm_type_add(inner: &Arc<Inner>, c: &Caller, p: &Map<String, Value>) -> Metho
     let title = row.get("title").and_then(as_str).unwrap_or_default();
     let etid32 = u32::try_from(etid).map_err(|_| out_of_range())?;
     data.stores
-        .insert(format!("crm.dynamic.{etid}"), entities::Store::default());
+        .insert(format!("crm.dynamic.{etid}"), entity::Store::default());
     inner
         .dynamic
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .push(Arc::new(entities::dynamic_family(etid32, &title)));
+        .push(Arc::new(entity::builtin::dynamic_family(etid32, &title)));
     Ok(Outcome::of(json!({ "type": row })))
 }
 
@@ -569,14 +570,14 @@ fn department_get(inner: &Inner, p: &Map<String, Value>) -> MethodResult {
         .data
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let conds: Vec<entities::JsonCond> = p
+    let conds: Vec<filter::JsonCond> = p
         .iter()
         .filter(|(k, _)| {
             // Upper-case keys filter; lower-case `sort` / `order` sort.
             let bare = k.trim_start_matches(['=', '!', '%', '@', '<', '>']);
             matches!(bare, "ID" | "NAME" | "SORT" | "PARENT" | "UF_HEAD")
         })
-        .map(|(k, v)| entities::JsonCond::new(k, v))
+        .map(|(k, v)| filter::JsonCond::new(k, v))
         .collect();
     let mut rows: Vec<Value> = data
         .departments
@@ -608,7 +609,8 @@ fn sort_rows(rows: &mut [Value], p: &Map<String, Value>, default: &str, exact: b
             a.get(&field).unwrap_or(&Value::Null),
             b.get(&field).unwrap_or(&Value::Null),
         );
-        let o = entities::json_cmp(x, y).unwrap_or(std::cmp::Ordering::Equal);
+        let o =
+            filter::compare(x, y, filter::Collation::Loose).unwrap_or(std::cmp::Ordering::Equal);
         if desc { o.reverse() } else { o }
     });
 }
@@ -835,12 +837,12 @@ fn family_call(
     let store_key = fam.spec.prefix.as_str();
     let id_name = if d7 { "id" } else { fam.spec.id_param.as_str() };
     let (add_s, get_s, upd_s, del_s, wrapper) = if d7 {
-        let item = entities::Shape::Wrapped("item".into(), Box::new(entities::Shape::Row));
+        let item = entity::Shape::Wrapped("item".into(), Box::new(entity::Shape::Row));
         (
             item.clone(),
             item.clone(),
             item,
-            entities::Shape::EmptyArray,
+            entity::Shape::EmptyArray,
             Some("items"),
         )
     } else {
@@ -864,7 +866,7 @@ fn family_call(
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 let store = data.stores.entry(store_key.to_string()).or_default();
                 let id = store.add(fam, view, fields, c.user_id, now)?;
-                let r = entities::shape(&add_s, id, || {
+                let r = entity::meta::shape(&add_s, id, || {
                     store.render_full(fam, view, id).unwrap_or(Value::Null)
                 });
                 (id, r)
@@ -883,7 +885,7 @@ fn family_call(
                 .get(store_key)
                 .and_then(|s| s.render_sel(fam, view, id, param(p, "select")));
             match row {
-                Some(r) => Ok(Outcome::of(entities::shape(&get_s, id, || r))),
+                Some(r) => Ok(Outcome::of(entity::meta::shape(&get_s, id, || r))),
                 None if fam.spec.flavor == Flavor::Tasks && !d7 => Ok(Outcome::of(json!([]))),
                 None => Err(not_found(fam, d7, "get")),
             }
@@ -897,13 +899,13 @@ fn family_call(
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let page = match data.stores.get(store_key) {
                 Some(s) => s.list(fam, view, &q, start, 50),
-                None => entities::Page {
+                None => entity::Page {
                     rows: Vec::new(),
                     total: (start != -1).then_some(0),
                     next: None,
                 },
             };
-            Ok(entities::list_outcome(page, wrapper))
+            Ok(entity::meta::list_outcome(page, wrapper))
         }
         "update" | "complete" => {
             let id = id_of().ok_or_else(|| missing_id(fam, d7, id_name))?;
@@ -927,7 +929,7 @@ fn family_call(
                     store.set(fam, id, "CLOSED_BY", &json!(c.user_id));
                     store.set(fam, id, "CLOSED_DATE", &json!(clock::iso(now)));
                 }
-                entities::shape(&upd_s, id, || {
+                entity::meta::shape(&upd_s, id, || {
                     store.render_full(fam, view, id).unwrap_or(Value::Null)
                 })
             };
@@ -950,17 +952,17 @@ fn family_call(
                 }
             }
             fire(inner, c, fam, "DELETE", id);
-            Ok(Outcome::of(entities::shape(&del_s, id, || Value::Null)))
+            Ok(Outcome::of(entity::meta::shape(&del_s, id, || Value::Null)))
         }
         "fields" => {
-            let meta = entities::fields_meta(fam, view);
+            let meta = entity::meta::fields_meta(fam, view);
             Ok(Outcome::of(match &fam.fields_wrapper {
                 Some(k) if !d7 => json!({ k.as_str(): meta }),
                 _ => meta,
             }))
         }
         "getfields" => Ok(Outcome::of(
-            json!({"fields": entities::fields_meta(fam, view)}),
+            json!({"fields": entity::meta::fields_meta(fam, view)}),
         )),
         _ => Err(ApiError::method_not_found()),
     }

@@ -6,7 +6,7 @@
 //! `getList`). Key style follows the entity's field names (UPPER_SNAKE = legacy, camelCase = D7)
 //! and result shapes follow each method's `response`.
 
-use crate::entities::{
+use crate::entity::{
     EntityFamily, Family, FieldSpec, FieldType, Flavor, KeyStyle, NumberStyle, Shape,
 };
 use bitrix24_codegen::spec::{self, EntitySpec, MethodSpec, Response, Spec, Ty};

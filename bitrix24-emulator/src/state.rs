@@ -3,7 +3,7 @@
 use crate::clock::Clock;
 use crate::config::{Faults, Limits};
 use crate::core::{ApiError, AuthKind, Caller};
-use crate::entities::{Family, Store};
+use crate::entity::{Family, Store};
 use crate::php;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};

@@ -2,8 +2,9 @@
 //! every other method answers 404 `METHODNOTFOUNDEXCEPTION`.
 
 use crate::core::{ApiError, as_i64, as_str};
-use crate::entities::{KeyStyle, NumberStyle, View};
+use crate::entity::{KeyStyle, NumberStyle, View};
 use crate::events::{self, Origin};
+use crate::filter::{self, Collation};
 use crate::http::{json_response, take_token};
 use crate::metering::{self, time_block};
 use crate::state::{Inner, lock};
@@ -289,23 +290,9 @@ fn apply_select(
     Ok(Value::Object(out))
 }
 
-#[allow(clippy::many_single_char_names)]
+/// REST 3.0 compares by the row's JSON type, case-sensitively.
 fn cmp_json(a: &Value, b: &Value) -> Option<Ordering> {
-    match (a, b) {
-        (Value::Number(x), _) => x.as_f64()?.partial_cmp(&crate::core::as_f64(b)?),
-        (Value::String(x), Value::String(y)) => {
-            match (
-                crate::clock::parse_datetime(x),
-                crate::clock::parse_datetime(y),
-            ) {
-                (Some(p), Some(q)) => Some(p.cmp(&q)),
-                _ => Some(x.cmp(y)),
-            }
-        }
-        (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
-        (Value::Null, Value::Null) => Some(Ordering::Equal),
-        _ => None,
-    }
+    filter::compare(a, b, Collation::Strict)
 }
 
 #[allow(clippy::many_single_char_names)]

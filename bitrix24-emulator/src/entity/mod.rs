@@ -1,0 +1,19 @@
+//! In-memory entity stores and the data-driven family model (`crm.deal`, `tasks.task`, ...).
+//!
+//! [`model`] describes families, [`value`] the stored values, [`query`] list requests, [`store`]
+//! the rows and [`meta`] the non-row answers; the hand-written families are in [`builtin`].
+
+pub(crate) mod builtin;
+pub(crate) mod meta;
+pub(crate) mod model;
+pub(crate) mod query;
+pub(crate) mod store;
+pub(crate) mod value;
+
+pub use model::{
+    EntityFamily, FieldDefault, FieldSpec, FieldType, Flavor, KeyStyle, NumberStyle, Shape,
+    camelize,
+};
+pub(crate) use model::{Family, View};
+pub(crate) use query::ListQuery;
+pub(crate) use store::{Page, Store};

@@ -1,0 +1,402 @@
+//! The family model: field types and specs, key and number styles, result shapes, flavors,
+//! [`EntityFamily`] (the public description of a family), [`Family`] (its compiled form) and
+//! [`View`] (how one call addresses it).
+
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// The type of an entity field (drives parsing, filtering and output).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    /// The integer id.
+    Id,
+    /// An integer (ids of other objects, counters).
+    Int,
+    /// Money: printed `"1000000.00"` by legacy methods, a JSON number by `crm.item.*`.
+    Money,
+    /// A floating-point number.
+    Float,
+    /// A string.
+    String,
+    /// A `Y`/`N` flag.
+    Char,
+    /// A date and time (ISO 8601 on output).
+    DateTime,
+    /// A date (legacy methods print it as a datetime at midnight).
+    Date,
+    /// Any JSON value (lists, multi-fields), stored as given.
+    Json,
+}
+
+impl FieldType {
+    pub(crate) fn type_name(self) -> &'static str {
+        match self {
+            Self::Id | Self::Int => "integer",
+            Self::Money | Self::Float => "double",
+            Self::String | Self::Json => "string",
+            Self::Char => "char",
+            Self::DateTime => "datetime",
+            Self::Date => "date",
+        }
+    }
+}
+
+/// What a field holds when `add` does not set it.
+#[derive(Debug, Clone)]
+pub enum FieldDefault {
+    /// The current time.
+    Now,
+    /// The calling user's id.
+    Caller,
+    /// A fixed JSON value.
+    Value(Value),
+}
+
+/// One field of an entity family.
+#[allow(clippy::struct_excessive_bools)]
+#[derive(Debug, Clone)]
+pub struct FieldSpec {
+    /// Wire name in UPPER_SNAKE (legacy methods and task requests).
+    pub name: String,
+    /// camelCase name (`crm.item.*` and task responses).
+    pub camel: String,
+    /// Field type.
+    pub ty: FieldType,
+    /// Human title for `*.fields`.
+    pub title: String,
+    /// Required on add.
+    pub required: bool,
+    /// Read-only (ignored on add/update).
+    pub read_only: bool,
+    /// Holds several values.
+    pub multiple: bool,
+    /// Returned by list calls without an explicit select (`false` for multi-fields).
+    pub in_list: bool,
+    /// Value set on add when absent.
+    pub default: Option<FieldDefault>,
+    /// `statusType` of `crm_status` fields.
+    pub status_type: Option<String>,
+}
+
+impl FieldSpec {
+    /// A field with the camelCase name derived from the UPPER name.
+    pub fn new(name: &str, ty: FieldType) -> Self {
+        Self {
+            name: name.to_string(),
+            camel: camelize(name),
+            ty,
+            title: name.to_string(),
+            required: false,
+            read_only: ty == FieldType::Id,
+            multiple: false,
+            in_list: true,
+            default: None,
+            status_type: None,
+        }
+    }
+
+    /// Overrides the camelCase name.
+    #[must_use]
+    pub fn camel(mut self, camel: &str) -> Self {
+        self.camel = camel.to_string();
+        self
+    }
+
+    /// Sets the default value.
+    #[must_use]
+    pub fn default(mut self, d: FieldDefault) -> Self {
+        self.default = Some(d);
+        self
+    }
+
+    /// Marks the field required on add.
+    #[must_use]
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
+    /// Marks the field read-only.
+    #[must_use]
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
+
+    /// Marks a multi-field: multiple, and returned by lists only when selected explicitly.
+    #[must_use]
+    pub fn multi(mut self) -> Self {
+        self.multiple = true;
+        self.in_list = false;
+        self
+    }
+
+    /// Sets the `statusType`.
+    #[must_use]
+    pub fn status(mut self, st: &str) -> Self {
+        self.status_type = Some(st.to_string());
+        self
+    }
+}
+
+/// `UPPER_SNAKE` -> `camelCase`.
+pub fn camelize(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for (i, part) in name.split('_').filter(|p| !p.is_empty()).enumerate() {
+        let lower = part.to_ascii_lowercase();
+        if i == 0 {
+            out.push_str(&lower);
+        } else {
+            let mut cs = lower.chars();
+            if let Some(c) = cs.next() {
+                out.push(c.to_ascii_uppercase());
+                out.push_str(cs.as_str());
+            }
+        }
+    }
+    out
+}
+
+/// Key style of responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStyle {
+    /// `UPPER_SNAKE` keys (legacy CRM).
+    Upper,
+    /// `camelCase` keys (`crm.item.*`, `tasks.task.*` responses).
+    Camel,
+}
+
+/// How numbers are printed in responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberStyle {
+    /// As strings (`"ID":"410"`).
+    String,
+    /// As JSON numbers.
+    Native,
+}
+
+/// The shape of an action's `result`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    /// The bare new id (`"result": 394`).
+    BareId,
+    /// `true`.
+    True,
+    /// `[]` (an empty PHP array).
+    EmptyArray,
+    /// The entity itself.
+    Row,
+    /// `{"<key>": <inner>}`.
+    Wrapped(String, Box<Shape>),
+}
+
+/// Which conventions (errors, events, extra actions) a family follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// Legacy `crm.*`: errors with an empty code, `data[FIELDS][ID]` events.
+    LegacyCrm,
+    /// `tasks.task.*`: numeric-string error codes, `FIELDS_AFTER`/`FIELDS_BEFORE` events, `complete`.
+    Tasks,
+    /// D7 controllers (`sale.*`, `catalog.*`, ...): camelCase requests and responses, error `100`
+    /// for a missing parameter.
+    D7,
+}
+
+/// A family of REST methods over one entity store: `{prefix}.add|get|list|update|delete|fields`.
+#[derive(Debug, Clone)]
+pub struct EntityFamily {
+    /// Method prefix, e.g. `crm.deal`.
+    pub prefix: String,
+    /// Scope that opens the methods.
+    pub scope: String,
+    /// CRM entity type id (makes it reachable through `crm.item.*`).
+    pub entity_type_id: Option<u32>,
+    /// Event name prefix (`ONCRMDEAL` -> `ONCRMDEALADD`...).
+    pub event_prefix: Option<String>,
+    /// Name of the id parameter of get/update/delete (`id` or `taskId`).
+    pub id_param: String,
+    /// Response key style.
+    pub keys: KeyStyle,
+    /// Response number style.
+    pub numbers: NumberStyle,
+    /// `add` result shape.
+    pub add: Shape,
+    /// `get` result shape.
+    pub get: Shape,
+    /// `update` result shape.
+    pub update: Shape,
+    /// `delete` result shape.
+    pub delete: Shape,
+    /// Wrapper key of list results (`tasks`), `None` for a bare list.
+    pub list_wrapper: Option<String>,
+    /// Default list order is id descending (tasks).
+    pub default_desc: bool,
+    /// Error/event conventions.
+    pub flavor: Flavor,
+    /// The fields; the first must be the id.
+    pub fields: Vec<FieldSpec>,
+}
+
+impl EntityFamily {
+    /// A legacy CRM family (`crm.deal`-like): UPPER keys, string numbers, bare id on add.
+    pub fn legacy_crm(prefix: &str, entity_type_id: u32, event_prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_string(),
+            scope: "crm".to_string(),
+            entity_type_id: Some(entity_type_id),
+            event_prefix: Some(event_prefix.to_string()),
+            id_param: "id".to_string(),
+            keys: KeyStyle::Upper,
+            numbers: NumberStyle::String,
+            add: Shape::BareId,
+            get: Shape::Row,
+            update: Shape::True,
+            delete: Shape::True,
+            list_wrapper: None,
+            default_desc: false,
+            flavor: Flavor::LegacyCrm,
+            fields: vec![FieldSpec::new("ID", FieldType::Id)],
+        }
+    }
+
+    /// Adds fields (builder style).
+    #[must_use]
+    pub fn with_fields(mut self, fields: Vec<FieldSpec>) -> Self {
+        self.fields.extend(fields);
+        self
+    }
+}
+
+/// A compiled family: spec plus name lookups.
+#[derive(Debug)]
+pub(crate) struct Family {
+    pub spec: EntityFamily,
+    by_upper: HashMap<String, usize>,
+    by_camel: HashMap<String, usize>,
+    /// Requests to the family's own methods use camelCase keys.
+    pub camel_in: bool,
+    /// Extra method actions (lower case) served as a standard action (`getfields` -> `fields`).
+    pub aliases: HashMap<String, String>,
+    /// Wrapper key of the `fields` result (`{"order": {...}}`), when the family has one.
+    pub fields_wrapper: Option<String>,
+    /// The documented "not found" error (code, description) of the family's `get`.
+    pub not_found: Option<(String, String)>,
+    /// Where the family comes from (`builtin`, `custom`, `specs/commerce.toml`, `crm.type`).
+    pub origin: String,
+    /// Event names fired per action (`ADD`/`UPDATE`/`DELETE`), from the pack's `events` list;
+    /// when empty, `spec.event_prefix` decides.
+    pub events: HashMap<&'static str, Vec<String>>,
+    /// Serve only these actions (lower case) under the prefix: the documented API has no
+    /// generic CRUD (`catalog.catalog` is read-only).
+    pub only: Option<Vec<String>>,
+    /// Served by hand-written handlers under the documented method names (`disk.*`, `im.*`,
+    /// `sonet_group.*`): the prefix is only the store key.
+    pub custom: bool,
+}
+
+impl Family {
+    pub(crate) fn new(spec: EntityFamily) -> Self {
+        let mut by_upper = HashMap::new();
+        let mut by_camel = HashMap::new();
+        for (i, f) in spec.fields.iter().enumerate() {
+            by_upper.insert(f.name.to_ascii_uppercase(), i);
+            by_camel.insert(f.camel.clone(), i);
+        }
+        Self {
+            camel_in: spec.flavor == Flavor::D7,
+            spec,
+            by_upper,
+            by_camel,
+            aliases: HashMap::new(),
+            fields_wrapper: None,
+            not_found: None,
+            origin: String::new(),
+            events: HashMap::new(),
+            only: None,
+            custom: false,
+        }
+    }
+
+    pub(crate) fn slot(&self, name: &str, camel: bool) -> Option<usize> {
+        if camel {
+            self.by_camel.get(name).copied()
+        } else {
+            self.by_upper.get(&name.to_ascii_uppercase()).copied()
+        }
+    }
+}
+
+/// How the current call addresses a family: through its own methods or through `crm.item.*`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct View {
+    /// Request keys (fields/select/filter/order) are camelCase.
+    pub camel_in: bool,
+    pub keys: KeyStyle,
+    pub numbers: NumberStyle,
+    /// `crm.item.*` conventions: unknown filter fields are errors, `ufCrm_` names, `upperName`.
+    pub crm_item: bool,
+}
+
+impl View {
+    pub(crate) fn native(fam: &Family) -> Self {
+        Self {
+            camel_in: fam.camel_in,
+            keys: fam.spec.keys,
+            numbers: fam.spec.numbers,
+            crm_item: false,
+        }
+    }
+
+    pub(crate) fn crm_item() -> Self {
+        Self {
+            camel_in: true,
+            keys: KeyStyle::Camel,
+            numbers: NumberStyle::Native,
+            crm_item: true,
+        }
+    }
+}
+
+/// The response key of a user field (`UF_CRM_1` -> `ufCrm_1` through `crm.item.*`).
+pub(crate) fn uf_out(name: &str, view: View) -> String {
+    match view.keys {
+        KeyStyle::Upper => name.to_string(),
+        KeyStyle::Camel => {
+            if view.crm_item {
+                // crm.item: UF_CRM_1721244707107 -> ufCrm_1721244707107
+                name.strip_prefix("UF_CRM_")
+                    .map_or_else(|| camelize(name), |rest| format!("ufCrm_{rest}"))
+            } else {
+                camelize(name)
+            }
+        }
+    }
+}
+
+/// The stored name of a user field named in a request, `None` when `name` is not one.
+pub(crate) fn uf_in(name: &str, view: View) -> Option<String> {
+    if view.crm_item {
+        if let Some(rest) = name.strip_prefix("ufCrm_") {
+            return Some(format!("UF_CRM_{rest}"));
+        }
+        if name.starts_with("ufCrm") || name.starts_with("UF_") {
+            return Some(name.to_string());
+        }
+        None
+    } else if name.to_ascii_uppercase().starts_with("UF_") {
+        Some(name.to_ascii_uppercase())
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn camel() {
+        assert_eq!(camelize("ASSIGNED_BY_ID"), "assignedById");
+        assert_eq!(camelize("UF_CRM_TASK"), "ufCrmTask");
+    }
+}

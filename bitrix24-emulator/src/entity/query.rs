@@ -1,0 +1,262 @@
+//! List requests: `filter` conditions over stored rows, `order` and `select`.
+
+use super::model::{Family, FieldType, Flavor, View, uf_in};
+use super::store::Row;
+use super::value::{V, cmp_v, to_v, v_text};
+use crate::core::{ApiError, as_str, list_items, param};
+use crate::filter::{Op, like, split_op};
+use serde_json::{Map, Value};
+use std::cmp::Ordering;
+
+/// A filter or order field: a family slot or a user field.
+#[derive(Debug)]
+pub(crate) enum FieldRef {
+    Slot(usize),
+    Extra(String),
+}
+
+/// One `filter` condition over stored rows.
+#[derive(Debug)]
+pub(crate) struct Cond {
+    pub(crate) field: FieldRef,
+    pub(crate) op: Op,
+    pub(crate) vals: Vec<V>,
+    raw: Vec<String>,
+}
+
+impl Cond {
+    fn get<'r>(&self, row: &'r Row) -> Option<std::borrow::Cow<'r, V>> {
+        match &self.field {
+            FieldRef::Slot(i) => row.vals.get(*i).map(std::borrow::Cow::Borrowed),
+            FieldRef::Extra(name) => Some(std::borrow::Cow::Owned(
+                row.extra
+                    .iter()
+                    .find(|(k, _)| &**k == name.as_str())
+                    .map_or(V::Null, |(_, v)| match v {
+                        Value::Null => V::Null,
+                        Value::String(s) => V::Str(s.as_str().into()),
+                        Value::Number(n) => n
+                            .as_i64()
+                            .map_or_else(|| V::Num(n.as_f64().unwrap_or(0.0)), V::Int),
+                        other => V::Json(Box::new(other.clone())),
+                    }),
+            )),
+        }
+    }
+
+    pub(crate) fn matches(&self, row: &Row) -> bool {
+        let Some(v) = self.get(row) else { return false };
+        let v = &*v;
+        let eq = |x: &V| -> bool {
+            match x {
+                V::Str(s) if s.is_empty() => {
+                    matches!(v, V::Null) || matches!(v, V::Str(t) if t.is_empty())
+                }
+                _ => {
+                    cmp_v(v, x) == Some(Ordering::Equal)
+                        || (!matches!(v, V::Null) && v_text(v) == v_text(x))
+                }
+            }
+        };
+        match self.op {
+            Op::Eq | Op::In => self.vals.iter().any(eq),
+            Op::Ne | Op::NotIn => !self.vals.iter().any(eq),
+            Op::Gt | Op::Ge | Op::Lt | Op::Le => self.vals.first().is_some_and(|x| {
+                cmp_v(v, x).is_some_and(|o| match self.op {
+                    Op::Gt => o == Ordering::Greater,
+                    Op::Ge => o != Ordering::Less,
+                    Op::Lt => o == Ordering::Less,
+                    _ => o != Ordering::Greater,
+                })
+            }),
+            Op::Like => {
+                let t = v_text(v).to_lowercase();
+                self.raw.iter().any(|r| t.contains(&r.to_lowercase()))
+            }
+            Op::LikeRaw => {
+                let t = v_text(v);
+                self.raw.iter().any(|r| like(&t, r))
+            }
+            Op::NotLike => {
+                let t = v_text(v).to_lowercase();
+                !self.raw.iter().any(|r| {
+                    if r.contains('%') {
+                        like(&t, r)
+                    } else {
+                        t.contains(&r.to_lowercase())
+                    }
+                })
+            }
+        }
+    }
+}
+
+/// The parsed list request.
+pub(crate) struct ListQuery {
+    pub(crate) conds: Vec<Cond>,
+    pub(crate) order: Vec<(FieldRef, bool)>,
+    pub select: Selection,
+}
+
+/// Which fields a response includes.
+pub(crate) struct Selection {
+    pub(crate) slots: Vec<usize>,
+    pub(crate) all_uf: bool,
+    pub(crate) uf: Vec<String>,
+}
+
+impl Selection {
+    /// Every field (list calls: only those returned without a select).
+    pub(crate) fn all(fam: &Family, list: bool) -> Self {
+        Self {
+            slots: (0..fam.spec.fields.len())
+                .filter(|&i| !list || fam.spec.fields[i].in_list)
+                .collect(),
+            all_uf: !list,
+            uf: Vec::new(),
+        }
+    }
+}
+
+/// Parses `select` (`*`, `UF_*`, field names in the view's request style).
+pub(crate) fn parse_select(fam: &Family, view: View, v: Option<&Value>, list: bool) -> Selection {
+    let items: Vec<String> = v
+        .map(list_items)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(as_str)
+        .collect();
+    if items.is_empty() {
+        return Selection::all(fam, list);
+    }
+    let mut sel = Selection {
+        slots: vec![0],
+        all_uf: false,
+        uf: Vec::new(),
+    };
+    for it in items {
+        if it == "*" {
+            for i in 0..fam.spec.fields.len() {
+                if fam.spec.fields[i].in_list && !sel.slots.contains(&i) {
+                    sel.slots.push(i);
+                }
+            }
+        } else if it.eq_ignore_ascii_case("UF_*") || it == "uf*" {
+            sel.all_uf = true;
+        } else if let Some(i) = fam.slot(&it, view.camel_in) {
+            if !sel.slots.contains(&i) {
+                sel.slots.push(i);
+            }
+        } else if let Some(uf) = uf_in(&it, view) {
+            sel.uf.push(uf);
+        }
+    }
+    sel.slots.sort_unstable();
+    sel
+}
+
+fn field_ref(fam: &Family, view: View, name: &str) -> Option<FieldRef> {
+    fam.slot(name, view.camel_in)
+        .map(FieldRef::Slot)
+        .or_else(|| uf_in(name, view).map(FieldRef::Extra))
+}
+
+impl ListQuery {
+    pub(crate) fn parse(
+        fam: &Family,
+        view: View,
+        params: &Map<String, Value>,
+        camel_params: bool,
+    ) -> Result<Self, ApiError> {
+        let get = |n: &str| {
+            if camel_params {
+                params.get(n)
+            } else {
+                param(params, n)
+            }
+        };
+        let select = parse_select(fam, view, get("select"), true);
+        let mut conds = Vec::new();
+        match get("filter") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(m)) => {
+                for (k, v) in m {
+                    let (op, name) = split_op(k);
+                    let Some(field) = field_ref(fam, view, name) else {
+                        if view.crm_item {
+                            return Err(ApiError::new(
+                                400,
+                                "INVALID_ARG_VALUE",
+                                format!("Invalid filter: field '{name}' is not allowed in filter"),
+                            ));
+                        }
+                        continue;
+                    };
+                    let ty = match field {
+                        FieldRef::Slot(i) => fam.spec.fields[i].ty,
+                        FieldRef::Extra(_) => FieldType::String,
+                    };
+                    let items: Vec<&Value> = match v {
+                        Value::Array(_) | Value::Object(_) => list_items(v),
+                        other => vec![other],
+                    };
+                    let op = match (op, v) {
+                        (Op::Eq, Value::Array(_) | Value::Object(_)) => Op::In,
+                        (Op::Ne, Value::Array(_) | Value::Object(_)) => Op::NotIn,
+                        (o, _) => o,
+                    };
+                    let vals = items
+                        .iter()
+                        .map(|x| match (ty, x) {
+                            (_, Value::String(s)) if s.is_empty() => V::Str("".into()),
+                            (FieldType::Json, other) => {
+                                as_str(other).map_or(V::Null, |s| V::Str(s.into()))
+                            }
+                            _ => to_v(ty, x),
+                        })
+                        .collect();
+                    let raw = items.iter().filter_map(|x| as_str(x)).collect();
+                    conds.push(Cond {
+                        field,
+                        op,
+                        vals,
+                        raw,
+                    });
+                }
+            }
+            Some(Value::Array(a)) if a.is_empty() => {}
+            Some(_) => {
+                return Err(if fam.spec.flavor == Flavor::LegacyCrm && !view.camel_in {
+                    ApiError::crm("Parameter 'filter' must be array.")
+                } else {
+                    ApiError::new(400, "INVALID_ARG_VALUE", "Invalid filter")
+                });
+            }
+        }
+        let mut order = Vec::new();
+        if let Some(Value::Object(m)) = get("order") {
+            for (k, v) in m {
+                let Some(f) = field_ref(fam, view, k) else {
+                    if fam.spec.flavor == Flavor::Tasks {
+                        return Err(ApiError::new(
+                            400,
+                            "0",
+                            "Invalid sorting key (internal error)",
+                        ));
+                    }
+                    continue;
+                };
+                let desc = as_str(v).is_some_and(|s| s.eq_ignore_ascii_case("desc"));
+                order.push((f, desc));
+            }
+        }
+        if order.is_empty() && fam.spec.default_desc {
+            order.push((FieldRef::Slot(0), true));
+        }
+        Ok(Self {
+            conds,
+            order,
+            select,
+        })
+    }
+}
