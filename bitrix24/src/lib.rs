@@ -14,6 +14,9 @@ pub mod limiter;
 pub mod method;
 pub mod methods;
 pub mod pagination;
+#[cfg(feature = "policy")]
+#[cfg_attr(docsrs, doc(cfg(feature = "policy")))]
+pub mod policy;
 mod php_query;
 mod refresh;
 pub mod retry;
