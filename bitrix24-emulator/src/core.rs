@@ -86,6 +86,13 @@ impl Outcome {
 
 pub(crate) type MethodResult = Result<Outcome, ApiError>;
 
+/// A completed, metered call: outcome and its `time` block.
+#[derive(Debug)]
+pub(crate) struct Done {
+    pub outcome: Outcome,
+    pub time: Value,
+}
+
 /// How the caller authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AuthKind {

@@ -5,9 +5,31 @@ use crate::core::{
     ApiError, AuthKind, Caller, MethodResult, Outcome, as_i64, as_str, list_items, param,
 };
 use crate::php;
+use crate::routes::{Route, Scope};
 use crate::state::{Handler, Inner, OfflineRow, lock};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
+
+/// The `event.*` methods (every caller may call them; the handlers check OAuth where needed).
+pub(crate) const ROUTES: &[Route] = &[
+    Route::new("events", Scope::Global, |i, c, _, _| list_events(i, c)),
+    Route::new("event.bind", Scope::Global, |i, c, _, p| bind(i, c, p)),
+    Route::new("event.unbind", Scope::Global, |i, c, _, p| unbind(i, c, p)),
+    Route::new("event.get", Scope::Global, |i, c, _, _| get(i, c)),
+    Route::new("event.test", Scope::Global, |i, c, _, p| test(i, c, p)),
+    Route::new("event.offline.get", Scope::Global, |i, c, _, p| {
+        offline_get(i, c, p)
+    }),
+    Route::new("event.offline.clear", Scope::Global, |i, c, _, p| {
+        offline_clear(i, c, p)
+    }),
+    Route::new("event.offline.error", Scope::Global, |i, c, _, p| {
+        offline_error(i, c, p)
+    }),
+    Route::new("event.offline.list", Scope::Global, |i, c, _, p| {
+        offline_list(i, c, p)
+    }),
+];
 
 /// Built-in event names that `event.bind` accepts.
 pub(crate) const BUILTIN_EVENTS: &[&str] = &[

@@ -200,7 +200,8 @@ pub(crate) fn compare(have: &Value, want: &Value, c: Collation) -> Option<Orderi
             None => {}
         }
     }
-    if !loose && !(have.is_string() && want.is_string()) {
+    let both_text = have.is_string() && want.is_string();
+    if !(loose || both_text) {
         return None;
     }
     let (ht, wt) = (text(have), text(want));
@@ -220,10 +221,12 @@ mod tests {
     use serde_json::json;
     use std::cmp::Ordering::{Equal, Greater, Less};
 
+    #[allow(clippy::needless_pass_by_value)]
     fn loose(a: Value, b: Value) -> Option<Ordering> {
         compare(&a, &b, Collation::Loose)
     }
 
+    #[allow(clippy::needless_pass_by_value)]
     fn strict(a: Value, b: Value) -> Option<Ordering> {
         compare(&a, &b, Collation::Strict)
     }

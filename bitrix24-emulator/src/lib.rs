@@ -19,17 +19,22 @@
 //! # Ok(()) }
 //! ```
 
+mod batch;
 mod clock;
 mod config;
 mod core;
-mod documented;
+mod crud;
+mod dispatch;
 mod entity;
 mod events;
+mod family_events;
 mod filter;
+mod handlers;
 mod http;
 mod metering;
-mod methods;
 mod php;
+mod routes;
+mod scopes;
 mod server;
 mod specs;
 mod state;
@@ -258,7 +263,7 @@ impl EmulatorBuilder {
             .map(|s| (*s).to_string()),
         );
         families.extend(specs::families(&spec_list, &taken));
-        let methods = methods::method_table(&families);
+        let methods = scopes::method_table(dispatch::routes(), &families);
         let mut all_scopes: Vec<String> =
             state::ALL_SCOPES.iter().map(|s| (*s).to_string()).collect();
         for s in methods.values() {

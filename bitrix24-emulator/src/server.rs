@@ -2,8 +2,8 @@
 //! the OAuth token endpoint and fault injection.
 
 use crate::core::{ApiError, Outcome, as_str};
+use crate::dispatch;
 use crate::http::{json_response, take_token, xml_response};
-use crate::methods;
 use crate::php;
 use crate::state::{Inner, lock};
 use crate::v3;
@@ -407,7 +407,7 @@ fn rest_v2(
     if name.is_empty() {
         return error_response(&ApiError::method_not_found());
     }
-    match methods::call(inner, &caller, &name, &params, false) {
+    match dispatch::call(inner, &caller, &name, &params, false) {
         Ok(done) => respond(200, &envelope(done.outcome, done.time)),
         Err(e) => error_response(&e),
     }

@@ -175,7 +175,7 @@ fn shape_of(resp: Option<&Response>, default: Shape) -> Shape {
 const DOCUMENTED_CRUD: &[&str] = &["crm.activity", "crm.status"];
 
 /// Entities whose documented API is not a generic family: they get a store under the given key
-/// and hand-written handlers (`crate::documented`) under the spec's method names.
+/// and hand-written handlers (`crate::handlers`) under the spec's method names.
 pub(crate) const CUSTOM: &[(&str, &str)] = &[
     ("Workgroup", "sonet_group"),
     ("Chat", "im.chat"),
@@ -272,6 +272,7 @@ pub(crate) fn families(specs: &[Spec], taken: &[String]) -> Vec<Family> {
                 let mut fam = build(s, key, ent, &acts);
                 fam.custom = true;
                 fam.aliases.clear();
+                fam.served.clear();
                 out.push(fam);
                 continue;
             }
@@ -295,7 +296,7 @@ pub(crate) fn families(specs: &[Spec], taken: &[String]) -> Vec<Family> {
                         .filter(|l| action_of(l).is_some())
                         .collect();
                     only.sort();
-                    fam.only = Some(only);
+                    fam.served = only;
                 }
                 out.push(fam);
             }
@@ -402,21 +403,9 @@ fn build(
             }
         }
     }
+    fam.served = STANDARD.iter().map(|s| (*s).to_string()).collect();
+    fam.served.extend(fam.aliases.keys().cloned());
     fam
-}
-
-/// Every method a family serves (lower case): the standard six plus its aliases, or only the
-/// spec's own methods for a read-only family, or none for a hand-served one.
-pub(crate) fn served_actions(fam: &Family) -> Vec<String> {
-    if fam.custom {
-        return Vec::new();
-    }
-    if let Some(only) = &fam.only {
-        return only.clone();
-    }
-    let mut v: Vec<String> = STANDARD.iter().map(|s| (*s).to_string()).collect();
-    v.extend(fam.aliases.keys().cloned());
-    v
 }
 
 #[cfg(test)]
@@ -457,7 +446,7 @@ mod tests {
             .iter()
             .find(|f| f.spec.prefix == "catalog.catalog")
             .unwrap();
-        assert_eq!(served_actions(cat), ["get", "getfields", "list"]);
+        assert_eq!(cat.served, ["get", "getfields", "list"]);
         assert!(
             fams.iter()
                 .any(|f| f.spec.prefix == "disk.file" && f.custom)
@@ -472,6 +461,6 @@ mod tests {
             .find(|f| f.spec.prefix == "crm.activity")
             .unwrap();
         assert_eq!(act.events["UPDATE"], ["ONCRMACTIVITYUPDATE"]);
-        assert!(act.only.is_none());
+        assert_eq!(act.served.len(), 6);
     }
 }

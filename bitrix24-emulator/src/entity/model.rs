@@ -286,12 +286,26 @@ pub(crate) struct Family {
     /// Event names fired per action (`ADD`/`UPDATE`/`DELETE`), from the pack's `events` list;
     /// when empty, `spec.event_prefix` decides.
     pub events: HashMap<&'static str, Vec<String>>,
-    /// Serve only these actions (lower case) under the prefix: the documented API has no
-    /// generic CRUD (`catalog.catalog` is read-only).
-    pub only: Option<Vec<String>>,
+    /// The actions (lower case) served under the prefix: by default the generic CRUD of the
+    /// flavor; a spec family serves the standard six plus its aliases, or only the methods its
+    /// spec lists when the documented API has no generic CRUD (`catalog.catalog` is read-only).
+    pub served: Vec<String>,
     /// Served by hand-written handlers under the documented method names (`disk.*`, `im.*`,
     /// `sonet_group.*`): the prefix is only the store key.
     pub custom: bool,
+}
+
+/// The generic actions of a family of `flavor` that no spec describes.
+fn default_actions(flavor: Flavor) -> Vec<String> {
+    let extra: &[&str] = match flavor {
+        Flavor::LegacyCrm | Flavor::D7 => &["fields"],
+        Flavor::Tasks => &["complete", "getfields"],
+    };
+    ["add", "get", "list", "update", "delete"]
+        .iter()
+        .chain(extra)
+        .map(|s| (*s).to_string())
+        .collect()
 }
 
 impl Family {
@@ -304,6 +318,7 @@ impl Family {
         }
         Self {
             camel_in: spec.flavor == Flavor::D7,
+            served: default_actions(spec.flavor),
             spec,
             by_upper,
             by_camel,
@@ -312,7 +327,6 @@ impl Family {
             not_found: None,
             origin: String::new(),
             events: HashMap::new(),
-            only: None,
             custom: false,
         }
     }

@@ -1,8 +1,7 @@
 //! List requests: `filter` conditions over stored rows, `order` and `select`.
 
 use super::model::{Family, FieldType, Flavor, View, uf_in};
-use super::store::Row;
-use super::value::{V, cmp_v, to_v, v_text};
+use super::value::{Row, V, cmp_v, to_v, v_text};
 use crate::core::{ApiError, as_str, list_items, param};
 use crate::filter::{Op, like, split_op};
 use serde_json::{Map, Value};

@@ -2,19 +2,12 @@
 
 use super::model::{Family, FieldDefault, FieldType, Flavor, KeyStyle, View, uf_in, uf_out};
 use super::query::{FieldRef, ListQuery, Selection, parse_select};
-use super::value::{V, render_v, sort_cmp, to_v};
+use super::value::{Row, V, render_v, sort_cmp, to_v};
 use crate::core::{ApiError, as_i64, as_str, list_items};
 use crate::filter::Op;
 use serde_json::{Map, Value, json};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
-
-/// A stored row: one value per family field plus user fields.
-#[derive(Debug, Clone)]
-pub(crate) struct Row {
-    pub(crate) vals: Box<[V]>,
-    pub(crate) extra: Vec<(Box<str>, Value)>,
-}
 
 /// One store: rows ordered by id.
 #[derive(Debug, Default)]

@@ -1,4 +1,4 @@
-//! Stored values: conversion from request JSON, rendering in a view's number style, and the
+//! Stored values and rows: conversion from request JSON, rendering in a view's number style, and the
 //! comparisons filters and sorts use.
 
 use super::model::{FieldType, NumberStyle};
@@ -16,6 +16,13 @@ pub(crate) enum V {
     Str(std::sync::Arc<str>),
     Time(i64),
     Json(Box<Value>),
+}
+
+/// A stored row: one value per family field plus user fields.
+#[derive(Debug, Clone)]
+pub(crate) struct Row {
+    pub(crate) vals: Box<[V]>,
+    pub(crate) extra: Vec<(Box<str>, Value)>,
 }
 
 /// Converts an input JSON value to a stored value of type `ty`.

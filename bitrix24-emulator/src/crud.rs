@@ -1,0 +1,219 @@
+//! The generic methods of an entity family (`add`, `get`, `list`, `update`, `delete`, `fields`
+//! and the flavor's extra actions), for its own prefix and for `crm.item.*`.
+
+use crate::clock;
+use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, param};
+use crate::entity::meta::{fields_meta, list_outcome, shape};
+use crate::entity::{Family, Flavor, ListQuery, Page, Shape, View};
+use crate::family_events::fire;
+use crate::state::Inner;
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+fn missing_id(fam: &Family, d7: bool, name: &str) -> ApiError {
+    if d7 || fam.spec.flavor == Flavor::D7 {
+        ApiError::new(
+            400,
+            "100",
+            format!("Could not find value for parameter {{{name}}}"),
+        )
+    } else {
+        match fam.spec.flavor {
+            Flavor::LegacyCrm | Flavor::D7 => ApiError::crm("ID is not defined or invalid."),
+            Flavor::Tasks => ApiError::new(
+                400,
+                "100",
+                "CTaskItem All parameters in the constructor must have real class type (internal error)",
+            ),
+        }
+    }
+}
+
+fn not_found(fam: &Family, d7: bool, action: &str) -> ApiError {
+    if d7 {
+        return ApiError::new(400, "NOT_FOUND", "Element not found");
+    }
+    if let Some((code, desc)) = &fam.not_found {
+        return ApiError::new(400, code, desc.clone());
+    }
+    match (fam.spec.flavor, action) {
+        (Flavor::LegacyCrm, _) => ApiError::crm("Not found"),
+        // D7 controllers answer `0` for "other errors"; the text is ours.
+        (Flavor::D7, _) => ApiError::new(400, "0", "Not found"),
+        (Flavor::Tasks, "delete") => ApiError::new(400, "1048582", "No access to delete the task"),
+        (Flavor::Tasks, _) => ApiError::new(400, "0", "Action on the task is not allowed"),
+    }
+}
+
+pub(crate) fn fields_param<'a>(
+    fam: &Family,
+    d7: bool,
+    p: &'a Map<String, Value>,
+) -> Result<&'a Map<String, Value>, ApiError> {
+    static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    match param(p, "fields") {
+        Some(Value::Object(m)) => Ok(m),
+        Some(Value::Array(a)) if a.is_empty() && fam.spec.flavor == Flavor::LegacyCrm && !d7 => {
+            Ok(EMPTY.get_or_init(Map::new))
+        }
+        None if d7 || matches!(fam.spec.flavor, Flavor::Tasks | Flavor::D7) => Err(ApiError::new(
+            400,
+            "100",
+            "Could not find value for parameter {fields} (internal error)",
+        )),
+        _ => Err(match fam.spec.flavor {
+            Flavor::LegacyCrm if !d7 => ApiError::crm("Parameter 'fields' must be array."),
+            _ => ApiError::new(
+                400,
+                "100",
+                "Invalid value to match with parameter {fields}. Should be value of type array.",
+            ),
+        }),
+    }
+}
+
+pub(crate) fn family_call(
+    inner: &Arc<Inner>,
+    c: &Caller,
+    fam: &Family,
+    view: View,
+    action: &str,
+    p: &Map<String, Value>,
+    d7: bool,
+) -> MethodResult {
+    let action = if d7 {
+        action
+    } else {
+        fam.aliases.get(action).map_or(action, String::as_str)
+    };
+    let store_key = fam.spec.prefix.as_str();
+    let id_name = if d7 { "id" } else { fam.spec.id_param.as_str() };
+    let (add_s, get_s, upd_s, del_s, wrapper) = if d7 {
+        let item = Shape::Wrapped("item".into(), Box::new(Shape::Row));
+        (
+            item.clone(),
+            item.clone(),
+            item,
+            Shape::EmptyArray,
+            Some("items"),
+        )
+    } else {
+        (
+            fam.spec.add.clone(),
+            fam.spec.get.clone(),
+            fam.spec.update.clone(),
+            fam.spec.delete.clone(),
+            fam.spec.list_wrapper.as_deref(),
+        )
+    };
+    let id_of = || param(p, id_name).and_then(as_i64).filter(|n| *n > 0);
+    let now = inner.now();
+    match action {
+        "add" => {
+            let fields = fields_param(fam, d7, p)?;
+            let (id, result) = {
+                let mut data = inner
+                    .data
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let store = data.stores.entry(store_key.to_string()).or_default();
+                let id = store.add(fam, view, fields, c.user_id, now)?;
+                let r = shape(&add_s, id, || {
+                    store.render_full(fam, view, id).unwrap_or(Value::Null)
+                });
+                (id, r)
+            };
+            fire(inner, c, fam, "ADD", id);
+            Ok(Outcome::of(result))
+        }
+        "get" => {
+            let id = id_of().ok_or_else(|| missing_id(fam, d7, id_name))?;
+            let data = inner
+                .data
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let row = data
+                .stores
+                .get(store_key)
+                .and_then(|s| s.render_sel(fam, view, id, param(p, "select")));
+            match row {
+                Some(r) => Ok(Outcome::of(shape(&get_s, id, || r))),
+                None if fam.spec.flavor == Flavor::Tasks && !d7 => Ok(Outcome::of(json!([]))),
+                None => Err(not_found(fam, d7, "get")),
+            }
+        }
+        "list" => {
+            let q = ListQuery::parse(fam, view, p, d7)?;
+            let start = p.get("start").and_then(as_i64).unwrap_or(0);
+            let data = inner
+                .data
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let page = match data.stores.get(store_key) {
+                Some(s) => s.list(fam, view, &q, start, 50),
+                None => Page {
+                    rows: Vec::new(),
+                    total: (start != -1).then_some(0),
+                    next: None,
+                },
+            };
+            Ok(list_outcome(page, wrapper))
+        }
+        "update" | "complete" => {
+            let id = id_of().ok_or_else(|| missing_id(fam, d7, id_name))?;
+            let empty = Map::new();
+            let fields = if action == "complete" {
+                &empty
+            } else {
+                fields_param(fam, d7, p)?
+            };
+            let result = {
+                let mut data = inner
+                    .data
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let store = data.stores.entry(store_key.to_string()).or_default();
+                if !store.update(fam, view, id, fields, c.user_id, now) {
+                    return Err(not_found(fam, d7, action));
+                }
+                if action == "complete" {
+                    store.set(fam, id, "STATUS", &json!(5));
+                    store.set(fam, id, "CLOSED_BY", &json!(c.user_id));
+                    store.set(fam, id, "CLOSED_DATE", &json!(clock::iso(now)));
+                }
+                shape(&upd_s, id, || {
+                    store.render_full(fam, view, id).unwrap_or(Value::Null)
+                })
+            };
+            fire(inner, c, fam, "UPDATE", id);
+            Ok(Outcome::of(result))
+        }
+        "delete" => {
+            let id = id_of().ok_or_else(|| missing_id(fam, d7, id_name))?;
+            {
+                let mut data = inner
+                    .data
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let removed = data
+                    .stores
+                    .get_mut(store_key)
+                    .and_then(|s| s.rows.remove(&id));
+                if removed.is_none() {
+                    return Err(not_found(fam, d7, "delete"));
+                }
+            }
+            fire(inner, c, fam, "DELETE", id);
+            Ok(Outcome::of(shape(&del_s, id, || Value::Null)))
+        }
+        "fields" => {
+            let meta = fields_meta(fam, view);
+            Ok(Outcome::of(match &fam.fields_wrapper {
+                Some(k) if !d7 => json!({ k.as_str(): meta }),
+                _ => meta,
+            }))
+        }
+        "getfields" => Ok(Outcome::of(json!({"fields": fields_meta(fam, view)}))),
+        _ => Err(ApiError::method_not_found()),
+    }
+}

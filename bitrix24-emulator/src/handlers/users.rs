@@ -1,0 +1,122 @@
+//! `user.current` and `user.get`.
+
+use super::common::{page_of, sort_rows};
+use crate::clock;
+use crate::core::{MethodResult, Outcome, as_str, list_items, param};
+use crate::filter::JsonCond;
+use crate::routes::{Route, Scope};
+use crate::state::{Inner, User, lock};
+use serde_json::{Map, Value, json};
+
+/// The user methods.
+pub(crate) const ROUTES: &[Route] = &[
+    Route::new("user.current", Scope::Fixed("user"), |i, c, _, _| {
+        Ok(current(i, c.user_id))
+    }),
+    Route::new("user.get", Scope::Fixed("user"), |i, _, _, p| {
+        user_get(i, p)
+    }),
+];
+
+fn current(inner: &Inner, user_id: u64) -> Outcome {
+    let data = inner
+        .data
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let u = data
+        .users
+        .get(&user_id)
+        .map_or(Value::Null, |u| user_json(inner, u));
+    Outcome::of(u)
+}
+
+fn user_json(inner: &Inner, u: &User) -> Value {
+    let seen = lock(&inner.auth).last_seen.get(&u.id).copied();
+    let mut m = Map::new();
+    m.insert("ID".into(), json!(u.id.to_string()));
+    m.insert("ACTIVE".into(), json!(u.active));
+    m.insert("NAME".into(), json!(u.name));
+    m.insert("LAST_NAME".into(), json!(u.last_name));
+    m.insert("EMAIL".into(), json!(u.email));
+    if let Some(t) = seen {
+        m.insert("LAST_LOGIN".into(), json!(clock::iso(t)));
+    }
+    m.insert(
+        "DATE_REGISTER".into(),
+        json!(clock::iso(u.date_register as f64)),
+    );
+    m.insert("TIME_ZONE_OFFSET".into(), json!("0"));
+    if let Some(t) = seen {
+        m.insert(
+            "LAST_ACTIVITY_DATE".into(),
+            json!(clock::plain_datetime(t as i64)),
+        );
+    }
+    m.insert("PERSONAL_GENDER".into(), json!(""));
+    m.insert("UF_DEPARTMENT".into(), json!([u.department]));
+    m.insert("USER_TYPE".into(), json!("employee"));
+    Value::Object(m)
+}
+
+/// `user.get`: filter (top-level keys or `FILTER`) with the documented operators, `sort` +
+/// `order`, `select`, pages of 50.
+#[allow(clippy::unnecessary_wraps)]
+fn user_get(inner: &Inner, p: &Map<String, Value>) -> MethodResult {
+    let users: Vec<User> = inner
+        .data
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .users
+        .values()
+        .cloned()
+        .collect();
+    let mut conds: Vec<JsonCond> = Vec::new();
+    if let Some(Value::Object(f)) = param(p, "filter") {
+        conds.extend(f.iter().map(|(k, v)| JsonCond::new(k, v)));
+    }
+    for (k, v) in p {
+        let ku = k.to_ascii_uppercase();
+        if !matches!(
+            ku.as_str(),
+            "FILTER" | "SORT" | "ORDER" | "START" | "ADMIN_MODE" | "SELECT" | "IMAGE_RESIZE"
+        ) {
+            conds.push(JsonCond::new(k, v));
+        }
+    }
+    let mut rows: Vec<Value> = users
+        .iter()
+        .map(|u| user_json(inner, u))
+        .filter(|row| {
+            conds.iter().all(|c| {
+                if c.field == "NAME_SEARCH" {
+                    let want = c.wanted().cloned().unwrap_or(Value::Null);
+                    return ["NAME", "LAST_NAME", "EMAIL"].iter().any(|f| {
+                        row.get(*f)
+                            .is_some_and(|h| JsonCond::new(&format!("%{f}"), &want).matches(h))
+                    });
+                }
+                // Unknown fields are ignored, as the portal ignores filters it cannot apply.
+                row.get(&c.field).is_none_or(|h| c.matches(h))
+            })
+        })
+        .collect();
+    sort_rows(&mut rows, p, "ID", false);
+    let select: Vec<String> = param(p, "select")
+        .map(list_items)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(as_str)
+        .map(|s| s.to_ascii_uppercase())
+        .collect();
+    if !select.is_empty() && !select.iter().any(|s| s == "*") {
+        for r in &mut rows {
+            if let Value::Object(m) = r {
+                m.retain(|k, _| {
+                    select.contains(k)
+                        || (k.starts_with("UF_") && select.iter().any(|s| s == "UF_*"))
+                });
+            }
+        }
+    }
+    Ok(page_of(rows, p))
+}
