@@ -5,20 +5,21 @@
 //! independent requests concurrently under the limiter, and hands back each command's typed
 //! result or its own error.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
 use futures::StreamExt;
 use serde::Deserialize;
-use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::client::{Call, Client, json_kind, validate_method_name};
-use crate::envelope::{self, ItemsSeed, LenientString, LenientU64, Response, TimeInfo};
+use crate::envelope::{self, ItemsSeed, Response, TimeInfo};
 use crate::error::{ApiError, Error, ErrorCode};
+use crate::lenient::{self, LenientDecode, OrAbsent};
 use crate::method::{ListMethod, Method};
 use crate::php_query;
 
@@ -562,16 +563,16 @@ fn command_error(method: &str, raw: &RawValue) -> ApiError {
     #[derive(Deserialize)]
     struct Body {
         #[serde(default)]
-        error: LenientString,
+        error: OrAbsent<String>,
         #[serde(default)]
-        error_description: LenientString,
+        error_description: OrAbsent<String>,
         #[serde(default)]
-        argument: LenientString,
+        argument: OrAbsent<String>,
     }
     let body: Body = serde_json::from_str(raw.get()).unwrap_or(Body {
-        error: LenientString(Some(raw.get().to_owned())),
-        error_description: LenientString(None),
-        argument: LenientString(None),
+        error: OrAbsent(Some(raw.get().to_owned())),
+        error_description: OrAbsent(None),
+        argument: OrAbsent(None),
     });
     ApiError {
         method: method.to_owned(),
@@ -802,83 +803,55 @@ pub(crate) struct BatchPayload {
 
 impl<'de> Deserialize<'de> for BatchPayload {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        /// One of the five maps, in any of PHP's forms (`lenient` reads a list as index keys
+        /// and `[]` as empty).
+        type PhpMap<V> = Option<BTreeMap<String, V>>;
         #[derive(Deserialize)]
         struct Wire {
-            #[serde(default)]
-            result: PhpMap<Box<RawValue>>,
-            #[serde(default)]
-            result_error: PhpMap<Box<RawValue>>,
-            #[serde(default)]
-            result_total: PhpMap<LenientU64>,
-            #[serde(default)]
-            result_next: PhpMap<LenientU64>,
-            #[serde(default)]
-            result_time: PhpMap<Option<TimeInfo>>,
+            #[serde(default, deserialize_with = "lenient::option")]
+            result: PhpMap<Raw>,
+            #[serde(default, deserialize_with = "lenient::option")]
+            result_error: PhpMap<Raw>,
+            #[serde(default, deserialize_with = "lenient::option")]
+            result_total: PhpMap<OrAbsent<u64>>,
+            #[serde(default, deserialize_with = "lenient::option")]
+            result_next: PhpMap<OrAbsent<u64>>,
+            #[serde(default, deserialize_with = "lenient::option")]
+            result_time: PhpMap<OrAbsent<TimeInfo>>,
+        }
+        fn present<V>(map: PhpMap<OrAbsent<V>>) -> HashMap<String, V> {
+            map.into_iter()
+                .flatten()
+                .filter_map(|(k, v)| v.0.map(|v| (k, v)))
+                .collect()
         }
         let w = Wire::deserialize(d)?;
         Ok(BatchPayload {
-            results: w.result.0.into_iter().collect(),
-            errors: w.result_error.0.into_iter().collect(),
-            totals: w
-                .result_total
-                .0
+            results: w
+                .result
                 .into_iter()
-                .filter_map(|(k, v)| v.0.map(|v| (k, v)))
+                .flatten()
+                .map(|(k, v)| (k, v.0))
                 .collect(),
-            nexts: w
-                .result_next
-                .0
+            errors: w
+                .result_error
                 .into_iter()
-                .filter_map(|(k, v)| v.0.map(|v| (k, v)))
+                .flatten()
+                .map(|(k, v)| (k, v.0))
                 .collect(),
-            times: w
-                .result_time
-                .0
-                .into_iter()
-                .filter_map(|(k, v)| v.map(|v| (k, v)))
-                .collect(),
+            totals: present(w.result_total),
+            nexts: present(w.result_next),
+            times: present(w.result_time),
         })
     }
 }
 
-/// A PHP array as JSON: an object, a list (index = key), or `[]`.
-pub(crate) struct PhpMap<V>(pub Vec<(String, V)>);
+/// A command's result or error as sent, decoded later into its type.
+struct Raw(Box<RawValue>);
 
-impl<V> Default for PhpMap<V> {
-    fn default() -> Self {
-        PhpMap(Vec::new())
-    }
-}
-
-impl<'de, V: Deserialize<'de>> Deserialize<'de> for PhpMap<V> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V2<V>(PhantomData<V>);
-        impl<'de, V: Deserialize<'de>> Visitor<'de> for V2<V> {
-            type Value = PhpMap<V>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object, a list or []")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                while let Some((k, v)) = map.next_entry::<String, V>()? {
-                    out.push((k, v));
-                }
-                Ok(PhpMap(out))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                let mut i = 0usize;
-                while let Some(v) = seq.next_element::<V>()? {
-                    out.push((i.to_string(), v));
-                    i += 1;
-                }
-                Ok(PhpMap(out))
-            }
-            fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-                Ok(PhpMap(Vec::new()))
-            }
-        }
-        d.deserialize_any(V2(PhantomData))
+impl LenientDecode for Raw {
+    fn decode_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
+        Box::<RawValue>::deserialize(d).map(|raw| Some(Raw(raw)))
     }
 }
 

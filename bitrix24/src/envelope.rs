@@ -9,9 +9,11 @@ use std::marker::PhantomData;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::batch::{BatchPayload, BatchResults};
 use crate::error::{ApiError, Error, ErrorCode};
+use crate::lenient::{AbsentIfInvalid, OrAbsent};
 use crate::method::ListMethod;
 
 /// The `time` block of a response: how long the call took and the method's operating time.
@@ -19,16 +21,16 @@ use crate::method::ListMethod;
 #[non_exhaustive]
 pub struct TimeInfo {
     /// Request start, unix seconds.
-    #[serde(default, deserialize_with = "lenient_f64")]
+    #[serde(default, deserialize_with = "crate::lenient::or_absent")]
     pub start: Option<f64>,
     /// Request end, unix seconds.
-    #[serde(default, deserialize_with = "lenient_f64")]
+    #[serde(default, deserialize_with = "crate::lenient::or_absent")]
     pub finish: Option<f64>,
     /// `finish - start`, seconds.
-    #[serde(default, deserialize_with = "lenient_f64")]
+    #[serde(default, deserialize_with = "crate::lenient::or_absent")]
     pub duration: Option<f64>,
     /// Time spent inside the method, seconds.
-    #[serde(default, deserialize_with = "lenient_f64")]
+    #[serde(default, deserialize_with = "crate::lenient::or_absent")]
     pub processing: Option<f64>,
     /// Start as ISO 8601.
     #[serde(default)]
@@ -37,11 +39,19 @@ pub struct TimeInfo {
     #[serde(default)]
     pub date_finish: Option<String>,
     /// Seconds this method has used over the last 10 minutes (for this app or webhook).
-    #[serde(default, deserialize_with = "lenient_f64")]
+    #[serde(default, deserialize_with = "crate::lenient::or_absent")]
     pub operating: Option<f64>,
     /// Unix time when the oldest accounted minute leaves the window.
-    #[serde(default, deserialize_with = "lenient_f64")]
+    #[serde(default, deserialize_with = "crate::lenient::or_absent")]
     pub operating_reset_at: Option<f64>,
+}
+
+/// A time block as bookkeeping (a batch's `result_time`): absent when it is not an object of
+/// times.
+impl AbsentIfInvalid for TimeInfo {
+    fn read(value: Value) -> Option<Self> {
+        Option::<TimeInfo>::deserialize(value).ok().flatten()
+    }
 }
 
 /// A decoded response with its envelope fields.
@@ -127,14 +137,14 @@ impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for EnvelopeVisitor<S> {
                     Some(seed) => env.result = Some(map.next_value_seed(seed)?),
                     None => return Err(de::Error::duplicate_field("result")),
                 },
-                "next" => env.next = map.next_value::<LenientU64>()?.0,
-                "total" => env.total = map.next_value::<LenientU64>()?.0,
+                "next" => env.next = map.next_value::<OrAbsent<u64>>()?.0,
+                "total" => env.total = map.next_value::<OrAbsent<u64>>()?.0,
                 "time" => env.time = map.next_value::<Option<TimeInfo>>()?,
                 "error" => env.error = map.next_value::<Option<ErrorFieldDe>>()?.map(|e| e.0),
                 "error_description" => {
-                    env.error_description = map.next_value::<LenientString>()?.0;
+                    env.error_description = map.next_value::<OrAbsent<String>>()?.0;
                 }
-                "argument" => env.argument = map.next_value::<LenientString>()?.0,
+                "argument" => env.argument = map.next_value::<OrAbsent<String>>()?.0,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -151,16 +161,16 @@ impl<'de> Deserialize<'de> for ErrorFieldDe {
         #[derive(Deserialize)]
         struct V3Validation {
             #[serde(default)]
-            message: LenientString,
+            message: OrAbsent<String>,
             #[serde(default)]
-            field: LenientString,
+            field: OrAbsent<String>,
         }
         #[derive(Deserialize)]
         struct V3 {
             #[serde(default)]
-            code: LenientString,
+            code: OrAbsent<String>,
             #[serde(default)]
-            message: LenientString,
+            message: OrAbsent<String>,
             #[serde(default)]
             validation: Vec<V3Validation>,
         }
@@ -168,7 +178,7 @@ impl<'de> Deserialize<'de> for ErrorFieldDe {
         #[serde(untagged)]
         enum Either {
             V3(V3),
-            Code(LenientString),
+            Code(OrAbsent<String>),
         }
         Ok(ErrorFieldDe(match Either::deserialize(d)? {
             Either::Code(c) => ErrorField::Code(c.0.unwrap_or_default()),
@@ -183,45 +193,6 @@ impl<'de> Deserialize<'de> for ErrorFieldDe {
             },
         }))
     }
-}
-
-/// A string that may arrive as a string, a number or a bool (`error: "0"` vs `error: 0`).
-#[derive(Default)]
-pub(crate) struct LenientString(pub Option<String>);
-
-impl<'de> Deserialize<'de> for LenientString {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(LenientString(match serde_json::Value::deserialize(d)? {
-            serde_json::Value::Null => None,
-            serde_json::Value::String(s) => Some(s),
-            other => Some(other.to_string()),
-        }))
-    }
-}
-
-/// An unsigned integer that may arrive as a number or a numeric string; `null`, `""`, `[]`
-/// and other non-numbers count as absent.
-#[derive(Default)]
-pub(crate) struct LenientU64(pub Option<u64>);
-
-impl<'de> Deserialize<'de> for LenientU64 {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(LenientU64(match serde_json::Value::deserialize(d)? {
-            serde_json::Value::Number(n) => n
-                .as_u64()
-                .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
-            serde_json::Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }))
-    }
-}
-
-fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::Number(n) => n.as_f64(),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    })
 }
 
 /// Seed for the rows of a list page: `result` is the list itself, or an object with the list

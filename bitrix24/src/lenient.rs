@@ -37,14 +37,74 @@
 //!
 //! Errors name what was expected; wrapped in `serde_path_to_error` (as the client does) they
 //! also name the JSON path.
+//!
+//! The client reads its own bookkeeping (`next`, `total`, the `time` block, the token
+//! endpoint's answer) with the same number and string rules, except that a value that is not
+//! of the expected type there is absent rather than an error: an answer is not refused over
+//! its bookkeeping.
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::marker::PhantomData;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Unexpected, Visitor};
+use serde::de::{self, Deserialize, Deserializer};
 use serde::{Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+/// `[]` (PHP's empty array) is an empty value for a scalar; any other list is the wrong type.
+macro_rules! empty_list_is_none {
+    () => {
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            match seq.next_element::<serde::de::IgnoredAny>()? {
+                None => Ok(None),
+                Some(_) => Err(serde::de::Error::invalid_type(
+                    serde::de::Unexpected::Seq,
+                    &self,
+                )),
+            }
+        }
+    };
+}
+
+/// The empty encodings of a collection or an entity: `null`, `false` and `""`.
+macro_rules! empty_is_none {
+    () => {
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            if v {
+                Err(E::invalid_type(serde::de::Unexpected::Bool(v), &self))
+            } else {
+                Ok(None)
+            }
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            if v.is_empty() {
+                Ok(None)
+            } else {
+                Err(E::invalid_type(serde::de::Unexpected::Str(v), &self))
+            }
+        }
+    };
+}
+
+mod containers;
+#[cfg(test)]
+mod examples;
+mod flags;
+mod numbers;
+mod strings;
+
+pub use containers::entity_opt;
+#[cfg(test)]
+pub(crate) use examples::{check_entity_sample, check_example, check_list_example};
+pub use flags::{yes_no, yes_no_required};
+pub use strings::{string_like, string_like_opt};
 
 /// A type that decodes leniently from what Bitrix24 sends. `Ok(None)` means "absent"
 /// (`null`, and the empty values of the [module docs](self#empty-values-one-rule)).
@@ -70,34 +130,6 @@ enum Empty {
     Absent,
     /// The type's own empty value (`""`, an empty map): a required value.
     Itself,
-}
-
-/// `#[serde(serialize_with = "bitrix24::lenient::yes_no")]` for `Option<bool>` fields of
-/// legacy entities, which take flags as `"Y"`/`"N"`, not JSON booleans.
-///
-/// ```
-/// #[derive(serde::Serialize)]
-/// struct Fields {
-///     #[serde(rename = "OPENED", serialize_with = "bitrix24::lenient::yes_no")]
-///     opened: Option<bool>,
-/// }
-/// let json = serde_json::to_string(&Fields { opened: Some(false) }).unwrap();
-/// assert_eq!(json, r#"{"OPENED":"N"}"#);
-/// ```
-#[allow(clippy::ref_option, clippy::trivially_copy_pass_by_ref)] // the signature serde calls
-pub fn yes_no<S: Serializer>(value: &Option<bool>, serializer: S) -> Result<S::Ok, S::Error> {
-    match value {
-        Some(true) => serializer.serialize_str("Y"),
-        Some(false) => serializer.serialize_str("N"),
-        None => serializer.serialize_none(),
-    }
-}
-
-/// `#[serde(serialize_with = "bitrix24::lenient::yes_no_required")]` for required `bool`
-/// params that travel as `"Y"`/`"N"`.
-#[allow(clippy::trivially_copy_pass_by_ref)] // the signature serde calls
-pub fn yes_no_required<S: Serializer>(value: &bool, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(if *value { "Y" } else { "N" })
 }
 
 /// `#[serde(deserialize_with = "bitrix24::lenient::option")]` for `Option<T>` fields.
@@ -180,18 +212,6 @@ impl<T: LenientDecode> LenientDecode for Lenient<T> {
     }
 }
 
-/// `[]` (PHP's empty array) is an empty value for a scalar; any other list is the wrong type.
-macro_rules! empty_list_is_none {
-    () => {
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            match seq.next_element::<de::IgnoredAny>()? {
-                None => Ok(None),
-                Some(_) => Err(de::Error::invalid_type(Unexpected::Seq, &self)),
-            }
-        }
-    };
-}
-
 /// Decodes one element with [`LenientDecode`] (`None` when absent).
 struct Elem<T>(Option<T>);
 
@@ -201,615 +221,59 @@ impl<'de, T: LenientDecode> Deserialize<'de> for Elem<T> {
     }
 }
 
-// --- strings --------------------------------------------------------------------------------
+// --- the second policy: what is not of the type is absent ----------------------------------
 
-struct StringVisitor {
-    empty: Empty,
+/// The client's own bookkeeping (`next`, `total`, the `time` block, a batch's `result_*`
+/// maps, the token endpoint's answer) is read by the same rules as a field, with one
+/// difference: a value that is not of the type is absent instead of an error (an answer is
+/// not refused over its bookkeeping). `null` and the empty values are absent too.
+pub(crate) trait AbsentIfInvalid: Sized {
+    /// The value, or `None` when it is absent, empty or not of the type.
+    fn read(value: Value) -> Option<Self>;
 }
 
-impl<'de> Visitor<'de> for StringVisitor {
-    type Value = Option<String>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string or a number")
+/// A value read by [`AbsentIfInvalid`], for `#[serde(default)]` fields and map values:
+/// decoding it never fails once the JSON itself is well formed.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct OrAbsent<T>(pub Option<T>);
+
+impl<T> Default for OrAbsent<T> {
+    fn default() -> Self {
+        OrAbsent(None)
     }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(if self.empty == Empty::Absent && v.is_empty() {
-            None
-        } else {
-            Some(v.to_owned())
-        })
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(if self.empty == Empty::Absent && v.is_empty() {
-            None
-        } else {
-            Some(v)
-        })
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-    empty_list_is_none!();
 }
 
-impl LenientDecode for String {
+impl<'de, T: AbsentIfInvalid> Deserialize<'de> for OrAbsent<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(OrAbsent(T::read(Value::deserialize(deserializer)?)))
+    }
+}
+
+/// As an element of a lenient map or list, an `OrAbsent` is always there (holding `None` for
+/// what was not of the type): the caller decides what an absent entry means.
+impl<T: AbsentIfInvalid> LenientDecode for OrAbsent<T> {
     fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
-        deserializer.deserialize_any(StringVisitor {
-            empty: Empty::Absent,
-        })
-    }
-    fn decode_required<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer
-            .deserialize_any(StringVisitor {
-                empty: Empty::Itself,
-            })?
-            .ok_or_else(missing)
+        Self::deserialize(deserializer).map(Some)
     }
 }
 
-/// A string (or number) that is absent when empty (`null`, `""`, `[]`): for enum values.
-pub fn string_like_opt<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<String>, D::Error> {
-    deserializer.deserialize_any(StringVisitor {
-        empty: Empty::Absent,
-    })
-}
-
-/// A string or a number, as a string (for enum values); errors on an empty value (`null`, `""`,
-/// `[]`).
-pub fn string_like<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    string_like_opt(deserializer)?
-        .ok_or_else(|| de::Error::custom("expected a string value, found null or \"\""))
-}
-
-// --- numbers --------------------------------------------------------------------------------
-
-macro_rules! number {
-    ($t:ty, $visitor:ident, $what:literal) => {
-        struct $visitor;
-
-        impl<'de> Visitor<'de> for $visitor {
-            type Value = Option<$t>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str($what)
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                <$t as FromNumber>::from_i64(v)
-                    .map(Some)
-                    .ok_or_else(|| E::invalid_value(Unexpected::Signed(v), &self))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                <$t as FromNumber>::from_u64(v)
-                    .map(Some)
-                    .ok_or_else(|| E::invalid_value(Unexpected::Unsigned(v), &self))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                <$t as FromNumber>::from_f64(v)
-                    .map(Some)
-                    .ok_or_else(|| E::invalid_value(Unexpected::Float(v), &self))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                let t = v.trim();
-                if t.is_empty() {
-                    return Ok(None);
-                }
-                <$t as FromNumber>::from_text(t)
-                    .map(Some)
-                    .ok_or_else(|| E::invalid_value(Unexpected::Str(v), &self))
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-                d.deserialize_any(self)
-            }
-            empty_list_is_none!();
-        }
-
-        impl LenientDecode for $t {
-            fn decode_opt<'de, D: Deserializer<'de>>(
-                deserializer: D,
-            ) -> Result<Option<Self>, D::Error> {
-                deserializer.deserialize_any($visitor)
-            }
-        }
-    };
-}
-
-trait FromNumber: Sized {
-    fn from_i64(v: i64) -> Option<Self>;
-    fn from_u64(v: u64) -> Option<Self>;
-    fn from_f64(v: f64) -> Option<Self>;
-    fn from_text(v: &str) -> Option<Self>;
-}
-
-/// A number written the way the portal writes them (`-12`, `1000000.00`): digits, one sign,
-/// one point. `NaN`, `inf` and exponents (`1e3`) are not numbers here.
-fn plain_decimal(v: &str) -> Option<f64> {
-    let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
-    let plain = !digits.is_empty()
-        && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
-        && digits.chars().filter(|c| *c == '.').count() <= 1
-        && digits.chars().any(|c| c.is_ascii_digit());
-    if plain { v.parse().ok() } else { None }
-}
-
-/// An `f64` holding an integer that fits in an `i64`/`u64` without loss.
-fn integral(v: f64) -> bool {
-    v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15
-}
-
-impl FromNumber for i64 {
-    fn from_i64(v: i64) -> Option<Self> {
-        Some(v)
-    }
-    fn from_u64(v: u64) -> Option<Self> {
-        i64::try_from(v).ok()
-    }
-    fn from_f64(v: f64) -> Option<Self> {
-        integral(v).then_some(v as i64)
-    }
-    fn from_text(v: &str) -> Option<Self> {
-        v.parse()
-            .ok()
-            .or_else(|| plain_decimal(v).and_then(Self::from_f64))
-    }
-}
-
-impl FromNumber for u64 {
-    fn from_i64(v: i64) -> Option<Self> {
-        u64::try_from(v).ok()
-    }
-    fn from_u64(v: u64) -> Option<Self> {
-        Some(v)
-    }
-    fn from_f64(v: f64) -> Option<Self> {
-        (integral(v) && v >= 0.0).then_some(v as u64)
-    }
-    fn from_text(v: &str) -> Option<Self> {
-        v.parse()
-            .ok()
-            .or_else(|| plain_decimal(v).and_then(Self::from_f64))
-    }
-}
-
-impl FromNumber for f64 {
-    fn from_i64(v: i64) -> Option<Self> {
-        Some(v as f64)
-    }
-    fn from_u64(v: u64) -> Option<Self> {
-        Some(v as f64)
-    }
-    fn from_f64(v: f64) -> Option<Self> {
-        Some(v)
-    }
-    fn from_text(v: &str) -> Option<Self> {
-        plain_decimal(v)
-    }
-}
-
-number!(i64, I64Visitor, "an integer or an integer string");
-number!(u64, U64Visitor, "a non-negative integer or such a string");
-number!(f64, F64Visitor, "a number or a numeric string");
-
-// --- booleans -------------------------------------------------------------------------------
-
-struct BoolVisitor;
-
-impl<'de> Visitor<'de> for BoolVisitor {
-    type Value = Option<bool>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a boolean: true/false, \"Y\"/\"N\", 1/0")
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Some(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        match v {
-            0 => Ok(Some(false)),
-            1 => Ok(Some(true)),
-            _ => Err(E::invalid_value(Unexpected::Signed(v), &self)),
-        }
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        match v {
-            0 => Ok(Some(false)),
-            1 => Ok(Some(true)),
-            _ => Err(E::invalid_value(Unexpected::Unsigned(v), &self)),
-        }
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        match v.trim() {
-            "" => Ok(None),
-            "Y" | "y" | "1" | "true" | "TRUE" | "True" => Ok(Some(true)),
-            "N" | "n" | "0" | "false" | "FALSE" | "False" => Ok(Some(false)),
-            _ => Err(E::invalid_value(Unexpected::Str(v), &self)),
-        }
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-    empty_list_is_none!();
-}
-
-impl LenientDecode for bool {
-    fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
-        deserializer.deserialize_any(BoolVisitor)
-    }
-}
-
-// --- JSON values ----------------------------------------------------------------------------
-
-impl LenientDecode for Value {
-    fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
-        let v = Value::deserialize(deserializer)?;
-        Ok(if v.is_null() { None } else { Some(v) })
-    }
-}
-
-/// The empty encodings of a collection or an entity: `null`, `false` and `""`.
-macro_rules! empty_is_none {
-    () => {
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-            if v {
-                Err(E::invalid_type(Unexpected::Bool(v), &self))
-            } else {
-                Ok(None)
-            }
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            if v.is_empty() {
-                Ok(None)
-            } else {
-                Err(E::invalid_type(Unexpected::Str(v), &self))
-            }
-        }
-    };
-}
-
-struct ObjectVisitor(Empty);
-
-impl<'de> Visitor<'de> for ObjectVisitor {
-    type Value = Option<Map<String, Value>>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object (or `[]`)")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out = Map::new();
-        while let Some((k, v)) = map.next_entry::<String, Value>()? {
-            out.insert(k, v);
-        }
-        Ok(Some(out))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = Map::new();
-        let mut i = 0usize;
-        while let Some(v) = seq.next_element::<Value>()? {
-            out.insert(i.to_string(), v);
-            i += 1;
-        }
-        Ok((i > 0 || self.0 == Empty::Itself).then_some(out))
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-    empty_is_none!();
-}
-
-impl LenientDecode for Map<String, Value> {
-    fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
-        deserializer.deserialize_any(ObjectVisitor(Empty::Absent))
-    }
-    fn decode_required<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer
-            .deserialize_any(ObjectVisitor(Empty::Itself))?
-            .ok_or_else(missing)
-    }
-}
-
-struct ListVisitor<T>(PhantomData<T>);
-
-impl<'de, T: LenientDecode> Visitor<'de> for ListVisitor<T> {
-    type Value = Option<Vec<T>>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a list (or an object of values)")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-        while let Some(Elem(v)) = seq.next_element::<Elem<T>>()? {
-            out.extend(v);
-        }
-        Ok(Some(out))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::new();
-        while let Some((_, Elem(v))) = map.next_entry::<de::IgnoredAny, Elem<T>>()? {
-            out.extend(v);
-        }
-        Ok(Some(out))
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-    empty_is_none!();
-}
-
-impl<T: LenientDecode> LenientDecode for Vec<T> {
-    fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
-        deserializer.deserialize_any(ListVisitor(PhantomData))
-    }
-}
-
-struct MapVisitor<T>(Empty, PhantomData<T>);
-
-impl<'de, T: LenientDecode> Visitor<'de> for MapVisitor<T> {
-    type Value = Option<BTreeMap<String, T>>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object (or a list, or `[]`)")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out = BTreeMap::new();
-        while let Some((k, Elem(v))) = map.next_entry::<String, Elem<T>>()? {
-            if let Some(v) = v {
-                out.insert(k, v);
-            }
-        }
-        Ok(Some(out))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = BTreeMap::new();
-        let mut i = 0usize;
-        while let Some(Elem(v)) = seq.next_element::<Elem<T>>()? {
-            if let Some(v) = v {
-                out.insert(i.to_string(), v);
-            }
-            i += 1;
-        }
-        Ok((i > 0 || self.0 == Empty::Itself).then_some(out))
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-    empty_is_none!();
-}
-
-impl<T: LenientDecode> LenientDecode for BTreeMap<String, T> {
-    fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
-        deserializer.deserialize_any(MapVisitor(Empty::Absent, PhantomData))
-    }
-    fn decode_required<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer
-            .deserialize_any(MapVisitor(Empty::Itself, PhantomData))?
-            .ok_or_else(missing)
-    }
-}
-
-// --- entities -------------------------------------------------------------------------------
-
-struct EntityVisitor<T>(PhantomData<T>);
-
-impl<'de, T: Deserialize<'de>> Visitor<'de> for EntityVisitor<T> {
-    type Value = Option<T>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        // PHP encodes an empty object as `[]`.
-        match seq.next_element::<de::IgnoredAny>()? {
-            None => Ok(None),
-            Some(_) => Err(de::Error::invalid_type(Unexpected::Seq, &self)),
-        }
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-    empty_is_none!();
-}
-
-/// Decodes an entity (an object) leniently: `null`, `[]`, `false` and `""` are absent.
-pub fn entity_opt<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+/// `#[serde(default, deserialize_with = "crate::lenient::or_absent")]` for `Option<T>` fields
+/// read by [`AbsentIfInvalid`].
+pub(crate) fn or_absent<'de, D: Deserializer<'de>, T: AbsentIfInvalid>(
     deserializer: D,
 ) -> Result<Option<T>, D::Error> {
-    deserializer.deserialize_any(EntityVisitor(PhantomData))
-}
-
-// --- example checks (generated tests) -------------------------------------------------------
-
-/// The `result` of a documented example: the example is either the whole body
-/// (`{"result": ..., "time": ...}`) or the `result` value alone.
-#[cfg(test)]
-pub(crate) fn example_result(json: &str) -> Value {
-    let value: Value =
-        serde_json::from_str(json).expect("the example is JSON (checked by the generator)");
-    match value {
-        Value::Object(mut map)
-            if map.contains_key("result")
-                && map
-                    .keys()
-                    .all(|k| matches!(k.as_str(), "result" | "time" | "total" | "next")) =>
-        {
-            map.remove("result").unwrap_or(Value::Null)
-        }
-        other => other,
-    }
-}
-
-/// Decodes a documented example into `M::Response`, panicking with the JSON path on failure.
-#[cfg(test)]
-pub(crate) fn check_example<M: crate::Method>(json: &str) {
-    let result = example_result(json);
-    if let Err(e) = serde_path_to_error::deserialize::<_, M::Response>(result) {
-        panic!(
-            "{}: the example does not decode at `{}`: {}",
-            M::NAME,
-            e.path(),
-            e.inner()
-        );
-    }
-}
-
-/// [`check_example`], plus every row into `M::Item`.
-#[cfg(test)]
-pub(crate) fn check_list_example<M: crate::ListMethod>(json: &str) {
-    check_example::<M>(json);
-    let mut result = example_result(json);
-    if let Some(key) = M::WRAPPER {
-        result = result.get(key).cloned().unwrap_or(Value::Null);
-    }
-    let rows = match result {
-        Value::Array(rows) => rows,
-        Value::Object(map) => map.into_iter().map(|(_, v)| v).collect(),
-        _ => Vec::new(),
-    };
-    for (i, row) in rows.into_iter().enumerate() {
-        if let Err(e) = serde_path_to_error::deserialize::<_, M::Item>(row) {
-            panic!(
-                "{}: row {i} does not decode at `{}`: {}",
-                M::NAME,
-                e.path(),
-                e.inner()
-            );
-        }
-    }
-}
-
-/// Decodes a generated entity sample (every field in Bitrix24's string-typed form plus
-/// `UF_CRM_SAMPLE`), panicking with the JSON path on failure; the unknown field must be kept.
-#[cfg(test)]
-pub(crate) fn check_entity_sample<T: serde::de::DeserializeOwned + crate::Entity>(json: &str) {
-    let value: Value = serde_json::from_str(json).expect("the sample is JSON");
-    match serde_path_to_error::deserialize::<_, T>(value) {
-        Ok(entity) => assert_eq!(
-            entity.extra().get("UF_CRM_SAMPLE"),
-            Some(&Value::from("kept")),
-            "{}: unknown fields must be kept in `extra`",
-            T::NAME
-        ),
-        Err(e) => panic!(
-            "{}: the sample does not decode at `{}`: {}",
-            T::NAME,
-            e.path(),
-            e.inner()
-        ),
-    }
+    OrAbsent::<T>::deserialize(deserializer).map(|v| v.0)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
-    use serde_json::json;
+    use serde_json::{Map, json};
 
     fn opt<T: LenientDecode>(v: Value) -> Result<Option<T>, serde_json::Error> {
         T::decode_opt(v)
-    }
-
-    #[test]
-    fn numbers_from_strings() {
-        assert_eq!(opt::<u64>(json!("42")).unwrap(), Some(42));
-        assert_eq!(opt::<u64>(json!(42)).unwrap(), Some(42));
-        assert_eq!(opt::<u64>(json!("")).unwrap(), None);
-        assert_eq!(opt::<u64>(json!(null)).unwrap(), None);
-        assert_eq!(opt::<i64>(json!("-3")).unwrap(), Some(-3));
-        assert_eq!(opt::<i64>(json!(2.0)).unwrap(), Some(2));
-        assert_eq!(opt::<f64>(json!("1.5")).unwrap(), Some(1.5));
-        assert!(opt::<u64>(json!("-1")).is_err());
-        assert!(opt::<u64>(json!("abc")).is_err());
-        assert!(opt::<i64>(json!(1.5)).is_err());
-    }
-
-    #[test]
-    fn bools_from_bitrix() {
-        assert_eq!(opt::<bool>(json!("Y")).unwrap(), Some(true));
-        // Only plain decimals count as numbers: no NaN, infinities or exponents.
-        for odd in ["NaN", "inf", "infinity", "1e3", "--1", "."] {
-            assert!(
-                opt::<f64>(json!(odd)).is_err() || opt::<f64>(json!(odd)).unwrap().is_none(),
-                "{odd}"
-            );
-            assert!(
-                opt::<i64>(json!(odd)).is_err() || opt::<i64>(json!(odd)).unwrap().is_none(),
-                "{odd}"
-            );
-        }
-        assert_eq!(opt::<i64>(json!("5.0")).unwrap(), Some(5));
-        assert_eq!(opt::<f64>(json!("1000000.00")).unwrap(), Some(1_000_000.0));
-        assert_eq!(opt::<bool>(json!("N")).unwrap(), Some(false));
-        assert_eq!(opt::<bool>(json!(1)).unwrap(), Some(true));
-        assert_eq!(opt::<bool>(json!("0")).unwrap(), Some(false));
-        assert_eq!(opt::<bool>(json!(true)).unwrap(), Some(true));
-        assert_eq!(opt::<bool>(json!("")).unwrap(), None);
-        assert!(opt::<bool>(json!("maybe")).is_err());
-    }
-
-    #[test]
-    fn strings_from_numbers() {
-        assert_eq!(opt::<String>(json!(7)).unwrap().as_deref(), Some("7"));
-        assert_eq!(opt::<String>(json!("")).unwrap(), None);
-        assert_eq!(required::<_, String>(json!("")).unwrap(), "");
-        assert_eq!(string_like_opt(json!("")).unwrap(), None);
-    }
-
-    #[test]
-    fn collections_from_php() {
-        assert_eq!(
-            opt::<Vec<u64>>(json!({"0": "4", "1": 7})).unwrap(),
-            Some(vec![4, 7])
-        );
-        assert_eq!(opt::<Vec<u64>>(json!(["4", null])).unwrap(), Some(vec![4]));
-        assert_eq!(opt::<Vec<u64>>(json!(false)).unwrap(), None);
-        assert_eq!(opt::<Map<String, Value>>(json!([])).unwrap(), None);
-        assert_eq!(
-            required::<_, Map<String, Value>>(json!([])).unwrap(),
-            Map::new()
-        );
-        let m = opt::<BTreeMap<String, u64>>(json!(["5", "6"]))
-            .unwrap()
-            .unwrap();
-        assert_eq!(m.get("1"), Some(&6));
-        assert_eq!(opt::<BTreeMap<String, u64>>(json!([])).unwrap(), None);
-        assert_eq!(
-            serde_json::from_value::<Lenient<BTreeMap<String, u64>>>(json!([]))
-                .unwrap()
-                .into_inner(),
-            BTreeMap::new()
-        );
     }
 
     #[test]
@@ -826,20 +290,6 @@ mod tests {
             serde_path_to_error::deserialize::<_, Vec<Row>>(json!([{"ID": "1"}, {"ID": "x"}]))
                 .unwrap_err();
         assert_eq!(err.path().to_string(), "[1].ID");
-    }
-
-    #[test]
-    fn entities_from_php_empty() {
-        #[derive(Debug, serde::Deserialize, PartialEq)]
-        struct E {
-            a: u8,
-        }
-        assert_eq!(entity_opt::<_, E>(json!([])).unwrap(), None);
-        assert_eq!(
-            entity_opt::<_, E>(json!({"a": 1})).unwrap(),
-            Some(E { a: 1 })
-        );
-        assert!(entity_opt::<_, E>(json!([1])).is_err());
     }
 
     /// A generated enum, as `emit.rs` writes its lenient decoding.
@@ -974,25 +424,6 @@ mod tests {
     }
 
     /// The wire-exact `Decimal`, `DateTime` and `Date` follow the string rule.
-    #[test]
-    fn wire_exact_types_follow_the_string_rule() {
-        use crate::types::{Date, DateTime, Decimal};
-        for form in [json!(null), json!(""), json!([])] {
-            assert!(
-                option::<_, Decimal>(form.clone()).unwrap().is_none(),
-                "{form}"
-            );
-            assert!(
-                option::<_, DateTime>(form.clone()).unwrap().is_none(),
-                "{form}"
-            );
-            assert!(option::<_, Date>(form.clone()).unwrap().is_none(), "{form}");
-        }
-        assert_eq!(
-            option::<_, Decimal>(json!("100.50")).unwrap().unwrap(),
-            "100.50"
-        );
-    }
 
     #[test]
     fn empty_elements_of_lists_and_maps_are_skipped() {
@@ -1019,12 +450,32 @@ mod tests {
     }
 
     #[test]
-    fn example_envelopes() {
-        assert_eq!(example_result(r#"{"result": 5, "time": {}}"#), json!(5));
+    fn or_absent_never_fails_on_well_formed_json() {
+        #[derive(serde::Deserialize)]
+        struct Row {
+            #[serde(default)]
+            n: OrAbsent<u64>,
+            #[serde(default, deserialize_with = "or_absent")]
+            f: Option<f64>,
+        }
+        for v in [json!("x"), json!([1]), json!({}), json!(true), json!(null)] {
+            let row: Row = serde_json::from_value(json!({"n": v, "f": v})).unwrap();
+            assert_eq!((row.n.0, row.f), (None, None), "{v}");
+        }
+        let row: Row = serde_json::from_value(json!({"n": -1, "f": -1})).unwrap();
         assert_eq!(
-            example_result(r#"{"result": 5, "other": 1}"#),
-            json!({"result": 5, "other": 1})
+            (row.n.0, row.f),
+            (None, Some(-1.0)),
+            "a number of another type"
         );
-        assert_eq!(example_result("[1]"), json!([1]));
+        let row: Row = serde_json::from_value(json!({})).unwrap();
+        assert_eq!((row.n.0, row.f), (None, None));
+        let row: Row = serde_json::from_value(json!({"n": "7", "f": " 0.5 "})).unwrap();
+        assert_eq!((row.n.0, row.f), (Some(7), Some(0.5)));
+        // As a map element it is always there, holding what was read.
+        let m = opt::<BTreeMap<String, OrAbsent<u64>>>(json!(["3", "x"]))
+            .unwrap()
+            .unwrap();
+        assert_eq!((m["0"].0, m["1"].0), (Some(3), None));
     }
 }

@@ -25,8 +25,8 @@ use crate::auth::{DEFAULT_TOKEN_URL, OAuthApp, OAuthTokens};
 use crate::body::{BodyError, read_capped};
 use crate::clock::Clock;
 use crate::endpoint::{self, DOCUMENTED_OAUTH_HOSTS};
-use crate::envelope::{LenientString, LenientU64};
 use crate::error::{AuthError, Error, ErrorCode};
+use crate::lenient::OrAbsent;
 use crate::secret::Secret;
 use crate::token_store::TokenStore;
 
@@ -68,25 +68,25 @@ impl fmt::Debug for OAuthSession {
 #[derive(Deserialize)]
 struct TokenResponse {
     #[serde(default)]
-    access_token: LenientString,
+    access_token: OrAbsent<String>,
     #[serde(default)]
-    refresh_token: LenientString,
+    refresh_token: OrAbsent<String>,
     #[serde(default)]
-    expires: LenientU64,
+    expires: OrAbsent<u64>,
     #[serde(default)]
-    expires_in: LenientU64,
+    expires_in: OrAbsent<u64>,
     #[serde(default)]
-    client_endpoint: LenientString,
+    client_endpoint: OrAbsent<String>,
     #[serde(default)]
-    server_endpoint: LenientString,
+    server_endpoint: OrAbsent<String>,
     #[serde(default)]
-    member_id: LenientString,
+    member_id: OrAbsent<String>,
     #[serde(default)]
-    user_id: LenientU64,
+    user_id: OrAbsent<u64>,
     #[serde(default)]
-    error: LenientString,
+    error: OrAbsent<String>,
     #[serde(default)]
-    error_description: LenientString,
+    error_description: OrAbsent<String>,
 }
 
 fn poisoned() -> AuthError {

@@ -324,6 +324,38 @@ mod tests {
         assert_eq!(row.closed.unwrap(), "2024-04-24T12:06:30+03:00");
     }
 
+    /// The wire-exact `Decimal`, `DateTime` and `Date` follow the string rule of `lenient`.
+    #[test]
+    fn wire_exact_types_follow_the_string_rule() {
+        use serde_json::json;
+        for form in [json!(null), json!(""), json!([])] {
+            assert!(
+                crate::lenient::option::<_, Decimal>(form.clone())
+                    .unwrap()
+                    .is_none(),
+                "{form}"
+            );
+            assert!(
+                crate::lenient::option::<_, DateTime>(form.clone())
+                    .unwrap()
+                    .is_none(),
+                "{form}"
+            );
+            assert!(
+                crate::lenient::option::<_, Date>(form.clone())
+                    .unwrap()
+                    .is_none(),
+                "{form}"
+            );
+        }
+        assert_eq!(
+            crate::lenient::option::<_, Decimal>(json!("100.50"))
+                .unwrap()
+                .unwrap(),
+            "100.50"
+        );
+    }
+
     #[cfg(feature = "decimal")]
     #[test]
     fn decimal_converts_exactly() {
