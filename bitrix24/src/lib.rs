@@ -9,15 +9,18 @@ pub mod clock;
 pub mod endpoint;
 pub mod envelope;
 pub mod error;
+#[cfg(feature = "events")]
+#[cfg_attr(docsrs, doc(cfg(feature = "events")))]
+pub mod events;
 mod idempotency;
 pub mod limiter;
 pub mod method;
 pub mod methods;
 pub mod pagination;
+mod php_query;
 #[cfg(feature = "policy")]
 #[cfg_attr(docsrs, doc(cfg(feature = "policy")))]
 pub mod policy;
-mod php_query;
 mod refresh;
 pub mod retry;
 pub mod secret;

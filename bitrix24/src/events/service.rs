@@ -1,0 +1,345 @@
+//! [`EventService`]: what the HTTP callback does with one POST, independent of the web
+//! framework: verify, persist, answer, then hand the event to the user's handler.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use futures::future::BoxFuture;
+use tokio::sync::Notify;
+
+use super::form::FormLimits;
+use super::inbound::{self, InboundEvent};
+use super::install::{InstallError, Installer};
+use super::payload::{EventError, Payload};
+use super::store::{
+    DeadLetter, DeadLetterQueue, Inbox, InboxEntry, InboxStatus, Recorded, TenantStore, unix_now,
+};
+
+/// A handler's failure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+#[non_exhaustive]
+pub struct HandlerError {
+    /// A short code (stored as the dead letter's `error_code`).
+    pub code: String,
+    /// What happened (never put a secret here: it is stored and logged).
+    pub message: String,
+    /// Whether trying again cannot help: the offline worker dead-letters it at once.
+    pub permanent: bool,
+}
+
+impl HandlerError {
+    /// A failure worth retrying.
+    pub fn retry(message: impl Into<String>) -> Self {
+        HandlerError {
+            code: "HANDLER".into(),
+            message: message.into(),
+            permanent: false,
+        }
+    }
+
+    /// A failure no retry can fix (straight to the dead-letter queue).
+    pub fn permanent(message: impl Into<String>) -> Self {
+        HandlerError {
+            code: "HANDLER_PERMANENT".into(),
+            message: message.into(),
+            permanent: true,
+        }
+    }
+
+    /// Sets the code.
+    #[must_use]
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = code.into();
+        self
+    }
+}
+
+/// The user's handler of verified online events (called after the event is persisted).
+pub trait EventHandler: Send + Sync + 'static {
+    /// Handles one event.
+    fn handle(&self, event: InboundEvent) -> BoxFuture<'static, Result<(), HandlerError>>;
+}
+
+impl<F, Fut> EventHandler for F
+where
+    F: Fn(InboundEvent) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
+{
+    fn handle(&self, event: InboundEvent) -> BoxFuture<'static, Result<(), HandlerError>> {
+        Box::pin(self(event))
+    }
+}
+
+/// Wake-up signals per tenant: a verified `ONOFFLINEEVENT` notifies the tenant's offline
+/// worker, which then reads the queue instead of waiting for its next poll.
+#[derive(Debug, Clone, Default)]
+pub struct WakeupHub {
+    map: Arc<Mutex<HashMap<String, Arc<Notify>>>>,
+}
+
+impl WakeupHub {
+    /// An empty hub.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The signal of a tenant (created on first use).
+    pub fn signal(&self, member_id: &str) -> Arc<Notify> {
+        let mut map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(map.entry(member_id.to_owned()).or_default())
+    }
+
+    /// Wakes a tenant's worker (remembered if it is not waiting yet).
+    pub fn notify(&self, member_id: &str) {
+        self.signal(member_id).notify_one();
+    }
+}
+
+/// What became of an accepted POST.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Accepted {
+    /// Stored in the inbox under this id; the handler runs next.
+    Stored(i64),
+    /// Already in the inbox (a replay): not handled again.
+    Duplicate(i64),
+    /// Verified but unreadable (unknown name, malformed payload): stored in the dead-letter
+    /// queue, not handled.
+    DeadLettered(String),
+    /// A tenant was installed.
+    Installed(String),
+    /// A tenant was uninstalled and its secrets purged.
+    Uninstalled(String),
+    /// An `ONOFFLINEEVENT` woke the tenant's worker.
+    Woken(String),
+}
+
+/// A refused POST, with the HTTP status to answer.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct Rejected {
+    /// 400, 401, 403, 413 or 503.
+    pub status: u16,
+    /// Why.
+    pub error: InstallError,
+}
+
+impl From<InstallError> for Rejected {
+    fn from(error: InstallError) -> Self {
+        Rejected {
+            status: error.status(),
+            error,
+        }
+    }
+}
+
+impl From<EventError> for Rejected {
+    fn from(e: EventError) -> Self {
+        InstallError::Event(e).into()
+    }
+}
+
+/// Verifies, persists and dispatches online events and install callbacks.
+#[derive(Clone)]
+pub struct EventService {
+    tenants: Arc<dyn TenantStore>,
+    inbox: Arc<dyn Inbox>,
+    dead: Arc<dyn DeadLetterQueue>,
+    handler: Arc<dyn EventHandler>,
+    installer: Option<Installer>,
+    wakeups: WakeupHub,
+    limits: FormLimits,
+}
+
+impl std::fmt::Debug for EventService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventService")
+            .field("installer", &self.installer)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventService {
+    /// A service over the given stores and handler. Without an [`Installer`]
+    /// ([`EventService::installer`]) `ONAPPINSTALL` is refused.
+    pub fn new(
+        tenants: Arc<dyn TenantStore>,
+        inbox: Arc<dyn Inbox>,
+        dead: Arc<dyn DeadLetterQueue>,
+        handler: impl EventHandler,
+    ) -> Self {
+        EventService {
+            tenants,
+            inbox,
+            dead,
+            handler: Arc::new(handler),
+            installer: None,
+            wakeups: WakeupHub::new(),
+            limits: FormLimits::default(),
+        }
+    }
+
+    /// Handles install callbacks with `installer`.
+    #[must_use]
+    pub fn installer(mut self, installer: Installer) -> Self {
+        self.installer = Some(installer.limits(self.limits));
+        self
+    }
+
+    /// Wakes workers through this hub (share it with them).
+    #[must_use]
+    pub fn wakeups(mut self, hub: WakeupHub) -> Self {
+        self.wakeups = hub;
+        self
+    }
+
+    /// Changes the form bounds (body size, keys, depth).
+    #[must_use]
+    pub fn limits(mut self, limits: FormLimits) -> Self {
+        self.limits = limits;
+        if let Some(i) = self.installer.take() {
+            self.installer = Some(i.limits(limits));
+        }
+        self
+    }
+
+    /// The form bounds.
+    pub fn form_limits(&self) -> FormLimits {
+        self.limits
+    }
+
+    /// The wake-up hub.
+    pub fn wakeup_hub(&self) -> &WakeupHub {
+        &self.wakeups
+    }
+
+    /// The installer, if any.
+    pub fn get_installer(&self) -> Option<&Installer> {
+        self.installer.as_ref()
+    }
+
+    /// Handles one event POST body: bounded parse, `application_token` check (constant time,
+    /// before anything else), then by event: install, uninstall, wake-up, or inbox + handler.
+    /// The handler runs on its own task after the event is stored, so the caller can answer
+    /// at once.
+    pub async fn accept(&self, body: &[u8]) -> Result<Accepted, Rejected> {
+        let u = inbound::read(body, &self.limits).inspect_err(|e| log_rejection(e))?;
+        let name = u.name.to_ascii_uppercase();
+        if name == "ONAPPINSTALL" {
+            let Some(installer) = &self.installer else {
+                return Err(InstallError::Unverified("no installer configured".into()).into());
+            };
+            let tenant = installer.on_app_install(body).await.inspect_err(|e| {
+                tracing::warn!(error = %e, "install refused");
+            })?;
+            return Ok(Accepted::Installed(tenant.member_id));
+        }
+        let tenant = self
+            .tenants
+            .tenant(&u.auth.member_id)
+            .await
+            .map_err(|e| EventError::Store(e.to_string()))?;
+        inbound::check_token(tenant.as_ref(), &u.auth).inspect_err(|e| log_rejection(e))?;
+        let member_id = u.auth.member_id.clone();
+        if name == "ONAPPUNINSTALL" {
+            self.tenants
+                .purge_tenant(&member_id)
+                .await
+                .map_err(InstallError::from)?;
+            tracing::info!(member_id = %member_id, "tenant uninstalled: secrets purged");
+            return Ok(Accepted::Uninstalled(member_id));
+        }
+        if name == "ONOFFLINEEVENT" {
+            self.wakeups.notify(&member_id);
+            return Ok(Accepted::Woken(member_id));
+        }
+        let event = match inbound::type_event(&u) {
+            Ok(event) => event,
+            Err(
+                e @ (EventError::UnknownEvent(_)
+                | EventError::Malformed { .. }
+                | EventError::MissingName),
+            ) => {
+                log_rejection(&e);
+                let data = u.form.get("data").cloned().unwrap_or_default();
+                let key = inbound::dedup_key(&member_id, &u.name, None, None, &data);
+                let now = unix_now();
+                let letter = DeadLetter {
+                    member_id,
+                    event: u.name.clone(),
+                    message_id: key.clone(),
+                    object_id: None,
+                    payload: super::payload::scrub(&serde_json::Value::Object(u.form.clone())),
+                    error_code: e.code().to_owned(),
+                    error_message: e.to_string(),
+                    retries: 0,
+                    first_seen: now,
+                    last_seen: now,
+                };
+                self.dead
+                    .put(&letter)
+                    .await
+                    .map_err(|e| EventError::Store(e.to_string()))?;
+                return Ok(Accepted::DeadLettered(key));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let entry = InboxEntry {
+            id: 0,
+            member_id,
+            event: event.event.name.as_str().to_owned(),
+            dedup_key: event.dedup_key.clone(),
+            payload: event.scrubbed.clone(),
+            received_at: unix_now(),
+            status: InboxStatus::Pending,
+        };
+        match self
+            .inbox
+            .record(&entry)
+            .await
+            .map_err(|e| EventError::Store(e.to_string()))?
+        {
+            Recorded::Duplicate(id) => {
+                let e = EventError::Replay {
+                    event: entry.event.clone(),
+                };
+                log_rejection(&e);
+                Ok(Accepted::Duplicate(id))
+            }
+            Recorded::New(id) => {
+                self.dispatch(id, event);
+                Ok(Accepted::Stored(id))
+            }
+        }
+    }
+
+    fn dispatch(&self, id: i64, event: InboundEvent) {
+        let handler = Arc::clone(&self.handler);
+        let inbox = Arc::clone(&self.inbox);
+        if matches!(event.event.payload, Payload::OfflineWakeup) {
+            return;
+        }
+        tokio::spawn(async move {
+            let status = match handler.handle(event).await {
+                Ok(()) => InboxStatus::Done,
+                Err(e) => {
+                    tracing::warn!(inbox_id = id, error = %e, "event handler failed");
+                    InboxStatus::Failed(e.to_string())
+                }
+            };
+            if let Err(e) = inbox.finish(id, &status).await {
+                tracing::warn!(inbox_id = id, error = %e, "inbox status not saved");
+            }
+        });
+    }
+}
+
+fn log_rejection(e: &EventError) {
+    tracing::warn!(code = e.code(), error = %e, "inbound event refused");
+}
