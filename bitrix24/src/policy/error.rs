@@ -141,9 +141,7 @@ pub enum PolicyError {
         key: String,
     },
     /// The idempotency key was used before with different params.
-    #[error(
-        "idempotency key '{key}' was used with different params; use a new --idempotency-key"
-    )]
+    #[error("idempotency key '{key}' was used with different params; use a new --idempotency-key")]
     IdempotencyKeyReused {
         /// The key.
         key: String,

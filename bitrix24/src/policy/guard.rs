@@ -168,7 +168,9 @@ impl Guard {
             request_id: a.request_id.clone(),
             tenant: self.tenant.clone(),
             method: decision.map_or_else(|| a.method.clone(), |d| d.method.clone()),
-            risk: decision.map(|d| d.risk.as_str().to_owned()).unwrap_or_default(),
+            risk: decision
+                .map(|d| d.risk.as_str().to_owned())
+                .unwrap_or_default(),
             allowlisted: decision.is_some_and(|d| d.allowlisted),
             duration_ms: u64::try_from(a.started.elapsed().as_millis()).unwrap_or(u64::MAX),
             param_keys: a.param_keys.clone(),
@@ -189,8 +191,8 @@ impl Guard {
 
     fn refuse(&self, a: &Audit<'_>, decision: Option<&Decision>, e: PolicyError) -> GuardError {
         let mut row = self.row(a, decision);
-        row.decision = "refused".to_owned();
-        row.status = "refused".to_owned();
+        "refused".clone_into(&mut row.decision);
+        "refused".clone_into(&mut row.status);
         row.error_code = Some(e.code().to_owned());
         self.write(&row);
         GuardError::Refused(e)
@@ -216,13 +218,13 @@ impl Guard {
                 return Err(e);
             }
         };
-        let plan = self
-            .plan_store()?
-            .create(&self.tenant, &decision, params, self.policy.packs())?;
+        let plan =
+            self.plan_store()?
+                .create(&self.tenant, &decision, params, self.policy.packs())?;
         let mut row = self.row(&a, Some(&decision));
         row.plan_id.clone_from(&plan.plan_id);
-        row.decision = "planned".to_owned();
-        row.status = "planned".to_owned();
+        "planned".clone_into(&mut row.decision);
+        "planned".clone_into(&mut row.status);
         self.write(&row);
         Ok(plan)
     }
@@ -296,11 +298,11 @@ impl Guard {
         }
         let key = idem.as_ref().map(|(_, k, _)| k.clone());
         let mut row = self.row(&a, Some(&decision));
-        row.decision = "allowed".to_owned();
+        "allowed".clone_into(&mut row.decision);
         row.idempotency_key = key.clone().unwrap_or_default();
 
         if let Some((_, _, Begin::Replay(response))) = &idem {
-            row.status = "idempotent_replay".to_owned();
+            "idempotent_replay".clone_into(&mut row.status);
             row.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             self.write(&row);
             return Ok(Outcome {
@@ -322,7 +324,7 @@ impl Guard {
                 {
                     tracing::warn!(error = %e, "idempotency record not stored");
                 }
-                row.status = "ok".to_owned();
+                "ok".clone_into(&mut row.status);
                 self.write(&row);
                 Ok(Outcome {
                     response,
@@ -336,7 +338,7 @@ impl Guard {
                 if let Some((store, key, _)) = &idem {
                     let _ = store.clear(key);
                 }
-                row.status = "error".to_owned();
+                "error".clone_into(&mut row.status);
                 row.error_code = Some(error_code(&e));
                 self.write(&row);
                 Err(GuardError::Failed(Box::new(e)))
@@ -347,10 +349,10 @@ impl Guard {
 
 /// The portal's error code, else the error's kind in upper case.
 pub(crate) fn error_code(e: &Error) -> String {
-    e.code().map_or_else(
-        || format!("{:?}", e.kind()).to_ascii_uppercase(),
-        |c| c.as_str().to_owned(),
-    )
+    e.code()
+        .map(|c| c.as_str().to_owned())
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| format!("{:?}", e.kind()).to_ascii_uppercase())
 }
 
 /// The JSON envelope of a response.

@@ -47,6 +47,4 @@ pub use rules::{
     PACK_PATTERNS, Pattern, Policy, normalize_method, pack_patterns, parse_allowlist, parse_packs,
     risk_rank,
 };
-pub use store::{
-    Begin, IdempotencyStore, Plan, PlanStore, canonical_json, params_hash, unix_now,
-};
+pub use store::{Begin, IdempotencyStore, Plan, PlanStore, canonical_json, params_hash, unix_now};

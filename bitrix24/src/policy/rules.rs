@@ -668,8 +668,18 @@ mod tests {
 
     #[test]
     fn method_names_are_checked() {
-        assert_eq!(normalize_method(" CRM.Deal.List ").unwrap(), "crm.deal.list");
-        for bad in ["crm.deal.list;rm", "crm deal", "ab", "crm..x", "crm.deal/../x", ""] {
+        assert_eq!(
+            normalize_method(" CRM.Deal.List ").unwrap(),
+            "crm.deal.list"
+        );
+        for bad in [
+            "crm.deal.list;rm",
+            "crm deal",
+            "ab",
+            "crm..x",
+            "crm.deal/../x",
+            "",
+        ] {
             let e = normalize_method(bad).unwrap_err();
             assert_eq!(e.code(), "INVALID_METHOD", "{bad:?}");
         }
@@ -747,7 +757,10 @@ mod tests {
         assert_eq!(d.risk, Risk::Write);
         assert_eq!(d.commands.len(), 2);
         let d = p
-            .evaluate("batch", &json!({"cmd": {"a": "crm.deal.delete?id=1", "b": "user.current"}}))
+            .evaluate(
+                "batch",
+                &json!({"cmd": {"a": "crm.deal.delete?id=1", "b": "user.current"}}),
+            )
             .unwrap();
         assert_eq!(d.risk, Risk::Destructive);
         let e = p
@@ -772,33 +785,49 @@ mod tests {
             json!({"cmd": {"a": "user current"}}),
             json!({"cmd": {"a": "user.current"}, "halt": 2}),
         ] {
-            assert_eq!(p.evaluate("batch", &bad).unwrap_err().code(), "INVALID_PARAMS", "{bad}");
+            assert_eq!(
+                p.evaluate("batch", &bad).unwrap_err().code(),
+                "INVALID_PARAMS",
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn confirmations_and_plans() {
         let p = Policy::default();
-        let e = p.check("crm.deal.add", &json!({}), Confirm::none()).unwrap_err();
+        let e = p
+            .check("crm.deal.add", &json!({}), Confirm::none())
+            .unwrap_err();
         assert_eq!(e.flag(), Some("--confirm-write"));
         assert!(e.to_string().contains("crm.deal.add") && e.to_string().contains("write"));
-        p.check("crm.deal.add", &json!({}), Confirm::write()).unwrap();
-        let e = p.check("crm.deal.delete", &json!({}), Confirm::write()).unwrap_err();
+        p.check("crm.deal.add", &json!({}), Confirm::write())
+            .unwrap();
+        let e = p
+            .check("crm.deal.delete", &json!({}), Confirm::write())
+            .unwrap_err();
         assert_eq!(e.flag(), Some("--confirm-destructive"));
-        p.check("crm.deal.delete", &json!({}), Confirm::all()).unwrap();
+        p.check("crm.deal.delete", &json!({}), Confirm::all())
+            .unwrap();
         let p = p.require_plan(true);
-        let e = p.check("crm.deal.add", &json!({}), Confirm::write()).unwrap_err();
+        let e = p
+            .check("crm.deal.add", &json!({}), Confirm::write())
+            .unwrap_err();
         assert_eq!(e.code(), "PLAN_REQUIRED");
         let d = p.evaluate("crm.deal.add", &json!({})).unwrap();
         p.authorize(&d, Confirm::write(), true).unwrap();
-        p.check("crm.deal.list", &json!({}), Confirm::none()).unwrap();
+        p.check("crm.deal.list", &json!({}), Confirm::none())
+            .unwrap();
     }
 
     #[test]
     fn params_must_be_an_object() {
         let p = Policy::default();
         for bad in [json!([]), json!("x"), json!(1), json!(null)] {
-            assert_eq!(p.evaluate("crm.deal.list", &bad).unwrap_err().code(), "INVALID_PARAMS");
+            assert_eq!(
+                p.evaluate("crm.deal.list", &bad).unwrap_err().code(),
+                "INVALID_PARAMS"
+            );
         }
         let e = p
             .evaluate("event.offline.get", &json!({"clear": 5}))

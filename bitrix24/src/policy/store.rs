@@ -47,10 +47,11 @@ pub fn canonical_json(value: &Value) -> String {
 }
 
 fn sha256_hex(data: &[u8]) -> String {
-    let digest = Sha256::digest(data);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(64);
-    for b in digest {
-        s.push_str(&format!("{b:02x}"));
+    for b in Sha256::digest(data) {
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 15)]));
     }
     s
 }
@@ -128,7 +129,11 @@ impl LockedJson {
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         let mut name = self.path.file_name().unwrap_or_default().to_os_string();
-        name.push(format!(".tmp-{}-{:x}", std::process::id(), fastrand::u64(..)));
+        name.push(format!(
+            ".tmp-{}-{:x}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
         let tmp = dir.join(name);
         let result = (|| {
             let mut f = File::create(&tmp)?;
@@ -268,7 +273,6 @@ impl PlanStore {
     }
 
     fn checked(
-        &self,
         state: &mut Map<String, Value>,
         id: &str,
         tenant: &str,
@@ -297,7 +301,8 @@ impl PlanStore {
                 given: given.to_owned(),
             });
         }
-        if !plan.params_hash.is_empty() && plan.params_hash != params_hash(&plan.method, &plan.params)
+        if !plan.params_hash.is_empty()
+            && plan.params_hash != params_hash(&plan.method, &plan.params)
         {
             return Err(PolicyError::PlanTampered { id: id.to_owned() });
         }
@@ -309,7 +314,7 @@ impl PlanStore {
     pub fn get(&self, id: &str, tenant: &str, method: Option<&str>) -> Result<Plan, PolicyError> {
         let now = (self.clock)();
         self.file
-            .update(|state| Ok((self.checked(state, id, tenant, method, now)?, false)))
+            .update(|state| Ok((Self::checked(state, id, tenant, method, now)?, false)))
     }
 
     /// Marks the plan executed, with the same checks as [`PlanStore::get`] under the lock: of
@@ -323,7 +328,7 @@ impl PlanStore {
     ) -> Result<Plan, PolicyError> {
         let now = (self.clock)();
         self.file.update(|state| {
-            let mut plan = self.checked(state, id, tenant, method, now)?;
+            let mut plan = Self::checked(state, id, tenant, method, now)?;
             plan.executed = true;
             plan.executed_at = Some(now);
             let stored =
@@ -543,7 +548,9 @@ mod tests {
         let store = PlanStore::new(tmp("plans.json"), 120).with_clock(clock);
         let params = json!({"fields": {"TITLE": "x"}});
         let d = Policy::default().evaluate("crm.deal.add", &params).unwrap();
-        let plan = store.create("a.example", &d, &params, &["core".into()]).unwrap();
+        let plan = store
+            .create("a.example", &d, &params, &["core".into()])
+            .unwrap();
         assert_eq!(plan.plan_id.len(), 20);
         assert_eq!(plan.expires_at - plan.created_at, 120);
         let code = |r: Result<Plan, PolicyError>| r.unwrap_err().code();
@@ -566,7 +573,10 @@ mod tests {
         );
         let later = store.create("a.example", &d, &params, &[]).unwrap();
         now.fetch_add(121, Ordering::SeqCst);
-        assert_eq!(code(store.get(&later.plan_id, "a.example", None)), "PLAN_EXPIRED");
+        assert_eq!(
+            code(store.get(&later.plan_id, "a.example", None)),
+            "PLAN_EXPIRED"
+        );
     }
 
     #[test]
@@ -574,9 +584,13 @@ mod tests {
         let path = tmp("plans.json");
         let store = PlanStore::new(&path, 600);
         let params = json!({"id": 1});
-        let d = Policy::default().evaluate("crm.deal.delete", &params).unwrap();
+        let d = Policy::default()
+            .evaluate("crm.deal.delete", &params)
+            .unwrap();
         let plan = store.create("t", &d, &params, &[]).unwrap();
-        let text = fs::read_to_string(&path).unwrap().replace("\"id\":1", "\"id\":2");
+        let text = fs::read_to_string(&path)
+            .unwrap()
+            .replace("\"id\":1", "\"id\":2");
         fs::write(&path, text).unwrap();
         assert_eq!(
             store.get(&plan.plan_id, "t", None).unwrap_err().code(),
@@ -594,7 +608,10 @@ mod tests {
         let p = json!({"fields": {"TITLE": "x"}, "origin_id": "ext-42"});
         let k = IdempotencyStore::key_for("t", "crm.deal.add", &p, None);
         assert!(k.starts_with("t|crm.deal.add|origin_id:"), "{k}");
-        assert!(!k.contains("ext-42"), "a param value never appears in a key");
+        assert!(
+            !k.contains("ext-42"),
+            "a param value never appears in a key"
+        );
         assert_eq!(
             IdempotencyStore::key_for("t", "crm.deal.add", &p, Some(" mine ")),
             "t|crm.deal.add|mine"
@@ -603,7 +620,10 @@ mod tests {
         let auto = IdempotencyStore::key_for("t", "crm.deal.add", &q, None);
         assert!(auto.starts_with("t|crm.deal.add|auto:"));
         let r = json!({"fields": {"TITLE": "y"}});
-        assert_ne!(auto, IdempotencyStore::key_for("t", "crm.deal.add", &r, None));
+        assert_ne!(
+            auto,
+            IdempotencyStore::key_for("t", "crm.deal.add", &r, None)
+        );
     }
 
     #[test]
