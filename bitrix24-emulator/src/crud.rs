@@ -1,7 +1,6 @@
 //! The generic methods of an entity family (`add`, `get`, `list`, `update`, `delete`, `fields`
 //! and the flavor's extra actions), for its own prefix and for `crm.item.*`.
 
-use crate::clock;
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, param};
 use crate::entity::meta::{fields_meta, list_outcome, shape};
 use crate::entity::{Family, Flavor, ListQuery, Page, Shape, View};
@@ -86,6 +85,8 @@ pub(crate) fn family_call(
     } else {
         fam.aliases.get(action).map_or(action, String::as_str)
     };
+    // A flavor's extra action: an update of fixed fields (`complete`).
+    let sets = fam.actions.get(action).filter(|_| !d7);
     let store_key = fam.spec.prefix.as_str();
     let id_name = if d7 { "id" } else { fam.spec.id_param.as_str() };
     let (add_s, get_s, upd_s, del_s, wrapper) = if d7 {
@@ -159,10 +160,10 @@ pub(crate) fn family_call(
             };
             Ok(list_outcome(page, wrapper))
         }
-        "update" | "complete" => {
+        _ if action == "update" || sets.is_some() => {
             let id = id_of().ok_or_else(|| missing_id(fam, d7, id_name))?;
             let empty = Map::new();
-            let fields = if action == "complete" {
+            let fields = if sets.is_some() {
                 &empty
             } else {
                 fields_param(fam, d7, p)?
@@ -176,10 +177,8 @@ pub(crate) fn family_call(
                 if !store.update(fam, view, id, fields, c.user_id, now) {
                     return Err(not_found(fam, d7, action));
                 }
-                if action == "complete" {
-                    store.set(fam, id, "STATUS", &json!(5));
-                    store.set(fam, id, "CLOSED_BY", &json!(c.user_id));
-                    store.set(fam, id, "CLOSED_DATE", &json!(clock::iso(now)));
+                for (name, value) in sets.into_iter().flatten() {
+                    store.set_default(fam, id, name, value, c.user_id, now);
                 }
                 shape(&upd_s, id, || {
                     store.render_full(fam, view, id).unwrap_or(Value::Null)
@@ -213,7 +212,6 @@ pub(crate) fn family_call(
                 _ => meta,
             }))
         }
-        "getfields" => Ok(Outcome::of(json!({"fields": fields_meta(fam, view)}))),
         _ => Err(ApiError::method_not_found()),
     }
 }

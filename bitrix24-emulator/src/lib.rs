@@ -32,6 +32,7 @@ mod filter;
 mod handlers;
 mod http;
 mod metering;
+mod overlay;
 mod php;
 mod routes;
 mod scopes;
@@ -188,7 +189,9 @@ impl EmulatorBuilder {
 
     /// Loads the method specs from `dir` instead of the ones embedded at compile time (the
     /// workspace `specs/`). Every specced entity with get/list and add/update methods becomes a
-    /// family serving `add|get|list|update|delete|fields`.
+    /// family serving `add|get|list|update|delete|fields`; the CRM and task families
+    /// (`crm.deal`, ..., `tasks.task`) and the fields of smart-process items come from the
+    /// specs too (the `core` pack), so a directory without it serves none of them.
     #[must_use]
     pub fn specs_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
         self.specs_dir = Some(dir.into());
@@ -230,26 +233,11 @@ impl EmulatorBuilder {
         let base_url = format!("http://{addr}");
         let host = addr.to_string();
         let mut rng = fastrand::Rng::with_seed(self.faults.seed ^ 0x05ee_db24);
-        let mut families: Vec<Family> = entity::builtin::builtin_families()
-            .into_iter()
-            .map(|f| {
-                let mut f = Family::new(f);
-                f.origin = "builtin".into();
-                f
-            })
-            .collect();
-        families.push(entity::builtin::crm_type_family());
-        for f in self.families {
-            families.retain(|x| x.spec.prefix != f.prefix);
-            let mut f = Family::new(f);
-            f.origin = "custom".into();
-            families.push(f);
-        }
         let spec_list = match &self.specs_dir {
             Some(dir) => specs::from_dir(dir)?,
             None => specs::embedded(),
         };
-        let mut taken: Vec<String> = families.iter().map(|f| f.spec.prefix.clone()).collect();
+        let mut taken: Vec<String> = self.families.iter().map(|f| f.prefix.clone()).collect();
         taken.extend(
             [
                 "user",
@@ -262,7 +250,15 @@ impl EmulatorBuilder {
             .iter()
             .map(|s| (*s).to_string()),
         );
-        families.extend(specs::families(&spec_list, &taken));
+        let mut families = specs::families(&spec_list, &taken);
+        families.push(entity::crm_type::family());
+        for f in self.families {
+            families.retain(|x| x.spec.prefix != f.prefix);
+            let mut f = Family::new(f);
+            f.origin = "custom".into();
+            families.push(f);
+        }
+        let item_template = specs::item_template(&spec_list);
         let methods = scopes::method_table(dispatch::routes(), &families);
         let mut all_scopes: Vec<String> =
             state::ALL_SCOPES.iter().map(|s| (*s).to_string()).collect();
@@ -384,6 +380,7 @@ impl EmulatorBuilder {
             http,
             methods,
             all_scopes,
+            item_template,
             dynamic: RwLock::new(Vec::new()),
             moved_to: Mutex::new(None),
         };
@@ -706,8 +703,9 @@ impl Control {
             .map_or(0, |s| s.rows.len())
     }
 
-    /// The entity families served, as `(method prefix, origin)`: origin is `builtin`, `custom`,
-    /// `crm.type`, or the spec file (`specs/commerce.toml`) a family was derived from.
+    /// The entity families served, as `(method prefix, origin)`: origin is `custom`, `crm.type`,
+    /// or the spec file a family was derived from (`specs/core.toml` for `crm.deal`,
+    /// `specs/commerce.toml` for `sale.order`).
     pub fn families(&self) -> Vec<(String, String)> {
         self.inner
             .families

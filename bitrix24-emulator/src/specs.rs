@@ -5,11 +5,18 @@
 //! `<prefix>.add|get|list|update|delete|fields` plus the spec's own aliases (`getFields`,
 //! `getList`). Key style follows the entity's field names (UPPER_SNAKE = legacy, camelCase = D7)
 //! and result shapes follow each method's `response`.
+//!
+//! The portal's own families (`crm.deal`, `crm.lead`, `crm.contact`, `crm.company`,
+//! `tasks.task`) are spec entities too, with the emulator-only facts of [`crate::overlay`]; they
+//! serve exactly the spec's methods of their prefix and render keys in the portal's order (that
+//! of the fullest documented `example`).
 
 use crate::entity::{
-    EntityFamily, Family, FieldSpec, FieldType, Flavor, KeyStyle, NumberStyle, Shape,
+    EntityFamily, Family, FieldDefault, FieldSpec, FieldType, Flavor, KeyStyle, NumberStyle, Shape,
 };
+use crate::overlay::{self, Overlay};
 use bitrix24_codegen::spec::{self, EntitySpec, MethodSpec, Response, Spec, Ty};
+use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 
 /// The workspace specs, embedded at compile time.
@@ -226,6 +233,14 @@ pub(crate) fn families(specs: &[Spec], taken: &[String]) -> Vec<Family> {
     let mut out: Vec<Family> = Vec::new();
     for s in specs {
         for (ename, ent) in &s.entities {
+            if let Some(o) = overlay::of(ename) {
+                if !taken.iter().any(|t| t == o.prefix)
+                    && !out.iter().any(|f| f.spec.prefix == o.prefix)
+                {
+                    out.push(overlaid(s, ent, o));
+                }
+                continue;
+            }
             // prefix -> action -> method
             let mut by_prefix: BTreeMap<String, HashMap<&'static str, &MethodSpec>> =
                 BTreeMap::new();
@@ -286,17 +301,10 @@ pub(crate) fn families(specs: &[Spec], taken: &[String]) -> Vec<Family> {
                 }
                 let mut fam = build(s, prefix, ent, acts);
                 if !DOCUMENTED_CRUD.contains(&prefix.as_str()) {
-                    let mut only: Vec<String> = s
-                        .methods
-                        .values()
-                        .filter_map(|m| {
-                            let (p, last) = m.name.rsplit_once('.')?;
-                            (p == prefix).then(|| last.to_ascii_lowercase())
-                        })
+                    fam.served = methods_of(s, prefix)
+                        .into_iter()
                         .filter(|l| action_of(l).is_some())
                         .collect();
-                    only.sort();
-                    fam.served = only;
                 }
                 out.push(fam);
             }
@@ -311,6 +319,26 @@ fn build(
     ent: &EntitySpec,
     acts: &HashMap<&'static str, &MethodSpec>,
 ) -> Family {
+    compile(s, entity_family(prefix, ent, acts))
+}
+
+/// The UPPER name of a spec field (`dateInsert` -> `DATE_INSERT` for camelCase entities).
+pub(crate) fn upper_name(ent: &EntitySpec, name: &str) -> String {
+    if is_upper_style(ent) {
+        name.to_string()
+    } else {
+        upper_snake(name)
+    }
+}
+
+/// The family description of a spec entity under `prefix`: its fields (the id first; `UF_*`
+/// fields of the docs' example portal are left to the per-row user fields), key and number
+/// style, scope, id parameter and result shapes from the methods in `acts`.
+pub(crate) fn entity_family(
+    prefix: &str,
+    ent: &EntitySpec,
+    acts: &HashMap<&'static str, &MethodSpec>,
+) -> EntityFamily {
     let upper = is_upper_style(ent);
     let id_name = ent.id.clone().unwrap_or_else(|| {
         if upper {
@@ -320,15 +348,12 @@ fn build(
         }
     });
     let mk = |name: &str, ty: FieldType| {
-        if upper {
-            FieldSpec::new(name, ty)
-        } else {
-            FieldSpec::new(&upper_snake(name), ty).camel(name)
-        }
+        let fs = FieldSpec::new(&upper_name(ent, name), ty);
+        if upper { fs } else { fs.camel(name) }
     };
     let mut fields = vec![mk(&id_name, FieldType::Id)];
     for f in &ent.fields {
-        if f.name == id_name {
+        if f.name == id_name || upper_name(ent, &f.name).starts_with("UF_") {
             continue;
         }
         let mut fs = mk(&f.name, field_type(&f.ty));
@@ -350,12 +375,11 @@ fn build(
         .flat_map(|m| m.params.iter())
         .find(|p| p.required && matches!(p.ty, Ty::Id | Ty::Int))
         .map_or_else(|| "id".to_string(), |p| p.name.clone());
-    let get = shape_of(resp("get"), Shape::Row);
     let list_wrapper = match resp("list") {
         Some(Response::WrappedList(k, _)) => Some(k.clone()),
         _ => None,
     };
-    let spec = EntityFamily {
+    EntityFamily {
         prefix: prefix.to_string(),
         scope,
         entity_type_id: None,
@@ -372,18 +396,26 @@ fn build(
             NumberStyle::Native
         },
         add: shape_of(resp("add"), Shape::BareId),
-        get: get.clone(),
+        get: shape_of(resp("get"), Shape::Row),
         update: shape_of(resp("update"), Shape::True),
         delete: shape_of(resp("delete"), Shape::True),
         list_wrapper,
         default_desc: false,
         flavor: if upper { Flavor::LegacyCrm } else { Flavor::D7 },
         fields,
-    };
+    }
+}
+
+/// Compiles a spec family: the pack's events, the `fields` wrapper of a wrapped `get`, the
+/// documented "not found" error, the spec's aliases (`getFields`, `getList`), and the standard
+/// six actions plus the aliases as the served methods.
+fn compile(s: &Spec, spec: EntityFamily) -> Family {
+    let prefix = spec.prefix.clone();
+    let get = spec.get.clone();
     let mut fam = Family::new(spec);
     fam.origin.clone_from(&s.file);
-    fam.events = pack_events(&s.events, prefix);
-    if let Shape::Wrapped(k, _) = &get {
+    fam.events = pack_events(&s.events, &prefix);
+    if let (None, Shape::Wrapped(k, _)) = (&fam.fields_wrapper, &get) {
         fam.fields_wrapper = Some(k.clone());
     }
     fam.not_found = NOT_FOUND
@@ -391,21 +423,146 @@ fn build(
         .find(|(p, _, _)| *p == prefix)
         .map(|(_, c, d)| ((*c).to_string(), (*d).to_string()));
     // Every method of the prefix (getFields takes and returns no entity).
-    for m in s.methods.values() {
-        if let Some((p, last)) = m.name.rsplit_once('.')
-            && p == prefix
+    for last in methods_of(s, &prefix) {
+        if let Some(a) = action_of(&last)
+            && !STANDARD.contains(&last.as_str())
         {
-            let lower = last.to_ascii_lowercase();
-            if let Some(a) = action_of(&lower)
-                && !STANDARD.contains(&lower.as_str())
-            {
-                fam.aliases.insert(lower, a.to_string());
-            }
+            fam.aliases.insert(last, a.to_string());
         }
     }
     fam.served = STANDARD.iter().map(|s| (*s).to_string()).collect();
     fam.served.extend(fam.aliases.keys().cloned());
     fam
+}
+
+/// The last segments (lower case) of the spec's methods named `<prefix>.<last>`.
+fn methods_of(s: &Spec, prefix: &str) -> Vec<String> {
+    let mut v: Vec<String> = s
+        .methods
+        .values()
+        .filter_map(|m| {
+            let (p, last) = m.name.rsplit_once('.')?;
+            (p == prefix).then(|| last.to_ascii_lowercase())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The spec's methods named `<prefix>.<action>`, by standard action.
+fn actions_of<'s>(s: &'s Spec, prefix: &str) -> HashMap<&'static str, &'s MethodSpec> {
+    s.methods
+        .values()
+        .filter_map(|m| {
+            let (p, last) = m.name.rsplit_once('.')?;
+            (p == prefix).then_some(())?;
+            Some((action_of(last)?, m))
+        })
+        .collect()
+}
+
+/// An overlaid entity (`crm.deal`, `tasks.task`): the spec's family with the overlay applied,
+/// serving exactly the spec's methods of the prefix that it can serve.
+fn overlaid(s: &Spec, ent: &EntitySpec, o: &Overlay) -> Family {
+    let acts = actions_of(s, o.prefix);
+    let mut spec = entity_family(o.prefix, ent, &acts);
+    o.apply(&mut spec);
+    portal_order(&mut spec, [s]);
+    let mut fam = compile(s, spec);
+    fam.served = methods_of(s, o.prefix)
+        .into_iter()
+        .filter(|l| action_of(l).is_some() || fam.actions.contains_key(l))
+        .collect();
+    fam
+}
+
+/// The fields of a smart-process item: the spec's `Item` with its overlay (an id alone when no
+/// pack has the entity).
+pub(crate) fn item_template(specs: &[Spec]) -> EntityFamily {
+    let o = &overlay::ITEM;
+    let found = specs
+        .iter()
+        .find_map(|s| s.entities.get(o.entity).map(|e| (s, e)));
+    let mut spec = if let Some((s, ent)) = found {
+        entity_family(o.prefix, ent, &actions_of(s, o.prefix))
+    } else {
+        let ent = EntitySpec {
+            doc: String::new(),
+            docs: None,
+            id: Some("id".into()),
+            fields: Vec::new(),
+        };
+        entity_family(o.prefix, &ent, &HashMap::new())
+    };
+    o.apply(&mut spec);
+    portal_order(&mut spec, specs);
+    spec.scope = "crm".into();
+    spec
+}
+
+/// Puts the fields after the id in the portal's key order: that of the fullest documented
+/// `example` among the spec's methods of the family's prefix (`crm.deal.get`, `tasks.task.add`);
+/// fields no example shows keep their order after them.
+fn portal_order<'s>(fam: &mut EntityFamily, specs: impl IntoIterator<Item = &'s Spec>) {
+    let mut best: Vec<String> = Vec::new();
+    for s in specs {
+        for m in s.methods.values() {
+            let Some((p, _)) = m.name.rsplit_once('.') else {
+                continue;
+            };
+            let Some(text) = m.example.as_deref().filter(|_| p == fam.prefix) else {
+                continue;
+            };
+            let keys = serde_json::from_str::<Value>(text)
+                .ok()
+                .as_ref()
+                .and_then(example_row)
+                .map(|row| row.keys().cloned().collect::<Vec<_>>())
+                .unwrap_or_default();
+            if keys.len() > best.len() {
+                best = keys;
+            }
+        }
+    }
+    let camel = fam.keys == KeyStyle::Camel;
+    let rank = |f: &FieldSpec| {
+        let wire = if camel { &f.camel } else { &f.name };
+        best.iter().position(|k| k == wire).unwrap_or(usize::MAX)
+    };
+    if let Some(rest) = fam.fields.get_mut(1..) {
+        rest.sort_by_key(rank);
+    }
+}
+
+/// The entity object of a documented result: the object itself, the first row of a list, or
+/// the value of a one-key wrapper (`{"task": {...}}`, `{"items": [...]}`).
+fn example_row(v: &Value) -> Option<&Map<String, Value>> {
+    match v {
+        Value::Array(a) => a.first().and_then(example_row),
+        Value::Object(m) if m.len() == 1 => m
+            .values()
+            .next()
+            .filter(|x| x.is_object() || x.is_array())
+            .and_then(example_row)
+            .or(Some(m)),
+        Value::Object(m) => Some(m),
+        _ => None,
+    }
+}
+
+/// The item family of a smart process created with `crm.type.add` (served by `crm.item.*`).
+pub(crate) fn dynamic_family(template: &EntityFamily, etid: u32, title: &str) -> Family {
+    let mut spec = template.clone();
+    spec.prefix = format!("crm.dynamic.{etid}");
+    spec.entity_type_id = Some(etid);
+    for f in &mut spec.fields {
+        if f.name == "ENTITY_TYPE_ID" {
+            f.default = Some(FieldDefault::Value(etid.into()));
+        }
+    }
+    let mut f = Family::new(spec);
+    f.origin = format!("crm.type:{title}");
+    f
 }
 
 #[cfg(test)]
@@ -462,5 +619,96 @@ mod tests {
             .unwrap();
         assert_eq!(act.events["UPDATE"], ["ONCRMACTIVITYUPDATE"]);
         assert_eq!(act.served.len(), 6);
+    }
+
+    /// The portal's own families are the spec's entities with the overlay: every spec field,
+    /// the portal's key order, exactly the spec's methods.
+    #[test]
+    fn overlaid_families_come_from_the_specs() {
+        let fams = families(&embedded(), &[]);
+        let fam = |p: &str| fams.iter().find(|f| f.spec.prefix == p).unwrap();
+        let deal = fam("crm.deal");
+        assert_eq!(deal.origin, "specs/core.toml");
+        assert_eq!(deal.spec.entity_type_id, Some(2));
+        let names: Vec<&str> = deal.spec.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names[..4], ["ID", "TITLE", "TYPE_ID", "STAGE_ID"]);
+        for n in [
+            "UTM_SOURCE",
+            "MOVED_BY_ID",
+            "LAST_ACTIVITY_TIME",
+            "CONTACT_IDS",
+        ] {
+            assert!(names.contains(&n), "{n}");
+        }
+        let stage = &deal.spec.fields[deal.slot("STAGE_ID", false).unwrap()];
+        assert_eq!(stage.status_type.as_deref(), Some("DEAL_STAGE"));
+        let moved = &deal.spec.fields[deal.slot("MOVED_BY_ID", false).unwrap()];
+        assert!(moved.read_only);
+        assert_eq!(moved.camel, "movedBy");
+        assert_eq!(
+            deal.served,
+            ["add", "delete", "fields", "get", "list", "update"]
+        );
+        assert_eq!(deal.events["ADD"], ["ONCRMDEALADD"]);
+        // Companies have no source; `UF_*` example fields stay per-row user fields.
+        let company = fam("crm.company");
+        assert!(company.slot("SOURCE_ID", false).is_none());
+        assert!(company.slot("UF_CRM_64A29A1CD5CC2", false).is_none());
+        let task = fam("tasks.task");
+        assert_eq!(task.spec.flavor, Flavor::Tasks);
+        assert_eq!(task.spec.id_param, "taskId");
+        assert_eq!(
+            task.served,
+            [
+                "add",
+                "complete",
+                "delete",
+                "get",
+                "getfields",
+                "list",
+                "update"
+            ]
+        );
+        assert_eq!(task.fields_wrapper.as_deref(), Some("fields"));
+        let camels: Vec<&str> = task.spec.fields.iter().map(|f| f.camel.as_str()).collect();
+        assert_eq!(camels[..4], ["id", "parentId", "title", "description"]);
+        assert!(camels.contains(&"groupId") && camels.contains(&"favorite"));
+        let item = dynamic_family(&item_template(&embedded()), 128, "P");
+        assert_eq!(item.spec.prefix, "crm.dynamic.128");
+        let etid = &item.spec.fields[item.slot("entityTypeId", true).unwrap()];
+        assert!(matches!(&etid.default, Some(FieldDefault::Value(v)) if v == 128));
+    }
+
+    /// Every rule names a field of its spec entity, and no extra field duplicates one: the spec
+    /// stays the one source of the field list.
+    #[test]
+    fn overlays_annotate_spec_fields_only() {
+        let packs = embedded();
+        for o in overlay::OVERLAYS.iter().chain([&overlay::ITEM]) {
+            let ent = packs
+                .iter()
+                .find_map(|s| s.entities.get(o.entity))
+                .unwrap_or_else(|| panic!("no spec entity {}", o.entity));
+            let names: Vec<String> = ent
+                .fields
+                .iter()
+                .map(|f| upper_name(ent, &f.name))
+                .collect();
+            for (n, _) in o.rules() {
+                assert!(
+                    names.iter().any(|x| x == n),
+                    "{}: {n} is not in the spec",
+                    o.entity
+                );
+            }
+            for x in (o.extra)() {
+                assert!(
+                    !names.contains(&x.name),
+                    "{}: extra {} is in the spec now; drop it from the overlay",
+                    o.entity,
+                    x.name
+                );
+            }
+        }
     }
 }

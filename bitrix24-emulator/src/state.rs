@@ -3,7 +3,7 @@
 use crate::clock::Clock;
 use crate::config::{Faults, Limits};
 use crate::core::{ApiError, AuthKind, Caller};
-use crate::entity::{Family, Store};
+use crate::entity::{EntityFamily, Family, Store};
 use crate::php;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -308,6 +308,8 @@ pub(crate) struct Inner {
     pub all_scopes: Vec<String>,
     /// The new base URL after `Control::move_portal` (the old address answers 302).
     pub moved_to: Mutex<Option<String>>,
+    /// The fields of a smart-process item (`specs::item_template`).
+    pub item_template: EntityFamily,
     /// Smart-process families created by `crm.type.add`.
     pub dynamic: RwLock<Vec<std::sync::Arc<Family>>>,
 }

@@ -1,9 +1,9 @@
 //! In-memory entity stores and the data-driven family model (`crm.deal`, `tasks.task`, ...).
 //!
 //! [`model`] describes families, [`value`] the stored values, [`query`] list requests, [`store`]
-//! the rows and [`meta`] the non-row answers; the hand-written families are in [`builtin`].
+//! the rows and [`meta`] the non-row answers; [`crm_type`] is the one family no spec describes.
 
-pub(crate) mod builtin;
+pub(crate) mod crm_type;
 pub(crate) mod meta;
 pub(crate) mod model;
 pub(crate) mod query;

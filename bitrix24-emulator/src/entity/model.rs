@@ -195,7 +195,8 @@ pub enum Shape {
 pub enum Flavor {
     /// Legacy `crm.*`: errors with an empty code, `data[FIELDS][ID]` events.
     LegacyCrm,
-    /// `tasks.task.*`: numeric-string error codes, `FIELDS_AFTER`/`FIELDS_BEFORE` events, `complete`.
+    /// `tasks.task.*`: numeric-string error codes, `FIELDS_AFTER`/`FIELDS_BEFORE` events,
+    /// `complete`, and `getfields` in `{"fields": {...}}`.
     Tasks,
     /// D7 controllers (`sale.*`, `catalog.*`, ...): camelCase requests and responses, error `100`
     /// for a missing parameter.
@@ -281,7 +282,7 @@ pub(crate) struct Family {
     pub fields_wrapper: Option<String>,
     /// The documented "not found" error (code, description) of the family's `get`.
     pub not_found: Option<(String, String)>,
-    /// Where the family comes from (`builtin`, `custom`, `specs/commerce.toml`, `crm.type`).
+    /// Where the family comes from (`custom`, `specs/core.toml`, `crm.type`, `crm.type:<title>`).
     pub origin: String,
     /// Event names fired per action (`ADD`/`UPDATE`/`DELETE`), from the pack's `events` list;
     /// when empty, `spec.event_prefix` decides.
@@ -290,6 +291,9 @@ pub(crate) struct Family {
     /// flavor; a spec family serves the standard six plus its aliases, or only the methods its
     /// spec lists when the documented API has no generic CRUD (`catalog.catalog` is read-only).
     pub served: Vec<String>,
+    /// Extra actions that update fixed fields (`tasks.task.complete`: `STATUS` 5, `CLOSED_BY`,
+    /// `CLOSED_DATE`), lower case.
+    pub actions: HashMap<String, Vec<(String, FieldDefault)>>,
     /// Served by hand-written handlers under the documented method names (`disk.*`, `im.*`,
     /// `sonet_group.*`): the prefix is only the store key.
     pub custom: bool,
@@ -316,7 +320,7 @@ impl Family {
             by_upper.insert(f.name.to_ascii_uppercase(), i);
             by_camel.insert(f.camel.clone(), i);
         }
-        Self {
+        let mut fam = Self {
             camel_in: spec.flavor == Flavor::D7,
             served: default_actions(spec.flavor),
             spec,
@@ -327,8 +331,24 @@ impl Family {
             not_found: None,
             origin: String::new(),
             events: HashMap::new(),
+            actions: HashMap::new(),
             custom: false,
+        };
+        if fam.spec.flavor == Flavor::Tasks {
+            // `getFields` answers `{"fields": {...}}`; `complete` closes the task.
+            fam.aliases.insert("getfields".into(), "fields".into());
+            fam.fields_wrapper = Some("fields".into());
+            let status = FieldDefault::Value(Value::from(5));
+            fam.actions.insert(
+                "complete".into(),
+                vec![
+                    ("STATUS".into(), status),
+                    ("CLOSED_BY".into(), FieldDefault::Caller),
+                    ("CLOSED_DATE".into(), FieldDefault::Now),
+                ],
+            );
         }
+        fam
     }
 
     pub(crate) fn slot(&self, name: &str, camel: bool) -> Option<usize> {

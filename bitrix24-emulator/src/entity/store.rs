@@ -238,11 +238,10 @@ impl Store {
                 .spec
                 .fields
                 .iter()
-                .map(|f| match &f.default {
-                    None => V::Null,
-                    Some(FieldDefault::Now) => to_v(f.ty, &json!(now as i64)),
-                    Some(FieldDefault::Caller) => V::Int(user as i64),
-                    Some(FieldDefault::Value(v)) => to_v(f.ty, v),
+                .map(|f| {
+                    f.default
+                        .as_ref()
+                        .map_or(V::Null, |d| default_value(f.ty, d, user, now))
                 })
                 .collect(),
             extra: Vec::new(),
@@ -281,6 +280,21 @@ impl Store {
             }
         }
         true
+    }
+
+    /// Sets one field by UPPER name to what `d` gives for `user` at `now`.
+    pub(crate) fn set_default(
+        &mut self,
+        fam: &Family,
+        id: i64,
+        name: &str,
+        d: &FieldDefault,
+        user: u64,
+        now: f64,
+    ) {
+        if let (Some(row), Some(i)) = (self.rows.get_mut(&id), fam.slot(name, false)) {
+            row.vals[i] = default_value(fam.spec.fields[i].ty, d, user, now);
+        }
     }
 
     /// Sets one field by UPPER name.
@@ -348,6 +362,15 @@ impl Store {
             );
         }
         self.next_id = base + n as i64;
+    }
+}
+
+/// The stored value of a default: the time `now`, the caller `user`, or the fixed value.
+fn default_value(ty: FieldType, d: &FieldDefault, user: u64, now: f64) -> V {
+    match d {
+        FieldDefault::Now => to_v(ty, &json!(now as i64)),
+        FieldDefault::Caller => V::Int(user as i64),
+        FieldDefault::Value(v) => to_v(ty, v),
     }
 }
 

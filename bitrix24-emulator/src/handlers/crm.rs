@@ -4,8 +4,9 @@
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, as_str, param};
 use crate::crud::{family_call, fields_param};
 use crate::entity::meta::fields_meta;
-use crate::entity::{Store, View, builtin};
+use crate::entity::{Store, View};
 use crate::routes::{Route, Scope};
+use crate::specs;
 use crate::state::Inner;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -109,7 +110,11 @@ fn crm_type_add(inner: &Arc<Inner>, c: &Caller, p: &Map<String, Value>) -> Metho
         .dynamic
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .push(Arc::new(builtin::dynamic_family(etid32, &title)));
+        .push(Arc::new(specs::dynamic_family(
+            &inner.item_template,
+            etid32,
+            &title,
+        )));
     Ok(Outcome::of(json!({ "type": row })))
 }
 

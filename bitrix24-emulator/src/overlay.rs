@@ -1,0 +1,294 @@
+//! What the emulator adds to the spec entities it serves as the portal's own families
+//! (`crm.deal`, `crm.lead`, `crm.contact`, `crm.company`, `tasks.task`) and to the spec's `Item`
+//! (the fields of a smart-process item): one [`Overlay`] per entity.
+//!
+//! The spec (`specs/<pack>.toml`) is the one source of an entity's field list, names and types,
+//! and of its methods, shapes and scopes; an overlay holds only what no spec says: defaults on
+//! `add`, read-only fields, `statusType` links, multi-fields, the `crm.item.*` names of legacy
+//! fields, and the family's conventions (entity type id, flavor, number style). A rule naming a
+//! field the spec does not list is an error the unit tests catch; fields the portal has and the
+//! spec does not list yet go to `extra`, until the spec lists them.
+
+use crate::entity::{EntityFamily, FieldDefault, FieldSpec, FieldType, Flavor, NumberStyle, Shape};
+use serde_json::{Value, json};
+
+/// A field rule: what the emulator adds to the spec's field (builder style).
+pub(crate) type Rule = fn(FieldSpec) -> FieldSpec;
+
+/// Rules by UPPER field name.
+type Rules = &'static [(&'static str, Rule)];
+
+/// The emulator-only facts of one spec entity.
+pub(crate) struct Overlay {
+    /// The spec entity (`Deal`).
+    pub entity: &'static str,
+    /// Its method prefix (`crm.deal`).
+    pub prefix: &'static str,
+    /// Family settings no spec carries (entity type id, flavor, number style, shapes the spec
+    /// leaves as `value`).
+    pub family: fn(&mut EntityFamily),
+    /// Field rules, in groups (a group may serve several entities).
+    pub fields: &'static [Rules],
+    /// Fields the portal has that the spec does not list yet.
+    pub extra: fn() -> Vec<FieldSpec>,
+}
+
+impl Overlay {
+    /// Applies the overlay to a family built from the spec: settings, field rules, then the
+    /// extra fields the spec does not have.
+    pub(crate) fn apply(&self, fam: &mut EntityFamily) {
+        (self.family)(fam);
+        for f in &mut fam.fields {
+            for (name, rule) in self.rules() {
+                if *name == f.name {
+                    *f = rule(f.clone());
+                }
+            }
+        }
+        let mut extra = (self.extra)();
+        extra.retain(|x| !fam.fields.iter().any(|f| f.name == x.name));
+        fam.fields.extend(extra);
+    }
+
+    /// Every field rule of the overlay.
+    pub(crate) fn rules(&self) -> impl Iterator<Item = &(&'static str, Rule)> {
+        self.fields.iter().flat_map(|g| g.iter())
+    }
+}
+
+/// The overlaid entities served under their own prefix.
+pub(crate) const OVERLAYS: &[Overlay] = &[DEAL, LEAD, CONTACT, COMPANY, TASK];
+
+/// The overlay of `entity`, when it has one.
+pub(crate) fn of(entity: &str) -> Option<&'static Overlay> {
+    OVERLAYS.iter().find(|o| o.entity == entity)
+}
+
+fn val(v: impl Into<Value>) -> FieldDefault {
+    FieldDefault::Value(v.into())
+}
+
+/// Who created and changed a CRM object, and when (`crm.item.*` names differ).
+const AUDIT: Rules = &[
+    ("ASSIGNED_BY_ID", |f| {
+        f.camel("assignedById").default(FieldDefault::Caller)
+    }),
+    ("CREATED_BY_ID", |f| {
+        f.camel("createdBy")
+            .default(FieldDefault::Caller)
+            .read_only()
+    }),
+    ("MODIFY_BY_ID", |f| {
+        f.camel("updatedBy")
+            .default(FieldDefault::Caller)
+            .read_only()
+    }),
+    ("DATE_CREATE", |f| {
+        f.camel("createdTime")
+            .default(FieldDefault::Now)
+            .read_only()
+    }),
+    ("DATE_MODIFY", |f| {
+        f.camel("updatedTime")
+            .default(FieldDefault::Now)
+            .read_only()
+    }),
+    ("LAST_ACTIVITY_BY", |f| {
+        f.default(FieldDefault::Caller).read_only()
+    }),
+    ("LAST_ACTIVITY_TIME", |f| {
+        f.default(FieldDefault::Now).read_only()
+    }),
+];
+
+/// The last stage move of a deal or lead (set on `add`, read-only).
+const MOVED: Rules = &[
+    ("MOVED_BY_ID", |f| {
+        f.camel("movedBy").default(FieldDefault::Caller).read_only()
+    }),
+    ("MOVED_TIME", |f| f.default(FieldDefault::Now).read_only()),
+];
+
+/// The contact data of leads, contacts and companies: flags and multi-fields.
+const COMMS: Rules = &[
+    ("OPENED", |f| f.default(val("Y"))),
+    ("HAS_PHONE", |f| f.default(val("N"))),
+    ("HAS_EMAIL", |f| f.default(val("N"))),
+    ("HAS_IMOL", |f| f.default(val("N"))),
+    ("PHONE", FieldSpec::multi),
+    ("EMAIL", FieldSpec::multi),
+    ("WEB", FieldSpec::multi),
+    ("IM", FieldSpec::multi),
+    ("LINK", FieldSpec::multi),
+];
+
+const DEAL: Overlay = Overlay {
+    entity: "Deal",
+    prefix: "crm.deal",
+    family: |f| f.entity_type_id = Some(2),
+    fields: &[
+        &[
+            ("TYPE_ID", |f| f.status("DEAL_TYPE")),
+            ("CATEGORY_ID", |f| f.default(val(0))),
+            ("STAGE_ID", |f| f.default(val("NEW")).status("DEAL_STAGE")),
+            ("STAGE_SEMANTIC_ID", |f| f.default(val("P")).read_only()),
+            ("IS_NEW", |f| f.default(val("Y"))),
+            ("IS_RECURRING", |f| f.default(val("N"))),
+            ("IS_RETURN_CUSTOMER", |f| f.default(val("N"))),
+            ("IS_REPEATED_APPROACH", |f| f.default(val("N"))),
+            ("CURRENCY_ID", |f| f.default(val("USD"))),
+            ("OPPORTUNITY", |f| f.default(val(0))),
+            ("IS_MANUAL_OPPORTUNITY", |f| f.default(val("N"))),
+            ("TAX_VALUE", |f| f.default(val(0))),
+            ("COMPANY_ID", |f| f.default(val(0))),
+            ("CONTACT_IDS", FieldSpec::multi),
+            ("BEGINDATE", |f| f.default(FieldDefault::Now)),
+            ("OPENED", |f| f.default(val("Y"))),
+            ("CLOSED", |f| f.default(val("N"))),
+            ("SOURCE_ID", |f| f.status("SOURCE")),
+        ],
+        AUDIT,
+        MOVED,
+    ],
+    extra: Vec::new,
+};
+
+const LEAD: Overlay = Overlay {
+    entity: "Lead",
+    prefix: "crm.lead",
+    family: |f| f.entity_type_id = Some(1),
+    fields: &[
+        &[
+            ("STATUS_ID", |f| {
+                f.camel("stageId").default(val("NEW")).status("STATUS")
+            }),
+            ("STATUS_SEMANTIC_ID", |f| f.default(val("P")).read_only()),
+            ("CURRENCY_ID", |f| f.default(val("USD"))),
+            ("OPPORTUNITY", |f| f.default(val(0))),
+            ("IS_MANUAL_OPPORTUNITY", |f| f.default(val("N"))),
+            ("IS_RETURN_CUSTOMER", |f| f.default(val("N"))),
+            ("SOURCE_ID", |f| f.status("SOURCE")),
+        ],
+        COMMS,
+        AUDIT,
+        MOVED,
+    ],
+    extra: Vec::new,
+};
+
+const CONTACT: Overlay = Overlay {
+    entity: "Contact",
+    prefix: "crm.contact",
+    family: |f| f.entity_type_id = Some(3),
+    fields: &[
+        &[
+            ("TYPE_ID", |f| f.status("CONTACT_TYPE")),
+            ("EXPORT", |f| f.default(val("Y"))),
+            ("SOURCE_ID", |f| f.status("SOURCE")),
+        ],
+        COMMS,
+        AUDIT,
+    ],
+    extra: Vec::new,
+};
+
+const COMPANY: Overlay = Overlay {
+    entity: "Company",
+    prefix: "crm.company",
+    family: |f| f.entity_type_id = Some(4),
+    fields: &[
+        &[
+            ("COMPANY_TYPE", |f| f.camel("typeId").status("COMPANY_TYPE")),
+            ("INDUSTRY", |f| f.status("INDUSTRY")),
+            ("EMPLOYEES", |f| f.status("EMPLOYEES")),
+            ("CURRENCY_ID", |f| f.default(val("USD"))),
+            ("IS_MY_COMPANY", |f| f.default(val("N"))),
+        ],
+        COMMS,
+        AUDIT,
+    ],
+    extra: Vec::new,
+};
+
+/// `tasks.task.*`: UPPER request keys, camelCase responses with string numbers, `{"task": ...}`
+/// results, newest first.
+const TASK: Overlay = Overlay {
+    entity: "Task",
+    prefix: "tasks.task",
+    family: |f| {
+        f.flavor = Flavor::Tasks;
+        f.numbers = NumberStyle::String;
+        f.event_prefix = Some("ONTASK".into());
+        f.delete = Shape::Wrapped("task".into(), Box::new(Shape::True));
+        f.default_desc = true;
+    },
+    fields: &[&[
+        ("TITLE", |mut f| {
+            f.title = "Task title".into();
+            f.required()
+        }),
+        ("PRIORITY", |f| f.default(val(1))),
+        ("CREATED_BY", |f| f.default(FieldDefault::Caller)),
+        ("CREATED_DATE", |f| f.default(FieldDefault::Now).read_only()),
+        ("RESPONSIBLE_ID", |f| f.default(FieldDefault::Caller)),
+        ("STATUS", |f| f.default(val(2))),
+        ("ACCOMPLICES", |f| f.default(val(json!([])))),
+        ("AUDITORS", |f| f.default(val(json!([])))),
+    ]],
+    // The fields of `tasks.task.getFields` (and REST 3.0's TaskDto) the spec's `Task` lacks.
+    extra: || {
+        let flag = |n: &str| FieldSpec::new(n, FieldType::Char).default(val("N"));
+        let int = |n: &str| FieldSpec::new(n, FieldType::Int);
+        let dt = |n: &str| FieldSpec::new(n, FieldType::DateTime);
+        vec![
+            int("PARENT_ID"),
+            flag("MULTITASK"),
+            flag("NOT_VIEWED"),
+            flag("REPLICATE"),
+            int("STAGE_ID").default(val(0)),
+            int("CHANGED_BY").default(FieldDefault::Caller).read_only(),
+            dt("CHANGED_DATE").default(FieldDefault::Now).read_only(),
+            int("STATUS_CHANGED_BY"),
+            int("CLOSED_BY"),
+            dt("CLOSED_DATE"),
+            dt("DATE_START"),
+            dt("START_DATE_PLAN"),
+            dt("END_DATE_PLAN"),
+            FieldSpec::new("XML_ID", FieldType::String),
+            int("GROUP_ID").default(val(0)),
+            FieldSpec::new("UF_CRM_TASK", FieldType::Json),
+        ]
+    },
+};
+
+/// The fields of a smart-process item (`crm.type.add` makes one family per type from it).
+pub(crate) const ITEM: Overlay = Overlay {
+    entity: "Item",
+    prefix: "crm.item",
+    family: |_| {},
+    fields: &[&[
+        ("TITLE", |mut f| {
+            f.title = "Name".into();
+            f
+        }),
+        ("CREATED_BY", |f| {
+            f.default(FieldDefault::Caller).read_only()
+        }),
+        ("UPDATED_BY", |f| {
+            f.default(FieldDefault::Caller).read_only()
+        }),
+        ("CREATED_TIME", |f| f.default(FieldDefault::Now).read_only()),
+        ("UPDATED_TIME", |f| f.default(FieldDefault::Now).read_only()),
+        ("ASSIGNED_BY_ID", |f| f.default(FieldDefault::Caller)),
+        ("MOVED_BY", |f| f.default(FieldDefault::Caller).read_only()),
+        ("MOVED_TIME", |f| f.default(FieldDefault::Now).read_only()),
+        ("LAST_ACTIVITY_BY", |f| {
+            f.default(FieldDefault::Caller).read_only()
+        }),
+        ("LAST_ACTIVITY_TIME", |f| {
+            f.default(FieldDefault::Now).read_only()
+        }),
+    ]],
+    // Set per type by `crm.type.add`.
+    extra: || vec![FieldSpec::new("ENTITY_TYPE_ID", FieldType::Int).read_only()],
+};
