@@ -16,9 +16,10 @@ use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::client::{Call, Client, json_kind, validate_method_name};
+use crate::client::{Call, Client};
 use crate::envelope::{self, ItemsSeed, Response, TimeInfo};
 use crate::error::{ApiError, Error, ErrorCode};
+use crate::input;
 use crate::lenient::{self, LenientDecode, OrAbsent};
 use crate::method::{ListMethod, Method};
 use crate::php_query;
@@ -246,19 +247,7 @@ impl Batch<'_> {
         links: impl IntoIterator<Item = (&'l str, BatchRef)>,
     ) -> Result<BatchHandle<M::Response>, Error> {
         let links: Vec<(&str, BatchRef)> = links.into_iter().collect();
-        method.validate().map_err(|m| Error::invalid(M::NAME, m))?;
-        let value = serde_json::to_value(method)
-            .map_err(|e| Error::invalid(M::NAME, format!("params do not serialize: {e}")))?;
-        let params = match value {
-            Value::Object(map) => map,
-            Value::Null => serde_json::Map::new(),
-            other => {
-                return Err(Error::invalid(
-                    M::NAME,
-                    format!("params must be a JSON object, got {}", json_kind(&other)),
-                ));
-            }
-        };
+        let params = input::method_params(method)?;
         self.push(key, M::NAME, M::IDEMPOTENT, &params, &links)?;
         Ok(BatchHandle {
             key: key.to_owned(),
@@ -273,17 +262,8 @@ impl Batch<'_> {
         method: &str,
         params: Value,
     ) -> Result<BatchHandle<Value>, Error> {
-        validate_method_name(method)?;
-        let params = match params {
-            Value::Object(map) => map,
-            Value::Null => serde_json::Map::new(),
-            other => {
-                return Err(Error::invalid(
-                    method,
-                    format!("params must be a JSON object, got {}", json_kind(&other)),
-                ));
-            }
-        };
+        input::validate_method_name(method)?;
+        let params = input::params_object(method, params)?;
         let idempotent = crate::idempotency::untyped_idempotent(method);
         self.push(key, method, idempotent, &params, &[])?;
         Ok(BatchHandle {

@@ -5,17 +5,18 @@ use std::collections::HashSet;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::Value;
 use tracing::Instrument;
 
 use crate::auth::{MemoryTokenStore, OAuthApp, OAuthTokens, TokenStore, Webhook};
 use crate::body::{BodyError, DEFAULT_MAX_RESPONSE_BYTES, read_capped};
-use crate::clock::{Clock, TokioClock};
+use crate::clock::{Clock, TokioClock, unix_to_system};
 use crate::endpoint::{self, is_cloud_portal_rename};
 use crate::envelope::{self, Response};
 use crate::error::Error;
+use crate::input;
 use crate::limiter::{Gate, OperatingPolicy, OperatingTracker, RateLimit, RateLimiter};
 use crate::method::Method;
 use crate::refresh::{OAuthSession, RefreshSettings};
@@ -449,7 +450,7 @@ impl Client {
             gated: &[M::NAME],
             v3_name: M::V3_NAME,
             idempotent: M::IDEMPOTENT,
-            body: params_bytes(M::NAME, method)?,
+            body: input::body(M::NAME, &input::method_params(method)?)?,
         };
         self.execute(&call, &|status, body| {
             envelope::decode(M::NAME, status, body, PhantomData::<M::Response>)
@@ -467,19 +468,8 @@ impl Client {
 
     /// [`Client::call`] with `total`, `next` and `time`.
     pub async fn call_full(&self, method: &str, params: Value) -> Result<Response<Value>, Error> {
-        validate_method_name(method)?;
-        let body = match params {
-            Value::Object(map) => {
-                serde_json::to_vec(&map).map_err(|e| Error::invalid(method, e.to_string()))?
-            }
-            Value::Null => b"{}".to_vec(),
-            other => {
-                return Err(Error::invalid(
-                    method,
-                    format!("params must be a JSON object, got {}", json_kind(&other)),
-                ));
-            }
-        };
+        input::validate_method_name(method)?;
+        let body = input::body(method, &input::params_object(method, params)?)?;
         let gated = [method];
         let call = Call {
             name: method,
@@ -841,68 +831,5 @@ impl Client {
             Endpoint::OAuth(base) => *base = format!("{origin}/rest/"),
         }
         Ok(())
-    }
-}
-
-pub(crate) fn unix_to_system(unix: f64) -> SystemTime {
-    UNIX_EPOCH
-        .checked_add(crate::limiter::secs(unix))
-        .unwrap_or(UNIX_EPOCH)
-}
-
-/// Serializes a method's params and checks they form a JSON object.
-pub(crate) fn params_bytes<M: Method>(name: &str, method: &M) -> Result<Vec<u8>, Error> {
-    method.validate().map_err(|m| Error::invalid(name, m))?;
-    let bytes = serde_json::to_vec(method)
-        .map_err(|e| Error::invalid(name, format!("params do not serialize: {e}")))?;
-    match bytes.first() {
-        Some(b'{') => Ok(bytes),
-        _ if bytes == b"null" => Ok(b"{}".to_vec()),
-        _ => Err(Error::invalid(
-            name,
-            "params must serialize to a JSON object (a struct or map)",
-        )),
-    }
-}
-
-/// Checks a method name: not empty, only the characters Bitrix24 method names use.
-pub(crate) fn validate_method_name(name: &str) -> Result<(), Error> {
-    if name.trim().is_empty() {
-        return Err(Error::invalid(name, "the method name is empty"));
-    }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-    {
-        return Err(Error::invalid(
-            name,
-            format!("the method name contains `{c}`; names are letters, digits, `.`, `_`, `-`"),
-        ));
-    }
-    Ok(())
-}
-
-pub(crate) fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn method_names_are_checked() {
-        assert!(validate_method_name("crm.deal.add").is_ok());
-        assert!(validate_method_name("telephony.externalCall.register").is_ok());
-        assert!(validate_method_name("").is_err());
-        assert!(validate_method_name("crm.deal.add?x=1").is_err());
-        assert!(validate_method_name("../x").is_err());
     }
 }

@@ -56,6 +56,16 @@ impl Clock for TokioClock {
     }
 }
 
+/// `Duration::from_secs_f64` that never panics: negative, NaN and huge values are clamped.
+pub(crate) fn secs(value: f64) -> Duration {
+    Duration::try_from_secs_f64(value.clamp(0.0, 1e12)).unwrap_or_default()
+}
+
+/// Unix seconds (as the portal reports them) as a `SystemTime`; out-of-range values clamp.
+pub(crate) fn unix_to_system(unix: f64) -> SystemTime {
+    UNIX_EPOCH.checked_add(secs(unix)).unwrap_or(UNIX_EPOCH)
+}
+
 /// Adapts a [`Clock`] to governor's clock interface (nanoseconds since the clock's creation).
 #[derive(Debug, Clone)]
 pub(crate) struct GovernorClock {

@@ -13,6 +13,7 @@ pub mod error;
 #[cfg_attr(docsrs, doc(cfg(feature = "events")))]
 pub mod events;
 mod idempotency;
+mod input;
 pub mod limiter;
 pub mod method;
 pub mod methods;

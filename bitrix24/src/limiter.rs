@@ -14,7 +14,7 @@ use std::time::Duration;
 use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter as Gcra};
 
-use crate::clock::{Clock, GovernorClock};
+use crate::clock::{Clock, GovernorClock, secs};
 use crate::envelope::TimeInfo;
 
 /// A request-rate quota.
@@ -78,11 +78,6 @@ impl RateLimit {
             .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
             .allow_burst(burst)
     }
-}
-
-/// `Duration::from_secs_f64` that never panics: negative, NaN and huge values are clamped.
-pub(crate) fn secs(value: f64) -> Duration {
-    Duration::try_from_secs_f64(value.clamp(0.0, 1e12)).unwrap_or_default()
 }
 
 type Bucket = Gcra<

@@ -24,9 +24,10 @@ use futures::stream::{self, BoxStream, StreamExt};
 use serde_json::{Map, Value};
 
 use crate::batch::{BatchResults, Command, MAX_COMMANDS};
-use crate::client::{Call, Client, json_kind};
+use crate::client::{Call, Client};
 use crate::envelope::{self, ItemsSeed};
 use crate::error::Error;
+use crate::input::{self, json_kind};
 use crate::method::{Keyset, ListMethod};
 use crate::php_query;
 
@@ -83,20 +84,10 @@ impl Client {
     where
         M: ListMethod + 'static,
     {
-        let params = match serde_json::to_value(&method) {
-            Ok(Value::Object(map)) => map,
-            Ok(Value::Null) => Map::new(),
-            Ok(other) => {
-                return error_stream(Error::invalid(
-                    M::NAME,
-                    format!("params must be a JSON object, got {}", json_kind(&other)),
-                ));
-            }
-            Err(e) => return error_stream(Error::invalid(M::NAME, e.to_string())),
+        let params = match input::method_params(&method) {
+            Ok(params) => params,
+            Err(e) => return error_stream(e),
         };
-        if let Err(m) = method.validate() {
-            return error_stream(Error::invalid(M::NAME, m));
-        }
         // Pages after the first travel inside batch commands (query strings).
         if let Some(path) = crate::php_query::empty_container(&params) {
             return error_stream(Error::invalid(
@@ -162,7 +153,7 @@ async fn fetch_page<M: ListMethod>(
         gated: &[M::NAME],
         v3_name: None,
         idempotent: true,
-        body: serde_json::to_vec(params).map_err(|e| Error::invalid(M::NAME, e.to_string()))?,
+        body: input::body(M::NAME, params)?,
     };
     let resp = client
         .execute(&call, &|status, body| {
