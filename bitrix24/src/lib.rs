@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod batch;
 mod body;
+mod builder;
 pub mod client;
 pub mod clock;
 pub mod endpoint;
