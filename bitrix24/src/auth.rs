@@ -3,13 +3,12 @@
 
 use std::fmt;
 
-use url::Url;
-
 use crate::endpoint;
 use crate::error::Error;
 use crate::secret::Secret;
 
 pub use crate::token_store::{FileTokenStore, MemoryTokenStore, TokenStore};
+pub use crate::tokens::OAuthTokens;
 
 /// The documented default token endpoint of the authorization server.
 pub const DEFAULT_TOKEN_URL: &str = "https://oauth.bitrix.info/oauth/token/";
@@ -39,18 +38,13 @@ impl Webhook {
     /// (`127.0.0.1`, `::1`, `localhost`), which a local emulator serves over plain HTTP.
     pub fn parse(url: &str) -> Result<Self, Error> {
         let bad = |why: &str| Error::Config(format!("invalid webhook URL: {why}"));
-        let parsed = Url::parse(url.trim()).map_err(|e| bad(&e.to_string()))?;
-        let host = parsed
-            .host_str()
-            .ok_or_else(|| bad("it has no host"))?
-            .to_owned();
-        let loopback = endpoint::is_loopback(&host);
-        match parsed.scheme() {
-            "https" => {}
-            "http" if loopback => {}
-            "http" => return Err(bad("webhooks require https (http only on loopback)")),
-            other => return Err(bad(&format!("unsupported scheme `{other}`"))),
-        }
+        // https, or plain http to a loopback host: the rule for every address a secret
+        // travels to.
+        let parsed = endpoint::secure_url(url, "the address").map_err(|e| match e {
+            Error::Config(why) => bad(&why),
+            other => other,
+        })?;
+        let host = parsed.host_str().unwrap_or_default().to_owned();
         if parsed.query().is_some() || parsed.fragment().is_some() {
             return Err(bad("it must not have a query or fragment"));
         }
@@ -183,41 +177,5 @@ impl fmt::Debug for OAuthApp {
             .field("token_url", &self.token_url)
             .field("trusted_token_hosts", &self.trusted_token_hosts)
             .finish()
-    }
-}
-
-/// An access/refresh token pair and what the token endpoint said about it.
-#[derive(Clone, Debug, Default, PartialEq)]
-#[non_exhaustive]
-pub struct OAuthTokens {
-    /// The access token (1 hour).
-    pub access_token: Secret,
-    /// The refresh token (rotates on every refresh).
-    pub refresh_token: Secret,
-    /// Unix time when the access token expires, when known.
-    pub expires_at: Option<u64>,
-    /// The portal's REST base, `https://<portal>/rest/`.
-    pub client_endpoint: Option<String>,
-    /// The authorization server's REST base, `https://oauth.bitrix.info/rest/`.
-    pub server_endpoint: Option<String>,
-    /// The stable portal id.
-    pub member_id: Option<String>,
-    /// The user the tokens belong to.
-    pub user_id: Option<u64>,
-}
-
-impl OAuthTokens {
-    /// A token pair for the portal REST base `client_endpoint` (`https://<portal>/rest/`).
-    pub fn new(
-        access_token: impl Into<Secret>,
-        refresh_token: impl Into<Secret>,
-        client_endpoint: impl Into<String>,
-    ) -> Self {
-        OAuthTokens {
-            access_token: access_token.into(),
-            refresh_token: refresh_token.into(),
-            client_endpoint: Some(client_endpoint.into()),
-            ..OAuthTokens::default()
-        }
     }
 }

@@ -24,7 +24,7 @@ pub(crate) fn is_loopback(host: &str) -> bool {
 /// `what` names the address in the error (`client_endpoint`, `token URL`, ...).
 pub(crate) fn secure_url(address: &str, what: &str) -> Result<Url, Error> {
     let url = Url::parse(address.trim())
-        .map_err(|e| Error::Config(format!("{what} `{}` is not a URL: {e}", shown(address))))?;
+        .map_err(|e| Error::Config(format!("{what} `{}` is not a URL: {e}", redacted(address))))?;
     let Some(host) = url.host_str() else {
         return Err(Error::Config(format!("{what} has no host")));
     };
@@ -84,7 +84,7 @@ pub(crate) fn is_cloud_portal_rename(from: &str, to: &str) -> bool {
 }
 
 /// An address for an error message: scheme, host and port only (paths may hold a webhook code).
-fn shown(address: &str) -> String {
+pub(crate) fn redacted(address: &str) -> String {
     match Url::parse(address.trim()) {
         Ok(url) if url.host_str().is_some() => origin(&url),
         _ => "(unparsable)".to_owned(),

@@ -27,6 +27,7 @@ mod refresh;
 pub mod retry;
 pub mod secret;
 pub mod token_store;
+mod tokens;
 pub mod types;
 
 pub use auth::{FileTokenStore, MemoryTokenStore, OAuthApp, OAuthTokens, TokenStore, Webhook};

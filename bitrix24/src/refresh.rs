@@ -318,14 +318,8 @@ impl OAuthSession {
             return Ok(DEFAULT_TOKEN_URL.to_owned());
         };
         let untrusted = |host: String| AuthError::UntrustedTokenEndpoint { host };
-        let url = endpoint::secure_url(&server, "server_endpoint").map_err(|_| {
-            untrusted(
-                Url::parse(server.trim())
-                    .ok()
-                    .filter(|u| u.host_str().is_some())
-                    .map_or_else(|| "(unparsable)".to_owned(), |u| endpoint::origin(&u)),
-            )
-        })?;
+        let url = endpoint::secure_url(&server, "server_endpoint")
+            .map_err(|_| untrusted(endpoint::redacted(&server)))?;
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
         let portal = client
             .and_then(|c| Url::parse(&c).ok())

@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::OAuthTokens;
 use crate::error::{AuthError, Error};
 use crate::secret::Secret;
+use crate::tokens::OAuthTokens;
 
 /// The on-disk and over-the-wire form of the tokens. Private: it exposes the secrets.
 #[derive(Serialize, Deserialize)]
