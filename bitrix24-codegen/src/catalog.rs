@@ -84,9 +84,16 @@ pub fn render_catalog(spec: &Spec) -> String {
         }
     }
     if !spec.events.is_empty() {
-        out.push_str("\n## Events\n\n");
+        out.push_str("\n## Events\n\n| event | Rust | docs |\n| --- | --- | --- |\n");
         for e in &spec.events {
-            out.push_str(&format!("- `{e}`\n"));
+            let page = spec.event_docs.get(e);
+            let variant =
+                crate::naming::event_variant(e, page.map(String::as_str)).unwrap_or_default();
+            let docs = page.map_or_else(
+                || "-".to_owned(),
+                |d| format!("[{}]({})", cell(d), crate::spec::docs_url(d)),
+            );
+            out.push_str(&format!("| `{e}` | `Event::{variant}` | {docs} |\n"));
         }
     }
     out

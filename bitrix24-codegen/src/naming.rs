@@ -126,10 +126,58 @@ pub fn method_struct(m: &MethodSpec) -> String {
     out
 }
 
-/// The `Event` variant of an event name: upper case, `.` as `_` (`ONCRMDEALADD`,
-/// `CATALOG_PRODUCT_ON_ADD`), so it reads like the name in the docs.
-pub fn event_variant(name: &str) -> String {
-    name.to_ascii_uppercase().replace('.', "_")
+/// The `Event` variant of an event: the `UpperCamelCase` of its docs page's file name when the
+/// spec names the page (`on-crm-deal-add.md` -> `OnCrmDealAdd`), else of the name itself when
+/// its words can be told apart (`CATALOG.PRODUCT.ON.ADD` -> `CatalogProductOnAdd`, `OnTaskAdd`).
+/// `None` for a name that runs its words together in one case (`ONCRMDEALADD` without a page).
+pub fn event_variant(name: &str, docs: Option<&str>) -> Option<String> {
+    let source = match docs {
+        Some(d) => page_stem(d),
+        None => {
+            let separated = name.contains(['.', '_', '-']);
+            let mixed_case = name.chars().any(|c| c.is_ascii_lowercase())
+                && name.chars().any(|c| c.is_ascii_uppercase());
+            if !separated && !mixed_case {
+                return None;
+            }
+            name
+        }
+    };
+    let v = upper_camel(source);
+    v.starts_with(|c: char| c.is_ascii_alphabetic())
+        .then_some(v)
+}
+
+/// Whether a docs page's file name spells the event name (letters and digits compared without
+/// case: `on-crm-deal-add.md` and `ONCRMDEALADD`).
+pub fn page_names_event(docs: &str, name: &str) -> bool {
+    let letters = |s: &str| -> String {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    letters(page_stem(docs)) == letters(name)
+}
+
+/// `crm/deals/events/on-crm-deal-add.md` -> `on-crm-deal-add`.
+fn page_stem(docs: &str) -> &str {
+    let file = docs.rsplit('/').next().unwrap_or(docs);
+    file.strip_suffix(".md").unwrap_or(file)
+}
+
+/// The variant of an enum value: the `UpperCamelCase` of its label (`"In progress"` ->
+/// `InProgress`), or of the wire value when the label gives no name that starts with a letter
+/// ([`variant_ident`]).
+pub fn enum_variant(wire: &str, label: &str) -> String {
+    let mut v = upper_camel(label);
+    if !v.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return variant_ident(wire);
+    }
+    if v == "Self" || v == "Unknown" {
+        v.push('_');
+    }
+    v
 }
 
 /// A test function name for a method (`crm.deal.add` -> `crm_deal_add`).
@@ -163,5 +211,30 @@ mod tests {
         assert_eq!(variant_ident("IN_PROGRESS"), "InProgress");
         assert_eq!(variant_ident("inProgress"), "InProgress");
         assert_eq!(variant_ident("-1"), "MinusV1");
+        assert_eq!(enum_variant("P", "In progress"), "InProgress");
+        assert_eq!(enum_variant("0", "Low"), "Low");
+        assert_eq!(enum_variant("1", ""), "V1");
+        assert_eq!(enum_variant("X", "2nd line"), "X");
+        assert_eq!(enum_variant("U", "Unknown"), "Unknown_");
+    }
+
+    #[test]
+    fn events() {
+        let page = "crm/deals/events/on-crm-deal-add.md";
+        assert_eq!(
+            event_variant("ONCRMDEALADD", Some(page)).as_deref(),
+            Some("OnCrmDealAdd")
+        );
+        assert!(page_names_event(page, "ONCRMDEALADD"));
+        assert!(!page_names_event(page, "ONCRMDEALUPDATE"));
+        assert_eq!(event_variant("ONCRMDEALADD", None), None);
+        assert_eq!(
+            event_variant("CATALOG.PRODUCT.ON.ADD", None).as_deref(),
+            Some("CatalogProductOnAdd")
+        );
+        assert_eq!(
+            event_variant("OnTaskAdd", None).as_deref(),
+            Some("OnTaskAdd")
+        );
     }
 }

@@ -397,8 +397,10 @@ pub struct Spec {
     pub summary: String,
     /// What users say -> this pack.
     pub terms: Vec<String>,
-    /// Event names (`ONCRMDEALADD`).
+    /// Event names as sent on the wire (`ONCRMDEALADD`).
     pub events: Vec<String>,
+    /// The docs page of an event, by event name (`crm/deals/events/on-crm-deal-add.md`).
+    pub event_docs: BTreeMap<String, String>,
     /// Enums by name.
     pub enums: BTreeMap<String, EnumSpec>,
     /// Entities by name.
@@ -536,7 +538,22 @@ struct RawPack {
     #[serde(default)]
     terms: Vec<String>,
     #[serde(default)]
-    events: Vec<String>,
+    events: Vec<RawEvent>,
+}
+
+/// An event: its name, or `{ name = "ONCRMDEALADD", docs = "crm/deals/events/on-crm-deal-add.md" }`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawEvent {
+    Name(String),
+    Full(RawEventFull),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEventFull {
+    name: String,
+    docs: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -656,6 +673,7 @@ pub fn parse_spec(file: &str, text: &str) -> Result<Spec, SpecErrors> {
         summary: String::new(),
         terms: Vec::new(),
         events: Vec::new(),
+        event_docs: BTreeMap::new(),
         enums: BTreeMap::new(),
         entities: BTreeMap::new(),
         methods: BTreeMap::new(),
@@ -710,31 +728,17 @@ pub fn parse_spec(file: &str, text: &str) -> Result<Spec, SpecErrors> {
                 ));
             }
             spec.terms = p.terms;
-            spec.events = p.events;
-            let mut seen = BTreeSet::new();
-            for ev in &spec.events {
-                if ev.is_empty()
-                    || !ev.starts_with(|c: char| c.is_ascii_alphabetic())
-                    || !ev
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-                {
-                    errs.push(SpecError::new(
-                        file,
-                        pack_item.clone(),
-                        Some("events"),
-                        format!("event name `{ev}` must be ASCII letters, digits, `_` and `.`"),
-                    ));
+            for ev in p.events {
+                let (name, docs) = match ev {
+                    RawEvent::Name(n) => (n, None),
+                    RawEvent::Full(RawEventFull { name, docs }) => (name, docs),
+                };
+                if let Some(d) = docs {
+                    spec.event_docs.insert(name.clone(), d);
                 }
-                if !seen.insert(crate::naming::event_variant(ev)) {
-                    errs.push(SpecError::new(
-                        file,
-                        pack_item.clone(),
-                        Some("events"),
-                        format!("event `{ev}` is listed twice (names compare case-insensitively, `.` as `_`)"),
-                    ));
-                }
+                spec.events.push(name);
             }
+            errs.extend(check_events(file, &spec));
         }
     }
 
@@ -837,6 +841,62 @@ pub fn parse_spec(file: &str, text: &str) -> Result<Spec, SpecErrors> {
     } else {
         Err(SpecErrors(errs))
     }
+}
+
+/// The `events` of `[pack]`: names, docs pages, and Rust variant names that are unique.
+fn check_events(file: &str, spec: &Spec) -> Vec<SpecError> {
+    let item = Some("[pack]".to_owned());
+    let err = |msg: String| SpecError::new(file, item.clone(), Some("events"), msg);
+    let mut errs = Vec::new();
+    let mut wire = BTreeSet::new();
+    let mut variants = BTreeMap::new();
+    for ev in &spec.events {
+        if ev.is_empty()
+            || !ev.starts_with(|c: char| c.is_ascii_alphabetic())
+            || !ev
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        {
+            errs.push(err(format!(
+                "event name `{ev}` must be ASCII letters, digits, `_` and `.`"
+            )));
+            continue;
+        }
+        if !wire.insert(ev.to_ascii_uppercase()) {
+            errs.push(err(format!(
+                "event `{ev}` is listed twice (names compare case-insensitively)"
+            )));
+        }
+        let docs = spec.event_docs.get(ev).map(String::as_str);
+        if let Some(d) = docs {
+            if let Err(e) = check_docs_path(d) {
+                errs.push(err(format!("event `{ev}`: {e}")));
+                continue;
+            }
+            if !crate::naming::page_names_event(d, ev) {
+                errs.push(err(format!(
+                    "event `{ev}`: the docs page `{d}` is not the event's page (its file name \
+                     spells another name)"
+                )));
+                continue;
+            }
+        }
+        match crate::naming::event_variant(ev, docs) {
+            Some(v) => {
+                if let Some(prev) = variants.insert(v.clone(), ev) {
+                    errs.push(err(format!(
+                        "events `{prev}` and `{ev}` both become the Rust variant `{v}`"
+                    )));
+                }
+            }
+            None => errs.push(err(format!(
+                "event `{ev}` runs its words together: write it as \
+                 `{{ name = \"{ev}\", docs = \"<path of its docs page>\" }}`; the page's file \
+                 name (`on-crm-deal-add.md`) gives the words of the Rust variant"
+            ))),
+        }
+    }
+    errs
 }
 
 fn parse_method(file: &str, name: &str, value: toml::Value) -> Result<MethodSpec, Vec<SpecError>> {
@@ -1158,8 +1218,8 @@ pub fn validate(specs: &[Spec]) -> Result<(), SpecErrors> {
         }
         for (ename, e) in &s.enums {
             let mut rust = BTreeMap::new();
-            for (wire, _) in &e.values {
-                let v = crate::naming::variant_ident(wire);
+            for (wire, label) in &e.values {
+                let v = crate::naming::enum_variant(wire, label);
                 if v == "Unknown" {
                     errs.push(SpecError::new(
                         &s.file,
@@ -1205,6 +1265,19 @@ pub fn validate(specs: &[Spec]) -> Result<(), SpecErrors> {
                 }
             }
             check_refs(&mut errs, s, &item, "response", m.response.ty());
+            if m.pagination != Pagination::None
+                && let Some(row) = m.response.list_item()
+                && !matches!(row, Ty::Entity(_) | Ty::Enum(_) | Ty::Value)
+            {
+                errs.push(SpecError::new(
+                    &s.file,
+                    Some(item.clone()),
+                    Some("pagination"),
+                    format!(
+                        "a paginated method's rows must be an entity, an enum or `value`, not `{row}`"
+                    ),
+                ));
+            }
             if m.pagination == Pagination::Keyset {
                 let ok = match m.response.list_item() {
                     Some(Ty::Entity(n)) => specs

@@ -109,3 +109,53 @@ fn the_real_specs_generate() {
     let files = generate(&specs, &PACKS);
     assert!(files.len() >= 2);
 }
+
+/// The growth rule of `specs/README.md`: a request struct (anything that implements `Method`)
+/// has no public field, so a parameter added to a spec never breaks code that built a request.
+#[test]
+fn request_structs_keep_their_fields_private() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs");
+    let specs = load_dir(&dir, "specs").unwrap();
+    let mut requests = 0;
+    for f in generate(&specs, &PACKS) {
+        let file: syn::File = syn::parse_str(&f.contents).unwrap();
+        let methods: Vec<String> = file
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                syn::Item::Impl(i)
+                    if i.trait_.as_ref().is_some_and(|(_, p, _)| {
+                        p.segments.last().is_some_and(|s| s.ident == "Method")
+                    }) =>
+                {
+                    match &*i.self_ty {
+                        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            })
+            .collect();
+        for item in &file.items {
+            if let syn::Item::Struct(s) = item
+                && methods.contains(&s.ident.to_string())
+            {
+                requests += 1;
+                for field in &s.fields {
+                    assert!(
+                        matches!(field.vis, syn::Visibility::Inherited),
+                        "{}: request `{}` has a public field `{}`",
+                        f.name,
+                        s.ident,
+                        field
+                            .ident
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_default()
+                    );
+                }
+            }
+        }
+    }
+    assert!(requests >= 400, "{requests} request structs");
+}

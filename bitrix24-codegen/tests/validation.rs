@@ -239,3 +239,79 @@ response = "bool"
         .to_string();
     assert!(e.contains("method `1c.sync`"), "{e}");
 }
+
+fn pack_with_events(events: &str) -> String {
+    format!("[pack]\nname = \"core\"\nsummary = \"Test pack.\"\nevents = {events}\n")
+}
+
+#[test]
+fn events_need_a_page_when_their_words_run_together() {
+    let e = errors("specs/core.toml", &pack_with_events(r#"["ONCRMDEALADD"]"#));
+    assert!(
+        e.contains(
+            "specs/core.toml: [pack]: field `events`: event `ONCRMDEALADD` runs its words together"
+        ),
+        "{e}"
+    );
+    let ok = pack_with_events(
+        r#"[{ name = "ONCRMDEALADD", docs = "crm/deals/events/on-crm-deal-add.md" }, "CATALOG.PRODUCT.ON.ADD", "OnTaskAdd"]"#,
+    );
+    let spec = parse_spec("specs/core.toml", &ok).unwrap();
+    assert_eq!(
+        spec.event_docs.get("ONCRMDEALADD").map(String::as_str),
+        Some("crm/deals/events/on-crm-deal-add.md")
+    );
+    assert_eq!(spec.events.len(), 3);
+}
+
+#[test]
+fn an_event_page_must_spell_the_event() {
+    let e = errors(
+        "specs/core.toml",
+        &pack_with_events(
+            r#"[{ name = "ONCRMDEALADD", docs = "crm/deals/events/on-crm-deal-update.md" }]"#,
+        ),
+    );
+    assert!(
+        e.contains("event `ONCRMDEALADD`: the docs page `crm/deals/events/on-crm-deal-update.md` is not the event's page"),
+        "{e}"
+    );
+    let e = errors(
+        "specs/core.toml",
+        &pack_with_events(r#"["OnTaskAdd", "ONTASKADD"]"#),
+    );
+    assert!(e.contains("event `ONTASKADD` is listed twice"), "{e}");
+}
+
+#[test]
+fn paginated_rows_decode_as_themselves() {
+    let text = method(&GOOD.replace(
+        "response = \"value\"",
+        "response = \"list<id>\"\npagination = \"offset\"",
+    ));
+    let e = errors("specs/core.toml", &text);
+    assert!(
+        e.contains("field `pagination`: a paginated method's rows must be an entity, an enum or `value`, not `id`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn enum_variants_come_from_the_labels() {
+    let text = r#"
+[pack]
+name = "core"
+summary = "x"
+
+[enum.Stage]
+doc = "x"
+values = { P = "In progress", Q = "In-progress" }
+"#;
+    let e = errors("specs/core.toml", text);
+    assert!(
+        e.contains(
+            "enum `Stage`: field `values.Q`: variant name `InProgress` clashes with value `P`"
+        ),
+        "{e}"
+    );
+}

@@ -80,6 +80,16 @@ impl BatchRef {
 pub struct BatchHandle<T> {
     key: String,
     marker: PhantomData<fn() -> T>,
+    /// How [`BatchResults::get`] decodes the result: the method's `decode_response` for a
+    /// handle from [`Batch::add`], the type's own `Deserialize` when `None`.
+    decode: Option<DecodeFn<T>>,
+}
+
+type DecodeFn<T> = fn(&BatchResults, &str) -> Result<T, Error>;
+
+/// The result under `key`, decoded with `M::decode_response`.
+fn decode_command<M: Method>(results: &BatchResults, key: &str) -> Result<M::Response, Error> {
+    results.decode_with(key, crate::method::ResponseSeed::<M>::new())
 }
 
 impl<T> BatchHandle<T> {
@@ -96,6 +106,7 @@ impl<T> BatchHandle<T> {
         BatchHandle {
             key: key.into(),
             marker: PhantomData,
+            decode: None,
         }
     }
 
@@ -110,6 +121,7 @@ impl<T> Clone for BatchHandle<T> {
         BatchHandle {
             key: self.key.clone(),
             marker: PhantomData,
+            decode: self.decode,
         }
     }
 }
@@ -252,6 +264,7 @@ impl Batch<'_> {
         Ok(BatchHandle {
             key: key.to_owned(),
             marker: PhantomData,
+            decode: Some(decode_command::<M>),
         })
     }
 
@@ -269,6 +282,7 @@ impl Batch<'_> {
         Ok(BatchHandle {
             key: key.to_owned(),
             marker: PhantomData,
+            decode: None,
         })
     }
 
@@ -656,7 +670,10 @@ impl BatchResults {
     /// [`Error::NotExecuted`] (stopped by `halt`), [`Error::BatchRequest`] (its request failed)
     /// or [`Error::Decode`] naming the JSON path.
     pub fn get<T: DeserializeOwned>(&self, handle: &BatchHandle<T>) -> Result<T, Error> {
-        self.decode_with(&handle.key, std::marker::PhantomData::<T>)
+        match handle.decode {
+            Some(decode) => decode(self, &handle.key),
+            None => self.decode_with(&handle.key, PhantomData::<T>),
+        }
     }
 
     pub(crate) fn decode_with<'a, S: DeserializeSeed<'a>>(

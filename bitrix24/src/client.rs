@@ -266,7 +266,12 @@ impl Client {
             body: input::body(M::NAME, &input::method_params(method)?)?,
         };
         self.execute(&call, &|status, body| {
-            envelope::decode(M::NAME, status, body, PhantomData::<M::Response>)
+            envelope::decode(
+                M::NAME,
+                status,
+                body,
+                crate::method::ResponseSeed::<M>::new(),
+            )
         })
         .await
     }

@@ -3,12 +3,14 @@
 //! The portal sends numbers as strings (`"42"`), booleans as `"Y"`/`"N"`, empty maps as `[]`
 //! (PHP's empty array), lists as objects with numeric keys, and `null`, `""` or `[]` for a value
 //! that is not set. The [`LenientDecode`] trait decodes every spec type from all of these;
-//! [`option`] and [`required`] plug it into `#[serde(deserialize_with = ...)]`, and
-//! [`Lenient<T>`] wraps a whole `result`.
+//! [`option`] and [`required`] plug it into `#[serde(deserialize_with = ...)]` (the generated
+//! methods' `decode_response` calls [`required`] on `result`), and [`Lenient<T>`] wraps a value
+//! you decode yourself.
 //!
 //! | type | decodes from |
 //! | --- | --- |
-//! | `String` (`string`, `decimal`, `date`, `datetime`) | string, number, bool |
+//! | `String` (`string`) | string, number, bool |
+//! | [`Decimal`](crate::Decimal), [`Date`](crate::Date), [`DateTime`](crate::DateTime) (`decimal`, `date`, `datetime`) | string, number (as text) |
 //! | `i64`, `u64`, `f64` (`int`, `id`, `float`) | number, numeric string |
 //! | `bool` (`bool`, `flag`) | `true`/`false`, `"Y"`/`"N"`, `1`/`0`, `"1"`/`"0"`, `"true"`/`"false"` |
 //! | generated enums | string, number |
@@ -148,8 +150,9 @@ pub fn required<'de, D: Deserializer<'de>, T: LenientDecode>(
 
 /// A value decoded leniently: `Lenient<u64>` accepts `394` and `"394"`.
 ///
-/// The generated methods use it for scalar and collection results (`crm.deal.add` returns
-/// `Lenient<u64>`); it dereferences to the value and serializes as the value.
+/// For types you decode yourself (`BatchHandle<Lenient<u64>>`, `serde_json::from_value`); the
+/// generated methods decode their plain result types the same way without it. It dereferences
+/// to the value and serializes as the value.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Lenient<T>(pub T);
 

@@ -3,8 +3,10 @@
 //! Hand-written methods, generated methods (`bitrix24-codegen`), user-declared methods
 //! (`bitrix24-macros`), [`crate::Client::send`], batches and pagination streams all use it.
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
+
+use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer};
+use serde::{Deserialize, Serialize};
 
 /// Guardrail risk class of a method, as declared in `specs/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -78,10 +80,53 @@ pub trait Method: Serialize + Send + Sync {
     /// What the envelope's `result` decodes into.
     type Response: DeserializeOwned + Send + 'static;
 
+    /// Decodes the envelope's `result` into [`Method::Response`]: what [`crate::Client::send`]
+    /// and [`crate::BatchResults::get`] call. The default is the type's own `Deserialize`; the
+    /// generated methods decode plain types leniently instead (`crm.deal.add` is a `u64` from
+    /// `394` or `"394"`; see [`crate::lenient`]), and a hand-written method may do the same:
+    ///
+    /// ```
+    /// # use bitrix24::{Method, Risk};
+    /// # #[derive(serde::Serialize)] struct DealAdd {}
+    /// impl Method for DealAdd {
+    ///     // ...
+    /// #   const NAME: &'static str = "crm.deal.add";
+    /// #   const RISK: Risk = Risk::Write;
+    /// #   const IDEMPOTENT: bool = false;
+    /// #   const SCOPES: &'static [&'static str] = &["crm"];
+    ///     type Response = u64;
+    ///     fn decode_response<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    ///         bitrix24::lenient::required(d)
+    ///     }
+    /// }
+    /// ```
+    fn decode_response<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self::Response, D::Error> {
+        Self::Response::deserialize(deserializer)
+    }
+
     /// Checks the params before anything is sent; the message names the offending field.
     /// The default accepts everything.
     fn validate(&self) -> Result<(), String> {
         Ok(())
+    }
+}
+
+/// Decodes `result` with [`Method::decode_response`] of `M`.
+pub(crate) struct ResponseSeed<M>(PhantomData<fn() -> M>);
+
+impl<M> ResponseSeed<M> {
+    pub(crate) fn new() -> Self {
+        ResponseSeed(PhantomData)
+    }
+}
+
+impl<'de, M: Method> DeserializeSeed<'de> for ResponseSeed<M> {
+    type Value = M::Response;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<M::Response, D::Error> {
+        M::decode_response(deserializer)
     }
 }
 

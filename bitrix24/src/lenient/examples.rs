@@ -20,15 +20,16 @@ pub(crate) fn example_result(json: &str) -> Value {
     }
 }
 
-/// Decodes a documented example into `M::Response`, panicking with the JSON path on failure.
+/// Decodes a documented example into `M::Response` (with `M::decode_response`, as the client
+/// does), panicking with the JSON path on failure.
 pub(crate) fn check_example<M: crate::Method>(json: &str) {
     let result = example_result(json);
-    if let Err(e) = serde_path_to_error::deserialize::<_, M::Response>(result) {
+    let mut track = serde_path_to_error::Track::new();
+    if let Err(e) = M::decode_response(serde_path_to_error::Deserializer::new(result, &mut track)) {
         panic!(
-            "{}: the example does not decode at `{}`: {}",
+            "{}: the example does not decode at `{}`: {e}",
             M::NAME,
-            e.path(),
-            e.inner()
+            track.path()
         );
     }
 }

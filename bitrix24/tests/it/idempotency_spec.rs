@@ -199,7 +199,7 @@ async fn idempotency_typed_offline_events_reserve_then_clear() {
         1,
         "reserved, not deleted"
     );
-    assert!(*c.send(&EventOfflineClear::new(process)).await.unwrap());
+    assert!(c.send(&EventOfflineClear::new(process)).await.unwrap());
     assert_eq!(
         emu.control().offline_queue_len(),
         0,

@@ -7,6 +7,9 @@ use bitrix24::{Client, Method, RetryPolicy, Risk, catalog};
 use bitrix24_emulator::Emulator;
 use futures::TryStreamExt;
 
+use crate::canned::{Canned, json};
+use crate::support::hook_client;
+
 #[tokio::test]
 async fn typed_deal_roundtrip_with_flags_as_y_n() {
     let emu = Emulator::builder()
@@ -29,7 +32,7 @@ async fn typed_deal_roundtrip_with_flags_as_y_n() {
     // Legacy entities write flags as "Y"/"N", never JSON booleans.
     let wire = serde_json::to_value(CrmDealAdd::new(fields.clone())).unwrap();
     assert_eq!(wire["fields"]["OPENED"], "N");
-    let id = *c.send(&CrmDealAdd::new(fields)).await.unwrap();
+    let id: u64 = c.send(&CrmDealAdd::new(fields)).await.unwrap();
     let deal: Deal = c.send(&CrmDealGet::new(id)).await.unwrap();
     assert_eq!(deal.id, Some(id));
     assert_eq!(deal.title.as_deref(), Some("Typed deal"));
@@ -54,6 +57,37 @@ async fn typed_deal_roundtrip_with_flags_as_y_n() {
         deals.windows(2).all(|w| w[0].id < w[1].id),
         "keyset walk, ascending ids"
     );
+}
+
+/// Plain results decode leniently straight into the plain type (`"394"` is a `u64`, `"Y"` a
+/// `bool`), through `send` and through a batch alike.
+#[tokio::test]
+async fn plain_results_decode_leniently_into_plain_types() {
+    let batch = r#"{"result":{"result":{"c0":"395","c1":"Y"},"result_error":[],"result_total":[],"result_next":[],"result_time":[]},"time":{}}"#;
+    let server = Canned::start(vec![
+        json(200, r#"{"result":"394","time":{}}"#),
+        json(200, r#"{"result":1,"time":{}}"#),
+        json(200, batch),
+    ])
+    .await;
+    let c = hook_client(&server.webhook());
+    let fields = Deal {
+        title: Some("Plain".into()),
+        ..Deal::default()
+    };
+    let id: u64 = c.send(&CrmDealAdd::new(fields.clone())).await.unwrap();
+    assert_eq!(id, 394);
+    let updated: bool = c
+        .send(&CrmDealUpdate::new(fields.clone(), id))
+        .await
+        .unwrap();
+    assert!(updated);
+    let mut b = c.batch();
+    let add = b.add(&CrmDealAdd::new(fields.clone())).unwrap();
+    let update = b.add(&CrmDealUpdate::new(fields, 395)).unwrap();
+    let results = b.send().await.unwrap();
+    assert_eq!(results.get(&add).unwrap(), 395);
+    assert!(results.get(&update).unwrap());
 }
 
 #[test]
