@@ -1,32 +1,10 @@
 //! Data tests: spec-driven families, departments, users, smart processes, profile and app.info.
 
-use bitrix24_emulator::{Emulator, RunningEmulator};
-use serde_json::{Value, json};
+mod support;
 
-async fn emu() -> RunningEmulator {
-    Emulator::builder()
-        .webhook(1, "SOMECODE")
-        .webhook(7, "SEVEN")
-        .company_name("Acme")
-        .start()
-        .await
-        .expect("start")
-}
-
-async fn post(url: &str, body: &Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(url)
-        .json(body)
-        .send()
-        .await
-        .expect("send");
-    let status = r.status().as_u16();
-    let text = r.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}")),
-    )
-}
+use bitrix24_emulator::Emulator;
+use serde_json::json;
+use support::{emu, post};
 
 #[tokio::test]
 async fn spec_driven_family_end_to_end() {
@@ -38,7 +16,13 @@ async fn spec_driven_family_end_to_end() {
         "{fams:?}"
     );
     // The portal's own families come from the core pack too (with the emulator's overlay).
-    for p in ["crm.deal", "crm.lead", "crm.contact", "crm.company", "tasks.task"] {
+    for p in [
+        "crm.deal",
+        "crm.lead",
+        "crm.contact",
+        "crm.company",
+        "tasks.task",
+    ] {
         assert!(
             fams.iter().any(|(x, o)| x == p && o == "specs/core.toml"),
             "{p}: {fams:?}"

@@ -2,38 +2,10 @@
 //! `crm.activity`, `crm.status`, `catalog.catalog`, `sonet_group.*`, `im.*`, `disk.*`; the
 //! pack events of spec families; `crm.type.update` / `crm.type.delete`.
 
-use bitrix24_emulator::{Emulator, RunningEmulator};
+mod support;
+
 use serde_json::{Value, json};
-
-async fn emu() -> RunningEmulator {
-    Emulator::builder()
-        .webhook(1, "SOMECODE")
-        .webhook(7, "SEVEN")
-        .start()
-        .await
-        .expect("start")
-}
-
-async fn post(url: &str, body: &Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(url)
-        .json(body)
-        .send()
-        .await
-        .expect("send");
-    let status = r.status().as_u16();
-    let text = r.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}")),
-    )
-}
-
-async fn ok(url: String, body: Value) -> Value {
-    let (s, b) = post(&url, &body).await;
-    assert_eq!(s, 200, "{url}: {b}");
-    b
-}
+use support::{emu, ok, post};
 
 #[tokio::test]
 async fn activity_full_family_with_pack_events() {

@@ -1,82 +1,13 @@
 //! Event tests: delivery form, ONOFFLINEEVENT wake-ups, app install, auth_connector queues,
-//! offline reservation, clearing and error marking.
+//! offline reservation, clearing and error marking; event.bind/get/unbind and the offline
+//! methods' wire shapes.
 #![allow(clippy::many_single_char_names)]
 
-use bitrix24_emulator::{Emulator, RunningEmulator};
+mod support;
+
 use serde_json::{Value, json};
 use std::time::Duration;
-use tokio::sync::mpsc::UnboundedReceiver;
-
-async fn emu() -> RunningEmulator {
-    Emulator::builder()
-        .webhook(1, "SOMECODE")
-        .start()
-        .await
-        .expect("start")
-}
-
-async fn post(url: &str, body: &Value) -> Value {
-    let r = reqwest::Client::new()
-        .post(url)
-        .json(body)
-        .send()
-        .await
-        .expect("send");
-    let text = r.text().await.expect("body");
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-}
-
-/// A tiny axum handler that forwards each request body (and its content type) to a channel.
-async fn handler() -> (String, UnboundedReceiver<(String, String)>) {
-    use axum::extract::State;
-    use axum::http::HeaderMap;
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(String, String)>();
-    let app = axum::Router::new()
-        .fallback(
-            |State(tx): State<tokio::sync::mpsc::UnboundedSender<(String, String)>>,
-             headers: HeaderMap,
-             body: String| async move {
-                let ct = headers
-                    .get("content-type")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_string();
-                let _ = tx.send((ct, body));
-                "ok"
-            },
-        )
-        .with_state(tx);
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(l, app).await;
-    });
-    (format!("http://{addr}/handler"), rx)
-}
-
-async fn next(rx: &mut UnboundedReceiver<(String, String)>) -> (String, Vec<(String, String)>) {
-    let (ct, body) = tokio::time::timeout(Duration::from_secs(5), rx.recv())
-        .await
-        .expect("a delivery")
-        .expect("open");
-    let pairs = url::form_urlencoded::parse(body.as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    (ct, pairs)
-}
-
-async fn nothing(rx: &mut UnboundedReceiver<(String, String)>) {
-    assert!(
-        tokio::time::timeout(Duration::from_millis(300), rx.recv())
-            .await
-            .is_err(),
-        "no delivery expected"
-    );
-}
-
-fn get<'a>(pairs: &'a [(String, String)], k: &str) -> Option<&'a str> {
-    pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
-}
+use support::{assert_error, emu, field, get, handler, keys, next, nothing, post};
 
 #[tokio::test]
 async fn online_delivery_form_keys_in_wire_order() {
@@ -88,13 +19,15 @@ async fn online_delivery_form_keys_in_wire_order() {
         &format!("{rest}event.bind"),
         &json!({"auth": app.access_token, "event": "ONCRMLEADADD", "handler": url}),
     )
-    .await;
+    .await
+    .1;
     assert_eq!(b["result"], true, "{b}");
     let b = post(
         &format!("{}crm.lead.add", e.webhook_url()),
         &json!({"fields": {"TITLE": "L"}}),
     )
-    .await;
+    .await
+    .1;
     let id = b["result"].as_i64().unwrap();
     let (ct, pairs) = next(&mut rx).await;
     assert_eq!(ct, "application/x-www-form-urlencoded");
@@ -119,20 +52,23 @@ async fn online_delivery_form_keys_in_wire_order() {
             "auth[application_token]",
         ]
     );
-    assert_eq!(get(&pairs, "event"), Some("ONCRMLEADADD"));
-    assert_eq!(get(&pairs, "event_handler_id"), Some("1"));
+    assert_eq!(field(&pairs, "event"), Some("ONCRMLEADADD"));
+    assert_eq!(field(&pairs, "event_handler_id"), Some("1"));
     assert_eq!(
-        get(&pairs, "data[FIELDS][ID]"),
+        field(&pairs, "data[FIELDS][ID]"),
         Some(id.to_string().as_str())
     );
-    assert_eq!(get(&pairs, "auth[expires_in]"), Some("3600"));
-    assert_eq!(get(&pairs, "auth[user_id]"), Some("1"));
-    assert_eq!(get(&pairs, "auth[member_id]"), Some(app.member_id.as_str()));
+    assert_eq!(field(&pairs, "auth[expires_in]"), Some("3600"));
+    assert_eq!(field(&pairs, "auth[user_id]"), Some("1"));
     assert_eq!(
-        get(&pairs, "auth[application_token]"),
+        field(&pairs, "auth[member_id]"),
+        Some(app.member_id.as_str())
+    );
+    assert_eq!(
+        field(&pairs, "auth[application_token]"),
         Some(app.application_token.as_str())
     );
-    assert!(get(&pairs, "ts").unwrap().parse::<i64>().is_ok());
+    assert!(field(&pairs, "ts").unwrap().parse::<i64>().is_ok());
 }
 
 #[tokio::test]
@@ -151,14 +87,15 @@ async fn onofflineevent_wakeups() {
         &format!("{rest}event.bind"),
         &json!({"auth": auth, "event": "ONOFFLINEEVENT", "handler": url, "options": {"minTimeout": 30}}),
     )
-    .await;
+    .await.1;
     assert_eq!(b["result"], true, "{b}");
     // ONOFFLINEEVENT itself cannot be offline.
     let b = post(
         &format!("{rest}event.bind"),
         &json!({"auth": auth, "event": "ONOFFLINEEVENT", "event_type": "offline"}),
     )
-    .await;
+    .await
+    .1;
     assert_eq!(b["error"], "ERROR_ARGUMENT", "{b}");
     let wh = e.webhook_url();
     post(
@@ -167,8 +104,8 @@ async fn onofflineevent_wakeups() {
     )
     .await;
     let (_, pairs) = next(&mut rx).await;
-    assert_eq!(get(&pairs, "event"), Some("ONOFFLINEEVENT"));
-    assert!(get(&pairs, "auth[refresh_token]").is_some(), "{pairs:?}");
+    assert_eq!(field(&pairs, "event"), Some("ONOFFLINEEVENT"));
+    assert!(field(&pairs, "auth[refresh_token]").is_some(), "{pairs:?}");
     assert!(
         !pairs.iter().any(|(k, _)| k.starts_with("data")),
         "empty data is not sent: {pairs:?}"
@@ -188,9 +125,11 @@ async fn onofflineevent_wakeups() {
     )
     .await;
     let (_, pairs) = next(&mut rx).await;
-    assert_eq!(get(&pairs, "event"), Some("ONOFFLINEEVENT"));
+    assert_eq!(field(&pairs, "event"), Some("ONOFFLINEEVENT"));
     // The queue holds the three adds.
-    let b = post(&format!("{rest}event.offline.list"), &json!({"auth": auth})).await;
+    let b = post(&format!("{rest}event.offline.list"), &json!({"auth": auth}))
+        .await
+        .1;
     assert_eq!(b["total"], 3, "{b}");
 }
 
@@ -202,27 +141,31 @@ async fn install_app_posts_onappinstall() {
     assert_eq!(status, 200);
     let (ct, pairs) = next(&mut rx).await;
     assert_eq!(ct, "application/x-www-form-urlencoded");
-    assert_eq!(get(&pairs, "event"), Some("ONAPPINSTALL"));
-    assert!(get(&pairs, "data[VERSION]").is_some());
-    assert!(get(&pairs, "data[LANGUAGE_ID]").is_some());
+    assert_eq!(field(&pairs, "event"), Some("ONAPPINSTALL"));
+    assert!(field(&pairs, "data[VERSION]").is_some());
+    assert!(field(&pairs, "data[LANGUAGE_ID]").is_some());
     let app = e.oauth_app();
-    assert_eq!(get(&pairs, "auth[member_id]"), Some(app.member_id.as_str()));
     assert_eq!(
-        get(&pairs, "auth[application_token]"),
+        field(&pairs, "auth[member_id]"),
+        Some(app.member_id.as_str())
+    );
+    assert_eq!(
+        field(&pairs, "auth[application_token]"),
         Some(app.application_token.as_str())
     );
     assert_eq!(
-        get(&pairs, "auth[client_endpoint]"),
+        field(&pairs, "auth[client_endpoint]"),
         Some(format!("{}/rest/", e.base_url()).as_str())
     );
     // The installer's tokens work: the access token calls REST, the refresh token refreshes.
-    let access = get(&pairs, "auth[access_token]").unwrap();
-    let refresh = get(&pairs, "auth[refresh_token]").unwrap();
+    let access = field(&pairs, "auth[access_token]").unwrap();
+    let refresh = field(&pairs, "auth[refresh_token]").unwrap();
     let b = post(
         &format!("{}/rest/app.info", e.base_url()),
         &json!({"auth": access}),
     )
-    .await;
+    .await
+    .1;
     assert_eq!(b["result"]["CODE"], app.client_id, "{b}");
     let r = reqwest::Client::new()
         .get(format!(
@@ -253,10 +196,12 @@ async fn auth_connector_queues_and_self_change_suppression() {
             &format!("{rest}event.bind"),
             &json!({"auth": auth, "event": "ONCRMCONTACTADD", "event_type": "offline", "auth_connector": conn}),
         )
-        .await;
+        .await.1;
         assert_eq!(b["result"], true, "{b}");
     }
-    let b = post(&format!("{rest}event.get"), &json!({"auth": auth})).await;
+    let b = post(&format!("{rest}event.get"), &json!({"auth": auth}))
+        .await
+        .1;
     let rows = b["result"].as_array().unwrap();
     assert!(
         rows.contains(&json!({"event": "ONCRMCONTACTADD", "connector_id": "crm1", "offline": 1}))
@@ -279,12 +224,15 @@ async fn auth_connector_queues_and_self_change_suppression() {
         &json!({"fields": {"NAME": "C"}}),
     )
     .await;
-    let plain = post(&format!("{rest}event.offline.list"), &json!({"auth": auth})).await;
+    let plain = post(&format!("{rest}event.offline.list"), &json!({"auth": auth}))
+        .await
+        .1;
     let crm1 = post(
         &format!("{rest}event.offline.list"),
         &json!({"auth": auth, "auth_connector": "crm1"}),
     )
-    .await;
+    .await
+    .1;
     let ids = |b: &Value| -> Vec<String> {
         b["result"]
             .as_array()
@@ -305,11 +253,14 @@ async fn auth_connector_queues_and_self_change_suppression() {
         &format!("{rest}event.offline.get"),
         &json!({"auth": auth, "auth_connector": "crm1"}),
     )
-    .await;
+    .await
+    .1;
     assert_eq!(b["result"]["events"].as_array().unwrap().len(), 2);
     assert_eq!(e.control().offline_queue_len(), 2);
     // Webhooks cannot read offline events.
-    let b = post(&format!("{}event.offline.get", e.webhook_url()), &json!({})).await;
+    let b = post(&format!("{}event.offline.get", e.webhook_url()), &json!({}))
+        .await
+        .1;
     assert_eq!(b["error"], "WRONG_AUTH_TYPE");
 }
 
@@ -336,12 +287,14 @@ async fn offline_reservation_clear_and_error() {
         &format!("{rest}event.offline.get"),
         &json!({"auth": auth, "clear": 0, "limit": 2}),
     )
-    .await;
+    .await
+    .1;
     let b = post(
         &format!("{rest}event.offline.get"),
         &json!({"auth": auth, "clear": 0, "limit": 2}),
     )
-    .await;
+    .await
+    .1;
     let pa = a["result"]["process_id"].as_str().unwrap().to_string();
     let pb = b["result"]["process_id"].as_str().unwrap().to_string();
     assert_ne!(pa, pb);
@@ -361,10 +314,13 @@ async fn offline_reservation_clear_and_error() {
         &format!("{rest}event.offline.get"),
         &json!({"auth": auth, "clear": 0, "process_id": pa}),
     )
-    .await;
+    .await
+    .1;
     assert_eq!(mids(&again), ma);
     // The list shows the reservation.
-    let l = post(&format!("{rest}event.offline.list"), &json!({"auth": auth})).await;
+    let l = post(&format!("{rest}event.offline.list"), &json!({"auth": auth}))
+        .await
+        .1;
     assert_eq!(l["result"][0]["PROCESS_ID"], pa.as_str());
     assert_eq!(l["result"][0]["ERROR"], "0");
     // Mark one of A's rows as an error, clear one of them by message id, then the rest.
@@ -372,41 +328,49 @@ async fn offline_reservation_clear_and_error() {
         &format!("{rest}event.offline.error"),
         &json!({"auth": auth, "process_id": pa, "message_id": [ma[0]]}),
     )
-    .await;
+    .await
+    .1;
     assert_eq!(b2["result"], true);
     let c = post(
         &format!("{rest}event.offline.clear"),
         &json!({"auth": auth, "process_id": pa, "message_id": [ma[1]]}),
     )
-    .await;
+    .await
+    .1;
     assert_eq!(c["result"], true);
     let c = post(
         &format!("{rest}event.offline.clear"),
         &json!({"auth": auth, "process_id": pb}),
     )
-    .await;
+    .await
+    .1;
     assert_eq!(c["result"], true);
     let bad = post(
         &format!("{rest}event.offline.clear"),
         &json!({"auth": auth, "process_id": pb, "message_id": ["short"]}),
     )
-    .await;
+    .await
+    .1;
     assert_eq!(bad["error"], "ERROR_ARGUMENT");
     let missing = post(
         &format!("{rest}event.offline.clear"),
         &json!({"auth": auth}),
     )
-    .await;
+    .await
+    .1;
     assert_eq!(missing["error"], "ERROR_ARGUMENT");
     // Only the errored row remains, visible with error=1 only.
     assert_eq!(e.control().offline_queue_len(), 1);
-    let normal = post(&format!("{rest}event.offline.get"), &json!({"auth": auth})).await;
+    let normal = post(&format!("{rest}event.offline.get"), &json!({"auth": auth}))
+        .await
+        .1;
     assert_eq!(normal["result"]["events"], json!([]));
     let errs = post(
         &format!("{rest}event.offline.get"),
         &json!({"auth": auth, "error": 1, "clear": 0}),
     )
-    .await;
+    .await
+    .1;
     assert_eq!(mids(&errs), [ma[0].clone()]);
 }
 
@@ -424,7 +388,8 @@ async fn offline_error_deletes_duplicates_held_by_other_processes() {
         &format!("{}crm.company.add", e.webhook_url()),
         &json!({"fields": {"TITLE": "C"}}),
     )
-    .await["result"]
+    .await
+    .1["result"]
         .clone();
     let update = json!({"id": id, "fields": {"TITLE": "D"}});
     let url = format!("{}crm.company.update", e.webhook_url());
@@ -435,13 +400,15 @@ async fn offline_error_deletes_duplicates_held_by_other_processes() {
         &format!("{rest}event.offline.get"),
         &json!({"auth": auth, "clear": 0}),
     )
-    .await;
+    .await
+    .1;
     post(&url, &update).await;
     let b = post(
         &format!("{rest}event.offline.get"),
         &json!({"auth": auth, "clear": 0}),
     )
-    .await;
+    .await
+    .1;
     let (pa, pb) = (
         a["result"]["process_id"].clone(),
         b["result"]["process_id"].clone(),
@@ -457,9 +424,190 @@ async fn offline_error_deletes_duplicates_held_by_other_processes() {
         &json!({"auth": auth, "process_id": pa, "message_id": [mid]}),
     )
     .await;
-    let list = post(&format!("{rest}event.offline.list"), &json!({"auth": auth})).await;
+    let list = post(&format!("{rest}event.offline.list"), &json!({"auth": auth}))
+        .await
+        .1;
     let rows = list["result"].as_array().cloned().unwrap_or_default();
     assert_eq!(rows.len(), 1, "B's duplicate was deleted: {list}");
     assert_eq!(rows[0]["ERROR"], "1");
     assert_eq!(rows[0]["PROCESS_ID"], "");
+}
+
+#[tokio::test]
+async fn online_event_delivery() {
+    let e = emu().await;
+    let app = e.oauth_app();
+    let (hook, mut rx) = handler().await;
+    let rest = format!("{}/rest/", e.base_url());
+    let (s, b) = post(
+        &format!("{rest}event.bind"),
+        &json!({"auth": app.access_token, "event": "onCrmDealAdd", "handler": hook}),
+    )
+    .await;
+    assert_eq!((s, b["result"].clone()), (200, json!(true)), "{b}");
+    let (s, b) = post(
+        &format!("{rest}event.bind"),
+        &json!({"auth": app.access_token, "event": "ONCRMDEALADD", "handler": hook}),
+    )
+    .await;
+    assert_error(s, &b, 400, "ERROR_CORE");
+    let (s, b) = post(
+        &format!("{rest}event.bind"),
+        &json!({"auth": app.access_token, "event": "ONNOPE", "handler": hook}),
+    )
+    .await;
+    assert_error(s, &b, 400, "ERROR_EVENT_NOT_FOUND");
+    let (_, b) = post(
+        &format!("{rest}event.get"),
+        &json!({"auth": app.access_token}),
+    )
+    .await;
+    assert_eq!(
+        b["result"],
+        json!([{"event": "ONCRMDEALADD", "handler": hook, "auth_type": "0", "offline": 0}])
+    );
+    let (_, b) = post(
+        &format!("{}crm.deal.add", e.webhook_url()),
+        &json!({"fields": {"TITLE": "x"}}),
+    )
+    .await;
+    let id = b["result"].as_i64().unwrap();
+    let (_, pairs) = next(&mut rx).await;
+    let names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        &names[..4],
+        ["event", "event_handler_id", "data[FIELDS][ID]", "ts"]
+    );
+    assert_eq!(pairs[0].1, "ONCRMDEALADD");
+    assert_eq!(pairs[2].1, id.to_string());
+    assert!(names.contains(&"auth[access_token]"));
+    assert_eq!(names.last(), Some(&"auth[application_token]"));
+    assert_eq!(pairs.last().unwrap().1, app.application_token);
+    assert!(!names.contains(&"auth[refresh_token]"));
+    // The event token works.
+    let tok = pairs
+        .iter()
+        .find(|(k, _)| k == "auth[access_token]")
+        .unwrap()
+        .1
+        .clone();
+    assert_eq!(get(&format!("{rest}server.time?auth={tok}")).await.0, 200);
+    let (_, b) = post(
+        &format!("{rest}event.unbind"),
+        &json!({"auth": app.access_token, "event": "ONCRMDEALADD", "handler": hook}),
+    )
+    .await;
+    assert_eq!(b["result"], json!({"count": 1}));
+}
+
+#[tokio::test]
+async fn offline_events() {
+    let e = emu().await;
+    let app = e.oauth_app();
+    let rest = format!("{}/rest/", e.base_url());
+    let auth = app.access_token.clone();
+    let (_, b) = post(
+        &format!("{rest}event.bind"),
+        &json!({"auth": auth, "event": "ONCRMDEALUPDATE", "event_type": "offline"}),
+    )
+    .await;
+    assert_eq!(b["result"], true, "{b}");
+    let (_, b) = post(
+        &format!("{rest}event.bind"),
+        &json!({"auth": auth, "event": "ONCRMDEALADD", "event_type": "offline"}),
+    )
+    .await;
+    assert_eq!(b["result"], true, "{b}");
+    let wh = e.webhook_url();
+    let (_, b) = post(
+        &format!("{wh}crm.deal.add"),
+        &json!({"fields": {"TITLE": "a"}}),
+    )
+    .await;
+    let id = b["result"].as_i64().unwrap();
+    for t in ["b", "c"] {
+        post(
+            &format!("{wh}crm.deal.update"),
+            &json!({"id": id, "fields": {"TITLE": t}}),
+        )
+        .await;
+    }
+    // Changes by the app itself (no auth_connector) are suppressed for its connector-less queue.
+    post(
+        &format!("{rest}crm.deal.update"),
+        &json!({"auth": auth, "id": id, "fields": {"TITLE": "self"}}),
+    )
+    .await;
+    let (_, b) = post(&format!("{rest}event.offline.list"), &json!({"auth": auth})).await;
+    assert_eq!(b["total"], 2, "one record per object and event: {b}");
+    let (_, b) = post(
+        &format!("{rest}event.offline.get"),
+        &json!({"auth": auth, "clear": 0, "limit": 1}),
+    )
+    .await;
+    let pid = b["result"]["process_id"].as_str().unwrap().to_string();
+    assert_eq!(pid.len(), 32);
+    let ev = &b["result"]["events"][0];
+    assert_eq!(
+        keys(ev),
+        [
+            "ID",
+            "TIMESTAMP_X",
+            "EVENT_NAME",
+            "EVENT_DATA",
+            "EVENT_ADDITIONAL",
+            "MESSAGE_ID"
+        ]
+    );
+    assert_eq!(ev["EVENT_DATA"], json!({"FIELDS": {"ID": id.to_string()}}));
+    assert_eq!(ev["MESSAGE_ID"].as_str().unwrap().len(), 32);
+    // Re-read by process id, then clear.
+    let (_, b2) = post(
+        &format!("{rest}event.offline.get"),
+        &json!({"auth": auth, "clear": 0, "process_id": pid}),
+    )
+    .await;
+    assert_eq!(b2["result"]["events"], b["result"]["events"]);
+    let (_, b3) = post(
+        &format!("{rest}event.offline.clear"),
+        &json!({"auth": auth, "process_id": pid}),
+    )
+    .await;
+    assert_eq!(b3["result"], true);
+    // Default clear=1 reads and deletes.
+    let (_, b) = post(&format!("{rest}event.offline.get"), &json!({"auth": auth})).await;
+    assert_eq!(b["result"]["process_id"], Value::Null);
+    assert_eq!(b["result"]["events"].as_array().unwrap().len(), 1);
+    assert_eq!(e.control().offline_queue_len(), 0);
+    let (s, b) = post(
+        &format!("{rest}event.offline.get"),
+        &json!({"auth": auth, "limit": 0}),
+    )
+    .await;
+    assert_error(s, &b, 400, "ERROR_ARGUMENT");
+    // error marking.
+    e.control()
+        .emit_event("ONCRMDEALUPDATE", json!({"FIELDS": {"ID": "5"}}));
+    let (_, b) = post(
+        &format!("{rest}event.offline.get"),
+        &json!({"auth": auth, "clear": 0}),
+    )
+    .await;
+    let pid = b["result"]["process_id"].as_str().unwrap().to_string();
+    let mid = b["result"]["events"][0]["MESSAGE_ID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, b) = post(
+        &format!("{rest}event.offline.error"),
+        &json!({"auth": auth, "process_id": pid, "message_id": [mid]}),
+    )
+    .await;
+    assert_eq!(b["result"], true);
+    let (_, b) = post(
+        &format!("{rest}event.offline.get"),
+        &json!({"auth": auth, "error": 1}),
+    )
+    .await;
+    assert_eq!(b["result"]["events"].as_array().unwrap().len(), 1);
 }

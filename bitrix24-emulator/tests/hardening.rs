@@ -1,12 +1,14 @@
 //! Requests that once crashed or stalled the emulator (found in review): each must get an
 //! ordinary answer.
 
-use bitrix24_emulator::Emulator;
+mod support;
+
 use serde_json::{Value, json};
+use support::emu;
 
 #[tokio::test]
 async fn many_list_appends_parse_like_php() {
-    let emu = Emulator::builder().webhook(1, "C").start().await.unwrap();
+    let emu = emu().await;
     // 20,000 appends (`select[]=`) plus explicit indexes: PHP appends after the highest one.
     let mut body = String::from("filter[ID][5]=7&filter[ID][]=8");
     for _ in 0..20_000 {
@@ -26,7 +28,7 @@ async fn many_list_appends_parse_like_php() {
 
 #[tokio::test]
 async fn non_ascii_filter_keys_and_huge_pages_get_answers() {
-    let emu = Emulator::builder().webhook(1, "C").start().await.unwrap();
+    let emu = emu().await;
     let token = emu.oauth_app().access_token;
     let http = reqwest::Client::new();
     for method in ["event.offline.get", "event.offline.list"] {
@@ -56,7 +58,7 @@ async fn non_ascii_filter_keys_and_huge_pages_get_answers() {
 
 #[tokio::test]
 async fn an_oversize_body_is_refused_without_running_the_method() {
-    let emu = Emulator::builder().webhook(1, "C").start().await.unwrap();
+    let emu = emu().await;
     let http = reqwest::Client::new();
     let id: Value = http
         .post(format!("{}crm.deal.add", emu.webhook_url()))
