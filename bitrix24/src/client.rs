@@ -14,12 +14,12 @@ use crate::auth::{MemoryTokenStore, OAuthTokens, TokenStore, Webhook};
 use crate::body::{BodyError, read_capped};
 use crate::clock::{Clock, TokioClock, unix_to_system};
 use crate::endpoint::{self, is_cloud_portal_rename};
-use crate::envelope::{self, Response};
 use crate::error::Error;
 use crate::input;
 use crate::limiter::{Gate, OperatingPolicy, OperatingTracker, RateLimiter};
 use crate::method::Method;
 use crate::refresh::{OAuthSession, RefreshSettings};
+use crate::response::{self, Response};
 use crate::retry::{Attempt, RetryPolicy, TransportVerdict, Verdict};
 
 pub use crate::builder::{ApiVersion, ClientBuilder};
@@ -266,7 +266,7 @@ impl Client {
             body: input::body(M::NAME, &input::method_params(method)?)?,
         };
         self.execute(&call, &|status, body| {
-            envelope::decode(
+            response::decode(
                 M::NAME,
                 status,
                 body,
@@ -297,7 +297,7 @@ impl Client {
             body,
         };
         self.execute(&call, &|status, body| {
-            envelope::decode(method, status, body, PhantomData::<Value>)
+            response::decode(method, status, body, PhantomData::<Value>)
         })
         .await
     }

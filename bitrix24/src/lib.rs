@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod batch;
+mod batch_results;
 mod body;
 mod builder;
 pub mod client;
@@ -24,6 +25,7 @@ mod php_query;
 #[cfg_attr(docsrs, doc(cfg(feature = "policy")))]
 pub mod policy;
 mod refresh;
+mod response;
 pub mod retry;
 pub mod secret;
 pub mod token_store;

@@ -15,7 +15,7 @@ use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter as Gcra};
 
 use crate::clock::{Clock, GovernorClock, secs};
-use crate::envelope::TimeInfo;
+use crate::response::TimeInfo;
 
 /// A request-rate quota.
 ///

@@ -23,13 +23,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures::stream::{self, BoxStream, StreamExt};
 use serde_json::{Map, Value};
 
-use crate::batch::{BatchResults, Command, MAX_COMMANDS};
+use crate::batch::{self, Command, MAX_COMMANDS};
+use crate::batch_results::BatchResults;
 use crate::client::{Call, Client};
-use crate::envelope::{self, ItemsSeed};
 use crate::error::Error;
 use crate::input::{self, json_kind};
 use crate::method::{Keyset, ListMethod};
 use crate::php_query;
+use crate::response::{self, ItemsSeed};
 
 /// Rows per page on v2 (fixed by the portal).
 pub const PAGE_SIZE: usize = 50;
@@ -157,7 +158,7 @@ async fn fetch_page<M: ListMethod>(
     };
     let resp = client
         .execute(&call, &|status, body| {
-            envelope::decode(M::NAME, status, body, ItemsSeed::<M::Item>::new(M::WRAPPER))
+            response::decode(M::NAME, status, body, ItemsSeed::<M::Item>::new(M::WRAPPER))
         })
         .await?;
     Ok((resp.result, resp.total, resp.next))
@@ -167,8 +168,9 @@ async fn fetch_page<M: ListMethod>(
 /// decoded on demand, in order, by [`BatchPages::page`].
 async fn fetch_batch(client: &Client, commands: Vec<Command>) -> Result<BatchPages, Error> {
     let indices: Vec<usize> = (0..commands.len()).collect();
-    let payload = crate::batch::request_chunk(client, &commands, &indices, false).await?;
-    let results = BatchResults::from_payload(client, &commands, payload.result);
+    let payload = batch::request_chunk(client, &commands, &indices, false).await?;
+    let sent = commands.iter().map(|c| (c.key.as_str(), c.method.as_str()));
+    let results = BatchResults::from_payload(client, sent, payload.result);
     Ok(BatchPages { commands, results })
 }
 
