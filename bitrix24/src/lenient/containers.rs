@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Unexpected, Visitor};
 use serde_json::{Map, Value};
 
-use super::{Elem, Empty, LenientDecode, missing};
+use super::decode::{Elem, Empty, LenientDecode, empty_is_none, missing};
 
 // --- JSON values ----------------------------------------------------------------------------
 
@@ -170,8 +170,8 @@ pub fn entity_opt<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::decode::{Lenient, required};
     use super::*;
-    use crate::lenient::{Lenient, required};
     use serde_json::json;
 
     fn opt<T: LenientDecode>(v: Value) -> Result<Option<T>, serde_json::Error> {

@@ -6,7 +6,7 @@ use std::fmt;
 use serde::Serializer;
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 
-use super::LenientDecode;
+use super::decode::{LenientDecode, empty_list_is_none};
 
 /// `#[serde(serialize_with = "bitrix24::lenient::yes_no")]` for `Option<bool>` fields of
 /// legacy entities, which take flags as `"Y"`/`"N"`, not JSON booleans.

@@ -1,13 +1,13 @@
 //! Numbers: `i64`, `u64` and `f64` from numbers and numeric strings, the one reading of a
-//! number the crate has; [`super::option`] errors on what is not a number, the second policy
-//! ([`super::AbsentIfInvalid`]) reads it as absent.
+//! number the crate has. A field ([`option`](crate::lenient::option)) errors on what is not a
+//! number; the client's bookkeeping (`AbsentIfInvalid`) reads it as absent.
 
 use std::fmt;
 
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 use serde_json::Value;
 
-use super::{AbsentIfInvalid, LenientDecode};
+use super::decode::{AbsentIfInvalid, LenientDecode, empty_list_is_none};
 
 macro_rules! number {
     ($t:ty, $visitor:ident, $what:literal) => {

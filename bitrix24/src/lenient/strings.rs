@@ -6,7 +6,7 @@ use std::fmt;
 use serde::de::{self, Deserializer, Visitor};
 use serde_json::Value;
 
-use super::{AbsentIfInvalid, Empty, LenientDecode, missing};
+use super::decode::{AbsentIfInvalid, Empty, LenientDecode, empty_list_is_none, missing};
 
 struct StringVisitor {
     empty: Empty,
@@ -101,8 +101,8 @@ impl AbsentIfInvalid for String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::decode::required;
     use super::*;
-    use crate::lenient::required;
     use serde_json::json;
 
     fn opt<T: LenientDecode>(v: Value) -> Result<Option<T>, serde_json::Error> {
