@@ -115,27 +115,6 @@ pub(crate) struct NextIndex {
     kids: std::collections::HashMap<String, NextIndex>,
 }
 
-impl NextIndex {
-    /// An empty index, for an empty top-level map.
-    pub(crate) fn new() -> Self {
-        Self::default()
-    }
-}
-
-/// Registers one pair into `root` like [`Form::insert`], sharing the next-index tree `next` of
-/// one parse (`root` must have been filled only through it).
-///
-/// A name too deep for PHP deletes its variable from `root` in place (`Map::shift_remove`,
-/// linear in the size of `root`); [`Form`] does the same in constant time.
-pub(crate) fn insert_php_cached(
-    root: &mut Map<String, Value>,
-    key: &str,
-    value: Value,
-    next: &mut NextIndex,
-) {
-    register(&mut RootMap { map: root, next }, key, value);
-}
-
 /// A top-level array being filled: its slots and its next-index tree.
 trait Root {
     /// The slot of `key`, appended (`null`) if missing.
@@ -163,22 +142,6 @@ impl Root for Form {
         {
             *slot = None;
         }
-        self.next.kids.remove(key);
-    }
-}
-
-struct RootMap<'a> {
-    map: &'a mut Map<String, Value>,
-    next: &'a mut NextIndex,
-}
-
-impl Root for RootMap<'_> {
-    fn slot(&mut self, key: &str) -> Option<(&mut Value, &mut NextIndex)> {
-        Some((slot(self.map, key)?, &mut *self.next))
-    }
-
-    fn delete(&mut self, key: &str) {
-        self.map.shift_remove(key);
         self.next.kids.remove(key);
     }
 }
@@ -761,16 +724,15 @@ mod parse_str_tests {
 
     #[test]
     fn multipart_fields_register_the_same_way() {
-        let mut out = Map::new();
-        let mut next = NextIndex::new();
+        let mut form = Form::default();
         for (k, v) in [("a[5]", "x"), ("a[]", "y"), ("b", "1"), ("b[c]", "2")] {
-            insert_php_cached(&mut out, k, Value::String(v.into()), &mut next);
+            form.insert(k, Value::String(v.into()));
         }
         let deep = format!("b{}", "[x]".repeat(65));
-        insert_php_cached(&mut out, &deep, Value::String("z".into()), &mut next);
-        insert_php_cached(&mut out, "a[]", Value::String("w".into()), &mut next);
+        form.insert(&deep, Value::String("z".into()));
+        form.insert("a[]", Value::String("w".into()));
         assert_eq!(
-            Value::Object(out),
+            Value::Object(form.finish()),
             json!({"a": {"5": "x", "6": "y", "7": "w"}})
         );
     }

@@ -193,14 +193,13 @@ pub(crate) fn build_params(
 }
 
 fn parse_multipart(ct: &str, body: &[u8]) -> Map<String, Value> {
-    let mut out = Map::new();
-    let mut next = php::NextIndex::new();
+    let mut form = php::Form::default();
     let Some(boundary) = ct.split(';').find_map(|p| {
         p.trim()
             .strip_prefix("boundary=")
             .map(|b| b.trim_matches('"').to_string())
     }) else {
-        return out;
+        return Map::new();
     };
     let text = String::from_utf8_lossy(body);
     let delim = format!("--{boundary}");
@@ -217,12 +216,10 @@ fn parse_multipart(ct: &str, body: &[u8]) -> Map<String, Value> {
             continue;
         };
         let value = value.strip_suffix("\r\n").unwrap_or(value);
-        php::insert_php_cached(&mut out, &name, Value::String(value.to_string()), &mut next);
+        // One Form per body: linear even when a too-deep name deletes its variable.
+        form.insert(&name, Value::String(value.to_string()));
     }
-    for v in out.values_mut() {
-        php::normalize(v);
-    }
-    out
+    form.finish()
 }
 
 #[allow(clippy::struct_excessive_bools)]
