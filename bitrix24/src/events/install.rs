@@ -86,7 +86,7 @@ impl InstallError {
             | InstallError::HostMismatch { .. } => 403,
             InstallError::Event(EventError::MissingAuth | EventError::UnknownTenant { .. })
             | InstallError::Unverified(_) => 401,
-            InstallError::Store(_) => 503,
+            InstallError::Store(_) | InstallError::Event(EventError::Store(_)) => 503,
             _ => 400,
         }
     }
@@ -362,9 +362,11 @@ impl Installer {
                 member_id: auth.member_id.clone(),
             });
         }
-        if self.check == InstallCheck::AppInfo {
-            self.verify_tokens(&tokens).await?;
-        }
+        let tokens = if self.check == InstallCheck::AppInfo {
+            self.verify_tokens(tokens).await?
+        } else {
+            tokens
+        };
         let mut tenant = existing.unwrap_or_else(|| Tenant::new(auth.member_id.clone()));
         tenant.domain = host;
         tenant.client_endpoint = Some(client_endpoint);
@@ -377,20 +379,19 @@ impl Installer {
         Ok(tenant)
     }
 
-    /// `app.info` with the install's access token on its portal (no refresh: a fresh install's
-    /// token works, and a refresh would spend the refresh token before it is stored).
-    async fn verify_tokens(&self, tokens: &OAuthTokens) -> Result<(), InstallError> {
-        let mut probe = tokens.clone();
-        probe.refresh_token = Secret::default();
+    /// `app.info` with the install's access token on its portal. Returns the tokens to store:
+    /// the client's current pair, in case the call had to refresh (a refresh spends the old
+    /// refresh token, so the rotated pair is the one to keep).
+    async fn verify_tokens(&self, tokens: OAuthTokens) -> Result<OAuthTokens, InstallError> {
         let client = Client::builder()
-            .oauth(self.app.clone(), probe)
+            .oauth(self.app.clone(), tokens.clone())
             .token_store(Arc::new(MemoryTokenStore::new()))
             .no_rate_limit()
             .timeout(Duration::from_secs(20))
             .build()
             .map_err(|e| InstallError::Endpoint(e.to_string()))?;
         match client.call("app.info", json!({})).await {
-            Ok(Value::Object(_)) => Ok(()),
+            Ok(Value::Object(_)) => Ok(client.oauth_tokens().unwrap_or(tokens)),
             Ok(other) => Err(InstallError::Unverified(format!(
                 "app.info answered {}",
                 match other {

@@ -1,0 +1,9 @@
+//! Events, install, the SQLite stores and the offline worker against the emulator
+//! (features `axum` and `sqlite`).
+#![cfg(all(feature = "axum", feature = "sqlite"))]
+
+mod crash;
+mod online;
+mod refresh;
+mod support;
+mod worker;

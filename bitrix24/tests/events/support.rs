@@ -1,0 +1,134 @@
+//! Shared helpers: emulator portals, stores, tenants, the router on a local port, child
+//! processes (this test binary re-run with one child test selected).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use bitrix24::events::{SqliteStore, Tenant, TenantStore};
+use bitrix24::{Client, OAuthApp, OAuthTokens, Secret};
+use bitrix24_emulator::{Emulator, RunningEmulator};
+
+/// The environment variable that turns a child test on.
+pub const CHILD: &str = "B24_EVENTS_CHILD";
+
+pub async fn portal() -> RunningEmulator {
+    Emulator::builder().start().await.unwrap()
+}
+
+pub fn app_of(a: &bitrix24_emulator::OAuthApp) -> OAuthApp {
+    OAuthApp::new(a.client_id.clone(), a.client_secret.clone()).token_url(a.token_url.clone())
+}
+
+/// A fresh database path.
+pub fn temp_db(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "b24-events-{name}-{}-{:08x}",
+        std::process::id(),
+        fastrand::u32(..)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("app.db")
+}
+
+/// Stores the emulator's portal as a tenant (tokens of user 1 and its application_token).
+pub async fn install(
+    store: &dyn TenantStore,
+    emu: &RunningEmulator,
+) -> bitrix24_emulator::OAuthApp {
+    let a = emu.oauth_app();
+    let mut tenant = Tenant::new(a.member_id.clone());
+    tenant.domain = Some(emu.addr().to_string());
+    tenant.client_endpoint = Some(a.client_endpoint.clone());
+    tenant.application_token = Some(Secret::new(a.application_token.clone()));
+    let mut tokens = OAuthTokens::new(
+        a.access_token.clone(),
+        a.refresh_token.clone(),
+        a.client_endpoint.clone(),
+    );
+    tokens.member_id = Some(a.member_id.clone());
+    store.save_tenant(&tenant, Some(&tokens)).await.unwrap();
+    a
+}
+
+/// A client of a stored tenant.
+pub async fn client(store: &SqliteStore, a: &bitrix24_emulator::OAuthApp) -> Client {
+    bitrix24::events::tenant_client(
+        store,
+        app_of(a),
+        &a.member_id,
+        Client::builder().no_rate_limit(),
+    )
+    .await
+    .unwrap()
+}
+
+/// Serves `router` on 127.0.0.1 and returns its address.
+pub async fn serve(router: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    addr
+}
+
+/// This test binary, re-run to execute only the child test `name` with `envs`.
+pub fn child(name: &str, envs: &[(&str, String)]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args([name, "--exact", "--nocapture", "--test-threads=1", "-q"])
+        .env(CHILD, name);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// Whether this process runs the child test `name`.
+pub fn is_child(name: &str) -> bool {
+    std::env::var(CHILD).is_ok_and(|v| v == name)
+}
+
+/// A number from the environment, or `default`.
+pub fn env_num(key: &str, default: u64) -> u64 {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Captures every log line of the current thread's subscriber, to check secrets stay out.
+#[derive(Clone, Default)]
+pub struct Logs(pub Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    /// Installs a global subscriber that writes here (once per process; later calls share it).
+    pub fn install() -> Logs {
+        static LOGS: std::sync::OnceLock<Logs> = std::sync::OnceLock::new();
+        LOGS.get_or_init(|| {
+            let logs = Logs::default();
+            let writer = logs.clone();
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter("bitrix24=debug")
+                .with_writer(move || writer.clone())
+                .with_ansi(false)
+                .try_init();
+            logs
+        })
+        .clone()
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}

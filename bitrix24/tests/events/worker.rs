@@ -1,0 +1,285 @@
+//! The offline worker in one process against the emulator: the poison event, throughput at
+//! the portal's limit, the ONOFFLINEEVENT wake-up (and a forged one), the fatal breaker.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bitrix24::events::{
+    DeadLetterQueue, Durability, EventService, HandlerError, OfflineDelivery, OfflineWorker,
+    Payload, SqliteStore, WakeupHub, WorkerConfig, WorkerError, router,
+};
+use bitrix24_emulator::{Emulator, Limits};
+use serde_json::json;
+
+use crate::support::{client, env_num, install, portal, serve, temp_db};
+
+/// Binds the offline queue and fills it with `n` deal updates (one record each).
+pub async fn fill(c: &bitrix24::Client, emu: &bitrix24_emulator::RunningEmulator, n: u64) {
+    c.call(
+        "event.bind",
+        json!({"event": "ONCRMDEALUPDATE", "event_type": "offline"}),
+    )
+    .await
+    .unwrap();
+    let control = emu.control();
+    for i in 1..=n {
+        control.emit_event("ONCRMDEALUPDATE", json!({"FIELDS": {"ID": i.to_string()}}));
+    }
+    assert_eq!(control.offline_queue_len() as u64, n);
+}
+
+fn deal_id(d: &OfflineDelivery) -> u64 {
+    match &d.event.payload {
+        Payload::Crm(c) => c.id,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn drain_config() -> WorkerConfig {
+    let mut cfg = WorkerConfig::default();
+    cfg.retry_budget = 3;
+    cfg.error_retry_interval = Duration::from_millis(20);
+    cfg.stop_when_idle = true;
+    cfg
+}
+
+#[tokio::test]
+async fn poison_event_lands_in_the_dlq_and_the_rest_are_processed() {
+    let n = env_num("B24_POISON_EVENTS", 2_000);
+    let poison = n / 2;
+    let emu = portal().await;
+    let store = SqliteStore::open_with(temp_db("poison"), Durability::Normal)
+        .await
+        .unwrap();
+    let a = install(&store, &emu).await;
+    let c = client(&store, &a).await;
+    fill(&c, &emu, n).await;
+    let handled = Arc::new(AtomicU64::new(0));
+    let seen = Arc::clone(&handled);
+    let handler = move |d: OfflineDelivery| {
+        let seen = Arc::clone(&seen);
+        async move {
+            if deal_id(&d) == poison {
+                return Err(HandlerError::retry(format!("cannot sync deal {poison}")));
+            }
+            seen.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    };
+    let stats = OfflineWorker::new(c, Arc::new(store.clone()), a.member_id.clone(), handler)
+        .config(drain_config())
+        .run(std::future::pending())
+        .await
+        .unwrap();
+    assert_eq!(handled.load(Ordering::SeqCst), n - 1);
+    assert_eq!(stats.processed, n - 1);
+    assert_eq!(stats.dead_lettered, 1);
+    assert_eq!(stats.failed, 2, "budget 3: two set-asides, then the DLQ");
+    assert_eq!(emu.control().offline_queue_len(), 0, "everything cleared");
+    let dead = store.list(Some(&a.member_id), 10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    let d = &dead[0];
+    assert_eq!((d.event.as_str(), d.retries), ("ONCRMDEALUPDATE", 3));
+    assert_eq!(d.object_id.as_deref(), Some(poison.to_string().as_str()));
+    assert_eq!(d.error_code, "HANDLER");
+    assert_eq!(d.message_id.len(), 32);
+    println!(
+        "poison: {n} events, {} processed, 1 dead letter after {} tries, {} requests",
+        stats.processed, d.retries, stats.requests
+    );
+}
+
+#[tokio::test]
+async fn malformed_records_go_straight_to_the_dlq() {
+    let emu = portal().await;
+    let store = SqliteStore::open_with(temp_db("malformed"), Durability::Normal)
+        .await
+        .unwrap();
+    let a = install(&store, &emu).await;
+    let c = client(&store, &a).await;
+    fill(&c, &emu, 3).await;
+    emu.control()
+        .emit_event("ONCRMDEALUPDATE", json!({"FIELDS": {"ID": "not-a-number"}}));
+    emu.control().register_event("ONUNKNOWNTHING");
+    c.call(
+        "event.bind",
+        json!({"event": "ONUNKNOWNTHING", "event_type": "offline"}),
+    )
+    .await
+    .unwrap();
+    emu.control()
+        .emit_event("ONUNKNOWNTHING", json!({"X": "1"}));
+    let stats = OfflineWorker::new(
+        c,
+        Arc::new(store.clone()),
+        a.member_id.clone(),
+        |_d| async { Ok(()) },
+    )
+    .config(drain_config())
+    .run(std::future::pending())
+    .await
+    .unwrap();
+    assert_eq!(
+        (stats.processed, stats.dead_lettered, stats.failed),
+        (3, 2, 0)
+    );
+    let codes: Vec<String> = store
+        .list(None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.error_code)
+        .collect();
+    assert!(codes.contains(&"MALFORMED".into()) && codes.contains(&"UNKNOWN_EVENT".into()));
+    assert_eq!(emu.control().offline_queue_len(), 0);
+}
+
+/// Throughput at the Standard plan's limit (2 requests/s, bucket of 50), in emulator time
+/// sped up 20x so the test stays short; the number that matters is requests per event.
+#[tokio::test]
+async fn throughput_at_the_portal_limit() {
+    let n = env_num("B24_THROUGHPUT_EVENTS", 10_000);
+    let batch = env_num("B24_THROUGHPUT_BATCH", 50) as u32;
+    let emu = Emulator::builder()
+        .limits(Limits::Standard)
+        .time_scale(20.0)
+        .start()
+        .await
+        .unwrap();
+    let store = SqliteStore::open_with(temp_db("throughput"), Durability::Normal)
+        .await
+        .unwrap();
+    let a = install(&store, &emu).await;
+    let c = client(&store, &a).await;
+    fill(&c, &emu, n).await;
+    let before = emu.control().request_count();
+    let started = Instant::now();
+    let mut cfg = drain_config();
+    cfg.batch_size = batch;
+    let stats = OfflineWorker::new(
+        c,
+        Arc::new(store.clone()),
+        a.member_id.clone(),
+        |_d| async { Ok(()) },
+    )
+    .config(cfg)
+    .run(std::future::pending())
+    .await
+    .unwrap();
+    let requests = emu.control().request_count() - before;
+    assert_eq!(stats.processed, n);
+    assert_eq!(emu.control().offline_queue_len(), 0);
+    println!(
+        "throughput: {n} events, batch {batch}, {requests} portal requests ({:.4} per event), \
+         worker counted {}, {:.1} s wall at 20x emulator time",
+        requests as f64 / n as f64,
+        stats.requests,
+        started.elapsed().as_secs_f64()
+    );
+    assert!(requests <= n / u64::from(batch) + 10, "{requests} requests");
+}
+
+#[tokio::test]
+async fn offline_wakeup_and_forged_wakeup() {
+    let emu = portal().await;
+    let store = SqliteStore::open_with(temp_db("wakeup"), Durability::Normal)
+        .await
+        .unwrap();
+    let a = install(&store, &emu).await;
+    let c = client(&store, &a).await;
+    let hub = WakeupHub::new();
+    let svc = EventService::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        |_e| async { Ok(()) },
+    )
+    .wakeups(hub.clone());
+    let addr = serve(router(svc)).await;
+    // A forged ping (wrong token) is refused and wakes nothing.
+    let forged = format!(
+        "event=ONOFFLINEEVENT&ts=1&auth%5Bmember_id%5D={}&auth%5Bapplication_token%5D=forged",
+        a.member_id
+    );
+    let r = reqwest::Client::new()
+        .post(format!("http://{addr}/events"))
+        .body(forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    // The worker waits on the signal (a 1-hour poll): only the portal's ping wakes it.
+    c.call(
+        "event.bind",
+        json!({"event": "ONOFFLINEEVENT", "handler": format!("http://{addr}/events"), "options": {"minTimeout": 0}}),
+    )
+    .await
+    .unwrap();
+    let got = Arc::new(AtomicU64::new(0));
+    let seen = Arc::clone(&got);
+    let mut cfg = WorkerConfig::default();
+    cfg.idle_poll = Duration::from_secs(3600);
+    cfg.error_retry_interval = Duration::from_millis(10);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let worker = OfflineWorker::new(
+        c.clone(),
+        Arc::new(store.clone()),
+        a.member_id.clone(),
+        move |_d| {
+            let seen = Arc::clone(&seen);
+            async move {
+                seen.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }
+        },
+    )
+    .config(cfg)
+    .wakeup(hub.signal(&a.member_id))
+    .run(async {
+        let _ = stop_rx.await;
+    });
+    let task = tokio::spawn(worker);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(got.load(Ordering::SeqCst), 0);
+    fill(&c, &emu, 5).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while got.load(Ordering::SeqCst) < 5 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(got.load(Ordering::SeqCst), 5, "woken by ONOFFLINEEVENT");
+    // Graceful shutdown: the handled batch is reported before the worker returns.
+    stop_tx.send(()).unwrap();
+    let stats = tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(stats.processed, 5);
+    assert_eq!(emu.control().offline_queue_len(), 0);
+}
+
+#[tokio::test]
+async fn fatal_answers_stop_the_worker_untouched() {
+    let emu = portal().await;
+    let store = SqliteStore::open_with(temp_db("fatal"), Durability::Normal)
+        .await
+        .unwrap();
+    let a = install(&store, &emu).await;
+    let c = client(&store, &a).await;
+    fill(&c, &emu, 3).await;
+    emu.control().expire_access_tokens();
+    emu.control().revoke_refresh_tokens();
+    let err = OfflineWorker::new(
+        c,
+        Arc::new(store.clone()),
+        a.member_id.clone(),
+        |_d| async { Ok(()) },
+    )
+    .config(drain_config())
+    .run(std::future::pending())
+    .await
+    .unwrap_err();
+    assert!(matches!(err, WorkerError::Fatal(_)), "{err:?}");
+    assert_eq!(emu.control().offline_queue_len(), 3, "nothing lost");
+}
