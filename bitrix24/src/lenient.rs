@@ -59,6 +59,7 @@ pub use decode::{Lenient, LenientDecode, option, required};
 #[cfg(test)]
 pub(crate) use examples::{check_entity_sample, check_example, check_list_example};
 pub use flags::{yes_no, yes_no_required};
+pub(crate) use numbers::plain_decimal;
 pub use strings::{string_like, string_like_opt};
 
 #[cfg(test)]

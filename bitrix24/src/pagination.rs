@@ -28,6 +28,7 @@ use crate::batch_results::BatchResults;
 use crate::client::{Call, Client};
 use crate::error::Error;
 use crate::input::{self, json_kind};
+use crate::lenient::LenientDecode;
 use crate::method::{Keyset, ListMethod};
 use crate::php_query;
 use crate::response::{self, ItemsSeed};
@@ -536,26 +537,12 @@ fn keyset_stream<M: ListMethod + 'static>(
 }
 
 /// The caller's own `>ID` condition (`value` under `filter_key[gt]`): where the walk starts.
-/// Read leniently (an integer, an integral float such as `100.0`, a numeric string with
-/// spaces around it such as `"100 "`); anything else is refused naming the key, never
+/// Read as an `id` field is (an integer, an integral float such as `100.0`, a numeric string
+/// with spaces around it such as `"100 "`); anything else is refused naming the key, never
 /// dropped (dropping it would hand out the rows the caller excluded).
 fn caller_bound(method: &str, filter_key: &str, gt: &str, value: &Value) -> Result<u64, Error> {
-    /// A whole, non-negative float that is exactly an integer (at most 2^53).
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // range checked first
-    fn whole(f: f64) -> Option<u64> {
-        const EXACT: f64 = 9_007_199_254_740_992.0;
-        (f.is_finite() && (0.0..=EXACT).contains(&f) && f.fract() == 0.0).then_some(f as u64)
-    }
-    let bound = match value {
-        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().and_then(whole)),
-        Value::String(s) => {
-            let s = s.trim();
-            s.parse::<u64>()
-                .ok()
-                .or_else(|| s.parse::<f64>().ok().and_then(whole))
-        }
-        _ => None,
-    };
+    // The one reading of an id the crate has (`lenient`); empty values are refused here too.
+    let bound = u64::decode_opt(value).ok().flatten();
     bound.ok_or_else(|| {
         let got = match value {
             Value::Array(_) | Value::Object(_) => json_kind(value).to_owned(),

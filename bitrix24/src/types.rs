@@ -171,13 +171,7 @@ wire_text!(
 impl Decimal {
     /// The amount as an `f64` (approximate), when the text is a plain decimal number.
     pub fn to_f64(&self) -> Option<f64> {
-        let t = self.0.trim();
-        let digits = t.strip_prefix('-').unwrap_or(t);
-        let plain = !digits.is_empty()
-            && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
-            && digits.chars().filter(|c| *c == '.').count() <= 1
-            && digits.chars().any(|c| c.is_ascii_digit());
-        if plain { t.parse().ok() } else { None }
+        crate::lenient::plain_decimal(self.0.trim())
     }
 
     /// The amount as an exact `rust_decimal::Decimal`.

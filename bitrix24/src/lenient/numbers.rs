@@ -73,7 +73,7 @@ trait FromNumber: Sized {
 
 /// A number written the way the portal writes them (`-12`, `1000000.00`): digits, one sign,
 /// one point. `NaN`, `inf` and exponents (`1e3`) are not numbers here.
-fn plain_decimal(v: &str) -> Option<f64> {
+pub(crate) fn plain_decimal(v: &str) -> Option<f64> {
     let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
     let plain = !digits.is_empty()
         && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
