@@ -55,7 +55,7 @@ pub fn render_catalog(spec: &Spec) -> String {
         out.push_str(&format!(
             "| `{}` | `{}` | {} | {} | {} | {} | {} | [{}]({}) |\n",
             m.name,
-            crate::naming::method_struct(m),
+            m.struct_name(),
             m.risk.as_str(),
             scopes,
             if m.idempotent { "yes" } else { "no" },

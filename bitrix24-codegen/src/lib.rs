@@ -4,14 +4,24 @@
 //! -> [`emit::generate`] (Rust, printed with `prettyplease`) and [`catalog::render_catalog`]
 //! (`references/catalog-<pack>.md`). `bitrix24/build.rs` calls [`build_script`]; the
 //! `bitrix24-codegen` binary has `dump`, `catalogs`, `check` and `import`.
+//!
+//! Modules: [`spec`] (the model, parsing, validation), [`naming`] (Rust names from wire names),
+//! [`risk`] (the risk classes, also behind `bitrix24::Risk` and `#[derive(Method)]`), [`emit`]
+//! (Rust), [`catalog`] (markdown). Behind the `cli` feature (default; only the binary needs it,
+//! and the build script and `bitrix24-macros` turn it off): `import` (docs-page importer) and
+//! `pack_lists` (the pack list's other places agree with [`PACKS`]).
 
 // String building reads better with format!, and match reads better than if-let-else here.
 #![allow(clippy::format_push_string, clippy::single_match_else)]
 
 pub mod catalog;
 pub mod emit;
+#[cfg(feature = "cli")]
 pub mod import;
 pub mod naming;
+#[cfg(feature = "cli")]
+pub mod pack_lists;
+pub mod risk;
 pub mod spec;
 
 use std::path::Path;

@@ -4,6 +4,7 @@
 //! bitrix24-codegen [--root DIR] dump --out DIR    write the generated sources of all packs
 //! bitrix24-codegen [--root DIR] catalogs          write references/catalog-<pack>.md
 //! bitrix24-codegen [--root DIR] check             validate every spec; fail on stale catalogs
+//!                                                 or a pack list that disagrees with PACKS
 //! bitrix24-codegen import <docs-md-file> <docs-path>   print a TOML draft of a docs page
 //! ```
 //!
@@ -20,7 +21,8 @@ const USAGE: &str = "usage: bitrix24-codegen [--root DIR] <command>
 commands:
   dump --out DIR                      write the generated Rust of every pack to DIR
   catalogs                            write references/catalog-<pack>.md from specs/
-  check                               validate every spec and fail when the catalogs are stale
+  check                               validate every spec; fail when the catalogs are stale or a
+                                      pack list (Cargo features, .ci/run, emulator) disagrees
   import <docs-md-file> <docs-path>   print a spec draft of a b24restdocs page (review it!)";
 
 fn main() -> ExitCode {
@@ -95,14 +97,26 @@ fn run(mut args: Vec<String>) -> Result<(), String> {
                 problems.push(format!("{} has no spec", stale.display()));
             }
             if !problems.is_empty() {
-                return Err(format!(
-                    "{}\nrun `cargo run -p bitrix24-codegen -- catalogs` and commit the result",
-                    problems.join("\n")
-                ));
+                problems.push(
+                    "run `cargo run -p bitrix24-codegen -- catalogs` and commit the result".into(),
+                );
+            }
+            let lists = bitrix24_codegen::pack_lists::check(&root);
+            if !lists.is_empty() {
+                problems.extend(lists);
+                problems.push(
+                    "the pack list lives in bitrix24-codegen (spec::PACKS): make the files above \
+                     agree with it"
+                        .into(),
+                );
+            }
+            if !problems.is_empty() {
+                return Err(problems.join("\n"));
             }
             let methods: usize = specs.iter().map(|s| s.methods.len()).sum();
             println!(
-                "ok: {} specs, {methods} methods, {} generated files, catalogs up to date",
+                "ok: {} specs, {methods} methods, {} generated files, catalogs up to date, pack \
+                 lists agree",
                 specs.len(),
                 files.len()
             );

@@ -1,6 +1,5 @@
-//! Rust names derived from wire names.
-
-use crate::spec::MethodSpec;
+//! Rust names derived from wire names (strings in, strings out: no spec types, so the spec
+//! model can use these names without an import cycle).
 
 const KEYWORDS: &[&str] = &[
     "as", "async", "await", "break", "const", "continue", "dyn", "else", "enum", "extern", "false",
@@ -111,12 +110,12 @@ pub fn variant_ident(wire: &str) -> String {
 /// The request struct of a method: `rust_name`, or the `UpperCamelCase` of the whole method name
 /// (`crm.deal.add` -> `CrmDealAdd`, `telephony.externalCall.register` ->
 /// `TelephonyExternalCallRegister`).
-pub fn method_struct(m: &MethodSpec) -> String {
-    if let Some(n) = &m.rust_name {
-        return n.clone();
+pub fn request_struct(method: &str, rust_name: Option<&str>) -> String {
+    if let Some(n) = rust_name {
+        return n.to_owned();
     }
     let mut out = String::new();
-    for seg in m.name.split(['.', '_']) {
+    for seg in method.split(['.', '_']) {
         let mut cs = seg.chars();
         if let Some(f) = cs.next() {
             out.push(f.to_ascii_uppercase());

@@ -10,9 +10,10 @@
 //! Every derive accepts `#[bitrix24(crate = "path")]` when `bitrix24` is not reachable as
 //! `::bitrix24` (renamed dependency, re-export).
 
+use bitrix24_codegen::risk::Risk;
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
-use quote::{ToTokens, quote};
+use quote::{ToTokens, format_ident, quote};
 use syn::spanned::Spanned;
 use syn::{
     Data, DeriveInput, Error, Expr, ExprArray, Fields, Lit, LitBool, LitInt, LitStr, Path, Type,
@@ -236,23 +237,30 @@ fn expand_method(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let risk_lit = a.risk.ok_or_else(|| {
         Error::new(
             ident.span(),
-            "missing `risk = \"read\" | \"write\" | \"destructive\" | \"mixed\"` in #[bitrix24(...)]",
+            format!(
+                "missing `risk = {}` in #[bitrix24(...)]",
+                Risk::ALL
+                    .iter()
+                    .map(|r| format!("\"{}\"", r.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            ),
         )
     })?;
-    let (risk_variant, default_idem) = match risk_lit.value().as_str() {
-        "read" => (quote!(Read), true),
-        "write" => (quote!(Write), false),
-        "destructive" => (quote!(Destructive), false),
-        "mixed" => (quote!(Mixed), false),
-        other => {
-            return Err(Error::new(
-                risk_lit.span(),
-                format!(
-                    "unknown risk class `{other}`; expected \"read\", \"write\", \"destructive\" or \"mixed\""
-                ),
-            ));
-        }
+    // The classes, their spelling and their default idempotency come from the one table in
+    // bitrix24-codegen (which also generates `bitrix24::Risk`).
+    let Some(risk) = Risk::parse(&risk_lit.value()) else {
+        return Err(Error::new(
+            risk_lit.span(),
+            format!(
+                "unknown risk class `{}`; expected {}",
+                risk_lit.value(),
+                Risk::spellings("\"")
+            ),
+        ));
     };
+    let risk_variant = format_ident!("{}", risk.variant());
+    let default_idem = risk.default_idempotent();
     let scopes = a.scopes.ok_or_else(|| {
         Error::new(
             ident.span(),

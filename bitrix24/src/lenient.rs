@@ -92,7 +92,7 @@ mod tests {
         assert_eq!(err.path().to_string(), "[1].ID");
     }
 
-    /// A generated enum, as `emit.rs` writes its lenient decoding.
+    /// A generated enum, as `bitrix24-codegen` writes its lenient decoding.
     #[derive(Debug)]
     struct Enum(#[allow(dead_code)] String);
 
@@ -102,7 +102,7 @@ mod tests {
         }
     }
 
-    /// A generated entity, as `emit.rs` writes it.
+    /// A generated entity, as `bitrix24-codegen` writes it.
     #[derive(Debug, Default, serde::Deserialize)]
     struct Entity {
         #[serde(default, deserialize_with = "option", rename = "ID")]

@@ -8,37 +8,9 @@ use std::marker::PhantomData;
 use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer};
 use serde::{Deserialize, Serialize};
 
-/// Guardrail risk class of a method, as declared in `specs/`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum Risk {
-    /// Reads data; never changes the portal.
-    Read,
-    /// Creates or changes data.
-    Write,
-    /// Deletes data or stops processes; cannot be undone.
-    Destructive,
-    /// A container of other calls (`batch`): as risky as its strictest command.
-    Mixed,
-}
-
-impl Risk {
-    /// The lower-case name used in specs and catalogs (`read`, `write`, ...).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Risk::Read => "read",
-            Risk::Write => "write",
-            Risk::Destructive => "destructive",
-            Risk::Mixed => "mixed",
-        }
-    }
-}
-
-impl std::fmt::Display for Risk {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+// `Risk`: generated from the one table of the risk classes (`bitrix24-codegen`'s `risk.rs`),
+// which the specs and `#[derive(Method)]` use too.
+include!(concat!(env!("OUT_DIR"), "/bitrix24-generated/risk.rs"));
 
 /// A typed Bitrix24 REST method.
 ///

@@ -1,0 +1,365 @@
+//! Request structs, their `Method` and `ListMethod` impls, and `<Request>Response` structs.
+
+use proc_macro2::{Ident, Literal, TokenStream};
+use quote::{format_ident, quote};
+
+use super::ctx::{Ctx, doc, ident, lit};
+use super::types::id_conversion;
+use crate::naming;
+use crate::spec::{EntitySpec, MethodSpec, Pagination, Response, Risk, Ty};
+
+/// Numbers and booleans are taken as they are (so that literals infer: `new(5)`), lists as any
+/// iterator, everything else as `impl Into<T>`. Returns the argument type and the conversion of
+/// `expr` into the field type.
+pub(super) fn arg_conversion(
+    ctx: &Ctx<'_>,
+    ty: &Ty,
+    expr: &TokenStream,
+) -> (TokenStream, TokenStream) {
+    let scalar = |t: &Ty| matches!(t, Ty::Id | Ty::Int | Ty::Float | Ty::Bool | Ty::Flag);
+    let rty = ctx.rust_ty(ty);
+    match ty {
+        t if scalar(t) => (rty, quote!(#expr)),
+        Ty::List(inner) if scalar(inner) => {
+            let it = ctx.rust_ty(inner);
+            (
+                quote!(impl IntoIterator<Item = #it>),
+                quote!(#expr.into_iter().collect()),
+            )
+        }
+        Ty::List(inner) => {
+            let it = ctx.rust_ty(inner);
+            (
+                quote!(impl IntoIterator<Item = impl Into<#it>>),
+                quote!(#expr.into_iter().map(Into::into).collect()),
+            )
+        }
+        _ => (quote!(impl Into<#rty>), quote!(#expr.into())),
+    }
+}
+
+pub(super) fn risk_tokens(r: Risk) -> TokenStream {
+    let v = format_ident!("{}", r.variant());
+    quote!(crate::Risk::#v)
+}
+
+pub(super) fn risk_note(r: Risk) -> String {
+    format!("{} ({})", r.as_str(), r.note())
+}
+
+/// Whether `send` decodes the response with the lenient rules of a required value
+/// (`crate::lenient::required`) instead of the type's own `Deserialize`: every shape but
+/// `value` (kept as sent), entities, enums and `wrapped:` structs, which decode as themselves.
+pub(super) fn lenient_response(r: &Response) -> bool {
+    match r {
+        Response::Plain(Ty::Value | Ty::Entity(_) | Ty::Enum(_))
+        | Response::Wrapped(..)
+        | Response::WrappedList(..) => false,
+        Response::Plain(_) | Response::List(_) | Response::Map(_) => true,
+    }
+}
+
+/// The Rust type of a method's `result`.
+pub(super) fn response_ty(ctx: &Ctx<'_>, r: &Response, sname: &str) -> TokenStream {
+    match r {
+        Response::Plain(t) => ctx.rust_ty(t),
+        Response::List(t) => ctx.rust_ty(&Ty::List(Box::new(t.clone()))),
+        Response::Map(t) => ctx.rust_ty(&Ty::Map(Box::new(t.clone()))),
+        Response::Wrapped(..) | Response::WrappedList(..) => {
+            let rname = format_ident!("{sname}Response");
+            quote!(#rname)
+        }
+    }
+}
+
+/// [`response_ty`] as the docs show it.
+pub(super) fn response_doc_ty(ctx: &Ctx<'_>, r: &Response, sname: &str) -> String {
+    match r {
+        Response::Plain(t) => ctx.doc_ty(t),
+        Response::List(t) => ctx.doc_ty(&Ty::List(Box::new(t.clone()))),
+        Response::Map(t) => ctx.doc_ty(&Ty::Map(Box::new(t.clone()))),
+        Response::Wrapped(..) | Response::WrappedList(..) => {
+            format!("bitrix24::packs::{}::{sname}Response", ctx.module)
+        }
+    }
+}
+
+/// The `{"key": ...}` struct of a `wrapped:`/`wrapped_list:` response.
+pub(super) fn wrapped_response(ctx: &Ctx<'_>, m: &MethodSpec, sname: &str) -> TokenStream {
+    let (key, inner) = match &m.response {
+        Response::WrappedList(key, t) => (key, ctx.rust_ty(&Ty::List(Box::new(t.clone())))),
+        Response::Wrapped(key, t) => (key, ctx.rust_ty(t)),
+        _ => return TokenStream::new(),
+    };
+    let rname = format_ident!("{sname}Response");
+    let kid = ident(&naming::field_ident(key));
+    let klit = lit(key);
+    let rd = doc(&format!(
+        "The `result` of `{}`: `{{\"{key}\": ...}}`.",
+        m.name
+    ));
+    let kd = doc(&format!("`{key}`."));
+    quote! {
+        #rd
+        #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+        pub struct #rname {
+            #kd
+            #[serde(rename = #klit, deserialize_with = "crate::lenient::required")]
+            pub #kid: #inner,
+            /// Any other keys of `result`, as sent.
+            #[serde(flatten)]
+            pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+        }
+    }
+}
+
+/// The rustdoc of a request struct: what the specs say, and a `no_run` call.
+pub(super) fn method_doc(ctx: &Ctx<'_>, m: &MethodSpec, sname: &str) -> TokenStream {
+    let scopes = if m.scopes.is_empty() {
+        "none (global method)".to_owned()
+    } else {
+        m.scopes
+            .iter()
+            .map(|s| format!("`{s}`"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
+    let mut text = format!(
+        "{}\n\n- Method: `{}`\n- Docs: <{}>\n- Risk: {}\n- Scopes: {}\n- Idempotent: {}\n\
+         - Response: `{}` (`{}`)",
+        m.summary.trim(),
+        m.name,
+        m.docs_url(),
+        risk_note(m.risk),
+        scopes,
+        if m.idempotent {
+            "yes (safe to re-send)"
+        } else {
+            "no (never re-sent after an ambiguous failure)"
+        },
+        response_doc_ty(ctx, &m.response, sname),
+        m.response,
+    );
+    if m.pagination != Pagination::None {
+        text.push_str(&format!(
+            "\n- Pagination: {} (`client.stream(&request)` walks every page)",
+            m.pagination.as_str()
+        ));
+    }
+    if let Some(v3) = &m.v3 {
+        text.push_str(&format!("\n- REST 3.0: `{v3}`"));
+    }
+    let args = m
+        .params
+        .iter()
+        .filter(|p| p.required)
+        .map(|p| ctx.example_value(&p.ty, false))
+        .collect::<Vec<_>>()
+        .join(", ");
+    text.push_str(&format!(
+        "\n\n# Example\n\n```no_run\n\
+         # async fn run(client: bitrix24::Client) -> Result<(), bitrix24::Error> {{\n\
+         use bitrix24::packs::{}::{sname};\n\n\
+         let result = client.send(&{sname}::new({args})).await?;\n\
+         # let _ = result;\n# Ok(()) }}\n```",
+        ctx.module
+    ));
+    doc(&text)
+}
+
+pub(super) fn emit_method(ctx: &Ctx<'_>, m: &MethodSpec) -> TokenStream {
+    let sname = m.struct_name();
+    let st = format_ident!("{sname}");
+    let d = method_doc(ctx, m, &sname);
+
+    // Private fields: required ones set by new(), optional ones by setters, so a parameter
+    // added to a spec never breaks code that built the request.
+    let mut fields = TokenStream::new();
+    let mut new_args = Vec::new();
+    let mut new_inits = Vec::new();
+    let mut setters = TokenStream::new();
+    for p in &m.params {
+        let fname = naming::field_ident(&p.name);
+        let fid = ident(&fname);
+        let wire = lit(&p.name);
+        let rty = ctx.rust_ty(&p.ty);
+        let pdoc = match &p.doc {
+            Some(x) if !x.trim().is_empty() => format!("`{}` (`{}`): {}", p.name, p.ty, x.trim()),
+            _ => format!("`{}` (`{}`).", p.name, p.ty),
+        };
+        let fd = doc(&pdoc);
+        let is_flag = matches!(p.ty, Ty::Flag);
+        if p.required {
+            let flag = if is_flag {
+                quote!(, serialize_with = "crate::lenient::yes_no_required")
+            } else {
+                TokenStream::new()
+            };
+            fields.extend(quote! {
+                #fd
+                #[serde(rename = #wire #flag)]
+                #fid: #rty,
+            });
+            let (arg_ty, conv) = arg_conversion(ctx, &p.ty, &quote!(#fid));
+            new_args.push(quote!(#fid: #arg_ty));
+            // Scalars are taken as they are: `Self { id }`, not `Self { id: id }`.
+            if conv.to_string() == quote!(#fid).to_string() {
+                new_inits.push(quote!(#fid));
+            } else {
+                new_inits.push(quote!(#fid: #conv));
+            }
+        } else {
+            let flag = if is_flag {
+                quote!(, serialize_with = "crate::lenient::yes_no")
+            } else {
+                TokenStream::new()
+            };
+            fields.extend(quote! {
+                #fd
+                #[serde(rename = #wire, skip_serializing_if = "Option::is_none" #flag)]
+                #fid: Option<#rty>,
+            });
+            new_inits.push(quote!(#fid: None));
+            let setter = if fname == "new" {
+                format_ident!("new_")
+            } else {
+                fid.clone()
+            };
+            let (arg_ty, conv) = arg_conversion(ctx, &p.ty, &quote!(value));
+            let sd = doc(&format!("Sets {pdoc}"));
+            setters.extend(quote! {
+                #sd
+                pub fn #setter(mut self, value: #arg_ty) -> Self {
+                    self.#fid = Some(#conv);
+                    self
+                }
+            });
+        }
+    }
+    let required: Vec<_> = m.params.iter().filter(|p| p.required).collect();
+    let derive_default = if required.is_empty() {
+        quote!(Default,)
+    } else {
+        TokenStream::new()
+    };
+    let new_doc = if required.is_empty() {
+        doc("A request with no parameters set.")
+    } else {
+        doc(&format!(
+            "A request with its required parameters: {}.",
+            required
+                .iter()
+                .map(|p| format!("`{}`", p.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    };
+
+    let response_ty = response_ty(ctx, &m.response, &sname);
+    let decode = if lenient_response(&m.response) {
+        quote! {
+            fn decode_response<'de, D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self::Response, D::Error> {
+                crate::lenient::required(deserializer)
+            }
+        }
+    } else {
+        TokenStream::new()
+    };
+    let extra_items = wrapped_response(ctx, m, &sname);
+    let name = lit(&m.name);
+    let risk = risk_tokens(m.risk);
+    let idem = m.idempotent;
+    let scope_lits: Vec<Literal> = m.scopes.iter().map(|s| lit(s)).collect();
+    let v3 = match &m.v3 {
+        Some(v) => {
+            let v = lit(v);
+            quote!(const V3_NAME: Option<&'static str> = Some(#v);)
+        }
+        None => TokenStream::new(),
+    };
+    let list_impl = list_impl(ctx, m, &st);
+
+    quote! {
+        #d
+        #[derive(Debug, Clone, #derive_default PartialEq, ::serde::Serialize)]
+        #[must_use]
+        pub struct #st {
+            #fields
+        }
+        impl #st {
+            #new_doc
+            pub fn new(#(#new_args),*) -> Self {
+                Self { #(#new_inits),* }
+            }
+            #setters
+        }
+        impl crate::Method for #st {
+            const NAME: &'static str = #name;
+            const RISK: crate::Risk = #risk;
+            const IDEMPOTENT: bool = #idem;
+            const SCOPES: &'static [&'static str] = &[#(#scope_lits),*];
+            #v3
+            type Response = #response_ty;
+            #decode
+        }
+        #list_impl
+        #extra_items
+    }
+}
+
+/// `impl ListMethod` of a paginated method (rows are entities, enums or values: validated).
+pub(super) fn list_impl(ctx: &Ctx<'_>, m: &MethodSpec, st: &Ident) -> TokenStream {
+    if m.pagination == Pagination::None {
+        return TokenStream::new();
+    }
+    let Some(item) = m.response.list_item() else {
+        return TokenStream::new();
+    };
+    let item_ty = ctx.rust_ty(item);
+    let wrapper = match m.response.wrapper() {
+        Some(k) => {
+            let k = lit(k);
+            quote!(const WRAPPER: Option<&'static str> = Some(#k);)
+        }
+        None => TokenStream::new(),
+    };
+    let entity = match item {
+        Ty::Entity(n) => ctx.find_entity(n),
+        _ => None,
+    };
+    let keyset = match (m.pagination, entity.and_then(EntitySpec::id_field)) {
+        (Pagination::Keyset, Some(f)) => {
+            // Legacy UPPER entities page by `ID`, camelCase ones by `id`: the id's wire name,
+            // unless the spec names another request field (`keyset_field`).
+            let field = lit(&f.name);
+            let request = lit(m.keyset_field.as_deref().unwrap_or(&f.name));
+            quote! {
+                const KEYSET: Option<crate::Keyset> = Some(crate::Keyset {
+                    request_field: #request,
+                    response_field: #field,
+                });
+            }
+        }
+        _ => TokenStream::new(),
+    };
+    let item_id = match entity.and_then(EntitySpec::id_field) {
+        Some(f) => {
+            let fid = ident(&naming::field_ident(&f.name));
+            id_conversion(&f.ty, &quote!(item.#fid))
+        }
+        None => quote! {
+            let _ = item;
+            None
+        },
+    };
+    quote! {
+        impl crate::ListMethod for #st {
+            type Item = #item_ty;
+            #wrapper
+            #keyset
+            fn item_id(item: &Self::Item) -> Option<u64> {
+                #item_id
+            }
+        }
+    }
+}

@@ -1,0 +1,451 @@
+//! Reading a docs page: title, scopes, parameter tables, nested field tables, the example
+//! response.
+
+use serde_json::Value;
+
+/// One documented parameter or field.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Param {
+    pub(super) name: String,
+    /// The documented types as written (`integer`, `string`, `crm_contact[]`, ...).
+    pub(super) types: Vec<String>,
+    pub(super) required: bool,
+}
+
+/// What the importer reads from one page.
+#[derive(Debug, Default)]
+pub(super) struct Page {
+    pub(super) method: Option<String>,
+    pub(super) scopes: Vec<String>,
+    pub(super) params: Vec<Param>,
+    /// Nested tables: (parameter name, its fields).
+    pub(super) nested: Vec<(String, Vec<Param>)>,
+    pub(super) example: Option<Value>,
+    /// Documented type of `result` in the "Returned Data" table.
+    pub(super) result_type: Option<String>,
+    /// The title's method name when the cURL examples call another one.
+    pub(super) title_mismatch: Option<String>,
+    /// The method the examples call when it differs from the (kept) title.
+    pub(super) curl_mismatch: Option<String>,
+    /// Object tables of the response section (`#### Message Object`): (heading, fields).
+    pub(super) response_tables: Vec<(String, Vec<Param>)>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+pub(super) enum Section {
+    Other,
+    Params,
+    Response,
+}
+
+impl Page {
+    pub(super) fn parse(md: &str) -> Page {
+        let mut page = Page::default();
+        let lines: Vec<&str> = md.lines().collect();
+        let mut section = Section::Other;
+        let mut sub: Option<String> = None;
+        let mut in_code = false;
+        let mut code_lang = String::new();
+        let mut code = String::new();
+        let mut seen_params = false;
+        let mut seen_h2 = false;
+        let mut i = 0;
+        while i < lines.len() {
+            let line = lines[i];
+            let t = line.trim();
+            if in_code {
+                if t.starts_with("```") {
+                    in_code = false;
+                    if section == Section::Response && code_lang == "json" && page.example.is_none()
+                    {
+                        page.example = serde_json::from_str::<Value>(&code).ok();
+                    }
+                } else {
+                    code.push_str(line);
+                    code.push('\n');
+                }
+                i += 1;
+                continue;
+            }
+            if let Some(rest) = t.strip_prefix("```") {
+                in_code = true;
+                code_lang = rest.trim().to_ascii_lowercase();
+                code.clear();
+                i += 1;
+                continue;
+            }
+            if let Some(h) = t.strip_prefix("# ") {
+                if page.method.is_none() {
+                    page.method = method_from_title(h);
+                }
+            } else if let Some(h) = t.strip_prefix("## ") {
+                seen_h2 = true;
+                let h = strip_anchor(h).to_ascii_lowercase();
+                sub = None;
+                section = if h.contains("parameters") && !h.contains("event") {
+                    seen_params = true;
+                    Section::Params
+                } else if h.contains("response") || h.contains("returned data") {
+                    Section::Response
+                } else {
+                    Section::Other
+                };
+            } else if let Some(h) = t.strip_prefix("### ").or_else(|| t.strip_prefix("#### ")) {
+                if section == Section::Params {
+                    sub = Some(nested_param_name(h));
+                } else if section == Section::Response
+                    && h.to_ascii_lowercase().contains("returned data")
+                {
+                    sub = Some("#returned".to_string());
+                } else if section == Section::Response {
+                    sub = Some(strip_anchor(h).to_string());
+                }
+            } else if t.starts_with("> Scope:") && page.scopes.is_empty() {
+                page.scopes = parse_scopes(t);
+            } else if t.starts_with("#|") {
+                let (rows, next) = read_table(&lines, i);
+                i = next;
+                let params = rows_to_params(&rows);
+                // A table before the first `##` heading is the parameter table of pages that
+                // have no "Method Parameters" heading.
+                let section = if seen_h2 { section } else { Section::Params };
+                match (section, sub.as_deref()) {
+                    (Section::Params, None) if page.params.is_empty() => page.params = params,
+                    (Section::Params, Some(name))
+                        if !params.is_empty() && !page.nested.iter().any(|(n, _)| n == name) =>
+                    {
+                        page.nested.push((name.to_string(), params));
+                    }
+                    (Section::Response, Some("#returned")) => {
+                        if let Some(r) = params.iter().find(|p| p.name == "result") {
+                            page.result_type = r.types.first().cloned();
+                        }
+                    }
+                    (Section::Response, Some(heading)) if !params.is_empty() => {
+                        page.response_tables.push((heading.to_string(), params));
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+            i += 1;
+        }
+        // The cURL examples name the method when the title does not, and fix titles with a
+        // doubled segment (`department.department.delete` for `department.delete`). Any other
+        // disagreement keeps the title and is flagged for review.
+        let called = method_from_curl(md);
+        match (&page.method, called) {
+            (None, Some(c)) => page.method = Some(c),
+            (Some(m), Some(c)) if !c.eq_ignore_ascii_case(m) && !called_anywhere(md, m) => {
+                page.title_mismatch = Some(m.clone());
+                if m.ends_with(&format!(".{c}")) {
+                    page.method = Some(c);
+                } else {
+                    page.curl_mismatch = Some(c);
+                }
+            }
+            _ => {}
+        }
+        if page.method.is_none() && seen_params {
+            page.method = method_from_text(md);
+        }
+        page
+    }
+}
+
+/// `Create a New Deal crm.deal.add` -> `crm.deal.add`.
+pub(super) fn method_from_title(title: &str) -> Option<String> {
+    let last = strip_anchor(title)
+        .split_whitespace()
+        .last()?
+        .trim_matches('`');
+    let ok = last.contains('.')
+        && last
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+        && last.starts_with(|c: char| c.is_ascii_lowercase());
+    ok.then(|| last.to_string())
+}
+
+/// The method most often called in `https://.../rest/.../<method>` URLs of the examples.
+pub(super) fn method_from_curl(md: &str) -> Option<String> {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for line in md.lines() {
+        let t = line.trim();
+        if !t.starts_with("https://") || !t.contains("/rest/") || t.contains("/rest/api/") {
+            continue;
+        }
+        let last = t
+            .trim_end_matches(['\\', ' ', '\'', '"'])
+            .rsplit('/')
+            .next()
+            .unwrap_or("");
+        if last.is_empty()
+            || !last
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+        {
+            continue;
+        }
+        match counts.iter_mut().find(|(m, _)| m == last) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((last.to_string(), 1)),
+        }
+    }
+    counts.into_iter().max_by_key(|(_, n)| *n).map(|(m, _)| m)
+}
+
+/// Whether an example URL calls `method` (case-insensitively, as the portal does).
+pub(super) fn called_anywhere(md: &str, method: &str) -> bool {
+    let needle = format!("/{}", method.to_ascii_lowercase());
+    md.lines().any(|l| {
+        let l = l.trim().to_ascii_lowercase();
+        l.starts_with("https://")
+            && l.trim_end_matches(['\\', ' ', '\'', '"'])
+                .ends_with(&needle)
+    })
+}
+
+/// Fallback: the first `` The method `x.y` `` (or `` The `x.y` method ``) in the text.
+pub(super) fn method_from_text(md: &str) -> Option<String> {
+    for line in md.lines() {
+        let lower = line.to_ascii_lowercase();
+        if !(lower.starts_with("the method `") || lower.starts_with("the `")) {
+            continue;
+        }
+        let start = line.find('`')? + 1;
+        let end = start + line[start..].find('`')?;
+        let name = &line[start..end];
+        if !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+        {
+            return Some(name.to_string());
+        }
+    }
+    None
+}
+
+pub(super) fn strip_anchor(h: &str) -> &str {
+    match h.find(" {#") {
+        Some(pos) => h[..pos].trim(),
+        None => h.trim(),
+    }
+}
+
+/// `Parameter fields {#fields}`, `FIELDS Parameter`, `Fields parameter` -> `fields`/`FIELDS`.
+pub(super) fn nested_param_name(h: &str) -> String {
+    if let Some(pos) = h.find("{#") {
+        let anchor = h[pos + 2..].trim_end_matches('}').trim();
+        let text = strip_anchor(h);
+        // Prefer the spelling in the heading text when it matches the anchor.
+        for w in text.split_whitespace() {
+            let w = w.trim_matches('`');
+            if w.eq_ignore_ascii_case(anchor) {
+                return w.to_string();
+            }
+        }
+        if !anchor.is_empty() {
+            return anchor.to_string();
+        }
+    }
+    let words: Vec<&str> = strip_anchor(h)
+        .split_whitespace()
+        .map(|w| w.trim_matches('`'))
+        .filter(|w| {
+            !w.eq_ignore_ascii_case("parameter")
+                && !w.eq_ignore_ascii_case("field")
+                && !w.eq_ignore_ascii_case("object")
+        })
+        .collect();
+    words
+        .first()
+        .map_or_else(String::new, |w| w.trim_end_matches("[]").to_string())
+}
+
+/// `> Scope: [`crm`](...), [`user`](...)` -> `["crm", "user"]`.
+pub(super) fn parse_scopes(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    while let Some(start) = rest.find('`') {
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('`') else { break };
+        for s in after[..end].split(',') {
+            let s = s.trim();
+            if !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+                && !out.iter().any(|x| x == s)
+            {
+                out.push(s.to_string());
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out
+}
+
+/// Reads the YFM table that starts at `lines[start]` (`#|`). Returns its rows (each the joined
+/// text between the leading and trailing `||`) and the index of the line after `|#`.
+pub(super) fn read_table(lines: &[&str], start: usize) -> (Vec<String>, usize) {
+    let mut rows: Vec<String> = Vec::new();
+    let mut depth = 0usize;
+    let mut in_code = false;
+    let mut i = start + 1;
+    while i < lines.len() {
+        let t = lines[i].trim();
+        i += 1;
+        if t.starts_with("```") {
+            in_code = !in_code;
+        }
+        if !in_code {
+            if t.starts_with("#|") {
+                depth += 1;
+            } else if t.starts_with("|#") {
+                if depth == 0 {
+                    break;
+                }
+                depth -= 1;
+                if let Some(r) = rows.last_mut() {
+                    r.push('\n');
+                    r.push_str(t);
+                }
+                continue;
+            } else if depth == 0 && t.starts_with("||") {
+                rows.push(t.to_string());
+                continue;
+            }
+        }
+        if let Some(r) = rows.last_mut() {
+            r.push('\n');
+            r.push_str(t);
+        }
+    }
+    (rows, i)
+}
+
+/// Turns table rows into parameters, when the header says the table describes names and types.
+pub(super) fn rows_to_params(rows: &[String]) -> Vec<Param> {
+    let Some(header) = rows.first() else {
+        return Vec::new();
+    };
+    let h = header.to_ascii_lowercase();
+    let first = first_cell(header).to_ascii_lowercase();
+    let name_col = [
+        "**name**",
+        "**parameter**",
+        "**field**",
+        "**parameter name**",
+    ]
+    .iter()
+    .any(|n| first.trim().starts_with(n));
+    // Some tables have no header row: the first row is already `**NAME**` + a code type.
+    let headerless = !name_col
+        && bold_name(first_cell(header)).is_some()
+        && !code_spans(first_cell(header)).is_empty();
+    if !headerless && (!name_col || !h.contains("type")) {
+        return Vec::new();
+    }
+    // Three columns: `|| **Field** | **Type** | **Description** ||`.
+    let three = h.contains("| **type** |");
+    let body = if headerless { rows } else { &rows[1..] };
+    let mut out = Vec::new();
+    for row in body {
+        let cell = first_cell(row);
+        let Some((name, required)) = bold_name(cell) else {
+            continue;
+        };
+        let mut types = code_spans(&cell[cell.find("**").unwrap_or(0)..]);
+        // Drop the name itself when it was written as code inside the bold.
+        types.retain(|t| *t != name);
+        if (three || types.is_empty())
+            && let Some(second) = nth_cell(row, 1)
+        {
+            types = code_spans(second);
+            if types.is_empty() {
+                let s = second.trim().trim_matches('*').trim();
+                if !s.is_empty() && s.len() < 40 {
+                    types.push(s.to_string());
+                }
+            }
+        }
+        out.push(Param {
+            name,
+            types,
+            required,
+        });
+    }
+    out
+}
+
+/// The text of the first cell of a row (after the leading `||`).
+pub(super) fn first_cell(row: &str) -> &str {
+    nth_cell(row, 0).unwrap_or("")
+}
+
+/// The n-th cell of a row, splitting on `|` outside backticks and not escaped.
+pub(super) fn nth_cell(row: &str, n: usize) -> Option<&str> {
+    let body = row.trim().trim_start_matches("||");
+    let body = body.strip_suffix("||").unwrap_or(body);
+    let bytes = body.as_bytes();
+    let mut cells = Vec::new();
+    let mut start = 0;
+    let mut in_tick = false;
+    let mut k = 0;
+    while k < bytes.len() {
+        match bytes[k] {
+            b'\\' => k += 1,
+            b'`' => in_tick = !in_tick,
+            b'|' if !in_tick => {
+                cells.push(&body[start..k]);
+                start = k + 1;
+            }
+            _ => {}
+        }
+        k += 1;
+    }
+    cells.push(&body[start..]);
+    cells.get(n).copied()
+}
+
+/// `**fields*** ` -> (`fields`, true); `**TITLE**` -> (`TITLE`, false).
+pub(super) fn bold_name(cell: &str) -> Option<(String, bool)> {
+    let c = cell.trim_start();
+    let rest = c.strip_prefix("**")?;
+    let end = rest.find("**")?;
+    let raw = rest[..end].trim();
+    let after = &rest[end + 2..];
+    let mut required = after.starts_with('*');
+    let mut name = raw.trim_matches('`').to_string();
+    if let Some(stripped) = name.strip_suffix("^*^") {
+        // `**id^*^**`: the required marker written as a superscript inside the bold.
+        name = stripped.to_string();
+        required = true;
+    } else if let Some(stripped) = name.strip_suffix('*') {
+        // `**name\***` or `**name***` written with the star inside the bold.
+        name = stripped.trim_end_matches('\\').to_string();
+        required = true;
+    }
+    let name = name.replace("\\_", "_");
+    if name.is_empty() || name.contains(' ') && !name.starts_with("UF_") {
+        return None;
+    }
+    Some((name, required))
+}
+
+/// All `` `code` `` spans in a text.
+pub(super) fn code_spans(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(s) = rest.find('`') {
+        let after = &rest[s + 1..];
+        let Some(e) = after.find('`') else { break };
+        let span = after[..e].trim();
+        if !span.is_empty() {
+            out.push(span.to_string());
+        }
+        rest = &after[e + 1..];
+    }
+    out
+}
