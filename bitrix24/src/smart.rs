@@ -222,3 +222,86 @@ impl<T: SmartProcessItem> Method for ItemDelete<T> {
     crate::catalog::from_spec!("crm.item.delete");
     type Response = Value;
 }
+
+// The hand-written methods (here and in `methods.rs`) take their facts from the spec catalog:
+// a method that drifts from its spec fails this test.
+#[cfg(test)]
+mod tests {
+    use super::{ItemAdd, ItemDelete, ItemGet, ItemList, ItemUpdate, SmartProcessItem};
+    use crate::catalog::method_info;
+    use crate::methods::{
+        DealAdd, DealDelete, DealGet, DealList, DealUpdate, ServerTime, TaskList, UserCurrent,
+    };
+    use crate::{Method, Risk};
+
+    /// A smart-process item type for the `crm.item.*` rows.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Probe {
+        id: Option<u64>,
+    }
+
+    impl SmartProcessItem for Probe {
+        const ENTITY_TYPE_ID: u64 = 128;
+        fn item_id(&self) -> Option<u64> {
+            self.id
+        }
+    }
+
+    type Row = (&'static str, Risk, bool, &'static [&'static str]);
+
+    fn row<M: Method>() -> Row {
+        (M::NAME, M::RISK, M::IDEMPOTENT, M::SCOPES)
+    }
+
+    /// The `impl ... Method for ...` blocks of a source file.
+    fn method_impls(src: &str) -> usize {
+        src.lines()
+            .map(str::trim_start)
+            .filter(|l| l.starts_with("impl") && l.contains(" Method for "))
+            .count()
+    }
+
+    #[test]
+    fn hand_written_methods_match_the_catalog() {
+        let rows: Vec<Row> = vec![
+            row::<ItemGet<Probe>>(),
+            row::<ItemList<Probe>>(),
+            row::<ItemAdd<Probe>>(),
+            row::<ItemUpdate<Probe>>(),
+            row::<ItemDelete<Probe>>(),
+            row::<UserCurrent>(),
+            row::<ServerTime>(),
+            row::<DealAdd>(),
+            row::<DealGet>(),
+            row::<DealUpdate>(),
+            row::<DealDelete>(),
+            row::<DealList>(),
+            row::<TaskList>(),
+        ];
+        let impls =
+            method_impls(include_str!("smart.rs")) + method_impls(include_str!("methods.rs"));
+        assert_eq!(
+            rows.len(),
+            impls,
+            "every hand-written `impl Method` of smart.rs and methods.rs is listed here"
+        );
+        let mut drift = Vec::new();
+        for &(name, risk, idempotent, scopes) in &rows {
+            let Some(m) = method_info(name) else {
+                drift.push(format!("{name}: not in the specs"));
+                continue;
+            };
+            if (m.name, m.risk, m.idempotent, m.scopes) != (name, risk, idempotent, scopes) {
+                drift.push(format!(
+                    "{name}: hand-written risk {risk}, idempotent {idempotent}, scopes \
+                     {scopes:?}; the specs say `{}`: risk {}, idempotent {}, scopes {:?}",
+                    m.name, m.risk, m.idempotent, m.scopes
+                ));
+            }
+        }
+        assert!(
+            drift.is_empty(),
+            "hand-written methods drifted from the specs: {drift:#?}"
+        );
+    }
+}
