@@ -137,7 +137,7 @@ pub(crate) fn dedup_key(
         scrub(data)
     ]);
     let digest = Md5::digest(canonical.to_string().as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    format!("{digest:x}")
 }
 
 /// Verifies and types one event POST body: the bounded parse, then the tenant's

@@ -64,9 +64,8 @@ async fn install(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let is_event = super::form::parse(&body, &service.form_limits())
-        .map(|f| f.contains_key("event"))
-        .unwrap_or(false);
+    let is_event =
+        super::form::parse(&body, &service.form_limits()).is_ok_and(|f| f.contains_key("event"));
     if is_event {
         return events(State(service), body).await;
     }

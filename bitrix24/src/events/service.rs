@@ -229,7 +229,7 @@ impl EventService {
     /// The handler runs on its own task after the event is stored, so the caller can answer
     /// at once.
     pub async fn accept(&self, body: &[u8]) -> Result<Accepted, Rejected> {
-        let u = inbound::read(body, &self.limits).inspect_err(|e| log_rejection(e))?;
+        let u = inbound::read(body, &self.limits).inspect_err(log_rejection)?;
         let name = u.name.to_ascii_uppercase();
         if name == "ONAPPINSTALL" {
             let Some(installer) = &self.installer else {
@@ -245,7 +245,7 @@ impl EventService {
             .tenant(&u.auth.member_id)
             .await
             .map_err(|e| EventError::Store(e.to_string()))?;
-        inbound::check_token(tenant.as_ref(), &u.auth).inspect_err(|e| log_rejection(e))?;
+        inbound::check_token(tenant.as_ref(), &u.auth).inspect_err(log_rejection)?;
         let member_id = u.auth.member_id.clone();
         if name == "ONAPPUNINSTALL" {
             self.tenants

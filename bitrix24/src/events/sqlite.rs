@@ -225,7 +225,7 @@ impl SqliteStore {
         .map_err(backend)?
     }
 
-    fn boxed<'a, T, F>(&'a self, f: F) -> StoreFuture<'a, T>
+    fn boxed<T, F>(&self, f: F) -> StoreFuture<'_, T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
