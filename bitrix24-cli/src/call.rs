@@ -8,8 +8,7 @@ use bitrix24::policy::{
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 
-use crate::config::{self, Masker};
-use crate::data::rate_limited;
+use crate::config::{self, Masker, parse_params, rate_limited};
 use crate::{Fail, out};
 
 /// The REST generation.
@@ -145,18 +144,6 @@ pub struct CallArgs {
 
 fn refused(e: &PolicyError) -> Fail {
     Fail::Invalid(format!("Error: {e}"))
-}
-
-/// Parses `--params`: a JSON object.
-pub fn parse_params(raw: &str) -> Result<Value, Fail> {
-    let v: Value = serde_json::from_str(raw)
-        .map_err(|e| Fail::Invalid(format!("Error: Invalid JSON in --params: {e}")))?;
-    if !v.is_object() {
-        return Err(Fail::Invalid(
-            "Error: --params must decode to a JSON object".to_owned(),
-        ));
-    }
-    Ok(v)
 }
 
 fn list_packs(args: &CallArgs) -> Result<(), Fail> {

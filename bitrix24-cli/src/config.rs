@@ -2,6 +2,8 @@
 
 use bitrix24::{ApiVersion, Client, OAuthApp, OAuthTokens, Secret, Webhook};
 
+use serde_json::Value;
+
 use crate::Fail;
 
 /// Replaces every known secret (webhook code, tokens, client secret) and every
@@ -238,6 +240,30 @@ pub fn portal_from_env(
         .build()
         .map_err(|e| invalid(format!("portal configuration: {e}")))?;
     Ok(Portal { client, tenant })
+}
+
+/// Parses `--params`: a JSON object.
+pub fn parse_params(raw: &str) -> Result<Value, Fail> {
+    let v: Value = serde_json::from_str(raw)
+        .map_err(|e| Fail::Invalid(format!("Error: Invalid JSON in --params: {e}")))?;
+    if !v.is_object() {
+        return Err(Fail::Invalid(
+            "Error: --params must decode to a JSON object".to_owned(),
+        ));
+    }
+    Ok(v)
+}
+
+/// Whether the client limits its rate (`B24_RATE_LIMITER=off|none|noop` turns it off).
+pub fn rate_limited() -> bool {
+    !matches!(
+        std::env::var("B24_RATE_LIMITER")
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+            .as_str(),
+        "off" | "none" | "noop"
+    )
 }
 
 #[cfg(test)]

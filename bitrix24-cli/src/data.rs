@@ -9,8 +9,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Map, Value, json};
 
-use crate::config::{self, Masker};
-use crate::{Fail, call::parse_params};
+use crate::Fail;
+use crate::config::{self, Masker, parse_params, rate_limited};
 
 /// Rows per list page on v2.
 const PAGE: u64 = 50;
@@ -92,18 +92,6 @@ pub struct ImportArgs {
     pub keep_id: bool,
     #[command(flatten)]
     pub guard: GuardArgs,
-}
-
-/// Whether the client limits its rate (`B24_RATE_LIMITER=off|none|noop` turns it off).
-pub fn rate_limited() -> bool {
-    !matches!(
-        std::env::var("B24_RATE_LIMITER")
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase()
-            .as_str(),
-        "off" | "none" | "noop"
-    )
 }
 
 fn bar(len: u64, what: &str) -> ProgressBar {

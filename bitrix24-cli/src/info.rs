@@ -7,8 +7,7 @@ use serde_json::{Value, json};
 
 use crate::Fail;
 use crate::call::{Api, Output, print_response, table};
-use crate::config::{self, Masker};
-use crate::data::rate_limited;
+use crate::config::{self, Masker, rate_limited};
 
 /// `b24 packs` options.
 #[derive(Debug, Args)]
