@@ -283,3 +283,67 @@ async fn fatal_answers_stop_the_worker_untouched() {
     assert!(matches!(err, WorkerError::Fatal(_)), "{err:?}");
     assert_eq!(emu.control().offline_queue_len(), 3, "nothing lost");
 }
+
+#[tokio::test]
+async fn connector_queue_does_not_echo_the_workers_own_writes() {
+    let emu = portal().await;
+    let store = SqliteStore::open_with(temp_db("connector"), Durability::Normal)
+        .await
+        .unwrap();
+    let a = install(&store, &emu).await;
+    let c = client(&store, &a).await;
+    c.call(
+        "event.bind",
+        json!({"event": "ONCRMDEALUPDATE", "event_type": "offline", "auth_connector": "sync"}),
+    )
+    .await
+    .unwrap();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let id = c
+            .call(
+                "crm.deal.add",
+                json!({"fields": {"TITLE": format!("d{i}")}}),
+            )
+            .await
+            .unwrap();
+        c.call(
+            "crm.deal.update",
+            json!({"id": id, "fields": {"TITLE": "changed"}}),
+        )
+        .await
+        .unwrap();
+        ids.push(id);
+    }
+    assert_eq!(emu.control().offline_queue_len(), 5);
+    let writer = c.clone();
+    let handler = move |d: OfflineDelivery| {
+        let writer = writer.clone();
+        async move {
+            // The handler's own write, with the queue's connector: not queued back.
+            writer
+                .call(
+                    "crm.deal.update",
+                    bitrix24::events::with_connector(
+                        json!({"id": deal_id(&d), "fields": {"COMMENTS": "synced"}}),
+                        &d.connector,
+                    ),
+                )
+                .await
+                .map_err(|e| HandlerError::retry(e.to_string()))?;
+            Ok(())
+        }
+    };
+    let mut cfg = drain_config();
+    cfg.connector = Some("sync".into());
+    let stats = OfflineWorker::new(c, Arc::new(store.clone()), a.member_id.clone(), handler)
+        .config(cfg)
+        .run(std::future::pending())
+        .await
+        .unwrap();
+    assert_eq!(
+        stats.processed, 5,
+        "each change once, no echo of the handler's writes"
+    );
+    assert_eq!(emu.control().offline_queue_len(), 0);
+}
