@@ -8,8 +8,12 @@
 //! cargo run --example quickstart
 //! ```
 
-use bitrix24::methods::{DealAdd, DealDelete, DealList, DealUpdate, ServerTime, UserCurrent};
-use bitrix24::{Client, Error, OAuthApp, OAuthTokens};
+use bitrix24::packs::core::{
+    CrmDealAdd, CrmDealDelete, CrmDealList, CrmDealUpdate, CrmLeadAdd, CrmLeadDelete, Deal,
+    EventBind, EventOfflineClear, EventOfflineGet, EventUnbind, Lead, UserCurrent,
+};
+use bitrix24::packs::diagnostics::ServerTime;
+use bitrix24::{Client, Decimal, Error, OAuthApp, OAuthTokens};
 use bitrix24_emulator::{Emulator, Limits, RunningEmulator};
 use futures::TryStreamExt;
 use serde_json::json;
@@ -18,29 +22,40 @@ use serde_json::json;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (client, _emulator) = connect().await?;
 
-    let now = client.send(&ServerTime).await?;
-    let me = client.send(&UserCurrent).await?;
+    let now = client.send(&ServerTime::new()).await?;
+    let me = client.send(&UserCurrent::new()).await?;
     println!(
         "1. connected: portal time {now}, acting as user {}",
-        me["ID"]
+        me.id.unwrap_or_default()
     );
 
-    // Leads and deals in batches: 3 leads (untyped method) and 120 deals, 50 per request.
+    // Leads and deals in batches: 3 leads in one batch request, 120 deals 50 per request.
     let mut batch = client.batch();
+    let mut lead_handles = Vec::new();
     for i in 1..=3 {
-        batch.add_raw(
-            &format!("lead{i}"),
-            "crm.lead.add",
-            json!({"fields": {"TITLE": format!("Quickstart lead {i}"), "NAME": "Ada"}}),
-        )?;
+        let lead = Lead {
+            title: Some(format!("Quickstart lead {i}")),
+            name: Some("Ada".into()),
+            ..Lead::default()
+        };
+        lead_handles.push(batch.add(&CrmLeadAdd::new(lead))?);
     }
     let leads = batch.send().await?;
-    println!("2. created {} leads in one batch request", leads.len());
-    let created = client
-        .send_all((1..=120).map(|i| {
-            DealAdd::new(json!({"TITLE": format!("Quickstart deal {i}"), "OPPORTUNITY": i * 100}))
-        }))
-        .await?;
+    let lead_ids: Vec<u64> = lead_handles
+        .iter()
+        .map(|h| leads.get(h))
+        .collect::<Result<_, Error>>()?;
+    println!("2. created {} leads in one batch request", lead_ids.len());
+    let requests: Vec<CrmDealAdd> = (1..=120u64)
+        .map(|i| {
+            CrmDealAdd::new(Deal {
+                title: Some(format!("Quickstart deal {i}")),
+                opportunity: Some(Decimal::from(i * 100)),
+                ..Deal::default()
+            })
+        })
+        .collect();
+    let created = client.send_all(&requests).await?;
     let ids: Vec<u64> = created.into_iter().collect::<Result<_, Error>>()?;
     println!(
         "3. created {} deals with send_all (3 batch requests)",
@@ -48,52 +63,59 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // Stream them back: keyset pagination, 2,500 rows per request, bounded memory.
-    let mut stream = client.stream(
-        DealList::new()
-            .select(["ID", "TITLE", "OPPORTUNITY"])
-            .filter(json!({"%TITLE": "Quickstart deal"})),
-    );
+    let list = CrmDealList::new()
+        .select(["ID", "TITLE", "OPPORTUNITY"])
+        .filter(object(json!({"%TITLE": "Quickstart deal"})));
+    let mut stream = client.stream(&list);
     let mut count = 0;
     let mut sum = 0.0;
     while let Some(deal) = stream.try_next().await? {
         count += 1;
-        sum += deal["OPPORTUNITY"]
-            .as_str()
-            .and_then(|s| s.parse::<f64>().ok())
+        sum += deal
+            .opportunity
+            .as_ref()
+            .and_then(Decimal::to_f64)
             .unwrap_or(0.0);
     }
     println!("4. streamed {count} deals back, total opportunity {sum}");
 
     // Events: bind an offline handler, change a deal, drain the queue. The portal does not
     // queue an app's own changes for its own handler, so the queue gets its own connector key.
-    let queue = json!({"event": "ONCRMDEALUPDATE", "event_type": "offline", "auth_connector": "quickstart"});
-    match client.call("event.bind", queue.clone()).await {
+    let connector = "quickstart";
+    let bind = EventBind::new("ONCRMDEALUPDATE")
+        .event_type("offline")
+        .auth_connector(connector);
+    match client.send(&bind).await {
         Ok(_) => {
-            client
-                .send(&DealUpdate::new(ids[0], json!({"STAGE_ID": "WON"})))
+            let won = Deal {
+                stage_id: Some("WON".into()),
+                ..Deal::default()
+            };
+            client.send(&CrmDealUpdate::new(won, ids[0])).await?;
+            // `clear = 0` reserves the events under a process id instead of deleting them.
+            let taken = client
+                .send(&EventOfflineGet::new(0).limit(50).auth_connector(connector))
                 .await?;
-            let batch = client
-                .call(
-                    "event.offline.get",
-                    json!({"clear": 0, "limit": 50, "auth_connector": "quickstart"}),
-                )
-                .await?;
-            let events = batch["events"].as_array().cloned().unwrap_or_default();
+            let events = taken.events.unwrap_or_default();
             println!("5. offline queue: {} event(s) reserved", events.len());
             for event in &events {
-                println!("   {} {}", event["EVENT_NAME"], event["EVENT_DATA"]);
+                println!(
+                    "   {} {}",
+                    event.event_name.as_deref().unwrap_or("?"),
+                    event.event_data.clone().unwrap_or_default()
+                );
             }
-            if let Some(process_id) = batch["process_id"].as_str() {
+            if let Some(process_id) = taken.process_id {
                 // Acknowledge only after processing: nothing is lost if we crash before this.
                 client
-                    .call(
-                        "event.offline.clear",
-                        json!({"process_id": process_id, "auth_connector": "quickstart"}),
-                    )
+                    .send(&EventOfflineClear::new(process_id.clone()).auth_connector(connector))
                     .await?;
                 println!("   cleared after processing (process {process_id})");
             }
-            client.call("event.unbind", queue).await?;
+            let unbind = EventUnbind::new("ONCRMDEALUPDATE")
+                .event_type("offline")
+                .auth_connector(connector);
+            client.send(&unbind).await?;
         }
         Err(e) => {
             println!("5. events skipped: {e} (events need an OAuth application, not a webhook)");
@@ -101,28 +123,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // Clean up what the example created.
-    let deleted = client
-        .send_all(ids.iter().copied().map(DealDelete::new))
-        .await?;
+    let deletes: Vec<CrmDealDelete> = ids.iter().copied().map(CrmDealDelete::new).collect();
+    let deleted = client.send_all(&deletes).await?;
     let ok = deleted.iter().filter(|r| r.is_ok()).count();
-    let mut cleanup = client.batch();
-    for i in 1..=3 {
-        if let Some(id) = leads.raw(&format!("lead{i}")) {
-            cleanup.add_raw(
-                &format!("del{i}"),
-                "crm.lead.delete",
-                json!({"id": id.get()}),
-            )?;
-        }
-    }
-    let removed = cleanup.send().await?;
-    let leads_state = if removed.all_ok() {
+    let lead_deletes: Vec<CrmLeadDelete> =
+        lead_ids.iter().copied().map(CrmLeadDelete::new).collect();
+    let removed = client.send_all(&lead_deletes).await?;
+    let leads_state = if removed.iter().all(Result::is_ok) {
         "the leads"
     } else {
         "not every lead"
     };
     println!("6. deleted {ok} deals and {leads_state}; done");
     Ok(())
+}
+
+/// The JSON object of a `json!({...})` literal (`filter` takes an object).
+fn object(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    match value {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
 }
 
 /// Your portal when `B24_WEBHOOK_URL` is set, else the embedded emulator (kept alive by the

@@ -87,10 +87,10 @@ pub(crate) struct Command {
 ///
 /// ```no_run
 /// # async fn run(client: bitrix24::Client) -> Result<(), bitrix24::Error> {
-/// use bitrix24::methods::{DealGet, UserCurrent};
+/// use bitrix24::packs::core::{CrmDealGet, UserCurrent};
 /// let mut batch = client.batch();
-/// let me = batch.add(&UserCurrent)?;
-/// let deal = batch.add(&DealGet::new(410))?;
+/// let me = batch.add(&UserCurrent::new())?;
+/// let deal = batch.add(&CrmDealGet::new(410))?;
 /// let results = batch.send().await?;
 /// println!("{:?} {:?}", results.get(&me)?, results.get(&deal));
 /// # Ok(()) }
@@ -124,24 +124,29 @@ impl Client {
     }
 
     /// Sends many independent calls of one method type as batches (50 per request, requests in
-    /// parallel under the limiter) and returns each call's result, in order.
+    /// parallel under the limiter) and returns each call's result, in order. Like every call, it
+    /// borrows the requests.
     ///
     /// ```no_run
     /// # async fn run(client: bitrix24::Client) -> Result<(), bitrix24::Error> {
-    /// use bitrix24::methods::DealGet;
-    /// let deals = client.send_all((1..=120).map(DealGet::new)).await?;
+    /// use bitrix24::packs::core::CrmDealGet;
+    /// let requests: Vec<CrmDealGet> = (1..=120).map(CrmDealGet::new).collect();
+    /// let deals = client.send_all(&requests).await?;
     /// assert_eq!(deals.len(), 120);
     /// # Ok(()) }
     /// ```
-    pub async fn send_all<M, I>(&self, methods: I) -> Result<Vec<Result<M::Response, Error>>, Error>
+    pub async fn send_all<'m, M, I>(
+        &self,
+        methods: I,
+    ) -> Result<Vec<Result<M::Response, Error>>, Error>
     where
-        M: Method,
-        I: IntoIterator<Item = M>,
+        M: Method + 'm,
+        I: IntoIterator<Item = &'m M>,
     {
         let mut batch = self.batch();
         let handles = methods
             .into_iter()
-            .map(|m| batch.add(&m))
+            .map(|m| batch.add(m))
             .collect::<Result<Vec<_>, _>>()?;
         let results = batch.send().await?;
         Ok(handles.iter().map(|h| results.get(h)).collect())
@@ -186,10 +191,11 @@ impl Batch<'_> {
     ///
     /// ```no_run
     /// # async fn run(client: bitrix24::Client) -> Result<(), bitrix24::Error> {
-    /// use bitrix24::{BatchRef, methods::{UserCurrent, DealList}};
+    /// use bitrix24::BatchRef;
+    /// use bitrix24::packs::core::{CrmDealList, UserCurrent};
     /// let mut batch = client.batch();
-    /// batch.add_named("me", &UserCurrent)?;
-    /// let mine = batch.add_linked("mine", &DealList::new(),
+    /// batch.add_named("me", &UserCurrent::new())?;
+    /// let mine = batch.add_linked("mine", &CrmDealList::new(),
     ///     [("filter[ASSIGNED_BY_ID]", BatchRef::result("me").key("ID"))])?;
     /// let results = batch.send().await?;
     /// println!("{} deals", results.get(&mine)?.len());

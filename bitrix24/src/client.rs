@@ -247,9 +247,9 @@ impl Client {
     ///
     /// ```no_run
     /// # async fn run(client: bitrix24::Client) -> Result<(), bitrix24::Error> {
-    /// use bitrix24::methods::DealGet;
-    /// let deal = client.send(&DealGet::new(410)).await?;
-    /// println!("{:?}", deal.get("TITLE"));
+    /// use bitrix24::packs::core::CrmDealGet;
+    /// let deal = client.send(&CrmDealGet::new(410)).await?;
+    /// println!("{:?}", deal.title);
     /// # Ok(()) }
     /// ```
     pub async fn send<M: Method>(&self, method: &M) -> Result<M::Response, Error> {

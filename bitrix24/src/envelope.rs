@@ -44,18 +44,18 @@ pub fn decode_response<T: serde::de::DeserializeOwned>(
 /// [`Error::Api`] naming the method.
 ///
 /// ```
-/// use bitrix24::methods::{DealList, TaskList};
+/// use bitrix24::packs::core::{CrmDealList, TasksTaskList};
 /// // The documented `crm.deal.list` answer (a page of rows, `next` when more remain).
 /// let body = br#"{"result":[{"ID":"37","TITLE":"[A] Deal","STAGE_ID":"C1:NEW","OPPORTUNITY":"19999.99"}],
 ///     "next":50,"total":120,"time":{"start":1721722262.960948,"finish":1721722262.985244}}"#;
-/// let page = bitrix24::envelope::decode_list_page::<DealList>(200, body)?;
-/// assert_eq!(page.result[0]["TITLE"], "[A] Deal");
+/// let page = bitrix24::envelope::decode_list_page::<CrmDealList>(200, body)?;
+/// assert_eq!(page.result[0].title.as_deref(), Some("[A] Deal"));
 /// assert_eq!((page.next, page.total), (Some(50), Some(120)));
 ///
 /// // `tasks.task.list` wraps its rows under `tasks`.
 /// let body = br#"{"result":{"tasks":[{"id":"8017"}]},"total":1,"time":{}}"#;
-/// let page = bitrix24::envelope::decode_list_page::<TaskList>(200, body)?;
-/// assert_eq!(page.result[0]["id"], "8017");
+/// let page = bitrix24::envelope::decode_list_page::<TasksTaskList>(200, body)?;
+/// assert_eq!(page.result[0].id, Some(8017));
 /// # Ok::<(), bitrix24::Error>(())
 /// ```
 pub fn decode_list_page<M: ListMethod>(
@@ -76,7 +76,7 @@ pub fn decode_list_page<M: ListMethod>(
 ///
 /// ```
 /// use bitrix24::BatchHandle;
-/// use bitrix24::methods::Record;
+/// use bitrix24::packs::core::{Department, User};
 /// // The documented answer to `{"halt":0,"cmd":{"get_user":"user.current",
 /// //   "get_department":"department.get?ID=$result[get_user][UF_DEPARTMENT][0]"}}`.
 /// let body = br#"{"result":{"result":{"get_user":{"ID":"1","UF_DEPARTMENT":[1]},
@@ -85,10 +85,10 @@ pub fn decode_list_page<M: ListMethod>(
 ///     "result_time":{"get_user":{"start":1724916859.46156,"operating":0}}},
 ///     "time":{"start":1724916859.4}}"#;
 /// let results = bitrix24::envelope::decode_batch(body)?;
-/// let user: BatchHandle<Record> = BatchHandle::new("get_user");
-/// assert_eq!(results.get(&user)?["ID"], "1");
-/// let departments: BatchHandle<Vec<Record>> = BatchHandle::new("get_department");
-/// assert_eq!(results.get(&departments)?[0]["NAME"], "DEMO");
+/// let user: BatchHandle<User> = BatchHandle::new("get_user");
+/// assert_eq!(results.get(&user)?.id, Some(1));
+/// let departments: BatchHandle<Vec<Department>> = BatchHandle::new("get_department");
+/// assert_eq!(results.get(&departments)?[0].name.as_deref(), Some("DEMO"));
 /// assert_eq!(results.total(&departments), Some(1));
 /// assert_eq!(results.time(&user).and_then(|t| t.operating), Some(0.0));
 ///
@@ -147,8 +147,9 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "core")]
     fn a_list_page_decodes_for_its_method() {
-        use crate::methods::{DealList, TaskList};
+        use crate::packs::core::{CrmDealList as DealList, TasksTaskList as TaskList};
         let page = decode_list_page::<DealList>(200, br#"{"result":[],"total":0}"#).unwrap();
         assert!(page.result.is_empty());
         let page =

@@ -18,7 +18,6 @@ mod idempotency;
 mod input;
 pub mod limiter;
 pub mod method;
-pub mod methods;
 pub mod pagination;
 mod php_query;
 #[cfg(feature = "policy")]

@@ -62,14 +62,14 @@ impl Client {
     /// ```no_run
     /// # async fn run(client: bitrix24::Client) -> Result<(), bitrix24::Error> {
     /// use futures::TryStreamExt;
-    /// use bitrix24::methods::DealList;
-    /// let mut deals = client.stream(DealList::new().select(["ID", "TITLE"]));
+    /// use bitrix24::packs::core::CrmDealList;
+    /// let mut deals = client.stream(&CrmDealList::new().select(["ID", "TITLE"]));
     /// while let Some(deal) = deals.try_next().await? {
-    ///     println!("{:?}", deal.get("TITLE"));
+    ///     println!("{:?}", deal.title);
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn stream<M>(&self, method: M) -> BoxStream<'static, Result<M::Item, Error>>
+    pub fn stream<M>(&self, method: &M) -> BoxStream<'static, Result<M::Item, Error>>
     where
         M: ListMethod + 'static,
     {
@@ -77,16 +77,15 @@ impl Client {
     }
 
     /// Streams every row with the given strategy.
-    #[allow(clippy::needless_pass_by_value)] // by value so builder chains read naturally
     pub fn stream_with<M>(
         &self,
-        method: M,
+        method: &M,
         strategy: Strategy,
     ) -> BoxStream<'static, Result<M::Item, Error>>
     where
         M: ListMethod + 'static,
     {
-        let params = match input::method_params(&method) {
+        let params = match input::method_params(method) {
             Ok(params) => params,
             Err(e) => return error_stream(e),
         };
@@ -124,7 +123,7 @@ impl Client {
     }
 
     /// Collects every row of a list method into a `Vec`.
-    pub async fn list_all<M>(&self, method: M) -> Result<Vec<M::Item>, Error>
+    pub async fn list_all<M>(&self, method: &M) -> Result<Vec<M::Item>, Error>
     where
         M: ListMethod + 'static,
     {

@@ -8,7 +8,7 @@ mod canned;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bitrix24::methods::ServerTime;
+use bitrix24::packs::diagnostics::ServerTime;
 use bitrix24::{Client, OAuthApp, OAuthTokens, RetryPolicy};
 
 use crate::canned::json;
@@ -68,14 +68,14 @@ fn traces_never_contain_secrets() {
                 .retry(RetryPolicy::default().base_delay(Duration::from_millis(1)))
                 .build()
                 .unwrap();
-            client.send(&ServerTime).await.unwrap();
+            client.send(&ServerTime::new()).await.unwrap();
             let hook = Client::builder()
                 .webhook(&format!("{}/rest/1/h00kcode/", server.base))
                 .no_rate_limit()
                 .retry(RetryPolicy::none())
                 .build()
                 .unwrap();
-            let _ = hook.send(&ServerTime).await;
+            let _ = hook.send(&ServerTime::new()).await;
         });
     });
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();

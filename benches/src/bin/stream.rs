@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use bitrix24::methods::DealList;
+use bitrix24::packs::core::CrmDealList;
 use bitrix24::{Client, Strategy};
 use bitrix24_emulator::Emulator;
 use futures::TryStreamExt;
@@ -33,7 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let requests_before = emu.control().request_count();
         let rows: usize = client
             .stream_with(
-                DealList::new().select(["ID", "TITLE", "STAGE_ID"]),
+                &CrmDealList::new().select(["ID", "TITLE", "STAGE_ID"]),
                 strategy,
             )
             .try_fold(0usize, |n, _| async move { Ok(n + 1) })

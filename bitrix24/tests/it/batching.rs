@@ -1,11 +1,11 @@
 //! Batch splitting, `$result` grouping, encoding and per-command results.
 
-use bitrix24::methods::{DealAdd, DealGet, DealList, UserCurrent};
+use bitrix24::packs::core::{CrmDealAdd, CrmDealGet, CrmDealList, Deal, UserCurrent};
 use bitrix24::{BatchRef, Client, Error, ErrorCode, Method, Risk};
 use serde_json::{Value, json};
 
 use crate::canned::{Canned, json};
-use crate::support::hook_client;
+use crate::support::{hook_client, object};
 
 const EMPTY: &str = r#"{"result":{"result":[],"result_error":[],"result_total":[],"result_next":[],"result_time":[]},"time":{}}"#;
 
@@ -27,7 +27,7 @@ async fn split(n: u64) -> Vec<usize> {
     let c = hook_client(&server.webhook());
     let mut batch = c.batch();
     for i in 0..n {
-        batch.add(&DealGet::new(i + 1)).unwrap();
+        batch.add(&CrmDealGet::new(i + 1)).unwrap();
     }
     let results = batch.send().await.unwrap();
     assert_eq!(results.len() as u64, n);
@@ -58,13 +58,13 @@ async fn linked_commands_stay_in_one_request() {
     let c = hook_client(&server.webhook());
     let mut batch = c.batch();
     for i in 0..49 {
-        batch.add(&DealGet::new(i + 1)).unwrap();
+        batch.add(&CrmDealGet::new(i + 1)).unwrap();
     }
-    batch.add_named("me", &UserCurrent).unwrap();
+    batch.add_named("me", &UserCurrent::new()).unwrap();
     batch
         .add_linked(
             "mine",
-            &DealList::new(),
+            &CrmDealList::new(),
             [("filter[ASSIGNED_BY_ID]", BatchRef::result("me").key("ID"))],
         )
         .unwrap();
@@ -87,12 +87,12 @@ async fn a_linked_group_over_50_is_refused() {
     let server = Canned::start(vec![]).await;
     let c = hook_client(&server.webhook());
     let mut batch = c.batch();
-    batch.add_named("k0", &DealGet::new(1)).unwrap();
+    batch.add_named("k0", &CrmDealGet::new(1)).unwrap();
     for i in 1..51 {
         batch
             .add_linked(
                 &format!("k{i}"),
-                &DealGet::new(1),
+                &CrmDealGet::new(1),
                 [("id", BatchRef::result(&format!("k{}", i - 1)).key("ID"))],
             )
             .unwrap();
@@ -129,18 +129,22 @@ async fn bad_commands_are_refused_when_added() {
             .contains("batch cannot contain a batch")
     );
     let err = batch
-        .add_linked("x", &DealGet::new(1), [("id", BatchRef::result("later"))])
+        .add_linked(
+            "x",
+            &CrmDealGet::new(1),
+            [("id", BatchRef::result("later"))],
+        )
         .unwrap_err();
     assert!(err.to_string().contains("`later`"), "{err}");
-    batch.add_named("a", &DealGet::new(1)).unwrap();
+    batch.add_named("a", &CrmDealGet::new(1)).unwrap();
     assert!(
         batch
-            .add_named("a", &DealGet::new(2))
+            .add_named("a", &CrmDealGet::new(2))
             .unwrap_err()
             .to_string()
             .contains("twice")
     );
-    assert!(batch.add_named("a b", &DealGet::new(2)).is_err());
+    assert!(batch.add_named("a b", &CrmDealGet::new(2)).is_err());
     assert!(batch.add_raw("r", "crm.deal.get", json!("x")).is_err());
 }
 
@@ -152,45 +156,46 @@ async fn params_are_encoded_as_the_portal_parses_them() {
     batch
         .add_named(
             "add",
-            &DealAdd::new(json!({"TITLE": "A & B", "OPENED": true, "CONTACT_IDS": [84, 83]}))
-                .params(json!({"REGISTER_SONET_EVENT": "N"})),
+            &CrmDealAdd::new(Deal {
+                title: Some("A & B".into()),
+                opened: Some(true),
+                contact_ids: Some(vec![84, 83]),
+                ..Deal::default()
+            })
+            .params(object(json!({"REGISTER_SONET_EVENT": "N"}))),
         )
         .unwrap();
     batch
         .add_named(
             "list",
-            &DealList::new()
+            &CrmDealList::new()
                 .select(["ID", "UF_*"])
-                .filter(json!({">ID": 10})),
+                .filter(object(json!({">ID": 10}))),
         )
         .unwrap();
     batch.send().await.unwrap();
     let cmds = commands(&server);
     assert_eq!(
         cmds[0]["add"],
-        "crm.deal.add?fields[TITLE]=A%20%26%20B&fields[OPENED]=1&fields[CONTACT_IDS][0]=84&fields[CONTACT_IDS][1]=83&params[REGISTER_SONET_EVENT]=N"
+        "crm.deal.add?fields[CONTACT_IDS][0]=84&fields[CONTACT_IDS][1]=83&fields[OPENED]=Y&fields[TITLE]=A%20%26%20B&params[REGISTER_SONET_EVENT]=N"
     );
     assert_eq!(
         cmds[0]["list"],
-        "crm.deal.list?select[0]=ID&select[1]=UF_%2A&filter[%3EID]=10"
+        "crm.deal.list?filter[%3EID]=10&select[0]=ID&select[1]=UF_%2A"
     );
     let body: Value = serde_json::from_str(&server.seen()[0].body).unwrap();
     assert_eq!(body["halt"], 0);
     // A query string cannot carry an empty list: refused with its path, not silently dropped.
     let mut batch = c.batch();
     let err = batch
-        .add(&DealList::new().filter(json!({"@ASSIGNED_BY_ID": []})))
+        .add(&CrmDealList::new().filter(object(json!({"@ASSIGNED_BY_ID": []}))))
         .unwrap_err();
     assert!(
         err.to_string()
             .contains("`filter[@ASSIGNED_BY_ID]` is empty"),
         "{err}"
     );
-    // Params that are not an object are refused too, naming the field.
-    let err = batch
-        .add(&DealAdd::new(json!(["not", "an", "object"])))
-        .unwrap_err();
-    assert!(err.to_string().contains("`fields`"), "{err}");
+    // Params that are not an object cannot be built: `fields` is a `Deal`, `filter` a map.
 }
 
 #[tokio::test]
@@ -200,11 +205,11 @@ async fn each_command_gets_its_own_result_or_error() {
     let server = Canned::start(vec![json(200, answer)]).await;
     let c = hook_client(&server.webhook());
     let mut batch = c.batch();
-    let user = batch.add_named("get_user", &UserCurrent).unwrap();
-    let deals = batch.add_named("deals", &DealList::new()).unwrap();
-    let missing = batch.add_named("missing", &DealGet::new(999)).unwrap();
+    let user = batch.add_named("get_user", &UserCurrent::new()).unwrap();
+    let deals = batch.add_named("deals", &CrmDealList::new()).unwrap();
+    let missing = batch.add_named("missing", &CrmDealGet::new(999)).unwrap();
     let results = batch.send().await.unwrap();
-    assert_eq!(results.get(&user).unwrap()["NAME"], "John");
+    assert_eq!(results.get(&user).unwrap().name.as_deref(), Some("John"));
     assert_eq!(results.get(&deals).unwrap().len(), 1);
     assert_eq!(
         (results.total(&deals), results.next(&deals)),
@@ -225,7 +230,12 @@ async fn a_command_result_of_the_wrong_shape_names_its_path() {
     let server = Canned::start(vec![json(200, answer)]).await;
     let c = hook_client(&server.webhook());
     let mut batch = c.batch();
-    let h = batch.add(&DealAdd::new(json!({"TITLE": "x"}))).unwrap();
+    let h = batch
+        .add(&CrmDealAdd::new(Deal {
+            title: Some("x".into()),
+            ..Deal::default()
+        }))
+        .unwrap();
     let err = batch.send().await.unwrap().get(&h).unwrap_err();
     match err {
         Error::Decode { method, path, .. } => {
@@ -243,7 +253,7 @@ async fn halt_stops_at_the_first_failing_request() {
     let c = hook_client(&server.webhook());
     let mut batch = c.batch().halt(true);
     let handles: Vec<_> = (0..60)
-        .map(|i| batch.add(&DealGet::new(i)).unwrap())
+        .map(|i| batch.add(&CrmDealGet::new(i)).unwrap())
         .collect();
     let results = batch.send().await.unwrap();
     assert_eq!(server.seen().len(), 1, "the second request is not sent");
@@ -277,7 +287,8 @@ async fn a_failed_request_fails_only_its_commands() {
         .batch_concurrency(1)
         .build()
         .unwrap();
-    let results = c.send_all((0..51).map(DealGet::new)).await.unwrap();
+    let requests: Vec<CrmDealGet> = (0..51).map(CrmDealGet::new).collect();
+    let results = c.send_all(&requests).await.unwrap();
     assert_eq!(results.len(), 51);
     match &results[0] {
         Err(Error::BatchRequest { source, .. }) => {
@@ -285,6 +296,6 @@ async fn a_failed_request_fails_only_its_commands() {
         }
         other => panic!("{other:?}"),
     }
-    // c50 decoded `true` into a Record: a decode error naming the command path.
+    // c50 decoded `true` into a Deal: a decode error naming the command path.
     assert!(matches!(&results[50], Err(Error::Decode { path, .. }) if path.contains("c50")));
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use bitrix24::methods::ServerTime;
+use bitrix24::packs::diagnostics::ServerTime;
 use bitrix24::{Client, FileTokenStore, OAuthApp, OAuthTokens, TokenStore};
 
 use crate::canned::{Canned, json};
@@ -18,7 +18,7 @@ async fn requests_declare_json_and_accept_gzip() {
         .no_rate_limit()
         .build()
         .unwrap();
-    client.send(&ServerTime).await.unwrap();
+    client.send(&ServerTime::new()).await.unwrap();
     let headers = &server.seen()[0].headers;
     let get = |name: &str| {
         headers
@@ -57,7 +57,7 @@ async fn file_store_persists_rotated_tokens_before_use() {
         .no_rate_limit()
         .build()
         .unwrap();
-    client.send(&ServerTime).await.unwrap();
+    client.send(&ServerTime::new()).await.unwrap();
     let stored = store.load().await.unwrap().unwrap();
     assert_eq!(stored.access_token.expose(), "fresh4ccess");
     assert_eq!(stored.refresh_token.expose(), "fr3shrefresh");

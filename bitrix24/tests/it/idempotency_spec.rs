@@ -3,7 +3,9 @@
 //! 100% (the method runs, then the connection closes without an answer) and counts how often the
 //! portal executed the method.
 
-use bitrix24::packs::core::{EventOfflineClear, EventOfflineGet, EventOfflineList};
+use bitrix24::packs::core::{
+    CrmDealAdd, CrmDealGet, Deal, EventBind, EventOfflineClear, EventOfflineGet, EventOfflineList,
+};
 use bitrix24::smart::{ItemUpdate, SmartProcessItem};
 use bitrix24::{Client, Error, ErrorKind, OAuthApp, OAuthTokens};
 use bitrix24_emulator::{Emulator, Faults, RunningEmulator};
@@ -68,10 +70,11 @@ async fn idempotency_a_typed_crm_item_update_whose_response_is_lost_is_sent_once
     let emu = portal().await;
     let c = hook_client(&emu.webhook_url());
     let id = c
-        .call("crm.deal.add", json!({"fields": {"TITLE": "before"}}))
+        .send(&CrmDealAdd::new(Deal {
+            title: Some("before".into()),
+            ..Deal::default()
+        }))
         .await
-        .unwrap()
-        .as_u64()
         .unwrap();
     lose_every_response(&emu);
     let before = emu.control().method_calls("crm.item.update");
@@ -90,8 +93,8 @@ async fn idempotency_a_typed_crm_item_update_whose_response_is_lost_is_sent_once
     );
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
     emu.control().set_faults(Faults::default());
-    let deal = c.call("crm.deal.get", json!({"id": id})).await.unwrap();
-    assert_eq!(deal["TITLE"], "after", "applied once");
+    let deal = c.send(&CrmDealGet::new(id)).await.unwrap();
+    assert_eq!(deal.title.as_deref(), Some("after"), "applied once");
 }
 
 #[tokio::test]
@@ -135,12 +138,9 @@ async fn idempotency_a_raw_batch_command_the_specs_call_a_write_is_sent_once() {
 async fn idempotency_a_typed_event_offline_get_whose_response_is_lost_is_sent_once() {
     let emu = portal().await;
     let c = app_client(&emu);
-    c.call(
-        "event.bind",
-        json!({"event": "ONCRMDEALUPDATE", "event_type": "offline"}),
-    )
-    .await
-    .unwrap();
+    c.send(&EventBind::new("ONCRMDEALUPDATE").event_type("offline"))
+        .await
+        .unwrap();
     emu.control()
         .emit_event("ONCRMDEALUPDATE", json!({"FIELDS": {"ID": "1"}}));
     assert_eq!(emu.control().offline_queue_len(), 1);
@@ -174,12 +174,9 @@ async fn idempotency_a_typed_event_offline_get_whose_response_is_lost_is_sent_on
 async fn idempotency_typed_offline_events_reserve_then_clear() {
     let emu = portal().await;
     let c = app_client(&emu);
-    c.call(
-        "event.bind",
-        json!({"event": "ONCRMDEALUPDATE", "event_type": "offline"}),
-    )
-    .await
-    .unwrap();
+    c.send(&EventBind::new("ONCRMDEALUPDATE").event_type("offline"))
+        .await
+        .unwrap();
     emu.control()
         .emit_event("ONCRMDEALUPDATE", json!({"FIELDS": {"ID": "7"}}));
     let batch = c.send(&EventOfflineGet::new(0).limit(10)).await.unwrap();

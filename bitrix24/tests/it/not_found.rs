@@ -2,11 +2,26 @@
 //! answers it, and `.optional()` turns it into `None`. (`tasks.task.get`'s docs give no
 //! not-found answer, so it is not pinned here.)
 
-use bitrix24::OptionalExt;
+use bitrix24::packs::core::{CrmDealAdd, CrmDealGet, CrmItemGet, CrmLeadGet, Deal};
+use bitrix24::{Client, Method, OptionalExt};
 use bitrix24_emulator::Emulator;
 use serde_json::json;
 
 use crate::support::hook_client;
+
+/// `method` fails as not found, and `.optional()` makes that `None`.
+async fn is_not_found<M: Method>(c: &Client, method: &M)
+where
+    M::Response: std::fmt::Debug,
+{
+    let err = c.send(method).await.unwrap_err();
+    assert!(err.is_not_found(), "{}: {err:?}", M::NAME);
+    assert!(
+        c.send(method).await.optional().unwrap().is_none(),
+        "{}",
+        M::NAME
+    );
+}
 
 #[tokio::test]
 async fn missing_records_are_not_found_and_optional_gives_none() {
@@ -16,25 +31,18 @@ async fn missing_records_are_not_found_and_optional_gives_none() {
         .await
         .unwrap();
     let c = hook_client(&emu.webhook_url());
-    for (method, params) in [
-        ("crm.deal.get", json!({"id": 987_654})),
-        ("crm.lead.get", json!({"id": 987_654})),
-        ("crm.item.get", json!({"entityTypeId": 2, "id": 987_654})),
-    ] {
-        let err = c.call(method, params.clone()).await.unwrap_err();
-        assert!(err.is_not_found(), "{method}: {err:?}");
-        assert_eq!(
-            c.call(method, params).await.optional().unwrap(),
-            None,
-            "{method}"
-        );
-    }
+    is_not_found(&c, &CrmDealGet::new(987_654)).await;
+    is_not_found(&c, &CrmLeadGet::new(987_654)).await;
+    is_not_found(&c, &CrmItemGet::new(2, 987_654)).await;
     // A present record stays Some, and other errors stay errors.
     let id = c
-        .call("crm.deal.add", json!({"fields": {"TITLE": "here"}}))
+        .send(&CrmDealAdd::new(Deal {
+            title: Some("here".into()),
+            ..Deal::default()
+        }))
         .await
         .unwrap();
-    let found = c.call("crm.deal.get", json!({"id": id})).await.optional();
+    let found = c.send(&CrmDealGet::new(id)).await.optional();
     assert!(found.unwrap().is_some());
     let err = c
         .call("no.such.method", json!({}))

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bitrix24::clock::Clock;
-use bitrix24::methods::DealGet;
+use bitrix24::packs::core::CrmDealGet;
 use bitrix24::{Client, Error, OperatingPolicy};
 
 use crate::canned::{Canned, json};
@@ -74,9 +74,9 @@ fn client(server: &Canned, clock: Arc<ManualClock>, policy: OperatingPolicy) -> 
 
 async fn over_the_limit_by_batch(c: &Client) {
     let mut batch = c.batch();
-    let deal = batch.add(&DealGet::new(1)).unwrap();
+    let deal = batch.add(&CrmDealGet::new(1)).unwrap();
     let results = batch.send().await.unwrap();
-    assert_eq!(results.get(&deal).unwrap()["ID"], "1");
+    assert_eq!(results.get(&deal).unwrap().id, Some(1));
     assert_eq!(c.operating_time("crm.deal.get"), Some(500.0));
 }
 
@@ -87,11 +87,11 @@ async fn a_method_over_the_limit_by_a_batch_report_is_probed_again_not_blocked_f
     let c = client(&server, clock.clone(), OperatingPolicy::default());
     over_the_limit_by_batch(&c).await;
     let before = clock.elapsed();
-    let deal = tokio::time::timeout(Duration::from_secs(10), c.send(&DealGet::new(1)))
+    let deal = tokio::time::timeout(Duration::from_secs(10), c.send(&CrmDealGet::new(1)))
         .await
         .expect("the call never hangs")
         .expect("the method is probed again once the probe time has come");
-    assert_eq!(deal["ID"], "1");
+    assert_eq!(deal.id, Some(1));
     let waited = clock.elapsed().saturating_sub(before);
     assert!(
         (Duration::from_secs(59)..=Duration::from_secs(61)).contains(&waited),
@@ -110,7 +110,7 @@ async fn a_refusal_names_the_probe_time_and_lifts_once_it_has_come() {
         OperatingPolicy::default().max_wait(Duration::ZERO),
     );
     over_the_limit_by_batch(&c).await;
-    let err = c.send(&DealGet::new(1)).await.unwrap_err();
+    let err = c.send(&CrmDealGet::new(1)).await.unwrap_err();
     let Error::OperatingLimit { method, reset_at } = &err else {
         panic!("{err}");
     };
@@ -125,8 +125,8 @@ async fn a_refusal_names_the_probe_time_and_lifts_once_it_has_come() {
     assert_eq!(server.seen().len(), 1, "refused before sending");
     clock.advance(Duration::from_secs(61));
     let deal = c
-        .send(&DealGet::new(1))
+        .send(&CrmDealGet::new(1))
         .await
         .expect("lifted after the probe time");
-    assert_eq!(deal["ID"], "1");
+    assert_eq!(deal.id, Some(1));
 }

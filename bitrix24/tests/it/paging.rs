@@ -1,12 +1,12 @@
 //! Pagination strategies: the exact requests each one sends, and how pages become rows.
 
-use bitrix24::methods::{DealList, TaskList};
+use bitrix24::packs::core::{CrmDealList, TasksTaskList};
 use bitrix24::{Error, Strategy};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 
 use crate::canned::{Canned, json};
-use crate::support::hook_client;
+use crate::support::{hook_client, object};
 
 fn rows(from: u64, n: u64) -> Value {
     Value::Array(
@@ -50,14 +50,14 @@ async fn offset_strategy_learns_total_then_batches_the_other_pages() {
     ])
     .await;
     let deals: Vec<_> = hook_client(&server.webhook())
-        .stream_with(DealList::new().select(["ID", "TITLE"]), Strategy::Offset)
+        .stream_with(
+            &CrmDealList::new().select(["ID", "TITLE"]),
+            Strategy::Offset,
+        )
         .try_collect()
         .await
         .unwrap();
-    let ids: Vec<u64> = deals
-        .iter()
-        .map(|d| d["ID"].as_str().unwrap().parse().unwrap())
-        .collect();
+    let ids: Vec<u64> = deals.iter().map(|d| d.id.unwrap()).collect();
     assert_eq!(ids, (1..=120).collect::<Vec<_>>());
     assert_eq!(
         body(&server, 0),
@@ -78,7 +78,7 @@ async fn offset_strategy_learns_total_then_batches_the_other_pages() {
 async fn a_custom_order_makes_auto_use_offsets() {
     let server = Canned::start(vec![json(200, &page(1, 3, Some(3), None))]).await;
     let deals: Vec<_> = hook_client(&server.webhook())
-        .stream(DealList::new().order(json!({"TITLE": "ASC"})))
+        .stream(&CrmDealList::new().order(object(json!({"TITLE": "ASC"}))))
         .try_collect()
         .await
         .unwrap();
@@ -100,9 +100,9 @@ async fn keyset_strategy_chains_50_commands_by_id() {
     .await;
     let deals: Vec<_> = hook_client(&server.webhook())
         .stream(
-            DealList::new()
+            &CrmDealList::new()
                 .select(["ID"])
-                .filter(json!({"CATEGORY_ID": 1})),
+                .filter(object(json!({"CATEGORY_ID": 1}))),
         )
         .try_collect()
         .await
@@ -116,11 +116,11 @@ async fn keyset_strategy_chains_50_commands_by_id() {
     assert_eq!(cmd.len(), 50, "50 chained pages in one request");
     assert_eq!(
         cmd["k0"],
-        "crm.deal.list?select[0]=ID&filter[CATEGORY_ID]=1&order[ID]=ASC&start=-1&filter[%3EID]=50"
+        "crm.deal.list?filter[CATEGORY_ID]=1&select[0]=ID&order[ID]=ASC&start=-1&filter[%3EID]=50"
     );
     assert_eq!(
         cmd["k1"],
-        "crm.deal.list?select[0]=ID&filter[CATEGORY_ID]=1&order[ID]=ASC&start=-1&filter[%3EID]=%24result%5Bk0%5D%5B49%5D%5BID%5D"
+        "crm.deal.list?filter[CATEGORY_ID]=1&select[0]=ID&order[ID]=ASC&start=-1&filter[%3EID]=%24result%5Bk0%5D%5B49%5D%5BID%5D"
     );
     assert_eq!(server.seen().len(), 2, "the short page ends the walk");
 }
@@ -137,12 +137,12 @@ async fn keyset_on_a_wrapped_list_references_inside_the_wrapper() {
     ])
     .await;
     let rows: Vec<_> = hook_client(&server.webhook())
-        .stream(TaskList::new().select(["ID"]))
+        .stream(&TasksTaskList::new().select(["ID"]))
         .try_collect()
         .await
         .unwrap();
     assert_eq!(rows.len(), 52);
-    assert_eq!(rows[51]["id"], "52");
+    assert_eq!(rows[51].id, Some(52));
     let cmd = &body(&server, 1)["cmd"];
     assert!(
         cmd["k1"]
@@ -158,7 +158,7 @@ async fn keyset_on_a_wrapped_list_references_inside_the_wrapper() {
 async fn a_callers_own_greater_than_id_is_where_the_walk_starts() {
     let server = Canned::start(vec![json(200, &page(1001, 2, None, None))]).await;
     let deals: Vec<_> = hook_client(&server.webhook())
-        .stream(DealList::new().filter(json!({">ID": "1000"})))
+        .stream(&CrmDealList::new().filter(object(json!({">ID": "1000"}))))
         .try_collect()
         .await
         .unwrap();
@@ -173,7 +173,7 @@ async fn a_page_error_ends_the_stream_with_it() {
         r#"{"error":"","error_description":"Parameter 'filter' must be array."}"#,
     )])
     .await;
-    let mut stream = hook_client(&server.webhook()).stream(DealList::new());
+    let mut stream = hook_client(&server.webhook()).stream(&CrmDealList::new());
     let err = stream.try_next().await.unwrap_err();
     assert_eq!(
         err.api().unwrap().description,
@@ -187,7 +187,7 @@ async fn keyset_rows_without_ids_are_a_clear_error() {
     let rows = Value::Array((0..50).map(|_| json!({"TITLE": "no id"})).collect());
     let server = Canned::start(vec![json(200, &json!({"result": rows}).to_string())]).await;
     let err = hook_client(&server.webhook())
-        .list_all(DealList::new().select(["TITLE"]))
+        .list_all(&CrmDealList::new().select(["TITLE"]))
         .await
         .unwrap_err();
     assert!(
@@ -207,7 +207,7 @@ async fn rows_read_before_a_failing_page_are_not_lost() {
         json(200, &failing.to_string()),
     ])
     .await;
-    let mut stream = hook_client(&server.webhook()).stream(DealList::new().select(["ID"]));
+    let mut stream = hook_client(&server.webhook()).stream(&CrmDealList::new().select(["ID"]));
     let mut seen = 0;
     let err = loop {
         match stream.try_next().await {

@@ -4,9 +4,11 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bitrix24::methods::{
-    DealAdd, DealDelete, DealGet, DealList, DealUpdate, ServerTime, UserCurrent,
+use bitrix24::packs::core::{
+    CrmDealAdd, CrmDealDelete, CrmDealGet, CrmDealList, CrmDealUpdate, Deal, EventGet,
+    TasksTaskList, UserCurrent,
 };
+use bitrix24::packs::diagnostics::ServerTime;
 use bitrix24::{
     AuthError, BatchRef, Client, Error, ErrorCode, MemoryTokenStore, OAuthApp, OAuthTokens,
     RateLimit, RetryPolicy, Strategy,
@@ -15,7 +17,7 @@ use bitrix24_emulator::{Emulator, Faults, Limits, RunningEmulator};
 use futures::TryStreamExt;
 use serde_json::json;
 
-use crate::support::hook_client;
+use crate::support::{hook_client, object};
 
 async fn portal() -> RunningEmulator {
     Emulator::builder()
@@ -48,7 +50,7 @@ async fn concurrent_server_time(c: &Client, n: usize) {
     let calls: Vec<_> = (0..n)
         .map(|_| {
             let c = c.clone();
-            tokio::spawn(async move { c.send(&ServerTime).await })
+            tokio::spawn(async move { c.send(&ServerTime::new()).await })
         })
         .collect();
     for call in calls {
@@ -56,10 +58,15 @@ async fn concurrent_server_time(c: &Client, n: usize) {
     }
 }
 
-fn id_of(row: &serde_json::Map<String, serde_json::Value>) -> u64 {
-    match &row["ID"] {
-        serde_json::Value::String(s) => s.parse().unwrap(),
-        other => other.as_u64().unwrap(),
+fn id_of(row: &Deal) -> u64 {
+    row.id.expect("every row has an id")
+}
+
+/// A deal with this title.
+fn titled(title: &str) -> Deal {
+    Deal {
+        title: Some(title.into()),
+        ..Deal::default()
     }
 }
 
@@ -68,32 +75,36 @@ async fn deal_crud_roundtrip() {
     let emu = portal().await;
     let c = hook_client(&emu.webhook_url());
     let id = c
-        .send(&DealAdd::new(
-            json!({"TITLE": "New Deal #1", "OPPORTUNITY": 1000}),
-        ))
+        .send(&CrmDealAdd::new(Deal {
+            opportunity: Some(1000.into()),
+            ..titled("New Deal #1")
+        }))
         .await
         .unwrap();
-    let deal = c.send(&DealGet::new(id)).await.unwrap();
-    assert_eq!(deal["TITLE"], "New Deal #1");
+    let deal = c.send(&CrmDealGet::new(id)).await.unwrap();
+    assert_eq!(deal.title.as_deref(), Some("New Deal #1"));
     assert_eq!(
-        deal["ID"],
-        id.to_string(),
-        "legacy CRM sends numbers as strings"
+        deal.id,
+        Some(id),
+        "decoded from the string the legacy CRM sends"
     );
     assert!(
-        c.send(&DealUpdate::new(id, json!({"TITLE": "Renamed"})))
+        c.send(&CrmDealUpdate::new(titled("Renamed"), id))
             .await
             .unwrap()
     );
-    assert_eq!(c.send(&DealGet::new(id)).await.unwrap()["TITLE"], "Renamed");
-    assert!(c.send(&DealDelete::new(id)).await.unwrap());
-    let err = c.send(&DealGet::new(id)).await.unwrap_err();
+    assert_eq!(
+        c.send(&CrmDealGet::new(id)).await.unwrap().title.as_deref(),
+        Some("Renamed")
+    );
+    assert!(c.send(&CrmDealDelete::new(id)).await.unwrap());
+    let err = c.send(&CrmDealGet::new(id)).await.unwrap_err();
     assert_eq!(
         err.api().map(|a| (a.code.clone(), a.status)),
         Some((ErrorCode::Empty, 400))
     );
-    assert_eq!(c.send(&UserCurrent).await.unwrap()["ID"], "1");
-    assert!(!c.send(&ServerTime).await.unwrap().is_empty());
+    assert_eq!(c.send(&UserCurrent::new()).await.unwrap().id, Some(1));
+    assert!(!c.send(&ServerTime::new()).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -103,7 +114,7 @@ async fn both_strategies_stream_every_row_once() {
     let c = hook_client(&emu.webhook_url());
     for strategy in [Strategy::Offset, Strategy::Keyset] {
         let rows: Vec<_> = c
-            .stream_with(DealList::new().select(["ID", "TITLE"]), strategy)
+            .stream_with(&CrmDealList::new().select(["ID", "TITLE"]), strategy)
             .try_collect()
             .await
             .unwrap();
@@ -116,7 +127,7 @@ async fn both_strategies_stream_every_row_once() {
 /// Reads `n` rows from a stream (which stays paused afterwards: streams are lazy).
 async fn take<S>(stream: &mut S, n: usize) -> Vec<u64>
 where
-    S: futures::Stream<Item = Result<serde_json::Map<String, serde_json::Value>, Error>> + Unpin,
+    S: futures::Stream<Item = Result<Deal, Error>> + Unpin,
 {
     let mut ids = Vec::with_capacity(n.min(10_000));
     while ids.len() < n {
@@ -134,21 +145,21 @@ async fn keyset_skips_and_repeats_nothing_when_pages_shift() {
     emu.control().seed_deals(6_000);
     let c = hook_client(&emu.webhook_url());
     let deleted_ahead: Vec<u64> = (3_000..3_010).chain(5_500..5_505).collect();
-    let mut stream = c.stream_with(DealList::new().select(["ID"]), Strategy::Keyset);
+    let mut stream = c.stream_with(&CrmDealList::new().select(["ID"]), Strategy::Keyset);
     // The first page is read; the rest of the walk has not been requested yet.
     let mut ids = take(&mut stream, 50).await;
     // Rows behind the cursor and ahead of it disappear, new rows appear at the end.
     for id in (10..20).chain(deleted_ahead.iter().copied().take(10)) {
-        assert!(c.send(&DealDelete::new(id)).await.unwrap());
+        assert!(c.send(&CrmDealDelete::new(id)).await.unwrap());
     }
     for i in 0..5 {
-        c.send(&DealAdd::new(json!({"TITLE": format!("late {i}")})))
+        c.send(&CrmDealAdd::new(titled(&format!("late {i}"))))
             .await
             .unwrap();
     }
     ids.extend(take(&mut stream, 2_500).await);
     for &id in &deleted_ahead[10..] {
-        assert!(c.send(&DealDelete::new(id)).await.unwrap());
+        assert!(c.send(&CrmDealDelete::new(id)).await.unwrap());
     }
     ids.extend(take(&mut stream, usize::MAX).await);
     assert!(
@@ -173,10 +184,10 @@ async fn offset_pages_do_skip_rows_when_earlier_rows_are_deleted() {
     let emu = portal().await;
     emu.control().seed_deals(3_000);
     let c = hook_client(&emu.webhook_url());
-    let mut stream = c.stream_with(DealList::new().select(["ID"]), Strategy::Offset);
+    let mut stream = c.stream_with(&CrmDealList::new().select(["ID"]), Strategy::Offset);
     let mut ids = take(&mut stream, 50).await;
     for id in 10..20 {
-        assert!(c.send(&DealDelete::new(id)).await.unwrap());
+        assert!(c.send(&CrmDealDelete::new(id)).await.unwrap());
     }
     ids.extend(take(&mut stream, usize::MAX).await);
     let seen: HashSet<u64> = ids.iter().copied().collect();
@@ -192,7 +203,7 @@ async fn hundred_callers_on_an_expired_token_make_one_refresh() {
     let emu = portal().await;
     let store = Arc::new(MemoryTokenStore::new());
     let c = app(&emu, store.clone());
-    c.send(&ServerTime).await.unwrap();
+    c.send(&ServerTime::new()).await.unwrap();
     emu.control().expire_access_tokens();
     let before = emu.control().token_requests();
     concurrent_server_time(&c, 100).await;
@@ -212,7 +223,7 @@ async fn a_revoked_refresh_token_is_an_auth_error() {
     emu.control().revoke_refresh_tokens();
     emu.control().expire_access_tokens();
     let before = emu.control().token_requests();
-    let err = c.send(&ServerTime).await.unwrap_err();
+    let err = c.send(&ServerTime::new()).await.unwrap_err();
     assert!(
         matches!(err, Error::Auth(AuthError::RefreshRejected { .. })),
         "{err:?}"
@@ -262,7 +273,8 @@ async fn without_the_limiter_the_portal_rejects_and_the_client_retries() {
         )
         .build()
         .unwrap();
-    let results = c.send_all((0..30).map(|_| ServerTime)).await.unwrap();
+    let requests = vec![ServerTime::new(); 30];
+    let results = c.send_all(&requests).await.unwrap();
     assert!(results.iter().all(Result::is_ok));
     concurrent_server_time(&c, 30).await;
     // 1 batch + 30 single calls succeeded; the rest were QUERY_LIMIT_EXCEEDED answers retried.
@@ -278,22 +290,25 @@ async fn batch_against_the_portal() {
     let emu = portal().await;
     emu.control().seed_deals(2_600);
     let c = hook_client(&emu.webhook_url());
-    let results = c.send_all((1..=2_600).map(DealGet::new)).await.unwrap();
+    let requests: Vec<CrmDealGet> = (1..=2_600).map(CrmDealGet::new).collect();
+    let results = c.send_all(&requests).await.unwrap();
     assert_eq!(results.len(), 2_600);
     for (i, r) in results.iter().enumerate() {
         assert_eq!(id_of(r.as_ref().unwrap()), i as u64 + 1);
     }
     // Linked commands: the deals of the current user.
     let mut batch = c.batch();
-    batch.add_named("me", &UserCurrent).unwrap();
+    batch.add_named("me", &UserCurrent::new()).unwrap();
     let mine = batch
         .add_linked(
             "mine",
-            &DealList::new().select(["ID"]),
+            &CrmDealList::new().select(["ID"]),
             [("filter[ASSIGNED_BY_ID]", BatchRef::result("me").key("ID"))],
         )
         .unwrap();
-    let missing = batch.add_named("missing", &DealGet::new(999_999)).unwrap();
+    let missing = batch
+        .add_named("missing", &CrmDealGet::new(999_999))
+        .unwrap();
     let out = batch.send().await.unwrap();
     assert!(out.get(&mine).is_ok());
     assert_eq!(out.total(&mine).map(|t| t > 0), Some(true));
@@ -311,14 +326,11 @@ async fn a_write_whose_response_is_lost_is_outcome_unknown_but_applied() {
         lose_response_after_write_ratio: 1.0,
         ..Faults::default()
     });
-    let err = c
-        .send(&DealAdd::new(json!({"TITLE": "maybe"})))
-        .await
-        .unwrap_err();
+    let err = c.send(&CrmDealAdd::new(titled("maybe"))).await.unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
     emu.control().set_faults(Faults::default());
     let rows = c
-        .list_all(DealList::new().filter(json!({"TITLE": "maybe"})))
+        .list_all(&CrmDealList::new().filter(object(json!({"TITLE": "maybe"}))))
         .await
         .unwrap();
     assert_eq!(rows.len(), 1, "applied exactly once, never re-sent");
@@ -343,7 +355,7 @@ async fn reads_ride_through_injected_server_errors() {
         ..Faults::default()
     });
     for _ in 0..20 {
-        c.send(&ServerTime).await.unwrap();
+        c.send(&ServerTime::new()).await.unwrap();
     }
 }
 
@@ -360,10 +372,10 @@ async fn scopes_and_auth_types_are_enforced() {
         .no_rate_limit()
         .build()
         .unwrap();
-    let err = narrow.call("tasks.task.list", json!({})).await.unwrap_err();
+    let err = narrow.send(&TasksTaskList::new()).await.unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::InsufficientScope));
     let err = hook_client(&emu.webhook_url())
-        .call("event.get", json!({}))
+        .send(&EventGet::new())
         .await
         .unwrap_err();
     assert_eq!(
@@ -375,7 +387,7 @@ async fn scopes_and_auth_types_are_enforced() {
         .no_rate_limit()
         .build()
         .unwrap();
-    let err = wrong.send(&ServerTime).await.unwrap_err();
+    let err = wrong.send(&ServerTime::new()).await.unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::InvalidCredentials));
     let err = hook_client(&emu.webhook_url())
         .call("no.such.method", json!({}))

@@ -6,13 +6,13 @@
 
 use std::time::Duration;
 
-use bitrix24::methods::{DealList, Record};
+use bitrix24::packs::core::{CrmDealList, Deal};
 use bitrix24::{Client, Error, ErrorKind, ListMethod, Strategy};
 use futures::{Stream, TryStreamExt};
 use serde_json::{Value, json};
 
 use crate::canned::{Answer, Canned, json};
-use crate::support::{fast_retry, hook_client};
+use crate::support::{fast_retry, hook_client, object};
 
 /// Rows read before a walk gives up (bounds memory when a walk does not stop).
 const MAX_ROWS: usize = 20_000;
@@ -59,9 +59,9 @@ fn batch(results: &[(String, Value)], nexts: &[(String, u64)]) -> Answer {
 
 /// Reads a stream to its end, its first error, or [`MAX_ROWS`]; the tokio timeout guards
 /// against a walk that hangs.
-async fn walk<S>(stream: S) -> (Vec<Record>, Option<Error>)
+async fn walk<S>(stream: S) -> (Vec<Deal>, Option<Error>)
 where
-    S: Stream<Item = Result<Record, Error>> + Unpin,
+    S: Stream<Item = Result<Deal, Error>> + Unpin,
 {
     tokio::time::timeout(Duration::from_secs(60), async move {
         let mut stream = stream;
@@ -83,9 +83,9 @@ where
     .expect("the walk never hangs")
 }
 
-fn ids(rows: &[Record]) -> Vec<u64> {
+fn ids(rows: &[Deal]) -> Vec<u64> {
     rows.iter()
-        .map(|r| DealList::item_id(r).expect("every row has an id"))
+        .map(|r| CrmDealList::item_id(r).expect("every row has an id"))
         .collect()
 }
 
@@ -104,8 +104,11 @@ fn no_progress(err: Option<Error>, what: &str) {
     assert!(!err.is_retryable());
 }
 
-fn offset(c: &Client) -> impl Stream<Item = Result<Record, Error>> + Unpin {
-    c.stream_with(DealList::new().select(["ID", "TITLE"]), Strategy::Offset)
+fn offset(c: &Client) -> impl Stream<Item = Result<Deal, Error>> + Unpin {
+    c.stream_with(
+        &CrmDealList::new().select(["ID", "TITLE"]),
+        Strategy::Offset,
+    )
 }
 
 fn starts(server: &Canned) -> Vec<Value> {
@@ -215,7 +218,8 @@ async fn a_keyset_walk_stops_when_the_portal_ignores_the_id_filter() {
     answers.extend(vec![batch(&results, &[]); 10]);
     let server = Canned::start(answers).await;
     let c = hook_client(&server.webhook());
-    let (rows, err) = walk(c.stream_with(DealList::new().select(["ID"]), Strategy::Keyset)).await;
+    let (rows, err) =
+        walk(c.stream_with(&CrmDealList::new().select(["ID"]), Strategy::Keyset)).await;
     no_progress(err, "not above");
     assert_eq!(ids(&rows), (1..=50).collect::<Vec<_>>(), "no row repeated");
     assert_eq!(server.seen().len(), 2);
@@ -226,7 +230,8 @@ async fn a_keyset_walk_never_hands_out_rows_the_callers_bound_excludes() {
     // The caller asked for ids above 1000; the portal ignores `>ID`.
     let server = Canned::start(vec![page(rows(1, 50), None, None); 10]).await;
     let c = hook_client(&server.webhook());
-    let (rows, err) = walk(c.stream(DealList::new().filter(json!({">ID": 1000})))).await;
+    let (rows, err) =
+        walk(c.stream(&CrmDealList::new().filter(object(json!({">ID": 1000}))))).await;
     no_progress(err, "not above");
     assert!(rows.is_empty(), "{:?}", ids(&rows));
     assert_eq!(server.seen().len(), 1);
@@ -281,7 +286,7 @@ async fn the_callers_id_bound_is_kept_in_every_written_form() {
         let server = Canned::start(vec![page(rows(101, 2), None, None)]).await;
         let c = hook_client(&server.webhook());
         let (rows, err) =
-            walk(c.stream(DealList::new().filter(json!({">ID": bound.clone()})))).await;
+            walk(c.stream(&CrmDealList::new().filter(object(json!({">ID": bound.clone()}))))).await;
         assert!(err.is_none(), "{bound}: {err:?}");
         assert_eq!(ids(&rows), vec![101, 102], "{bound}");
         let sent: Value = serde_json::from_str(&server.seen()[0].body).unwrap();
@@ -301,7 +306,7 @@ async fn an_unreadable_id_bound_is_refused_naming_the_filter_key() {
         let server = Canned::start(vec![page(rows(1, 2), None, None)]).await;
         let c = hook_client(&server.webhook());
         let (rows, err) =
-            walk(c.stream(DealList::new().filter(json!({">ID": bound.clone()})))).await;
+            walk(c.stream(&CrmDealList::new().filter(object(json!({">ID": bound.clone()}))))).await;
         assert!(rows.is_empty(), "{bound}");
         let err = err.unwrap_or_else(|| panic!("{bound}: accepted"));
         assert!(

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use bitrix24::methods::{DealList, ServerTime};
+use bitrix24::packs::core::CrmDealList;
+use bitrix24::packs::diagnostics::ServerTime;
 use bitrix24::{
     AuthError, Client, Error, MemoryTokenStore, OAuthApp, OAuthTokens, Strategy, TokenStore,
 };
@@ -24,7 +25,7 @@ async fn redirects_off_https_or_off_rest_are_not_followed() {
     ] {
         let server = Canned::start(vec![redirect(location)]).await;
         let err = hook_client(&server.webhook())
-            .send(&ServerTime)
+            .send(&ServerTime::new())
             .await
             .unwrap_err();
         assert!(
@@ -48,7 +49,7 @@ async fn a_refused_refresh_token_is_not_sent_again() {
     .await;
     let c = canned_app(&server, Some(Arc::new(MemoryTokenStore::new())));
     for _ in 0..2 {
-        let err = c.send(&ServerTime).await.unwrap_err();
+        let err = c.send(&ServerTime::new()).await.unwrap_err();
         assert!(
             matches!(err, Error::Auth(AuthError::RefreshRejected { .. })),
             "{err:?}"
@@ -79,7 +80,7 @@ async fn tokens_another_process_saved_are_adopted_instead_of_refreshing() {
         ))
         .await
         .unwrap();
-    c.send(&ServerTime).await.unwrap();
+    c.send(&ServerTime::new()).await.unwrap();
     assert_eq!(
         server.paths(),
         vec!["/rest/server.time", "/rest/server.time"]
@@ -107,7 +108,7 @@ async fn lists_with_next_but_no_total_are_followed_page_by_page() {
     ])
     .await;
     let rows: Vec<_> = hook_client(&server.webhook())
-        .stream_with(DealList::new(), Strategy::Offset)
+        .stream_with(&CrmDealList::new(), Strategy::Offset)
         .try_collect()
         .await
         .unwrap();
@@ -126,7 +127,7 @@ async fn keyset_guards_its_own_order_and_id() {
     let c = hook_client(&server.webhook());
     let err = c
         .stream_with(
-            DealList::new().order(json!({"TITLE": "ASC"})),
+            &CrmDealList::new().order(crate::support::object(json!({"TITLE": "ASC"}))),
             Strategy::Keyset,
         )
         .try_next()
@@ -134,7 +135,10 @@ async fn keyset_guards_its_own_order_and_id() {
         .unwrap_err();
     assert!(err.to_string().contains("remove `order`"), "{err}");
     // A select without the id gets it added, so the walk can continue.
-    let rows = c.list_all(DealList::new().select(["TITLE"])).await.unwrap();
+    let rows = c
+        .list_all(&CrmDealList::new().select(["TITLE"]))
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 1);
     let body: Value = serde_json::from_str(&server.seen()[0].body).unwrap();
     assert_eq!(body["select"], json!(["TITLE", "ID"]));
@@ -204,11 +208,11 @@ async fn rotated_tokens_that_could_not_be_saved_are_saved_later_not_lost() {
         .build()
         .unwrap();
     // The save fails: the call fails, and the unsaved pair is not used.
-    let err = c.send(&ServerTime).await.unwrap_err();
+    let err = c.send(&ServerTime::new()).await.unwrap_err();
     assert!(err.to_string().contains("disk full"), "{err}");
     assert_eq!(c.oauth_tokens().unwrap().access_token.expose(), "old4ccess");
     // Next call: the kept pair is saved (no second token request) and used.
-    c.send(&ServerTime).await.unwrap();
+    c.send(&ServerTime::new()).await.unwrap();
     assert_eq!(
         server.paths(),
         vec![

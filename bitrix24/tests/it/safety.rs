@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bitrix24::packs::diagnostics::ServerTime;
 use bitrix24::{
     AuthError, Client, Error, FileTokenStore, MemoryTokenStore, Method, OAuthApp, OAuthTokens,
     Risk, TokenStore,
@@ -138,8 +139,8 @@ fn app_client(server: &Canned, store: Arc<dyn TokenStore>, timeout: Duration) ->
         .unwrap()
 }
 
-async fn server_time(c: &Client) -> Result<Value, Error> {
-    c.call("server.time", json!({})).await
+async fn server_time(c: &Client) -> Result<String, Error> {
+    c.send(&ServerTime::new()).await
 }
 
 // --- 4: cancellation ---

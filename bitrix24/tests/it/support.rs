@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bitrix24::{Client, OAuthApp, OAuthTokens, RetryPolicy, TokenStore};
+use serde_json::{Map, Value};
 
 use crate::canned::Canned;
 
@@ -41,4 +42,13 @@ pub fn canned_app(server: &Canned, store: Option<Arc<dyn TokenStore>>) -> Client
     }
     .build()
     .unwrap()
+}
+
+/// The JSON object of `value` (`filter`, `order` and `params` take objects): panics on anything
+/// else, which is a bug in the test.
+pub fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        other => panic!("not a JSON object: {other}"),
+    }
 }

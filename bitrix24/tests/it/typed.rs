@@ -51,7 +51,7 @@ async fn typed_deal_roundtrip_with_flags_as_y_n() {
     );
 
     emu.control().seed_deals(120);
-    let deals: Vec<Deal> = c.stream(CrmDealList::new()).try_collect().await.unwrap();
+    let deals: Vec<Deal> = c.stream(&CrmDealList::new()).try_collect().await.unwrap();
     assert_eq!(deals.len(), 121);
     assert!(
         deals.windows(2).all(|w| w[0].id < w[1].id),

@@ -2,14 +2,23 @@
 
 use std::time::Duration;
 
-use bitrix24::methods::{DealAdd, DealGet, DealList, ServerTime};
+use bitrix24::packs::core::{CrmDealAdd, CrmDealGet, CrmDealList, Deal};
+use bitrix24::packs::diagnostics::ServerTime;
 use bitrix24::{
     ApiVersion, AuthError, Client, Error, ErrorCode, ErrorKind, Method, OperatingPolicy, Risk,
 };
 use serde_json::json;
 
 use crate::canned::{Canned, cut, html, json, redirect};
-use crate::support::{canned_app, fast_retry, hook_client};
+use crate::support::{canned_app, fast_retry, hook_client, object};
+
+/// A deal with this title.
+fn titled(title: &str) -> Deal {
+    Deal {
+        title: Some(title.into()),
+        ..Deal::default()
+    }
+}
 
 const QLE: &str = r#"{"error":"QUERY_LIMIT_EXCEEDED","error_description":"Too many requests"}"#;
 const TIME_OK: &str = r#"{"result":"2024-08-05T09:02:13+00:00","time":{"start":1721722262.960948,"finish":1721722262.985244,"duration":0.024296045303344727,"processing":0.0012989044189453125,"date_start":"2024-07-23T08:11:02+00:00","date_finish":"2024-07-23T08:11:02+00:00","operating_reset_at":1721722862,"operating":0}}"#;
@@ -23,7 +32,7 @@ async fn query_limit_exceeded_is_retried_even_for_writes() {
     ])
     .await;
     let id = hook_client(&server.webhook())
-        .send(&DealAdd::new(json!({"TITLE": "New Deal #1"})))
+        .send(&CrmDealAdd::new(titled("New Deal #1")))
         .await
         .unwrap();
     assert_eq!(id, 394);
@@ -44,7 +53,7 @@ async fn query_limit_exceeded_gives_up_after_the_policy() {
         .retry(fast_retry().max_attempts(3))
         .build()
         .unwrap();
-    let err = client.send(&ServerTime).await.unwrap_err();
+    let err = client.send(&ServerTime::new()).await.unwrap_err();
     assert!(
         matches!(err, Error::RateLimited { attempts: 3, .. }),
         "{err:?}"
@@ -65,10 +74,7 @@ async fn server_error_on_a_write_is_outcome_unknown_and_not_resent() {
     .await;
     let c = hook_client(&server.webhook());
     for _ in 0..2 {
-        let err = c
-            .send(&DealAdd::new(json!({"TITLE": "x"})))
-            .await
-            .unwrap_err();
+        let err = c.send(&CrmDealAdd::new(titled("x"))).await.unwrap_err();
         assert!(
             matches!(&err, Error::OutcomeUnknown { reason, .. } if reason.contains("HTTP 50")),
             "{err:?}"
@@ -90,7 +96,7 @@ async fn server_error_on_a_read_is_retried() {
     ])
     .await;
     let t = hook_client(&server.webhook())
-        .send(&ServerTime)
+        .send(&ServerTime::new())
         .await
         .unwrap();
     assert_eq!(t, "2024-08-05T09:02:13+00:00");
@@ -105,7 +111,7 @@ async fn html_error_page_is_a_decode_error_naming_it() {
     )])
     .await;
     let err = hook_client(&server.webhook())
-        .send(&ServerTime)
+        .send(&ServerTime::new())
         .await
         .unwrap_err();
     match &err {
@@ -131,7 +137,7 @@ async fn error_body_with_http_200() {
     )])
     .await;
     let err = hook_client(&server.webhook())
-        .send(&DealGet::new(1))
+        .send(&CrmDealGet::new(1))
         .await
         .unwrap_err();
     let api = err.api().unwrap();
@@ -149,7 +155,7 @@ async fn legacy_crm_error_with_empty_code() {
     )])
     .await;
     let err = hook_client(&server.webhook())
-        .send(&DealGet::new(999))
+        .send(&CrmDealGet::new(999))
         .await
         .unwrap_err();
     let api = err.api().unwrap();
@@ -164,7 +170,7 @@ async fn cut_response_to_a_write_is_outcome_unknown() {
     // The connection closes before the announced body length.
     let server = Canned::start(vec![cut(r#"{"result":39"#)]).await;
     let err = hook_client(&server.webhook())
-        .send(&DealAdd::new(json!({"TITLE": "x"})))
+        .send(&CrmDealAdd::new(titled("x")))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
@@ -177,7 +183,7 @@ async fn cut_response_to_a_write_is_outcome_unknown() {
 async fn truncated_json_to_a_write_is_outcome_unknown_and_a_read_is_retried() {
     let server = Canned::start(vec![json(200, r#"{"result":{"ID":"4"#)]).await;
     let err = hook_client(&server.webhook())
-        .send(&DealAdd::new(json!({"TITLE": "x"})))
+        .send(&CrmDealAdd::new(titled("x")))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
@@ -185,7 +191,7 @@ async fn truncated_json_to_a_write_is_outcome_unknown_and_a_read_is_retried() {
     let server = Canned::start(vec![json(200, r#"{"result":"2024"#), json(200, TIME_OK)]).await;
     assert!(
         hook_client(&server.webhook())
-            .send(&ServerTime)
+            .send(&ServerTime::new())
             .await
             .is_ok()
     );
@@ -200,7 +206,7 @@ async fn numbers_as_strings_decode_leniently() {
     )])
     .await;
     let page = hook_client(&server.webhook())
-        .send_full(&DealList::new())
+        .send_full(&CrmDealList::new())
         .await
         .unwrap();
     assert_eq!((page.next, page.total), (Some(50), Some(6)));
@@ -211,7 +217,7 @@ async fn numbers_as_strings_decode_leniently() {
 async fn decode_error_names_method_and_json_path() {
     let server = Canned::start(vec![json(200, r#"{"result":{"ID":"1"}}"#)]).await;
     let err = hook_client(&server.webhook())
-        .send(&ServerTime)
+        .send(&ServerTime::new())
         .await
         .unwrap_err();
     match err {
@@ -253,7 +259,10 @@ async fn connection_refused_is_a_transport_error_without_the_secret() {
         .retry(fast_retry().max_attempts(2))
         .build()
         .unwrap();
-    let err = client.send(&DealAdd::new(json!({}))).await.unwrap_err();
+    let err = client
+        .send(&CrmDealAdd::new(Deal::default()))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     let shown = format!("{err} {err:?} {client:?}");
     assert!(!shown.contains("topsecretcode"), "{shown}");
@@ -276,9 +285,9 @@ async fn operating_time_limit_is_a_typed_block_with_reset_time() {
         .operating_policy(OperatingPolicy::default().slow_down_at(10.0))
         .build()
         .unwrap();
-    client.send(&ServerTime).await.unwrap();
+    client.send(&ServerTime::new()).await.unwrap();
     assert_eq!(client.operating_time("server.time"), Some(470.0));
-    let err = client.send(&ServerTime).await.unwrap_err();
+    let err = client.send(&ServerTime::new()).await.unwrap_err();
     match &err {
         Error::OperatingLimit { method, reset_at } => {
             assert_eq!(method, "server.time");
@@ -292,7 +301,7 @@ async fn operating_time_limit_is_a_typed_block_with_reset_time() {
         other => panic!("{other:?}"),
     }
     // The next call does not even reach the portal.
-    let err = client.send(&ServerTime).await.unwrap_err();
+    let err = client.send(&ServerTime::new()).await.unwrap_err();
     assert!(matches!(err, Error::OperatingLimit { .. }));
     assert_eq!(server.seen().len(), 2);
 }
@@ -314,8 +323,8 @@ async fn calls_near_the_operating_limit_wait_for_the_window() {
         .operating_policy(OperatingPolicy::default().limit_secs(10.0))
         .build()
         .unwrap();
-    client.send(&ServerTime).await.unwrap();
-    client.send(&ServerTime).await.unwrap();
+    client.send(&ServerTime::new()).await.unwrap();
+    client.send(&ServerTime::new()).await.unwrap();
     let seen = server.seen();
     // The second request was held until the reported reset time.
     let reset = std::time::UNIX_EPOCH + Duration::from_secs_f64(now + 1.0);
@@ -335,8 +344,8 @@ async fn portal_moved_the_post_is_repeated_at_the_new_address() {
     ))])
     .await;
     let c = hook_client(&old.webhook());
-    c.send(&ServerTime).await.unwrap();
-    c.send(&ServerTime).await.unwrap();
+    c.send(&ServerTime::new()).await.unwrap();
+    c.send(&ServerTime::new()).await.unwrap();
     assert_eq!(old.seen().len(), 1);
     assert_eq!(new.seen().len(), 2);
     assert!(new.seen().iter().all(|s| s.method == "POST"));
@@ -422,7 +431,7 @@ async fn expired_token_refreshes_once_and_retries() {
     ])
     .await;
     let c = canned_app(&server, None);
-    c.send(&ServerTime).await.unwrap();
+    c.send(&ServerTime::new()).await.unwrap();
     let seen = server.seen();
     assert_eq!(
         server.paths(),
@@ -448,7 +457,7 @@ async fn rejected_refresh_is_an_auth_error_not_a_loop() {
     ])
     .await;
     let err = canned_app(&server, None)
-        .send(&ServerTime)
+        .send(&ServerTime::new())
         .await
         .unwrap_err();
     match &err {
@@ -467,14 +476,14 @@ async fn oauth_params_keep_their_json_types() {
     let server = Canned::start(vec![json(200, r#"{"result":[],"total":0}"#)]).await;
     canned_app(&server, None)
         .send(
-            &DealList::new()
-                .filter(json!({">OPPORTUNITY": 10000, "CLOSED": "N"}))
+            &CrmDealList::new()
+                .filter(object(json!({">OPPORTUNITY": 10000, "CLOSED": "N"})))
                 .select(["ID"]),
         )
         .await
         .unwrap();
     assert_eq!(
         server.seen()[0].body,
-        r#"{"auth":"old4ccess","select":["ID"],"filter":{">OPPORTUNITY":10000,"CLOSED":"N"}}"#
+        r#"{"auth":"old4ccess","filter":{">OPPORTUNITY":10000,"CLOSED":"N"},"select":["ID"]}"#
     );
 }
