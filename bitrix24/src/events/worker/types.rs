@@ -148,7 +148,7 @@ pub fn with_connector(params: Value, connector: &str) -> Value {
     Value::Object(map)
 }
 
-/// Resolves on SIGTERM or ctrl-c (SIGINT): pass it to [`OfflineWorker::run`].
+/// Resolves on SIGTERM or ctrl-c (SIGINT): pass it to [`super::OfflineWorker::run`].
 pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
