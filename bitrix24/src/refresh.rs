@@ -144,7 +144,11 @@ impl OAuthSession {
     pub async fn refresh(self: &Arc<Self>, used: &Secret) -> Result<(), Error> {
         let mut outcome = {
             let mut flight = self.flight.lock().map_err(|_| Error::Auth(poisoned()))?;
-            if let Some(running) = flight.as_ref() {
+            // A flight whose task died without answering (a panicking store) is over: its
+            // sender is gone and its value still empty. Start a new one instead of joining it.
+            if let Some(running) = flight.as_ref()
+                && !(running.has_changed().is_err() && running.borrow().is_none())
+            {
                 running.clone()
             } else {
                 let current = self.access_token();

@@ -199,6 +199,44 @@ async fn one_refresh_failure_answers_every_waiter() {
     assert_eq!(portal.tokens(), 2);
 }
 
+/// A store whose first `load` panics, as a buggy user store might.
+struct PanicOnceStore {
+    inner: MemoryTokenStore,
+    panicked: std::sync::atomic::AtomicBool,
+}
+
+impl TokenStore for PanicOnceStore {
+    fn load(&self) -> BoxFuture<'_, Result<Option<OAuthTokens>, Error>> {
+        assert!(
+            self.panicked.swap(true, Ordering::SeqCst),
+            "the store fails once"
+        );
+        self.inner.load()
+    }
+
+    fn save<'a>(&'a self, tokens: &'a OAuthTokens) -> BoxFuture<'a, Result<(), Error>> {
+        self.inner.save(tokens)
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_task_that_died_does_not_block_the_next_refresh() {
+    let portal = MiniPortal::new(TokenMode::Rotate(Duration::ZERO), "expired_token");
+    let server = portal.start().await;
+    let store = Arc::new(PanicOnceStore {
+        inner: MemoryTokenStore::new(),
+        panicked: false.into(),
+    });
+    let c = app_client(&server, store, Duration::from_secs(5));
+    let err = server_time(&c).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Auth(AuthError::RefreshUnavailable(_))),
+        "{err:?}"
+    );
+    server_time(&c).await.unwrap();
+    assert_eq!(portal.tokens(), 1);
+}
+
 // --- 7: invalid_token ---
 
 #[tokio::test]
