@@ -749,13 +749,24 @@ mod tests {
         assert!(Err::<u8, _>(api("", "Access denied")).optional().is_err());
     }
 
-    #[test]
-    fn transport_display_leaves_the_cause_to_source() {
-        let err = Error::Transport {
-            method: "crm.deal.add".into(),
-            message: "timed out".into(),
-            source: None,
-        };
-        assert_eq!(err.to_string(), "crm.deal.add: transport error: timed out");
+    #[tokio::test]
+    async fn transport_display_leaves_the_cause_to_source() {
+        // A real connection failure: a port nothing listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap();
+        let failure = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{port}/rest/1/c0de/server.time"))
+            .send()
+            .await
+            .unwrap_err();
+        let err = Error::transport("server.time", failure);
+        assert_eq!(
+            err.to_string(),
+            "server.time: transport error: could not connect"
+        );
+        let cause = std::error::Error::source(&err).expect("the cause is the source");
+        assert!(!cause.to_string().contains("c0de"), "{cause}");
     }
 }

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 use super::PolicyError;
 use crate::Risk;
 use crate::catalog;
+use crate::input::json_kind;
 
 /// The packs a policy starts with.
 pub const DEFAULT_PACKS: &[&str] = &["core"];
@@ -432,7 +433,7 @@ impl Policy {
         let Value::Object(map) = params else {
             return Err(PolicyError::InvalidParams {
                 method,
-                reason: format!("params must be a JSON object, got {}", kind(params)),
+                reason: format!("params must be a JSON object, got {}", json_kind(params)),
             });
         };
         let mut decision = if method == "batch" {
@@ -486,7 +487,7 @@ impl Policy {
         let Value::Object(cmd) = cmd else {
             return Err(invalid(format!(
                 "'cmd' must be an object of named command strings, got {}",
-                kind(cmd)
+                json_kind(cmd)
             )));
         };
         if cmd.is_empty() {
@@ -512,7 +513,7 @@ impl Policy {
             let Value::String(command) = command else {
                 return Err(invalid(format!(
                     "command '{key}' must be a string `method?query`, got {}",
-                    kind(command)
+                    json_kind(command)
                 )));
             };
             let name = command.split_once('?').map_or(command.as_str(), |(m, _)| m);
@@ -624,17 +625,6 @@ fn validate_known_params(method: &str, map: &Map<String, Value>) -> Result<(), P
         }
     }
     Ok(())
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

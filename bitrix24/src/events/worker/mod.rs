@@ -55,7 +55,7 @@
 //! event with the same `auth_connector`, and pass it on the handler's own writes
 //! ([`with_connector`]) so they do not come back as events.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -484,35 +484,44 @@ impl OfflineWorker {
     /// call each (connector queues).
     async fn report_separately(&mut self, handled: &[String]) -> Result<(), Failure> {
         for pid in handled {
-            let outcomes = self.store.outcomes(&self.queue, pid).await?;
-            let failed: Vec<&str> = outcomes
-                .iter()
-                .filter(|o| matches!(o.outcome, Outcome::Failed { .. }))
-                .map(|o| o.message_id.as_str())
-                .collect::<HashSet<_>>()
-                .into_iter()
-                .collect();
-            let cleared: Vec<u64> = outcomes
-                .iter()
-                .filter(|o| matches!(o.outcome, Outcome::Processed | Outcome::DeadLettered))
-                .map(|o| o.row_id)
-                .filter(|id| *id > 0)
-                .collect();
-            if !failed.is_empty() {
-                let mut p = Map::new();
-                p.insert("process_id".into(), json!(pid));
-                p.insert("message_id".into(), json!(failed));
-                self.call("event.offline.error", self.params(p)).await?;
+            let (error, clear) = self.reports(pid).await?;
+            if let Some(p) = error {
+                self.call("event.offline.error", p).await?;
             }
-            if !cleared.is_empty() {
-                let mut p = Map::new();
-                p.insert("process_id".into(), json!(pid));
-                p.insert("id".into(), json!(cleared));
-                self.call("event.offline.clear", self.params(p)).await?;
+            if let Some(p) = clear {
+                self.call("event.offline.clear", p).await?;
             }
             self.store.forget_batch(&self.queue, pid).await?;
         }
         Ok(())
+    }
+
+    /// The params of a handled batch's reports: `event.offline.error` for the failed message
+    /// ids and `event.offline.clear` for the processed and dead-lettered row ids (each `None`
+    /// when it has nothing to say).
+    async fn reports(&self, pid: &str) -> Result<(Option<Value>, Option<Value>), Failure> {
+        let outcomes = self.store.outcomes(&self.queue, pid).await?;
+        let failed: BTreeSet<&str> = outcomes
+            .iter()
+            .filter(|o| matches!(o.outcome, Outcome::Failed { .. }))
+            .map(|o| o.message_id.as_str())
+            .collect();
+        let cleared: Vec<u64> = outcomes
+            .iter()
+            .filter(|o| matches!(o.outcome, Outcome::Processed | Outcome::DeadLettered))
+            .map(|o| o.row_id)
+            .filter(|id| *id > 0)
+            .collect();
+        let with = |key: &str, ids: Value| {
+            let mut p = Map::new();
+            p.insert("process_id".into(), json!(pid));
+            p.insert(key.into(), ids);
+            self.params(p)
+        };
+        Ok((
+            (!failed.is_empty()).then(|| with("message_id", json!(failed))),
+            (!cleared.is_empty()).then(|| with("id", json!(cleared))),
+        ))
     }
 
     async fn handled_batches(&self) -> Result<Vec<String>, StoreError> {
@@ -536,39 +545,22 @@ impl OfflineWorker {
     ) -> Result<Vec<(String, Option<String>, Option<String>)>, Failure> {
         let mut keys = Vec::new();
         for (i, pid) in handled.iter().enumerate() {
-            let outcomes = self.store.outcomes(&self.queue, pid).await?;
-            let failed: Vec<&str> = outcomes
-                .iter()
-                .filter(|o| matches!(o.outcome, Outcome::Failed { .. }))
-                .map(|o| o.message_id.as_str())
-                .collect::<HashSet<_>>()
-                .into_iter()
-                .collect();
-            let cleared: Vec<u64> = outcomes
-                .iter()
-                .filter(|o| matches!(o.outcome, Outcome::Processed | Outcome::DeadLettered))
-                .map(|o| o.row_id)
-                .filter(|id| *id > 0)
-                .collect();
-            let error_key = if failed.is_empty() {
-                None
-            } else {
-                let key = format!("e{i}");
-                let mut p = Map::new();
-                p.insert("process_id".into(), json!(pid));
-                p.insert("message_id".into(), json!(failed));
-                batch.add_raw(&key, "event.offline.error", self.params(p))?;
-                Some(key)
+            let (error, clear) = self.reports(pid).await?;
+            let error_key = match error {
+                Some(p) => {
+                    let key = format!("e{i}");
+                    batch.add_raw(&key, "event.offline.error", p)?;
+                    Some(key)
+                }
+                None => None,
             };
-            let clear_key = if cleared.is_empty() {
-                None
-            } else {
-                let key = format!("c{i}");
-                let mut p = Map::new();
-                p.insert("process_id".into(), json!(pid));
-                p.insert("id".into(), json!(cleared));
-                batch.add_raw(&key, "event.offline.clear", self.params(p))?;
-                Some(key)
+            let clear_key = match clear {
+                Some(p) => {
+                    let key = format!("c{i}");
+                    batch.add_raw(&key, "event.offline.clear", p)?;
+                    Some(key)
+                }
+                None => None,
             };
             keys.push((pid.clone(), error_key, clear_key));
         }
