@@ -31,6 +31,7 @@ mod family_events;
 mod filter;
 mod handlers;
 mod http;
+mod install;
 mod metering;
 mod overlay;
 mod php;
@@ -46,13 +47,14 @@ pub use entity::{
     EntityFamily, FieldDefault, FieldSpec, FieldType, Flavor, KeyStyle, NumberStyle, Shape,
     camelize,
 };
+pub use install::InstallPage;
 
 use crate::entity::Family;
 use crate::entity::value::V;
 use crate::state::{
     AuthState, Counters, Data, EventState, FaultState, Inner, LimitState, User, Webhook, lock,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
@@ -671,25 +673,6 @@ impl Control {
         let code = php::secret_hex(32);
         auth.codes.insert(code.clone(), (user_id, now as i64 + 30));
         code
-    }
-
-    /// Posts the `ONAPPINSTALL` payload (tokens with `refresh_token`, `member_id`, domain,
-    /// `application_token`) to `handler_url`, as the portal does for API-only apps, and waits
-    /// for the handler's HTTP status.
-    pub async fn install_app(&self, handler_url: &str) -> Result<u16, String> {
-        let auth = self.inner.event_auth(Some(1), true);
-        let data = json!({"VERSION": "1", "ACTIVE": "Y", "INSTALLED": "Y", "LANGUAGE_ID": "en"});
-        let body = events::event_body("ONAPPINSTALL", 0, &data, self.inner.now() as i64, &auth);
-        let r = self
-            .inner
-            .http
-            .post(handler_url)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(r.status().as_u16())
     }
 
     /// Number of rows of an entity store (`crm.deal`, `tasks.task`, ...).
