@@ -3,6 +3,7 @@
 #![cfg(all(feature = "axum", feature = "sqlite"))]
 
 mod crash;
+mod install;
 mod online;
 mod refresh;
 mod support;

@@ -1,74 +1,15 @@
 //! The axum callbacks against the emulator: install, typed online events, bad input, replay,
 //! corrupt rows, tenant isolation and uninstall.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use bitrix24::events::{
-    DeadLetterQueue, EventService, FormLimits, InboundEvent, Installer, Payload, SqliteStore,
-    StoreError, TenantStore, router,
-};
+use bitrix24::events::{DeadLetterQueue, Payload, SqliteStore, StoreError, TenantStore};
 use serde_json::json;
-use tokio::sync::mpsc;
 
-use crate::support::{Logs, app_of, client, install, portal, serve, temp_db};
-
-type Events = mpsc::UnboundedReceiver<InboundEvent>;
-
-async fn service(store: &SqliteStore, app: bitrix24::OAuthApp) -> (std::net::SocketAddr, Events) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let handler = move |ev: InboundEvent| {
-        let tx = tx.clone();
-        async move {
-            let _ = tx.send(ev);
-            Ok(())
-        }
-    };
-    let svc = EventService::new(
-        Arc::new(store.clone()),
-        Arc::new(store.clone()),
-        Arc::new(store.clone()),
-        handler,
-    )
-    .limits(FormLimits {
-        max_body: 16 * 1024,
-        ..FormLimits::default()
-    })
-    .installer(Installer::new(app, Arc::new(store.clone())));
-    (serve(router(svc)).await, rx)
-}
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    let mut s = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        s.append_pair(k, v);
-    }
-    s.finish()
-}
-
-fn deal_event(member: &str, token: &str, id: &str, ts: &str) -> String {
-    form(&[
-        ("event", "ONCRMDEALUPDATE"),
-        ("event_handler_id", "7"),
-        ("data[FIELDS][ID]", id),
-        ("ts", ts),
-        ("auth[access_token]", "SECRET-ACCESS-0123456789"),
-        ("auth[domain]", "example.bitrix24.com"),
-        ("auth[member_id]", member),
-        ("auth[application_token]", token),
-    ])
-}
-
-async fn post(addr: std::net::SocketAddr, path: &str, body: String) -> (u16, String) {
-    let r = reqwest::Client::new()
-        .post(format!("http://{addr}{path}"))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
-}
+use crate::support::{
+    Logs, app_of, client, deal_event, deal_status, form, install, next_event, portal, post,
+    service, temp_db,
+};
 
 #[tokio::test]
 async fn install_then_typed_online_events() {
@@ -113,10 +54,7 @@ async fn install_then_typed_online_events() {
         .call("crm.deal.add", json!({"fields": {"TITLE": "online"}}))
         .await
         .unwrap();
-    let ev = tokio::time::timeout(Duration::from_secs(10), rx.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let ev = next_event(&mut rx).await;
     assert_eq!(ev.event.name.as_str(), "ONCRMDEALADD");
     let Payload::Crm(deal) = &ev.event.payload else {
         panic!("{ev:?}")
@@ -153,12 +91,7 @@ async fn bad_input_is_typed_and_nothing_is_lost() {
     let huge = deal_event(m, t, &"9".repeat(20_000), "1");
     assert_eq!(post(addr, "/events", huge).await.0, 413);
     // Unknown tenant, wrong token.
-    assert_eq!(
-        post(addr, "/events", deal_event("0badc0de", t, "1", "1"))
-            .await
-            .0,
-        401
-    );
+    assert_eq!(deal_status(addr, "0badc0de", t, "1", "1").await, 401);
     let (status, text) = post(addr, "/events", deal_event(m, "not-the-token", "1", "1")).await;
     assert_eq!(status, 403, "{text}");
     // Unknown event name and malformed payload (after a good token): dead-lettered, 200.
@@ -190,10 +123,7 @@ async fn bad_input_is_typed_and_nothing_is_lost() {
         (200, "stored".into())
     );
     assert_eq!(post(addr, "/events", good).await, (200, "duplicate".into()));
-    let ev = tokio::time::timeout(Duration::from_secs(5), rx.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let ev = next_event(&mut rx).await;
     assert!(matches!(ev.event.payload, Payload::Crm(ref c) if c.id == 42));
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(rx.try_recv().is_err(), "the replay reached the handler");
@@ -216,10 +146,7 @@ async fn bad_input_is_typed_and_nothing_is_lost() {
         [m],
     )
     .unwrap();
-    assert_eq!(
-        post(addr, "/events", deal_event(m, t, "43", "5")).await.0,
-        503
-    );
+    assert_eq!(deal_status(addr, m, t, "43", "5").await, 503);
     let emu_b = portal().await;
     let b = install(&store, &emu_b).await;
     let (status, _) = post(
@@ -307,25 +234,13 @@ async fn tenant_isolation_and_uninstall() {
     assert!(store.tenant(&a.member_id).await.unwrap().is_none());
     assert!(store.tokens(&a.member_id).await.unwrap().is_none());
     assert_eq!(
-        post(
-            addr,
-            "/events",
-            deal_event(&a.member_id, &a.application_token, "2", "2")
-        )
-        .await
-        .0,
+        deal_status(addr, &a.member_id, &a.application_token, "2", "2").await,
         401
     );
     // B untouched: its tokens, its events, its calls.
     assert_eq!(store.tokens(&b.member_id).await.unwrap().unwrap(), b_before);
     assert_eq!(
-        post(
-            addr,
-            "/events",
-            deal_event(&b.member_id, &b.application_token, "3", "3")
-        )
-        .await
-        .0,
+        deal_status(addr, &b.member_id, &b.application_token, "3", "3").await,
         200
     );
     cb.call("user.current", json!({})).await.unwrap();

@@ -5,9 +5,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use bitrix24::events::{SqliteStore, Tenant, TenantStore};
+use bitrix24::events::{
+    EventService, FormLimits, InboundEvent, Installer, SqliteStore, Tenant, TenantStore, router,
+};
 use bitrix24::{Client, OAuthApp, OAuthTokens, Secret};
 use bitrix24_emulator::{Emulator, RunningEmulator};
+use tokio::sync::mpsc;
 
 /// The environment variable that turns a child test on.
 pub const CHILD: &str = "B24_EVENTS_CHILD";
@@ -131,4 +134,85 @@ impl Logs {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
+}
+
+/// The events the test handler received.
+pub type Events = mpsc::UnboundedReceiver<InboundEvent>;
+
+/// The router over `store` (body limit 16 KiB) with an installer for `app`, served on a local
+/// port; the handler forwards every event to the returned channel.
+pub async fn service(
+    store: &SqliteStore,
+    app: bitrix24::OAuthApp,
+) -> (std::net::SocketAddr, Events) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let handler = move |ev: InboundEvent| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(ev);
+            Ok(())
+        }
+    };
+    let svc = EventService::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        handler,
+    )
+    .limits(FormLimits {
+        max_body: 16 * 1024,
+        ..FormLimits::default()
+    })
+    .installer(Installer::new(app, Arc::new(store.clone())));
+    (serve(router(svc)).await, rx)
+}
+
+/// A form-encoded body.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+/// An `ONCRMDEALUPDATE` body for deal `id` with this auth block (a secret access token inside).
+pub fn deal_event(member: &str, token: &str, id: &str, ts: &str) -> String {
+    form(&[
+        ("event", "ONCRMDEALUPDATE"),
+        ("event_handler_id", "7"),
+        ("data[FIELDS][ID]", id),
+        ("ts", ts),
+        ("auth[access_token]", "SECRET-ACCESS-0123456789"),
+        ("auth[domain]", "example.bitrix24.com"),
+        ("auth[member_id]", member),
+        ("auth[application_token]", token),
+    ])
+}
+
+/// POSTs a form body; the status and the answer's text.
+pub async fn post(addr: std::net::SocketAddr, path: &str, body: String) -> (u16, String) {
+    let r = reqwest::Client::new()
+        .post(format!("http://{addr}{path}"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// The next event the handler received (10 s at most).
+pub async fn next_event(rx: &mut Events) -> InboundEvent {
+    tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+        .await
+        .expect("no event within 10 s")
+        .expect("the handler channel closed")
+}
+
+/// The status the router answers to [`deal_event`] with these arguments.
+pub async fn deal_status(addr: SocketAddr, member: &str, token: &str, id: &str, ts: &str) -> u16 {
+    post(addr, "/events", deal_event(member, token, id, ts))
+        .await
+        .0
 }

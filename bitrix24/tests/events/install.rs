@@ -1,0 +1,111 @@
+//! The portal drives the app's lifecycle: it opens the install page (the install POST of an app
+//! with UI), the app stores the tenant and answers a page that calls `BX24.installFinish()`,
+//! events flow, then the portal uninstalls the app (`ONAPPUNINSTALL`): secrets purged, events
+//! refused.
+
+use bitrix24::events::{Payload, SqliteStore, TenantStore};
+use serde_json::json;
+
+use crate::support::{app_of, client, deal_status, next_event, portal, service, temp_db};
+
+#[tokio::test]
+async fn install_page_post_then_events_then_uninstall() {
+    let emu = portal().await;
+    let store = SqliteStore::open(temp_db("install-page")).await.unwrap();
+    let a = emu.oauth_app();
+    let (addr, mut rx) = service(&store, app_of(&a)).await;
+
+    // The admin opens the app: the portal POSTs AUTH_ID, REFRESH_ID, member_id, ... to the
+    // install URL. The app verifies the tokens (app.info), stores the tenant and answers the
+    // page that finishes the install.
+    let page = emu
+        .control()
+        .open_install_page(&format!("http://{addr}/install"))
+        .await
+        .unwrap();
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("BX24.installFinish()"), "{}", page.body);
+    let tenant = store.tenant(&a.member_id).await.unwrap().expect("stored");
+    assert!(
+        tenant
+            .application_token
+            .as_ref()
+            .unwrap()
+            .matches(&a.application_token)
+    );
+    assert_eq!(
+        tenant.domain.as_deref(),
+        Some(emu.addr().to_string().as_str())
+    );
+    assert_eq!(
+        tenant.client_endpoint.as_deref(),
+        Some(a.client_endpoint.as_str())
+    );
+    assert!(store.tokens(&a.member_id).await.unwrap().is_some());
+
+    // Until installFinish the portal sends no events; then a bound event arrives typed.
+    let c = client(&store, &a).await;
+    c.call(
+        "event.bind",
+        json!({"event": "ONCRMDEALADD", "handler": format!("http://{addr}/events")}),
+    )
+    .await
+    .unwrap();
+    c.call(
+        "crm.deal.add",
+        json!({"fields": {"TITLE": "before finish"}}),
+    )
+    .await
+    .unwrap();
+    emu.control().set_app_installed(true);
+    c.call("crm.deal.add", json!({"fields": {"TITLE": "after finish"}}))
+        .await
+        .unwrap();
+    let ev = next_event(&mut rx).await;
+    let Payload::Crm(deal) = &ev.event.payload else {
+        panic!("{ev:?}")
+    };
+    assert_eq!(
+        deal.id, 2,
+        "the deal added before installFinish sent nothing"
+    );
+    assert_eq!(ev.member_id(), a.member_id);
+
+    // The admin removes the app: ONAPPUNINSTALL (no tokens, only application_token) purges
+    // the tenant's secrets; its events are refused from then on.
+    let status = emu
+        .control()
+        .uninstall_app(&format!("http://{addr}/events"), true)
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert!(store.tenant(&a.member_id).await.unwrap().is_none());
+    assert!(store.tokens(&a.member_id).await.unwrap().is_none());
+    assert_eq!(
+        deal_status(addr, &a.member_id, &a.application_token, "3", "9").await,
+        401
+    );
+    // The portal revoked the app's access at once.
+    assert!(c.call("user.current", json!({})).await.is_err());
+}
+
+#[tokio::test]
+async fn a_forged_install_page_post_is_refused() {
+    let emu = portal().await;
+    let store = SqliteStore::open(temp_db("install-forged")).await.unwrap();
+    let a = emu.oauth_app();
+    let (addr, _rx) = service(&store, app_of(&a)).await;
+    let body = crate::support::form(&[
+        ("AUTH_ID", "0123456789abcdef0123456789abcdef"),
+        ("AUTH_EXPIRES", "3600"),
+        ("REFRESH_ID", "fedcba9876543210fedcba9876543210"),
+        ("APPLICATION_TOKEN", "forged"),
+        ("member_id", &a.member_id),
+        ("status", "L"),
+        ("PLACEMENT", "DEFAULT"),
+    ]);
+    let query = format!("DOMAIN={}&PROTOCOL=0&LANG=en&APP_SID=x", emu.addr());
+    let (status, _) = crate::support::post(addr, &format!("/install?{query}"), body).await;
+    assert_eq!(status, 401, "tokens that app.info refuses store nothing");
+    assert!(store.tenant(&a.member_id).await.unwrap().is_none());
+}
