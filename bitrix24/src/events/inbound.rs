@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::form::{self, FormLimits};
 use super::payload::{EventAuth, EventError, TypedEvent, scrub};
-use super::store::{Tenant, TenantStore};
+use super::store::{InboxEntry, Tenant, TenantStore};
 
 /// A verified, typed online event.
 #[derive(Clone)]
@@ -117,6 +117,33 @@ pub(crate) fn type_event(u: &Unverified) -> Result<InboundEvent, EventError> {
         auth: u.auth.clone(),
         dedup_key,
         scrubbed,
+    })
+}
+
+/// Rebuilds the event of a stored inbox entry (a restart replays the pending ones). The inbox
+/// keeps the event with its secrets scrubbed, so the rebuilt auth block carries no tokens: a
+/// replayed handler calls the portal with the tenant's stored client, never the event's token.
+pub(crate) fn from_stored(entry: &InboxEntry) -> Result<InboundEvent, EventError> {
+    let Value::Object(form) = &entry.payload else {
+        return Err(EventError::MissingAuth);
+    };
+    let mut auth = match form.get("auth") {
+        Some(Value::Object(a)) => EventAuth::from_map(a).ok_or(EventError::MissingAuth)?,
+        _ => return Err(EventError::MissingAuth),
+    };
+    auth.application_token = crate::secret::Secret::new(String::new());
+    auth.access_token = None;
+    auth.refresh_token = None;
+    if auth.member_id != entry.member_id {
+        return Err(EventError::Malformed {
+            event: entry.event.clone(),
+            reason: "the stored auth block names another tenant".into(),
+        });
+    }
+    type_event(&Unverified {
+        form: form.clone(),
+        auth,
+        name: entry.event.clone(),
     })
 }
 

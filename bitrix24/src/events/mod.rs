@@ -8,6 +8,9 @@
 //! - [`verify`] / [`EventService::accept`]: a bounded parse ([`FormLimits`]), the tenant's
 //!   `application_token` compared in constant time **before anything else**, then a
 //!   [`TypedEvent`] ([`EventName`] from the specs' catalog, [`Payload`] per event family).
+//!   Each event is stored in the [`Inbox`] before its handler runs;
+//!   [`EventService::replay_pending`], called on start, hands the entries a crash left
+//!   unhandled to the handler.
 //! - [`Installer`]: `ONAPPINSTALL`, the install POST of apps with UI, the authorization-code
 //!   grant, `ONAPPUNINSTALL` (verified, then the tenant's secrets purged); `installFinish` is
 //!   explained there.

@@ -1,7 +1,7 @@
 //! [`EventService`]: what the HTTP callback does with one POST, independent of the web
 //! framework: verify, persist, answer, then hand the event to the user's handler.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
@@ -13,7 +13,8 @@ use super::inbound::{self, InboundEvent};
 use super::install::{InstallError, Installer};
 use super::payload::{EventError, Payload};
 use super::store::{
-    DeadLetter, DeadLetterQueue, Inbox, InboxEntry, InboxStatus, Recorded, TenantStore, unix_now,
+    DeadLetter, DeadLetterQueue, Inbox, InboxEntry, InboxStatus, Recorded, StoreError, TenantStore,
+    unix_now,
 };
 
 /// A handler's failure.
@@ -154,6 +155,8 @@ pub struct EventService {
     installer: Option<Installer>,
     wakeups: WakeupHub,
     limits: FormLimits,
+    /// Inbox ids whose handler is running, so a replay never hands one over twice.
+    in_flight: Arc<Mutex<HashSet<i64>>>,
 }
 
 impl std::fmt::Debug for EventService {
@@ -182,6 +185,7 @@ impl EventService {
             installer: None,
             wakeups: WakeupHub::new(),
             limits: FormLimits::default(),
+            in_flight: Arc::default(),
         }
     }
 
@@ -320,23 +324,80 @@ impl EventService {
     }
 
     fn dispatch(&self, id: i64, event: InboundEvent) {
-        let handler = Arc::clone(&self.handler);
-        let inbox = Arc::clone(&self.inbox);
-        if matches!(event.event.payload, Payload::OfflineWakeup) {
+        if matches!(event.event.payload, Payload::OfflineWakeup) || !self.claim(id) {
             return;
         }
-        tokio::spawn(async move {
-            let status = match handler.handle(event).await {
-                Ok(()) => InboxStatus::Done,
-                Err(e) => {
-                    tracing::warn!(inbox_id = id, error = %e, "event handler failed");
-                    InboxStatus::Failed(e.to_string())
-                }
-            };
-            if let Err(e) = inbox.finish(id, &status).await {
-                tracing::warn!(inbox_id = id, error = %e, "inbox status not saved");
+        let this = self.clone();
+        tokio::spawn(async move { this.run_handler(id, event).await });
+    }
+
+    /// Marks an inbox entry as being handled; `false` when it already is.
+    fn claim(&self, id: i64) -> bool {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id)
+    }
+
+    /// Runs the handler on a claimed entry and stores its status.
+    async fn run_handler(&self, id: i64, event: InboundEvent) {
+        let status = match self.handler.handle(event).await {
+            Ok(()) => InboxStatus::Done,
+            Err(e) => {
+                tracing::warn!(inbox_id = id, error = %e, "event handler failed");
+                InboxStatus::Failed(e.to_string())
             }
-        });
+        };
+        self.finish(id, &status).await;
+    }
+
+    async fn finish(&self, id: i64, status: &InboxStatus) {
+        if let Err(e) = self.inbox.finish(id, status).await {
+            tracing::warn!(inbox_id = id, error = %e, "inbox status not saved");
+        }
+        self.in_flight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&id);
+    }
+
+    /// Hands the inbox entries still pending to the handler, oldest first, one at a time:
+    /// events stored before the process stopped (a crash, a kill, a deploy) whose handler had
+    /// not finished. Call it on start, before or while serving: an entry whose handler is
+    /// running in this service is skipped. Returns how many were handed over.
+    ///
+    /// Delivery stays at least once: an entry whose handler ran but whose status was not saved
+    /// (the process died in between) is handed over again. The replayed event is the stored
+    /// one, secrets scrubbed: its auth block carries no tokens. An entry that cannot be rebuilt
+    /// is marked failed with the reason, not retried forever.
+    pub async fn replay_pending(&self) -> Result<usize, StoreError> {
+        const PAGE: usize = 100;
+        let mut seen = HashSet::new();
+        let mut replayed = 0;
+        loop {
+            let page = self.inbox.pending(PAGE).await?;
+            let fresh: Vec<InboxEntry> = page.into_iter().filter(|e| seen.insert(e.id)).collect();
+            if fresh.is_empty() {
+                return Ok(replayed);
+            }
+            for entry in fresh {
+                if !self.claim(entry.id) {
+                    continue;
+                }
+                match inbound::from_stored(&entry) {
+                    Ok(event) => {
+                        tracing::info!(inbox_id = entry.id, event = %entry.event, "replaying a pending event");
+                        self.run_handler(entry.id, event).await;
+                        replayed += 1;
+                    }
+                    Err(e) => {
+                        log_rejection(&e);
+                        self.finish(entry.id, &InboxStatus::Failed(e.to_string()))
+                            .await;
+                    }
+                }
+            }
+        }
     }
 }
 

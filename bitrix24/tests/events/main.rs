@@ -5,6 +5,7 @@
 mod crash;
 mod install;
 mod online;
+mod replay;
 mod refresh;
 mod support;
 mod worker;

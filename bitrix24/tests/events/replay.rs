@@ -1,0 +1,99 @@
+//! Replay after a restart: online events stored in the inbox whose handler had not finished
+//! when the process died are handled after the restart, each exactly once.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bitrix24::Secret;
+use bitrix24::events::{
+    Accepted, EventService, InboundEvent, Inbox, Payload, SqliteStore, Tenant, TenantStore,
+};
+
+use crate::support::{deal_event, temp_db};
+
+const MEMBER: &str = "a223c6b3710f85df22e9377d6c4f7553";
+const TOKEN: &str = "51856fefc120afa4b628cc82d3935cce";
+
+fn deal_of(ev: &InboundEvent) -> u64 {
+    match &ev.event.payload {
+        Payload::Crm(c) => c.id,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn service(store: &SqliteStore, handler: impl bitrix24::events::EventHandler) -> EventService {
+    EventService::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        handler,
+    )
+}
+
+#[test]
+fn pending_inbox_entries_are_handled_once_after_a_restart() {
+    let db = temp_db("replay");
+    // First life: deal 1 is handled; the handlers of deals 2 and 3 never finish, then the
+    // process "dies" (its runtime is dropped with the handlers in flight).
+    let first = tokio::runtime::Runtime::new().unwrap();
+    first.block_on(async {
+        let store = SqliteStore::open(&db).await.unwrap();
+        let mut tenant = Tenant::new(MEMBER);
+        tenant.application_token = Some(Secret::new(TOKEN));
+        store.save_tenant(&tenant, None).await.unwrap();
+        let svc = service(&store, |ev: InboundEvent| async move {
+            if deal_of(&ev) != 1 {
+                std::future::pending::<()>().await;
+            }
+            Ok(())
+        });
+        for id in ["1", "2", "3"] {
+            let body = deal_event(MEMBER, TOKEN, id, id);
+            assert!(matches!(
+                svc.accept(body.as_bytes()).await,
+                Ok(Accepted::Stored(_))
+            ));
+        }
+        for _ in 0..100 {
+            if store.pending(10).await.unwrap().len() == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(store.pending(10).await.unwrap().len(), 2);
+    });
+    drop(first);
+
+    // Second life: the same database reopened; the two pending entries are handled once each.
+    let second = tokio::runtime::Runtime::new().unwrap();
+    second.block_on(async {
+        let store = SqliteStore::open(&db).await.unwrap();
+        let seen: Arc<Mutex<BTreeMap<u64, u32>>> = Arc::default();
+        let sink = Arc::clone(&seen);
+        let svc = service(&store, move |ev: InboundEvent| {
+            let sink = Arc::clone(&sink);
+            async move {
+                assert_eq!(ev.member_id(), MEMBER);
+                assert!(ev.auth.access_token.is_none(), "a replay carries no tokens");
+                *sink.lock().unwrap().entry(deal_of(&ev)).or_default() += 1;
+                Ok(())
+            }
+        });
+        assert_eq!(svc.replay_pending().await.unwrap(), 2);
+        assert_eq!(
+            svc.replay_pending().await.unwrap(),
+            0,
+            "nothing left to replay"
+        );
+        assert!(store.pending(10).await.unwrap().is_empty());
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen, BTreeMap::from([(2, 1), (3, 1)]));
+        // A replayed POST of deal 2 is still a duplicate, not a third delivery.
+        let body = deal_event(MEMBER, TOKEN, "2", "2");
+        assert!(matches!(
+            svc.accept(body.as_bytes()).await,
+            Ok(Accepted::Duplicate(_))
+        ));
+    });
+}
