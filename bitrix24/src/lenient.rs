@@ -70,11 +70,8 @@ mod tests {
     use serde::de::Deserializer;
     use serde_json::{Map, Value, json};
 
+    use super::decode::opt;
     use super::*;
-
-    fn opt<T: LenientDecode>(v: Value) -> Result<Option<T>, serde_json::Error> {
-        T::decode_opt(v)
-    }
 
     #[test]
     fn lenient_wrapper_and_paths() {

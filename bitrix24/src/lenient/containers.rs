@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Unexpected, Visitor};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::decode::{Elem, Empty, LenientDecode, empty_is_none, missing};
+use super::decode::{Elem, Empty, LenientDecode, empty_is_none, empty_list_is_none, missing};
 
 // --- JSON values ----------------------------------------------------------------------------
 
@@ -17,6 +17,27 @@ impl LenientDecode for Value {
         let v = Value::deserialize(deserializer)?;
         Ok(if v.is_null() { None } else { Some(v) })
     }
+}
+
+/// A list read as an object keyed by position (`"0"`, `"1"`, ...), PHP's form of a map with
+/// numeric keys. `[]` is the empty map, absent when `empty` is [`Empty::Absent`].
+fn indexed<'de, A, V, M>(
+    mut seq: A,
+    empty: Empty,
+    mut put: impl FnMut(&mut M, String, V),
+) -> Result<Option<M>, A::Error>
+where
+    A: SeqAccess<'de>,
+    V: Deserialize<'de>,
+    M: Default,
+{
+    let mut out = M::default();
+    let mut i = 0usize;
+    while let Some(v) = seq.next_element::<V>()? {
+        put(&mut out, i.to_string(), v);
+        i += 1;
+    }
+    Ok((i > 0 || empty == Empty::Itself).then_some(out))
 }
 
 struct ObjectVisitor(Empty);
@@ -33,17 +54,14 @@ impl<'de> Visitor<'de> for ObjectVisitor {
         }
         Ok(Some(out))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = Map::new();
-        let mut i = 0usize;
-        while let Some(v) = seq.next_element::<Value>()? {
-            out.insert(i.to_string(), v);
-            i += 1;
-        }
-        Ok((i > 0 || self.0 == Empty::Itself).then_some(out))
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        indexed(
+            seq,
+            self.0,
+            |out: &mut Map<String, Value>, key, v: Value| {
+                out.insert(key, v);
+            },
+        )
     }
     empty_is_none!();
 }
@@ -80,9 +98,6 @@ impl<'de, T: LenientDecode> Visitor<'de> for ListVisitor<T> {
         }
         Ok(Some(out))
     }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
     empty_is_none!();
 }
 
@@ -108,19 +123,16 @@ impl<'de, T: LenientDecode> Visitor<'de> for MapVisitor<T> {
         }
         Ok(Some(out))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = BTreeMap::new();
-        let mut i = 0usize;
-        while let Some(Elem(v)) = seq.next_element::<Elem<T>>()? {
-            if let Some(v) = v {
-                out.insert(i.to_string(), v);
-            }
-            i += 1;
-        }
-        Ok((i > 0 || self.0 == Empty::Itself).then_some(out))
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        indexed(
+            seq,
+            self.0,
+            |out: &mut BTreeMap<String, T>, key, Elem(v)| {
+                if let Some(v) = v {
+                    out.insert(key, v);
+                }
+            },
+        )
     }
     empty_is_none!();
 }
@@ -148,16 +160,8 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for EntityVisitor<T> {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        // PHP encodes an empty object as `[]`.
-        match seq.next_element::<de::IgnoredAny>()? {
-            None => Ok(None),
-            Some(_) => Err(de::Error::invalid_type(Unexpected::Seq, &self)),
-        }
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
+    // PHP encodes an empty object as `[]`.
+    empty_list_is_none!();
     empty_is_none!();
 }
 
@@ -170,13 +174,9 @@ pub fn entity_opt<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::decode::{Lenient, required};
+    use super::super::decode::{Lenient, opt, required};
     use super::*;
     use serde_json::json;
-
-    fn opt<T: LenientDecode>(v: Value) -> Result<Option<T>, serde_json::Error> {
-        T::decode_opt(v)
-    }
 
     #[test]
     fn collections_from_php() {

@@ -9,7 +9,26 @@ use serde::de::{self, Deserialize, Deserializer};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
-/// `[]` (PHP's empty array) is an empty value for a scalar; any other list is the wrong type.
+/// `null` (and an `Option`'s `None`) is absent; a present `Option` is read as its value.
+macro_rules! null_is_none {
+    () => {
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: serde::de::Deserializer<'de>>(
+            self,
+            d: D,
+        ) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    };
+}
+pub(crate) use null_is_none;
+
+/// `[]` (PHP's empty array) is an empty value; any other list is the wrong type.
 macro_rules! empty_list_is_none {
     () => {
         fn visit_seq<A: serde::de::SeqAccess<'de>>(
@@ -28,15 +47,19 @@ macro_rules! empty_list_is_none {
 }
 pub(crate) use empty_list_is_none;
 
+/// The empty encodings of a scalar: `null` and `[]` (a scalar visitor reads `""` itself).
+macro_rules! scalar_empty_is_none {
+    () => {
+        $crate::lenient::decode::null_is_none!();
+        $crate::lenient::decode::empty_list_is_none!();
+    };
+}
+pub(crate) use scalar_empty_is_none;
+
 /// The empty encodings of a collection or an entity: `null`, `false` and `""`.
 macro_rules! empty_is_none {
     () => {
-        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
+        $crate::lenient::decode::null_is_none!();
         fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
             if v {
                 Err(E::invalid_type(serde::de::Unexpected::Bool(v), &self))
@@ -160,6 +183,12 @@ impl<T: LenientDecode> LenientDecode for Lenient<T> {
     fn decode_required<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         T::decode_required(deserializer).map(Lenient)
     }
+}
+
+/// An optional value decoded from JSON, for the decoders' unit tests.
+#[cfg(test)]
+pub(super) fn opt<T: LenientDecode>(v: Value) -> Result<Option<T>, serde_json::Error> {
+    T::decode_opt(v)
 }
 
 /// Decodes one element with [`LenientDecode`] (`None` when absent).

@@ -6,7 +6,7 @@ use std::fmt;
 use serde::Serializer;
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 
-use super::decode::{LenientDecode, empty_list_is_none};
+use super::decode::{LenientDecode, scalar_empty_is_none};
 
 /// `#[serde(serialize_with = "bitrix24::lenient::yes_no")]` for `Option<bool>` fields of
 /// legacy entities, which take flags as `"Y"`/`"N"`, not JSON booleans.
@@ -68,16 +68,7 @@ impl<'de> Visitor<'de> for BoolVisitor {
             _ => Err(E::invalid_value(Unexpected::Str(v), &self)),
         }
     }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-    empty_list_is_none!();
+    scalar_empty_is_none!();
 }
 
 impl LenientDecode for bool {
@@ -88,12 +79,8 @@ impl LenientDecode for bool {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use serde_json::{Value, json};
-
-    fn opt<T: LenientDecode>(v: Value) -> Result<Option<T>, serde_json::Error> {
-        T::decode_opt(v)
-    }
+    use super::super::decode::opt;
+    use serde_json::json;
 
     #[test]
     fn bools_from_bitrix() {

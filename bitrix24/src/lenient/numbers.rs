@@ -7,7 +7,7 @@ use std::fmt;
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 use serde_json::Value;
 
-use super::decode::{AbsentIfInvalid, LenientDecode, empty_list_is_none};
+use super::decode::{AbsentIfInvalid, LenientDecode, scalar_empty_is_none};
 
 macro_rules! number {
     ($t:ty, $visitor:ident, $what:literal) => {
@@ -42,16 +42,7 @@ macro_rules! number {
                     .map(Some)
                     .ok_or_else(|| E::invalid_value(Unexpected::Str(v), &self))
             }
-            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-                d.deserialize_any(self)
-            }
-            empty_list_is_none!();
+            scalar_empty_is_none!();
         }
 
         impl LenientDecode for $t {
@@ -64,11 +55,16 @@ macro_rules! number {
     };
 }
 
-trait FromNumber: Sized {
+trait FromNumber: Sized + std::str::FromStr {
     fn from_i64(v: i64) -> Option<Self>;
     fn from_u64(v: u64) -> Option<Self>;
     fn from_f64(v: f64) -> Option<Self>;
-    fn from_text(v: &str) -> Option<Self>;
+    /// An integer's text, or a plain decimal holding an integer (`"5.0"`).
+    fn from_text(v: &str) -> Option<Self> {
+        v.parse()
+            .ok()
+            .or_else(|| plain_decimal(v).and_then(Self::from_f64))
+    }
 }
 
 /// A number written the way the portal writes them (`-12`, `1000000.00`): digits, one sign,
@@ -97,11 +93,6 @@ impl FromNumber for i64 {
     fn from_f64(v: f64) -> Option<Self> {
         integral(v).then_some(v as i64)
     }
-    fn from_text(v: &str) -> Option<Self> {
-        v.parse()
-            .ok()
-            .or_else(|| plain_decimal(v).and_then(Self::from_f64))
-    }
 }
 
 impl FromNumber for u64 {
@@ -113,11 +104,6 @@ impl FromNumber for u64 {
     }
     fn from_f64(v: f64) -> Option<Self> {
         (integral(v) && v >= 0.0).then_some(v as u64)
-    }
-    fn from_text(v: &str) -> Option<Self> {
-        v.parse()
-            .ok()
-            .or_else(|| plain_decimal(v).and_then(Self::from_f64))
     }
 }
 
@@ -164,12 +150,9 @@ impl AbsentIfInvalid for f64 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::decode::opt;
     use super::*;
     use serde_json::json;
-
-    fn opt<T: LenientDecode>(v: Value) -> Result<Option<T>, serde_json::Error> {
-        T::decode_opt(v)
-    }
 
     #[test]
     fn numbers_from_strings() {

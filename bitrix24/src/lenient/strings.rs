@@ -6,7 +6,7 @@ use std::fmt;
 use serde::de::{self, Deserializer, Visitor};
 use serde_json::Value;
 
-use super::decode::{AbsentIfInvalid, Empty, LenientDecode, empty_list_is_none, missing};
+use super::decode::{AbsentIfInvalid, Empty, LenientDecode, missing, scalar_empty_is_none};
 
 struct StringVisitor {
     empty: Empty,
@@ -43,16 +43,7 @@ impl<'de> Visitor<'de> for StringVisitor {
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
         Ok(Some(v.to_string()))
     }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-    empty_list_is_none!();
+    scalar_empty_is_none!();
 }
 
 impl LenientDecode for String {
@@ -101,13 +92,9 @@ impl AbsentIfInvalid for String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::decode::required;
+    use super::super::decode::{opt, required};
     use super::*;
     use serde_json::json;
-
-    fn opt<T: LenientDecode>(v: Value) -> Result<Option<T>, serde_json::Error> {
-        T::decode_opt(v)
-    }
 
     #[test]
     fn strings_from_numbers() {
