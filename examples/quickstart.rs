@@ -91,7 +91,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 stage_id: Some("WON".into()),
                 ..Deal::default()
             };
-            client.send(&CrmDealUpdate::new(won, ids[0])).await?;
+            client.send(&CrmDealUpdate::new(ids[0], won)).await?;
             // `clear = 0` reserves the events under a process id instead of deleting them.
             let taken = client
                 .send(&EventOfflineGet::new(0).limit(50).auth_connector(connector))

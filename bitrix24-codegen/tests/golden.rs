@@ -110,6 +110,74 @@ fn the_real_specs_generate() {
     assert!(files.len() >= 2);
 }
 
+/// The names of the arguments of `new` of every request struct, by struct name.
+fn new_arguments(files: &[bitrix24_codegen::GeneratedFile]) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    for f in files {
+        let file: syn::File = syn::parse_str(&f.contents).unwrap();
+        for item in &file.items {
+            let syn::Item::Impl(i) = item else { continue };
+            let syn::Type::Path(p) = &*i.self_ty else {
+                continue;
+            };
+            if i.trait_.is_some() {
+                continue;
+            }
+            let name = p.path.segments.last().unwrap().ident.to_string();
+            for it in &i.items {
+                if let syn::ImplItem::Fn(func) = it
+                    && func.sig.ident == "new"
+                {
+                    let args = func
+                        .sig
+                        .inputs
+                        .iter()
+                        .filter_map(|a| match a {
+                            syn::FnArg::Typed(t) => match &*t.pat {
+                                syn::Pat::Ident(id) => Some(id.ident.to_string()),
+                                _ => None,
+                            },
+                            syn::FnArg::Receiver(_) => None,
+                        })
+                        .collect();
+                    out.push((name.clone(), args));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `new` takes the required parameters in the order the spec lists them, which is the docs'
+/// order: the id before the fields of every update (`CrmDealUpdate::new(id, fields)`), never the
+/// alphabetical order of a TOML table.
+#[test]
+fn new_takes_the_required_parameters_in_the_docs_order() {
+    let specs = load_dir(&fixtures().join("specs"), "specs").unwrap();
+    let args = new_arguments(&generate(&specs, &PACKS));
+    let update = args.iter().find(|(n, _)| n == "CrmDealUpdate").unwrap();
+    assert_eq!(update.1, ["id", "fields"]);
+
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs");
+    let specs = load_dir(&dir, "specs").unwrap();
+    let args = new_arguments(&generate(&specs, &PACKS));
+    let mut updates = 0;
+    for (name, a) in &args {
+        let Some(fields) = a.iter().position(|x| x == "fields") else {
+            continue;
+        };
+        if let Some(id) = a.iter().position(|x| x == "id" || x == "task_id") {
+            updates += 1;
+            assert!(
+                id < fields,
+                "{name}::new({}) takes the fields before the id",
+                a.join(", ")
+            );
+        }
+    }
+    assert!(updates >= 20, "{updates} update methods");
+}
+
 /// The growth rule of `specs/README.md`: a request struct (anything that implements `Method`)
 /// has no public field, so a parameter added to a spec never breaks code that built a request.
 #[test]

@@ -178,7 +178,24 @@ pub(super) fn emit_method(ctx: &Ctx<'_>, m: &MethodSpec) -> TokenStream {
     let mut new_args = Vec::new();
     let mut new_inits = Vec::new();
     let mut setters = TokenStream::new();
+    // Fields (and so the wire order) by name; `new` takes the required ones in the spec's order,
+    // which is the docs' order (the id before the fields of an update).
+    let mut by_name: Vec<_> = m.params.iter().collect();
+    by_name.sort_by(|a, b| a.name.cmp(&b.name));
     for p in &m.params {
+        if p.required {
+            let fid = ident(&naming::field_ident(&p.name));
+            let (arg_ty, conv) = arg_conversion(ctx, &p.ty, &quote!(#fid));
+            new_args.push(quote!(#fid: #arg_ty));
+            // Scalars are taken as they are: `Self { id }`, not `Self { id: id }`.
+            if conv.to_string() == quote!(#fid).to_string() {
+                new_inits.push(quote!(#fid));
+            } else {
+                new_inits.push(quote!(#fid: #conv));
+            }
+        }
+    }
+    for p in by_name {
         let fname = naming::field_ident(&p.name);
         let fid = ident(&fname);
         let wire = lit(&p.name);
@@ -200,14 +217,6 @@ pub(super) fn emit_method(ctx: &Ctx<'_>, m: &MethodSpec) -> TokenStream {
                 #[serde(rename = #wire #flag)]
                 #fid: #rty,
             });
-            let (arg_ty, conv) = arg_conversion(ctx, &p.ty, &quote!(#fid));
-            new_args.push(quote!(#fid: #arg_ty));
-            // Scalars are taken as they are: `Self { id }`, not `Self { id: id }`.
-            if conv.to_string() == quote!(#fid).to_string() {
-                new_inits.push(quote!(#fid));
-            } else {
-                new_inits.push(quote!(#fid: #conv));
-            }
         } else {
             let flag = if is_flag {
                 quote!(, serialize_with = "crate::lenient::yes_no")

@@ -110,8 +110,10 @@ struct RawMethod {
     v3: Option<String>,
     pagination: Option<String>,
     keyset_field: Option<String>,
+    /// In document order (the `preserve_order` feature of `toml`): `new` takes the required
+    /// parameters in the order the docs list them.
     #[serde(default)]
-    params: BTreeMap<String, toml::Value>,
+    params: toml::Table,
     example: Option<String>,
     rust_name: Option<String>,
 }

@@ -89,7 +89,7 @@ async fn deal_crud_roundtrip() {
         "decoded from the string the legacy CRM sends"
     );
     assert!(
-        c.send(&CrmDealUpdate::new(titled("Renamed"), id))
+        c.send(&CrmDealUpdate::new(id, titled("Renamed")))
             .await
             .unwrap()
     );

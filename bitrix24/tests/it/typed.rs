@@ -38,11 +38,11 @@ async fn typed_deal_roundtrip_with_flags_as_y_n() {
     assert_eq!(deal.title.as_deref(), Some("Typed deal"));
     assert_eq!(deal.opened, Some(false), "decoded from \"N\"");
     let update = CrmDealUpdate::new(
+        id,
         Deal {
             opened: Some(true),
             ..Deal::default()
         },
-        id,
     );
     c.send(&update).await.unwrap();
     assert_eq!(
@@ -78,13 +78,13 @@ async fn plain_results_decode_leniently_into_plain_types() {
     let id: u64 = c.send(&CrmDealAdd::new(fields.clone())).await.unwrap();
     assert_eq!(id, 394);
     let updated: bool = c
-        .send(&CrmDealUpdate::new(fields.clone(), id))
+        .send(&CrmDealUpdate::new(id, fields.clone()))
         .await
         .unwrap();
     assert!(updated);
     let mut b = c.batch();
     let add = b.add(&CrmDealAdd::new(fields.clone())).unwrap();
-    let update = b.add(&CrmDealUpdate::new(fields, 395)).unwrap();
+    let update = b.add(&CrmDealUpdate::new(395, fields)).unwrap();
     let results = b.send().await.unwrap();
     assert_eq!(results.get(&add).unwrap(), 395);
     assert!(results.get(&update).unwrap());
