@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bitrix24::events::{
-    DeadLetterQueue, Durability, EventService, HandlerError, OfflineDelivery, OfflineWorker,
-    Payload, SqliteStore, WakeupHub, WorkerConfig, WorkerError, router,
+    DeadLetterQueue, Durability, EventService, HandlerError, OfflineDelivery, OfflineHandler,
+    OfflineWorker, Payload, SqliteStore, WakeupHub, WorkerConfig, WorkerError, WorkerStats, router,
 };
 use bitrix24_emulator::{Emulator, Limits};
 use serde_json::json;
@@ -36,6 +36,47 @@ fn deal_id(d: &OfflineDelivery) -> u64 {
     }
 }
 
+/// A portal's app installed as a tenant of a fresh SQLite store (`name`), and its client.
+async fn tenant(
+    emu: &bitrix24_emulator::RunningEmulator,
+    name: &str,
+) -> (SqliteStore, bitrix24_emulator::OAuthApp, bitrix24::Client) {
+    let store = SqliteStore::open_with(temp_db(name), Durability::Normal)
+        .await
+        .unwrap();
+    let a = install(&store, emu).await;
+    let c = client(&store, &a).await;
+    (store, a, c)
+}
+
+/// Runs a worker on the tenant's queue until `cfg` stops it.
+async fn drain(
+    c: bitrix24::Client,
+    store: &SqliteStore,
+    member_id: &str,
+    cfg: WorkerConfig,
+    handler: impl OfflineHandler,
+) -> Result<WorkerStats, WorkerError> {
+    OfflineWorker::new(c, Arc::new(store.clone()), member_id, handler)
+        .config(cfg)
+        .run(std::future::pending())
+        .await
+}
+
+/// A handler that counts the records it got.
+fn counting() -> (Arc<AtomicU64>, impl OfflineHandler) {
+    let count = Arc::new(AtomicU64::new(0));
+    let seen = Arc::clone(&count);
+    let handler = move |_d: OfflineDelivery| {
+        let seen = Arc::clone(&seen);
+        async move {
+            seen.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    };
+    (count, handler)
+}
+
 fn drain_config() -> WorkerConfig {
     let mut cfg = WorkerConfig::default();
     cfg.retry_budget = 3;
@@ -49,11 +90,7 @@ async fn poison_event_lands_in_the_dlq_and_the_rest_are_processed() {
     let n = env_num("B24_POISON_EVENTS", 2_000);
     let poison = n / 2;
     let emu = portal().await;
-    let store = SqliteStore::open_with(temp_db("poison"), Durability::Normal)
-        .await
-        .unwrap();
-    let a = install(&store, &emu).await;
-    let c = client(&store, &a).await;
+    let (store, a, c) = tenant(&emu, "poison").await;
     fill(&c, &emu, n).await;
     let handled = Arc::new(AtomicU64::new(0));
     let seen = Arc::clone(&handled);
@@ -67,9 +104,7 @@ async fn poison_event_lands_in_the_dlq_and_the_rest_are_processed() {
             Ok(())
         }
     };
-    let stats = OfflineWorker::new(c, Arc::new(store.clone()), a.member_id.clone(), handler)
-        .config(drain_config())
-        .run(std::future::pending())
+    let stats = drain(c, &store, &a.member_id, drain_config(), handler)
         .await
         .unwrap();
     assert_eq!(handled.load(Ordering::SeqCst), n - 1);
@@ -93,11 +128,7 @@ async fn poison_event_lands_in_the_dlq_and_the_rest_are_processed() {
 #[tokio::test]
 async fn malformed_records_go_straight_to_the_dlq() {
     let emu = portal().await;
-    let store = SqliteStore::open_with(temp_db("malformed"), Durability::Normal)
-        .await
-        .unwrap();
-    let a = install(&store, &emu).await;
-    let c = client(&store, &a).await;
+    let (store, a, c) = tenant(&emu, "malformed").await;
     fill(&c, &emu, 3).await;
     emu.control()
         .emit_event("ONCRMDEALUPDATE", json!({"FIELDS": {"ID": "not-a-number"}}));
@@ -110,14 +141,9 @@ async fn malformed_records_go_straight_to_the_dlq() {
     .unwrap();
     emu.control()
         .emit_event("ONUNKNOWNTHING", json!({"X": "1"}));
-    let stats = OfflineWorker::new(
-        c,
-        Arc::new(store.clone()),
-        a.member_id.clone(),
-        |_d| async { Ok(()) },
-    )
-    .config(drain_config())
-    .run(std::future::pending())
+    let stats = drain(c, &store, &a.member_id, drain_config(), |_d| async {
+        Ok(())
+    })
     .await
     .unwrap();
     assert_eq!(
@@ -147,26 +173,15 @@ async fn throughput_at_the_portal_limit() {
         .start()
         .await
         .unwrap();
-    let store = SqliteStore::open_with(temp_db("throughput"), Durability::Normal)
-        .await
-        .unwrap();
-    let a = install(&store, &emu).await;
-    let c = client(&store, &a).await;
+    let (store, a, c) = tenant(&emu, "throughput").await;
     fill(&c, &emu, n).await;
     let before = emu.control().request_count();
     let started = Instant::now();
     let mut cfg = drain_config();
     cfg.batch_size = batch;
-    let stats = OfflineWorker::new(
-        c,
-        Arc::new(store.clone()),
-        a.member_id.clone(),
-        |_d| async { Ok(()) },
-    )
-    .config(cfg)
-    .run(std::future::pending())
-    .await
-    .unwrap();
+    let stats = drain(c, &store, &a.member_id, cfg, |_d| async { Ok(()) })
+        .await
+        .unwrap();
     let requests = emu.control().request_count() - before;
     assert_eq!(stats.processed, n);
     assert_eq!(emu.control().offline_queue_len(), 0);
@@ -183,11 +198,7 @@ async fn throughput_at_the_portal_limit() {
 #[tokio::test]
 async fn offline_wakeup_and_forged_wakeup() {
     let emu = portal().await;
-    let store = SqliteStore::open_with(temp_db("wakeup"), Durability::Normal)
-        .await
-        .unwrap();
-    let a = install(&store, &emu).await;
-    let c = client(&store, &a).await;
+    let (store, a, c) = tenant(&emu, "wakeup").await;
     let hub = WakeupHub::new();
     let svc = EventService::new(
         Arc::new(store.clone()),
@@ -216,8 +227,7 @@ async fn offline_wakeup_and_forged_wakeup() {
     )
     .await
     .unwrap();
-    let got = Arc::new(AtomicU64::new(0));
-    let seen = Arc::clone(&got);
+    let (got, counter) = counting();
     let mut cfg = WorkerConfig::default();
     cfg.idle_poll = Duration::from_secs(3600);
     cfg.error_retry_interval = Duration::from_millis(10);
@@ -226,13 +236,7 @@ async fn offline_wakeup_and_forged_wakeup() {
         c.clone(),
         Arc::new(store.clone()),
         a.member_id.clone(),
-        move |_d| {
-            let seen = Arc::clone(&seen);
-            async move {
-                seen.fetch_add(1, Ordering::SeqCst);
-                Ok(())
-            }
-        },
+        counter,
     )
     .config(cfg)
     .wakeup(hub.signal(&a.member_id))
@@ -262,22 +266,13 @@ async fn offline_wakeup_and_forged_wakeup() {
 #[tokio::test]
 async fn fatal_answers_stop_the_worker_untouched() {
     let emu = portal().await;
-    let store = SqliteStore::open_with(temp_db("fatal"), Durability::Normal)
-        .await
-        .unwrap();
-    let a = install(&store, &emu).await;
-    let c = client(&store, &a).await;
+    let (store, a, c) = tenant(&emu, "fatal").await;
     fill(&c, &emu, 3).await;
     emu.control().expire_access_tokens();
     emu.control().revoke_refresh_tokens();
-    let err = OfflineWorker::new(
-        c,
-        Arc::new(store.clone()),
-        a.member_id.clone(),
-        |_d| async { Ok(()) },
-    )
-    .config(drain_config())
-    .run(std::future::pending())
+    let err = drain(c, &store, &a.member_id, drain_config(), |_d| async {
+        Ok(())
+    })
     .await
     .unwrap_err();
     assert!(matches!(err, WorkerError::Fatal(_)), "{err:?}");
@@ -287,11 +282,7 @@ async fn fatal_answers_stop_the_worker_untouched() {
 #[tokio::test]
 async fn connector_queue_does_not_echo_the_workers_own_writes() {
     let emu = portal().await;
-    let store = SqliteStore::open_with(temp_db("connector"), Durability::Normal)
-        .await
-        .unwrap();
-    let a = install(&store, &emu).await;
-    let c = client(&store, &a).await;
+    let (store, a, c) = tenant(&emu, "connector").await;
     c.call(
         "event.bind",
         json!({"event": "ONCRMDEALUPDATE", "event_type": "offline", "auth_connector": "sync"}),
@@ -336,14 +327,66 @@ async fn connector_queue_does_not_echo_the_workers_own_writes() {
     };
     let mut cfg = drain_config();
     cfg.connector = Some("sync".into());
-    let stats = OfflineWorker::new(c, Arc::new(store.clone()), a.member_id.clone(), handler)
-        .config(cfg)
-        .run(std::future::pending())
-        .await
-        .unwrap();
+    let stats = drain(c, &store, &a.member_id, cfg, handler).await.unwrap();
     assert_eq!(
         stats.processed, 5,
         "each change once, no echo of the handler's writes"
     );
     assert_eq!(emu.control().offline_queue_len(), 0);
+}
+
+/// An OAuth client of the emulator's app on its one portal, with no tenant store.
+fn local_app_client(emu: &bitrix24_emulator::RunningEmulator) -> bitrix24::Client {
+    let a = emu.oauth_app();
+    let mut tokens = bitrix24::OAuthTokens::new(a.access_token, a.refresh_token, a.client_endpoint);
+    tokens.member_id = Some(a.member_id);
+    bitrix24::Client::builder()
+        .oauth(crate::support::app_of(&emu.oauth_app()), tokens)
+        .no_rate_limit()
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_single_portal_worker_needs_only_a_client() {
+    let emu = portal().await;
+    let c = local_app_client(&emu);
+    fill(&c, &emu, 20).await;
+    let store = SqliteStore::open(temp_db("single")).await.unwrap();
+    let (got, handler) = counting();
+    let stats = OfflineWorker::single(c, Arc::new(store), handler)
+        .config(drain_config())
+        .run(std::future::pending())
+        .await
+        .unwrap();
+    assert_eq!((got.load(Ordering::SeqCst), stats.processed), (20, 20));
+    assert_eq!(emu.control().offline_queue_len(), 0);
+}
+
+#[tokio::test]
+async fn a_single_portal_worker_on_a_webhook_stops_at_once() {
+    let emu = Emulator::builder()
+        .webhook(1, "w3bh00kc0de1234567")
+        .start()
+        .await
+        .unwrap();
+    fill(&local_app_client(&emu), &emu, 3).await;
+    let hook = bitrix24::Client::webhook(&emu.webhook_url()).unwrap();
+    let store = SqliteStore::open(temp_db("single-hook")).await.unwrap();
+    let (got, handler) = counting();
+    let err = OfflineWorker::single(hook, Arc::new(store), handler)
+        .config(drain_config())
+        .run(std::future::pending())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, WorkerError::Fatal(e) if e.code() == Some(&bitrix24::ErrorCode::WrongAuthType)),
+        "{err:?}"
+    );
+    assert_eq!(got.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        emu.control().offline_queue_len(),
+        3,
+        "the queue is untouched"
+    );
 }

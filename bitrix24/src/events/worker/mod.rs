@@ -266,6 +266,42 @@ impl OfflineWorker {
         }
     }
 
+    /// A worker for one portal and no tenant store: the queue of the app `client` is
+    /// authorized for (a local app installed on a single portal). The queue's state in `store`
+    /// is keyed by the tokens' `member_id`, or the portal host when they carry none.
+    ///
+    /// The offline queue belongs to an app: its methods refuse an incoming webhook with
+    /// `WRONG_AUTH_TYPE`, so a worker on a webhook client returns [`WorkerError::Fatal`] from
+    /// its first request, with the queue untouched.
+    ///
+    /// ```no_run
+    /// # use std::sync::Arc;
+    /// # use bitrix24::events::OfflineStore;
+    /// # async fn demo(client: bitrix24::Client, store: Arc<dyn OfflineStore>)
+    /// # -> Result<(), Box<dyn std::error::Error>> {
+    /// use bitrix24::events::{OfflineDelivery, OfflineWorker, shutdown_signal};
+    /// // `store`: a `SqliteStore` (feature `sqlite`) for no loss across restarts.
+    /// let stats = OfflineWorker::single(client, store, |d: OfflineDelivery| async move {
+    ///     println!("{} {}", d.event.name, d.message_id);
+    ///     Ok(())
+    /// })
+    /// .run(shutdown_signal())
+    /// .await?;
+    /// # let _ = stats; Ok(()) }
+    /// ```
+    pub fn single(
+        client: Client,
+        store: Arc<dyn OfflineStore>,
+        handler: impl OfflineHandler,
+    ) -> Self {
+        let member_id = client
+            .oauth_tokens()
+            .and_then(|t| t.member_id)
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| client.portal().to_owned());
+        Self::new(client, store, member_id, handler)
+    }
+
     /// Replaces the configuration.
     #[must_use]
     pub fn config(mut self, config: WorkerConfig) -> Self {
