@@ -146,6 +146,14 @@ pub enum PolicyError {
         /// The key.
         key: String,
     },
+    /// An earlier call with this idempotency key lost its answer: it may have been applied.
+    #[error(
+        "the outcome of an earlier call with idempotency key '{key}' is unknown (its answer was lost; it may have been applied): check the portal, then send it again with --no-idempotency if it was not applied"
+    )]
+    OutcomeUnknown {
+        /// The key.
+        key: String,
+    },
     /// A plan, idempotency or audit file could not be read or written.
     #[error("state file {path}: {reason}")]
     Store {
@@ -178,6 +186,7 @@ impl PolicyError {
             PolicyError::PlanTampered { .. } => "PLAN_TAMPERED",
             PolicyError::IdempotencyInProgress { .. } => "IDEMPOTENCY_IN_PROGRESS",
             PolicyError::IdempotencyKeyReused { .. } => "IDEMPOTENCY_KEY_REUSED",
+            PolicyError::OutcomeUnknown { .. } => "OUTCOME_UNKNOWN",
             PolicyError::Store { .. } => "STATE_FILE_ERROR",
         }
     }

@@ -1,5 +1,6 @@
 //! The guardrails around a client: check, plan, idempotency, audit, then one call.
 
+use std::future::Future;
 use std::time::Instant;
 
 use serde_json::{Map, Value};
@@ -9,7 +10,7 @@ use super::{
     AuditLog, AuditRow, Begin, Confirm, Decision, IdempotencyStore, Plan, PlanStore, Policy,
     PolicyError, unix_now,
 };
-use crate::{Client, Error, Response};
+use crate::{Client, Error, ErrorKind, Response};
 
 /// What to call.
 #[derive(Debug, Clone, PartialEq)]
@@ -189,35 +190,59 @@ impl Guard {
         }
     }
 
-    fn refuse(&self, a: &Audit<'_>, decision: Option<&Decision>, e: PolicyError) -> GuardError {
+    /// Writes the audit row of a refusal and hands the refusal back.
+    fn refused(&self, a: &Audit<'_>, decision: Option<&Decision>, e: PolicyError) -> PolicyError {
         let mut row = self.row(a, decision);
         "refused".clone_into(&mut row.decision);
         "refused".clone_into(&mut row.status);
         row.error_code = Some(e.code().to_owned());
         self.write(&row);
-        GuardError::Refused(e)
+        e
     }
 
-    /// Checks a call and stores it as a plan, without sending anything (confirmations are
-    /// asked for at execution).
-    pub fn plan(&self, method: &str, params: &Value) -> Result<Plan, PolicyError> {
-        let a = Audit {
+    fn refuse(&self, a: &Audit<'_>, decision: Option<&Decision>, e: PolicyError) -> GuardError {
+        GuardError::Refused(self.refused(a, decision, e))
+    }
+
+    fn audit_of(method: &str, params: &Value) -> Audit<'static> {
+        Audit {
             started: Instant::now(),
             request_id: request_id(),
             method: method.to_owned(),
             param_keys: keys(params),
             plan_id: "",
             api: "",
-        };
-        let decision = match self.policy.evaluate(method, params) {
-            Ok(d) => d,
-            Err(e) => {
-                let GuardError::Refused(e) = self.refuse(&a, None, e) else {
-                    unreachable!()
-                };
-                return Err(e);
-            }
-        };
+        }
+    }
+
+    /// Checks a call (allowlist, risk, confirmations) without sending anything, for a tool
+    /// that checks all its input before its first request. A refusal is audited like one of
+    /// [`Guard::call`]; a call that passes writes no row (sending it will).
+    pub fn precheck(
+        &self,
+        method: &str,
+        params: &Value,
+        confirm: Confirm,
+    ) -> Result<Decision, PolicyError> {
+        let a = Self::audit_of(method, params);
+        let decision = self
+            .policy
+            .evaluate(method, params)
+            .map_err(|e| self.refused(&a, None, e))?;
+        self.policy
+            .authorize(&decision, confirm, false)
+            .map_err(|e| self.refused(&a, Some(&decision), e))?;
+        Ok(decision)
+    }
+
+    /// Checks a call and stores it as a plan, without sending anything (confirmations are
+    /// asked for at execution).
+    pub fn plan(&self, method: &str, params: &Value) -> Result<Plan, PolicyError> {
+        let a = Self::audit_of(method, params);
+        let decision = self
+            .policy
+            .evaluate(method, params)
+            .map_err(|e| self.refused(&a, None, e))?;
         let plan =
             self.plan_store()?
                 .create(&self.tenant, &decision, params, self.policy.packs())?;
@@ -268,81 +293,185 @@ impl Guard {
             .policy
             .evaluate(&method, &params)
             .map_err(|e| self.refuse(&a, None, e))?;
-        self.policy
-            .authorize(&decision, opts.confirm, plan_id.is_some())
-            .map_err(|e| self.refuse(&a, Some(&decision), e))?;
-
-        let hash = params_hash(&decision.method, &params);
-        let idem = match &self.idempotency {
-            Some(store) if opts.idempotency && decision.is_write() => {
-                let key = IdempotencyStore::key_for(
-                    &self.tenant,
-                    &decision.method,
-                    &params,
-                    opts.idempotency_key.as_deref(),
-                );
-                let begin = store
-                    .begin(&key, &hash)
-                    .map_err(|e| self.refuse(&a, Some(&decision), e))?;
-                Some((store, key, begin))
-            }
-            _ => None,
-        };
+        let claim = self.admit(&a, &decision, &params, opts, plan_id.is_some())?;
         if let (Some(id), Some(store)) = (&plan_id, &self.plans)
             && let Err(e) = store.consume(id, &self.tenant, Some(&decision.method))
         {
-            if let Some((store, key, Begin::Proceed)) = &idem {
-                let _ = store.clear(key);
+            if let Some(c) = &claim {
+                c.release();
             }
             return Err(self.refuse(&a, Some(&decision), e));
         }
-        let key = idem.as_ref().map(|(_, k, _)| k.clone());
-        let mut row = self.row(&a, Some(&decision));
+        let name = decision.method.clone();
+        let send = async move { client.call_full(&name, params).await.map(envelope) };
+        self.finish(&a, decision, claim, plan_id.clone(), send)
+            .await
+    }
+
+    /// Checks one unit of work made of several calls to `method` (one set of params each: a
+    /// batch request the caller builds), then runs `send` once: every params set is checked
+    /// like a call, the confirmations are asked for the method's risk, a write unit claims one
+    /// idempotency key (from `opts`, else from the hash of all its params) and one audit row
+    /// is written. A refusal runs nothing; a replay returns the stored value of `send`.
+    pub async fn call_each<F, Fut>(
+        &self,
+        method: &str,
+        params: &[Value],
+        opts: &CallOptions,
+        send: F,
+    ) -> Result<Outcome, GuardError>
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: Future<Output = Result<Value, Error>>,
+    {
+        let mut param_keys: Vec<String> = params.iter().flat_map(keys).collect();
+        param_keys.sort();
+        param_keys.dedup();
+        let a = Audit {
+            started: Instant::now(),
+            request_id: request_id(),
+            method: method.to_owned(),
+            param_keys,
+            plan_id: "",
+            api: &opts.api,
+        };
+        let mut decision = None;
+        for p in params {
+            let d = self
+                .policy
+                .evaluate(method, p)
+                .map_err(|e| self.refuse(&a, None, e))?;
+            decision.get_or_insert(d);
+        }
+        let Some(decision) = decision else {
+            let e = PolicyError::InvalidParams {
+                method: method.to_owned(),
+                reason: "no call to send".to_owned(),
+            };
+            return Err(self.refuse(&a, None, e));
+        };
+        let all = Value::Array(params.to_vec());
+        let claim = self.admit(&a, &decision, &all, opts, false)?;
+        let send = send(decision.method.clone());
+        self.finish(&a, decision, claim, None, send).await
+    }
+
+    /// Confirmations, plan requirement and, for a write, its idempotency claim.
+    fn admit(
+        &self,
+        a: &Audit<'_>,
+        decision: &Decision,
+        params: &Value,
+        opts: &CallOptions,
+        from_plan: bool,
+    ) -> Result<Option<Claim<'_>>, GuardError> {
+        self.policy
+            .authorize(decision, opts.confirm, from_plan)
+            .map_err(|e| self.refuse(a, Some(decision), e))?;
+        let Some(store) = &self.idempotency else {
+            return Ok(None);
+        };
+        if !opts.idempotency || !decision.is_write() {
+            return Ok(None);
+        }
+        let key = IdempotencyStore::key_for(
+            &self.tenant,
+            &decision.method,
+            params,
+            opts.idempotency_key.as_deref(),
+        );
+        let hash = params_hash(&decision.method, params);
+        let begin = store
+            .begin(&key, &hash)
+            .map_err(|e| self.refuse(a, Some(decision), e))?;
+        Ok(Some(Claim {
+            store,
+            key,
+            hash,
+            begin,
+        }))
+    }
+
+    /// Replays a stored result, or awaits `send` and records its outcome (audit row,
+    /// idempotency record).
+    async fn finish<Fut>(
+        &self,
+        a: &Audit<'_>,
+        decision: Decision,
+        claim: Option<Claim<'_>>,
+        plan_id: Option<String>,
+        send: Fut,
+    ) -> Result<Outcome, GuardError>
+    where
+        Fut: Future<Output = Result<Value, Error>>,
+    {
+        let key = claim.as_ref().map(|c| c.key.clone());
+        let mut row = self.row(a, Some(&decision));
         "allowed".clone_into(&mut row.decision);
         row.idempotency_key = key.clone().unwrap_or_default();
-
-        if let Some((_, _, Begin::Replay(response))) = &idem {
+        let outcome = |response, replayed| Outcome {
+            response,
+            replayed,
+            decision: decision.clone(),
+            plan_id: plan_id.clone(),
+            idempotency_key: key.clone(),
+        };
+        if let Some(Claim {
+            begin: Begin::Replay(response),
+            ..
+        }) = &claim
+        {
             "idempotent_replay".clone_into(&mut row.status);
-            row.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             self.write(&row);
-            return Ok(Outcome {
-                response: response.clone(),
-                replayed: true,
-                decision,
-                plan_id,
-                idempotency_key: key,
-            });
+            return Ok(outcome(response.clone(), true));
         }
-
-        let result = client.call_full(&decision.method, params).await;
-        row.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let result = send.await;
+        row.duration_ms = u64::try_from(a.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         match result {
             Ok(response) => {
-                let response = envelope(response);
-                if let Some((store, key, _)) = &idem
-                    && let Err(e) = store.complete(key, &hash, &response)
+                if let Some(c) = &claim
+                    && let Err(e) = c.store.complete(&c.key, &c.hash, &response)
                 {
                     tracing::warn!(error = %e, "idempotency record not stored");
                 }
                 "ok".clone_into(&mut row.status);
                 self.write(&row);
-                Ok(Outcome {
-                    response,
-                    replayed: false,
-                    decision,
-                    plan_id,
-                    idempotency_key: key,
-                })
+                Ok(outcome(response, false))
             }
             Err(e) => {
-                if let Some((store, key, _)) = &idem {
-                    let _ = store.clear(key);
+                if let Some(c) = &claim {
+                    if e.kind() == ErrorKind::OutcomeUnknown {
+                        // The write may have been applied: the key stays taken, so the call is
+                        // not sent again by accident.
+                        if let Err(err) = c.store.mark_unknown(&c.key, &c.hash) {
+                            tracing::warn!(error = %err, "idempotency record not stored");
+                        }
+                    } else {
+                        c.release();
+                    }
                 }
                 "error".clone_into(&mut row.status);
                 row.error_code = Some(error_code(&e));
                 self.write(&row);
                 Err(GuardError::Failed(Box::new(e)))
             }
+        }
+    }
+}
+
+/// A write's idempotency key, claimed in its store.
+struct Claim<'s> {
+    store: &'s IdempotencyStore,
+    key: String,
+    hash: String,
+    begin: Begin,
+}
+
+impl Claim<'_> {
+    /// Gives the key up (nothing was applied), so the call may be tried again.
+    fn release(&self) {
+        if matches!(self.begin, Begin::Proceed) {
+            let _ = self.store.clear(&self.key);
         }
     }
 }

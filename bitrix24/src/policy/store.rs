@@ -447,10 +447,12 @@ impl IdempotencyStore {
         let (ttl, lease) = (self.ttl_secs, self.lease_secs);
         self.file.update(|state| {
             let entries = section(state, "entries");
+            // An unknown outcome is kept until someone checks the portal: it never expires.
             entries.retain(|_, e| {
-                e.get("expires_at")
-                    .and_then(Value::as_u64)
-                    .is_some_and(|x| x >= now)
+                e.get("status").and_then(Value::as_str) == Some("unknown")
+                    || e.get("expires_at")
+                        .and_then(Value::as_u64)
+                        .is_some_and(|x| x >= now)
             });
             if let Some(e) = entries.get(key) {
                 let same = e.get("params_hash").and_then(Value::as_str) == Some(hash);
@@ -458,6 +460,11 @@ impl IdempotencyStore {
                 let updated = e.get("updated_at").and_then(Value::as_u64).unwrap_or(0);
                 if !same && (status == "done" || updated + lease >= now) {
                     return Err(PolicyError::IdempotencyKeyReused {
+                        key: key.to_owned(),
+                    });
+                }
+                if status == "unknown" {
+                    return Err(PolicyError::OutcomeUnknown {
                         key: key.to_owned(),
                     });
                 }
@@ -486,19 +493,39 @@ impl IdempotencyStore {
 
     /// Stores the response of a call that succeeded, for replays within the TTL.
     pub fn complete(&self, key: &str, hash: &str, response: &Value) -> Result<(), PolicyError> {
+        self.settle(key, hash, "done", Some(response))
+    }
+
+    /// Records that the call's answer was lost (it may have been applied): until [`clear`]
+    /// (after checking the portal), [`begin`] refuses the key with
+    /// [`PolicyError::OutcomeUnknown`], whatever the TTL.
+    ///
+    /// [`clear`]: IdempotencyStore::clear
+    /// [`begin`]: IdempotencyStore::begin
+    pub fn mark_unknown(&self, key: &str, hash: &str) -> Result<(), PolicyError> {
+        self.settle(key, hash, "unknown", None)
+    }
+
+    fn settle(
+        &self,
+        key: &str,
+        hash: &str,
+        status: &str,
+        response: Option<&Value>,
+    ) -> Result<(), PolicyError> {
         let now = (self.clock)();
         let ttl = self.ttl_secs;
         self.file.update(|state| {
-            section(state, "entries").insert(
-                key.to_owned(),
-                serde_json::json!({
-                    "status": "done",
-                    "params_hash": hash,
-                    "updated_at": now,
-                    "expires_at": now + ttl,
-                    "response": response,
-                }),
-            );
+            let mut entry = serde_json::json!({
+                "status": status,
+                "params_hash": hash,
+                "updated_at": now,
+                "expires_at": now + ttl,
+            });
+            if let Some(r) = response {
+                entry["response"] = r.clone();
+            }
+            section(state, "entries").insert(key.to_owned(), entry);
             Ok(((), true))
         })
     }
@@ -662,6 +689,15 @@ mod tests {
         // After the TTL the result is no longer replayed.
         now.fetch_add(3600, Ordering::SeqCst);
         assert_eq!(store.begin("k", "h1").unwrap(), Begin::Proceed);
+        // A lost answer keeps the key taken past the lease and the TTL, until cleared.
+        assert_eq!(store.begin("u", "h").unwrap(), Begin::Proceed);
+        store.mark_unknown("u", "h").unwrap();
+        for _ in 0..2 {
+            assert_eq!(store.begin("u", "h").unwrap_err().code(), "OUTCOME_UNKNOWN");
+            now.fetch_add(10_000, Ordering::SeqCst);
+        }
+        store.clear("u").unwrap();
+        assert_eq!(store.begin("u", "h").unwrap(), Begin::Proceed);
     }
 
     #[test]
