@@ -1,14 +1,12 @@
 //! `b24 call`: one guarded call, with the seed script's flags.
 
 use bitrix24::ApiVersion;
-use bitrix24::policy::{
-    AuditLog, CallOptions, Confirm, Guard, GuardError, IdempotencyStore, PACK_PATTERNS, PlanStore,
-    Policy, PolicyError, Target, parse_packs,
-};
+use bitrix24::policy::{PACK_PATTERNS, PlanStore, Target, parse_packs};
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 
 use crate::config::{self, Masker, parse_params, rate_limited};
+use crate::guarded::{GuardArgs, guard_err, refused};
 use crate::{Fail, out};
 
 /// The REST generation.
@@ -61,24 +59,11 @@ pub struct CallArgs {
     /// JSON object with the method's params.
     #[arg(long, default_value = "{}")]
     pub params: String,
-    /// Comma-separated packs (core, comms, ...; `none` for no pack).
-    #[arg(long, env = "B24_PACKS", default_value = "core")]
-    pub packs: String,
-    /// Comma-separated method patterns added to the packs, e.g. `user.*,crm.*`.
-    #[arg(long, env = "B24_METHOD_ALLOWLIST", default_value = "")]
-    pub method_allowlist: String,
     /// Print the packs and their patterns, then exit.
     #[arg(long)]
     pub list_packs: bool,
-    /// Allow methods outside the allowlist for this call.
-    #[arg(long)]
-    pub allow_unlisted: bool,
-    /// Required for writes (and write batch commands).
-    #[arg(long)]
-    pub confirm_write: bool,
-    /// Required for destructive calls (delete, remove, unbind, ...).
-    #[arg(long)]
-    pub confirm_destructive: bool,
+    #[command(flatten)]
+    pub guard: GuardArgs,
     /// Store a plan and print it; send nothing.
     #[arg(long)]
     pub plan_only: bool,
@@ -102,25 +87,6 @@ pub struct CallArgs {
     /// Explicit idempotency key for writes.
     #[arg(long, default_value = "")]
     pub idempotency_key: String,
-    /// The idempotency store.
-    #[arg(
-        long,
-        env = "B24_IDEMPOTENCY_FILE",
-        default_value = ".runtime/bitrix24_idempotency.json"
-    )]
-    pub idempotency_file: String,
-    /// How long a write's result is replayed, in seconds.
-    #[arg(long, env = "B24_IDEMPOTENCY_TTL_SEC", default_value_t = 86_400)]
-    pub idempotency_ttl_sec: u64,
-    /// No idempotency layer for this call.
-    #[arg(long)]
-    pub no_idempotency: bool,
-    /// The JSONL audit file (default: B24_AUDIT_FILE or .runtime/bitrix24_audit.jsonl).
-    #[arg(long)]
-    pub audit_file: Option<String>,
-    /// No audit row for this call.
-    #[arg(long)]
-    pub no_audit: bool,
     /// Use REST 3.0 (same as `--api v3`).
     #[arg(long)]
     pub rest_v3: bool,
@@ -142,12 +108,8 @@ pub struct CallArgs {
     pub output: Output,
 }
 
-fn refused(e: &PolicyError) -> Fail {
-    Fail::Invalid(format!("Error: {e}"))
-}
-
 fn list_packs(args: &CallArgs) -> Result<(), Fail> {
-    let selected = parse_packs(&args.packs).map_err(|e| refused(&e))?;
+    let selected = parse_packs(&args.guard.packs).map_err(|e| refused(&e))?;
     let available: serde_json::Map<String, Value> = PACK_PATTERNS
         .iter()
         .map(|(name, patterns)| ((*name).to_owned(), json!(patterns)))
@@ -174,10 +136,7 @@ pub async fn run(args: CallArgs, masker: &Masker) -> Result<(), Fail> {
         eprintln!("note: --no-mask-secrets is ignored; b24 always masks secrets");
     }
     let require_plan = args.require_plan || config::env_bool("B24_REQUIRE_PLAN");
-    let policy = Policy::from_lists(&args.packs, &args.method_allowlist)
-        .map_err(|e| refused(&e))?
-        .allow_unlisted(args.allow_unlisted)
-        .require_plan(require_plan);
+    let policy = args.guard.policy()?.require_plan(require_plan);
     let method = args
         .method
         .as_deref()
@@ -210,23 +169,11 @@ pub async fn run(args: CallArgs, masker: &Masker) -> Result<(), Fail> {
         _ => f,
     };
     let api = if args.rest_v3 { Api::V3 } else { args.api };
-    let audit_path = match &args.audit_file {
-        Some(p) => p.trim().to_owned(),
-        None => std::env::var("B24_AUDIT_FILE")
-            .unwrap_or_else(|_| ".runtime/bitrix24_audit.jsonl".to_owned())
-            .trim()
-            .to_owned(),
-    };
     let tenant = config::tenant_from_env().map_err(early_refusal)?;
-    let mut guard = Guard::new(policy, tenant)
-        .plans(PlanStore::new(&args.plan_file, args.plan_ttl_sec))
-        .idempotency(IdempotencyStore::new(
-            &args.idempotency_file,
-            args.idempotency_ttl_sec,
-        ));
-    if !args.no_audit && !audit_path.is_empty() {
-        guard = guard.audit(AuditLog::new(audit_path));
-    }
+    let guard = args
+        .guard
+        .guard(policy, tenant)
+        .plans(PlanStore::new(&args.plan_file, args.plan_ttl_sec));
 
     if args.plan_only {
         let m = method.unwrap_or_default();
@@ -254,13 +201,8 @@ pub async fn run(args: CallArgs, masker: &Masker) -> Result<(), Fail> {
         }
     };
     let key = args.idempotency_key.trim();
-    let mut opts = CallOptions::confirm(Confirm {
-        write: args.confirm_write,
-        destructive: args.confirm_destructive,
-    });
+    let mut opts = args.guard.options(api.label());
     opts.idempotency_key = (!key.is_empty()).then(|| key.to_owned());
-    opts.idempotency = !args.no_idempotency;
-    api.label().clone_into(&mut opts.api);
 
     // Plans and confirmations are checked before the client is even built.
     let portal =
@@ -273,19 +215,7 @@ pub async fn run(args: CallArgs, masker: &Masker) -> Result<(), Fail> {
             print_response(masker, &outcome.response, args.output);
             Ok(())
         }
-        Err(GuardError::Refused(e)) => Err(refused(&e)),
-        Err(GuardError::Failed(e)) => {
-            let code = e
-                .code()
-                .map(|c| c.as_str().to_owned())
-                .filter(|c| !c.is_empty())
-                .unwrap_or_else(|| format!("{:?}", e.kind()).to_ascii_uppercase());
-            let status = e.status().unwrap_or(0);
-            Err(Fail::Portal(format!(
-                "Bitrix API error: code={code} status={status} msg={e}"
-            )))
-        }
-        Err(other) => Err(Fail::Portal(format!("Error: {other}"))),
+        Err(e) => Err(guard_err(e)),
     }
 }
 

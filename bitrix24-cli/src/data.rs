@@ -1,57 +1,22 @@
-//! `b24 export` and `b24 import`.
+//! `b24 export`, and the batch sending and files it shares with `b24 import`.
 
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use bitrix24::policy::{Confirm, Policy};
+use bitrix24::policy::Target;
 use bitrix24::{BatchHandle, Client};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::Fail;
 use crate::config::{self, Masker, parse_params, rate_limited};
+use crate::guarded::{GuardArgs, guard_err, refused};
 
 /// Rows per list page on v2.
 const PAGE: u64 = 50;
 /// Pages (or commands) sent per round: 4 batch requests of 50, in flight together.
 const ROUND: usize = 200;
-
-/// Guardrail flags shared by export and import.
-#[derive(Debug, Args)]
-pub struct GuardArgs {
-    /// Comma-separated packs.
-    #[arg(long, env = "B24_PACKS", default_value = "core")]
-    pub packs: String,
-    /// Comma-separated method patterns added to the packs.
-    #[arg(long, env = "B24_METHOD_ALLOWLIST", default_value = "")]
-    pub method_allowlist: String,
-    /// Allow a method outside the allowlist.
-    #[arg(long)]
-    pub allow_unlisted: bool,
-    /// Required when the method writes.
-    #[arg(long)]
-    pub confirm_write: bool,
-    /// Required when the method is destructive.
-    #[arg(long)]
-    pub confirm_destructive: bool,
-}
-
-impl GuardArgs {
-    fn check(&self, method: &str, params: &Value) -> Result<String, Fail> {
-        let policy = Policy::from_lists(&self.packs, &self.method_allowlist)
-            .and_then(|p| {
-                let confirm = Confirm {
-                    write: self.confirm_write,
-                    destructive: self.confirm_destructive,
-                };
-                p.allow_unlisted(self.allow_unlisted)
-                    .check(method, params, confirm)
-            })
-            .map_err(|e| Fail::Invalid(format!("Error: {e}")))?;
-        Ok(policy.method)
-    }
-}
 
 /// `b24 export` options.
 #[derive(Debug, Args)]
@@ -74,27 +39,8 @@ pub struct ExportArgs {
     pub guard: GuardArgs,
 }
 
-/// `b24 import` options.
-#[derive(Debug, Args)]
-pub struct ImportArgs {
-    /// The method each line is sent to, e.g. `crm.deal.add`.
-    pub method: String,
-    /// JSON lines: each a `fields` object, or full params when it has a `fields` key.
-    pub file: PathBuf,
-    /// Progress file for resuming (default: FILE.checkpoint).
-    #[arg(long)]
-    pub checkpoint: Option<PathBuf>,
-    /// Failed lines go here (default: FILE.errors.jsonl).
-    #[arg(long)]
-    pub errors: Option<PathBuf>,
-    /// Keep the `ID` field of each row (dropped by default: the portal assigns ids).
-    #[arg(long)]
-    pub keep_id: bool,
-    #[command(flatten)]
-    pub guard: GuardArgs,
-}
-
-fn bar(len: u64, what: &str) -> ProgressBar {
+/// A progress bar on stderr.
+pub fn bar(len: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(len);
     if let Ok(style) = ProgressStyle::with_template(&format!(
         "{what} {{bar:40}} {{pos}}/{{len}} {{per_sec}} eta {{eta}}"
@@ -102,18 +48,6 @@ fn bar(len: u64, what: &str) -> ProgressBar {
         pb.set_style(style);
     }
     pb
-}
-
-fn portal_err(e: &bitrix24::Error) -> Fail {
-    let code = e
-        .code()
-        .map(|c| c.as_str().to_owned())
-        .filter(|c| !c.is_empty())
-        .unwrap_or_else(|| format!("{:?}", e.kind()).to_ascii_uppercase());
-    Fail::Portal(format!(
-        "Bitrix API error: code={code} status={} msg={e}",
-        e.status().unwrap_or(0)
-    ))
 }
 
 /// The rows of a list result: the array itself, the one array inside a wrapper object
@@ -166,7 +100,13 @@ pub async fn export(args: ExportArgs, masker: &Masker) -> Result<(), Fail> {
             .collect();
         map.insert("select".into(), json!(fields));
     }
-    let method = args.guard.check(&args.method, &params)?;
+    let guard = args
+        .guard
+        .guard(args.guard.policy()?, config::tenant_from_env()?);
+    let method = guard
+        .precheck(&args.method, &params, args.guard.confirm())
+        .map_err(|e| refused(&e))?
+        .method;
     let map = params
         .as_object_mut()
         .ok_or_else(|| Fail::Invalid("params".into()))?;
@@ -177,6 +117,7 @@ pub async fn export(args: ExportArgs, masker: &Masker) -> Result<(), Fail> {
     map.remove("start");
     let base = map.clone();
     let portal = config::portal_from_env(bitrix24::ApiVersion::V2, rate_limited(), 4)?;
+    let opts = args.guard.options("v2");
     let client = portal.client;
 
     let mut sink: Box<dyn Write> = match &args.out {
@@ -185,13 +126,24 @@ pub async fn export(args: ExportArgs, masker: &Masker) -> Result<(), Fail> {
         })?)),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
-    let mut first_params = base.clone();
-    first_params.insert("start".into(), json!(0));
-    let first = client
-        .call_full(&method, Value::Object(first_params))
+    let page = |start: u64| {
+        let mut p = base.clone();
+        p.insert("start".into(), json!(start));
+        Value::Object(p)
+    };
+    let first = guard
+        .call(
+            &client,
+            Target::Call {
+                method: method.clone(),
+                params: page(0),
+            },
+            &opts,
+        )
         .await
-        .map_err(|e| portal_err(&e))?;
-    let total = first.total.unwrap_or(0);
+        .map_err(guard_err)?
+        .response;
+    let total = first["total"].as_u64().unwrap_or(0);
     let pb = bar(total, "export");
     let mut written = 0u64;
     let mut emit = |rows: Vec<Value>, sink: &mut dyn Write| -> Result<(), Fail> {
@@ -203,26 +155,30 @@ pub async fn export(args: ExportArgs, masker: &Masker) -> Result<(), Fail> {
         }
         Ok(())
     };
-    let more = first.next.is_some();
-    emit(rows_of(first.result), &mut *sink)?;
+    let more = first.get("next").is_some_and(|n| !n.is_null());
+    emit(rows_of(first["result"].clone()), &mut *sink)?;
     if more {
         let starts: Vec<u64> = (1..total.div_ceil(PAGE)).map(|p| p * PAGE).collect();
         for round in starts.chunks(ROUND) {
-            let mut batch = client.batch().halt(true);
-            let mut handles: Vec<BatchHandle<Value>> = Vec::with_capacity(round.len());
-            for start in round {
-                let mut p = base.clone();
-                p.insert("start".into(), json!(start));
-                handles.push(
-                    batch
-                        .add_raw(&format!("p{start:012}"), &method, Value::Object(p))
-                        .map_err(|e| Fail::Invalid(format!("Error: {e}")))?,
-                );
-            }
-            let results = batch.send().await.map_err(|e| portal_err(&e))?;
-            for h in &handles {
-                let page = results.get(h).map_err(|e| portal_err(&e))?;
-                emit(rows_of(page), &mut *sink)?;
+            // One guarded unit (audit row) per batch request of 50 pages, 4 in flight.
+            let requests = round.chunks(BATCH).map(|starts| {
+                let pages: Vec<Value> = starts.iter().map(|s| page(*s)).collect();
+                let client = &client;
+                let guard = &guard;
+                let opts = &opts;
+                let method = &method;
+                async move {
+                    let send = |m: String| send_batch(client, m, pages.clone(), true);
+                    guard.call_each(method, &pages, opts, send).await
+                }
+            });
+            for outcome in futures::future::try_join_all(requests)
+                .await
+                .map_err(guard_err)?
+            {
+                for page in value_items(outcome.response) {
+                    emit(rows_of(page["result"].clone()), &mut *sink)?;
+                }
             }
         }
     }
@@ -233,7 +189,46 @@ pub async fn export(args: ExportArgs, masker: &Masker) -> Result<(), Fail> {
     Ok(())
 }
 
-fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+/// Commands per batch request.
+pub const BATCH: usize = 50;
+
+fn value_items(v: Value) -> Vec<Value> {
+    match v {
+        Value::Array(a) => a,
+        _ => Vec::new(),
+    }
+}
+
+/// Sends `params` as one batch request of `method` commands; the answer is one entry per
+/// command, in order: `{"result": ...}` or `{"error": "..."}` (with `halt`, the first failed
+/// command fails the whole request). A request that failed as a whole is an error.
+pub async fn send_batch(
+    client: &Client,
+    method: String,
+    params: Vec<Value>,
+    halt: bool,
+) -> Result<Value, bitrix24::Error> {
+    let mut batch = client.batch().halt(halt);
+    let mut handles: Vec<BatchHandle<Value>> = Vec::with_capacity(params.len());
+    for (i, p) in params.into_iter().enumerate() {
+        handles.push(batch.add_raw(&format!("c{i:03}"), &method, p)?);
+    }
+    let results = batch.send().await?;
+    let mut out = Vec::with_capacity(handles.len());
+    for h in &handles {
+        match results.get(h) {
+            Ok(v) => out.push(json!({ "result": v })),
+            // The whole request failed (or its answer was lost): not one command's error.
+            Err(e @ bitrix24::Error::BatchRequest { .. }) => return Err(e),
+            Err(e) if halt => return Err(e),
+            Err(e) => out.push(json!({ "error": e.to_string() })),
+        }
+    }
+    Ok(Value::Array(out))
+}
+
+/// Writes `text` to `path` through a synced temporary file and a rename.
+pub fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
@@ -243,140 +238,9 @@ fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-fn default_beside(file: &Path, suffix: &str) -> PathBuf {
+/// `file` with `suffix` appended to its name.
+pub fn default_beside(file: &Path, suffix: &str) -> PathBuf {
     let mut p = file.as_os_str().to_owned();
     p.push(suffix);
     PathBuf::from(p)
-}
-
-/// `b24 import`: every line is checked first (a bad line sends nothing), then 50 commands per
-/// batch request; the checkpoint records the lines done after each round.
-pub async fn import(args: ImportArgs, masker: &Masker) -> Result<(), Fail> {
-    let file = std::fs::File::open(&args.file)
-        .map_err(|e| Fail::Invalid(format!("Error: cannot open {}: {e}", args.file.display())))?;
-    let mut lines: Vec<Value> = Vec::new();
-    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|e| Fail::Invalid(format!("Error: read: {e}")))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let v: Value = serde_json::from_str(&line)
-            .map_err(|e| Fail::Invalid(format!("Error: line {}: invalid JSON: {e}", i + 1)))?;
-        let Value::Object(mut row) = v else {
-            return Err(Fail::Invalid(format!(
-                "Error: line {}: not a JSON object",
-                i + 1
-            )));
-        };
-        let params = if row.contains_key("fields") {
-            Value::Object(row)
-        } else {
-            if !args.keep_id {
-                row.remove("ID");
-            }
-            // A null cannot travel in a batch query string (it would arrive as ""): leave it out.
-            row.retain(|_, v| !v.is_null());
-            json!({ "fields": Value::Object(row) })
-        };
-        lines.push(params);
-    }
-    let method = args
-        .guard
-        .check(&args.method, lines.first().unwrap_or(&json!({})))?;
-    let checkpoint = args
-        .checkpoint
-        .clone()
-        .unwrap_or_else(|| default_beside(&args.file, ".checkpoint"));
-    let errors_path = args
-        .errors
-        .clone()
-        .unwrap_or_else(|| default_beside(&args.file, ".errors.jsonl"));
-    let mut done = 0usize;
-    let (mut ok, mut failed) = (0u64, 0u64);
-    if let Ok(text) = std::fs::read_to_string(&checkpoint) {
-        let cp: Value = serde_json::from_str(&text).map_err(|e| {
-            Fail::Invalid(format!("Error: checkpoint {}: {e}", checkpoint.display()))
-        })?;
-        if cp["method"] != json!(method) {
-            return Err(Fail::Invalid(format!(
-                "Error: checkpoint {} is for method {}; remove it to start over",
-                checkpoint.display(),
-                cp["method"]
-            )));
-        }
-        done = usize::try_from(cp["done"].as_u64().unwrap_or(0)).unwrap_or(usize::MAX);
-        ok = cp["ok"].as_u64().unwrap_or(0);
-        failed = cp["failed"].as_u64().unwrap_or(0);
-        eprintln!("resuming after line {done} of {}", lines.len());
-    }
-    // One batch request at a time, so that rows are created in the file's order.
-    let portal = config::portal_from_env(bitrix24::ApiVersion::V2, rate_limited(), 1)?;
-    let client: Client = portal.client;
-    let pb = bar(lines.len() as u64, "import");
-    pb.set_position(done.min(lines.len()) as u64);
-    let mut errors: Option<BufWriter<std::fs::File>> = None;
-    let start = done.min(lines.len());
-    for (round_no, round) in lines[start..].chunks(ROUND).enumerate() {
-        let base = start + round_no * ROUND;
-        let mut batch = client.batch().halt(false);
-        let mut handles = Vec::with_capacity(round.len());
-        for (j, params) in round.iter().enumerate() {
-            handles.push(
-                batch
-                    .add_raw(&format!("l{:09}", base + j), &method, params.clone())
-                    .map_err(|e| Fail::Invalid(format!("Error: line {}: {e}", base + j + 1)))?,
-            );
-        }
-        let results = batch.send().await.map_err(|e| portal_err(&e))?;
-        for (j, h) in handles.iter().enumerate() {
-            match results.get(h) {
-                Ok(_) => ok += 1,
-                Err(e) => {
-                    failed += 1;
-                    if errors.is_none() {
-                        errors = Some(BufWriter::new(
-                            std::fs::OpenOptions::new()
-                                .create(true)
-                                .append(true)
-                                .open(&errors_path)
-                                .map_err(|e| Fail::Portal(format!("Error: errors file: {e}")))?,
-                        ));
-                    }
-                    if let Some(w) = errors.as_mut() {
-                        let row =
-                            json!({"line": base + j + 1, "error": masker.mask(&e.to_string())});
-                        let _ = writeln!(w, "{row}");
-                    }
-                }
-            }
-        }
-        done = base + round.len();
-        if let Some(w) = errors.as_mut() {
-            let _ = w.flush();
-        }
-        let cp = json!({"file": args.file.display().to_string(), "method": method, "done": done, "ok": ok, "failed": failed});
-        write_atomic(&checkpoint, &cp.to_string())
-            .map_err(|e| Fail::Portal(format!("Error: checkpoint: {e}")))?;
-        pb.set_position(done as u64);
-    }
-    pb.finish_and_clear();
-    let summary: Map<String, Value> = [
-        ("lines".to_owned(), json!(lines.len())),
-        ("ok".to_owned(), json!(ok)),
-        ("failed".to_owned(), json!(failed)),
-        (
-            "checkpoint".to_owned(),
-            json!(checkpoint.display().to_string()),
-        ),
-    ]
-    .into_iter()
-    .collect();
-    crate::out(masker, &Value::Object(summary).to_string());
-    if failed > 0 {
-        return Err(Fail::Portal(format!(
-            "import: {failed} line(s) failed; see {}",
-            errors_path.display()
-        )));
-    }
-    Ok(())
 }

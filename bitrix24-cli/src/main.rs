@@ -7,7 +7,10 @@
 mod call;
 mod config;
 mod data;
+mod guarded;
+mod import;
 mod info;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -54,13 +57,16 @@ enum Command {
     /// Streams every row of a list method as JSON lines.
     Export(data::ExportArgs),
     /// Sends one call per JSON line of a file, 50 per batch request, resumable.
-    Import(data::ImportArgs),
+    Import(import::ImportArgs),
+    /// Drains the offline event queue: retries, a dead-letter queue, `--once` or a loop.
+    Worker(worker::WorkerArgs),
     /// Serves the embedded emulator: a local portal to try things with no account.
     Emulator(info::EmulatorArgs),
 }
 
 const SUBCOMMANDS: &[&str] = &[
-    "call", "packs", "methods", "scopes", "doctor", "export", "import", "emulator", "help",
+    "call", "packs", "methods", "scopes", "doctor", "export", "import", "worker", "emulator",
+    "help",
 ];
 
 /// `b24 METHOD ...` and `b24 --execute-plan ID` (the seed's forms) mean `b24 call ...`.
@@ -108,7 +114,8 @@ fn main() -> ExitCode {
             Command::Scopes(a) => info::scopes(&a),
             Command::Doctor(a) => info::doctor(a, &masker).await,
             Command::Export(a) => data::export(a, &masker).await,
-            Command::Import(a) => data::import(a, &masker).await,
+            Command::Import(a) => import::import(a, &masker).await,
+            Command::Worker(a) => worker::worker(a, &masker).await,
             Command::Emulator(a) => info::emulator(a).await,
         }
     });
