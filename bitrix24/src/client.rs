@@ -189,6 +189,16 @@ pub(crate) struct Call<'a> {
 pub(crate) type Decoder<'a, T> =
     dyn Fn(u16, &[u8]) -> Result<Response<T>, Error> + Send + Sync + 'a;
 
+/// How one HTTP exchange ended.
+enum Exchange {
+    /// The status and the whole body.
+    Answer(u16, Vec<u8>),
+    /// A redirect to this `Location`.
+    Moved(String),
+    /// The connection failed before the whole answer arrived.
+    Lost(reqwest::Error),
+}
+
 impl Client {
     /// A client for an incoming webhook URL with every default (standard-plan rate limit,
     /// retries, REST 3.0 where available).
@@ -412,6 +422,50 @@ impl Client {
         outcome
     }
 
+    /// One HTTP exchange: the POST and its body, read up to the size cap. A redirect is
+    /// handed back (when `follow` allows one more) with its `Location`, a connection that
+    /// failed before the whole answer arrived as [`Exchange::Lost`].
+    async fn exchange(
+        &self,
+        call: &Call<'_>,
+        use_v3: bool,
+        body: Vec<u8>,
+        follow: bool,
+    ) -> Result<Exchange, Error> {
+        let inner = &self.inner;
+        let sent = inner
+            .http
+            .post(self.url(call, use_v3))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(reqwest::header::ACCEPT, "application/json")
+            .body(body)
+            .timeout(inner.timeout)
+            .send()
+            .await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => return Ok(Exchange::Lost(e)),
+        };
+        let status = response.status().as_u16();
+        tracing::Span::current().record("status", status);
+        if matches!(status, 301 | 302 | 307 | 308)
+            && follow
+            && let Some(location) = response.headers().get(reqwest::header::LOCATION)
+        {
+            return Ok(Exchange::Moved(
+                location.to_str().unwrap_or_default().to_owned(),
+            ));
+        }
+        match read_capped(response, inner.max_response_bytes).await {
+            Ok(bytes) => Ok(Exchange::Answer(status, bytes)),
+            Err(BodyError::Transport(e)) => Ok(Exchange::Lost(e)),
+            Err(BodyError::TooLarge) => Err(Error::ResponseTooLarge {
+                method: call.name.to_owned(),
+                limit: inner.max_response_bytes,
+            }),
+        }
+    }
+
     async fn execute_inner<T>(
         &self,
         call: &Call<'_>,
@@ -435,18 +489,15 @@ impl Client {
             }
             let started = inner.clock.now();
             let (body, token) = self.body_with_auth(&call.body);
-            let sent = inner
-                .http
-                .post(self.url(call, use_v3))
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .header(reqwest::header::ACCEPT, "application/json")
-                .body(body)
-                .timeout(inner.timeout)
-                .send()
-                .await;
-            let response = match sent {
-                Ok(r) => r,
-                Err(e) => {
+            let (status, bytes) = match self.exchange(call, use_v3, body, redirects < 3).await? {
+                Exchange::Answer(status, bytes) => (status, bytes),
+                Exchange::Moved(location) => {
+                    redirects += 1;
+                    attempt -= 1;
+                    self.follow_domain_change(call.name, &location)?;
+                    continue;
+                }
+                Exchange::Lost(e) => {
                     let wait = self.on_transport(
                         call,
                         e,
@@ -454,35 +505,6 @@ impl Client {
                     )?;
                     inner.clock.sleep(wait).await;
                     continue;
-                }
-            };
-            let status = response.status().as_u16();
-            span.record("status", status);
-            if matches!(status, 301 | 302 | 307 | 308)
-                && redirects < 3
-                && let Some(location) = response.headers().get(reqwest::header::LOCATION)
-            {
-                redirects += 1;
-                attempt -= 1;
-                self.follow_domain_change(call.name, location.to_str().unwrap_or_default())?;
-                continue;
-            }
-            let bytes = match read_capped(response, inner.max_response_bytes).await {
-                Ok(b) => b,
-                Err(BodyError::Transport(e)) => {
-                    let wait = self.on_transport(
-                        call,
-                        e,
-                        &self.attempt(call, attempt, use_v3, refreshed),
-                    )?;
-                    inner.clock.sleep(wait).await;
-                    continue;
-                }
-                Err(BodyError::TooLarge) => {
-                    return Err(Error::ResponseTooLarge {
-                        method: call.name.to_owned(),
-                        limit: inner.max_response_bytes,
-                    });
                 }
             };
             let elapsed = inner.clock.now().saturating_duration_since(started);

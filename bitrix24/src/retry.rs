@@ -286,72 +286,63 @@ mod tests {
             oauth: true,
             ..READ
         };
-        let refreshed = Attempt {
-            refreshed: true,
-            ..oauth
-        };
-        let v3 = Attempt { v3: true, ..oauth };
-        let last = Attempt { number: 6, ..READ };
-        let table: Vec<(Attempt, Error, &[u8], &str)> = vec![
-            (WRITE, api("QUERY_LIMIT_EXCEEDED", 503), b"", "throttled"),
-            (last, api("QUERY_LIMIT_EXCEEDED", 503), b"", "rate-limited"),
-            (WRITE, api("OPERATION_TIME_LIMIT", 429), b"", "blocked"),
+        let attempts = [
+            ("read", READ),
+            ("write", WRITE),
+            ("last", Attempt { number: 6, ..READ }),
+            ("oauth", oauth),
             (
-                v3,
-                api("BITRIX_REST_V3_EXCEPTION_RATELIMITEXCEPTION", 429),
-                b"",
-                "blocked",
-            ),
-            (
-                v3,
-                api("BITRIX_REST_V3_EXCEPTION_METHODNOTFOUNDEXCEPTION", 404),
-                b"",
-                "v2",
-            ),
-            (
+                "refreshed",
                 Attempt {
-                    may_fall_back: false,
-                    ..v3
+                    refreshed: true,
+                    ..oauth
                 },
-                api("BITRIX_REST_V3_EXCEPTION_METHODNOTFOUNDEXCEPTION", 404),
-                b"",
-                "fail:BITRIX_REST_V3_EXCEPTION_METHODNOTFOUNDEXCEPTION",
             ),
-            (oauth, api("expired_token", 401), b"", "refresh"),
-            (oauth, api("invalid_token", 401), b"", "refresh"),
-            (refreshed, api("expired_token", 401), b"", "still-expired"),
+            ("v3", Attempt { v3: true, ..oauth }),
             (
-                refreshed,
-                api("invalid_token", 401),
-                b"",
-                "fail:invalid_token",
+                "v3-only",
+                Attempt {
+                    v3: true,
+                    may_fall_back: false,
+                    ..oauth
+                },
             ),
-            (READ, api("expired_token", 401), b"", "fail:expired_token"),
-            (
-                v3,
-                api("BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION", 401),
-                b"",
-                "refresh",
-            ),
-            (READ, api("INTERNAL_SERVER_ERROR", 500), b"", "retry"),
-            (
-                last,
-                api("INTERNAL_SERVER_ERROR", 500),
-                b"",
-                "fail:INTERNAL_SERVER_ERROR",
-            ),
-            (
-                WRITE,
-                api("INTERNAL_SERVER_ERROR", 500),
-                b"",
-                "outcome-unknown",
-            ),
-            (
-                WRITE,
-                api("ERROR_ARGUMENT", 400),
-                b"",
-                "fail:ERROR_ARGUMENT",
-            ),
+        ];
+        let v3 = |name: &str| format!("BITRIX_REST_V3_EXCEPTION_{name}EXCEPTION");
+        // attempt, error code, HTTP status, verdict (`~` stands for `BITRIX_REST_V3_EXCEPTION_`).
+        let api_errors = "
+            write     QUERY_LIMIT_EXCEEDED     503 throttled
+            last      QUERY_LIMIT_EXCEEDED     503 rate-limited
+            write     OPERATION_TIME_LIMIT     429 blocked
+            v3        ~RATELIMIT               429 blocked
+            v3        ~METHODNOTFOUND          404 v2
+            v3-only   ~METHODNOTFOUND          404 fail:~METHODNOTFOUND
+            oauth     expired_token            401 refresh
+            oauth     invalid_token            401 refresh
+            refreshed expired_token            401 still-expired
+            refreshed invalid_token            401 fail:invalid_token
+            read      expired_token            401 fail:expired_token
+            v3        ~ACCESSDENIED            401 refresh
+            read      INTERNAL_SERVER_ERROR    500 retry
+            last      INTERNAL_SERVER_ERROR    500 fail:INTERNAL_SERVER_ERROR
+            write     INTERNAL_SERVER_ERROR    500 outcome-unknown
+            write     ERROR_ARGUMENT           400 fail:ERROR_ARGUMENT";
+        let mut table: Vec<(Attempt, Error, &[u8], String)> = Vec::new();
+        for row in api_errors.lines().filter(|l| !l.trim().is_empty()) {
+            let cols: Vec<&str> = row.split_whitespace().collect();
+            let [at, code, status, want] = cols[..] else {
+                panic!("row {row:?}")
+            };
+            let full = |s: &str| match s.split_once('~') {
+                Some((head, name)) => format!("{head}{}", v3(name)),
+                None => s.to_owned(),
+            };
+            let at = attempts.iter().find(|(n, _)| *n == at).unwrap().1;
+            let err = api(&full(code), status.parse().unwrap());
+            table.push((at, err, b"", full(want)));
+        }
+        let cut: &[u8] = br#"{"result":{"ID":"4"#;
+        let decode_errors: [(Attempt, Error, &[u8], &str); 8] = [
             (WRITE, decode(200, "result"), br#"{"result":{}}"#, "applied"),
             (
                 WRITE,
@@ -365,17 +356,13 @@ mod tests {
                 br#"{"result":{}}"#,
                 "fail:decode",
             ),
-            (
-                WRITE,
-                decode(200, "."),
-                br#"{"result":{"ID":"4"#,
-                "outcome-unknown",
-            ),
-            (READ, decode(200, "."), br#"{"result":{"ID":"4"#, "retry"),
+            (WRITE, decode(200, "."), cut, "outcome-unknown"),
+            (READ, decode(200, "."), cut, "retry"),
             (WRITE, decode(502, "."), b"<html>", "outcome-unknown"),
             (READ, decode(502, "."), b"<html>", "retry"),
             (WRITE, decode(200, "."), b"<html>", "fail:decode"),
         ];
+        table.extend(decode_errors.map(|(at, err, body, want)| (at, err, body, want.to_owned())));
         let policy = RetryPolicy::default();
         for (at, err, body, want) in table {
             let shown = err.to_string();
