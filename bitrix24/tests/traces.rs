@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bitrix24::packs::diagnostics::ServerTime;
-use bitrix24::{Client, OAuthApp, OAuthTokens, RetryPolicy};
+use bitrix24::{Client, RetryPolicy};
 
 use crate::canned::json;
 
@@ -58,13 +58,8 @@ fn traces_never_contain_secrets() {
                 json(200, TIME_OK),
             ])
             .await;
-            let client = Client::builder()
-                .oauth(
-                    OAuthApp::new("local.1", "cl1entsecret")
-                        .token_url(format!("{}/oauth/token/", server.base)),
-                    OAuthTokens::new("old4ccess", "oldrefresh", format!("{}/rest/", server.base)),
-                )
-                .no_rate_limit()
+            let client = server
+                .oauth_builder()
                 .retry(RetryPolicy::default().base_delay(Duration::from_millis(1)))
                 .build()
                 .unwrap();
@@ -85,7 +80,7 @@ fn traces_never_contain_secrets() {
         "{text}"
     );
     for secret in [
-        "cl1entsecret",
+        "s3cret",
         "old4ccess",
         "oldrefresh",
         "fresh4ccess",

@@ -1,7 +1,7 @@
 //! Batch splitting, `$result` grouping, encoding and per-command results.
 
 use bitrix24::packs::core::{CrmDealAdd, CrmDealGet, CrmDealList, Deal, UserCurrent};
-use bitrix24::{BatchRef, Client, Error, ErrorCode, Method, Risk};
+use bitrix24::{BatchRef, Client, Error, ErrorCode};
 use serde_json::{Value, json};
 
 use crate::canned::{Canned, json};
@@ -105,16 +105,9 @@ async fn a_linked_group_over_50_is_refused() {
     assert!(server.seen().is_empty());
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, bitrix24::Method)]
+#[bitrix24(method = "batch", risk = "mixed", scopes = [], response = Value)]
 struct NestedBatch;
-
-impl Method for NestedBatch {
-    const NAME: &'static str = "batch";
-    const RISK: Risk = Risk::Mixed;
-    const IDEMPOTENT: bool = false;
-    const SCOPES: &'static [&'static str] = &[];
-    type Response = Value;
-}
 
 #[tokio::test]
 async fn bad_commands_are_refused_when_added() {

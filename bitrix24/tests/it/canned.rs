@@ -185,6 +185,23 @@ impl Canned {
         format!("{}/rest/1/abc123secret/", self.base)
     }
 
+    /// A client builder for an OAuth application of this server: client secret `s3cret`,
+    /// access token `old4ccess`, refresh token `oldrefresh`, the token endpoint and the portal
+    /// both here; no client-side limiter.
+    pub fn oauth_builder(&self) -> bitrix24::ClientBuilder {
+        bitrix24::Client::builder()
+            .oauth(
+                bitrix24::OAuthApp::new("local.6537665f598492.98090704", "s3cret")
+                    .token_url(format!("{}/oauth/token/", self.base)),
+                bitrix24::OAuthTokens::new(
+                    "old4ccess",
+                    "oldrefresh",
+                    format!("{}/rest/", self.base),
+                ),
+            )
+            .no_rate_limit()
+    }
+
     pub fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use bitrix24::packs::diagnostics::ServerTime;
-use bitrix24::{Client, FileTokenStore, OAuthApp, OAuthTokens, TokenStore};
+use bitrix24::{Client, FileTokenStore, TokenStore};
 
 use crate::canned::{Canned, json};
 
@@ -48,13 +48,9 @@ async fn file_store_persists_rotated_tokens_before_use() {
         json(200, TIME_OK),
     ])
     .await;
-    let client = Client::builder()
-        .oauth(
-            OAuthApp::new("local.1", "s3cret").token_url(format!("{}/oauth/token/", server.base)),
-            OAuthTokens::new("old4ccess", "oldrefresh", format!("{}/rest/", server.base)),
-        )
+    let client = server
+        .oauth_builder()
         .token_store(store.clone())
-        .no_rate_limit()
         .build()
         .unwrap();
     client.send(&ServerTime::new()).await.unwrap();

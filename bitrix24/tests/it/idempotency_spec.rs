@@ -4,23 +4,15 @@
 //! portal executed the method.
 
 use bitrix24::packs::core::{
-    CrmDealAdd, CrmDealGet, Deal, EventBind, EventOfflineClear, EventOfflineGet, EventOfflineList,
+    CrmDealGet, EventBind, EventOfflineClear, EventOfflineGet, EventOfflineList,
 };
 use bitrix24::smart::{ItemUpdate, SmartProcessItem};
-use bitrix24::{Client, Error, ErrorKind, OAuthApp, OAuthTokens};
-use bitrix24_emulator::{Emulator, Faults, RunningEmulator};
+use bitrix24::{Client, Error, ErrorKind};
+use bitrix24_emulator::{Faults, RunningEmulator};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::support::{fast_retry, hook_client};
-
-async fn portal() -> RunningEmulator {
-    Emulator::builder()
-        .webhook(1, "itcode")
-        .start()
-        .await
-        .unwrap()
-}
+use crate::support::{add_deal, emulator_app, hook_client, portal};
 
 /// Every response is lost after the method ran.
 fn lose_every_response(emu: &RunningEmulator) {
@@ -30,23 +22,13 @@ fn lose_every_response(emu: &RunningEmulator) {
     });
 }
 
-/// An OAuth client of the emulator's application (offline events need one), fast retries.
-fn app_client(emu: &RunningEmulator) -> Client {
-    let a = emu.oauth_app();
-    Client::builder()
-        .oauth(
-            OAuthApp::new(a.client_id.clone(), a.client_secret.clone())
-                .token_url(a.token_url.clone()),
-            OAuthTokens::new(
-                a.access_token.clone(),
-                a.refresh_token.clone(),
-                a.client_endpoint.clone(),
-            ),
-        )
-        .no_rate_limit()
-        .retry(fast_retry())
-        .build()
-        .unwrap()
+/// Binds `ONCRMDEALUPDATE` as an offline event, then fires it for deal `id`: one queued event.
+async fn queue_deal_update(c: &Client, emu: &RunningEmulator, id: &str) {
+    c.send(&EventBind::new("ONCRMDEALUPDATE").event_type("offline"))
+        .await
+        .unwrap();
+    emu.control()
+        .emit_event("ONCRMDEALUPDATE", json!({"FIELDS": {"ID": id}}));
 }
 
 /// A deal as `crm.item.*` (entityTypeId 2) sends it.
@@ -69,13 +51,7 @@ impl SmartProcessItem for DealItem {
 async fn idempotency_a_typed_crm_item_update_whose_response_is_lost_is_sent_once() {
     let emu = portal().await;
     let c = hook_client(&emu.webhook_url());
-    let id = c
-        .send(&CrmDealAdd::new(Deal {
-            title: Some("before".into()),
-            ..Deal::default()
-        }))
-        .await
-        .unwrap();
+    let id = add_deal(&c, "before").await;
     lose_every_response(&emu);
     let before = emu.control().method_calls("crm.item.update");
     let update = ItemUpdate::new(
@@ -137,12 +113,8 @@ async fn idempotency_a_raw_batch_command_the_specs_call_a_write_is_sent_once() {
 #[tokio::test]
 async fn idempotency_a_typed_event_offline_get_whose_response_is_lost_is_sent_once() {
     let emu = portal().await;
-    let c = app_client(&emu);
-    c.send(&EventBind::new("ONCRMDEALUPDATE").event_type("offline"))
-        .await
-        .unwrap();
-    emu.control()
-        .emit_event("ONCRMDEALUPDATE", json!({"FIELDS": {"ID": "1"}}));
+    let c = emulator_app(&emu, None);
+    queue_deal_update(&c, &emu, "1").await;
     assert_eq!(emu.control().offline_queue_len(), 1);
     lose_every_response(&emu);
     let before = emu.control().method_calls("event.offline.get");
@@ -173,12 +145,8 @@ async fn idempotency_a_typed_event_offline_get_whose_response_is_lost_is_sent_on
 #[tokio::test]
 async fn idempotency_typed_offline_events_reserve_then_clear() {
     let emu = portal().await;
-    let c = app_client(&emu);
-    c.send(&EventBind::new("ONCRMDEALUPDATE").event_type("offline"))
-        .await
-        .unwrap();
-    emu.control()
-        .emit_event("ONCRMDEALUPDATE", json!({"FIELDS": {"ID": "7"}}));
+    let c = emulator_app(&emu, None);
+    queue_deal_update(&c, &emu, "7").await;
     let batch = c.send(&EventOfflineGet::new(0).limit(10)).await.unwrap();
     assert_eq!(batch.events.as_ref().map(Vec::len), Some(1), "{batch:?}");
     let event = &batch.events.as_ref().unwrap()[0];

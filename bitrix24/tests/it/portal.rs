@@ -10,38 +10,24 @@ use bitrix24::packs::core::{
 };
 use bitrix24::packs::diagnostics::ServerTime;
 use bitrix24::{
-    AuthError, BatchRef, Client, Error, ErrorCode, MemoryTokenStore, OAuthApp, OAuthTokens,
-    RateLimit, RetryPolicy, Strategy,
+    AuthError, BatchRef, Client, Error, ErrorCode, MemoryTokenStore, RateLimit, RetryPolicy,
+    Strategy,
 };
-use bitrix24_emulator::{Emulator, Faults, Limits, RunningEmulator};
+use bitrix24_emulator::{Faults, Limits, RunningEmulator};
 use futures::TryStreamExt;
 use serde_json::json;
 
-use crate::support::{hook_client, object};
+use crate::support::{emulator, emulator_app, hook_client, object, portal};
 
-async fn portal() -> RunningEmulator {
-    Emulator::builder()
-        .webhook(1, "itcode")
+/// An emulator whose portal drains `drain_per_sec` requests a second from a bucket of `burst`.
+async fn limited_portal(drain_per_sec: f64, burst: u32) -> RunningEmulator {
+    emulator()
+        .limits(Limits::Custom {
+            drain_per_sec,
+            burst,
+        })
         .start()
         .await
-        .unwrap()
-}
-
-fn app(emu: &RunningEmulator, store: Arc<MemoryTokenStore>) -> Client {
-    let a = emu.oauth_app();
-    Client::builder()
-        .oauth(
-            OAuthApp::new(a.client_id.clone(), a.client_secret.clone())
-                .token_url(a.token_url.clone()),
-            OAuthTokens::new(
-                a.access_token.clone(),
-                a.refresh_token.clone(),
-                a.client_endpoint.clone(),
-            ),
-        )
-        .token_store(store)
-        .no_rate_limit()
-        .build()
         .unwrap()
 }
 
@@ -202,7 +188,7 @@ async fn offset_pages_do_skip_rows_when_earlier_rows_are_deleted() {
 async fn hundred_callers_on_an_expired_token_make_one_refresh() {
     let emu = portal().await;
     let store = Arc::new(MemoryTokenStore::new());
-    let c = app(&emu, store.clone());
+    let c = emulator_app(&emu, Some(store.clone()));
     c.send(&ServerTime::new()).await.unwrap();
     emu.control().expire_access_tokens();
     let before = emu.control().token_requests();
@@ -219,7 +205,7 @@ async fn hundred_callers_on_an_expired_token_make_one_refresh() {
 #[tokio::test]
 async fn a_revoked_refresh_token_is_an_auth_error() {
     let emu = portal().await;
-    let c = app(&emu, Arc::new(MemoryTokenStore::new()));
+    let c = emulator_app(&emu, Some(Arc::new(MemoryTokenStore::new())));
     emu.control().revoke_refresh_tokens();
     emu.control().expire_access_tokens();
     let before = emu.control().token_requests();
@@ -233,15 +219,7 @@ async fn a_revoked_refresh_token_is_an_auth_error() {
 
 #[tokio::test]
 async fn the_limiter_keeps_the_portal_from_rejecting() {
-    let emu = Emulator::builder()
-        .webhook(1, "itcode")
-        .limits(Limits::Custom {
-            drain_per_sec: 20.0,
-            burst: 10,
-        })
-        .start()
-        .await
-        .unwrap();
+    let emu = limited_portal(20.0, 10).await;
     let c = Client::builder()
         .webhook(&emu.webhook_url())
         .rate_limit(RateLimit::custom(19.0, 9).unwrap())
@@ -254,15 +232,7 @@ async fn the_limiter_keeps_the_portal_from_rejecting() {
 
 #[tokio::test]
 async fn without_the_limiter_the_portal_rejects_and_the_client_retries() {
-    let emu = Emulator::builder()
-        .webhook(1, "itcode")
-        .limits(Limits::Custom {
-            drain_per_sec: 50.0,
-            burst: 5,
-        })
-        .start()
-        .await
-        .unwrap();
+    let emu = limited_portal(50.0, 5).await;
     let c = Client::builder()
         .webhook(&emu.webhook_url())
         .no_rate_limit()
@@ -361,8 +331,7 @@ async fn reads_ride_through_injected_server_errors() {
 
 #[tokio::test]
 async fn scopes_and_auth_types_are_enforced() {
-    let emu = Emulator::builder()
-        .webhook(1, "itcode")
+    let emu = emulator()
         .webhook_with_scopes(2, "crmonly", &["crm"])
         .start()
         .await

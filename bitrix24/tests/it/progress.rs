@@ -111,6 +111,15 @@ fn offset(c: &Client) -> impl Stream<Item = Result<Deal, Error>> + Unpin {
     )
 }
 
+/// Serves `answers`, walks them by offset, and checks that the walk ended with the
+/// no-progress error saying `what`: the rows read and the server (for what it saw).
+async fn stopped_offset_walk(answers: Vec<Answer>, what: &str) -> (Vec<Deal>, Canned) {
+    let server = Canned::start(answers).await;
+    let (rows, err) = walk(offset(&hook_client(&server.webhook()))).await;
+    no_progress(err, what);
+    (rows, server)
+}
+
 fn starts(server: &Canned) -> Vec<Value> {
     server
         .seen()
@@ -122,9 +131,11 @@ fn starts(server: &Canned) -> Vec<Value> {
 #[tokio::test]
 async fn an_offset_walk_stops_when_the_portal_ignores_start() {
     // Every answer is the first page again, with `next: 50` and no `total`.
-    let server = Canned::start(vec![page(rows(1, 50), Some(json!(50)), None); 40]).await;
-    let (rows, err) = walk(offset(&hook_client(&server.webhook()))).await;
-    no_progress(err, "does not move past");
+    let (rows, server) = stopped_offset_walk(
+        vec![page(rows(1, 50), Some(json!(50)), None); 40],
+        "does not move past",
+    )
+    .await;
     assert_eq!(ids(&rows), (1..=50).collect::<Vec<_>>(), "no row repeated");
     assert_eq!(starts(&server), vec![json!(0), json!(50)]);
 }
@@ -136,18 +147,15 @@ async fn an_offset_walk_stops_when_next_goes_back() {
         page(rows(51, 50), Some(json!(30)), None),
     ];
     answers.extend(vec![page(rows(31, 50), Some(json!(80)), None); 40]);
-    let server = Canned::start(answers).await;
-    let (rows, err) = walk(offset(&hook_client(&server.webhook()))).await;
-    no_progress(err, "next 30");
+    let (rows, server) = stopped_offset_walk(answers, "next 30").await;
     assert_eq!(ids(&rows), (1..=50).collect::<Vec<_>>());
     assert_eq!(server.seen().len(), 2);
 }
 
 #[tokio::test]
 async fn an_offset_walk_stops_when_next_stands_still_on_the_first_page() {
-    let server = Canned::start(vec![page(rows(1, 50), Some(json!(0)), None); 40]).await;
-    let (rows, err) = walk(offset(&hook_client(&server.webhook()))).await;
-    no_progress(err, "next 0");
+    let (rows, server) =
+        stopped_offset_walk(vec![page(rows(1, 50), Some(json!(0)), None); 40], "next 0").await;
     assert!(rows.is_empty());
     assert_eq!(server.seen().len(), 1);
 }
@@ -156,9 +164,7 @@ async fn an_offset_walk_stops_when_next_stands_still_on_the_first_page() {
 async fn an_offset_walk_stops_at_an_empty_page_that_announces_next() {
     let mut answers = vec![page(rows(1, 50), Some(json!(50)), None)];
     answers.extend((2..40).map(|i| page(json!([]), Some(json!(i * 50)), None)));
-    let server = Canned::start(answers).await;
-    let (rows, err) = walk(offset(&hook_client(&server.webhook()))).await;
-    no_progress(err, "empty page");
+    let (rows, server) = stopped_offset_walk(answers, "empty page").await;
     assert_eq!(rows.len(), 50);
     assert_eq!(server.seen().len(), 2);
 
@@ -166,9 +172,7 @@ async fn an_offset_walk_stops_at_an_empty_page_that_announces_next() {
     let answers = (1..40)
         .map(|i| page(json!([]), Some(json!(i * 50)), None))
         .collect();
-    let server = Canned::start(answers).await;
-    let (rows, err) = walk(offset(&hook_client(&server.webhook()))).await;
-    no_progress(err, "empty page");
+    let (rows, server) = stopped_offset_walk(answers, "empty page").await;
     assert!(rows.is_empty());
     assert_eq!(server.seen().len(), 1);
 }
@@ -179,9 +183,7 @@ async fn an_offset_walk_stops_when_pages_repeat_with_a_moving_next() {
     let answers = (1..40)
         .map(|i| page(rows(1, 50), Some(json!(i * 50)), None))
         .collect();
-    let server = Canned::start(answers).await;
-    let (rows, err) = walk(offset(&hook_client(&server.webhook()))).await;
-    no_progress(err, "repeats");
+    let (rows, server) = stopped_offset_walk(answers, "repeats").await;
     assert_eq!(ids(&rows), (1..=50).collect::<Vec<_>>(), "no row repeated");
     assert_eq!(server.seen().len(), 2);
 }
@@ -240,9 +242,11 @@ async fn a_keyset_walk_never_hands_out_rows_the_callers_bound_excludes() {
 #[tokio::test]
 async fn a_huge_total_is_refused_with_a_typed_error_not_planned() {
     // `1e20` is read as the largest u64: planning every `start` up to it would exhaust memory.
-    let server = Canned::start(vec![page(rows(1, 50), Some(json!(50)), Some(json!(1e20)))]).await;
-    let (rows, err) = walk(offset(&hook_client(&server.webhook()))).await;
-    no_progress(err, "total");
+    let (rows, server) = stopped_offset_walk(
+        vec![page(rows(1, 50), Some(json!(50)), Some(json!(1e20)))],
+        "total",
+    )
+    .await;
     assert_eq!(rows.len(), 50, "the first page's rows come first");
     assert_eq!(server.seen().len(), 1);
 }

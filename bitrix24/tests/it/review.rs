@@ -4,9 +4,7 @@ use std::sync::Arc;
 
 use bitrix24::packs::core::CrmDealList;
 use bitrix24::packs::diagnostics::ServerTime;
-use bitrix24::{
-    AuthError, Client, Error, MemoryTokenStore, OAuthApp, OAuthTokens, Strategy, TokenStore,
-};
+use bitrix24::{AuthError, Client, Error, MemoryTokenStore, OAuthTokens, Strategy, TokenStore};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 
@@ -198,13 +196,9 @@ async fn rotated_tokens_that_could_not_be_saved_are_saved_later_not_lost() {
         fails_left: 1.into(),
         ..FlakyStore::default()
     });
-    let c = Client::builder()
-        .oauth(
-            OAuthApp::new("local.1", "s3cret").token_url(format!("{}/oauth/token/", server.base)),
-            OAuthTokens::new("old4ccess", "oldrefresh", format!("{}/rest/", server.base)),
-        )
+    let c = server
+        .oauth_builder()
         .token_store(store.clone())
-        .no_rate_limit()
         .build()
         .unwrap();
     // The save fails: the call fails, and the unsaved pair is not used.

@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use bitrix24::packs::diagnostics::ServerTime;
 use bitrix24::{
-    AuthError, Client, Error, FileTokenStore, MemoryTokenStore, Method, OAuthApp, OAuthTokens,
-    Risk, TokenStore,
+    AuthError, Client, Error, FileTokenStore, MemoryTokenStore, OAuthApp, OAuthTokens, TokenStore,
 };
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
@@ -125,14 +124,9 @@ fn form_value(body: &str, key: &str) -> String {
 }
 
 fn app_client(server: &Canned, store: Arc<dyn TokenStore>, timeout: Duration) -> Client {
-    Client::builder()
-        .oauth(
-            OAuthApp::new("local.6537665f598492.98090704", "s3cret")
-                .token_url(format!("{}/oauth/token/", server.base)),
-            OAuthTokens::new("old4ccess", "oldrefresh", format!("{}/rest/", server.base)),
-        )
+    server
+        .oauth_builder()
         .token_store(store)
-        .no_rate_limit()
         .retry(fast_retry())
         .timeout(timeout)
         .build()
@@ -348,30 +342,16 @@ async fn refusals_that_may_pass_are_not_cached() {
 
 // --- 6: applied writes whose answer does not decode ---
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, bitrix24::Method)]
+#[bitrix24(method = "crm.deal.add", risk = "write", scopes = ["crm"], response = u64)]
 struct AddSomething {
     fields: Value,
 }
 
-impl Method for AddSomething {
-    const NAME: &'static str = "crm.deal.add";
-    const RISK: Risk = Risk::Write;
-    const IDEMPOTENT: bool = false;
-    const SCOPES: &'static [&'static str] = &["crm"];
-    type Response = u64;
-}
-
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, bitrix24::Method)]
+#[bitrix24(method = "crm.deal.get", risk = "read", scopes = ["crm"], response = u64)]
 struct GetSomething {
     id: u64,
-}
-
-impl Method for GetSomething {
-    const NAME: &'static str = "crm.deal.get";
-    const RISK: Risk = Risk::Read;
-    const IDEMPOTENT: bool = true;
-    const SCOPES: &'static [&'static str] = &["crm"];
-    type Response = u64;
 }
 
 #[tokio::test]

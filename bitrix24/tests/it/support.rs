@@ -1,9 +1,12 @@
-//! Clients the integration tests share: no client-side limiter, millisecond retries.
+//! What the integration tests share: the emulated portal, clients with no client-side limiter
+//! and millisecond retries, and small request helpers.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use bitrix24::{Client, OAuthApp, OAuthTokens, RetryPolicy, TokenStore};
+use bitrix24::packs::core::{CrmDealAdd, Deal};
+use bitrix24::{Client, ClientBuilder, OAuthApp, OAuthTokens, RetryPolicy, TokenStore};
+use bitrix24_emulator::{Emulator, EmulatorBuilder, RunningEmulator};
 use serde_json::{Map, Value};
 
 use crate::canned::Canned;
@@ -25,22 +28,57 @@ pub fn hook_client(webhook_url: &str) -> Client {
         .unwrap()
 }
 
-/// An OAuth client of a canned server (client secret `s3cret`, access token `old4ccess`,
-/// refresh token `oldrefresh`), with an optional token store.
+/// An emulator with webhook `1/itcode`, to configure further.
+pub fn emulator() -> EmulatorBuilder {
+    Emulator::builder().webhook(1, "itcode")
+}
+
+/// A running emulator with webhook `1/itcode`.
+pub async fn portal() -> RunningEmulator {
+    emulator().start().await.unwrap()
+}
+
+/// An OAuth client of a canned server (see [`Canned::oauth_builder`]), fast retries, with an
+/// optional token store.
 pub fn canned_app(server: &Canned, store: Option<Arc<dyn TokenStore>>) -> Client {
+    with_store(server.oauth_builder().retry(fast_retry()), store)
+}
+
+/// An OAuth client of the emulator's application (offline events need one), fast retries,
+/// with an optional token store.
+pub fn emulator_app(emu: &RunningEmulator, store: Option<Arc<dyn TokenStore>>) -> Client {
+    let a = emu.oauth_app();
     let builder = Client::builder()
         .oauth(
-            OAuthApp::new("local.6537665f598492.98090704", "s3cret")
-                .token_url(format!("{}/oauth/token/", server.base)),
-            OAuthTokens::new("old4ccess", "oldrefresh", format!("{}/rest/", server.base)),
+            OAuthApp::new(a.client_id.clone(), a.client_secret.clone())
+                .token_url(a.token_url.clone()),
+            OAuthTokens::new(
+                a.access_token.clone(),
+                a.refresh_token.clone(),
+                a.client_endpoint.clone(),
+            ),
         )
         .no_rate_limit()
         .retry(fast_retry());
+    with_store(builder, store)
+}
+
+fn with_store(builder: ClientBuilder, store: Option<Arc<dyn TokenStore>>) -> Client {
     match store {
         Some(store) => builder.token_store(store),
         None => builder,
     }
     .build()
+    .unwrap()
+}
+
+/// Adds a deal titled `title` and returns its id.
+pub async fn add_deal(c: &Client, title: &str) -> u64 {
+    c.send(&CrmDealAdd::new(Deal {
+        title: Some(title.into()),
+        ..Deal::default()
+    }))
+    .await
     .unwrap()
 }
 

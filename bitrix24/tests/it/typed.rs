@@ -1,28 +1,16 @@
 //! Generated, fully typed methods through the client, against the emulator.
 
-use std::time::Duration;
-
 use bitrix24::packs::core::{CrmDealAdd, CrmDealGet, CrmDealList, CrmDealUpdate, Deal};
-use bitrix24::{Client, Method, RetryPolicy, Risk, catalog};
-use bitrix24_emulator::Emulator;
+use bitrix24::{Method, Risk, catalog};
 use futures::TryStreamExt;
 
 use crate::canned::{Canned, json};
-use crate::support::hook_client;
+use crate::support::{hook_client, portal};
 
 #[tokio::test]
 async fn typed_deal_roundtrip_with_flags_as_y_n() {
-    let emu = Emulator::builder()
-        .webhook(1, "typed")
-        .start()
-        .await
-        .unwrap();
-    let c = Client::builder()
-        .webhook(&emu.webhook_url())
-        .no_rate_limit()
-        .retry(RetryPolicy::default().base_delay(Duration::from_millis(5)))
-        .build()
-        .unwrap();
+    let emu = portal().await;
+    let c = hook_client(&emu.webhook_url());
     let fields = Deal {
         title: Some("Typed deal".into()),
         opened: Some(false),

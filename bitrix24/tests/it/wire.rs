@@ -4,9 +4,7 @@ use std::time::Duration;
 
 use bitrix24::packs::core::{CrmDealAdd, CrmDealGet, CrmDealList, Deal};
 use bitrix24::packs::diagnostics::ServerTime;
-use bitrix24::{
-    ApiVersion, AuthError, Client, Error, ErrorCode, ErrorKind, Method, OperatingPolicy, Risk,
-};
+use bitrix24::{ApiVersion, AuthError, Client, Error, ErrorCode, ErrorKind, OperatingPolicy};
 use serde_json::json;
 
 use crate::canned::{Canned, cut, html, json, redirect};
@@ -352,17 +350,15 @@ async fn portal_moved_the_post_is_repeated_at_the_new_address() {
 }
 
 /// A method with a REST 3.0 name, for the fallback tests.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, bitrix24::Method)]
+#[bitrix24(
+    method = "main.eventlog.list",
+    risk = "read",
+    scopes = ["main"],
+    v3 = "main.eventlog.list",
+    response = serde_json::Value
+)]
 struct EventLogList;
-
-impl Method for EventLogList {
-    const NAME: &'static str = "main.eventlog.list";
-    const RISK: Risk = Risk::Read;
-    const IDEMPOTENT: bool = true;
-    const SCOPES: &'static [&'static str] = &["main"];
-    const V3_NAME: Option<&'static str> = Some("main.eventlog.list");
-    type Response = serde_json::Value;
-}
 
 #[tokio::test]
 async fn v3_first_then_v2_fallback_remembered() {
