@@ -16,9 +16,9 @@ use std::time::Duration;
 use bitrix24::events::{
     EventService, InboundEvent, Installer, Payload, SqliteStore, router, tenant_client,
 };
+use bitrix24::packs::core::{CrmDealAdd, Deal, EventBind};
 use bitrix24::{Client, OAuthApp};
 use bitrix24_emulator::Emulator;
-use serde_json::json;
 use tokio::sync::mpsc;
 
 #[tokio::main]
@@ -43,6 +43,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         (Ok(id), Ok(secret)) => {
             let app = OAuthApp::new(id, secret);
             let service = service(&store, handler, app);
+            // Events stored before a crash or a restart, whose handler had not finished.
+            let replayed = service.replay_pending().await?;
+            println!("replayed {replayed} pending events");
             let listener = tokio::net::TcpListener::bind(&listen).await?;
             println!(
                 "listening on {} (POST /b24/install, /b24/events)",
@@ -77,16 +80,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A client for that tenant, from the stored tokens.
     let client: Client = tenant_client(&store, app, &a.member_id, Client::builder()).await?;
     client
-        .call(
-            "event.bind",
-            json!({"event": "ONCRMDEALADD", "handler": format!("http://{addr}/b24/events")}),
-        )
+        .send(&EventBind::new("ONCRMDEALADD").handler(format!("http://{addr}/b24/events")))
         .await?;
     let id = client
-        .call(
-            "crm.deal.add",
-            json!({"fields": {"TITLE": "Deal from the example"}}),
-        )
+        .send(&CrmDealAdd::new(Deal {
+            title: Some("Deal from the example".into()),
+            ..Deal::default()
+        }))
         .await?;
     println!("3. created deal {id}");
 

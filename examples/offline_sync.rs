@@ -3,8 +3,9 @@
 //! With no configuration it starts the embedded emulator, installs the app as a tenant, binds
 //! `ONCRMDEALADD`/`ONCRMDEALUPDATE` as **offline** events with the `auth_connector` `deal-sync`,
 //! creates and updates some deals, then drains the queue: each record re-reads its deal
-//! (`crm.deal.get`, with the connector so the worker's own calls are not queued back) and
-//! upserts it into the `deals` table. Stop it with ctrl-c or SIGTERM; a restart resumes where
+//! (`crm.deal.get`) and upserts it into the `deals` table. Every portal call is a typed method
+//! from `bitrix24::packs::core`; the worker's own reads queue nothing, and its writes would
+//! carry the connector so they do not come back. Stop it with ctrl-c or SIGTERM; a restart resumes where
 //! it stopped (at least once: the upsert makes a repeat harmless).
 //!
 //! ```sh
@@ -15,11 +16,11 @@ use std::sync::{Arc, Mutex};
 
 use bitrix24::events::{
     Durability, HandlerError, OfflineDelivery, OfflineWorker, Payload, SqliteStore, Tenant,
-    TenantStore, WorkerConfig, shutdown_signal, tenant_client, with_connector,
+    TenantStore, WorkerConfig, shutdown_signal, tenant_client,
 };
+use bitrix24::packs::core::{CrmDealAdd, CrmDealGet, CrmDealUpdate, Deal, EventBind};
 use bitrix24::{Client, OAuthApp, OAuthTokens, Secret};
 use bitrix24_emulator::Emulator;
-use serde_json::json;
 
 const CONNECTOR: &str = "deal-sync";
 
@@ -50,27 +51,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     for event in ["ONCRMDEALADD", "ONCRMDEALUPDATE"] {
         client
-            .call(
-                "event.bind",
-                json!({"event": event, "event_type": "offline", "auth_connector": CONNECTOR}),
+            .send(
+                &EventBind::new(event)
+                    .event_type("offline")
+                    .auth_connector(CONNECTOR),
             )
             .await?;
     }
     // Changes made elsewhere (here: by the app without the connector) are queued.
     for i in 1..=120 {
         let id = client
-            .call(
-                "crm.deal.add",
-                json!({"fields": {"TITLE": format!("Deal {i}")}}),
-            )
+            .send(&CrmDealAdd::new(Deal {
+                title: Some(format!("Deal {i}")),
+                ..Deal::default()
+            }))
             .await?;
         if i % 3 == 0 {
-            client
-                .call(
-                    "crm.deal.update",
-                    json!({"id": id, "fields": {"STAGE_ID": "WON"}}),
-                )
-                .await?;
+            let won = Deal {
+                stage_id: Some("WON".into()),
+                ..Deal::default()
+            };
+            client.send(&CrmDealUpdate::new(id, won)).await?;
         }
     }
     println!(
@@ -85,18 +86,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let Payload::Crm(deal) = &d.event.payload else {
                 return Err(HandlerError::permanent("not a CRM event"));
             };
-            // Re-read the deal (the queue keeps only the latest state per object), with the
-            // connector so this call is never queued back to us.
+            // Re-read the deal: the queue keeps only the latest state per object. (A read
+            // queues no event; a handler that writes back to the portal passes
+            // `with_connector(params, &d.connector)` so its writes do not come back.)
             let row = client
-                .call(
-                    "crm.deal.get",
-                    with_connector(json!({"id": deal.id}), &d.connector),
-                )
+                .send(&CrmDealGet::new(deal.id))
                 .await
                 .map_err(|e| HandlerError::retry(e.to_string()))?;
             let (title, stage) = (
-                row["TITLE"].as_str().unwrap_or_default().to_owned(),
-                row["STAGE_ID"].as_str().unwrap_or_default().to_owned(),
+                row.title.unwrap_or_default(),
+                row.stage_id.unwrap_or_default(),
             );
             let id = deal.id as i64;
             tokio::task::spawn_blocking(move || {

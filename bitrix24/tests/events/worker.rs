@@ -9,6 +9,7 @@ use bitrix24::events::{
     DeadLetterQueue, Durability, EventService, HandlerError, OfflineDelivery, OfflineHandler,
     OfflineWorker, Payload, SqliteStore, WakeupHub, WorkerConfig, WorkerError, WorkerStats, router,
 };
+use bitrix24::packs::core::EventBind;
 use bitrix24_emulator::{Emulator, Limits};
 use serde_json::json;
 
@@ -389,4 +390,43 @@ async fn a_single_portal_worker_on_a_webhook_stops_at_once() {
         3,
         "the queue is untouched"
     );
+}
+
+#[tokio::test]
+async fn a_connector_queue_retries_and_dead_letters_on_its_own_queue() {
+    let emu = portal().await;
+    let (store, a, c) = tenant(&emu, "connector-poison").await;
+    c.send(
+        &EventBind::new("ONCRMDEALUPDATE")
+            .event_type("offline")
+            .auth_connector("sync"),
+    )
+    .await
+    .unwrap();
+    for id in 1..=4 {
+        emu.control()
+            .emit_event("ONCRMDEALUPDATE", json!({"FIELDS": {"ID": id.to_string()}}));
+    }
+    let handler = |d: OfflineDelivery| async move {
+        if deal_id(&d) == 3 {
+            return Err(HandlerError::retry("deal 3 cannot be synced"));
+        }
+        Ok(())
+    };
+    let mut cfg = drain_config();
+    cfg.connector = Some("sync".into());
+    // event.offline.error must name the connector's queue, or the failed record stays
+    // reserved there and is never retried nor cleared.
+    let stats = tokio::time::timeout(
+        Duration::from_secs(20),
+        drain(c, &store, &a.member_id, cfg, handler),
+    )
+    .await
+    .expect("the worker went idle")
+    .unwrap();
+    assert_eq!(
+        (stats.processed, stats.failed, stats.dead_lettered),
+        (3, 2, 1)
+    );
+    assert_eq!(emu.control().offline_queue_len(), 0);
 }

@@ -61,7 +61,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use tokio::sync::Notify;
 
 use super::payload::{TypedEvent, scrub};
@@ -71,6 +71,10 @@ use super::store::{
 };
 use crate::client::Client;
 use crate::error::{AuthError, Error, ErrorCode};
+use crate::method::Method;
+use crate::packs::core::{
+    EventOfflineClear, EventOfflineError, EventOfflineGet, EventOfflineList, OfflineEventBatch,
+};
 
 mod types;
 
@@ -120,37 +124,30 @@ struct Row {
     user_id: Option<u64>,
 }
 
-fn field_text(m: &Map<String, Value>, k: &str) -> Option<String> {
-    match m.get(k)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn parse_rows(result: &Value) -> Vec<Result<Row, String>> {
-    let Some(events) = result.get("events").and_then(Value::as_array) else {
-        return Vec::new();
-    };
-    events
-        .iter()
+/// The records of an `event.offline.get` answer (a record without `ID` or `MESSAGE_ID` is
+/// an `Err`: it cannot be cleared or reported).
+fn parse_rows(batch: OfflineEventBatch) -> Vec<Result<Row, String>> {
+    batch
+        .events
+        .unwrap_or_default()
+        .into_iter()
         .map(|e| {
-            let Value::Object(m) = e else {
-                return Err("a queue record is not an object".to_owned());
-            };
-            let id = field_text(m, "ID")
-                .and_then(|s| s.parse::<u64>().ok())
-                .ok_or_else(|| "a queue record without a numeric ID".to_owned())?;
-            let message_id = field_text(m, "MESSAGE_ID")
+            let id =
+                e.id.filter(|id| *id > 0)
+                    .ok_or_else(|| "a queue record without a numeric ID".to_owned())?;
+            let message_id = e
+                .message_id
+                .filter(|m| !m.is_empty())
                 .ok_or_else(|| format!("record {id} has no MESSAGE_ID"))?;
             Ok(Row {
                 id,
                 message_id,
-                name: field_text(m, "EVENT_NAME").unwrap_or_default(),
-                data: m.get("EVENT_DATA").cloned().unwrap_or(Value::Null),
-                timestamp: field_text(m, "TIMESTAMP_X"),
-                user_id: m
-                    .get("EVENT_ADDITIONAL")
+                name: e.event_name.unwrap_or_default(),
+                data: e.event_data.unwrap_or(Value::Null),
+                timestamp: e.timestamp_x.map(crate::DateTime::into_string),
+                user_id: e
+                    .event_additional
+                    .as_ref()
                     .and_then(|a| a.get("user_id"))
                     .and_then(|u| match u {
                         Value::String(s) => s.parse().ok(),
@@ -224,7 +221,7 @@ pub struct OfflineWorker {
     wakeup: Option<Arc<Notify>>,
     stats: WorkerStats,
     /// The answer of the `event.offline.get` just sent, until its batch is handled.
-    pending: Option<Value>,
+    pending: Option<OfflineEventBatch>,
 }
 
 impl std::fmt::Debug for OfflineWorker {
@@ -238,7 +235,7 @@ impl std::fmt::Debug for OfflineWorker {
 }
 
 /// The re-read limit for a reserved batch (larger than any batch size in use).
-const REREAD_LIMIT: u32 = 5000;
+const REREAD_LIMIT: i64 = 5000;
 /// The most reserved batches reported in one request.
 const REPORT_BATCHES: usize = 20;
 
@@ -318,14 +315,19 @@ impl OfflineWorker {
         self
     }
 
-    fn params(&self, mut p: Map<String, Value>) -> Value {
-        if !self.queue.connector.is_empty() {
-            p.insert(
-                "auth_connector".into(),
-                Value::String(self.queue.connector.clone()),
-            );
+    /// `request` with the queue's `auth_connector` set through `set` (unchanged for the
+    /// connector-less queue).
+    fn on_queue<M>(&self, request: M, set: impl FnOnce(M, String) -> M) -> M {
+        if self.queue.connector.is_empty() {
+            request
+        } else {
+            set(request, self.queue.connector.clone())
         }
-        Value::Object(p)
+    }
+
+    /// `event.offline.get` with `clear=0` on this queue.
+    fn get_request(&self) -> EventOfflineGet {
+        self.on_queue(EventOfflineGet::new(0), EventOfflineGet::auth_connector)
     }
 
     /// Runs until `shutdown` resolves (or, with [`WorkerConfig::stop_when_idle`], until the
@@ -480,24 +482,19 @@ impl OfflineWorker {
                 return Ok(());
             }
             let reread = self
-                .call(
-                    "event.offline.get",
-                    self.params(
-                        json!({"process_id": b.process_id, "clear": 0, "error": i32::from(b.errors), "limit": REREAD_LIMIT})
-                            .as_object()
-                            .cloned()
-                            .unwrap_or_default(),
-                    ),
-                )
-                .await?;
+                .get_request()
+                .process_id(b.process_id.clone())
+                .error(i64::from(b.errors))
+                .limit(REREAD_LIMIT);
+            let reread = self.send(&reread).await?;
             self.handle_batch(&b.process_id, Some(reread), stop).await?;
         }
         Ok(())
     }
 
-    async fn call(&mut self, method: &str, params: Value) -> Result<Value, Error> {
+    async fn send<M: Method>(&mut self, request: &M) -> Result<M::Response, Error> {
         self.stats.requests += 1;
-        self.client.call(method, params).await
+        self.client.send(request).await
     }
 
     /// Reports handled batches (without fetching).
@@ -521,11 +518,11 @@ impl OfflineWorker {
     async fn report_separately(&mut self, handled: &[String]) -> Result<(), Failure> {
         for pid in handled {
             let (error, clear) = self.reports(pid).await?;
-            if let Some(p) = error {
-                self.call("event.offline.error", p).await?;
+            if let Some(r) = error {
+                self.send(&r).await?;
             }
-            if let Some(p) = clear {
-                self.call("event.offline.clear", p).await?;
+            if let Some(r) = clear {
+                self.send(&r).await?;
             }
             self.store.forget_batch(&self.queue, pid).await?;
         }
@@ -535,12 +532,15 @@ impl OfflineWorker {
     /// The params of a handled batch's reports: `event.offline.error` for the failed message
     /// ids and `event.offline.clear` for the processed and dead-lettered row ids (each `None`
     /// when it has nothing to say).
-    async fn reports(&self, pid: &str) -> Result<(Option<Value>, Option<Value>), Failure> {
+    async fn reports(
+        &self,
+        pid: &str,
+    ) -> Result<(Option<EventOfflineError>, Option<EventOfflineClear>), Failure> {
         let outcomes = self.store.outcomes(&self.queue, pid).await?;
-        let failed: BTreeSet<&str> = outcomes
+        let failed: BTreeSet<String> = outcomes
             .iter()
             .filter(|o| matches!(o.outcome, Outcome::Failed { .. }))
-            .map(|o| o.message_id.as_str())
+            .map(|o| o.message_id.clone())
             .collect();
         let cleared: Vec<u64> = outcomes
             .iter()
@@ -548,16 +548,19 @@ impl OfflineWorker {
             .map(|o| o.row_id)
             .filter(|id| *id > 0)
             .collect();
-        let with = |key: &str, ids: Value| {
-            let mut p = Map::new();
-            p.insert("process_id".into(), json!(pid));
-            p.insert(key.into(), ids);
-            self.params(p)
-        };
-        Ok((
-            (!failed.is_empty()).then(|| with("message_id", json!(failed))),
-            (!cleared.is_empty()).then(|| with("id", json!(cleared))),
-        ))
+        let error = (!failed.is_empty()).then(|| {
+            self.on_queue(
+                EventOfflineError::new(pid).message_id(failed.into_iter().collect::<Vec<_>>()),
+                EventOfflineError::auth_connector,
+            )
+        });
+        let clear = (!cleared.is_empty()).then(|| {
+            self.on_queue(
+                EventOfflineClear::new(pid).id(cleared),
+                EventOfflineClear::auth_connector,
+            )
+        });
+        Ok((error, clear))
     }
 
     async fn handled_batches(&self) -> Result<Vec<String>, StoreError> {
@@ -583,19 +586,11 @@ impl OfflineWorker {
         for (i, pid) in handled.iter().enumerate() {
             let (error, clear) = self.reports(pid).await?;
             let error_key = match error {
-                Some(p) => {
-                    let key = format!("e{i}");
-                    batch.add_raw(&key, "event.offline.error", p)?;
-                    Some(key)
-                }
+                Some(r) => Some(batch.add_named(&format!("e{i}"), &r)?.key().to_owned()),
                 None => None,
             };
             let clear_key = match clear {
-                Some(p) => {
-                    let key = format!("c{i}");
-                    batch.add_raw(&key, "event.offline.clear", p)?;
-                    Some(key)
-                }
+                Some(r) => Some(batch.add_named(&format!("c{i}"), &r)?.key().to_owned()),
                 None => None,
             };
             keys.push((pid.clone(), error_key, clear_key));
@@ -623,17 +618,16 @@ impl OfflineWorker {
     /// `Some(process_id)` when a batch was reserved (and stored).
     async fn fetch(&mut self, errors: bool) -> Result<Option<String>, Failure> {
         let handled = self.handled_batches().await?;
-        let mut p = Map::new();
-        p.insert("clear".into(), json!(0));
-        p.insert("limit".into(), json!(self.config.batch_size.max(1)));
+        let mut request = self
+            .get_request()
+            .limit(i64::from(self.config.batch_size.max(1)));
         if errors {
-            p.insert("error".into(), json!(1));
+            request = request.error(1);
         }
-        let params = self.params(p);
         let answer = if self.queue.connector.is_empty() {
             let mut batch = self.client.batch();
             let keys = self.add_reports(&mut batch, &handled).await?;
-            let get = batch.add_raw("get", "event.offline.get", params)?;
+            let get = batch.add_named("get", &request)?;
             self.store
                 .set_fetching(&self.queue, Some(unix_now()))
                 .await?;
@@ -649,7 +643,7 @@ impl OfflineWorker {
             self.store
                 .set_fetching(&self.queue, Some(unix_now()))
                 .await?;
-            self.call("event.offline.get", params).await
+            self.send(&request).await
         };
         let result = match answer {
             Ok(v) => v,
@@ -661,15 +655,8 @@ impl OfflineWorker {
                 return Err(e.into());
             }
         };
-        let pid = result
-            .get("process_id")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned);
-        let empty = result
-            .get("events")
-            .and_then(Value::as_array)
-            .is_none_or(Vec::is_empty);
+        let pid = result.process_id.clone().filter(|s| !s.is_empty());
+        let empty = result.events.as_ref().is_none_or(Vec::is_empty);
         match pid {
             Some(pid) if !empty => {
                 self.store.open_batch(&self.queue, &pid, errors).await?;
@@ -689,12 +676,12 @@ impl OfflineWorker {
     async fn handle_batch(
         &mut self,
         pid: &str,
-        rows: Option<Value>,
+        rows: Option<OfflineEventBatch>,
         stop: &Stop,
     ) -> Result<(), Failure> {
         let result = match rows {
             Some(r) => r,
-            None => self.pending.take().unwrap_or(Value::Null),
+            None => self.pending.take().unwrap_or_default(),
         };
         let known: BTreeMap<u64, OutcomeRecord> = self
             .store
@@ -703,7 +690,7 @@ impl OfflineWorker {
             .into_iter()
             .map(|o| (o.row_id, o))
             .collect();
-        for row in parse_rows(&result) {
+        for row in parse_rows(result) {
             if stop.stopped() {
                 return Ok(());
             }
@@ -827,20 +814,19 @@ impl OfflineWorker {
         let mut orphans: BTreeMap<String, bool> = BTreeMap::new();
         let mut start = 0u64;
         loop {
-            let mut p = Map::new();
-            p.insert("start".into(), json!(start));
+            let request = self.on_queue(
+                EventOfflineList::new().start(start as i64),
+                EventOfflineList::auth_connector,
+            );
             self.stats.requests += 1;
-            let page = self
-                .client
-                .call_full("event.offline.list", self.params(p))
-                .await?;
-            let rows = page.result.as_array().cloned().unwrap_or_default();
+            let page = self.client.send_full(&request).await?;
+            let rows = page.result;
             for r in &rows {
-                let pid = r.get("PROCESS_ID").and_then(Value::as_str).unwrap_or("");
+                let pid = r.process_id.as_deref().unwrap_or("");
                 if !pid.is_empty() && !known.contains(pid) {
-                    let error = matches!(r.get("ERROR"), Some(Value::String(s)) if s == "1")
-                        || r.get("ERROR") == Some(&Value::Bool(true));
-                    orphans.entry(pid.to_owned()).or_insert(error);
+                    orphans
+                        .entry(pid.to_owned())
+                        .or_insert(r.error.unwrap_or(false));
                 }
             }
             match page.next {
