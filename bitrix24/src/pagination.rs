@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::stream::{self, BoxStream, StreamExt};
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{Map, Value};
 
 use crate::batch::{self, Command, MAX_COMMANDS};
@@ -130,6 +131,50 @@ impl Client {
         use futures::TryStreamExt;
         self.stream(method).try_collect().await
     }
+
+    /// How many rows a list method matches, read from the `total` the portal reports with the
+    /// first page: one request, whatever the count. The request is the method's own (its
+    /// `filter` counts) with `start=0` (`start=-1` skips the count) and, for a method walked by
+    /// id, `select` narrowed to the id field so the page carries little.
+    ///
+    /// A list that reports no `total` is counted from its one page when it has no `next`;
+    /// otherwise the answer is [`Error::Pagination`] (count such a list with
+    /// [`stream`](Client::stream)).
+    ///
+    /// ```no_run
+    /// # async fn run(client: bitrix24::Client) -> Result<(), bitrix24::Error> {
+    /// use bitrix24::packs::core::CrmDealList;
+    /// let won = client
+    ///     .count(&CrmDealList::new().filter(serde_json::json!({"STAGE_ID": "WON"})))
+    ///     .await?;
+    /// println!("{won} deals won");
+    /// # Ok(()) }
+    /// ```
+    pub async fn count<M: ListMethod>(&self, method: &M) -> Result<u64, Error> {
+        let params = count_params::<M>(&input::method_params(method)?);
+        let (rows, total, next) = fetch_rows::<M, IgnoredAny>(self, &params).await?;
+        match (total, next) {
+            (Some(total), _) => Ok(total),
+            (None, None) => Ok(rows.len() as u64),
+            (None, Some(_)) => Err(no_progress(
+                M::NAME,
+                "the portal reports no `total` for a list with more pages: count it with stream()"
+                    .to_owned(),
+            )),
+        }
+    }
+}
+
+/// The params of a counting request: the caller's, from the first page (`start=0`, which
+/// asks for the count), and with only the id selected when the method has one.
+fn count_params<M: ListMethod>(params: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = without_key(params, "start");
+    out.insert("start".into(), Value::from(0));
+    if let Some(keyset) = M::KEYSET {
+        out = without_key(&out, "select");
+        out.insert("select".into(), Value::from(vec![keyset.request_field]));
+    }
+    out
 }
 
 fn error_stream<T: Send + 'static>(e: Error) -> BoxStream<'static, Result<T, Error>> {
@@ -149,6 +194,14 @@ async fn fetch_page<M: ListMethod>(
     client: &Client,
     params: &Map<String, Value>,
 ) -> Result<(Vec<M::Item>, Option<u64>, Option<u64>), Error> {
+    fetch_rows::<M, M::Item>(client, params).await
+}
+
+/// One page of `M` by a plain call, its rows read as `T`, with `total` and `next`.
+async fn fetch_rows<M: ListMethod, T: DeserializeOwned>(
+    client: &Client,
+    params: &Map<String, Value>,
+) -> Result<(Vec<T>, Option<u64>, Option<u64>), Error> {
     let call = Call {
         name: M::NAME,
         gated: &[M::NAME],
@@ -158,7 +211,7 @@ async fn fetch_page<M: ListMethod>(
     };
     let resp = client
         .execute(&call, &|status, body| {
-            response::decode(M::NAME, status, body, ItemsSeed::<M::Item>::new(M::WRAPPER))
+            response::decode(M::NAME, status, body, ItemsSeed::<T>::new(M::WRAPPER))
         })
         .await?;
     Ok((resp.result, resp.total, resp.next))

@@ -1,12 +1,12 @@
 //! Pagination strategies: the exact requests each one sends, and how pages become rows.
 
-use bitrix24::packs::core::{CrmDealList, TasksTaskList};
+use bitrix24::packs::core::{CrmDealList, CrmItemList, TasksTaskList};
 use bitrix24::{Error, Strategy};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 
 use crate::canned::{Canned, json};
-use crate::support::{hook_client, object};
+use crate::support::{emulator, hook_client, object};
 
 fn rows(from: u64, n: u64) -> Value {
     Value::Array(
@@ -222,4 +222,74 @@ async fn rows_read_before_a_failing_page_are_not_lost() {
         "{err}"
     );
     assert!(stream.try_next().await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn count_reads_total_from_one_request_that_selects_only_the_id() {
+    let server = Canned::start(vec![
+        json(200, &page(1, 50, Some(7531), Some(50))),
+        // `total` as a string, rows under `items`.
+        json(
+            200,
+            r#"{"result":{"items":[{"id":5}]},"total":"12","next":50,"time":{}}"#,
+        ),
+    ])
+    .await;
+    let c = hook_client(&server.webhook());
+    let deals = CrmDealList::new()
+        .select(["ID", "TITLE"])
+        .filter(object(json!({"CATEGORY_ID": 1})))
+        .start(-1);
+    assert_eq!(c.count(&deals).await.unwrap(), 7531);
+    assert_eq!(
+        body(&server, 0),
+        json!({"filter": {"CATEGORY_ID": 1}, "select": ["ID"], "start": 0}),
+        "the caller's filter, the first page (which is counted), only the id"
+    );
+    assert_eq!(c.count(&CrmItemList::new(2)).await.unwrap(), 12);
+    assert_eq!(
+        body(&server, 1),
+        json!({"entityTypeId": 2, "select": ["id"], "start": 0})
+    );
+    assert_eq!(server.seen().len(), 2, "one request per count");
+}
+
+#[tokio::test]
+async fn count_without_total_is_the_one_page_or_an_error() {
+    let server = Canned::start(vec![
+        json(200, &page(1, 3, None, None)),
+        json(200, &page(1, 50, None, Some(50))),
+    ])
+    .await;
+    let c = hook_client(&server.webhook());
+    assert_eq!(
+        c.count(&CrmDealList::new()).await.unwrap(),
+        3,
+        "no next: the page is all"
+    );
+    let err = c.count(&CrmDealList::new()).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Pagination { message, .. } if message.contains("no `total`")),
+        "{err:?}"
+    );
+    assert_eq!(server.seen().len(), 2, "never walks the list");
+}
+
+#[tokio::test]
+async fn count_agrees_with_the_walk_against_the_emulator() {
+    let emu = emulator().seed_deals(120).start().await.unwrap();
+    let c = hook_client(&emu.webhook_url());
+    let all = CrmDealList::new();
+    let above_100 = CrmDealList::new().filter(object(json!({">ID": 100})));
+    for (deals, want) in [(all, 120), (above_100, 20)] {
+        let filter = serde_json::to_value(&deals).unwrap();
+        let before = emu.control().method_calls("crm.deal.list");
+        assert_eq!(c.count(&deals).await.unwrap(), want, "{filter}");
+        assert_eq!(
+            emu.control().method_calls("crm.deal.list") - before,
+            1,
+            "{filter}: one request"
+        );
+        assert_eq!(c.list_all(&deals).await.unwrap().len() as u64, want);
+    }
 }
