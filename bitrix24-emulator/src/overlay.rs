@@ -101,6 +101,16 @@ const AUDIT: Rules = &[
     }),
 ];
 
+/// A legacy date with no value, printed `""` (`crm.lead.get`: `"BIRTHDATE":""`, `"DATE_CLOSED":""`).
+fn empty_date(f: FieldSpec) -> FieldSpec {
+    f.empty(json!(""))
+}
+
+/// A file field (`PHOTO`, `LOGO`): `null` until a file is set.
+fn file(name: &str) -> FieldSpec {
+    FieldSpec::new(name, FieldType::Json)
+}
+
 /// The last stage move of a deal or lead (set on `add`, read-only).
 const MOVED: Rules = &[
     ("MOVED_BY_ID", |f| {
@@ -112,9 +122,12 @@ const MOVED: Rules = &[
 /// The contact data of leads, contacts and companies: flags and multi-fields.
 const COMMS: Rules = &[
     ("OPENED", |f| f.default(val("Y"))),
-    ("HAS_PHONE", |f| f.default(val("N"))),
-    ("HAS_EMAIL", |f| f.default(val("N"))),
-    ("HAS_IMOL", |f| f.default(val("N"))),
+    ("HAS_PHONE", |f| f.default(val("N")).flag_of("PHONE", None)),
+    ("HAS_EMAIL", |f| f.default(val("N")).flag_of("EMAIL", None)),
+    // "Is open line set": an `IM` item of type `OPENLINE`.
+    ("HAS_IMOL", |f| {
+        f.default(val("N")).flag_of("IM", Some("OPENLINE"))
+    }),
     ("PHONE", FieldSpec::multi),
     ("EMAIL", FieldSpec::multi),
     ("WEB", FieldSpec::multi),
@@ -141,7 +154,7 @@ const DEAL: Overlay = Overlay {
             ("IS_MANUAL_OPPORTUNITY", |f| f.default(val("N"))),
             ("TAX_VALUE", |f| f.default(val(0))),
             ("COMPANY_ID", |f| f.default(val(0))),
-            ("CONTACT_IDS", FieldSpec::multi),
+            ("CONTACT_IDS", |f| f.on_request()),
             ("BEGINDATE", |f| f.default(FieldDefault::Now)),
             ("OPENED", |f| f.default(val("Y"))),
             ("CLOSED", |f| f.default(val("N"))),
@@ -150,7 +163,8 @@ const DEAL: Overlay = Overlay {
         AUDIT,
         MOVED,
     ],
-    extra: Vec::new,
+    // `crm.deal.fields`: `LOCATION_ID` (location).
+    extra: || vec![FieldSpec::new("LOCATION_ID", FieldType::String)],
 };
 
 const LEAD: Overlay = Overlay {
@@ -168,6 +182,9 @@ const LEAD: Overlay = Overlay {
             ("IS_MANUAL_OPPORTUNITY", |f| f.default(val("N"))),
             ("IS_RETURN_CUSTOMER", |f| f.default(val("N"))),
             ("SOURCE_ID", |f| f.status("SOURCE")),
+            ("BIRTHDATE", empty_date),
+            ("DATE_CLOSED", empty_date),
+            ("CONTACT_IDS", |f| f.on_request()),
         ],
         COMMS,
         AUDIT,
@@ -185,11 +202,14 @@ const CONTACT: Overlay = Overlay {
             ("TYPE_ID", |f| f.status("CONTACT_TYPE")),
             ("EXPORT", |f| f.default(val("Y"))),
             ("SOURCE_ID", |f| f.status("SOURCE")),
+            ("BIRTHDATE", empty_date),
+            ("COMPANY_IDS", |f| f.on_request()),
         ],
         COMMS,
         AUDIT,
     ],
-    extra: Vec::new,
+    // `crm.contact.fields`: `PHOTO` (file), `FACE_ID` (integer).
+    extra: || vec![file("PHOTO"), FieldSpec::new("FACE_ID", FieldType::Int)],
 };
 
 const COMPANY: Overlay = Overlay {
@@ -203,11 +223,14 @@ const COMPANY: Overlay = Overlay {
             ("EMPLOYEES", |f| f.status("EMPLOYEES")),
             ("CURRENCY_ID", |f| f.default(val("USD"))),
             ("IS_MY_COMPANY", |f| f.default(val("N"))),
+            // `crm.company.fields`: "Contact. Multiple".
+            ("CONTACT_ID", |f| f.on_request()),
         ],
         COMMS,
         AUDIT,
     ],
-    extra: Vec::new,
+    // `crm.company.fields`: `LOGO` (file).
+    extra: || vec![file("LOGO")],
 };
 
 /// `tasks.task.*`: UPPER request keys, camelCase responses with string numbers, `{"task": ...}`

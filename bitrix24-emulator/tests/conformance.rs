@@ -260,9 +260,10 @@ impl Run<'_> {
             .unwrap_or_else(|| json!({}))
     }
 
-    /// Creates a record with `<prefix>.add` (its documented request, with the documented row of
-    /// `<prefix>.get` merged into its fields so the answer holds the documented values) and
-    /// returns its id.
+    /// Creates a record with `<prefix>.add` and returns its id. When `<prefix>.get` has a
+    /// documented row in the request's key style, the fields are that row's (ids of multi-field items left out, they name
+    /// items of the docs' portal), so the answer can hold the documented values; the documented
+    /// `add` request gives the rest of the call.
     async fn seed(&self, prefix: &str) -> Option<Value> {
         let add = format!("{prefix}.add");
         self.methods.get(add.as_str())?;
@@ -279,11 +280,17 @@ impl Run<'_> {
         };
         if let (Some(row), Some(Value::Object(fields))) =
             (row.as_ref().and_then(example_row), req.get_mut(key))
+            && fields.keys().any(|k| row.contains_key(k))
         {
-            for (k, v) in row {
-                if !is_id_key(k) && !v.is_null() {
-                    fields.entry(k.clone()).or_insert_with(|| v.clone());
+            fields.retain(|k, _| row.contains_key(k));
+            for (k, v) in row.iter().filter(|(k, v)| !is_id_key(k) && !v.is_null()) {
+                let mut v = v.clone();
+                if let Value::Array(items) = &mut v {
+                    for it in items.iter_mut().filter_map(Value::as_object_mut) {
+                        it.remove("ID");
+                    }
                 }
+                fields.insert(k.clone(), v);
             }
         }
         let (_, b) = self.call(&add, &req).await;

@@ -1,7 +1,7 @@
 //! What the generic methods answer besides rows: `*.fields` metadata, result shapes and list
 //! outcomes.
 
-use super::model::{Family, FieldType, Flavor, KeyStyle, Shape, View};
+use super::model::{Family, Flavor, KeyStyle, Shape, View};
 use super::store::Page;
 use crate::core::Outcome;
 use serde_json::{Map, Value, json};
@@ -17,7 +17,7 @@ pub(crate) fn fields_meta(fam: &Family, view: View) -> Value {
             "type".into(),
             json!(if f.status_type.is_some() {
                 "crm_status"
-            } else if f.multiple && f.ty == FieldType::Json {
+            } else if f.multifield {
                 "crm_multifield"
             } else {
                 f.ty.type_name()

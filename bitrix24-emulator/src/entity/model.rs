@@ -76,6 +76,17 @@ pub struct FieldSpec {
     pub default: Option<FieldDefault>,
     /// `statusType` of `crm_status` fields.
     pub status_type: Option<String>,
+    /// What the family's own methods print for a field with no value (`""` for the dates of
+    /// legacy rows), `null` when `None`; `crm.item.*` always prints `null`.
+    pub empty: Option<Value>,
+    /// A legacy multi-field (`PHONE`: items of `VALUE`, `VALUE_TYPE`, merged by `ID` on
+    /// update), left out of the family's own answers while empty.
+    pub multifield: bool,
+    /// Returned by the family's own `get`/`list` only when selected by name (`CONTACT_IDS`).
+    pub on_request: bool,
+    /// A `Y`/`N` flag the emulator computes on every write: `Y` when the named multi-field
+    /// holds a value (of the given `VALUE_TYPE`, when set).
+    pub flag_of: Option<(&'static str, Option<&'static str>)>,
 }
 
 impl FieldSpec {
@@ -92,7 +103,36 @@ impl FieldSpec {
             in_list: true,
             default: None,
             status_type: None,
+            empty: None,
+            multifield: false,
+            on_request: false,
+            flag_of: None,
         }
+    }
+
+    /// Sets what the family's own methods print when the field has no value.
+    #[must_use]
+    pub fn empty(mut self, v: Value) -> Self {
+        self.empty = Some(v);
+        self
+    }
+
+    /// A list of related ids (`CONTACT_IDS`): multiple, and returned by the family's own
+    /// `get`/`list` only when selected by name.
+    #[must_use]
+    pub fn on_request(mut self) -> Self {
+        self.multiple = true;
+        self.in_list = false;
+        self.on_request = true;
+        self
+    }
+
+    /// A `Y`/`N` flag computed from multi-field `field` (items of `value_type` only, when set).
+    #[must_use]
+    pub fn flag_of(mut self, field: &'static str, value_type: Option<&'static str>) -> Self {
+        self.flag_of = Some((field, value_type));
+        self.read_only = true;
+        self
     }
 
     /// Overrides the camelCase name.
@@ -123,11 +163,13 @@ impl FieldSpec {
         self
     }
 
-    /// Marks a multi-field: multiple, and returned by lists only when selected explicitly.
+    /// Marks a legacy multi-field (`PHONE`, `EMAIL`): multiple, returned by lists only when
+    /// selected explicitly, and left out of the family's own answers while empty.
     #[must_use]
     pub fn multi(mut self) -> Self {
         self.multiple = true;
         self.in_list = false;
+        self.multifield = true;
         self
     }
 

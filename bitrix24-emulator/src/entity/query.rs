@@ -45,7 +45,31 @@ impl Cond {
 
     pub(crate) fn matches(&self, row: &Row) -> bool {
         let Some(v) = self.get(row) else { return false };
-        let v = &*v;
+        match &*v {
+            // A multi-field (`PHONE`) matches by the values of its items: a positive condition
+            // when one item matches, a negative one when every item does.
+            V::Json(j) if j.is_array() => {
+                let items: Vec<V> = list_items(j)
+                    .into_iter()
+                    .map(|it| {
+                        it.get("VALUE")
+                            .or(Some(it))
+                            .and_then(as_str)
+                            .map_or(V::Null, |s| V::Str(s.into()))
+                    })
+                    .collect();
+                if matches!(self.op, Op::Ne | Op::NotIn | Op::NotLike) {
+                    items.iter().all(|it| self.test(it))
+                } else {
+                    items.iter().any(|it| self.test(it))
+                }
+            }
+            v => self.test(v),
+        }
+    }
+
+    /// Whether one stored value meets the condition.
+    fn test(&self, v: &V) -> bool {
         let eq = |x: &V| -> bool {
             match x {
                 V::Str(s) if s.is_empty() => {
@@ -105,11 +129,14 @@ pub(crate) struct Selection {
 }
 
 impl Selection {
-    /// Every field (list calls: only those returned without a select).
-    pub(crate) fn all(fam: &Family, list: bool) -> Self {
+    /// Every field (list calls: only those returned without a select), less the fields the
+    /// family's own methods return only when selected by name.
+    pub(crate) fn all(fam: &Family, view: View, list: bool) -> Self {
+        let shown =
+            |f: &super::model::FieldSpec| (!list || f.in_list) && (view.crm_item || !f.on_request);
         Self {
             slots: (0..fam.spec.fields.len())
-                .filter(|&i| !list || fam.spec.fields[i].in_list)
+                .filter(|&i| shown(&fam.spec.fields[i]))
                 .collect(),
             all_uf: !list,
             uf: Vec::new(),
@@ -126,7 +153,7 @@ pub(crate) fn parse_select(fam: &Family, view: View, v: Option<&Value>, list: bo
         .filter_map(as_str)
         .collect();
     if items.is_empty() {
-        return Selection::all(fam, list);
+        return Selection::all(fam, view, list);
     }
     let mut sel = Selection {
         slots: vec![0],

@@ -144,7 +144,15 @@ impl Store {
                 KeyStyle::Upper => f.name.clone(),
                 KeyStyle::Camel => f.camel.clone(),
             };
-            m.insert(key, render_v(f.ty, &row.vals[i], view.numbers));
+            let v = &row.vals[i];
+            if !view.crm_item && f.multifield && is_empty(v) {
+                continue;
+            }
+            let out = match (&f.empty, v) {
+                (Some(e), V::Null) if !view.crm_item => e.clone(),
+                _ => render_v(f.ty, v, view.numbers),
+            };
+            m.insert(key, out);
         }
         for (k, v) in &row.extra {
             if sel.all_uf || sel.uf.iter().any(|u| u.as_str() == &**k) {
@@ -156,7 +164,7 @@ impl Store {
 
     pub(crate) fn render_full(&self, fam: &Family, view: View, id: i64) -> Option<Value> {
         let row = self.rows.get(&id)?;
-        Some(self.render(fam, view, id, row, &Selection::all(fam, false)))
+        Some(self.render(fam, view, id, row, &Selection::all(fam, view, false)))
     }
 
     pub(crate) fn render_sel(
@@ -180,7 +188,7 @@ impl Store {
                     continue;
                 }
                 let mut v = v.clone();
-                if f.multiple && f.ty == FieldType::Json {
+                if f.multifield {
                     v = merge_multifield(&f.name, &row.vals[i], &v, adding);
                 }
                 row.vals[i] = to_v(f.ty, &v);
@@ -190,6 +198,18 @@ impl Store {
                 } else {
                     row.extra.push((uf.into(), v.clone()));
                 }
+            }
+        }
+        for (i, f) in fam.spec.fields.iter().enumerate() {
+            if let Some((source, value_type)) = f.flag_of {
+                let has = fam.slot(source, false).is_some_and(|s| match &row.vals[s] {
+                    V::Json(j) => list_items(j).iter().any(|it| {
+                        value_type
+                            .is_none_or(|t| it.get("VALUE_TYPE").and_then(Value::as_str) == Some(t))
+                    }),
+                    _ => false,
+                });
+                row.vals[i] = V::Str(if has { "Y" } else { "N" }.into());
             }
         }
     }
@@ -362,6 +382,19 @@ impl Store {
             );
         }
         self.next_id = base + n as i64;
+    }
+}
+
+/// No value: null, or an empty list or object.
+fn is_empty(v: &V) -> bool {
+    match v {
+        V::Null => true,
+        V::Json(j) => match &**j {
+            Value::Array(a) => a.is_empty(),
+            Value::Object(o) => o.is_empty(),
+            other => other.is_null(),
+        },
+        _ => false,
     }
 }
 

