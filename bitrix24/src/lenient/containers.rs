@@ -19,61 +19,79 @@ impl LenientDecode for Value {
     }
 }
 
-/// A list read as an object keyed by position (`"0"`, `"1"`, ...), PHP's form of a map with
-/// numeric keys. `[]` is the empty map, absent when `empty` is [`Empty::Absent`].
-fn indexed<'de, A, V, M>(
-    mut seq: A,
-    empty: Empty,
-    mut put: impl FnMut(&mut M, String, V),
-) -> Result<Option<M>, A::Error>
-where
-    A: SeqAccess<'de>,
-    V: Deserialize<'de>,
-    M: Default,
-{
-    let mut out = M::default();
-    let mut i = 0usize;
-    while let Some(v) = seq.next_element::<V>()? {
-        put(&mut out, i.to_string(), v);
-        i += 1;
+/// A map the portal sends as an object or as a list (PHP's form of a map with numeric keys:
+/// keys `"0"`, `"1"`, ...): what an element decodes as, and how it is kept.
+trait Keyed: Default {
+    /// One element as read.
+    type Elem: de::DeserializeOwned;
+    /// Keeps `elem` under `key` (or drops it when it is empty).
+    fn put(&mut self, key: String, elem: Self::Elem);
+
+    /// Decodes the map; `[]` is the empty map, absent when `empty` is [`Empty::Absent`].
+    fn decode<'de, D: Deserializer<'de>>(d: D, empty: Empty) -> Result<Option<Self>, D::Error> {
+        d.deserialize_any(KeyedVisitor::<Self>(empty, PhantomData))
     }
-    Ok((i > 0 || empty == Empty::Itself).then_some(out))
 }
 
-struct ObjectVisitor(Empty);
+/// `object`: every value kept as sent.
+impl Keyed for Map<String, Value> {
+    type Elem = Value;
+    fn put(&mut self, key: String, elem: Value) {
+        self.insert(key, elem);
+    }
+}
 
-impl<'de> Visitor<'de> for ObjectVisitor {
-    type Value = Option<Map<String, Value>>;
+/// `map<T>`: empty elements skipped.
+impl<T: LenientDecode> Keyed for BTreeMap<String, T> {
+    type Elem = Elem<T>;
+    fn put(&mut self, key: String, Elem(elem): Elem<T>) {
+        if let Some(v) = elem {
+            self.insert(key, v);
+        }
+    }
+}
+
+struct KeyedVisitor<M>(Empty, PhantomData<M>);
+
+impl<'de, M: Keyed> Visitor<'de> for KeyedVisitor<M> {
+    type Value = Option<M>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object (or `[]`)")
+        f.write_str("an object (or a list, or `[]`)")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out = Map::new();
-        while let Some((k, v)) = map.next_entry::<String, Value>()? {
-            out.insert(k, v);
+        let mut out = M::default();
+        while let Some((k, v)) = map.next_entry::<String, M::Elem>()? {
+            out.put(k, v);
         }
         Ok(Some(out))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        indexed(
-            seq,
-            self.0,
-            |out: &mut Map<String, Value>, key, v: Value| {
-                out.insert(key, v);
-            },
-        )
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = M::default();
+        let mut i = 0usize;
+        while let Some(v) = seq.next_element::<M::Elem>()? {
+            out.put(i.to_string(), v);
+            i += 1;
+        }
+        Ok((i > 0 || self.0 == Empty::Itself).then_some(out))
     }
     empty_is_none!();
 }
 
 impl LenientDecode for Map<String, Value> {
     fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
-        deserializer.deserialize_any(ObjectVisitor(Empty::Absent))
+        Self::decode(deserializer, Empty::Absent)
     }
     fn decode_required<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer
-            .deserialize_any(ObjectVisitor(Empty::Itself))?
-            .ok_or_else(missing)
+        Self::decode(deserializer, Empty::Itself)?.ok_or_else(missing)
+    }
+}
+
+impl<T: LenientDecode> LenientDecode for BTreeMap<String, T> {
+    fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
+        Self::decode(deserializer, Empty::Absent)
+    }
+    fn decode_required<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::decode(deserializer, Empty::Itself)?.ok_or_else(missing)
     }
 }
 
@@ -104,47 +122,6 @@ impl<'de, T: LenientDecode> Visitor<'de> for ListVisitor<T> {
 impl<T: LenientDecode> LenientDecode for Vec<T> {
     fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
         deserializer.deserialize_any(ListVisitor(PhantomData))
-    }
-}
-
-struct MapVisitor<T>(Empty, PhantomData<T>);
-
-impl<'de, T: LenientDecode> Visitor<'de> for MapVisitor<T> {
-    type Value = Option<BTreeMap<String, T>>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object (or a list, or `[]`)")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out = BTreeMap::new();
-        while let Some((k, Elem(v))) = map.next_entry::<String, Elem<T>>()? {
-            if let Some(v) = v {
-                out.insert(k, v);
-            }
-        }
-        Ok(Some(out))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        indexed(
-            seq,
-            self.0,
-            |out: &mut BTreeMap<String, T>, key, Elem(v)| {
-                if let Some(v) = v {
-                    out.insert(key, v);
-                }
-            },
-        )
-    }
-    empty_is_none!();
-}
-
-impl<T: LenientDecode> LenientDecode for BTreeMap<String, T> {
-    fn decode_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
-        deserializer.deserialize_any(MapVisitor(Empty::Absent, PhantomData))
-    }
-    fn decode_required<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer
-            .deserialize_any(MapVisitor(Empty::Itself, PhantomData))?
-            .ok_or_else(missing)
     }
 }
 

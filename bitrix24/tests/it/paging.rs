@@ -1,12 +1,12 @@
 //! Pagination strategies: the exact requests each one sends, and how pages become rows.
 
 use bitrix24::packs::core::{CrmDealList, CrmItemList, TasksTaskList};
-use bitrix24::{Error, Strategy};
+use bitrix24::{Error, ListMethod, Strategy};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 
-use crate::canned::{Canned, json};
-use crate::support::{emulator, hook_client, object};
+use crate::canned::{Answer, Canned, json};
+use crate::support::{hook_client, object, seeded_portal};
 
 fn rows(from: u64, n: u64) -> Value {
     Value::Array(
@@ -16,7 +16,8 @@ fn rows(from: u64, n: u64) -> Value {
     )
 }
 
-fn page(from: u64, n: u64, total: Option<u64>, next: Option<u64>) -> String {
+/// A plain list answer of rows `from..from + n`.
+fn page(from: u64, n: u64, total: Option<u64>, next: Option<u64>) -> Answer {
     let mut v = json!({"result": rows(from, n), "time": {}});
     if let Some(t) = total {
         v["total"] = json!(t);
@@ -24,15 +25,34 @@ fn page(from: u64, n: u64, total: Option<u64>, next: Option<u64>) -> String {
     if let Some(n) = next {
         v["next"] = json!(n);
     }
-    v.to_string()
+    json(200, &v.to_string())
 }
 
-fn batch_answer(results: &[(&str, Value)]) -> String {
+/// A batch answer with `results` per command key.
+fn batch_answer(results: &[(&str, Value)]) -> Answer {
     let map: serde_json::Map<String, Value> = results
         .iter()
         .map(|(k, v)| ((*k).to_owned(), v.clone()))
         .collect();
-    json!({"result": {"result": map, "result_error": [], "result_total": [], "result_next": [], "result_time": []}, "time": {}}).to_string()
+    json(
+        200,
+        &json!({"result": {"result": map, "result_error": [], "result_total": [], "result_next": [], "result_time": []}, "time": {}}).to_string(),
+    )
+}
+
+/// Serves `answers` and collects every row of `request` walked by `strategy`.
+async fn walked<M: ListMethod + 'static>(
+    answers: Vec<Answer>,
+    request: &M,
+    strategy: Strategy,
+) -> (Vec<M::Item>, Canned) {
+    let server = Canned::start(answers).await;
+    let rows = hook_client(&server.webhook())
+        .stream_with(request, strategy)
+        .try_collect()
+        .await
+        .unwrap();
+    (rows, server)
 }
 
 fn body(server: &Canned, i: usize) -> Value {
@@ -41,22 +61,15 @@ fn body(server: &Canned, i: usize) -> Value {
 
 #[tokio::test]
 async fn offset_strategy_learns_total_then_batches_the_other_pages() {
-    let server = Canned::start(vec![
-        json(200, &page(1, 50, Some(120), Some(50))),
-        json(
-            200,
-            &batch_answer(&[("p50", rows(51, 50)), ("p100", rows(101, 20))]),
-        ),
-    ])
+    let (deals, server) = walked(
+        vec![
+            page(1, 50, Some(120), Some(50)),
+            batch_answer(&[("p50", rows(51, 50)), ("p100", rows(101, 20))]),
+        ],
+        &CrmDealList::new().select(["ID", "TITLE"]),
+        Strategy::Offset,
+    )
     .await;
-    let deals: Vec<_> = hook_client(&server.webhook())
-        .stream_with(
-            &CrmDealList::new().select(["ID", "TITLE"]),
-            Strategy::Offset,
-        )
-        .try_collect()
-        .await
-        .unwrap();
     let ids: Vec<u64> = deals.iter().map(|d| d.id.unwrap()).collect();
     assert_eq!(ids, (1..=120).collect::<Vec<_>>());
     assert_eq!(
@@ -76,37 +89,31 @@ async fn offset_strategy_learns_total_then_batches_the_other_pages() {
 
 #[tokio::test]
 async fn a_custom_order_makes_auto_use_offsets() {
-    let server = Canned::start(vec![json(200, &page(1, 3, Some(3), None))]).await;
-    let deals: Vec<_> = hook_client(&server.webhook())
-        .stream(&CrmDealList::new().order(object(json!({"TITLE": "ASC"}))))
-        .try_collect()
-        .await
-        .unwrap();
+    let (deals, server) = walked(
+        vec![page(1, 3, Some(3), None)],
+        &CrmDealList::new().order(object(json!({"TITLE": "ASC"}))),
+        Strategy::Auto,
+    )
+    .await;
     assert_eq!(deals.len(), 3);
     assert_eq!(body(&server, 0)["start"], 0);
 }
 
 #[tokio::test]
 async fn keyset_strategy_chains_50_commands_by_id() {
-    let server = Canned::start(vec![
-        // The first plain call: a full page, so there is more.
-        json(200, &page(1, 50, None, None)),
-        // One batch: k0 full, k1 short (end). k2.. are ignored.
-        json(
-            200,
-            &batch_answer(&[("k0", rows(51, 50)), ("k1", rows(101, 7))]),
-        ),
-    ])
+    let (deals, server) = walked(
+        vec![
+            // The first plain call: a full page, so there is more.
+            page(1, 50, None, None),
+            // One batch: k0 full, k1 short (end). k2.. are ignored.
+            batch_answer(&[("k0", rows(51, 50)), ("k1", rows(101, 7))]),
+        ],
+        &CrmDealList::new()
+            .select(["ID"])
+            .filter(object(json!({"CATEGORY_ID": 1}))),
+        Strategy::Auto,
+    )
     .await;
-    let deals: Vec<_> = hook_client(&server.webhook())
-        .stream(
-            &CrmDealList::new()
-                .select(["ID"])
-                .filter(object(json!({"CATEGORY_ID": 1}))),
-        )
-        .try_collect()
-        .await
-        .unwrap();
     assert_eq!(deals.len(), 107);
     assert_eq!(
         body(&server, 0),
@@ -128,19 +135,18 @@ async fn keyset_strategy_chains_50_commands_by_id() {
 #[tokio::test]
 async fn keyset_on_a_wrapped_list_references_inside_the_wrapper() {
     let tasks = |from: u64, n: u64| json!({"tasks": (from..from + n).map(|i| json!({"id": i.to_string()})).collect::<Vec<_>>()});
-    let server = Canned::start(vec![
-        json(
-            200,
-            &json!({"result": tasks(1, 50), "time": {}}).to_string(),
-        ),
-        json(200, &batch_answer(&[("k0", tasks(51, 2))])),
-    ])
+    let (rows, server) = walked(
+        vec![
+            json(
+                200,
+                &json!({"result": tasks(1, 50), "time": {}}).to_string(),
+            ),
+            batch_answer(&[("k0", tasks(51, 2))]),
+        ],
+        &TasksTaskList::new().select(["ID"]),
+        Strategy::Auto,
+    )
     .await;
-    let rows: Vec<_> = hook_client(&server.webhook())
-        .stream(&TasksTaskList::new().select(["ID"]))
-        .try_collect()
-        .await
-        .unwrap();
     assert_eq!(rows.len(), 52);
     assert_eq!(rows[51].id, Some(52));
     let cmd = &body(&server, 1)["cmd"];
@@ -156,12 +162,12 @@ async fn keyset_on_a_wrapped_list_references_inside_the_wrapper() {
 
 #[tokio::test]
 async fn a_callers_own_greater_than_id_is_where_the_walk_starts() {
-    let server = Canned::start(vec![json(200, &page(1001, 2, None, None))]).await;
-    let deals: Vec<_> = hook_client(&server.webhook())
-        .stream(&CrmDealList::new().filter(object(json!({">ID": "1000"}))))
-        .try_collect()
-        .await
-        .unwrap();
+    let (deals, server) = walked(
+        vec![page(1001, 2, None, None)],
+        &CrmDealList::new().filter(object(json!({">ID": "1000"}))),
+        Strategy::Auto,
+    )
+    .await;
     assert_eq!(deals.len(), 2);
     assert_eq!(body(&server, 0)["filter"], json!({">ID": 1000}));
 }
@@ -203,7 +209,7 @@ async fn rows_read_before_a_failing_page_are_not_lost() {
         "result_error": {"k1": {"error": "OPERATION_TIME_LIMIT", "error_description": "Method is blocked due to operation time limit."}},
         "result_total": [], "result_next": [], "result_time": []}});
     let server = Canned::start(vec![
-        json(200, &page(1, 50, None, None)),
+        page(1, 50, None, None),
         json(200, &failing.to_string()),
     ])
     .await;
@@ -227,7 +233,7 @@ async fn rows_read_before_a_failing_page_are_not_lost() {
 #[tokio::test]
 async fn count_reads_total_from_one_request_that_selects_only_the_id() {
     let server = Canned::start(vec![
-        json(200, &page(1, 50, Some(7531), Some(50))),
+        page(1, 50, Some(7531), Some(50)),
         // `total` as a string, rows under `items`.
         json(
             200,
@@ -256,11 +262,7 @@ async fn count_reads_total_from_one_request_that_selects_only_the_id() {
 
 #[tokio::test]
 async fn count_without_total_is_the_one_page_or_an_error() {
-    let server = Canned::start(vec![
-        json(200, &page(1, 3, None, None)),
-        json(200, &page(1, 50, None, Some(50))),
-    ])
-    .await;
+    let server = Canned::start(vec![page(1, 3, None, None), page(1, 50, None, Some(50))]).await;
     let c = hook_client(&server.webhook());
     assert_eq!(
         c.count(&CrmDealList::new()).await.unwrap(),
@@ -277,8 +279,7 @@ async fn count_without_total_is_the_one_page_or_an_error() {
 
 #[tokio::test]
 async fn count_agrees_with_the_walk_against_the_emulator() {
-    let emu = emulator().seed_deals(120).start().await.unwrap();
-    let c = hook_client(&emu.webhook_url());
+    let (emu, c) = seeded_portal(120).await;
     let all = CrmDealList::new();
     let above_100 = CrmDealList::new().filter(object(json!({">ID": 100})));
     for (deals, want) in [(all, 120), (above_100, 20)] {

@@ -17,7 +17,7 @@ use bitrix24_emulator::{Faults, Limits, RunningEmulator};
 use futures::TryStreamExt;
 use serde_json::json;
 
-use crate::support::{emulator, emulator_app, hook_client, object, portal};
+use crate::support::{emulator, emulator_app, hook_client, object, portal, seeded_portal};
 
 /// An emulator whose portal drains `drain_per_sec` requests a second from a bucket of `burst`.
 async fn limited_portal(drain_per_sec: f64, burst: u32) -> RunningEmulator {
@@ -95,9 +95,7 @@ async fn deal_crud_roundtrip() {
 
 #[tokio::test]
 async fn both_strategies_stream_every_row_once() {
-    let emu = portal().await;
-    emu.control().seed_deals(2_620);
-    let c = hook_client(&emu.webhook_url());
+    let (_emu, c) = seeded_portal(2_620).await;
     for strategy in [Strategy::Offset, Strategy::Keyset] {
         let rows: Vec<_> = c
             .stream_with(&CrmDealList::new().select(["ID", "TITLE"]), strategy)
@@ -127,9 +125,7 @@ where
 
 #[tokio::test]
 async fn keyset_skips_and_repeats_nothing_when_pages_shift() {
-    let emu = portal().await;
-    emu.control().seed_deals(6_000);
-    let c = hook_client(&emu.webhook_url());
+    let (_emu, c) = seeded_portal(6_000).await;
     let deleted_ahead: Vec<u64> = (3_000..3_010).chain(5_500..5_505).collect();
     let mut stream = c.stream_with(&CrmDealList::new().select(["ID"]), Strategy::Keyset);
     // The first page is read; the rest of the walk has not been requested yet.
@@ -167,9 +163,7 @@ async fn keyset_skips_and_repeats_nothing_when_pages_shift() {
 #[tokio::test]
 async fn offset_pages_do_skip_rows_when_earlier_rows_are_deleted() {
     // Why keyset is the default: the same writes make offset pagination lose rows.
-    let emu = portal().await;
-    emu.control().seed_deals(3_000);
-    let c = hook_client(&emu.webhook_url());
+    let (_emu, c) = seeded_portal(3_000).await;
     let mut stream = c.stream_with(&CrmDealList::new().select(["ID"]), Strategy::Offset);
     let mut ids = take(&mut stream, 50).await;
     for id in 10..20 {
@@ -257,9 +251,7 @@ async fn without_the_limiter_the_portal_rejects_and_the_client_retries() {
 
 #[tokio::test]
 async fn batch_against_the_portal() {
-    let emu = portal().await;
-    emu.control().seed_deals(2_600);
-    let c = hook_client(&emu.webhook_url());
+    let (_emu, c) = seeded_portal(2_600).await;
     let requests: Vec<CrmDealGet> = (1..=2_600).map(CrmDealGet::new).collect();
     let results = c.send_all(&requests).await.unwrap();
     assert_eq!(results.len(), 2_600);

@@ -120,6 +120,18 @@ async fn stopped_offset_walk(answers: Vec<Answer>, what: &str) -> (Vec<Deal>, Ca
     (rows, server)
 }
 
+/// A client of `server` with one batch request in flight at a time, so that the requests a
+/// walk sends are counted exactly.
+fn one_batch_at_a_time(server: &Canned) -> Client {
+    Client::builder()
+        .webhook(&server.webhook())
+        .no_rate_limit()
+        .retry(fast_retry())
+        .batch_concurrency(1)
+        .build()
+        .unwrap()
+}
+
 fn starts(server: &Canned) -> Vec<Value> {
     server
         .seen()
@@ -199,13 +211,7 @@ async fn batched_offset_pages_whose_next_does_not_move_end_the_walk() {
     let mut answers = vec![page(rows(1, 50), Some(json!(50)), Some(json!(10_000)))];
     answers.extend(vec![batch(&results, &nexts); 10]);
     let server = Canned::start(answers).await;
-    let c = Client::builder()
-        .webhook(&server.webhook())
-        .no_rate_limit()
-        .retry(fast_retry())
-        .batch_concurrency(1)
-        .build()
-        .unwrap();
+    let c = one_batch_at_a_time(&server);
     let (rows, err) = walk(offset(&c)).await;
     no_progress(err, "does not move past");
     assert_eq!(ids(&rows), (1..=50).collect::<Vec<_>>(), "no row repeated");
@@ -261,13 +267,7 @@ async fn a_large_total_is_planned_lazily_and_the_walk_ends_at_an_empty_page() {
         batch(&results, &[("p50".to_owned(), 100)]),
     ])
     .await;
-    let c = Client::builder()
-        .webhook(&server.webhook())
-        .no_rate_limit()
-        .retry(fast_retry())
-        .batch_concurrency(1)
-        .build()
-        .unwrap();
+    let c = one_batch_at_a_time(&server);
     let (rows, err) = walk(offset(&c)).await;
     assert!(err.is_none(), "{err:?}");
     assert_eq!(ids(&rows), (1..=100).collect::<Vec<_>>());

@@ -193,19 +193,42 @@ async fn one_refresh_failure_answers_every_waiter() {
     assert_eq!(portal.tokens(), 2);
 }
 
-/// A store whose first `load` panics, as a buggy user store might.
-struct PanicOnceStore {
-    inner: MemoryTokenStore,
-    panicked: std::sync::atomic::AtomicBool,
+/// How a [`FirstLoadStore`]'s first `load` misbehaves.
+#[derive(Clone, Copy)]
+enum FirstLoad {
+    /// It panics, as a buggy user store might.
+    Panics,
+    /// It finds nothing: the process loaded before its peer saved.
+    Misses,
 }
 
-impl TokenStore for PanicOnceStore {
+/// A store over `inner` whose first `load` misbehaves as `first` says; later loads and every
+/// save go to `inner`.
+struct FirstLoadStore {
+    inner: Arc<dyn TokenStore>,
+    first: FirstLoad,
+    loaded: std::sync::atomic::AtomicBool,
+}
+
+impl FirstLoadStore {
+    fn new(inner: Arc<dyn TokenStore>, first: FirstLoad) -> Arc<Self> {
+        Arc::new(FirstLoadStore {
+            inner,
+            first,
+            loaded: false.into(),
+        })
+    }
+}
+
+impl TokenStore for FirstLoadStore {
     fn load(&self) -> BoxFuture<'_, Result<Option<OAuthTokens>, Error>> {
-        assert!(
-            self.panicked.swap(true, Ordering::SeqCst),
-            "the store fails once"
-        );
-        self.inner.load()
+        if self.loaded.swap(true, Ordering::SeqCst) {
+            return self.inner.load();
+        }
+        match self.first {
+            FirstLoad::Panics => panic!("the store fails once"),
+            FirstLoad::Misses => Box::pin(async { Ok(None) }),
+        }
     }
 
     fn save<'a>(&'a self, tokens: &'a OAuthTokens) -> BoxFuture<'a, Result<(), Error>> {
@@ -217,10 +240,7 @@ impl TokenStore for PanicOnceStore {
 async fn a_refresh_task_that_died_does_not_block_the_next_refresh() {
     let portal = MiniPortal::new(TokenMode::Rotate(Duration::ZERO), "expired_token");
     let server = portal.start().await;
-    let store = Arc::new(PanicOnceStore {
-        inner: MemoryTokenStore::new(),
-        panicked: false.into(),
-    });
+    let store = FirstLoadStore::new(Arc::new(MemoryTokenStore::new()), FirstLoad::Panics);
     let c = app_client(&server, store, Duration::from_secs(5));
     let err = server_time(&c).await.unwrap_err();
     assert!(
@@ -263,26 +283,6 @@ async fn invalid_token_refreshes_once_when_the_store_has_nothing_newer() {
 
 // --- 8: the refusal cache ---
 
-/// A shared store whose first `load` misses: the process loaded before its peer saved.
-struct LateStore {
-    shared: Arc<dyn TokenStore>,
-    missed: std::sync::atomic::AtomicBool,
-}
-
-impl TokenStore for LateStore {
-    fn load(&self) -> BoxFuture<'_, Result<Option<OAuthTokens>, Error>> {
-        if self.missed.swap(true, Ordering::SeqCst) {
-            self.shared.load()
-        } else {
-            Box::pin(async { Ok(None) })
-        }
-    }
-
-    fn save<'a>(&'a self, tokens: &'a OAuthTokens) -> BoxFuture<'a, Result<(), Error>> {
-        self.shared.save(tokens)
-    }
-}
-
 #[tokio::test]
 async fn a_cached_refusal_yields_to_tokens_a_peer_saved() {
     let portal = MiniPortal::new(TokenMode::Rotate(Duration::ZERO), "expired_token");
@@ -291,10 +291,7 @@ async fn a_cached_refusal_yields_to_tokens_a_peer_saved() {
     let winner = app_client(&server, shared.clone(), Duration::from_secs(5));
     let loser = app_client(
         &server,
-        Arc::new(LateStore {
-            shared: shared.clone(),
-            missed: false.into(),
-        }),
+        FirstLoadStore::new(shared.clone(), FirstLoad::Misses),
         Duration::from_secs(5),
     );
     server_time(&winner).await.unwrap();

@@ -38,6 +38,13 @@ pub async fn portal() -> RunningEmulator {
     emulator().start().await.unwrap()
 }
 
+/// A running emulator holding `deals` deals, and a webhook client of it.
+pub async fn seeded_portal(deals: u64) -> (RunningEmulator, Client) {
+    let emu = emulator().seed_deals(deals).start().await.unwrap();
+    let c = hook_client(&emu.webhook_url());
+    (emu, c)
+}
+
 /// An OAuth client of a canned server (see [`Canned::oauth_builder`]), fast retries, with an
 /// optional token store.
 pub fn canned_app(server: &Canned, store: Option<Arc<dyn TokenStore>>) -> Client {

@@ -19,6 +19,9 @@ fn titled(title: &str) -> Deal {
 }
 
 const QLE: &str = r#"{"error":"QUERY_LIMIT_EXCEEDED","error_description":"Too many requests"}"#;
+/// The portal's 500 answer.
+const INTERNAL_ERROR: &str =
+    r#"{"error":"INTERNAL_SERVER_ERROR","error_description":"Internal server error"}"#;
 const TIME_OK: &str = r#"{"result":"2024-08-05T09:02:13+00:00","time":{"start":1721722262.960948,"finish":1721722262.985244,"duration":0.024296045303344727,"processing":0.0012989044189453125,"date_start":"2024-07-23T08:11:02+00:00","date_finish":"2024-07-23T08:11:02+00:00","operating_reset_at":1721722862,"operating":0}}"#;
 
 #[tokio::test]
@@ -63,10 +66,7 @@ async fn query_limit_exceeded_gives_up_after_the_policy() {
 #[tokio::test]
 async fn server_error_on_a_write_is_outcome_unknown_and_not_resent() {
     let server = Canned::start(vec![
-        json(
-            500,
-            r#"{"error":"INTERNAL_SERVER_ERROR","error_description":"Internal server error"}"#,
-        ),
+        json(500, INTERNAL_ERROR),
         html(504, "<html><body>Gateway Timeout</body></html>"),
     ])
     .await;
@@ -85,10 +85,7 @@ async fn server_error_on_a_write_is_outcome_unknown_and_not_resent() {
 #[tokio::test]
 async fn server_error_on_a_read_is_retried() {
     let server = Canned::start(vec![
-        json(
-            500,
-            r#"{"error":"INTERNAL_SERVER_ERROR","error_description":"Internal server error"}"#,
-        ),
+        json(500, INTERNAL_ERROR),
         html(502, "<html><body><h1>502 Bad Gateway</h1></body></html>"),
         json(200, TIME_OK),
     ])
