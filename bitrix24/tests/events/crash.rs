@@ -85,13 +85,7 @@ async fn run(n: u64, kills: u64) {
     let raw = rusqlite::Connection::open(&db).unwrap();
     raw.execute_batch("CREATE TABLE sink (message_id TEXT PRIMARY KEY, hits INTEGER NOT NULL)")
         .unwrap();
-    let envs = [
-        ("B24_DB", db.display().to_string()),
-        ("B24_URL", emu.base_url()),
-        ("B24_MEMBER", a.member_id.clone()),
-        ("B24_CLIENT_ID", a.client_id.clone()),
-        ("B24_CLIENT_SECRET", a.client_secret.clone()),
-    ];
+    let envs = crate::support::child_envs(&db, &emu, &a);
     let started = Instant::now();
     let mut killed_while_draining = 0;
     for _ in 0..kills {

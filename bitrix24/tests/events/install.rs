@@ -3,17 +3,20 @@
 //! events flow, then the portal uninstalls the app (`ONAPPUNINSTALL`): secrets purged, events
 //! refused.
 
-use bitrix24::events::{Payload, SqliteStore, TenantStore};
+use bitrix24::events::{Payload, TenantStore};
 use serde_json::json;
 
-use crate::support::{app_of, client, deal_status, next_event, portal, service, temp_db};
+use crate::support::{AppServer, app_server, client, deal_status, next_event};
 
 #[tokio::test]
 async fn install_page_post_then_events_then_uninstall() {
-    let emu = portal().await;
-    let store = SqliteStore::open(temp_db("install-page")).await.unwrap();
-    let a = emu.oauth_app();
-    let (addr, mut rx) = service(&store, app_of(&a)).await;
+    let AppServer {
+        emu,
+        store,
+        a,
+        addr,
+        mut rx,
+    } = app_server("install-page").await;
 
     // The admin opens the app: the portal POSTs AUTH_ID, REFRESH_ID, member_id, ... to the
     // install URL. The app verifies the tokens (app.info), stores the tenant and answers the
@@ -91,10 +94,13 @@ async fn install_page_post_then_events_then_uninstall() {
 
 #[tokio::test]
 async fn a_forged_install_page_post_is_refused() {
-    let emu = portal().await;
-    let store = SqliteStore::open(temp_db("install-forged")).await.unwrap();
-    let a = emu.oauth_app();
-    let (addr, _rx) = service(&store, app_of(&a)).await;
+    let AppServer {
+        emu,
+        store,
+        a,
+        addr,
+        rx: _rx,
+    } = app_server("install-forged").await;
     let body = crate::support::form(&[
         ("AUTH_ID", "0123456789abcdef0123456789abcdef"),
         ("AUTH_EXPIRES", "3600"),

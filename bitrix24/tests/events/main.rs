@@ -5,7 +5,7 @@
 mod crash;
 mod install;
 mod online;
-mod replay;
 mod refresh;
+mod replay;
 mod support;
 mod worker;

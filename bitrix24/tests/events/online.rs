@@ -7,16 +7,19 @@ use bitrix24::events::{DeadLetterQueue, Payload, SqliteStore, StoreError, Tenant
 use serde_json::json;
 
 use crate::support::{
-    Logs, app_of, client, deal_event, deal_status, form, install, next_event, portal, post,
-    service, temp_db,
+    AppServer, Logs, app_of, app_server, client, deal_event, deal_status, form, install,
+    next_event, portal, post, service, temp_db,
 };
 
 #[tokio::test]
 async fn install_then_typed_online_events() {
-    let emu = portal().await;
-    let store = SqliteStore::open(temp_db("install")).await.unwrap();
-    let a = emu.oauth_app();
-    let (addr, mut rx) = service(&store, app_of(&a)).await;
+    let AppServer {
+        emu,
+        store,
+        a,
+        addr,
+        mut rx,
+    } = app_server("install").await;
     // The portal's ONAPPINSTALL (API-only app) stores the tenant after app.info verified it.
     let status = emu
         .control()
@@ -149,13 +152,10 @@ async fn bad_input_is_typed_and_nothing_is_lost() {
     assert_eq!(deal_status(addr, m, t, "43", "5").await, 503);
     let emu_b = portal().await;
     let b = install(&store, &emu_b).await;
-    let (status, _) = post(
-        addr,
-        "/events",
-        deal_event(&b.member_id, &b.application_token, "44", "6"),
-    )
-    .await;
-    assert_eq!(status, 200);
+    assert_eq!(
+        deal_status(addr, &b.member_id, &b.application_token, "44", "6").await,
+        200
+    );
     // Logged, with secrets masked.
     let text = logs.text();
     assert!(text.contains("WRONG_APPLICATION_TOKEN"), "{text}");
@@ -178,13 +178,10 @@ async fn tenant_isolation_and_uninstall() {
     assert_ne!(a.member_id, b.member_id);
     let (addr, _rx) = service(&store, app_of(&a)).await;
     // Portal A's member_id with portal B's application_token: rejected.
-    let (status, _) = post(
-        addr,
-        "/events",
-        deal_event(&a.member_id, &b.application_token, "1", "1"),
-    )
-    .await;
-    assert_eq!(status, 403);
+    assert_eq!(
+        deal_status(addr, &a.member_id, &b.application_token, "1", "1").await,
+        403
+    );
     // Each tenant's client uses its own tokens; a refresh of A leaves B's row alone.
     let (ca, cb) = (client(&store, &a).await, client(&store, &b).await);
     let b_before = store.tokens(&b.member_id).await.unwrap().unwrap();
@@ -252,10 +249,13 @@ async fn tenant_isolation_and_uninstall() {
 
 #[tokio::test]
 async fn authorization_code_grant_stores_the_tenant() {
-    let emu = portal().await;
-    let store = SqliteStore::open(temp_db("code")).await.unwrap();
-    let a = emu.oauth_app();
-    let (addr, _rx) = service(&store, app_of(&a)).await;
+    let AppServer {
+        emu,
+        store,
+        a,
+        addr,
+        rx: _rx,
+    } = app_server("code").await;
     let code = emu.control().issue_authorization_code(1);
     let r = reqwest::get(format!(
         "http://{addr}/oauth/callback?code={code}&server_domain=evil.example.com&member_id=x"

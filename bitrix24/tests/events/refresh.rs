@@ -64,18 +64,12 @@ async fn two_processes_one_refresh() {
     let go = dir.join("go");
     let procs: Vec<_> = (0..2)
         .map(|i| {
-            let envs = [
-                ("B24_DB", db.display().to_string()),
-                ("B24_URL", emu.base_url()),
-                ("B24_MEMBER", a.member_id.clone()),
-                ("B24_CLIENT_ID", a.client_id.clone()),
-                ("B24_CLIENT_SECRET", a.client_secret.clone()),
-                (
-                    "B24_READY",
-                    dir.join(format!("ready{i}")).display().to_string(),
-                ),
-                ("B24_GO", go.display().to_string()),
-            ];
+            let mut envs = crate::support::child_envs(&db, &emu, &a);
+            envs.push((
+                "B24_READY",
+                dir.join(format!("ready{i}")).display().to_string(),
+            ));
+            envs.push(("B24_GO", go.display().to_string()));
             child(CHILD_NAME, &envs)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())

@@ -216,3 +216,43 @@ pub async fn deal_status(addr: SocketAddr, member: &str, token: &str, id: &str, 
         .await
         .0
 }
+
+/// A portal and the app's callbacks served over a fresh SQLite store (nothing installed yet).
+pub struct AppServer {
+    pub emu: RunningEmulator,
+    pub store: SqliteStore,
+    pub a: bitrix24_emulator::OAuthApp,
+    pub addr: SocketAddr,
+    pub rx: Events,
+}
+
+/// Starts an [`AppServer`] with its database named `name`.
+pub async fn app_server(name: &str) -> AppServer {
+    let emu = portal().await;
+    let store = SqliteStore::open(temp_db(name)).await.unwrap();
+    let a = emu.oauth_app();
+    let (addr, rx) = service(&store, app_of(&a)).await;
+    AppServer {
+        emu,
+        store,
+        a,
+        addr,
+        rx,
+    }
+}
+
+/// The environment a child process needs to reach the tenant: the database, the portal and
+/// the app.
+pub fn child_envs(
+    db: &std::path::Path,
+    emu: &RunningEmulator,
+    a: &bitrix24_emulator::OAuthApp,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("B24_DB", db.display().to_string()),
+        ("B24_URL", emu.base_url()),
+        ("B24_MEMBER", a.member_id.clone()),
+        ("B24_CLIENT_ID", a.client_id.clone()),
+        ("B24_CLIENT_SECRET", a.client_secret.clone()),
+    ]
+}

@@ -348,19 +348,25 @@ fn local_app_client(emu: &bitrix24_emulator::RunningEmulator) -> bitrix24::Clien
         .unwrap()
 }
 
+/// A single-portal worker on `c` until idle (database `name`); its result and how many records
+/// its handler got.
+async fn drain_single(c: bitrix24::Client, name: &str) -> (Result<WorkerStats, WorkerError>, u64) {
+    let store = SqliteStore::open(temp_db(name)).await.unwrap();
+    let (got, handler) = counting();
+    let stats = OfflineWorker::single(c, Arc::new(store), handler)
+        .config(drain_config())
+        .run(std::future::pending())
+        .await;
+    (stats, got.load(Ordering::SeqCst))
+}
+
 #[tokio::test]
 async fn a_single_portal_worker_needs_only_a_client() {
     let emu = portal().await;
     let c = local_app_client(&emu);
     fill(&c, &emu, 20).await;
-    let store = SqliteStore::open(temp_db("single")).await.unwrap();
-    let (got, handler) = counting();
-    let stats = OfflineWorker::single(c, Arc::new(store), handler)
-        .config(drain_config())
-        .run(std::future::pending())
-        .await
-        .unwrap();
-    assert_eq!((got.load(Ordering::SeqCst), stats.processed), (20, 20));
+    let (stats, got) = drain_single(c, "single").await;
+    assert_eq!((got, stats.unwrap().processed), (20, 20));
     assert_eq!(emu.control().offline_queue_len(), 0);
 }
 
@@ -373,18 +379,13 @@ async fn a_single_portal_worker_on_a_webhook_stops_at_once() {
         .unwrap();
     fill(&local_app_client(&emu), &emu, 3).await;
     let hook = bitrix24::Client::webhook(&emu.webhook_url()).unwrap();
-    let store = SqliteStore::open(temp_db("single-hook")).await.unwrap();
-    let (got, handler) = counting();
-    let err = OfflineWorker::single(hook, Arc::new(store), handler)
-        .config(drain_config())
-        .run(std::future::pending())
-        .await
-        .unwrap_err();
+    let (stats, got) = drain_single(hook, "single-hook").await;
+    let err = stats.unwrap_err();
     assert!(
         matches!(&err, WorkerError::Fatal(e) if e.code() == Some(&bitrix24::ErrorCode::WrongAuthType)),
         "{err:?}"
     );
-    assert_eq!(got.load(Ordering::SeqCst), 0);
+    assert_eq!(got, 0);
     assert_eq!(
         emu.control().offline_queue_len(),
         3,
