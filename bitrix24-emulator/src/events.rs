@@ -275,8 +275,8 @@ fn str_param(p: &Map<String, Value>, name: &str) -> String {
     param(p, name).and_then(as_str).unwrap_or_default()
 }
 
-/// `event.bind`.
-pub(crate) fn bind(inner: &Inner, c: &Caller, p: &Map<String, Value>) -> MethodResult {
+/// The OAuth check and the required `event` of `event.bind` / `event.unbind`, upper-cased.
+fn event_param(c: &Caller, p: &Map<String, Value>) -> Result<String, ApiError> {
     require_oauth(c)?;
     let event = str_param(p, "event").to_ascii_uppercase();
     if event.is_empty() {
@@ -285,6 +285,12 @@ pub(crate) fn bind(inner: &Inner, c: &Caller, p: &Map<String, Value>) -> MethodR
             "Argument 'EVENT' is null or empty",
         ));
     }
+    Ok(event)
+}
+
+/// `event.bind`.
+pub(crate) fn bind(inner: &Inner, c: &Caller, p: &Map<String, Value>) -> MethodResult {
+    let event = event_param(c, p)?;
     let etype = {
         let t = str_param(p, "event_type").to_ascii_lowercase();
         if t.is_empty() {
@@ -384,14 +390,7 @@ pub(crate) fn bind(inner: &Inner, c: &Caller, p: &Map<String, Value>) -> MethodR
 
 /// `event.unbind`.
 pub(crate) fn unbind(inner: &Inner, c: &Caller, p: &Map<String, Value>) -> MethodResult {
-    require_oauth(c)?;
-    let event = str_param(p, "event").to_ascii_uppercase();
-    if event.is_empty() {
-        return Err(ApiError::argument(
-            "EVENT",
-            "Argument 'EVENT' is null or empty",
-        ));
-    }
+    let event = event_param(c, p)?;
     let offline = str_param(p, "event_type").eq_ignore_ascii_case("offline");
     let handler = str_param(p, "handler");
     if !offline && handler.is_empty() {

@@ -15,12 +15,12 @@ async fn online_delivery_form_keys_in_wire_order() {
     let app = e.oauth_app();
     let rest = format!("{}/rest/", e.base_url());
     let (url, mut rx) = handler().await;
-    let b = post(
-        &format!("{rest}event.bind"),
+    let b = rest_call(
+        &rest,
+        "event.bind",
         &json!({"auth": app.access_token, "event": "ONCRMLEADADD", "handler": url}),
     )
-    .await
-    .1;
+    .await;
     assert_eq!(b["result"], true, "{b}");
     let b = post(
         &format!("{}crm.lead.add", e.webhook_url()),
@@ -83,19 +83,15 @@ async fn onofflineevent_wakeups() {
         &json!({"auth": auth, "event": "ONCRMDEALADD", "event_type": "offline"}),
     )
     .await;
-    let b = post(
-        &format!("{rest}event.bind"),
-        &json!({"auth": auth, "event": "ONOFFLINEEVENT", "handler": url, "options": {"minTimeout": 30}}),
-    )
-    .await.1;
+    let b = rest_call(&rest, "event.bind", &json!({"auth": auth, "event": "ONOFFLINEEVENT", "handler": url, "options": {"minTimeout": 30}})).await;
     assert_eq!(b["result"], true, "{b}");
     // ONOFFLINEEVENT itself cannot be offline.
-    let b = post(
-        &format!("{rest}event.bind"),
+    let b = rest_call(
+        &rest,
+        "event.bind",
         &json!({"auth": auth, "event": "ONOFFLINEEVENT", "event_type": "offline"}),
     )
-    .await
-    .1;
+    .await;
     assert_eq!(b["error"], "ERROR_ARGUMENT", "{b}");
     let wh = e.webhook_url();
     post(
@@ -127,9 +123,7 @@ async fn onofflineevent_wakeups() {
     let (_, pairs) = next(&mut rx).await;
     assert_eq!(field(&pairs, "event"), Some("ONOFFLINEEVENT"));
     // The queue holds the three adds.
-    let b = post(&format!("{rest}event.offline.list"), &json!({"auth": auth}))
-        .await
-        .1;
+    let b = rest_call(&rest, "event.offline.list", &json!({"auth": auth})).await;
     assert_eq!(b["total"], 3, "{b}");
 }
 
@@ -185,6 +179,128 @@ async fn install_app_posts_onappinstall() {
     );
 }
 
+/// `method` on the REST base `rest`: the answer's JSON.
+async fn rest_call(rest: &str, method: &str, body: &Value) -> Value {
+    post(&format!("{rest}{method}"), body).await.1
+}
+
+/// A page server that records the query and the form body of each POST.
+async fn page_handler() -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<(String, String)>,
+) {
+    use axum::extract::{RawQuery, State};
+    type Tx = tokio::sync::mpsc::UnboundedSender<(String, String)>;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(String, String)>();
+    let app = axum::Router::new()
+        .fallback(
+            |State(tx): State<Tx>, RawQuery(q): RawQuery, body: String| async move {
+                let _ = tx.send((q.unwrap_or_default(), body));
+                "<script>BX24.installFinish()</script>"
+            },
+        )
+        .with_state(tx);
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(l, app).await;
+    });
+    (format!("http://{addr}/install"), rx)
+}
+
+fn pairs_of(text: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(text.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn sorted_keys(pairs: &[(String, String)]) -> Vec<&str> {
+    let mut k: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+    k.sort_unstable();
+    k
+}
+
+#[tokio::test]
+async fn install_page_and_uninstall_post_the_documented_fields() {
+    let e = emu().await;
+    let app = e.oauth_app();
+    let (url, mut rx) = page_handler().await;
+    // The install page of an app with UI: query DOMAIN/PROTOCOL/LANG/APP_SID, body AUTH_ID...
+    let page = e.control().open_install_page(&url).await.unwrap();
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("installFinish"));
+    let (query, body) = rx.recv().await.unwrap();
+    let (query, body) = (pairs_of(&query), pairs_of(&body));
+    assert_eq!(field(&query, "DOMAIN"), Some(e.addr().to_string().as_str()));
+    assert_eq!(field(&query, "PROTOCOL"), Some("0"));
+    assert_eq!(field(&query, "LANG"), Some("en"));
+    assert!(field(&query, "APP_SID").is_some_and(|s| !s.is_empty()));
+    assert_eq!(
+        sorted_keys(&body),
+        [
+            "APPLICATION_SCOPE",
+            "APPLICATION_TOKEN",
+            "AUTH_EXPIRES",
+            "AUTH_ID",
+            "PLACEMENT",
+            "REFRESH_ID",
+            "SERVER_ENDPOINT",
+            "member_id",
+            "status"
+        ]
+    );
+    assert_eq!(field(&body, "member_id"), Some(app.member_id.as_str()));
+    assert_eq!(
+        field(&body, "APPLICATION_TOKEN"),
+        Some(app.application_token.as_str())
+    );
+    assert_eq!(field(&body, "AUTH_EXPIRES"), Some("3600"));
+    assert_eq!(field(&body, "PLACEMENT"), Some("DEFAULT"));
+    // Its AUTH_ID works, and the app is not installed until installFinish.
+    let access = field(&body, "AUTH_ID").unwrap().to_owned();
+    let info = |token: String| {
+        let url = format!("{}/rest/app.info", e.base_url());
+        async move { post(&url, &json!({"auth": token})).await }
+    };
+    let (status, b) = info(access.clone()).await;
+    assert_eq!(
+        (status, b["result"]["INSTALLED"].clone()),
+        (200, json!(false)),
+        "{b}"
+    );
+    e.control().set_app_installed(true);
+    assert_eq!(info(access.clone()).await.1["result"]["INSTALLED"], true);
+
+    // Uninstall: ONAPPUNINSTALL with LANGUAGE_ID and CLEAN, and no tokens; access revoked.
+    let status = e.control().uninstall_app(&url, true).await.unwrap();
+    assert_eq!(status, 200);
+    let (_, body) = rx.recv().await.unwrap();
+    let body = pairs_of(&body);
+    assert_eq!(field(&body, "event"), Some("ONAPPUNINSTALL"));
+    assert_eq!(field(&body, "data[CLEAN]"), Some("1"));
+    assert_eq!(
+        sorted_keys(&body),
+        [
+            "auth[application_token]",
+            "auth[client_endpoint]",
+            "auth[domain]",
+            "auth[member_id]",
+            "auth[server_endpoint]",
+            "data[CLEAN]",
+            "data[LANGUAGE_ID]",
+            "event",
+            "event_handler_id",
+            "ts"
+        ]
+    );
+    assert_eq!(
+        field(&body, "auth[application_token]"),
+        Some(app.application_token.as_str())
+    );
+    assert_ne!(info(access).await.0, 200, "the app's tokens are revoked");
+    assert_eq!(e.control().offline_queue_len(), 0);
+}
+
 #[tokio::test]
 async fn auth_connector_queues_and_self_change_suppression() {
     let e = emu().await;
@@ -192,16 +308,10 @@ async fn auth_connector_queues_and_self_change_suppression() {
     let rest = format!("{}/rest/", e.base_url());
     let auth = app.access_token.clone();
     for conn in ["", "crm1"] {
-        let b = post(
-            &format!("{rest}event.bind"),
-            &json!({"auth": auth, "event": "ONCRMCONTACTADD", "event_type": "offline", "auth_connector": conn}),
-        )
-        .await.1;
+        let b = rest_call(&rest, "event.bind", &json!({"auth": auth, "event": "ONCRMCONTACTADD", "event_type": "offline", "auth_connector": conn})).await;
         assert_eq!(b["result"], true, "{b}");
     }
-    let b = post(&format!("{rest}event.get"), &json!({"auth": auth}))
-        .await
-        .1;
+    let b = rest_call(&rest, "event.get", &json!({"auth": auth})).await;
     let rows = b["result"].as_array().unwrap();
     assert!(
         rows.contains(&json!({"event": "ONCRMCONTACTADD", "connector_id": "crm1", "offline": 1}))
@@ -224,15 +334,13 @@ async fn auth_connector_queues_and_self_change_suppression() {
         &json!({"fields": {"NAME": "C"}}),
     )
     .await;
-    let plain = post(&format!("{rest}event.offline.list"), &json!({"auth": auth}))
-        .await
-        .1;
-    let crm1 = post(
-        &format!("{rest}event.offline.list"),
+    let plain = rest_call(&rest, "event.offline.list", &json!({"auth": auth})).await;
+    let crm1 = rest_call(
+        &rest,
+        "event.offline.list",
         &json!({"auth": auth, "auth_connector": "crm1"}),
     )
-    .await
-    .1;
+    .await;
     let ids = |b: &Value| -> Vec<String> {
         b["result"]
             .as_array()
@@ -249,12 +357,12 @@ async fn auth_connector_queues_and_self_change_suppression() {
     assert_eq!(ids(&plain), ["1", "3"], "{plain}");
     assert_eq!(ids(&crm1), ["2", "3"], "{crm1}");
     // Reading one queue leaves the other alone.
-    let b = post(
-        &format!("{rest}event.offline.get"),
+    let b = rest_call(
+        &rest,
+        "event.offline.get",
         &json!({"auth": auth, "auth_connector": "crm1"}),
     )
-    .await
-    .1;
+    .await;
     assert_eq!(b["result"]["events"].as_array().unwrap().len(), 2);
     assert_eq!(e.control().offline_queue_len(), 2);
     // Webhooks cannot read offline events.
@@ -283,18 +391,18 @@ async fn offline_reservation_clear_and_error() {
         .await;
     }
     // Two readers with clear=0 get disjoint batches.
-    let a = post(
-        &format!("{rest}event.offline.get"),
+    let a = rest_call(
+        &rest,
+        "event.offline.get",
         &json!({"auth": auth, "clear": 0, "limit": 2}),
     )
-    .await
-    .1;
-    let b = post(
-        &format!("{rest}event.offline.get"),
+    .await;
+    let b = rest_call(
+        &rest,
+        "event.offline.get",
         &json!({"auth": auth, "clear": 0, "limit": 2}),
     )
-    .await
-    .1;
+    .await;
     let pa = a["result"]["process_id"].as_str().unwrap().to_string();
     let pb = b["result"]["process_id"].as_str().unwrap().to_string();
     assert_ne!(pa, pb);
@@ -310,67 +418,58 @@ async fn offline_reservation_clear_and_error() {
     assert_eq!(ma.len(), 2);
     assert!(ma.iter().all(|m| !mb.contains(m)));
     // Re-read by process id (clear=0 keeps them).
-    let again = post(
-        &format!("{rest}event.offline.get"),
+    let again = rest_call(
+        &rest,
+        "event.offline.get",
         &json!({"auth": auth, "clear": 0, "process_id": pa}),
     )
-    .await
-    .1;
+    .await;
     assert_eq!(mids(&again), ma);
     // The list shows the reservation.
-    let l = post(&format!("{rest}event.offline.list"), &json!({"auth": auth}))
-        .await
-        .1;
+    let l = rest_call(&rest, "event.offline.list", &json!({"auth": auth})).await;
     assert_eq!(l["result"][0]["PROCESS_ID"], pa.as_str());
     assert_eq!(l["result"][0]["ERROR"], "0");
     // Mark one of A's rows as an error, clear one of them by message id, then the rest.
-    let b2 = post(
-        &format!("{rest}event.offline.error"),
+    let b2 = rest_call(
+        &rest,
+        "event.offline.error",
         &json!({"auth": auth, "process_id": pa, "message_id": [ma[0]]}),
     )
-    .await
-    .1;
+    .await;
     assert_eq!(b2["result"], true);
-    let c = post(
-        &format!("{rest}event.offline.clear"),
+    let c = rest_call(
+        &rest,
+        "event.offline.clear",
         &json!({"auth": auth, "process_id": pa, "message_id": [ma[1]]}),
     )
-    .await
-    .1;
+    .await;
     assert_eq!(c["result"], true);
-    let c = post(
-        &format!("{rest}event.offline.clear"),
+    let c = rest_call(
+        &rest,
+        "event.offline.clear",
         &json!({"auth": auth, "process_id": pb}),
     )
-    .await
-    .1;
+    .await;
     assert_eq!(c["result"], true);
-    let bad = post(
-        &format!("{rest}event.offline.clear"),
+    let bad = rest_call(
+        &rest,
+        "event.offline.clear",
         &json!({"auth": auth, "process_id": pb, "message_id": ["short"]}),
     )
-    .await
-    .1;
+    .await;
     assert_eq!(bad["error"], "ERROR_ARGUMENT");
-    let missing = post(
-        &format!("{rest}event.offline.clear"),
-        &json!({"auth": auth}),
-    )
-    .await
-    .1;
+    let missing = rest_call(&rest, "event.offline.clear", &json!({"auth": auth})).await;
     assert_eq!(missing["error"], "ERROR_ARGUMENT");
     // Only the errored row remains, visible with error=1 only.
     assert_eq!(e.control().offline_queue_len(), 1);
-    let normal = post(&format!("{rest}event.offline.get"), &json!({"auth": auth}))
-        .await
-        .1;
+    let normal = rest_call(&rest, "event.offline.get", &json!({"auth": auth})).await;
     assert_eq!(normal["result"]["events"], json!([]));
-    let errs = post(
-        &format!("{rest}event.offline.get"),
+    let errs = rest_call(
+        &rest,
+        "event.offline.get",
         &json!({"auth": auth, "error": 1, "clear": 0}),
     )
-    .await
-    .1;
+    .await;
     assert_eq!(mids(&errs), [ma[0].clone()]);
 }
 
@@ -396,19 +495,19 @@ async fn offline_error_deletes_duplicates_held_by_other_processes() {
     // Process A reserves the row; a second change to the same object makes a new row (same
     // MESSAGE_ID), which process B reserves.
     post(&url, &update).await;
-    let a = post(
-        &format!("{rest}event.offline.get"),
+    let a = rest_call(
+        &rest,
+        "event.offline.get",
         &json!({"auth": auth, "clear": 0}),
     )
-    .await
-    .1;
+    .await;
     post(&url, &update).await;
-    let b = post(
-        &format!("{rest}event.offline.get"),
+    let b = rest_call(
+        &rest,
+        "event.offline.get",
         &json!({"auth": auth, "clear": 0}),
     )
-    .await
-    .1;
+    .await;
     let (pa, pb) = (
         a["result"]["process_id"].clone(),
         b["result"]["process_id"].clone(),
@@ -424,9 +523,7 @@ async fn offline_error_deletes_duplicates_held_by_other_processes() {
         &json!({"auth": auth, "process_id": pa, "message_id": [mid]}),
     )
     .await;
-    let list = post(&format!("{rest}event.offline.list"), &json!({"auth": auth}))
-        .await
-        .1;
+    let list = rest_call(&rest, "event.offline.list", &json!({"auth": auth})).await;
     let rows = list["result"].as_array().cloned().unwrap_or_default();
     assert_eq!(rows.len(), 1, "B's duplicate was deleted: {list}");
     assert_eq!(rows[0]["ERROR"], "1");
