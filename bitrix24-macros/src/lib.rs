@@ -17,7 +17,6 @@ use quote::{ToTokens, format_ident, quote};
 use syn::spanned::Spanned;
 use syn::{
     Data, DeriveInput, Error, Expr, ExprArray, Fields, Lit, LitBool, LitInt, LitStr, Path, Type,
-    parse_macro_input,
 };
 
 /// Implements `bitrix24::Method` for a struct that serializes to the method's parameters.
@@ -49,10 +48,7 @@ use syn::{
 /// The struct must also implement `serde::Serialize` (derive it).
 #[proc_macro_derive(Method, attributes(bitrix24))]
 pub fn derive_method(input: TokenStream) -> TokenStream {
-    let input = parse_macro_input!(input as DeriveInput);
-    expand_method(&input)
-        .unwrap_or_else(Error::into_compile_error)
-        .into()
+    derive(input, expand_method)
 }
 
 /// Implements `bitrix24::UserFields` for a struct of typed user fields.
@@ -80,10 +76,7 @@ pub fn derive_method(input: TokenStream) -> TokenStream {
 /// `None`); `None` fields are not written back.
 #[proc_macro_derive(UserFields, attributes(bitrix24))]
 pub fn derive_user_fields(input: TokenStream) -> TokenStream {
-    let input = parse_macro_input!(input as DeriveInput);
-    expand_user_fields(&input)
-        .unwrap_or_else(Error::into_compile_error)
-        .into()
+    derive(input, expand_user_fields)
 }
 
 /// Implements `bitrix24::smart::SmartProcessItem` (plus `Serialize` and `Deserialize` in the
@@ -119,13 +112,24 @@ pub fn derive_user_fields(input: TokenStream) -> TokenStream {
 /// pagination. Do not also derive `Serialize`/`Deserialize`.
 #[proc_macro_derive(SmartProcessItem, attributes(bitrix24))]
 pub fn derive_smart_process_item(input: TokenStream) -> TokenStream {
-    let input = parse_macro_input!(input as DeriveInput);
-    expand_smart(&input)
-        .unwrap_or_else(Error::into_compile_error)
-        .into()
+    derive(input, expand_smart)
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/// Parses a derive's input and expands it with `expand`; a parse or expansion error becomes
+/// a `compile_error!` at its span.
+fn derive(
+    input: TokenStream,
+    expand: fn(&DeriveInput) -> syn::Result<TokenStream2>,
+) -> TokenStream {
+    match syn::parse::<DeriveInput>(input) {
+        Ok(input) => expand(&input),
+        Err(e) => Err(e),
+    }
+    .unwrap_or_else(Error::into_compile_error)
+    .into()
+}
 
 fn default_crate() -> Path {
     syn::parse_quote!(::bitrix24)
@@ -146,6 +150,17 @@ fn set_once<T>(slot: &mut Option<T>, value: T, key: &str, span: Span) -> syn::Re
     }
     *slot = Some(value);
     Ok(())
+}
+
+/// The value of a required key, or the error naming `key` (its form, such as
+/// `method = "x.y"`) at the derive's type, followed by `hint`.
+fn required<T>(slot: Option<T>, at: &syn::Ident, key: &str, hint: &str) -> syn::Result<T> {
+    slot.ok_or_else(|| {
+        Error::new(
+            at.span(),
+            format!("missing `{key}` in #[bitrix24(...)]{hint}"),
+        )
+    })
 }
 
 struct MethodAttrs {
@@ -214,12 +229,7 @@ fn expand_method(input: &DeriveInput) -> syn::Result<TokenStream2> {
             "#[derive(Method)] needs #[bitrix24(method = \"...\", risk = \"...\", scopes = [...], response = Type)]",
         ));
     }
-    let method = a.method.ok_or_else(|| {
-        Error::new(
-            ident.span(),
-            "missing `method = \"x.y\"` in #[bitrix24(...)]",
-        )
-    })?;
+    let method = required(a.method, ident, "method = \"x.y\"", "")?;
     let name = method.value();
     if name.is_empty()
         || name.starts_with('.')
@@ -234,19 +244,12 @@ fn expand_method(input: &DeriveInput) -> syn::Result<TokenStream2> {
             "a method name is ASCII letters, digits, `_` and single dots, like \"crm.deal.get\"",
         ));
     }
-    let risk_lit = a.risk.ok_or_else(|| {
-        Error::new(
-            ident.span(),
-            format!(
-                "missing `risk = {}` in #[bitrix24(...)]",
-                Risk::ALL
-                    .iter()
-                    .map(|r| format!("\"{}\"", r.as_str()))
-                    .collect::<Vec<_>>()
-                    .join(" | ")
-            ),
-        )
-    })?;
+    let risk_key = Risk::ALL
+        .iter()
+        .map(|r| format!("\"{}\"", r.as_str()))
+        .collect::<Vec<_>>()
+        .join(" | ");
+    let risk_lit = required(a.risk, ident, &format!("risk = {risk_key}"), "")?;
     // The classes, their spelling and their default idempotency come from the one table in
     // bitrix24-codegen (which also generates `bitrix24::Risk`).
     let Some(risk) = Risk::parse(&risk_lit.value()) else {
@@ -261,18 +264,13 @@ fn expand_method(input: &DeriveInput) -> syn::Result<TokenStream2> {
     };
     let risk_variant = format_ident!("{}", risk.variant());
     let default_idem = risk.default_idempotent();
-    let scopes = a.scopes.ok_or_else(|| {
-        Error::new(
-            ident.span(),
-            "missing `scopes = [\"...\"]` in #[bitrix24(...)] (use `scopes = []` for global methods)",
-        )
-    })?;
-    let response = a.response.ok_or_else(|| {
-        Error::new(
-            ident.span(),
-            "missing `response = Type` in #[bitrix24(...)]",
-        )
-    })?;
+    let scopes = required(
+        a.scopes,
+        ident,
+        "scopes = [\"...\"]",
+        " (use `scopes = []` for global methods)",
+    )?;
+    let response = required(a.response, ident, "response = Type", "")?;
     let idempotent = a.idempotent.map_or(default_idem, |b| b.value);
     let krate = a.krate.unwrap_or_else(default_crate);
     let v3 = a.v3.map(|v| quote!(const V3_NAME: ::core::option::Option<&'static str> = ::core::option::Option::Some(#v);));
