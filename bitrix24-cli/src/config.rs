@@ -1,6 +1,6 @@
 //! Portal configuration from the environment, and secret masking.
 
-use bitrix24::{ApiVersion, Client, OAuthApp, OAuthTokens, Secret, Webhook};
+use bitrix24::{ApiVersion, Client, ClientBuilder, OAuthApp, OAuthTokens, Secret, Webhook};
 
 use serde_json::Value;
 
@@ -191,13 +191,24 @@ pub fn portal_from_env(
     rate_limited: bool,
     batch_concurrency: usize,
 ) -> Result<Portal, Fail> {
-    let invalid = |m: String| Fail::Invalid(m);
-    let mut b = Client::builder()
+    portal_with(base_builder(api, rate_limited, batch_concurrency))
+}
+
+/// The client settings every command starts from.
+pub fn base_builder(
+    api: ApiVersion,
+    rate_limited: bool,
+    batch_concurrency: usize,
+) -> ClientBuilder {
+    let b = Client::builder()
         .api_version(api)
         .batch_concurrency(batch_concurrency);
-    if !rate_limited {
-        b = b.no_rate_limit();
-    }
+    if rate_limited { b } else { b.no_rate_limit() }
+}
+
+/// [`portal_from_env`] from the given client settings.
+pub fn portal_with(b: ClientBuilder) -> Result<Portal, Fail> {
+    let invalid = |m: String| Fail::Invalid(m);
     let tenant = tenant_from_env()?;
     let b = if let Some(url) = env("B24_WEBHOOK_URL") {
         b.webhook(&url)

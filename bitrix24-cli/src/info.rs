@@ -1,4 +1,4 @@
-//! `b24 packs|methods|scopes|doctor|emulator`.
+//! `b24 packs|methods|scopes|emulator`.
 
 use bitrix24::catalog;
 use bitrix24::policy::{PACK_PATTERNS, normalize_method, pack_patterns};
@@ -6,8 +6,8 @@ use clap::Args;
 use serde_json::{Value, json};
 
 use crate::Fail;
-use crate::call::{Api, Output, print_response, table};
-use crate::config::{self, Masker, rate_limited};
+use crate::call::{Output, print_response};
+use crate::config::Masker;
 
 /// `b24 packs` options.
 #[derive(Debug, Args)]
@@ -36,23 +36,6 @@ pub struct ScopesArgs {
     /// Methods the integration calls.
     #[arg(required = true)]
     pub methods: Vec<String>,
-}
-
-/// `b24 doctor` options.
-#[derive(Debug, Args)]
-pub struct DoctorArgs {
-    /// Methods to check with method.get (comma-separated).
-    #[arg(long, default_value = "crm.deal.list,user.current")]
-    pub methods: String,
-    /// Feature to check with feature.get.
-    #[arg(long, default_value = "rest_offline_extended")]
-    pub feature: String,
-    /// REST generation.
-    #[arg(long, value_enum, default_value = "v2")]
-    pub api: Api,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "json")]
-    pub output: Output,
 }
 
 /// `b24 emulator` options.
@@ -150,68 +133,6 @@ pub fn scopes(args: &ScopesArgs) -> Result<(), Fail> {
             "Error: not in the specs (scopes unknown): {}",
             unknown.join(", ")
         )))
-    }
-}
-
-/// `b24 doctor`.
-pub async fn doctor(args: DoctorArgs, masker: &Masker) -> Result<(), Fail> {
-    let portal = config::portal_from_env(args.api.version(), rate_limited(), 4)?;
-    let mut checks: Vec<(String, Value)> = vec![
-        ("server.time".into(), json!({})),
-        ("user.current".into(), json!({})),
-        ("scope".into(), json!({})),
-    ];
-    for m in args
-        .methods
-        .split(',')
-        .map(str::trim)
-        .filter(|m| !m.is_empty())
-    {
-        let m = normalize_method(m).map_err(|e| Fail::Invalid(format!("Error: {e}")))?;
-        checks.push(("method.get".into(), json!({"name": m})));
-    }
-    checks.push(("feature.get".into(), json!({"CODE": args.feature})));
-    let mut rows = Vec::new();
-    let mut failed = 0;
-    for (method, params) in checks {
-        let label = match params.get("name") {
-            Some(Value::String(n)) => format!("method.get {n}"),
-            _ => method.clone(),
-        };
-        let started = std::time::Instant::now();
-        let r = portal.client.call(&method, params).await;
-        let ms = started.elapsed().as_millis();
-        let (ok, detail) = match r {
-            Ok(v) => (true, summarize(&v)),
-            Err(e) => {
-                failed += 1;
-                (false, e.to_string())
-            }
-        };
-        rows.push(json!({"check": label, "ok": ok, "ms": ms, "detail": detail}));
-    }
-    let v = Value::Array(rows);
-    match args.output {
-        Output::Table => crate::out(masker, &table(&v)),
-        _ => print_response(
-            masker,
-            &json!({"tenant": portal.tenant, "checks": v}),
-            args.output,
-        ),
-    }
-    if failed > 0 {
-        return Err(Fail::Portal(format!("doctor: {failed} check(s) failed")));
-    }
-    Ok(())
-}
-
-fn summarize(v: &Value) -> String {
-    let s = v.to_string();
-    if s.chars().count() > 120 {
-        let cut: String = s.chars().take(119).collect();
-        format!("{cut}…")
-    } else {
-        s
     }
 }
 

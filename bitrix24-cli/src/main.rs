@@ -7,6 +7,7 @@
 mod call;
 mod config;
 mod data;
+mod doctor;
 mod guarded;
 mod import;
 mod info;
@@ -52,8 +53,8 @@ enum Command {
     Methods(info::MethodsArgs),
     /// The least-privilege scopes for a set of methods.
     Scopes(info::ScopesArgs),
-    /// Checks the portal: server.time, user.current, scope, method.get, feature.get.
-    Doctor(info::DoctorArgs),
+    /// Checks the portal: config, reachability, auth, scopes, methods, offline events, limits.
+    Doctor(doctor::DoctorArgs),
     /// Streams every row of a list method as JSON lines.
     Export(data::ExportArgs),
     /// Sends one call per JSON line of a file, 50 per batch request, resumable.
@@ -112,7 +113,7 @@ fn main() -> ExitCode {
             Command::Packs(a) => info::packs(&a),
             Command::Methods(a) => info::methods(&a),
             Command::Scopes(a) => info::scopes(&a),
-            Command::Doctor(a) => info::doctor(a, &masker).await,
+            Command::Doctor(a) => doctor::doctor(a, &masker).await,
             Command::Export(a) => data::export(a, &masker).await,
             Command::Import(a) => import::import(a, &masker).await,
             Command::Worker(a) => worker::worker(a, &masker).await,
