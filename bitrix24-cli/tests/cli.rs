@@ -7,118 +7,87 @@ mod common;
 
 use common::{portal, refused, secret_free, stderr, stdout_json};
 
+/// Refusals: the arguments (`|`-separated) and the words the message must hold
+/// (`|`-separated).
+const REFUSALS: &[(&str, &str)] = &[
+    ("crm.deal.list|--packs|core,nope", "unknown pack 'nope'"),
+    (
+        "crm.deal.list|--method-allowlist|crm deal",
+        "invalid method pattern",
+    ),
+    (
+        "crm.deal.list|--method-allowlist|crm.*;x",
+        "invalid method pattern",
+    ),
+    (
+        "im.message.add|--params|{}|--confirm-write",
+        "im.message.add|outside the allowlist|--allow-unlisted",
+    ),
+    (
+        "crm.deal.list|--packs|none",
+        "crm.deal.list|outside the allowlist",
+    ),
+    (
+        r#"batch|--params|{"cmd":{"a":"user.current","b":"im.message.add?DIALOG_ID=1"}}"#,
+        "batch command 'b'|im.message.add",
+    ),
+    (
+        r#"crm.deal.add|--params|{"fields":{"TITLE":"x"}}"#,
+        "crm.deal.add|risk write|--confirm-write",
+    ),
+    (
+        r#"crm.deal.delete|--params|{"id":1}|--confirm-write"#,
+        "crm.deal.delete|risk destructive|--confirm-destructive",
+    ),
+    (
+        r#"batch|--params|{"cmd":{"a":"crm.deal.list","b":"crm.deal.delete?id=1"}}|--confirm-write"#,
+        "batch|risk destructive|--confirm-destructive",
+    ),
+    (
+        r#"crm.deal.add|--params|{"fields":{"TITLE":"x"}}|--confirm-write|--require-plan"#,
+        "plan is required|--plan-only",
+    ),
+    // Bad input.
+    ("crm.deal.list|--params|{oops", "Invalid JSON in --params"),
+    (
+        "crm.deal.list|--params|[1,2]",
+        "must decode to a JSON object",
+    ),
+    (
+        "crm.deal.list|--params|\"x\"",
+        "must decode to a JSON object",
+    ),
+    ("crm.deal.list;rm -rf|--params|{}", "invalid method name"),
+    ("crm deal list", "invalid method name"),
+    ("", ""),
+    (
+        r#"batch|--params|{"cmd":{"a":"batch?cmd[x]=user.current"}}"#,
+        "nested batch",
+    ),
+];
+
+fn split(s: &str) -> Vec<&str> {
+    s.split('|').filter(|w| !w.is_empty()).collect()
+}
+
 #[test]
 fn every_refusal_exits_2_and_sends_nothing() {
     let p = portal(3);
-    let add = r#"{"fields":{"TITLE":"x"}}"#;
-    refused(
-        &p,
-        &["crm.deal.list", "--packs", "core,nope"],
-        &["unknown pack 'nope'"],
-    );
-    refused(
-        &p,
-        &["crm.deal.list", "--method-allowlist", "crm deal"],
-        &["invalid method pattern"],
-    );
-    refused(
-        &p,
-        &["crm.deal.list", "--method-allowlist", "crm.*;x"],
-        &["invalid method pattern"],
-    );
-    refused(
-        &p,
-        &["im.message.add", "--params", "{}", "--confirm-write"],
-        &[
-            "im.message.add",
-            "outside the allowlist",
-            "--allow-unlisted",
-        ],
-    );
-    refused(
-        &p,
-        &["crm.deal.list", "--packs", "none"],
-        &["crm.deal.list", "outside the allowlist"],
-    );
-    refused(
-        &p,
-        &[
-            "batch",
-            "--params",
-            r#"{"cmd":{"a":"user.current","b":"im.message.add?DIALOG_ID=1"}}"#,
-        ],
-        &["batch command 'b'", "im.message.add"],
-    );
-    refused(
-        &p,
-        &["crm.deal.add", "--params", add],
-        &["crm.deal.add", "risk write", "--confirm-write"],
-    );
-    refused(
-        &p,
-        &[
-            "crm.deal.delete",
-            "--params",
-            r#"{"id":1}"#,
-            "--confirm-write",
-        ],
-        &[
-            "crm.deal.delete",
-            "risk destructive",
-            "--confirm-destructive",
-        ],
-    );
-    refused(
-        &p,
-        &[
-            "batch",
-            "--params",
-            r#"{"cmd":{"a":"crm.deal.list","b":"crm.deal.delete?id=1"}}"#,
-            "--confirm-write",
-        ],
-        &["batch", "risk destructive", "--confirm-destructive"],
-    );
-    refused(
-        &p,
-        &[
-            "crm.deal.add",
-            "--params",
-            add,
-            "--confirm-write",
-            "--require-plan",
-        ],
-        &["plan is required", "--plan-only"],
-    );
+    for (args, words) in REFUSALS {
+        refused(&p, &split(args), &split(words));
+    }
     let o = p
         .cmd()
         .env("B24_REQUIRE_PLAN", "1")
-        .args(["crm.deal.add", "--params", add, "--confirm-write"])
+        .args([
+            "crm.deal.add",
+            "--params",
+            r#"{"fields":{}}"#,
+            "--confirm-write",
+        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    // Bad input.
-    refused(
-        &p,
-        &["crm.deal.list", "--params", "{oops"],
-        &["Invalid JSON in --params"],
-    );
-    refused(
-        &p,
-        &["crm.deal.list", "--params", "[1,2]"],
-        &["must decode to a JSON object"],
-    );
-    refused(
-        &p,
-        &["crm.deal.list", "--params", "\"x\""],
-        &["must decode to a JSON object"],
-    );
-    refused(
-        &p,
-        &["crm.deal.list;rm -rf", "--params", "{}"],
-        &["invalid method name"],
-    );
-    refused(&p, &["crm deal list"], &["invalid method name"]);
-    refused(&p, &[], &[]);
     let cmd: serde_json::Map<String, Value> = (0..51)
         .map(|i| (format!("c{i}"), json!("user.current")))
         .collect();
@@ -127,15 +96,6 @@ fn every_refusal_exits_2_and_sends_nothing() {
         &p,
         &["batch", "--params", &big],
         &["51 commands", "limit is 50"],
-    );
-    refused(
-        &p,
-        &[
-            "batch",
-            "--params",
-            r#"{"cmd":{"a":"batch?cmd[x]=user.current"}}"#,
-        ],
-        &["nested batch"],
     );
     // The audit has a row for every refusal that reached the guard, none with a value.
     let audit = std::fs::read_to_string(p.path("audit.jsonl")).unwrap_or_default();

@@ -63,6 +63,38 @@ pub fn params_hash(method: &str, params: &Value) -> String {
 
 type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
+/// What both stores are made of: the locked file, how long its entries live and the clock.
+#[derive(Clone)]
+struct Timed {
+    file: LockedJson,
+    ttl_secs: u64,
+    clock: Clock,
+}
+
+impl Timed {
+    /// `ttl_secs` is at least 60.
+    fn new(path: PathBuf, ttl_secs: u64) -> Self {
+        Timed {
+            file: LockedJson { path },
+            ttl_secs: ttl_secs.max(60),
+            clock: Arc::new(unix_now),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        (self.clock)()
+    }
+}
+
+impl std::fmt::Debug for Timed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Timed")
+            .field("path", &self.file.path)
+            .field("ttl_secs", &self.ttl_secs)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A JSON object in a file, changed under a lock.
 #[derive(Clone)]
 struct LockedJson {
@@ -191,42 +223,29 @@ pub struct Plan {
 const PLAN_RETENTION_SECS: u64 = 7 * 24 * 3600;
 
 /// Plans in a JSON file (`{"plans": {id: plan}}`).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct PlanStore {
-    file: LockedJson,
-    ttl_secs: u64,
-    clock: Clock,
-}
-
-impl std::fmt::Debug for PlanStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PlanStore")
-            .field("path", &self.file.path)
-            .field("ttl_secs", &self.ttl_secs)
-            .finish_non_exhaustive()
-    }
+    t: Timed,
 }
 
 impl PlanStore {
     /// A store at `path`; plans expire `ttl_secs` after planning (at least 60).
     pub fn new(path: impl Into<PathBuf>, ttl_secs: u64) -> Self {
         PlanStore {
-            file: LockedJson { path: path.into() },
-            ttl_secs: ttl_secs.max(60),
-            clock: Arc::new(unix_now),
+            t: Timed::new(path.into(), ttl_secs),
         }
     }
 
     /// Uses another clock (Unix seconds), for tests.
     #[must_use]
     pub fn with_clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
-        self.clock = Arc::new(clock);
+        self.t.clock = Arc::new(clock);
         self
     }
 
     /// The file.
     pub fn path(&self) -> &Path {
-        &self.file.path
+        &self.t.file.path
     }
 
     /// Stores a plan for an evaluated call.
@@ -237,7 +256,7 @@ impl PlanStore {
         params: &Value,
         packs: &[String],
     ) -> Result<Plan, PolicyError> {
-        let now = (self.clock)();
+        let now = self.t.now();
         let hash = params_hash(&decision.method, params);
         let seed = format!(
             "{tenant}|{hash}|{now}|{:x}{:x}",
@@ -254,12 +273,12 @@ impl PlanStore {
             allowlisted: decision.allowlisted,
             packs: packs.to_vec(),
             created_at: now,
-            expires_at: now + self.ttl_secs,
+            expires_at: now + self.t.ttl_secs,
             executed: false,
             executed_at: None,
         };
         let stored = serde_json::to_value(&plan).map_err(|e| PolicyError::store(self.path(), e))?;
-        self.file.update(|state| {
+        self.t.file.update(|state| {
             let plans = plans_of(state);
             plans.retain(|_, p| {
                 p.get("expires_at")
@@ -312,8 +331,9 @@ impl PlanStore {
     /// The plan `id`, if it may run now for `tenant` (and `method`, when given); nothing is
     /// changed.
     pub fn get(&self, id: &str, tenant: &str, method: Option<&str>) -> Result<Plan, PolicyError> {
-        let now = (self.clock)();
-        self.file
+        let now = self.t.now();
+        self.t
+            .file
             .update(|state| Ok((Self::checked(state, id, tenant, method, now)?, false)))
     }
 
@@ -326,8 +346,8 @@ impl PlanStore {
         tenant: &str,
         method: Option<&str>,
     ) -> Result<Plan, PolicyError> {
-        let now = (self.clock)();
-        self.file.update(|state| {
+        let now = self.t.now();
+        self.t.file.update(|state| {
             let mut plan = Self::checked(state, id, tenant, method, now)?;
             plan.executed = true;
             plan.executed_at = Some(now);
@@ -367,47 +387,31 @@ pub enum Begin {
 }
 
 /// Idempotency records in a JSON file (`{"entries": {key: record}}`).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct IdempotencyStore {
-    file: LockedJson,
-    ttl_secs: u64,
+    t: Timed,
     lease_secs: u64,
-    clock: Clock,
-}
-
-impl std::fmt::Debug for IdempotencyStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IdempotencyStore")
-            .field("path", &self.file.path)
-            .field("ttl_secs", &self.ttl_secs)
-            .field("lease_secs", &self.lease_secs)
-            .finish_non_exhaustive()
-    }
 }
 
 impl IdempotencyStore {
     /// A store at `path`; results are replayed for `ttl_secs` (at least 60). A call left in
     /// progress by a process that died is given up after 10 minutes.
     pub fn new(path: impl Into<PathBuf>, ttl_secs: u64) -> Self {
-        let ttl_secs = ttl_secs.max(60);
-        IdempotencyStore {
-            file: LockedJson { path: path.into() },
-            ttl_secs,
-            lease_secs: ttl_secs.min(600),
-            clock: Arc::new(unix_now),
-        }
+        let t = Timed::new(path.into(), ttl_secs);
+        let lease_secs = t.ttl_secs.min(600);
+        IdempotencyStore { t, lease_secs }
     }
 
     /// Uses another clock (Unix seconds), for tests.
     #[must_use]
     pub fn with_clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
-        self.clock = Arc::new(clock);
+        self.t.clock = Arc::new(clock);
         self
     }
 
     /// The file.
     pub fn path(&self) -> &Path {
-        &self.file.path
+        &self.t.file.path
     }
 
     /// The key of a call: `tenant|method|` then the explicit key, else
@@ -443,9 +447,9 @@ impl IdempotencyStore {
     /// another call holds it, [`PolicyError::IdempotencyKeyReused`] when it was used with
     /// other params; else marks it in progress.
     pub fn begin(&self, key: &str, hash: &str) -> Result<Begin, PolicyError> {
-        let now = (self.clock)();
-        let (ttl, lease) = (self.ttl_secs, self.lease_secs);
-        self.file.update(|state| {
+        let now = self.t.now();
+        let (ttl, lease) = (self.t.ttl_secs, self.lease_secs);
+        self.t.file.update(|state| {
             let entries = section(state, "entries");
             // An unknown outcome is kept until someone checks the portal: it never expires.
             entries.retain(|_, e| {
@@ -513,9 +517,9 @@ impl IdempotencyStore {
         status: &str,
         response: Option<&Value>,
     ) -> Result<(), PolicyError> {
-        let now = (self.clock)();
-        let ttl = self.ttl_secs;
-        self.file.update(|state| {
+        let now = self.t.now();
+        let ttl = self.t.ttl_secs;
+        self.t.file.update(|state| {
             let mut entry = serde_json::json!({
                 "status": status,
                 "params_hash": hash,
@@ -532,7 +536,7 @@ impl IdempotencyStore {
 
     /// Forgets `key` (after a failed call, so that it may be tried again).
     pub fn clear(&self, key: &str) -> Result<(), PolicyError> {
-        self.file.update(|state| {
+        self.t.file.update(|state| {
             let removed = section(state, "entries").remove(key).is_some();
             Ok(((), removed))
         })
