@@ -328,11 +328,7 @@ async fn scopes_and_auth_types_are_enforced() {
         .start()
         .await
         .unwrap();
-    let narrow = Client::builder()
-        .webhook(&format!("{}/rest/2/crmonly/", emu.base_url()))
-        .no_rate_limit()
-        .build()
-        .unwrap();
+    let narrow = hook_client(&format!("{}/rest/2/crmonly/", emu.base_url()));
     let err = narrow.send(&TasksTaskList::new()).await.unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::InsufficientScope));
     let err = hook_client(&emu.webhook_url())
@@ -343,11 +339,7 @@ async fn scopes_and_auth_types_are_enforced() {
         err.api().map(|a| (a.code.clone(), a.status)),
         Some((ErrorCode::WrongAuthType, 403))
     );
-    let wrong = Client::builder()
-        .webhook(&format!("{}/rest/1/wrongcode/", emu.base_url()))
-        .no_rate_limit()
-        .build()
-        .unwrap();
+    let wrong = hook_client(&format!("{}/rest/1/wrongcode/", emu.base_url()));
     let err = wrong.send(&ServerTime::new()).await.unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::InvalidCredentials));
     let err = hook_client(&emu.webhook_url())

@@ -132,6 +132,16 @@ fn one_batch_at_a_time(server: &Canned) -> Client {
         .unwrap()
 }
 
+/// Walks the deals whose id is above `bound` (as the caller wrote it) against a server that
+/// answers `answer`: the rows, the error the walk ended with, and the server.
+async fn walk_above(bound: &Value, answer: Answer) -> (Vec<Deal>, Option<Error>, Canned) {
+    let server = Canned::start(vec![answer]).await;
+    let c = hook_client(&server.webhook());
+    let (rows, err) =
+        walk(c.stream(&CrmDealList::new().filter(object(json!({">ID": bound}))))).await;
+    (rows, err, server)
+}
+
 fn starts(server: &Canned) -> Vec<Value> {
     server
         .seen()
@@ -287,10 +297,7 @@ async fn the_callers_id_bound_is_kept_in_every_written_form() {
         json!(" 100"),
         json!("100"),
     ] {
-        let server = Canned::start(vec![page(rows(101, 2), None, None)]).await;
-        let c = hook_client(&server.webhook());
-        let (rows, err) =
-            walk(c.stream(&CrmDealList::new().filter(object(json!({">ID": bound.clone()}))))).await;
+        let (rows, err, server) = walk_above(&bound, page(rows(101, 2), None, None)).await;
         assert!(err.is_none(), "{bound}: {err:?}");
         assert_eq!(ids(&rows), vec![101, 102], "{bound}");
         let sent: Value = serde_json::from_str(&server.seen()[0].body).unwrap();
@@ -307,10 +314,7 @@ async fn an_unreadable_id_bound_is_refused_naming_the_filter_key() {
         json!(true),
         json!(""),
     ] {
-        let server = Canned::start(vec![page(rows(1, 2), None, None)]).await;
-        let c = hook_client(&server.webhook());
-        let (rows, err) =
-            walk(c.stream(&CrmDealList::new().filter(object(json!({">ID": bound.clone()}))))).await;
+        let (rows, err, server) = walk_above(&bound, page(rows(1, 2), None, None)).await;
         assert!(rows.is_empty(), "{bound}");
         let err = err.unwrap_or_else(|| panic!("{bound}: accepted"));
         assert!(

@@ -123,14 +123,24 @@ fn form_value(body: &str, key: &str) -> String {
         .to_owned()
 }
 
-fn app_client(server: &Canned, store: Arc<dyn TokenStore>, timeout: Duration) -> Client {
+/// An OAuth client of `server` with `store`, fast retries and a 5 s timeout (a guard: no
+/// test here waits that long).
+fn app_client(server: &Canned, store: Arc<dyn TokenStore>) -> Client {
     server
         .oauth_builder()
         .token_store(store)
         .retry(fast_retry())
-        .timeout(timeout)
+        .timeout(Duration::from_secs(5))
         .build()
         .unwrap()
+}
+
+/// A mini portal whose token endpoint rotates the pair at once, where a stale token gets
+/// `stale_code`, and its server.
+async fn rotating_portal(stale_code: &'static str) -> (Arc<MiniPortal>, Canned) {
+    let portal = MiniPortal::new(TokenMode::Rotate(Duration::ZERO), stale_code);
+    let server = portal.start().await;
+    (portal, server)
 }
 
 async fn server_time(c: &Client) -> Result<String, Error> {
@@ -147,7 +157,7 @@ async fn a_cancelled_caller_does_not_lose_the_rotated_tokens() {
     );
     let server = portal.start().await;
     let store = Arc::new(MemoryTokenStore::new());
-    let c = app_client(&server, store.clone(), Duration::from_secs(5));
+    let c = app_client(&server, store.clone());
     // The caller gives up while the token endpoint is rotating the pair.
     let gave_up = tokio::time::timeout(Duration::from_millis(100), server_time(&c)).await;
     assert!(gave_up.is_err(), "the call should still be waiting");
@@ -169,11 +179,12 @@ async fn a_cancelled_caller_does_not_lose_the_rotated_tokens() {
 async fn one_refresh_failure_answers_every_waiter() {
     let portal = MiniPortal::new(TokenMode::Hang, "expired_token");
     let server = portal.start().await;
-    let c = app_client(
-        &server,
-        Arc::new(MemoryTokenStore::new()),
-        Duration::from_secs(2),
-    );
+    let c = server
+        .oauth_builder()
+        .retry(fast_retry())
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
     let calls = (0..100).map(|_| server_time(&c));
     let results = tokio::time::timeout(Duration::from_secs(30), futures::future::join_all(calls))
         .await
@@ -238,10 +249,9 @@ impl TokenStore for FirstLoadStore {
 
 #[tokio::test]
 async fn a_refresh_task_that_died_does_not_block_the_next_refresh() {
-    let portal = MiniPortal::new(TokenMode::Rotate(Duration::ZERO), "expired_token");
-    let server = portal.start().await;
+    let (portal, server) = rotating_portal("expired_token").await;
     let store = FirstLoadStore::new(Arc::new(MemoryTokenStore::new()), FirstLoad::Panics);
-    let c = app_client(&server, store, Duration::from_secs(5));
+    let c = app_client(&server, store);
     let err = server_time(&c).await.unwrap_err();
     assert!(
         matches!(err, Error::Auth(AuthError::RefreshUnavailable(_))),
@@ -255,11 +265,10 @@ async fn a_refresh_task_that_died_does_not_block_the_next_refresh() {
 
 #[tokio::test]
 async fn invalid_token_adopts_what_another_process_saved() {
-    let portal = MiniPortal::new(TokenMode::Rotate(Duration::ZERO), "invalid_token");
-    let server = portal.start().await;
+    let (portal, server) = rotating_portal("invalid_token").await;
     let store: Arc<dyn TokenStore> = Arc::new(MemoryTokenStore::new());
-    let a = app_client(&server, store.clone(), Duration::from_secs(5));
-    let b = app_client(&server, store.clone(), Duration::from_secs(5));
+    let a = app_client(&server, store.clone());
+    let b = app_client(&server, store.clone());
     server_time(&a).await.unwrap();
     assert_eq!(portal.tokens(), 1);
     // B still holds the pair A rotated away; the portal calls its token invalid.
@@ -270,13 +279,8 @@ async fn invalid_token_adopts_what_another_process_saved() {
 
 #[tokio::test]
 async fn invalid_token_refreshes_once_when_the_store_has_nothing_newer() {
-    let portal = MiniPortal::new(TokenMode::Rotate(Duration::ZERO), "invalid_token");
-    let server = portal.start().await;
-    let c = app_client(
-        &server,
-        Arc::new(MemoryTokenStore::new()),
-        Duration::from_secs(5),
-    );
+    let (portal, server) = rotating_portal("invalid_token").await;
+    let c = app_client(&server, Arc::new(MemoryTokenStore::new()));
     server_time(&c).await.unwrap();
     assert_eq!(portal.tokens(), 1);
 }
@@ -285,14 +289,12 @@ async fn invalid_token_refreshes_once_when_the_store_has_nothing_newer() {
 
 #[tokio::test]
 async fn a_cached_refusal_yields_to_tokens_a_peer_saved() {
-    let portal = MiniPortal::new(TokenMode::Rotate(Duration::ZERO), "expired_token");
-    let server = portal.start().await;
+    let (portal, server) = rotating_portal("expired_token").await;
     let shared: Arc<dyn TokenStore> = Arc::new(MemoryTokenStore::new());
-    let winner = app_client(&server, shared.clone(), Duration::from_secs(5));
+    let winner = app_client(&server, shared.clone());
     let loser = app_client(
         &server,
         FirstLoadStore::new(shared.clone(), FirstLoad::Misses),
-        Duration::from_secs(5),
     );
     server_time(&winner).await.unwrap();
     // The loser refreshed with the same, now dead, refresh token.
@@ -321,11 +323,7 @@ async fn refusals_that_may_pass_are_not_cached() {
         let status = first.status;
         let portal = MiniPortal::new(TokenMode::Once(first), "expired_token");
         let server = portal.start().await;
-        let c = app_client(
-            &server,
-            Arc::new(MemoryTokenStore::new()),
-            Duration::from_secs(5),
-        );
+        let c = app_client(&server, Arc::new(MemoryTokenStore::new()));
         let err = server_time(&c).await.unwrap_err();
         assert!(matches!(err, Error::Auth(_)), "{status}: {err:?}");
         server_time(&c).await.unwrap();
@@ -418,8 +416,7 @@ fn oauth_addresses_must_be_https_off_loopback() {
 
 #[tokio::test]
 async fn an_untrusted_server_endpoint_gets_no_secret() {
-    let portal = MiniPortal::new(TokenMode::Rotate(Duration::ZERO), "expired_token");
-    let server = portal.start().await;
+    let (portal, server) = rotating_portal("expired_token").await;
     let mut tokens = OAuthTokens::new("old4ccess", "oldrefresh", format!("{}/rest/", server.base));
     tokens.server_endpoint = Some("https://collector.example.net/rest/".into());
     let c = Client::builder()

@@ -263,6 +263,16 @@ async fn connection_refused_is_a_transport_error_without_the_secret() {
     assert!(!shown.contains("topsecretcode"), "{shown}");
 }
 
+/// A webhook client of `server` that handles the operating-time limit by `policy`.
+fn operating_client(server: &Canned, policy: OperatingPolicy) -> Client {
+    Client::builder()
+        .webhook(&server.webhook())
+        .no_rate_limit()
+        .operating_policy(policy)
+        .build()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn operating_time_limit_is_a_typed_block_with_reset_time() {
     let reset = 4_102_444_800u64; // far in the future
@@ -273,13 +283,8 @@ async fn operating_time_limit_is_a_typed_block_with_reset_time() {
         json(429, r#"{"error":"OPERATION_TIME_LIMIT","error_description":"Method is blocked due to operation time limit."}"#),
     ])
     .await;
-    let client = Client::builder()
-        .webhook(&server.webhook())
-        .no_rate_limit()
-        // Never slow down on our own: let the portal answer 429.
-        .operating_policy(OperatingPolicy::default().slow_down_at(10.0))
-        .build()
-        .unwrap();
+    // Never slow down on our own: let the portal answer 429.
+    let client = operating_client(&server, OperatingPolicy::default().slow_down_at(10.0));
     client.send(&ServerTime::new()).await.unwrap();
     assert_eq!(client.operating_time("server.time"), Some(470.0));
     let err = client.send(&ServerTime::new()).await.unwrap_err();
@@ -312,12 +317,7 @@ async fn calls_near_the_operating_limit_wait_for_the_window() {
         now + 1.0
     );
     let server = Canned::start(vec![json(200, &body), json(200, TIME_OK)]).await;
-    let client = Client::builder()
-        .webhook(&server.webhook())
-        .no_rate_limit()
-        .operating_policy(OperatingPolicy::default().limit_secs(10.0))
-        .build()
-        .unwrap();
+    let client = operating_client(&server, OperatingPolicy::default().limit_secs(10.0));
     client.send(&ServerTime::new()).await.unwrap();
     client.send(&ServerTime::new()).await.unwrap();
     let seen = server.seen();
