@@ -89,3 +89,38 @@ async fn relation_lists_only_on_request() {
     .await;
     assert!(b["result"]["item"]["contactIds"].is_array(), "{b}");
 }
+
+/// `crm/universal/index.md` ("Field Naming Conventions"): through `crm.item.*` a smart-process
+/// field `UF_CRM_<type>_<digits>` is `ufCrm<type>_<digits>`, whichever of the two names wrote
+/// it; a deal's `UF_CRM_<digits>` is `ufCrm_<digits>`, and the legacy methods keep the UPPER name.
+#[tokio::test]
+async fn crm_item_user_field_names() {
+    let e = emu().await;
+    let wh = e.webhook_url();
+    let ty = ok(
+        format!("{wh}crm.type.add"),
+        json!({"fields": {"title": "Projects", "entityTypeId": 1036}}),
+    )
+    .await;
+    assert_eq!(ty["result"]["type"]["entityTypeId"], 1036, "{ty}");
+    let add = |entity_type: u32, fields: Value| {
+        ok(
+            format!("{wh}crm.item.add"),
+            json!({"entityTypeId": entity_type, "fields": fields}),
+        )
+    };
+    for written in ["ufCrm11_1712074666", "UF_CRM_11_1712074666"] {
+        let answer = add(1036, json!({"title": "A", written: written})).await;
+        let item = &answer["result"]["item"];
+        assert_eq!(item["ufCrm11_1712074666"], written, "{answer}");
+        assert!(item.get("ufCrm_11_1712074666").is_none(), "{answer}");
+    }
+    let fields = json!({"title": "D", "ufCrm_1721244707107": 1111.1, "parentId1220": 2});
+    let answer = add(2, fields).await;
+    let item = &answer["result"]["item"];
+    assert_eq!(item["ufCrm_1721244707107"], 1111.1, "{answer}");
+    assert_eq!(item["parentId1220"], 2, "{answer}");
+    let legacy = ok(format!("{wh}crm.deal.get"), json!({"id": item["id"]})).await;
+    assert_eq!(legacy["result"]["UF_CRM_1721244707107"], 1111.1, "{legacy}");
+    assert_eq!(legacy["result"]["PARENT_ID_1220"], "2", "{legacy}");
+}

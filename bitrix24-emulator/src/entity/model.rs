@@ -433,42 +433,121 @@ impl View {
     }
 }
 
-/// The response key of a user field (`UF_CRM_1` -> `ufCrm_1` through `crm.item.*`).
+/// The response key of a user field (or a `PARENT_ID_<type>` relation) in `view`.
 pub(crate) fn uf_out(name: &str, view: View) -> String {
     match view.keys {
         KeyStyle::Upper => name.to_string(),
-        KeyStyle::Camel => {
-            if view.crm_item {
-                // crm.item: UF_CRM_1721244707107 -> ufCrm_1721244707107
-                name.strip_prefix("UF_CRM_")
-                    .map_or_else(|| camelize(name), |rest| format!("ufCrm_{rest}"))
-            } else {
-                camelize(name)
-            }
-        }
+        KeyStyle::Camel if view.crm_item => crm_item_name(name),
+        KeyStyle::Camel => camelize(name),
     }
 }
 
-/// The stored name of a user field named in a request, `None` when `name` is not one.
+/// The `crm.item.*` name of a user field, by the docs' two conversions
+/// (`crm/universal/index.md`, "Field Naming Conventions"): *regular* when only digits or only
+/// letters follow `UF_CRM_<type>_` (`UF_CRM_10_5186744711` -> `ufCrm10_5186744711`,
+/// `UF_CRM_10_DIGIT` -> `ufCrm10Digit`), otherwise *simplified*, the prefix only
+/// (`UF_CRM_10_DIGIT10` -> `ufCrm_10_DIGIT10`, `UF_CRM_1747309879` -> `ufCrm_1747309879`).
+/// `PARENT_ID_1220` is `parentId1220`.
+fn crm_item_name(name: &str) -> String {
+    if let Some(n) = name.strip_prefix("PARENT_ID_") {
+        return format!("parentId{n}");
+    }
+    let Some(rest) = name.strip_prefix("UF_CRM_") else {
+        return camelize(name);
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let letters = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphabetic());
+    if let Some((num, tail)) = rest.split_once('_')
+        && digits(num)
+    {
+        let parts: Vec<&str> = tail.split('_').collect();
+        if parts.iter().all(|p| digits(p)) {
+            return format!("ufCrm{num}_{}", parts.join("_"));
+        }
+        if parts.iter().all(|p| letters(p)) {
+            let mut out = format!("ufCrm{num}");
+            for p in parts {
+                out.push_str(&p[..1]);
+                out.push_str(&p[1..].to_ascii_lowercase());
+            }
+            return out;
+        }
+    }
+    format!("ufCrm_{rest}")
+}
+
+/// The stored (UPPER) name of a `crm.item.*` user-field name: the inverse of
+/// [`crm_item_name`].
+fn crm_item_upper(name: &str) -> Option<String> {
+    if let Some(rest) = name.strip_prefix("ufCrm_") {
+        return Some(format!("UF_CRM_{rest}"));
+    }
+    if let Some(n) = name.strip_prefix("parentId")
+        && !n.is_empty()
+        && n.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Some(format!("PARENT_ID_{n}"));
+    }
+    let rest = name.strip_prefix("ufCrm")?;
+    let num_len = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let (num, tail) = rest.split_at(num_len);
+    if num.is_empty() {
+        return None;
+    }
+    if let Some(d) = tail.strip_prefix('_') {
+        return Some(format!("UF_CRM_{num}_{d}"));
+    }
+    let mut out = format!("UF_CRM_{num}");
+    for c in tail.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    Some(out)
+}
+
+/// Whether an UPPER name is a relation to a smart-process item (`PARENT_ID_1220`).
+fn is_parent_id(upper: &str) -> bool {
+    upper
+        .strip_prefix("PARENT_ID_")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The stored name of a user field (or a `PARENT_ID_<type>` relation) named in a request,
+/// `None` when `name` is not one.
 pub(crate) fn uf_in(name: &str, view: View) -> Option<String> {
     if view.crm_item {
-        if let Some(rest) = name.strip_prefix("ufCrm_") {
-            return Some(format!("UF_CRM_{rest}"));
-        }
-        if name.starts_with("ufCrm") || name.starts_with("UF_") {
+        if name.starts_with("UF_") || is_parent_id(name) {
             return Some(name.to_string());
         }
-        None
-    } else if name.to_ascii_uppercase().starts_with("UF_") {
-        Some(name.to_ascii_uppercase())
-    } else {
-        None
+        return crm_item_upper(name);
     }
+    let upper = name.to_ascii_uppercase();
+    (upper.starts_with("UF_") || is_parent_id(&upper)).then_some(upper)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crm_item_user_field_names_follow_the_docs_table() {
+        // crm/universal/index.md, "Field Naming Conventions".
+        for (upper, camel) in [
+            ("UF_CRM_3_DIGIT", "ufCrm3Digit"),
+            ("UF_CRM_3_1747309727", "ufCrm3_1747309727"),
+            ("UF_CRM_3_DIGIT10", "ufCrm_3_DIGIT10"),
+            ("UF_CRM_3_DIGIT_10", "ufCrm_3_DIGIT_10"),
+            ("UF_CRM_1747309879", "ufCrm_1747309879"),
+            ("UF_CRM_10_5186744711", "ufCrm10_5186744711"),
+            ("UF_CRM_7_NEW_REST_LIST", "ufCrm7NewRestList"),
+            ("PARENT_ID_1220", "parentId1220"),
+        ] {
+            assert_eq!(crm_item_name(upper), camel, "{upper}");
+            assert_eq!(crm_item_upper(camel).as_deref(), Some(upper), "{camel}");
+        }
+    }
 
     #[test]
     fn camel() {

@@ -156,7 +156,14 @@ impl Store {
         }
         for (k, v) in &row.extra {
             if sel.all_uf || sel.uf.iter().any(|u| u.as_str() == &**k) {
-                m.insert(uf_out(k, view), v.clone());
+                // A relation id is a number like the family's others (`"PARENT_ID_1220":"22"`).
+                let v = match v {
+                    Value::Number(_) if k.starts_with("PARENT_ID_") => {
+                        render_v(FieldType::Int, &to_v(FieldType::Int, v), view.numbers)
+                    }
+                    _ => v.clone(),
+                };
+                m.insert(uf_out(k, view), v);
             }
         }
         Value::Object(m)
