@@ -315,3 +315,24 @@ values = { P = "In progress", Q = "In-progress" }
         "{e}"
     );
 }
+
+#[test]
+fn user_fields_are_refused_in_entities() {
+    // A user field belongs to one portal (issue 11: `UF_CRM_64A29A1CD5CC2` in `Company`).
+    for field in ["UF_CRM_64A29A1CD5CC2", "ufCrm5_1700000000"] {
+        let text =
+            format!("{PACK}\n[entity.Company]\nfields = {{ ID = \"id\", {field} = \"string\" }}\n");
+        let e = errors("specs/core.toml", &text);
+        assert!(
+            e.contains(&format!(
+                "entity `Company`: field `fields.{field}`: `{field}` is a CRM user field"
+            )),
+            "{e}"
+        );
+    }
+    // Documented system fields named UF_* (user.get's UF_DEPARTMENT) stay allowed.
+    let text = format!(
+        "{PACK}\n[entity.Company]\nfields = {{ ID = \"id\", UF_DEPARTMENT = \"list<id>\", ufo = \"string\" }}\n"
+    );
+    assert!(validate(&[parse_spec("specs/core.toml", &text).unwrap()]).is_ok());
+}

@@ -14,6 +14,7 @@ pub mod error;
 #[cfg(feature = "events")]
 #[cfg_attr(docsrs, doc(cfg(feature = "events")))]
 pub mod events;
+pub mod filter;
 mod idempotency;
 mod input;
 pub mod limiter;

@@ -8,6 +8,27 @@ use super::types::id_conversion;
 use crate::naming;
 use crate::spec::{EntitySpec, MethodSpec, Pagination, Response, Risk, Ty};
 
+/// The field type, argument type and conversion of a request parameter: `object` parameters
+/// (filters, orders, options) take anything serializable and keep it as
+/// `crate::filter::ObjectParam` (anything but a JSON object fails the call before sending,
+/// naming the parameter); every other type as [`arg_conversion`].
+fn param_conversion(
+    ctx: &Ctx<'_>,
+    p: &crate::spec::ParamSpec,
+    expr: &TokenStream,
+) -> (TokenStream, TokenStream, TokenStream) {
+    if p.ty == Ty::Object {
+        let wire = lit(&p.name);
+        return (
+            quote!(crate::filter::ObjectParam),
+            quote!(impl ::serde::Serialize),
+            quote!(crate::filter::ObjectParam::new(#wire, #expr)),
+        );
+    }
+    let (arg, conv) = arg_conversion(ctx, &p.ty, expr);
+    (ctx.rust_ty(&p.ty), arg, conv)
+}
+
 /// Numbers and booleans are taken as they are (so that literals infer: `new(5)`), lists as any
 /// iterator, everything else as `impl Into<T>`. Returns the argument type and the conversion of
 /// `expr` into the field type.
@@ -182,24 +203,16 @@ pub(super) fn emit_method(ctx: &Ctx<'_>, m: &MethodSpec) -> TokenStream {
     // which is the docs' order (the id before the fields of an update).
     let mut by_name: Vec<_> = m.params.iter().collect();
     by_name.sort_by(|a, b| a.name.cmp(&b.name));
-    for p in &m.params {
-        if p.required {
-            let fid = ident(&naming::field_ident(&p.name));
-            let (arg_ty, conv) = arg_conversion(ctx, &p.ty, &quote!(#fid));
-            new_args.push(quote!(#fid: #arg_ty));
-            // Scalars are taken as they are: `Self { id }`, not `Self { id: id }`.
-            if conv.to_string() == quote!(#fid).to_string() {
-                new_inits.push(quote!(#fid));
-            } else {
-                new_inits.push(quote!(#fid: #conv));
-            }
-        }
+    for p in m.params.iter().filter(|p| p.required) {
+        let fid = ident(&naming::field_ident(&p.name));
+        let (_, arg_ty, _) = param_conversion(ctx, p, &quote!(#fid));
+        new_args.push(quote!(#fid: #arg_ty));
     }
     for p in by_name {
         let fname = naming::field_ident(&p.name);
         let fid = ident(&fname);
         let wire = lit(&p.name);
-        let rty = ctx.rust_ty(&p.ty);
+        let (rty, arg_ty, conv) = param_conversion(ctx, p, &quote!(value));
         let pdoc = match &p.doc {
             Some(x) if !x.trim().is_empty() => format!("`{}` (`{}`): {}", p.name, p.ty, x.trim()),
             _ => format!("`{}` (`{}`).", p.name, p.ty),
@@ -217,6 +230,13 @@ pub(super) fn emit_method(ctx: &Ctx<'_>, m: &MethodSpec) -> TokenStream {
                 #[serde(rename = #wire #flag)]
                 #fid: #rty,
             });
+            let (_, _, conv) = param_conversion(ctx, p, &quote!(#fid));
+            // Scalars are taken as they are: `Self { id }`, not `Self { id: id }`.
+            if conv.to_string() == quote!(#fid).to_string() {
+                new_inits.push(quote!(#fid));
+            } else {
+                new_inits.push(quote!(#fid: #conv));
+            }
         } else {
             let flag = if is_flag {
                 quote!(, serialize_with = "crate::lenient::yes_no")
@@ -234,7 +254,6 @@ pub(super) fn emit_method(ctx: &Ctx<'_>, m: &MethodSpec) -> TokenStream {
             } else {
                 fid.clone()
             };
-            let (arg_ty, conv) = arg_conversion(ctx, &p.ty, &quote!(value));
             let sd = doc(&format!("Sets {pdoc}"));
             setters.extend(quote! {
                 #sd

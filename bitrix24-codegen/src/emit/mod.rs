@@ -4,6 +4,7 @@
 //! client items), `::serde`/`::serde_json`/`::std` (dependencies), or local to the module.
 
 mod ctx;
+mod entity_api;
 mod events;
 mod method;
 mod samples;

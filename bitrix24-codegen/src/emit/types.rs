@@ -165,6 +165,7 @@ pub(super) fn emit_entity(ctx: &Ctx<'_>, name: &str, e: &EntitySpec) -> TokenStr
         None => TokenStream::new(),
     };
     let name_lit = lit(name);
+    let api = super::entity_api::entity_api(ctx, name, e, legacy);
     quote! {
         #d
         #[derive(Debug, Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
@@ -189,6 +190,7 @@ pub(super) fn emit_entity(ctx: &Ctx<'_>, name: &str, e: &EntitySpec) -> TokenStr
             }
             #entity_id
         }
+        #api
     }
 }
 

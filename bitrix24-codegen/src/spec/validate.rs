@@ -40,8 +40,16 @@ impl Index {
     }
 }
 
+/// A CRM user field: `UF_CRM_...` (legacy entities) or `ufCrm...` (D7 items). Those are created
+/// on one portal (`crm.<entity>.userfield.add`) and named after it (`UF_CRM_64A29A1CD5CC2`), so no
+/// spec can know them. The documented system fields named `UF_*` (`UF_DEPARTMENT` of `user.get`,
+/// `UF_HEAD` of `department.get`) are fields like any other.
+fn is_portal_user_field(name: &str) -> bool {
+    name.starts_with("UF_CRM_") || name.starts_with("ufCrm")
+}
+
 /// Checks the rules that span items and files: duplicates across packs, dangling references,
-/// keyset pagination needing an entity with an id, Rust name clashes.
+/// keyset pagination needing an entity with an id, Rust name clashes, user fields in entities.
 pub fn validate(specs: &[Spec]) -> Result<(), SpecErrors> {
     let mut errs = Vec::new();
     let mut packs: BTreeMap<&str, &str> = BTreeMap::new();
@@ -107,23 +115,29 @@ pub fn validate(specs: &[Spec]) -> Result<(), SpecErrors> {
             let item = format!("entity `{ename}`");
             let mut rust = BTreeMap::new();
             for f in &e.fields {
-                check_refs(&mut errs, s, &item, &format!("fields.{}", f.name), &f.ty);
-                let ident = crate::naming::field_ident(&f.name);
-                if ident == "extra" {
+                let field = format!("fields.{}", f.name);
+                check_refs(&mut errs, s, &item, &field, &f.ty);
+                let mut fail = |message: String| {
                     errs.push(SpecError::new(
                         &s.file,
                         Some(item.clone()),
-                        Some(&format!("fields.{}", f.name)),
-                        "the Rust name `extra` is reserved for unknown fields",
+                        Some(&field),
+                        message,
+                    ));
+                };
+                let ident = crate::naming::field_ident(&f.name);
+                if ident == "extra" {
+                    fail("the Rust name `extra` is reserved for unknown fields".into());
+                }
+                if is_portal_user_field(&f.name) {
+                    fail(format!(
+                        "`{}` is a CRM user field: those belong to one portal, not to the \
+                         entity (they are kept in `extra`; read and write them with `uf`/`set_uf`)",
+                        f.name
                     ));
                 }
                 if let Some(prev) = rust.insert(ident.clone(), &f.name) {
-                    errs.push(SpecError::new(
-                        &s.file,
-                        Some(item.clone()),
-                        Some(&format!("fields.{}", f.name)),
-                        format!("Rust name `{ident}` clashes with field `{prev}`"),
-                    ));
+                    fail(format!("Rust name `{ident}` clashes with field `{prev}`"));
                 }
             }
             if let Some(f) = e.id_field()

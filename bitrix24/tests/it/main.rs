@@ -14,4 +14,5 @@ mod review;
 mod safety;
 mod support;
 mod typed;
+mod typed_api;
 mod wire;

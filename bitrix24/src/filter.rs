@@ -1,0 +1,256 @@
+//! Filters and sort orders as the portal's docs write them, and `object` parameters given as
+//! anything serializable.
+//!
+//! Every generated entity that a list method returns has a typed filter:
+//! `Lead::filter().title_starts_with("bulk").opportunity_gt(1000)` is a [`Filter<Lead>`] whose
+//! methods name the documented operators (the table is in `references/bitrix24.md`). A
+//! [`Filter`], an [`Order`], a `serde_json::json!({...})` value, a map or any struct that
+//! serializes to a JSON object is accepted by every `filter`/`order` (and other `object`)
+//! parameter; anything else is refused before sending with [`crate::Error::InvalidInput`] naming
+//! the method and the parameter.
+//!
+//! ```
+//! use bitrix24::packs::core::{CrmLeadList, Lead};
+//! use bitrix24::filter::Order;
+//!
+//! let request = CrmLeadList::new()
+//!     .filter(Lead::filter().title_starts_with("bulk").opportunity_gt(1000))
+//!     .order(Order::new().desc(Lead::OPPORTUNITY))
+//!     .select([Lead::ID, Lead::TITLE, "UF_*"]);
+//! let params = serde_json::to_value(&request).unwrap();
+//! assert_eq!(params["filter"], serde_json::json!({"=%TITLE": "bulk%", ">OPPORTUNITY": "1000"}));
+//! assert_eq!(params["order"], serde_json::json!({"OPPORTUNITY": "DESC"}));
+//!
+//! // Untyped filters read like the docs, too.
+//! let same = CrmLeadList::new().filter(serde_json::json!({"=%TITLE": "bulk%"}));
+//! # let _ = same;
+//! ```
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::ser::Error as _;
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use crate::input::json_kind;
+
+/// A filter operator: the prefix of a filter key (`>=OPPORTUNITY`, `%TITLE`), as the list
+/// methods' docs list them (`crm.deal.list`, `crm.lead.list`, `crm.item.list`, "filter").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Op {
+    /// `=`: equal, exact match.
+    Eq,
+    /// `!=`: not equal (`!` is the same).
+    Ne,
+    /// `>`: greater than.
+    Gt,
+    /// `>=`: greater than or equal to.
+    Ge,
+    /// `<`: less than.
+    Lt,
+    /// `<=`: less than or equal to.
+    Le,
+    /// `@`: IN, the value is a list.
+    In,
+    /// `!@`: NOT IN, the value is a list.
+    NotIn,
+    /// `%`: LIKE, the value is a substring found anywhere (no `%` in it).
+    Contains,
+    /// `=%`: LIKE with the `%` wildcards written in the value (`"mol%"`: starts with `mol`);
+    /// `%=` is the same.
+    Like,
+    /// `!%`: NOT LIKE, a substring (documented for `crm.lead.list` and `crm.item.list`).
+    NotContains,
+    /// `!=%`: NOT LIKE with the wildcards in the value (`crm.item.list`).
+    NotLike,
+}
+
+impl Op {
+    /// The key prefix the portal reads.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Op::Eq => "=",
+            Op::Ne => "!=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::In => "@",
+            Op::NotIn => "!@",
+            Op::Contains => "%",
+            Op::Like => "=%",
+            Op::NotContains => "!%",
+            Op::NotLike => "!=%",
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.prefix())
+    }
+}
+
+/// A typed filter over the fields of entity `E` (`Lead::filter()`), sent as the portal's
+/// `{"<op>FIELD": value}` object. Conditions are joined with AND, as the portal does.
+#[must_use]
+pub struct Filter<E> {
+    conditions: Map<String, Value>,
+    entity: PhantomData<fn() -> E>,
+}
+
+impl<E> Filter<E> {
+    /// A filter with no condition (matches every row).
+    pub fn new() -> Self {
+        Self {
+            conditions: Map::new(),
+            entity: PhantomData,
+        }
+    }
+
+    /// Adds `<op>field = value` for any field, user fields (`UF_*`) included, and any operator.
+    /// A value that does not serialize to JSON is sent as `null`.
+    pub fn op(mut self, op: Op, field: &str, value: impl Serialize) -> Self {
+        let value = serde_json::to_value(value).unwrap_or(Value::Null);
+        self.conditions
+            .insert(format!("{}{field}", op.prefix()), value);
+        self
+    }
+
+    /// The conditions as the portal receives them.
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.conditions
+    }
+}
+
+impl<E> Default for Filter<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<E> Clone for Filter<E> {
+    fn clone(&self) -> Self {
+        Self {
+            conditions: self.conditions.clone(),
+            entity: PhantomData,
+        }
+    }
+}
+
+impl<E> PartialEq for Filter<E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.conditions == other.conditions
+    }
+}
+
+impl<E> fmt::Debug for Filter<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Filter").field(&self.conditions).finish()
+    }
+}
+
+impl<E> Serialize for Filter<E> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.conditions.serialize(serializer)
+    }
+}
+
+impl<E> From<Filter<E>> for Map<String, Value> {
+    fn from(filter: Filter<E>) -> Self {
+        filter.conditions
+    }
+}
+
+/// A sort order: field -> `ASC` | `DESC`, in the order the fields were added.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[must_use]
+pub struct Order(Vec<(String, &'static str)>);
+
+impl Order {
+    /// An empty order (the portal's default).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sorts by `field`, ascending.
+    pub fn asc(mut self, field: impl Into<String>) -> Self {
+        self.0.push((field.into(), "ASC"));
+        self
+    }
+
+    /// Sorts by `field`, descending.
+    pub fn desc(mut self, field: impl Into<String>) -> Self {
+        self.0.push((field.into(), "DESC"));
+        self
+    }
+}
+
+impl Serialize for Order {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+/// The value of an `object` parameter of a generated request: what the caller gave, serialized
+/// once when the request was built. Anything but a JSON object fails the call before sending.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ObjectParam(Result<Map<String, Value>, String>);
+
+impl ObjectParam {
+    /// Serializes `value` for the parameter `name` (named in the error).
+    pub(crate) fn new(name: &str, value: impl Serialize) -> Self {
+        Self(match serde_json::to_value(value) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(other) => Err(format!(
+                "`{name}` must be a JSON object (a map, a struct, a filter), got {}",
+                json_kind(&other)
+            )),
+            Err(e) => Err(format!("`{name}` does not serialize: {e}")),
+        })
+    }
+}
+
+impl Serialize for ObjectParam {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            Ok(map) => map.serialize(serializer),
+            Err(message) => Err(S::Error::custom(message)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_object_param_refuses_what_is_not_an_object() {
+        let bad = ObjectParam::new("filter", json!(["TITLE"]));
+        let e = serde_json::to_value(&bad).unwrap_err().to_string();
+        assert!(e.contains("`filter` must be a JSON object"), "{e}");
+        assert!(e.contains("an array"), "{e}");
+        let good = ObjectParam::new("filter", json!({">ID": 5}));
+        assert_eq!(serde_json::to_value(&good).unwrap(), json!({">ID": 5}));
+    }
+
+    #[test]
+    fn ops_write_the_documented_prefixes() {
+        let f = Filter::<()>::new()
+            .op(Op::NotIn, "STAGE_ID", ["WON", "LOSE"])
+            .op(Op::Le, "ID", 9)
+            .op(Op::NotLike, "TITLE", "%x");
+        assert_eq!(
+            serde_json::to_value(&f).unwrap(),
+            json!({"!@STAGE_ID": ["WON", "LOSE"], "<=ID": 9, "!=%TITLE": "%x"})
+        );
+        let o = Order::new().desc("OPPORTUNITY").asc("ID");
+        assert_eq!(
+            serde_json::to_string(&o).unwrap(),
+            r#"{"OPPORTUNITY":"DESC","ID":"ASC"}"#
+        );
+    }
+}

@@ -1,0 +1,164 @@
+//! The typed API of issue 11 against the emulator: entities as add/update inputs, typed filters,
+//! orders and selects, builder setters with the newtypes, enums, and user fields without a trait.
+
+use bitrix24::Error;
+use bitrix24::filter::Order;
+use bitrix24::packs::core::{
+    Company, Contact, CrmCompanyAdd, CrmCompanyGet, CrmCompanyUpdate, CrmContactAdd, CrmContactGet,
+    CrmDealAdd, CrmDealGet, CrmLeadAdd, CrmLeadList, CrmLeadUpdate, Deal, Lead, StageSemantic,
+};
+use futures::TryStreamExt;
+use serde_json::json;
+
+use crate::support::{hook_client, portal};
+
+#[tokio::test]
+async fn adds_and_updates_take_their_entity() {
+    let emu = portal().await;
+    let c = hook_client(&emu.webhook_url());
+    let id: u64 = c
+        .send(&CrmCompanyAdd::new(Company::new().title("Acme")))
+        .await
+        .unwrap();
+    assert!(
+        c.send(&CrmCompanyUpdate::new(id, Company::new().title("Acme Ltd")))
+            .await
+            .unwrap()
+    );
+    let company: Company = c.send(&CrmCompanyGet::new(id)).await.unwrap();
+    assert_eq!(company.title.as_deref(), Some("Acme Ltd"));
+
+    let contact = Contact::new().name("Ada").last_name("Lovelace");
+    let id: u64 = c.send(&CrmContactAdd::new(contact)).await.unwrap();
+    let got: Contact = c.send(&CrmContactGet::new(id)).await.unwrap();
+    assert_eq!(got.last_name.as_deref(), Some("Lovelace"));
+
+    // Untyped data still goes in: a map, or a JSON value checked on the way.
+    let untyped = json!({"TITLE": "From a map"}).as_object().unwrap().clone();
+    let id: u64 = c.send(&CrmCompanyAdd::new(untyped)).await.unwrap();
+    let company: Company = c.send(&CrmCompanyGet::new(id)).await.unwrap();
+    assert_eq!(company.title.as_deref(), Some("From a map"));
+    let e = Deal::try_from(json!({"ID": "12", "OPPORTUNITY": {"x": 1}})).unwrap_err();
+    assert!(
+        matches!(&e, Error::InvalidInput { method, message } if method == "Deal" && message.contains("OPPORTUNITY")),
+        "{e}"
+    );
+    let e = Deal::try_from(json!("TITLE")).unwrap_err();
+    assert!(e.to_string().contains("got a string"), "{e}");
+}
+
+#[tokio::test]
+async fn typed_filters_orders_and_selects() {
+    let emu = portal().await;
+    let c = hook_client(&emu.webhook_url());
+    for (title, amount) in [
+        ("bulk one", 500),
+        ("bulk two", 2000),
+        ("bulk three", 3000),
+        ("other", 9000),
+    ] {
+        c.send(&CrmLeadAdd::new(
+            Lead::new().title(title).opportunity(amount),
+        ))
+        .await
+        .unwrap();
+    }
+    let request = CrmLeadList::new()
+        .filter(
+            Lead::filter()
+                .title_starts_with("bulk")
+                .opportunity_gt(1000),
+        )
+        .select([Lead::ID, Lead::TITLE, Lead::OPPORTUNITY]);
+    let mut titles: Vec<String> = c
+        .stream(&request)
+        .map_ok(|l: Lead| l.title.unwrap_or_default())
+        .try_collect()
+        .await
+        .unwrap();
+    titles.sort();
+    assert_eq!(titles, ["bulk three", "bulk two"]);
+
+    // The docs' own spelling works too, and an order reads as one.
+    let request = CrmLeadList::new()
+        .filter(json!({"=%TITLE": "bulk%", "!@TITLE": ["bulk one"]}))
+        .order(Order::new().desc(Lead::OPPORTUNITY));
+    let page = c.send(&request).await.unwrap();
+    let titles: Vec<_> = page.iter().filter_map(|l| l.title.as_deref()).collect();
+    assert_eq!(titles, ["bulk three", "bulk two"]);
+
+    // Anything that is not an object is refused before sending, naming method and parameter.
+    let e = c
+        .send(&CrmLeadList::new().filter(json!(["TITLE"])))
+        .await
+        .unwrap_err();
+    match &e {
+        Error::InvalidInput { method, message } => {
+            assert_eq!(method, "crm.lead.list");
+            assert!(
+                message.contains("`filter` must be a JSON object"),
+                "{message}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn entities_build_with_setters_and_read_back_typed() {
+    let emu = portal().await;
+    let c = hook_client(&emu.webhook_url());
+    let deal = Deal::new()
+        .title("Engines")
+        .company_id(7)
+        .opportunity(15000.50)
+        .begindate("2024-03-01");
+    let wire = serde_json::to_value(CrmDealAdd::new(deal.clone())).unwrap();
+    assert_eq!(
+        wire["fields"],
+        json!({"TITLE": "Engines", "COMPANY_ID": 7, "OPPORTUNITY": "15000.5", "BEGINDATE": "2024-03-01"})
+    );
+    let id: u64 = c.send(&CrmDealAdd::new(deal)).await.unwrap();
+    let got: Deal = c.send(&CrmDealGet::new(id)).await.unwrap();
+    assert_eq!(got.opportunity.and_then(|o| o.to_f64()), Some(15000.5));
+    assert_eq!(got.company_id, Some(7));
+
+    // Stage groups are the documented enum; unknown values stay readable.
+    let d: Deal = serde_json::from_value(json!({"STAGE_SEMANTIC_ID": "S"})).unwrap();
+    assert_eq!(d.stage_semantic_id, Some(StageSemantic::Success));
+    let d: Deal = serde_json::from_value(json!({"STAGE_SEMANTIC_ID": "Z"})).unwrap();
+    assert_eq!(
+        d.stage_semantic_id,
+        Some(StageSemantic::Unknown("Z".into()))
+    );
+    let lead = Lead::new().status_semantic_id(StageSemantic::InProgress);
+    assert_eq!(
+        serde_json::to_value(&lead).unwrap(),
+        json!({"STATUS_SEMANTIC_ID": "P"})
+    );
+    let _ = CrmLeadUpdate::new(1, lead);
+}
+
+#[test]
+fn user_fields_without_a_trait_import() -> Result<(), Error> {
+    let mut deal = Deal::new().title("Budgeted");
+    deal.set_uf("UF_CRM_BUDGET", 1234)?;
+    let budget: u64 = deal.uf("UF_CRM_BUDGET")?;
+    assert_eq!(budget, 1234);
+    assert_eq!(serde_json::to_value(&deal).unwrap()["UF_CRM_BUDGET"], 1234);
+
+    // As a portal sends it: text, decoded leniently; absent is an error, or None with uf_opt.
+    let read: Deal = serde_json::from_value(json!({"UF_CRM_BUDGET": "1234"})).unwrap();
+    assert_eq!(read.uf::<u64>("UF_CRM_BUDGET")?, 1234);
+    let missing = read.uf::<u64>("UF_CRM_OTHER").unwrap_err();
+    assert!(missing.to_string().contains("UF_CRM_OTHER"), "{missing}");
+    assert_eq!(read.uf_opt::<u64>("UF_CRM_OTHER")?, None);
+
+    // Only user fields: the entity's own fields have setters.
+    let e = deal.set_uf("TITLE", "x").unwrap_err();
+    assert!(
+        e.to_string().contains("`TITLE` is not a user field name"),
+        "{e}"
+    );
+    Ok(())
+}
