@@ -8,21 +8,26 @@ use serde_json::{Map, Value};
 use crate::error::Error;
 use crate::method::Method;
 
-/// Checks a method name: not empty, only the characters Bitrix24 method names use.
-pub(crate) fn validate_method_name(name: &str) -> Result<(), Error> {
+/// What is wrong with a method name, if anything: empty, or a character Bitrix24 method names
+/// do not use (they are letters, digits, `.`, `_`, `-`). The one rule for every caller (plain
+/// calls, batch commands, the policy), which each wraps in its own error.
+pub(crate) fn method_name_problem(name: &str) -> Option<String> {
     if name.trim().is_empty() {
-        return Err(Error::invalid(name, "the method name is empty"));
+        return Some("the method name is empty".to_owned());
     }
-    if let Some(c) = name
-        .chars()
+    name.chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-    {
-        return Err(Error::invalid(
-            name,
-            format!("the method name contains `{c}`; names are letters, digits, `.`, `_`, `-`"),
-        ));
+        .map(|c| {
+            format!("the method name contains `{c}`; names are letters, digits, `.`, `_`, `-`")
+        })
+}
+
+/// Checks a method name ([`method_name_problem`]): [`Error::InvalidInput`] naming it.
+pub(crate) fn validate_method_name(name: &str) -> Result<(), Error> {
+    match method_name_problem(name) {
+        Some(problem) => Err(Error::invalid(name, problem)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// What kind of JSON value `v` is, for messages (`a string`, `an array`).
@@ -83,6 +88,15 @@ mod tests {
         assert!(validate_method_name("").is_err());
         assert!(validate_method_name("crm.deal.add?x=1").is_err());
         assert!(validate_method_name("../x").is_err());
+        assert_eq!(
+            method_name_problem("crm.deal.add?x=1").as_deref(),
+            Some("the method name contains `?`; names are letters, digits, `.`, `_`, `-`")
+        );
+        assert_eq!(
+            method_name_problem(" ").as_deref(),
+            Some("the method name is empty")
+        );
+        assert_eq!(method_name_problem("im.message.add"), None);
     }
 
     #[test]
