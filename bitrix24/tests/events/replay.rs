@@ -1,5 +1,6 @@
 //! Replay after a restart: online events stored in the inbox whose handler had not finished
-//! when the process died are handled after the restart, each exactly once.
+//! when the process died are handled after the restart, each exactly once; the idempotency
+//! table keeps results across a restart until they expire.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -7,7 +8,8 @@ use std::time::Duration;
 
 use bitrix24::Secret;
 use bitrix24::events::{
-    Accepted, EventService, InboundEvent, Inbox, Payload, SqliteStore, Tenant, TenantStore,
+    Accepted, Dedup, EventService, IdempotencyStore, InboundEvent, Inbox, Payload, SqliteStore,
+    Tenant, TenantStore,
 };
 
 use crate::support::{deal_event, temp_db};
@@ -96,4 +98,48 @@ fn pending_inbox_entries_are_handled_once_after_a_restart() {
             Ok(Accepted::Duplicate(_))
         ));
     });
+}
+
+#[tokio::test]
+async fn the_idempotency_table_survives_a_restart_and_expires() {
+    let db = temp_db("idempotency");
+    let ran = Arc::new(Mutex::new(0u32));
+    let work = |ran: Arc<Mutex<u32>>| async move {
+        *ran.lock().unwrap() += 1;
+        Ok::<_, String>("synced deal 42".to_owned())
+    };
+    {
+        let store = SqliteStore::open(&db).await.unwrap();
+        let dedup = Dedup::new(store.clone(), Duration::from_secs(3600));
+        let first = dedup
+            .once("msg-1", || work(Arc::clone(&ran)))
+            .await
+            .unwrap();
+        assert_eq!(first.as_deref(), Ok("synced deal 42"));
+        // A key that expired long ago.
+        store.put("stale", "old result", 1).await.unwrap();
+    }
+    // Reopened: the stored result answers, the work does not run again.
+    let store = SqliteStore::open(&db).await.unwrap();
+    let dedup = Dedup::new(store.clone(), Duration::from_secs(3600));
+    let again = dedup
+        .once("msg-1", || work(Arc::clone(&ran)))
+        .await
+        .unwrap();
+    assert_eq!(again.as_deref(), Ok("synced deal 42"));
+    assert_eq!(*ran.lock().unwrap(), 1);
+    // A failure is not stored: the next delivery runs again.
+    let failed = dedup
+        .once("msg-2", || async { Err::<String, _>("portal down") })
+        .await
+        .unwrap();
+    assert_eq!(failed, Err("portal down"));
+    assert_eq!(store.get("msg-2").await.unwrap(), None);
+    // The expired key reads as absent and is purged.
+    assert_eq!(store.get("stale").await.unwrap(), None);
+    assert_eq!(store.purge_expired().await.unwrap(), 1);
+    assert_eq!(
+        store.get("msg-1").await.unwrap().as_deref(),
+        Some("synced deal 42")
+    );
 }
