@@ -31,6 +31,20 @@ async fn limited_portal(drain_per_sec: f64, burst: u32) -> RunningEmulator {
         .unwrap()
 }
 
+/// A webhook client of `emu` that tries a call up to `attempts` times, backing off from `base`.
+fn retrying_client(emu: &RunningEmulator, attempts: u32, base: Duration) -> Client {
+    Client::builder()
+        .webhook(&emu.webhook_url())
+        .no_rate_limit()
+        .retry(
+            RetryPolicy::default()
+                .max_attempts(attempts)
+                .base_delay(base),
+        )
+        .build()
+        .unwrap()
+}
+
 /// Sends `n` `server.time` calls at once from separate tasks; every one must succeed.
 async fn concurrent_server_time(c: &Client, n: usize) {
     let calls: Vec<_> = (0..n)
@@ -227,16 +241,7 @@ async fn the_limiter_keeps_the_portal_from_rejecting() {
 #[tokio::test]
 async fn without_the_limiter_the_portal_rejects_and_the_client_retries() {
     let emu = limited_portal(50.0, 5).await;
-    let c = Client::builder()
-        .webhook(&emu.webhook_url())
-        .no_rate_limit()
-        .retry(
-            RetryPolicy::default()
-                .max_attempts(20)
-                .base_delay(Duration::from_millis(20)),
-        )
-        .build()
-        .unwrap();
+    let c = retrying_client(&emu, 20, Duration::from_millis(20));
     let requests = vec![ServerTime::new(); 30];
     let results = c.send_all(&requests).await.unwrap();
     assert!(results.iter().all(Result::is_ok));
@@ -301,16 +306,7 @@ async fn a_write_whose_response_is_lost_is_outcome_unknown_but_applied() {
 #[tokio::test]
 async fn reads_ride_through_injected_server_errors() {
     let emu = portal().await;
-    let c = Client::builder()
-        .webhook(&emu.webhook_url())
-        .no_rate_limit()
-        .retry(
-            RetryPolicy::default()
-                .max_attempts(10)
-                .base_delay(Duration::from_millis(2)),
-        )
-        .build()
-        .unwrap();
+    let c = retrying_client(&emu, 10, Duration::from_millis(2));
     emu.control().set_faults(Faults {
         error_5xx_ratio: 0.3,
         seed: 7,

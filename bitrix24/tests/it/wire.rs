@@ -7,7 +7,7 @@ use bitrix24::packs::diagnostics::ServerTime;
 use bitrix24::{ApiVersion, AuthError, Client, Error, ErrorCode, ErrorKind, OperatingPolicy};
 use serde_json::json;
 
-use crate::canned::{Canned, cut, html, json, redirect};
+use crate::canned::{Answer, Canned, cut, html, json, redirect};
 use crate::support::{canned_app, fast_retry, hook_client, object};
 
 /// A deal with this title.
@@ -124,17 +124,22 @@ async fn html_error_page_is_a_decode_error_naming_it() {
     }
 }
 
+/// The error a `crm.deal.get` gets from a portal that answers `answer`.
+async fn deal_get_error(answer: Answer) -> Error {
+    let server = Canned::start(vec![answer]).await;
+    hook_client(&server.webhook())
+        .send(&CrmDealGet::new(999))
+        .await
+        .unwrap_err()
+}
+
 #[tokio::test]
 async fn error_body_with_http_200() {
-    let server = Canned::start(vec![json(
+    let err = deal_get_error(json(
         200,
         r#"{"error":"ACCESS_DENIED","error_description":"Access denied!"}"#,
-    )])
+    ))
     .await;
-    let err = hook_client(&server.webhook())
-        .send(&CrmDealGet::new(1))
-        .await
-        .unwrap_err();
     let api = err.api().unwrap();
     assert_eq!(
         (api.code.clone(), api.status),
@@ -144,15 +149,7 @@ async fn error_body_with_http_200() {
 
 #[tokio::test]
 async fn legacy_crm_error_with_empty_code() {
-    let server = Canned::start(vec![json(
-        400,
-        r#"{"error":"","error_description":"Not found"}"#,
-    )])
-    .await;
-    let err = hook_client(&server.webhook())
-        .send(&CrmDealGet::new(999))
-        .await
-        .unwrap_err();
+    let err = deal_get_error(json(400, r#"{"error":"","error_description":"Not found"}"#)).await;
     let api = err.api().unwrap();
     assert_eq!(api.code, ErrorCode::Empty);
     assert_eq!(api.description, "Not found");
