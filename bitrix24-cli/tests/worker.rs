@@ -9,19 +9,24 @@ use assert_cmd::Command;
 use common::{Portal, portal, stderr};
 use serde_json::{Value, json};
 
-/// `b24` with the emulator's OAuth app in the seed's variables (`event.offline.*` refuse
-/// webhooks).
-fn oauth(p: &Portal) -> Command {
+/// The seed's variables for the emulator's OAuth app (`event.offline.*` refuse webhooks).
+fn oauth_envs(p: &Portal) -> Vec<(&'static str, String)> {
     let a = p.emu.oauth_app();
-    let mut c = p.cmd();
-    c.env_remove("B24_WEBHOOK_URL")
-        .env("B24_DOMAIN", p.emu.base_url())
-        .env("B24_AUTH_MODE", "oauth")
-        .env("B24_ACCESS_TOKEN", &a.access_token)
-        .env("B24_REFRESH_TOKEN", &a.refresh_token)
-        .env("B24_CLIENT_ID", &a.client_id)
-        .env("B24_CLIENT_SECRET", &a.client_secret);
-    c
+    vec![
+        ("B24_DOMAIN", p.emu.base_url()),
+        ("B24_AUTH_MODE", "oauth".to_owned()),
+        ("B24_ACCESS_TOKEN", a.access_token),
+        ("B24_REFRESH_TOKEN", a.refresh_token),
+        ("B24_CLIENT_ID", a.client_id),
+        ("B24_CLIENT_SECRET", a.client_secret),
+    ]
+}
+
+/// `b24` with the OAuth app instead of the webhook.
+fn oauth(p: &Portal) -> Command {
+    let mut c = p.std_cmd();
+    c.env_remove("B24_WEBHOOK_URL").envs(oauth_envs(p));
+    Command::from_std(c)
 }
 
 fn run(p: &Portal, args: &[&str]) -> Output {
@@ -179,4 +184,49 @@ fn a_fatal_answer_exits_1_and_bad_flags_exit_2() {
         assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stderr(&o));
     }
     assert_eq!(p.requests(), before, "nothing sent");
+}
+
+#[test]
+fn the_loop_drains_new_events_and_stops_on_sigterm() {
+    let p = portal(0);
+    fill(&p, 5);
+    let mut child = p
+        .std_cmd()
+        .env_remove("B24_WEBHOOK_URL")
+        .envs(oauth_envs(&p))
+        .args(["worker", "--sleep", "0.05"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let wait_empty = || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while p.emu.control().offline_queue_len() > 0 {
+            assert!(std::time::Instant::now() < deadline, "queue not drained");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    };
+    wait_empty();
+    // Events that arrive while it waits are picked up by the next poll.
+    for i in 6..=8 {
+        p.emu
+            .control()
+            .emit_event("ONCRMDEALUPDATE", json!({"FIELDS": {"ID": i.to_string()}}));
+    }
+    wait_empty();
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert_eq!(jsonl(&out).len(), 8, "every record printed once");
+    let line = err.lines().rev().find(|l| l.starts_with('{')).unwrap();
+    let s: Value = serde_json::from_str(line).unwrap();
+    assert_eq!(s["processed"], 8, "{s}");
 }

@@ -44,8 +44,9 @@ pub fn fastrand_u64() -> u64 {
 }
 
 impl Portal {
-    pub fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("b24").unwrap();
+    /// The binary with a clean environment pointing at this portal.
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("b24"));
         c.current_dir(&self.dir)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -55,6 +56,11 @@ impl Portal {
             .env("B24_PLAN_FILE", self.dir.join("plans.json"))
             .env("B24_IDEMPOTENCY_FILE", self.dir.join("idem.json"));
         c
+    }
+
+    /// [`Portal::std_cmd`] for `assert_cmd`.
+    pub fn cmd(&self) -> Command {
+        Command::from_std(self.std_cmd())
     }
 
     pub fn b24(&self, args: &[&str]) -> Output {
