@@ -364,32 +364,41 @@ mod tests {
     fn gate_slows_down_near_and_blocks_over_the_limit() {
         let t = OperatingTracker::default();
         let p = OperatingPolicy::default();
-        // No server time in the block: the reset is taken as given.
-        t.record("crm.deal.list", &time(100.0, 1_000.0), 900.0);
-        assert_eq!(t.gate("crm.deal.list", 900.0, &p, false), Gate::Go);
-        // Near the limit (80 % of 480 s): wait once, at most max_wait, then go.
-        t.record("crm.deal.list", &time(400.0, 1_000.0), 900.0);
-        assert_eq!(
-            t.gate("CRM.DEAL.LIST", 990.0, &p, false),
-            Gate::Wait(Duration::from_secs(10))
-        );
-        assert_eq!(
-            t.gate("crm.deal.list", 900.0, &p, false),
-            Gate::Wait(Duration::from_secs(60))
-        );
-        assert_eq!(t.gate("crm.deal.list", 900.0, &p, true), Gate::Go);
-        // Over the limit: wait when the reset is close, refuse when it is far.
-        t.record("crm.deal.list", &time(490.0, 1_000.0), 900.0);
-        assert_eq!(
-            t.gate("crm.deal.list", 990.0, &p, true),
-            Gate::Wait(Duration::from_secs(10))
-        );
-        assert_eq!(
-            t.gate("crm.deal.list", 900.0, &p, true),
-            Gate::Blocked(Some(1_000.0))
-        );
-        assert_eq!(t.gate("crm.deal.list", 1_000.0, &p, false), Gate::Go);
-        assert_eq!(t.gate("crm.lead.list", 0.0, &p, false), Gate::Go);
+        let wait = |secs| Gate::Wait(Duration::from_secs(secs));
+        // Seconds used, recorded at 900 s with the reset at 1,000 s (no server time in the
+        // block: the reset is taken as given); then (method, now, waited already, gate).
+        let steps = vec![
+            (100.0, vec![("crm.deal.list", 900.0, false, Gate::Go)]),
+            // Near the limit (80 % of 480 s): wait once, at most max_wait, then go.
+            (
+                400.0,
+                vec![
+                    ("CRM.DEAL.LIST", 990.0, false, wait(10)),
+                    ("crm.deal.list", 900.0, false, wait(60)),
+                    ("crm.deal.list", 900.0, true, Gate::Go),
+                ],
+            ),
+            // Over the limit: wait when the reset is close, refuse when it is far.
+            (
+                490.0,
+                vec![
+                    ("crm.deal.list", 990.0, true, wait(10)),
+                    ("crm.deal.list", 900.0, true, Gate::Blocked(Some(1_000.0))),
+                    ("crm.deal.list", 1_000.0, false, Gate::Go),
+                    ("crm.lead.list", 0.0, false, Gate::Go),
+                ],
+            ),
+        ];
+        for (used, checks) in steps {
+            t.record("crm.deal.list", &time(used, 1_000.0), 900.0);
+            for (method, now, waited, want) in checks {
+                assert_eq!(
+                    t.gate(method, now, &p, waited),
+                    want,
+                    "{used} s used: {method} at {now}, waited {waited}"
+                );
+            }
+        }
     }
 
     #[test]
