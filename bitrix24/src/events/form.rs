@@ -185,6 +185,7 @@ fn next_index(map: &Map<String, Value>) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn nests_appends_and_replaces() {
@@ -199,6 +200,25 @@ mod tests {
         assert_eq!(t["l"]["1"], "y");
         assert_eq!(t["s"], "2");
         assert_eq!(t["e"], "");
+    }
+
+    #[test]
+    fn conflicting_nesting_resolves_as_php_does() {
+        // The later key wins, as PHP's parse_str does: a scalar is replaced by a nested
+        // array and the other way round; `[]` keeps counting past named keys.
+        let cases: [(&[u8], Value); 4] = [
+            (b"a=1&a[b]=2", json!({"a": {"b": "2"}})),
+            (b"a[b]=2&a=1", json!({"a": "1"})),
+            (b"a[b]=1&a[b][c]=2", json!({"a": {"b": {"c": "2"}}})),
+            (
+                b"l[]=x&l[k]=y&l[]=z",
+                json!({"l": {"0": "x", "k": "y", "1": "z"}}),
+            ),
+        ];
+        for (body, want) in cases {
+            let got = Value::Object(parse(body, &FormLimits::default()).unwrap());
+            assert_eq!(got, want, "{}", String::from_utf8_lossy(body));
+        }
     }
 
     #[test]
