@@ -86,6 +86,23 @@ impl Timed {
     }
 }
 
+/// `with_clock` and `path` of a store made of a [`Timed`] field `t`.
+macro_rules! timed_accessors {
+    () => {
+        /// Uses another clock (Unix seconds), for tests.
+        #[must_use]
+        pub fn with_clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
+            self.t.clock = Arc::new(clock);
+            self
+        }
+
+        /// The file.
+        pub fn path(&self) -> &Path {
+            &self.t.file.path
+        }
+    };
+}
+
 impl std::fmt::Debug for Timed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Timed")
@@ -236,17 +253,7 @@ impl PlanStore {
         }
     }
 
-    /// Uses another clock (Unix seconds), for tests.
-    #[must_use]
-    pub fn with_clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
-        self.t.clock = Arc::new(clock);
-        self
-    }
-
-    /// The file.
-    pub fn path(&self) -> &Path {
-        &self.t.file.path
-    }
+    timed_accessors!();
 
     /// Stores a plan for an evaluated call.
     pub fn create(
@@ -402,17 +409,7 @@ impl IdempotencyStore {
         IdempotencyStore { t, lease_secs }
     }
 
-    /// Uses another clock (Unix seconds), for tests.
-    #[must_use]
-    pub fn with_clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
-        self.t.clock = Arc::new(clock);
-        self
-    }
-
-    /// The file.
-    pub fn path(&self) -> &Path {
-        &self.t.file.path
-    }
+    timed_accessors!();
 
     /// The key of a call: `tenant|method|` then the explicit key, else
     /// `<field>:<sha256 of its value>` for the first of `idempotency_key`, `origin_id`,
