@@ -109,6 +109,18 @@ macro_rules! wire_text {
                 Ok(crate::lenient::string_like_opt(deserializer)?.map($name))
             }
         }
+
+        #[cfg(any(feature = "time", feature = "decimal"))]
+        impl $name {
+            /// The error of a conversion: this text is not a valid value of the type.
+            #[allow(dead_code)] // each type converts under one of the two features
+            fn invalid(&self) -> ConvertError {
+                ConvertError {
+                    what: $what,
+                    value: self.0.clone(),
+                }
+            }
+        }
     };
 }
 
@@ -183,14 +195,6 @@ impl Decimal {
             .parse::<rust_decimal::Decimal>()
             .map_err(|_| self.invalid())
     }
-
-    #[cfg(feature = "decimal")]
-    fn invalid(&self) -> ConvertError {
-        ConvertError {
-            what: "decimal number",
-            value: self.0.clone(),
-        }
-    }
 }
 
 macro_rules! from_numbers {
@@ -222,10 +226,7 @@ impl DateTime {
             self.0.trim(),
             &time::format_description::well_known::Rfc3339,
         )
-        .map_err(|_| ConvertError {
-            what: "date-time",
-            value: self.0.clone(),
-        })
+        .map_err(|_| self.invalid())
     }
 }
 
@@ -252,10 +253,7 @@ impl Date {
     pub fn to_date(&self) -> Result<time::Date, ConvertError> {
         let text = self.0.trim();
         let day = text.get(..10).unwrap_or(text);
-        time::Date::parse(day, DATE_FORMAT).map_err(|_| ConvertError {
-            what: "date",
-            value: self.0.clone(),
-        })
+        time::Date::parse(day, DATE_FORMAT).map_err(|_| self.invalid())
     }
 }
 
