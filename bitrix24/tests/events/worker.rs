@@ -431,3 +431,55 @@ async fn a_connector_queue_retries_and_dead_letters_on_its_own_queue() {
     );
     assert_eq!(emu.control().offline_queue_len(), 0);
 }
+
+#[tokio::test]
+async fn a_failing_portal_opens_the_breaker_and_a_flaky_one_loses_nothing() {
+    let n = 300;
+    let emu = portal().await;
+    let (store, a, c) = tenant(&emu, "breaker").await;
+    fill(&c, &emu, n).await;
+    let seen: Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>> = Arc::default();
+    let sink = Arc::clone(&seen);
+    let handler = move |d: OfflineDelivery| {
+        let sink = Arc::clone(&sink);
+        async move {
+            *sink.lock().unwrap().entry(d.message_id).or_default() += 1;
+            Ok(())
+        }
+    };
+    // Every request fails first; then answers are lost after the portal applied them, or
+    // fail before it did, at random.
+    emu.control().set_faults(bitrix24_emulator::Faults {
+        error_5xx_ratio: 1.0,
+        ..bitrix24_emulator::Faults::default()
+    });
+    let control = emu.control();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        control.set_faults(bitrix24_emulator::Faults {
+            error_5xx_ratio: 0.1,
+            lose_response_after_write_ratio: 0.2,
+            seed: 7,
+            ..bitrix24_emulator::Faults::default()
+        });
+    });
+    let mut cfg = drain_config();
+    cfg.breaker_threshold = 2;
+    cfg.breaker_cooldown = Duration::from_millis(50);
+    let stats = tokio::time::timeout(
+        Duration::from_secs(60),
+        drain(c, &store, &a.member_id, cfg, handler),
+    )
+    .await
+    .expect("the worker went idle")
+    .unwrap();
+    assert!(stats.breaker_opened >= 1, "{stats:?}");
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len() as u64, n, "lost records");
+    assert!(seen.values().all(|h| *h == 1), "a record handled twice");
+    assert_eq!(emu.control().offline_queue_len(), 0);
+    println!(
+        "breaker: opened {} times; {n} records, each once, {} requests, {} orphans adopted",
+        stats.breaker_opened, stats.requests, stats.orphans_adopted
+    );
+}
