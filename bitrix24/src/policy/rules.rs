@@ -193,8 +193,9 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
     p[pi..].iter().all(|&c| c == b'*')
 }
 
-/// Checks a method name with the client's own rule ([`crate::input`]: the characters
-/// Bitrix24 method names use) and lower-cases it (the portal's names are case-insensitive).
+/// Checks a method name with the rule the client applies to every call (letters, digits,
+/// `.`, `_` and `-`: the characters Bitrix24 method names use) and lower-cases it (the
+/// portal's names are case-insensitive).
 pub fn normalize_method(raw: &str) -> Result<String, PolicyError> {
     let m = raw.trim();
     match validate_method_name(m) {
