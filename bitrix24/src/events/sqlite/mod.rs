@@ -124,6 +124,25 @@ impl fmt::Debug for SqliteStore {
     }
 }
 
+/// A write transaction that takes the write lock at once, so two processes never deadlock
+/// upgrading a read lock.
+fn immediate(c: &mut Connection) -> Result<rusqlite::Transaction<'_>, StoreError> {
+    c.transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)
+}
+
+/// Runs each statement with the same parameters (the deletes of a purge).
+fn execute_each<P: rusqlite::Params + Copy>(
+    conn: &Connection,
+    statements: &[&str],
+    params: P,
+) -> Result<(), StoreError> {
+    for sql in statements {
+        conn.execute(sql, params).map_err(backend)?;
+    }
+    Ok(())
+}
+
 fn backend(e: impl fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
@@ -277,9 +296,7 @@ fn open_blocking(path: &Path, durability: Durability) -> Result<Connection, Stor
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(backend)?;
+    let tx = immediate(conn)?;
     let version: u32 = tx
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(backend)?;
@@ -375,9 +392,7 @@ impl TenantStore for SqliteStore {
         let tenant = tenant.clone();
         let tokens = tokens.cloned();
         self.boxed(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(backend)?;
+            let tx = immediate(c)?;
             tx.execute(
                 "INSERT INTO tenants (member_id, domain, client_endpoint, server_endpoint,
                                       application_token, installed_at)
@@ -409,19 +424,19 @@ impl TenantStore for SqliteStore {
     fn purge_tenant<'a>(&'a self, member_id: &'a str) -> StoreFuture<'a, bool> {
         let member = member_id.to_owned();
         self.boxed(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(backend)?;
-            for sql in [
-                "DELETE FROM tokens WHERE member_id = ?1",
-                "DELETE FROM token_leases WHERE member_id = ?1",
-                "DELETE FROM offline_batches WHERE member_id = ?1",
-                "DELETE FROM offline_outcomes WHERE member_id = ?1",
-                "DELETE FROM offline_retries WHERE member_id = ?1",
-                "DELETE FROM offline_fetching WHERE member_id = ?1",
-            ] {
-                tx.execute(sql, [&member]).map_err(backend)?;
-            }
+            let tx = immediate(c)?;
+            execute_each(
+                &tx,
+                &[
+                    "DELETE FROM tokens WHERE member_id = ?1",
+                    "DELETE FROM token_leases WHERE member_id = ?1",
+                    "DELETE FROM offline_batches WHERE member_id = ?1",
+                    "DELETE FROM offline_outcomes WHERE member_id = ?1",
+                    "DELETE FROM offline_retries WHERE member_id = ?1",
+                    "DELETE FROM offline_fetching WHERE member_id = ?1",
+                ],
+                [&member],
+            )?;
             let gone = tx
                 .execute("DELETE FROM tenants WHERE member_id = ?1", [&member])
                 .map_err(backend)?;

@@ -1,9 +1,9 @@
 //! The inbox, idempotency, dead-letter and offline-worker tables of [`super::SqliteStore`].
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
-use super::{SqliteStore, backend, corrupt, read_error};
+use super::{SqliteStore, backend, corrupt, execute_each, immediate, read_error};
 use crate::events::store::{
     BatchRecord, BatchState, DeadLetter, DeadLetterQueue, IdempotencyStore, Inbox, InboxEntry,
     InboxStatus, OfflineStore, Outcome, OutcomeRecord, QueueKey, Recorded, StoreError, StoreFuture,
@@ -22,9 +22,7 @@ impl Inbox for SqliteStore {
     fn record<'a>(&'a self, entry: &'a InboxEntry) -> StoreFuture<'a, Recorded> {
         let entry = entry.clone();
         self.boxed(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(backend)?;
+            let tx = immediate(c)?;
             let existing: Option<i64> = tx
                 .query_row(
                     "SELECT id FROM inbox WHERE dedup_key = ?1",
@@ -309,9 +307,7 @@ impl OfflineStore for SqliteStore {
     ) -> StoreFuture<'a, ()> {
         let (q, pid) = (queue.clone(), process_id.to_owned());
         self.boxed(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(backend)?;
+            let tx = immediate(c)?;
             tx.execute(
                 "INSERT OR IGNORE INTO offline_batches (member_id, connector, process_id, errors,
                                                         state, opened_at)
@@ -350,16 +346,15 @@ impl OfflineStore for SqliteStore {
     fn forget_batch<'a>(&'a self, queue: &'a QueueKey, process_id: &'a str) -> StoreFuture<'a, ()> {
         let (q, pid) = (queue.clone(), process_id.to_owned());
         self.boxed(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(backend)?;
-            for sql in [
-                "DELETE FROM offline_outcomes WHERE member_id = ?1 AND connector = ?2 AND process_id = ?3",
-                "DELETE FROM offline_batches WHERE member_id = ?1 AND connector = ?2 AND process_id = ?3",
-            ] {
-                tx.execute(sql, [&q.member_id, &q.connector, &pid])
-                    .map_err(backend)?;
-            }
+            let tx = immediate(c)?;
+            execute_each(
+                &tx,
+                &[
+                    "DELETE FROM offline_outcomes WHERE member_id = ?1 AND connector = ?2 AND process_id = ?3",
+                    "DELETE FROM offline_batches WHERE member_id = ?1 AND connector = ?2 AND process_id = ?3",
+                ],
+                [&q.member_id, &q.connector, &pid],
+            )?;
             tx.commit().map_err(backend)
         })
     }
@@ -428,9 +423,7 @@ impl OfflineStore for SqliteStore {
             letter.cloned(),
         );
         self.boxed(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(backend)?;
+            let tx = immediate(c)?;
             let (kind, code, message) = outcome_columns(&rec.outcome);
             tx.execute(
                 "INSERT INTO offline_outcomes (member_id, connector, process_id, row_id, message_id,

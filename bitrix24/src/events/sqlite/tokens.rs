@@ -6,9 +6,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteStore, backend, now_ms, read_error, read_tokens, write_tokens};
+use super::{SqliteStore, backend, immediate, now_ms, read_error, read_tokens, write_tokens};
 use crate::auth::OAuthTokens;
 use crate::error::Error;
 use crate::events::store::StoreError;
@@ -70,9 +70,7 @@ impl TokenStore for SqliteTokenStore {
                 let step = self
                     .store
                     .run(move |c| {
-                        let tx = c
-                            .transaction_with_behavior(TransactionBehavior::Immediate)
-                            .map_err(backend)?;
+                        let tx = immediate(c)?;
                         let tokens = read_tokens(&tx, &member)?;
                         let Some(tokens) = tokens else {
                             return Ok(LoadStep::Ready(None));
@@ -126,9 +124,7 @@ impl TokenStore for SqliteTokenStore {
             let next = tokens.clone();
             self.store
                 .run(move |c| {
-                    let tx = c
-                        .transaction_with_behavior(TransactionBehavior::Immediate)
-                        .map_err(backend)?;
+                    let tx = immediate(c)?;
                     let installed: bool = tx
                         .query_row(
                             "SELECT EXISTS (SELECT 1 FROM tenants WHERE member_id = ?1)",
