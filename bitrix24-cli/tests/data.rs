@@ -231,6 +231,16 @@ fn a_lost_batch_answer_is_never_sent_again() {
         "batch 2 was applied"
     );
 
+    // The checkpoint holds the batch in flight; its idempotency key is kept as unknown.
+    let read = |name: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(p.path(name)).unwrap()).unwrap()
+    };
+    let key = read("deals.checkpoint")["in_flight"]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(read("idem.json")["entries"][&key]["status"], "unknown");
+
     // Resuming without saying what happened refuses, naming the batch, and sends nothing.
     let before = p.requests();
     let o = import(&p, &file, &[]);
@@ -241,6 +251,8 @@ fn a_lost_batch_answer_is_never_sent_again() {
     let o = import(&p, &file, &["--lost-batch", "applied"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(p.requests(), before + 1);
+    assert!(read("idem.json")["entries"].get(&key).is_none(), "settled");
+    assert!(read("deals.checkpoint")["in_flight"].is_null());
     let o = p.b24(&[
         "export",
         "crm.deal.list",
@@ -265,4 +277,22 @@ fn a_lost_batch_answer_is_never_sent_again() {
     want.sort();
     assert_eq!(titles, want, "no line lost, none twice");
     secret_free(&p.dir);
+}
+
+#[test]
+fn a_lost_batch_checked_as_not_applied_is_sent_again() {
+    let p = portal(0);
+    let file = p.path("in.jsonl");
+    write_deals(&file, 3);
+    let cp = json!({"method": "crm.deal.add", "done": 0, "ok": 0, "failed": 0,
+        "in_flight": {"first": 0, "count": 3, "key": "127.0.0.1|crm.deal.add|auto:x"}});
+    std::fs::write(p.path("deals.checkpoint"), cp.to_string()).unwrap();
+    let before = p.requests();
+    let o = import(&p, &file, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("lines 1-3"), "{}", stderr(&o));
+    assert_eq!(p.requests(), before);
+    let o = import(&p, &file, &["--lost-batch", "resend"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(p.emu.control().entity_count("crm.deal"), 3);
 }
