@@ -33,12 +33,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use url::Url;
 
 use super::form::FormLimits;
 use super::inbound::{self, InboundEvent};
-use super::payload::{EventAuth, EventError};
+use super::payload::{EventAuth, EventError, number, text};
 use super::store::{StoreError, Tenant, TenantStore, unix_now};
 use crate::auth::{DEFAULT_TOKEN_URL, OAuthApp, OAuthTokens};
 use crate::client::Client;
@@ -122,25 +122,14 @@ impl std::fmt::Debug for Installer {
     }
 }
 
-/// A field of the token endpoint's answer as text (strings, or numbers as the portal may send).
+/// A field of the token endpoint's answer as text.
 fn answer_text(v: &Value, key: &str) -> Option<String> {
-    match v.get(key)? {
-        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
+    v.as_object().and_then(|m| text(m, key))
 }
 
 /// A field of the token endpoint's answer as a number.
 fn answer_u64(v: &Value, key: &str) -> Option<u64> {
-    answer_text(v, key).and_then(|s| s.parse().ok())
-}
-
-fn text(map: &Map<String, Value>, key: &str) -> Option<String> {
-    match map.get(key)? {
-        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-        _ => None,
-    }
+    v.as_object().and_then(|m| number(m, key))
 }
 
 fn host_of(url: &str) -> Option<String> {

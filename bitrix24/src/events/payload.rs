@@ -154,7 +154,9 @@ impl fmt::Debug for EventAuth {
     }
 }
 
-fn text(map: &Map<String, Value>, key: &str) -> Option<String> {
+/// A field as trimmed text (a string, or a number as the portal may send one); `None` when
+/// absent or blank.
+pub(crate) fn text(map: &Map<String, Value>, key: &str) -> Option<String> {
     match map.get(key)? {
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
         Value::Number(n) => Some(n.to_string()),
@@ -162,7 +164,8 @@ fn text(map: &Map<String, Value>, key: &str) -> Option<String> {
     }
 }
 
-fn number(map: &Map<String, Value>, key: &str) -> Option<u64> {
+/// A field as a number (a number, or a string of digits).
+pub(crate) fn number(map: &Map<String, Value>, key: &str) -> Option<u64> {
     match map.get(key)? {
         Value::Number(n) => n.as_u64(),
         Value::String(s) => s.trim().parse().ok(),
