@@ -3,7 +3,7 @@
 
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, param};
 use crate::entity::meta::{fields_meta, list_outcome, shape};
-use crate::entity::{Family, Flavor, ListQuery, Page, Shape, View};
+use crate::entity::{Family, Flavor, ListQuery, Page, Shape, Store, View};
 use crate::family_events::fire;
 use crate::state::Inner;
 use serde_json::{Map, Value, json};
@@ -71,6 +71,47 @@ pub(crate) fn fields_param<'a>(
     }
 }
 
+/// The store of the call: the family's, or for a partitioned family (`crm.category.*`) that of
+/// the partition parameter's value, created with its first row on first use. Returns the
+/// store key and the value.
+fn store_of(
+    inner: &Arc<Inner>,
+    c: &Caller,
+    fam: &Family,
+    view: View,
+    p: &Map<String, Value>,
+) -> Result<(String, Option<i64>), ApiError> {
+    let Some(pt) = &fam.spec.partition else {
+        return Ok((fam.spec.prefix.clone(), None));
+    };
+    let value = param(p, &pt.param)
+        .and_then(as_i64)
+        .ok_or_else(|| missing_id(fam, true, &pt.param))?;
+    let key = format!("{}:{value}", fam.spec.prefix);
+    let mut data = inner
+        .data
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !data.stores.contains_key(&key) {
+        let mut store = Store::default();
+        let (at, first) = (pt.first_row)(value);
+        let fields = first.as_object().cloned().unwrap_or_default();
+        let id = store.add_at(fam, view, &fields, c.user_id, inner.now(), at)?;
+        mark_partition(&mut store, fam, id, value);
+        data.stores.insert(key.clone(), store);
+    }
+    Ok((key, Some(value)))
+}
+
+/// Stores the partition value in a row (the field is read-only to requests).
+fn mark_partition(store: &mut Store, fam: &Family, id: i64, value: i64) {
+    if let Some(pt) = &fam.spec.partition
+        && let Some(slot) = fam.slot(&pt.param, true)
+    {
+        store.set(fam, id, &fam.spec.fields[slot].name, &json!(value));
+    }
+}
+
 pub(crate) fn family_call(
     inner: &Arc<Inner>,
     c: &Caller,
@@ -87,7 +128,10 @@ pub(crate) fn family_call(
     };
     // A flavor's extra action: an update of fixed fields (`complete`).
     let sets = fam.actions.get(action).filter(|_| !d7);
-    let store_key = fam.spec.prefix.as_str();
+    let (store_key, partition) = store_of(inner, c, fam, view, p)?;
+    let store_key = store_key.as_str();
+    // A partition's rows come in one page.
+    let page_size = if partition.is_some() { usize::MAX } else { 50 };
     let id_name = if d7 { "id" } else { fam.spec.id_param.as_str() };
     let (add_s, get_s, upd_s, del_s, wrapper) = if d7 {
         let item = Shape::Wrapped("item".into(), Box::new(Shape::Row));
@@ -107,7 +151,12 @@ pub(crate) fn family_call(
             fam.spec.list_wrapper.as_deref(),
         )
     };
-    let id_of = || param(p, id_name).and_then(as_i64).filter(|n| *n > 0);
+    // Ids start at 1; a partition's default row may be 0 (the deal pipeline "General").
+    let id_of = || {
+        param(p, id_name)
+            .and_then(as_i64)
+            .filter(|n| *n > 0 || (*n == 0 && partition.is_some()))
+    };
     let now = inner.now();
     match action {
         "add" => {
@@ -119,6 +168,9 @@ pub(crate) fn family_call(
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 let store = data.stores.entry(store_key.to_string()).or_default();
                 let id = store.add(fam, view, fields, c.user_id, now)?;
+                if let Some(value) = partition {
+                    mark_partition(store, fam, id, value);
+                }
                 let r = shape(&add_s, id, || {
                     store.render_full(fam, view, id).unwrap_or(Value::Null)
                 });
@@ -151,7 +203,7 @@ pub(crate) fn family_call(
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let page = match data.stores.get(store_key) {
-                Some(s) => s.list(fam, view, &q, start, 50),
+                Some(s) => s.list(fam, view, &q, start, page_size),
                 None => Page {
                     rows: Vec::new(),
                     total: (start != -1).then_some(0),

@@ -44,7 +44,8 @@ mod v3;
 
 pub use config::{Faults, Limits};
 pub use entity::{
-    EntityFamily, FieldDefault, FieldSpec, FieldType, Flavor, KeyStyle, NumberStyle, Shape,
+    EntityFamily, FieldDefault, FieldSpec, FieldType, Flavor, KeyStyle, NumberStyle, Partition,
+    Shape,
     camelize,
 };
 pub use install::InstallPage;

@@ -9,7 +9,9 @@
 //! field the spec does not list is an error the unit tests catch; fields the portal has and the
 //! spec does not list yet go to `extra`, until the spec lists them.
 
-use crate::entity::{EntityFamily, FieldDefault, FieldSpec, FieldType, Flavor, NumberStyle, Shape};
+use crate::entity::{
+    EntityFamily, FieldDefault, FieldSpec, FieldType, Flavor, NumberStyle, Partition, Shape,
+};
 use serde_json::{Value, json};
 
 /// A field rule: what the emulator adds to the spec's field (builder style).
@@ -57,7 +59,7 @@ impl Overlay {
 }
 
 /// The overlaid entities served under their own prefix.
-pub(crate) const OVERLAYS: &[Overlay] = &[DEAL, LEAD, CONTACT, COMPANY, TASK];
+pub(crate) const OVERLAYS: &[Overlay] = &[DEAL, LEAD, CONTACT, COMPANY, TASK, CATEGORY];
 
 /// The overlay of `entity`, when it has one.
 pub(crate) fn of(entity: &str) -> Option<&'static Overlay> {
@@ -283,6 +285,43 @@ const TASK: Overlay = Overlay {
         ]
     },
 };
+
+/// `crm.category.*`: the pipelines of one `entityTypeId` (`crm.category.list` answers them all
+/// in one page, by `sort`, the default one included: `{"id":0,"name":"General","sort":300,
+/// "entityTypeId":2,"isDefault":"Y"}`), `isDefault` as `"Y"`/`"N"`, `originId` and
+/// `originatorId` as `""` when empty.
+const CATEGORY: Overlay = Overlay {
+    entity: "Category",
+    prefix: "crm.category",
+    family: |f| {
+        f.partition = Some(Partition {
+            param: "entityTypeId".into(),
+            first_row: default_category,
+            order_by: "sort".into(),
+        });
+    },
+    fields: &[&[
+        ("ENTITY_TYPE_ID", FieldSpec::read_only),
+        ("IS_DEFAULT", |mut f| {
+            f.ty = FieldType::Char;
+            f.default(val("N"))
+        }),
+        ("ORIGIN_ID", |f| f.empty(json!(""))),
+        ("ORIGINATOR_ID", |f| f.empty(json!(""))),
+    ]],
+    extra: Vec::new,
+};
+
+/// The pipeline an object type starts with: id 0 for the legacy types (deals, contacts,
+/// companies), the first id for a smart process (`crm.category.add` of the docs answers
+/// `{"id":5,...,"entityTypeId":1152,"isDefault":"Y"}`).
+fn default_category(entity_type_id: i64) -> (Option<i64>, Value) {
+    let id = (entity_type_id < 128).then_some(0);
+    (
+        id,
+        json!({"name": "General", "sort": 300, "isDefault": "Y"}),
+    )
+}
 
 /// The fields of a smart-process item (`crm.type.add` makes one family per type from it).
 pub(crate) const ITEM: Overlay = Overlay {

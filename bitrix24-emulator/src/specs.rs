@@ -369,11 +369,18 @@ pub(crate) fn entity_family(
         .or_else(|| acts.values().next())
         .and_then(|m| m.scopes.first().cloned())
         .unwrap_or_default();
-    let id_param = ["get", "update", "delete"]
-        .iter()
-        .filter_map(|a| acts.get(a))
-        .flat_map(|m| m.params.iter())
-        .find(|p| p.required && matches!(p.ty, Ty::Id | Ty::Int))
+    // The required `id` parameter, else a required integer (`crm.category.get` has both
+    // `entityTypeId` and `id`: the id is `id`).
+    let required = || {
+        ["get", "update", "delete"]
+            .iter()
+            .filter_map(|a| acts.get(a))
+            .flat_map(|m| m.params.iter())
+            .filter(|p| p.required)
+    };
+    let id_param = required()
+        .find(|p| p.ty == Ty::Id)
+        .or_else(|| required().find(|p| p.ty == Ty::Int))
         .map_or_else(|| "id".to_string(), |p| p.name.clone());
     let list_wrapper = match resp("list") {
         Some(Response::WrappedList(k, _)) => Some(k.clone()),
@@ -401,6 +408,7 @@ pub(crate) fn entity_family(
         delete: shape_of(resp("delete"), Shape::True),
         list_wrapper,
         default_desc: false,
+        partition: None,
         flavor: if upper { Flavor::LegacyCrm } else { Flavor::D7 },
         fields,
     }

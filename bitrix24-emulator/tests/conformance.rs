@@ -264,10 +264,18 @@ impl Run<'_> {
     /// documented row in the request's key style, the fields are that row's (ids of multi-field items left out, they name
     /// items of the docs' portal), so the answer can hold the documented values; the documented
     /// `add` request gives the rest of the call.
-    async fn seed(&self, prefix: &str) -> Option<Value> {
+    async fn seed(&self, prefix: &str, call: &Value) -> Option<Value> {
         let add = format!("{prefix}.add");
         self.methods.get(add.as_str())?;
         let mut req = self.request(&add);
+        // The context the call names (`entityTypeId`) is the record's too.
+        if let (Value::Object(r), Value::Object(c)) = (&mut req, call) {
+            for (k, v) in c.iter().filter(|(k, v)| !is_id_key(k) && !v.is_object()) {
+                if let Some(slot) = r.get_mut(k) {
+                    *slot = v.clone();
+                }
+            }
+        }
         let row = self
             .methods
             .get(format!("{prefix}.get").as_str())
@@ -303,7 +311,7 @@ impl Run<'_> {
         let mut req = self.request(&m.name);
         let (prefix, action) = m.name.rsplit_once('.').unwrap_or_default();
         if action != "add"
-            && let Some(id) = self.seed(prefix).await
+            && let Some(id) = self.seed(prefix, &req).await
             && let Value::Object(o) = &mut req
         {
             for (k, v) in o.iter_mut() {

@@ -124,3 +124,60 @@ async fn crm_item_user_field_names() {
     assert_eq!(legacy["result"]["UF_CRM_1721244707107"], 1111.1, "{legacy}");
     assert_eq!(legacy["result"]["PARENT_ID_1220"], "2", "{legacy}");
 }
+
+/// `crm.category.list` (docs example): the default pipeline `{"id":0,"name":"General",
+/// "sort":300,"entityTypeId":2,"isDefault":"Y"}` is listed with the others, by `sort`; a
+/// category keeps the `entityTypeId` it was made for, `isDefault` is `"Y"`/`"N"`, `originId`
+/// and `originatorId` are `""`; all categories come in one page without `next`.
+#[tokio::test]
+async fn categories_per_entity_type() {
+    let e = emu().await;
+    let wh = e.webhook_url();
+    let add = |entity_type: u32, name: String| {
+        ok(
+            format!("{wh}crm.category.add"),
+            json!({"entityTypeId": entity_type, "fields": {"name": name, "sort": 200}}),
+        )
+    };
+    for i in 0..60 {
+        add(2, format!("Deal funnel {i}")).await;
+    }
+    let b = add(1152, "Projects".into()).await;
+    let made = &b["result"]["category"];
+    assert_eq!(made["entityTypeId"], 1152, "{b}");
+    assert_eq!(made["isDefault"], "N", "{b}");
+    let b = ok(format!("{wh}crm.category.list"), json!({"entityTypeId": 2})).await;
+    let rows = b["result"]["categories"].as_array().unwrap();
+    assert_eq!((rows.len(), b["total"].as_i64()), (61, Some(61)), "{b}");
+    assert!(b.get("next").is_none(), "{b}");
+    let first = &rows[0];
+    assert_eq!(first["entityTypeId"], 2, "{b}");
+    assert_eq!(
+        (&first["originId"], &first["originatorId"]),
+        (&json!(""), &json!(""))
+    );
+    let default = rows.last().unwrap();
+    assert_eq!(
+        (&default["id"], &default["name"], &default["isDefault"]),
+        (&json!(0), &json!("General"), &json!("Y")),
+        "{b}"
+    );
+    let b = ok(
+        format!("{wh}crm.category.get"),
+        json!({"entityTypeId": 2, "id": 0}),
+    )
+    .await;
+    assert_eq!(b["result"]["category"]["isDefault"], "Y", "{b}");
+    let b = ok(
+        format!("{wh}crm.category.list"),
+        json!({"entityTypeId": 1152}),
+    )
+    .await;
+    let names: Vec<&Value> = b["result"]["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["name"])
+        .collect();
+    assert_eq!(names, [&json!("Projects"), &json!("General")], "{b}");
+}

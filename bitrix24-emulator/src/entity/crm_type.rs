@@ -77,6 +77,7 @@ pub(crate) fn family() -> Family {
         delete: Shape::EmptyArray,
         list_wrapper: Some("types".into()),
         default_desc: false,
+        partition: None,
         flavor: Flavor::D7,
         fields,
     };

@@ -11,8 +11,8 @@ pub(crate) mod store;
 pub(crate) mod value;
 
 pub use model::{
-    EntityFamily, FieldDefault, FieldSpec, FieldType, Flavor, KeyStyle, NumberStyle, Shape,
-    camelize,
+    EntityFamily, FieldDefault, FieldSpec, FieldType, Flavor, KeyStyle, NumberStyle, Partition,
+    Shape, camelize,
 };
 pub(crate) use model::{Family, View};
 pub(crate) use query::ListQuery;

@@ -274,10 +274,26 @@ pub struct EntityFamily {
     pub list_wrapper: Option<String>,
     /// Default list order is id descending (tasks).
     pub default_desc: bool,
+    /// Rows kept apart per value of a request parameter (`crm.category.*`), when set.
+    pub partition: Option<Partition>,
     /// Error/event conventions.
     pub flavor: Flavor,
     /// The fields; the first must be the id.
     pub fields: Vec<FieldSpec>,
+}
+
+/// A family whose rows belong to the value of one request parameter (`crm.category.*`: the
+/// pipelines of one `entityTypeId`): each value has its own rows, starting with a default row,
+/// the value is stored in the field of the same name, and a list answers every row of the
+/// value in one page, ordered by a field.
+#[derive(Debug, Clone)]
+pub struct Partition {
+    /// The request parameter, also the (camelCase) field that holds its value.
+    pub param: String,
+    /// The row a value starts with: its id (`None`: the first free one) and fields.
+    pub first_row: fn(i64) -> (Option<i64>, Value),
+    /// The (camelCase) field lists are ordered by, ascending, ties by id.
+    pub order_by: String,
 }
 
 impl EntityFamily {
@@ -297,6 +313,7 @@ impl EntityFamily {
             delete: Shape::True,
             list_wrapper: None,
             default_desc: false,
+            partition: None,
             flavor: Flavor::LegacyCrm,
             fields: vec![FieldSpec::new("ID", FieldType::Id)],
         }

@@ -279,6 +279,15 @@ impl ListQuery {
         if order.is_empty() && fam.spec.default_desc {
             order.push((FieldRef::Slot(0), true));
         }
+        if let (true, Some(slot)) = (
+            order.is_empty(),
+            fam.spec
+                .partition
+                .as_ref()
+                .and_then(|pt| fam.slot(&pt.order_by, true)),
+        ) {
+            order.push((FieldRef::Slot(slot), false));
+        }
         Ok(Self {
             conds,
             order,

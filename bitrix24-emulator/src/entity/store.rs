@@ -230,6 +230,19 @@ impl Store {
         user: u64,
         now: f64,
     ) -> Result<i64, ApiError> {
+        self.add_at(fam, view, fields, user, now, None)
+    }
+
+    /// `add` with a given id (`None`: the next free one).
+    pub(crate) fn add_at(
+        &mut self,
+        fam: &Family,
+        view: View,
+        fields: &Map<String, Value>,
+        user: u64,
+        now: f64,
+        at: Option<i64>,
+    ) -> Result<i64, ApiError> {
         for f in &fam.spec.fields {
             if f.required {
                 let given = fields
@@ -274,11 +287,13 @@ impl Store {
             extra: Vec::new(),
         };
         Self::apply(fam, view, &mut row, fields, true);
-        self.next_id = self
-            .next_id
-            .max(self.rows.keys().next_back().copied().unwrap_or(0))
-            + 1;
-        let id = self.next_id;
+        let id = at.unwrap_or_else(|| {
+            self.next_id = self
+                .next_id
+                .max(self.rows.keys().next_back().copied().unwrap_or(0))
+                + 1;
+            self.next_id
+        });
         row.vals[0] = V::Int(id);
         self.rows.insert(id, row);
         Ok(id)
