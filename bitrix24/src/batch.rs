@@ -75,6 +75,111 @@ impl BatchRef {
     }
 }
 
+/// The value of an `id` parameter of a generated request: a number, or the result of an earlier
+/// id-returning command of the same batch (`CrmDealGet::new(&added)` with `added` the
+/// [`BatchHandle<u64>`] of a `crm.deal.add`), sent as `$result[key]`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), bitrix24::Error> {
+/// # let emu = bitrix24_emulator::Emulator::builder().webhook(1, "code").start().await.unwrap();
+/// # let client = bitrix24::Client::webhook(&emu.webhook_url())?;
+/// use bitrix24::packs::core::{CrmDealAdd, CrmDealGet, Deal};
+/// let mut batch = client.batch();
+/// let added = batch.add(&CrmDealAdd::new(Deal::new().title("Linked")))?;
+/// let deal = batch.add(&CrmDealGet::new(&added))?; // id = $result[c0], in the same request
+/// let results = batch.send().await?;
+/// assert_eq!(results.get(&deal)?.id, Some(results.get(&added)?));
+/// # Ok(()) }
+/// ```
+///
+/// Outside the batch that made it, a handle means nothing: the portal would receive the text
+/// `$result[key]` and refuse it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Id(IdValue);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum IdValue {
+    Number(u64),
+    Result(BatchRef),
+}
+
+impl Id {
+    /// The id, when it is a number (not a batch reference).
+    pub fn number(&self) -> Option<u64> {
+        match &self.0 {
+            IdValue::Number(n) => Some(*n),
+            IdValue::Result(_) => None,
+        }
+    }
+}
+
+impl serde::Serialize for Id {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            IdValue::Number(n) => serializer.serialize_u64(*n),
+            IdValue::Result(r) => serializer.serialize_str(r.as_str()),
+        }
+    }
+}
+
+/// What an `id` parameter takes: a `u64`, or the handle of an id-returning batch command.
+pub trait IdArg {
+    /// The parameter value.
+    fn into_id(self) -> Id;
+}
+
+impl IdArg for u64 {
+    fn into_id(self) -> Id {
+        Id(IdValue::Number(self))
+    }
+}
+
+impl IdArg for Id {
+    fn into_id(self) -> Id {
+        self
+    }
+}
+
+impl IdArg for &BatchHandle<u64> {
+    fn into_id(self) -> Id {
+        Id(IdValue::Result(BatchRef::result(self.key())))
+    }
+}
+
+impl IdArg for BatchHandle<u64> {
+    fn into_id(self) -> Id {
+        (&self).into_id()
+    }
+}
+
+/// Refuses a link key whose parameter (`fields` of `fields[COMPANY_ID]`) the method does not
+/// document, when the specs know the method: `ID` for `crm.deal.get`, whose parameter is `id`,
+/// would send both.
+fn check_link_keys(method: &str, links: &[(&str, BatchRef)]) -> Result<(), Error> {
+    let Some(info) = crate::catalog::method_info(method) else {
+        return Ok(());
+    };
+    for (key, _) in links {
+        let param = key.split('[').next().unwrap_or(key);
+        if info.params.contains(&param) {
+            continue;
+        }
+        let hint = match info.params.iter().find(|p| p.eq_ignore_ascii_case(param)) {
+            Some(p) => format!("; did you mean `{p}`?"),
+            None => String::new(),
+        };
+        return Err(Error::invalid(
+            method,
+            format!(
+                "link key `{key}` names no parameter of {method} (its parameters: {}){hint}",
+                info.params.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Command {
     pub key: String,
@@ -208,6 +313,7 @@ impl Batch<'_> {
         links: impl IntoIterator<Item = (&'l str, BatchRef)>,
     ) -> Result<BatchHandle<M::Response>, Error> {
         let links: Vec<(&str, BatchRef)> = links.into_iter().collect();
+        check_link_keys(M::NAME, &links)?;
         let params = input::method_params(method)?;
         self.push(key, M::NAME, M::IDEMPOTENT, &params, &links)?;
         Ok(BatchHandle::for_method::<M>(key))

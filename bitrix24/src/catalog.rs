@@ -17,6 +17,8 @@ pub struct MethodInfo {
     pub risk: Risk,
     /// Scopes any one of which allows the call (empty for global methods).
     pub scopes: &'static [&'static str],
+    /// The parameters the docs list, as the portal spells them, in the docs' order.
+    pub params: &'static [&'static str],
     /// Whether re-sending has the same effect as sending once.
     pub idempotent: bool,
     /// The official docs page.

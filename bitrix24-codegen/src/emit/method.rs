@@ -11,12 +11,21 @@ use crate::spec::{EntitySpec, MethodSpec, Pagination, Response, Risk, Ty};
 /// The field type, argument type and conversion of a request parameter: `object` parameters
 /// (filters, orders, options) take anything serializable and keep it as
 /// `crate::filter::ObjectParam` (anything but a JSON object fails the call before sending,
-/// naming the parameter); every other type as [`arg_conversion`].
+/// naming the parameter); `id` parameters take a number or a batch handle (`crate::batch::Id`);
+/// every other type as [`arg_conversion`].
 fn param_conversion(
     ctx: &Ctx<'_>,
     p: &crate::spec::ParamSpec,
     expr: &TokenStream,
 ) -> (TokenStream, TokenStream, TokenStream) {
+    if p.ty == Ty::Id {
+        // A number, or inside a batch the handle of an earlier id-returning command.
+        return (
+            quote!(crate::batch::Id),
+            quote!(impl crate::batch::IdArg),
+            quote!(crate::batch::IdArg::into_id(#expr)),
+        );
+    }
     if p.ty == Ty::Object {
         let wire = lit(&p.name);
         return (

@@ -59,6 +59,7 @@ pub(super) fn catalog_file(specs: &[Spec]) -> String {
         let summary = lit(m.summary.trim());
         let risk = risk_tokens(m.risk);
         let scopes: Vec<Literal> = m.scopes.iter().map(|x| lit(x)).collect();
+        let params: Vec<Literal> = m.params.iter().map(|p| lit(&p.name)).collect();
         let idem = m.idempotent;
         let docs = lit(&m.docs_url());
         let v3 = match &m.v3 {
@@ -76,6 +77,7 @@ pub(super) fn catalog_file(specs: &[Spec]) -> String {
                 summary: #summary,
                 risk: #risk,
                 scopes: &[#(#scopes),*],
+                params: &[#(#params),*],
                 idempotent: #idem,
                 docs: #docs,
                 v3: #v3,

@@ -5,7 +5,8 @@ use bitrix24::Error;
 use bitrix24::filter::Order;
 use bitrix24::packs::core::{
     Company, Contact, CrmCompanyAdd, CrmCompanyGet, CrmCompanyUpdate, CrmContactAdd, CrmContactGet,
-    CrmDealAdd, CrmDealGet, CrmLeadAdd, CrmLeadList, CrmLeadUpdate, Deal, Lead, StageSemantic,
+    CrmDealAdd, CrmDealGet, CrmDealList, CrmLeadAdd, CrmLeadList, CrmLeadUpdate, Deal, Lead,
+    StageSemantic,
 };
 use futures::TryStreamExt;
 use serde_json::json;
@@ -161,4 +162,52 @@ fn user_fields_without_a_trait_import() -> Result<(), Error> {
         "{e}"
     );
     Ok(())
+}
+
+#[tokio::test]
+async fn batch_handles_link_into_id_parameters() {
+    let emu = portal().await;
+    let c = hook_client(&emu.webhook_url());
+    let mut batch = c.batch();
+    let added = batch
+        .add(&CrmDealAdd::new(Deal::new().title("Linked")))
+        .unwrap();
+    let got = batch.add(&CrmDealGet::new(&added)).unwrap();
+    let results = batch.send().await.unwrap();
+    let id = results.get(&added).unwrap();
+    let deal = results.get(&got).unwrap();
+    assert_eq!((deal.id, deal.title.as_deref()), (Some(id), Some("Linked")));
+
+    // A link key naming no parameter of the method is refused when the batch is built: `ID`
+    // would have been sent beside `id`.
+    let mut batch = c.batch();
+    batch
+        .add_named("new_deal", &CrmDealAdd::new(Deal::new().title("x")))
+        .unwrap();
+    let e = batch
+        .add_linked(
+            "g",
+            &CrmDealGet::new(0),
+            [("ID", bitrix24::BatchRef::result("new_deal"))],
+        )
+        .unwrap_err();
+    match &e {
+        Error::InvalidInput { method, message } => {
+            assert_eq!(method, "crm.deal.get");
+            assert!(
+                message.contains("link key `ID` names no parameter")
+                    && message.contains("did you mean `id`?"),
+                "{message}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Nested keys are checked by their parameter.
+    batch
+        .add_linked(
+            "l",
+            &CrmDealList::new(),
+            [("filter[>ID]", bitrix24::BatchRef::result("new_deal"))],
+        )
+        .unwrap();
 }
