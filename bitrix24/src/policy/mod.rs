@@ -11,9 +11,12 @@
 //!   it.
 //! - [`PlanStore`]: plan a call, then execute exactly that call, once.
 //! - [`IdempotencyStore`]: a write replayed with the same key returns the stored result
-//!   without calling the portal.
+//!   without calling the portal; a write whose answer was lost keeps its key as unknown
+//!   ([`PolicyError::OutcomeUnknown`]) until someone checks the portal.
 //! - [`AuditLog`]: one JSON line per call, parameter keys only, never a value or a secret.
-//! - [`Guard`]: all of the above around a [`crate::Client`].
+//! - [`Guard`]: all of the above around a [`crate::Client`]: [`Guard::call`] for one call,
+//!   [`Guard::call_each`] for a batch request the caller builds (one key, one audit row),
+//!   [`Guard::precheck`] to check every input of a tool before its first request.
 //!
 //! The stores are JSON files shared safely by several processes (an advisory lock file,
 //! write to a temporary file, fsync, atomic rename).
