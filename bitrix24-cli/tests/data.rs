@@ -183,6 +183,16 @@ fn export_and_import_are_refused_like_call() {
     assert_eq!(p.emu.control().method_calls("crm.deal.add"), 3);
 }
 
+/// A resumed import refuses (exit 2, nothing sent), naming the lost batch's lines.
+fn resume_refused(p: &Portal, file: &Path, lines: &str) {
+    let before = p.requests();
+    let o = import(p, file, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains(lines), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--lost-batch"), "{}", stderr(&o));
+    assert_eq!(p.requests(), before);
+}
+
 /// Waits until the portal has seen `n` requests.
 fn wait_requests(p: &Portal, n: u64) {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
@@ -243,10 +253,7 @@ fn a_lost_batch_answer_is_never_sent_again() {
 
     // Resuming without saying what happened refuses, naming the batch, and sends nothing.
     let before = p.requests();
-    let o = import(&p, &file, &[]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("lines 51-100"), "{}", stderr(&o));
-    assert_eq!(p.requests(), before);
+    resume_refused(&p, &file, "lines 51-100");
     // Told it was applied: only batch 3 is sent; every line exists exactly once.
     let o = import(&p, &file, &["--lost-batch", "applied"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -287,11 +294,7 @@ fn a_lost_batch_checked_as_not_applied_is_sent_again() {
     let cp = json!({"method": "crm.deal.add", "done": 0, "ok": 0, "failed": 0,
         "in_flight": {"first": 0, "count": 3, "key": "127.0.0.1|crm.deal.add|auto:x"}});
     std::fs::write(p.path("deals.checkpoint"), cp.to_string()).unwrap();
-    let before = p.requests();
-    let o = import(&p, &file, &[]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("lines 1-3"), "{}", stderr(&o));
-    assert_eq!(p.requests(), before);
+    resume_refused(&p, &file, "lines 1-3");
     let o = import(&p, &file, &["--lost-batch", "resend"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(p.emu.control().entity_count("crm.deal"), 3);
