@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use super::PolicyError;
 use crate::Risk;
 use crate::catalog;
-use crate::input::{json_kind, validate_method_name};
+use crate::input::{json_kind, method_name_problem};
 
 /// The packs a policy starts with.
 pub const DEFAULT_PACKS: &[&str] = &["core"];
@@ -198,15 +198,11 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
 /// portal's names are case-insensitive).
 pub fn normalize_method(raw: &str) -> Result<String, PolicyError> {
     let m = raw.trim();
-    match validate_method_name(m) {
-        Ok(()) => Ok(m.to_ascii_lowercase()),
-        Err(crate::Error::InvalidInput { message, .. }) => Err(PolicyError::InvalidMethod {
+    match method_name_problem(m) {
+        None => Ok(m.to_ascii_lowercase()),
+        Some(reason) => Err(PolicyError::InvalidMethod {
             method: raw.to_owned(),
-            reason: message,
-        }),
-        Err(other) => Err(PolicyError::InvalidMethod {
-            method: raw.to_owned(),
-            reason: other.to_string(),
+            reason,
         }),
     }
 }
@@ -662,7 +658,7 @@ mod tests {
         ] {
             assert_eq!(
                 normalize_method(name).is_ok(),
-                validate_method_name(name.trim()).is_ok(),
+                crate::input::validate_method_name(name.trim()).is_ok(),
                 "{name:?}"
             );
         }
