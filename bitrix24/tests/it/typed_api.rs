@@ -211,3 +211,26 @@ async fn batch_handles_link_into_id_parameters() {
         )
         .unwrap();
 }
+
+#[test]
+fn crm_user_field_methods_are_typed() {
+    use bitrix24::packs::core::{CrmDealUserfieldAdd, CrmDealUserfieldList, CrmUserField};
+    use bitrix24::{Method, Risk};
+    // A real portal keeps a UF_* value only when the field exists: create it first.
+    let add = CrmDealUserfieldAdd::new(
+        CrmUserField::new()
+            .field_name("BUDGET")
+            .user_type_id("double")
+            .mandatory(false),
+    );
+    assert_eq!(
+        serde_json::to_value(&add).unwrap(),
+        json!({"fields": {"FIELD_NAME": "BUDGET", "USER_TYPE_ID": "double", "MANDATORY": "N"}})
+    );
+    assert_eq!(CrmDealUserfieldAdd::RISK, Risk::Write);
+    let list = CrmDealUserfieldList::new().filter(CrmUserField::filter().user_type_id_eq("double"));
+    assert_eq!(
+        serde_json::to_value(&list).unwrap(),
+        json!({"filter": {"=USER_TYPE_ID": "double"}})
+    );
+}
