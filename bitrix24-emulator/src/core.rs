@@ -34,6 +34,11 @@ impl ApiError {
         Self::new(400, "", desc)
     }
 
+    /// The request-rate limit: the portal rejected the call without running it.
+    pub(crate) fn query_limit() -> Self {
+        Self::new(503, "QUERY_LIMIT_EXCEEDED", "Too many requests")
+    }
+
     pub(crate) fn method_not_found() -> Self {
         Self::new(404, "ERROR_METHOD_NOT_FOUND", "Method not found!")
     }

@@ -88,10 +88,7 @@ fn store_of(
         .and_then(as_i64)
         .ok_or_else(|| missing_id(fam, true, &pt.param))?;
     let key = format!("{}:{value}", fam.spec.prefix);
-    let mut data = inner
-        .data
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = inner.write_data();
     if !data.stores.contains_key(&key) {
         let mut store = Store::default();
         let (at, first) = (pt.first_row)(value);
@@ -162,10 +159,7 @@ pub(crate) fn family_call(
         "add" => {
             let fields = fields_param(fam, d7, p)?;
             let (id, result) = {
-                let mut data = inner
-                    .data
-                    .write()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut data = inner.write_data();
                 let store = data.stores.entry(store_key.to_string()).or_default();
                 let id = store.add(fam, view, fields, c.user_id, now)?;
                 if let Some(value) = partition {
@@ -181,10 +175,7 @@ pub(crate) fn family_call(
         }
         "get" => {
             let id = id_of().ok_or_else(|| missing_id(fam, d7, id_name))?;
-            let data = inner
-                .data
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let data = inner.read_data();
             let row = data
                 .stores
                 .get(store_key)
@@ -198,10 +189,7 @@ pub(crate) fn family_call(
         "list" => {
             let q = ListQuery::parse(fam, view, p, d7)?;
             let start = p.get("start").and_then(as_i64).unwrap_or(0);
-            let data = inner
-                .data
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let data = inner.read_data();
             let page = match data.stores.get(store_key) {
                 Some(s) => s.list(fam, view, &q, start, page_size),
                 None => Page {
@@ -221,10 +209,7 @@ pub(crate) fn family_call(
                 fields_param(fam, d7, p)?
             };
             let result = {
-                let mut data = inner
-                    .data
-                    .write()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut data = inner.write_data();
                 let store = data.stores.entry(store_key.to_string()).or_default();
                 if !store.update(fam, view, id, fields, c.user_id, now) {
                     return Err(not_found(fam, d7, action));
@@ -242,10 +227,7 @@ pub(crate) fn family_call(
         "delete" => {
             let id = id_of().ok_or_else(|| missing_id(fam, d7, id_name))?;
             {
-                let mut data = inner
-                    .data
-                    .write()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut data = inner.write_data();
                 let removed = data
                     .stores
                     .get_mut(store_key)

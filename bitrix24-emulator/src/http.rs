@@ -104,3 +104,21 @@ pub(crate) fn take_token(params: &mut Map<String, Value>, headers: &HeaderMap) -
                 .map(|t| t.trim().to_string())
         })
 }
+
+/// The webhook (user id, code) and the method of `/rest/` path segments: `[method]` or
+/// `[user_id, code, method]`; `None` for any other shape.
+pub(crate) fn webhook_path(segs: &[String]) -> Option<(Option<(&str, &str)>, &str)> {
+    match segs {
+        [m] => Some((None, m.as_str())),
+        [uid, code, m] => Some((Some((uid.as_str(), code.as_str())), m.as_str())),
+        _ => None,
+    }
+}
+
+/// Takes the `auth_connector` parameter (`""` when absent).
+pub(crate) fn take_connector(params: &mut Map<String, Value>) -> String {
+    params
+        .remove("auth_connector")
+        .and_then(|v| crate::core::as_str(&v))
+        .unwrap_or_default()
+}

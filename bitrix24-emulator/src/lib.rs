@@ -45,8 +45,7 @@ mod v3;
 pub use config::{Faults, Limits};
 pub use entity::{
     EntityFamily, FieldDefault, FieldSpec, FieldType, Flavor, KeyStyle, NumberStyle, Partition,
-    Shape,
-    camelize,
+    Shape, camelize,
 };
 pub use install::InstallPage;
 
@@ -418,10 +417,7 @@ fn seed_deals(inner: &Inner, n: u64) {
     let now = inner.now();
     let stage_names: Vec<std::sync::Arc<str>> = STAGES.iter().map(|s| (*s).into()).collect();
     let sems: [std::sync::Arc<str>; 3] = ["P".into(), "S".into(), "F".into()];
-    let mut data = inner
-        .data
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = inner.write_data();
     let store = data.stores.entry("crm.deal".into()).or_default();
     store.seed(fam, n, now, |id, out| {
         if let Some(i) = title {
@@ -629,11 +625,7 @@ impl Control {
         };
         let now = self.inner.now();
         let view = entity::View::native(fam);
-        let mut data = self
-            .inner
-            .data
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut data = self.inner.write_data();
         let store = data.stores.entry(fam.spec.prefix.clone()).or_default();
         rows.iter()
             .filter_map(|r| match r {
@@ -679,9 +671,7 @@ impl Control {
     /// Number of rows of an entity store (`crm.deal`, `tasks.task`, ...).
     pub fn entity_count(&self, prefix: &str) -> usize {
         self.inner
-            .data
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .read_data()
             .stores
             .get(prefix)
             .map_or(0, |s| s.rows.len())

@@ -3,7 +3,7 @@
 
 use crate::core::{ApiError, Outcome, as_str};
 use crate::dispatch;
-use crate::http::{json_response, take_token, xml_response};
+use crate::http::{json_response, take_connector, take_token, webhook_path, xml_response};
 use crate::php;
 use crate::state::{Inner, lock};
 use crate::v3;
@@ -362,10 +362,8 @@ fn rest_v2(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Response {
-    let (webhook, name) = match segs {
-        [m] => (None, m.as_str()),
-        [uid, code, m] => (Some((uid.as_str(), code.as_str())), m.as_str()),
-        _ => return error_response(&ApiError::method_not_found()),
+    let Some((webhook, name)) = webhook_path(segs) else {
+        return error_response(&ApiError::method_not_found());
     };
     let mut name = name.to_ascii_lowercase();
     let mut xml = false;
@@ -385,17 +383,9 @@ fn rest_v2(
     let error_response = |e: &ApiError| respond(e.status, &e.body());
     let mut params = build_params(method, query, headers, body);
     let token = take_token(&mut params, headers);
-    let connector = params
-        .remove("auth_connector")
-        .and_then(|v| as_str(&v))
-        .unwrap_or_default();
-    let now = inner.now();
-    if !lock(&inner.limits).admit(now) {
-        return error_response(&ApiError::new(
-            503,
-            "QUERY_LIMIT_EXCEEDED",
-            "Too many requests",
-        ));
+    let connector = take_connector(&mut params);
+    if !lock(&inner.limits).admit(inner.now()) {
+        return error_response(&ApiError::query_limit());
     }
     let caller = match inner.authenticate(webhook, token.as_deref(), connector) {
         Ok(c) => c,

@@ -315,6 +315,21 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    /// The portal's data, for reading (a lock a panicked writer poisoned is taken over: writes
+    /// replace whole rows, so what it left is consistent).
+    pub(crate) fn read_data(&self) -> std::sync::RwLockReadGuard<'_, Data> {
+        self.data
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The portal's data, for writing (see [`Inner::read_data`]).
+    pub(crate) fn write_data(&self) -> std::sync::RwLockWriteGuard<'_, Data> {
+        self.data
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     pub(crate) fn now(&self) -> f64 {
         self.clock.now()
     }
@@ -406,9 +421,7 @@ impl Inner {
     }
 
     pub(crate) fn is_admin(&self, user_id: u64) -> bool {
-        self.data
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.read_data()
             .users
             .get(&user_id)
             .is_some_and(|u| u.admin)

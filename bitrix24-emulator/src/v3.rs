@@ -5,7 +5,7 @@ use crate::core::{ApiError, as_i64, as_str};
 use crate::entity::{KeyStyle, NumberStyle, View};
 use crate::events::{self, Origin};
 use crate::filter::{self, Collation};
-use crate::http::{json_response, take_token};
+use crate::http::{json_response, take_connector, take_token, webhook_path};
 use crate::metering::{self, time_block};
 use crate::state::{Inner, lock};
 use axum::http::{HeaderMap, Method, header};
@@ -70,16 +70,12 @@ pub(crate) fn handle(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Response {
-    let (webhook, name) = match segs {
-        [m] => (None, m.as_str()),
-        [uid, code, m] => (Some((uid.as_str(), code.as_str())), m.as_str()),
-        _ => {
-            return error_response(&err(
-                404,
-                "METHODNOTFOUNDEXCEPTION",
-                "Method \"\" was not found.",
-            ));
-        }
+    let Some((webhook, name)) = webhook_path(segs) else {
+        return error_response(&err(
+            404,
+            "METHODNOTFOUNDEXCEPTION",
+            "Method \"\" was not found.",
+        ));
     };
     if !METHODS.contains(&name) {
         return error_response(&err(
@@ -102,16 +98,10 @@ pub(crate) fn handle(
     };
     let mut q = crate::php::parse_str(query);
     let token = take_token(&mut params, headers).or_else(|| take_token(&mut q, headers));
-    let connector = params
-        .remove("auth_connector")
-        .and_then(|v| as_str(&v))
-        .unwrap_or_default();
+    let connector = take_connector(&mut params);
     let start = inner.now();
     if !lock(&inner.limits).admit(start) {
-        return json_response(
-            503,
-            &ApiError::new(503, "QUERY_LIMIT_EXCEEDED", "Too many requests").body(),
-        );
+        return json_response(503, &ApiError::query_limit().body());
     }
     let Ok(caller) = inner.authenticate(webhook, token.as_deref(), connector) else {
         return error_response(&err(401, "ACCESSDENIEDEXCEPTION", "Access denied."));
@@ -216,10 +206,7 @@ fn dto(row: &Map<String, Value>) -> Map<String, Value> {
 }
 
 fn user_obj(inner: &Inner, id: Option<i64>, fields: &[&str]) -> Value {
-    let data = inner
-        .data
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let data = inner.read_data();
     let Some(u) = id.and_then(|i| data.users.get(&(i as u64))) else {
         return Value::Null;
     };
@@ -448,10 +435,7 @@ fn run(
         "tasks.task.get" => {
             let id = id_param(p)?;
             let row = {
-                let data = inner
-                    .data
-                    .read()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let data = inner.read_data();
                 data.stores
                     .get("tasks.task")
                     .and_then(|s| s.render_full(fam, view, id))
@@ -501,10 +485,7 @@ fn run(
                 }
             };
             let rows: Vec<Map<String, Value>> = {
-                let data = inner
-                    .data
-                    .read()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let data = inner.read_data();
                 data.stores
                     .get("tasks.task")
                     .map(|s| {
@@ -587,10 +568,7 @@ fn run(
             }
             let fields = to_legacy_fields(f);
             let id = {
-                let mut data = inner
-                    .data
-                    .write()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut data = inner.write_data();
                 let store = data.stores.entry("tasks.task".into()).or_default();
                 store
                     .add(fam, View::native(fam), &fields, c.user_id, now)
@@ -616,10 +594,7 @@ fn run(
                 }
             };
             let ok = {
-                let mut data = inner
-                    .data
-                    .write()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut data = inner.write_data();
                 let store = data.stores.entry("tasks.task".into()).or_default();
                 store.update(fam, View::native(fam), id, &fields, c.user_id, now)
             };
@@ -637,10 +612,7 @@ fn run(
         "tasks.task.delete" => {
             let id = id_param(p)?;
             let removed = {
-                let mut data = inner
-                    .data
-                    .write()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut data = inner.write_data();
                 data.stores
                     .get_mut("tasks.task")
                     .and_then(|s| s.rows.remove(&id))

@@ -68,10 +68,7 @@ fn crm_type_add(inner: &Arc<Inner>, c: &Caller, p: &Map<String, Value>) -> Metho
         )
     };
     let allowed = |n: i64| (128..=192).contains(&n) || (n >= 1030 && n % 2 == 0);
-    let mut data = inner
-        .data
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = inner.write_data();
     let used: Vec<i64> = {
         let dynamic = inner
             .dynamic
@@ -139,10 +136,7 @@ fn crm_type_delete(inner: &Arc<Inner>, p: &Map<String, Value>) -> MethodResult {
     let Some(id) = param(p, "id").and_then(as_i64).filter(|n| *n > 0) else {
         return Ok(Outcome::of(Value::Null));
     };
-    let mut data = inner
-        .data
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = inner.write_data();
     let etid = data
         .stores
         .get("crm.type")

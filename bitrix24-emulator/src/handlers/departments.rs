@@ -44,10 +44,7 @@ fn department_json(d: &Department) -> Value {
 /// `department.get`: filter by `ID`, `NAME`, `SORT`, `PARENT`, `UF_HEAD`; `sort` + `order`.
 #[allow(clippy::unnecessary_wraps)]
 fn department_get(inner: &Inner, p: &Map<String, Value>) -> MethodResult {
-    let data = inner
-        .data
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let data = inner.read_data();
     let conds: Vec<JsonCond> = p
         .iter()
         .filter(|(k, _)| {
@@ -80,10 +77,7 @@ fn department_write(
     if !c.admin {
         return Err(ApiError::new(400, "ERROR_CORE", "Access denied"));
     }
-    let mut data = inner
-        .data
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = inner.write_data();
     let get_u = |k: &str| {
         param(p, k)
             .and_then(as_i64)

@@ -81,10 +81,7 @@ fn methods_list(inner: &Inner, c: &Caller, p: &Map<String, Value>) -> Value {
 
 #[allow(clippy::unnecessary_wraps)]
 fn profile(inner: &Inner, c: &Caller) -> MethodResult {
-    let data = inner
-        .data
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let data = inner.read_data();
     let Some(u) = data.users.get(&c.user_id).filter(|u| u.active) else {
         return Ok(Outcome::of(json!({})));
     };

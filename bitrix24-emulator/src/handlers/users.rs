@@ -19,10 +19,7 @@ pub(crate) const ROUTES: &[Route] = &[
 ];
 
 fn current(inner: &Inner, user_id: u64) -> Outcome {
-    let data = inner
-        .data
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let data = inner.read_data();
     let u = data
         .users
         .get(&user_id)
@@ -62,14 +59,7 @@ fn user_json(inner: &Inner, u: &User) -> Value {
 /// `order`, `select`, pages of 50.
 #[allow(clippy::unnecessary_wraps)]
 fn user_get(inner: &Inner, p: &Map<String, Value>) -> MethodResult {
-    let users: Vec<User> = inner
-        .data
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .users
-        .values()
-        .cloned()
-        .collect();
+    let users: Vec<User> = inner.read_data().users.values().cloned().collect();
     let mut conds: Vec<JsonCond> = Vec::new();
     if let Some(Value::Object(f)) = param(p, "filter") {
         conds.extend(f.iter().map(|(k, v)| JsonCond::new(k, v)));
