@@ -1,8 +1,9 @@
-//! Quickstart: a realistic CRM flow.
+//! Quickstart: a realistic CRM flow, shortest path first.
 //!
-//! With no configuration it starts the embedded emulator (a local Bitrix24 portal) and runs
-//! against it. With `B24_WEBHOOK_URL=https://<portal>/rest/<user>/<code>/` it runs the same
-//! flow against your portal (it creates, updates and finally deletes a few test records).
+//! With no configuration it starts the embedded emulator (a local Bitrix24 portal) with a
+//! webhook and runs against it. With `B24_WEBHOOK_URL=https://<portal>/rest/<user>/<code>/` it
+//! runs the same flow against your portal (it creates, updates and finally deletes a few test
+//! records). Only the events part needs an OAuth application; it comes last.
 //!
 //! ```sh
 //! cargo run --example quickstart
@@ -16,11 +17,26 @@ use bitrix24::packs::diagnostics::ServerTime;
 use bitrix24::{Client, Decimal, Error, OAuthApp, OAuthTokens};
 use bitrix24_emulator::{Emulator, Limits, RunningEmulator};
 use futures::TryStreamExt;
-use serde_json::json;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (client, _emulator) = connect().await?;
+    // The shortest path: a webhook URL is all a client needs.
+    let emulator = match std::env::var("B24_WEBHOOK_URL") {
+        Ok(_) => None,
+        Err(_) => Some(
+            Emulator::builder()
+                .webhook(1, "quickstartcode")
+                .limits(Limits::Standard)
+                .start()
+                .await?,
+        ),
+    };
+    let url = match &emulator {
+        Some(emu) => emu.webhook_url(),
+        None => std::env::var("B24_WEBHOOK_URL")?,
+    };
+    let client = Client::webhook(&url)?;
+    println!("portal: {}", bitrix24::Webhook::parse(&url)?.portal());
 
     let now = client.send(&ServerTime::new()).await?;
     let me = client.send(&UserCurrent::new()).await?;
@@ -33,11 +49,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut batch = client.batch();
     let mut lead_handles = Vec::new();
     for i in 1..=3 {
-        let lead = Lead {
-            title: Some(format!("Quickstart lead {i}")),
-            name: Some("Ada".into()),
-            ..Lead::default()
-        };
+        let lead = Lead::new()
+            .title(format!("Quickstart lead {i}"))
+            .name("Ada");
         lead_handles.push(batch.add(&CrmLeadAdd::new(lead))?);
     }
     let leads = batch.send().await?;
@@ -48,11 +62,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("2. created {} leads in one batch request", lead_ids.len());
     let requests: Vec<CrmDealAdd> = (1..=120u64)
         .map(|i| {
-            CrmDealAdd::new(Deal {
-                title: Some(format!("Quickstart deal {i}")),
-                opportunity: Some(Decimal::from(i * 100)),
-                ..Deal::default()
-            })
+            CrmDealAdd::new(
+                Deal::new()
+                    .title(format!("Quickstart deal {i}"))
+                    .opportunity(i * 100),
+            )
         })
         .collect();
     let created = client.send_all(&requests).await?;
@@ -64,8 +78,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Stream them back: keyset pagination, 2,500 rows per request, bounded memory.
     let list = CrmDealList::new()
-        .select(["ID", "TITLE", "OPPORTUNITY"])
-        .filter(object(json!({"%TITLE": "Quickstart deal"})));
+        .select([Deal::ID, Deal::TITLE, Deal::OPPORTUNITY])
+        .filter(Deal::filter().title_contains("Quickstart deal"));
     let mut stream = client.stream(&list);
     let mut count = 0;
     let mut sum = 0.0;
@@ -79,18 +93,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("4. streamed {count} deals back, total opportunity {sum}");
 
-    // Events: bind an offline handler, change a deal, drain the queue. The portal does not
-    // queue an app's own changes for its own handler, so the queue gets its own connector key.
+    // Events: bind an offline handler, change a deal, drain the queue. Events need an OAuth
+    // application (the emulator hands one out; on your portal a webhook gets an error here).
+    // The portal does not queue an app's own changes for its own handler, so the queue gets
+    // its own connector key.
+    let client = match &emulator {
+        Some(emu) => app_client(emu)?,
+        None => client,
+    };
     let connector = "quickstart";
     let bind = EventBind::new("ONCRMDEALUPDATE")
         .event_type("offline")
         .auth_connector(connector);
     match client.send(&bind).await {
         Ok(_) => {
-            let won = Deal {
-                stage_id: Some("WON".into()),
-                ..Deal::default()
-            };
+            let won = Deal::new().stage_id("WON");
             client.send(&CrmDealUpdate::new(ids[0], won)).await?;
             // `clear = 0` reserves the events under a process id instead of deleting them.
             let taken = client
@@ -138,33 +155,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The JSON object of a `json!({...})` literal (`filter` takes an object).
-fn object(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
-    match value {
-        serde_json::Value::Object(map) => map,
-        _ => serde_json::Map::new(),
-    }
-}
-
-/// Your portal when `B24_WEBHOOK_URL` is set, else the embedded emulator (kept alive by the
-/// returned handle).
-async fn connect() -> Result<(Client, Option<RunningEmulator>), Box<dyn std::error::Error>> {
-    if let Ok(url) = std::env::var("B24_WEBHOOK_URL") {
-        println!(
-            "portal: your webhook ({})",
-            bitrix24::Webhook::parse(&url)?.portal()
-        );
-        return Ok((Client::webhook(&url)?, None));
-    }
-    let emulator = Emulator::builder()
-        .webhook(1, "quickstartcode")
-        .limits(Limits::Standard)
-        .start()
-        .await?;
-    println!("portal: embedded emulator at {}", emulator.base_url());
-    // Events need an application (OAuth) context, so the example acts as an app.
+/// A client acting as the emulator's OAuth application (events need an application context).
+fn app_client(emulator: &RunningEmulator) -> Result<Client, Error> {
     let app = emulator.oauth_app();
-    let client = Client::builder()
+    Client::builder()
         .oauth(
             OAuthApp::new(app.client_id.clone(), app.client_secret.clone())
                 .token_url(app.token_url.clone()),
@@ -174,6 +168,5 @@ async fn connect() -> Result<(Client, Option<RunningEmulator>), Box<dyn std::err
                 app.client_endpoint.clone(),
             ),
         )
-        .build()?;
-    Ok((client, Some(emulator)))
+        .build()
 }
