@@ -71,8 +71,8 @@ pub use service::{Accepted, EventHandler, EventService, HandlerError, Rejected, 
 pub use sqlite::{Durability, SqliteStore, SqliteTokenStore};
 pub use store::{
     BatchRecord, BatchState, DeadLetter, DeadLetterQueue, Dedup, IdempotencyStore, Inbox,
-    InboxEntry, InboxStatus, MemoryStore, OfflineStore, Outcome, OutcomeRecord, QueueKey, Recorded,
-    StoreError, StoreFuture, Tenant, TenantStore,
+    InboxEntry, InboxStatus, MemoryStore, OfflineStore, Outcome, OutcomeRecord, OutcomeUpdate,
+    QueueKey, Recorded, StoreError, StoreFuture, Tenant, TenantStore,
 };
 pub use worker::{
     OfflineDelivery, OfflineHandler, OfflineWorker, WorkerConfig, WorkerError, WorkerStats,

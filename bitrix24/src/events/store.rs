@@ -294,6 +294,46 @@ impl OutcomeRecord {
     }
 }
 
+/// What handling one queue record changes in the store, all in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct OutcomeUpdate {
+    /// The batch (`process_id`) the record was reserved in.
+    pub process_id: String,
+    /// The record's outcome.
+    pub record: OutcomeRecord,
+    /// The message's retry count after it (`0` forgets the count).
+    pub retries: u32,
+    /// For a dead-lettered record, its dead letter.
+    pub letter: Option<DeadLetter>,
+}
+
+impl OutcomeUpdate {
+    /// An update with no retry count and no dead letter.
+    pub fn new(process_id: impl Into<String>, record: OutcomeRecord) -> Self {
+        OutcomeUpdate {
+            process_id: process_id.into(),
+            record,
+            retries: 0,
+            letter: None,
+        }
+    }
+
+    /// Sets the message's retry count.
+    #[must_use]
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    /// Sets the dead letter.
+    #[must_use]
+    pub fn letter(mut self, letter: Option<DeadLetter>) -> Self {
+        self.letter = letter;
+        self
+    }
+}
+
 /// The offline worker's durable state.
 pub trait OfflineStore: Send + Sync + 'static {
     /// The batches of this queue not yet forgotten, oldest first.
@@ -315,15 +355,12 @@ pub trait OfflineStore: Send + Sync + 'static {
         queue: &'a QueueKey,
         process_id: &'a str,
     ) -> StoreFuture<'a, Vec<OutcomeRecord>>;
-    /// Records one outcome, the message's retry count after it (`0` forgets the count) and,
-    /// for a dead-lettered one, the dead letter: all in one transaction.
+    /// Stores an [`OutcomeUpdate`] (the outcome, the message's retry count, the dead letter)
+    /// in one transaction.
     fn record_outcome<'a>(
         &'a self,
         queue: &'a QueueKey,
-        process_id: &'a str,
-        outcome: &'a OutcomeRecord,
-        retries: u32,
-        letter: Option<&'a DeadLetter>,
+        update: &'a OutcomeUpdate,
     ) -> StoreFuture<'a, ()>;
     /// How many times the handler failed on this message.
     fn retries<'a>(&'a self, queue: &'a QueueKey, message_id: &'a str) -> StoreFuture<'a, u32>;
@@ -627,23 +664,21 @@ impl OfflineStore for MemoryStore {
     fn record_outcome<'a>(
         &'a self,
         queue: &'a QueueKey,
-        process_id: &'a str,
-        outcome: &'a OutcomeRecord,
-        retries: u32,
-        letter: Option<&'a DeadLetter>,
+        update: &'a OutcomeUpdate,
     ) -> StoreFuture<'a, ()> {
+        let outcome = &update.record;
         ready(self.with(|s| {
             s.outcomes
-                .entry((queue.clone(), process_id.to_owned()))
+                .entry((queue.clone(), update.process_id.clone()))
                 .or_default()
                 .insert(outcome.row_id, outcome.clone());
             let key = (queue.clone(), outcome.message_id.clone());
-            if retries == 0 {
+            if update.retries == 0 {
                 s.retries.remove(&key);
             } else {
-                s.retries.insert(key, retries);
+                s.retries.insert(key, update.retries);
             }
-            if let Some(l) = letter {
+            if let Some(l) = &update.letter {
                 upsert_letter(&mut s.dead, l);
             }
         }))

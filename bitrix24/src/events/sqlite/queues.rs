@@ -6,8 +6,8 @@ use serde_json::Value;
 use super::{SqliteStore, backend, corrupt, execute_each, immediate, read_error};
 use crate::events::store::{
     BatchRecord, BatchState, DeadLetter, DeadLetterQueue, IdempotencyStore, Inbox, InboxEntry,
-    InboxStatus, OfflineStore, Outcome, OutcomeRecord, QueueKey, Recorded, StoreError, StoreFuture,
-    unix_now,
+    InboxStatus, OfflineStore, Outcome, OutcomeRecord, OutcomeUpdate, QueueKey, Recorded,
+    StoreError, StoreFuture, unix_now,
 };
 
 fn status_text(status: &InboxStatus) -> (&'static str, Option<String>) {
@@ -411,16 +411,14 @@ impl OfflineStore for SqliteStore {
     fn record_outcome<'a>(
         &'a self,
         queue: &'a QueueKey,
-        process_id: &'a str,
-        outcome: &'a OutcomeRecord,
-        retries: u32,
-        letter: Option<&'a DeadLetter>,
+        update: &'a OutcomeUpdate,
     ) -> StoreFuture<'a, ()> {
-        let (q, pid, rec, letter) = (
+        let (q, pid, rec, retries, letter) = (
             queue.clone(),
-            process_id.to_owned(),
-            outcome.clone(),
-            letter.cloned(),
+            update.process_id.clone(),
+            update.record.clone(),
+            update.retries,
+            update.letter.clone(),
         );
         self.boxed(move |c| {
             let tx = immediate(c)?;

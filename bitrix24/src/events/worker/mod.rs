@@ -67,7 +67,8 @@ use tokio::sync::Notify;
 use super::payload::{TypedEvent, scrub};
 use super::service::HandlerError;
 use super::store::{
-    BatchState, DeadLetter, OfflineStore, Outcome, OutcomeRecord, QueueKey, StoreError, unix_now,
+    BatchState, DeadLetter, OfflineStore, Outcome, OutcomeRecord, OutcomeUpdate, QueueKey,
+    StoreError, unix_now,
 };
 use crate::client::Client;
 use crate::error::{AuthError, Error, ErrorCode};
@@ -735,9 +736,8 @@ impl OfflineWorker {
                 tracing::warn!(message_id = %row.message_id, code = e.code(), error = %e, "offline worker: record dead-lettered");
                 let dl = letter(e.code(), e.to_string(), retries, None);
                 let rec = OutcomeRecord::new(row.id, row.message_id.clone(), Outcome::DeadLettered);
-                self.store
-                    .record_outcome(&self.queue, pid, &rec, 0, Some(&dl))
-                    .await?;
+                let update = OutcomeUpdate::new(pid, rec).letter(Some(dl));
+                self.store.record_outcome(&self.queue, &update).await?;
                 self.stats.dead_lettered += 1;
                 return Ok(());
             }
@@ -795,9 +795,8 @@ impl OfflineWorker {
             }
         };
         let rec = OutcomeRecord::new(row.id, row.message_id.clone(), outcome);
-        self.store
-            .record_outcome(&self.queue, pid, &rec, count, dl.as_ref())
-            .await?;
+        let update = OutcomeUpdate::new(pid, rec).retries(count).letter(dl);
+        self.store.record_outcome(&self.queue, &update).await?;
         Ok(())
     }
 
