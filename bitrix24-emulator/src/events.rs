@@ -641,8 +641,8 @@ fn message_ids(p: &Map<String, Value>) -> Result<Option<Vec<String>>, ApiError> 
     }
 }
 
-/// `event.offline.clear`.
-pub(crate) fn offline_clear(inner: &Inner, c: &Caller, p: &Map<String, Value>) -> MethodResult {
+/// The admin check and the required `process_id` of `event.offline.clear` / `.error`.
+fn process_param(c: &Caller, p: &Map<String, Value>) -> Result<String, ApiError> {
     offline_guard(c)?;
     let pid = str_param(p, "process_id");
     if pid.is_empty() {
@@ -651,6 +651,12 @@ pub(crate) fn offline_clear(inner: &Inner, c: &Caller, p: &Map<String, Value>) -
             "Argument 'PROCESS_ID' is null or empty",
         ));
     }
+    Ok(pid)
+}
+
+/// `event.offline.clear`.
+pub(crate) fn offline_clear(inner: &Inner, c: &Caller, p: &Map<String, Value>) -> MethodResult {
+    let pid = process_param(c, p)?;
     let ids: Option<Vec<u64>> = param(p, "id").map(|v| {
         list_items(v)
             .into_iter()
@@ -672,14 +678,7 @@ pub(crate) fn offline_clear(inner: &Inner, c: &Caller, p: &Map<String, Value>) -
 
 /// `event.offline.error`.
 pub(crate) fn offline_error(inner: &Inner, c: &Caller, p: &Map<String, Value>) -> MethodResult {
-    offline_guard(c)?;
-    let pid = str_param(p, "process_id");
-    if pid.is_empty() {
-        return Err(ApiError::argument(
-            "PROCESS_ID",
-            "Argument 'PROCESS_ID' is null or empty",
-        ));
-    }
+    let pid = process_param(c, p)?;
     let Some(mids) = message_ids(p)? else {
         return Err(ApiError::argument(
             "MESSAGE_ID",
