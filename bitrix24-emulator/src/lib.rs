@@ -31,6 +31,7 @@ mod family_events;
 mod filter;
 mod handlers;
 mod http;
+mod idempotency;
 mod install;
 mod metering;
 mod overlay;
@@ -385,6 +386,7 @@ impl EmulatorBuilder {
             item_template,
             dynamic: RwLock::new(Vec::new()),
             moved_to: Mutex::new(None),
+            idempotency: crate::idempotency::Store::default(),
         };
         if self.seed_deals > 0 {
             seed_deals(&inner, self.seed_deals);
@@ -595,6 +597,12 @@ impl Control {
             .get(name)
             .copied()
             .unwrap_or(0)
+    }
+
+    /// How many REST 3.0 answers were served again from their `Idempotency-Key`
+    /// (`Idempotent-Replayed: true`) instead of running the method.
+    pub fn idempotent_replays(&self) -> u64 {
+        self.inner.idempotency.replays()
     }
 
     /// Seeds `n` more deals (no events).

@@ -308,6 +308,8 @@ pub(crate) struct Inner {
     pub all_scopes: Vec<String>,
     /// The new base URL after `Control::move_portal` (the old address answers 302).
     pub moved_to: Mutex<Option<String>>,
+    /// REST 3.0 answers kept under their `Idempotency-Key`.
+    pub idempotency: crate::idempotency::Store,
     /// The fields of a smart-process item (`specs::item_template`).
     pub item_template: EntityFamily,
     /// Smart-process families created by `crm.type.add`.

@@ -6,6 +6,7 @@ use crate::entity::{KeyStyle, NumberStyle, View};
 use crate::events::{self, Origin};
 use crate::filter::{self, Collation};
 use crate::http::{json_response, take_connector, take_token, webhook_path};
+use crate::idempotency;
 use crate::metering::{self, time_block};
 use crate::state::{Inner, lock};
 use axum::http::{HeaderMap, Method, header};
@@ -119,16 +120,22 @@ pub(crate) fn handle(
             "Request was blocked because the limit was exceeded.",
         ));
     }
+    let pending = match idempotency::begin(inner, &caller, name, headers, &params) {
+        Ok(pending) => pending,
+        Err(answer) => return *answer,
+    };
     let result = run(inner, &caller, name, &params);
     let finish = inner.now();
     let op = metering::record(inner, &caller.limiter_key, name, start, finish);
-    match result {
-        Ok(r) => json_response(
-            200,
-            &json!({"result": r, "time": time_block(start, finish, finish - start, op)}),
-        ),
+    let answer = match result {
+        Ok(r) => {
+            let body = json!({"result": r, "time": time_block(start, finish, finish - start, op)});
+            pending.keep(inner, &params, &body);
+            json_response(200, &body)
+        }
         Err(e) => error_response(&e),
-    }
+    };
+    pending.echo(answer)
 }
 
 fn priority_name(n: i64) -> &'static str {
