@@ -234,3 +234,14 @@ fn crm_user_field_methods_are_typed() {
         json!({"filter": {"=USER_TYPE_ID": "double"}})
     );
 }
+
+#[test]
+fn legacy_flags_filter_as_y_n() {
+    let f = Deal::filter()
+        .opened_eq(true)
+        .stage_semantic_id_in([StageSemantic::Success]);
+    assert_eq!(
+        serde_json::to_value(&f).unwrap(),
+        json!({"=OPENED": "Y", "@STAGE_SEMANTIC_ID": ["S"]})
+    );
+}
