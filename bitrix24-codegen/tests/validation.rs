@@ -15,6 +15,14 @@ scopes = ["crm"]
 response = "value"
 "#;
 
+/// Asserts that `text` (as `specs/core.toml`) is refused with messages containing `expected`.
+fn refused(text: &str, expected: &[&str]) {
+    let e = errors("specs/core.toml", text);
+    for x in expected {
+        assert!(e.contains(x), "expected `{x}` in:\n{e}");
+    }
+}
+
 fn errors(file: &str, text: &str) -> String {
     match parse_spec(file, text) {
         Ok(spec) => match validate(&[spec]) {
@@ -40,42 +48,34 @@ fn unknown_type() {
     let text = method(&format!(
         "{GOOD}params.id = {{ type = \"integer\", required = true }}"
     ));
-    let e = errors("specs/core.toml", &text);
-    assert!(
-        e.contains(
-            "specs/core.toml: method `crm.deal.get`: field `params.id.type`: unknown type `integer`"
-        ),
-        "{e}"
+    refused(
+        &text,
+        &["specs/core.toml: method `crm.deal.get`: field `params.id.type`: unknown type `integer`"],
     );
 }
 
 #[test]
 fn unknown_entity_reference() {
     let text = method(&GOOD.replace("response = \"value\"", "response = \"entity:Dael\""));
-    let e = errors("specs/core.toml", &text);
-    assert!(
-        e.contains(
-            "specs/core.toml: method `crm.deal.get`: field `response`: unknown type `entity:Dael`"
-        ),
-        "{e}"
+    refused(
+        &text,
+        &["specs/core.toml: method `crm.deal.get`: field `response`: unknown type `entity:Dael`"],
     );
 }
 
 #[test]
 fn missing_risk() {
     let text = method(&GOOD.replace("risk = \"read\"\n", ""));
-    let e = errors("specs/core.toml", &text);
-    assert!(
-        e.contains("specs/core.toml: method `crm.deal.get`: field `risk`: missing risk class"),
-        "{e}"
+    refused(
+        &text,
+        &["specs/core.toml: method `crm.deal.get`: field `risk`: missing risk class"],
     );
 }
 
 #[test]
 fn bad_risk() {
     let text = method(&GOOD.replace("risk = \"read\"", "risk = \"safe\""));
-    let e = errors("specs/core.toml", &text);
-    assert!(e.contains("field `risk`: unknown risk class `safe`"), "{e}");
+    refused(&text, &["field `risk`: unknown risk class `safe`"]);
 }
 
 #[test]
@@ -113,28 +113,24 @@ fn duplicate_method_across_packs() {
 #[test]
 fn duplicate_method_in_one_file() {
     let text = format!("{}\n[method.\"crm.deal.get\"]\n{GOOD}", method(GOOD));
-    let e = errors("specs/core.toml", &text);
-    assert!(e.starts_with("specs/core.toml: "), "{e}");
-    assert!(e.contains("crm.deal.get"), "{e}");
+    refused(&text, &["specs/core.toml: ", "crm.deal.get"]);
 }
 
 #[test]
 fn unknown_key_is_a_typo() {
     let text = method(&format!("{GOOD}idempotnet = true"));
-    let e = errors("specs/core.toml", &text);
-    assert!(
-        e.contains("specs/core.toml: method `crm.deal.get`: unknown field `idempotnet`"),
-        "{e}"
+    refused(
+        &text,
+        &["specs/core.toml: method `crm.deal.get`: unknown field `idempotnet`"],
     );
 }
 
 #[test]
 fn pagination_needs_a_list() {
     let text = method(&format!("{GOOD}pagination = \"offset\""));
-    let e = errors("specs/core.toml", &text);
-    assert!(
-        e.contains("field `pagination`: `offset` is set but the response `value` is not a list"),
-        "{e}"
+    refused(
+        &text,
+        &["field `pagination`: `offset` is set but the response `value` is not a list"],
     );
 }
 
@@ -144,10 +140,9 @@ fn keyset_needs_an_id() {
         "{PACK}\n[entity.Deal]\nfields = {{ TITLE = \"string\" }}\n\n[method.\"crm.deal.list\"]\n{}pagination = \"keyset\"\n",
         GOOD.replace("response = \"value\"", "response = \"list:Deal\"")
     );
-    let e = errors("specs/core.toml", &text);
-    assert!(
-        e.contains("method `crm.deal.list`: field `pagination`: `keyset` needs"),
-        "{e}"
+    refused(
+        &text,
+        &["method `crm.deal.list`: field `pagination`: `keyset` needs"],
     );
 }
 
@@ -160,8 +155,7 @@ fn pack_name_must_match_file() {
 #[test]
 fn bad_example_json() {
     let text = method(&format!("{GOOD}example = '''{{\"result\": }}'''"));
-    let e = errors("specs/core.toml", &text);
-    assert!(e.contains("field `example`: not valid JSON"), "{e}");
+    refused(&text, &["field `example`: not valid JSON"]);
 }
 
 #[test]
@@ -169,27 +163,22 @@ fn entity_field_type_and_enum_reference() {
     let text = format!(
         "{PACK}\n[entity.Deal]\nfields = {{ ID = \"id\", STAGE = \"enum:Stage\", X = \"lisst<id>\" }}\n"
     );
-    let e = errors("specs/core.toml", &text);
-    assert!(
-        e.contains("specs/core.toml: entity `Deal`: field `fields.X`: unknown type `lisst<id>`"),
-        "{e}"
+    refused(
+        &text,
+        &["specs/core.toml: entity `Deal`: field `fields.X`: unknown type `lisst<id>`"],
     );
     let text =
         format!("{PACK}\n[entity.Deal]\nfields = {{ ID = \"id\", STAGE = \"enum:Stage\" }}\n");
-    let e = errors("specs/core.toml", &text);
-    assert!(
-        e.contains("entity `Deal`: field `fields.STAGE`: unknown type `enum:Stage`"),
-        "{e}"
+    refused(
+        &text,
+        &["entity `Deal`: field `fields.STAGE`: unknown type `enum:Stage`"],
     );
 }
 
 #[test]
 fn all_errors_are_reported_at_once() {
     let text = method("summary = \"x\"\ndocs = \"x.txt\"\nscopes = []\nresponse = \"nope\"");
-    let e = errors("specs/core.toml", &text);
-    assert!(e.contains("field `docs`"), "{e}");
-    assert!(e.contains("field `risk`"), "{e}");
-    assert!(e.contains("field `response`"), "{e}");
+    refused(&text, &["field `docs`", "field `risk`", "field `response`"]);
 }
 
 #[test]
@@ -197,10 +186,9 @@ fn rust_name_clash() {
     let text = format!(
         "{PACK}\n[entity.CrmDealGet]\nfields = {{ ID = \"id\" }}\n\n[method.\"crm.deal.get\"]\n{GOOD}"
     );
-    let e = errors("specs/core.toml", &text);
-    assert!(
-        e.contains("Rust type name `CrmDealGet` clashes with entity `CrmDealGet`; set `rust_name`"),
-        "{e}"
+    refused(
+        &text,
+        &["Rust type name `CrmDealGet` clashes with entity `CrmDealGet`; set `rust_name`"],
     );
 }
 
@@ -246,12 +234,9 @@ fn pack_with_events(events: &str) -> String {
 
 #[test]
 fn events_need_a_page_when_their_words_run_together() {
-    let e = errors("specs/core.toml", &pack_with_events(r#"["ONCRMDEALADD"]"#));
-    assert!(
-        e.contains(
-            "specs/core.toml: [pack]: field `events`: event `ONCRMDEALADD` runs its words together"
-        ),
-        "{e}"
+    refused(
+        &pack_with_events(r#"["ONCRMDEALADD"]"#),
+        &["specs/core.toml: [pack]: field `events`: event `ONCRMDEALADD` runs its words together"],
     );
     let ok = pack_with_events(
         r#"[{ name = "ONCRMDEALADD", docs = "crm/deals/events/on-crm-deal-add.md" }, "CATALOG.PRODUCT.ON.ADD", "OnTaskAdd"]"#,
@@ -266,21 +251,18 @@ fn events_need_a_page_when_their_words_run_together() {
 
 #[test]
 fn an_event_page_must_spell_the_event() {
-    let e = errors(
-        "specs/core.toml",
+    refused(
         &pack_with_events(
             r#"[{ name = "ONCRMDEALADD", docs = "crm/deals/events/on-crm-deal-update.md" }]"#,
         ),
+        &[
+            "event `ONCRMDEALADD`: the docs page `crm/deals/events/on-crm-deal-update.md` is not the event's page",
+        ],
     );
-    assert!(
-        e.contains("event `ONCRMDEALADD`: the docs page `crm/deals/events/on-crm-deal-update.md` is not the event's page"),
-        "{e}"
-    );
-    let e = errors(
-        "specs/core.toml",
+    refused(
         &pack_with_events(r#"["OnTaskAdd", "ONTASKADD"]"#),
+        &["event `ONTASKADD` is listed twice"],
     );
-    assert!(e.contains("event `ONTASKADD` is listed twice"), "{e}");
 }
 
 #[test]
@@ -289,10 +271,11 @@ fn paginated_rows_decode_as_themselves() {
         "response = \"value\"",
         "response = \"list<id>\"\npagination = \"offset\"",
     ));
-    let e = errors("specs/core.toml", &text);
-    assert!(
-        e.contains("field `pagination`: a paginated method's rows must be an entity, an enum or `value`, not `id`"),
-        "{e}"
+    refused(
+        &text,
+        &[
+            "field `pagination`: a paginated method's rows must be an entity, an enum or `value`, not `id`",
+        ],
     );
 }
 
@@ -307,12 +290,9 @@ summary = "x"
 doc = "x"
 values = { P = "In progress", Q = "In-progress" }
 "#;
-    let e = errors("specs/core.toml", text);
-    assert!(
-        e.contains(
-            "enum `Stage`: field `values.Q`: variant name `InProgress` clashes with value `P`"
-        ),
-        "{e}"
+    refused(
+        text,
+        &["enum `Stage`: field `values.Q`: variant name `InProgress` clashes with value `P`"],
     );
 }
 
@@ -322,12 +302,11 @@ fn user_fields_are_refused_in_entities() {
     for field in ["UF_CRM_64A29A1CD5CC2", "ufCrm5_1700000000"] {
         let text =
             format!("{PACK}\n[entity.Company]\nfields = {{ ID = \"id\", {field} = \"string\" }}\n");
-        let e = errors("specs/core.toml", &text);
-        assert!(
-            e.contains(&format!(
+        refused(
+            &text,
+            &[&format!(
                 "entity `Company`: field `fields.{field}`: `{field}` is a CRM user field"
-            )),
-            "{e}"
+            )],
         );
     }
     // Documented system fields named UF_* (user.get's UF_DEPARTMENT) stay allowed.
