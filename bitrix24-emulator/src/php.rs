@@ -748,22 +748,8 @@ mod parse_str_tests {
             .unwrap_or_else(|_| panic!("{what} did not parse within 20 s"))
     }
 
-    /// 1 MiB of maps (`p{i}[a][b][c][d]`), then 1 MiB of `k&k[a]` (a scalar, then a map in its
-    /// place). The old parser walked its whole index cache (one entry per map: about 2 * 10^5
-    /// here) on every scalar-to-map change (about 1.5 * 10^5 here): 3 * 10^10 steps, about an
-    /// hour (64 KiB + 64 KiB took it 9 s, 256 KiB + 256 KiB 226 s).
-    fn hostile_body() -> String {
-        let mut s = String::with_capacity(2 << 20);
-        let mut i = 0u64;
-        while s.len() < 1 << 20 {
-            let _ = write!(s, "p{i}[a][b][c][d]&");
-            i += 1;
-        }
-        while s.len() < 2 << 20 {
-            s.push_str("k&k[a]&");
-        }
-        s
-    }
+    // `hostile_body()`: the body `tests/hostile.rs` sends through the server too.
+    include!("../tests/support/hostile_body.rs");
 
     #[test]
     fn alternating_scalars_and_maps_parse_in_linear_time() {

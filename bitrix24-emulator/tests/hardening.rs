@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::emu;
+use support::{emu, post, post_form};
 
 #[tokio::test]
 async fn many_list_appends_parse_like_php() {
@@ -14,13 +14,7 @@ async fn many_list_appends_parse_like_php() {
     for _ in 0..20_000 {
         body.push_str("&select[]=ID");
     }
-    let r = reqwest::Client::new()
-        .post(format!("{}crm.deal.list", emu.webhook_url()))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(&format!("{}crm.deal.list", emu.webhook_url()), body).await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
     assert!(v["result"].is_array(), "{v}");
@@ -59,35 +53,26 @@ async fn non_ascii_filter_keys_and_huge_pages_get_answers() {
 #[tokio::test]
 async fn an_oversize_body_is_refused_without_running_the_method() {
     let emu = emu().await;
-    let http = reqwest::Client::new();
-    let id: Value = http
-        .post(format!("{}crm.deal.add", emu.webhook_url()))
-        .json(&json!({"fields": {"TITLE": "keep me"}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let id: Value = post(
+        &format!("{}crm.deal.add", emu.webhook_url()),
+        &json!({"fields": {"TITLE": "keep me"}}),
+    )
+    .await
+    .1;
     let id = id["result"].as_u64().unwrap();
     let padding = "x".repeat(33 * 1024 * 1024);
-    let r = http
-        .post(format!("{}crm.deal.delete?id={id}", emu.webhook_url()))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(format!("pad={padding}"))
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(
+        &format!("{}crm.deal.delete?id={id}", emu.webhook_url()),
+        format!("pad={padding}"),
+    )
+    .await;
     assert_eq!(r.status(), 413);
-    let still: Value = http
-        .post(format!("{}crm.deal.get", emu.webhook_url()))
-        .json(&json!({"id": id}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let still: Value = post(
+        &format!("{}crm.deal.get", emu.webhook_url()),
+        &json!({"id": id}),
+    )
+    .await
+    .1;
     assert_eq!(
         still["result"]["TITLE"], "keep me",
         "the delete did not run"

@@ -1,9 +1,13 @@
 //! The emulator under hostile input (form bodies and batch command strings that made the old
 //! form parser quadratic), and the secrets it hands out (never derived from the fault seed).
 
+#[path = "support/hostile_body.rs"]
+mod hostile_body;
+mod support;
+
 use bitrix24_emulator::{Emulator, Faults};
+use hostile_body::hostile_body;
 use serde_json::{Value, json};
-use std::fmt::Write as _;
 use std::time::Duration;
 
 /// How long a hostile request may take before the test fails: the old parser needed about an
@@ -21,33 +25,13 @@ fn background_emulator() -> String {
             .build()
             .expect("a runtime");
         rt.block_on(async move {
-            let emu = Emulator::builder()
-                .webhook(1, "C")
-                .start()
-                .await
-                .expect("the emulator starts");
+            let emu = support::start(Emulator::builder().webhook(1, "C")).await;
             let _ = tx.send(emu.webhook_url());
             std::future::pending::<()>().await;
         });
     });
     rx.recv_timeout(Duration::from_secs(30))
         .expect("the emulator started")
-}
-
-/// 1 MiB of maps (`p{i}[a][b][c][d]`: about 2 * 10^5 of them), then 1 MiB of `k&k[a]` (a
-/// scalar, then a map in its place: about 1.5 * 10^5 times). The old parser walked its cache of
-/// every map on each such change: 3 * 10^10 steps.
-fn hostile_query() -> String {
-    let mut s = String::with_capacity(2 << 20);
-    let mut i = 0u64;
-    while s.len() < 1 << 20 {
-        let _ = write!(s, "p{i}[a][b][c][d]&");
-        i += 1;
-    }
-    while s.len() < 2 << 20 {
-        s.push_str("k&k[a]&");
-    }
-    s
 }
 
 fn guarded_client() -> reqwest::Client {
@@ -63,7 +47,7 @@ async fn a_hostile_form_body_is_answered_in_linear_time() {
     let r = guarded_client()
         .post(format!("{url}server.time"))
         .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(hostile_query())
+        .body(hostile_body())
         .send()
         .await
         .unwrap_or_else(|e| panic!("no answer within {GUARD:?}: {e}"));
@@ -77,7 +61,7 @@ async fn a_hostile_batch_command_is_answered_in_linear_time() {
     let url = background_emulator();
     let r = guarded_client()
         .post(format!("{url}batch"))
-        .json(&json!({"halt": 0, "cmd": {"t": format!("server.time?{}", hostile_query())}}))
+        .json(&json!({"halt": 0, "cmd": {"t": format!("server.time?{}", hostile_body())}}))
         .send()
         .await
         .unwrap_or_else(|e| panic!("no answer within {GUARD:?}: {e}"));
@@ -109,11 +93,7 @@ async fn two_emulators_with_one_seed_hand_out_different_secrets() {
     };
     let mut seen = Vec::new();
     for _ in 0..2 {
-        let emu = Emulator::builder()
-            .faults(faults.clone())
-            .start()
-            .await
-            .expect("the emulator starts");
+        let emu = support::start(Emulator::builder().faults(faults.clone())).await;
         let app = emu.oauth_app();
         let code = emu.control().issue_authorization_code(1);
         let shown = authorize_code(&emu.base_url(), &app.client_id).await;
@@ -156,12 +136,7 @@ async fn fault_sequences_still_repeat_with_the_seed() {
     };
     let mut runs = Vec::new();
     for _ in 0..2 {
-        let emu = Emulator::builder()
-            .webhook(1, "C")
-            .faults(faults.clone())
-            .start()
-            .await
-            .expect("the emulator starts");
+        let emu = support::start(Emulator::builder().webhook(1, "C").faults(faults.clone())).await;
         // Tokens and codes drawn in between must not shift the fault sequence.
         let _ = emu.oauth_app();
         let _ = emu.control().issue_authorization_code(1);

@@ -1,8 +1,11 @@
 //! Memory of a hostile form name, measured as the process's peak resident size (Linux
 //! `VmHWM`): the only test of its binary, so that nothing else moves the peak.
 
+mod support;
+
 use bitrix24_emulator::Emulator;
 use std::fmt::Write as _;
+use support::post_form;
 
 /// A field of `/proc/self/status` in KiB (`None` off Linux).
 fn status_kib(field: &str) -> Option<u64> {
@@ -32,13 +35,7 @@ async fn a_long_deep_name_costs_memory_in_proportion_to_it() {
         eprintln!("no /proc/self/status: skipped");
         return;
     };
-    let r = reqwest::Client::new()
-        .post(format!("{}server.time", emu.webhook_url()))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .expect("an answer");
+    let r = post_form(&format!("{}server.time", emu.webhook_url()), body).await;
     assert_eq!(r.status(), 200);
     let after = status_kib("VmHWM:").unwrap_or(before);
     let grew_mib = after.saturating_sub(before) / 1024;

@@ -84,27 +84,13 @@ async fn faults() {
         drop_connection_ratio: 1.0,
         ..Faults::default()
     });
-    assert!(
-        client()
-            .post(&url)
-            .json(&json!({"fields": {"TITLE": "x"}}))
-            .send()
-            .await
-            .is_err()
-    );
+    assert!(unanswered(&url, &json!({"fields": {"TITLE": "x"}})).await);
     assert_eq!(c.entity_count("crm.deal"), 0);
     c.set_faults(Faults {
         lose_response_after_write_ratio: 1.0,
         ..Faults::default()
     });
-    assert!(
-        client()
-            .post(&url)
-            .json(&json!({"fields": {"TITLE": "x"}}))
-            .send()
-            .await
-            .is_err()
-    );
+    assert!(unanswered(&url, &json!({"fields": {"TITLE": "x"}})).await);
     assert_eq!(c.entity_count("crm.deal"), 1, "the write was applied");
     c.set_faults(Faults {
         truncate_body_ratio: 1.0,
@@ -146,4 +132,9 @@ async fn faults() {
     }
     assert_eq!(seqs[0], seqs[1]);
     assert!(seqs[0].contains(&500) && seqs[0].contains(&200));
+}
+
+/// Whether a POST of `body` to `url` got no answer (the connection failed or was dropped).
+async fn unanswered(url: &str, body: &Value) -> bool {
+    client().post(url).json(body).send().await.is_err()
 }

@@ -1,9 +1,11 @@
 //! Throughput measurements (ignored by default; run with
 //! `cargo test --release -p bitrix24-emulator --test perf -- --ignored --nocapture`).
 
-use bitrix24_emulator::Emulator;
+mod support;
+
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+use support::{post, seeded};
 
 fn rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -39,12 +41,7 @@ fn keyset_batch(after: i64) -> Value {
 async fn measure_seed_and_list_throughput() {
     let rss0 = rss_mb();
     let t = Instant::now();
-    let emu = Emulator::builder()
-        .webhook(1, "C")
-        .seed_deals(1_000_000)
-        .start()
-        .await
-        .unwrap();
+    let emu = seeded(1_000_000).await;
     println!(
         "seeded 1,000,000 deals in {:.2?}; RSS {:.0} MB -> {:.0} MB",
         t.elapsed(),
@@ -98,15 +95,12 @@ async fn measure_seed_and_list_throughput() {
     );
     // A counted first page over 1M rows (total computed).
     let t = Instant::now();
-    let b: Value = client
-        .post(format!("{}crm.deal.list", emu.webhook_url()))
-        .json(&json!({"select": ["ID"], "filter": {">OPPORTUNITY": 50000}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let b: Value = post(
+        &format!("{}crm.deal.list", emu.webhook_url()),
+        &json!({"select": ["ID"], "filter": {">OPPORTUNITY": 50000}}),
+    )
+    .await
+    .1;
     println!(
         "counted filtered list over 1M: total={} in {:.2?}",
         b["total"],

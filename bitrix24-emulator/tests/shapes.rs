@@ -4,18 +4,12 @@
 
 mod support;
 
-use bitrix24_emulator::Emulator;
 use serde_json::{Value, json};
-use support::{assert_error, get, keys, post};
+use support::{assert_error, get, keys, post, seeded};
 
 #[tokio::test]
 async fn legacy_crm_shapes_and_lists() {
-    let e = Emulator::builder()
-        .webhook(1, "C")
-        .seed_deals(120)
-        .start()
-        .await
-        .unwrap();
+    let e = seeded(120).await;
     let base = e.webhook_url();
     let (s, b) = post(&format!("{base}crm.deal.list"), &json!({})).await;
     assert_eq!(s, 200);

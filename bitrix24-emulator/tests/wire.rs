@@ -4,10 +4,9 @@
 
 mod support;
 
-use bitrix24_emulator::Emulator;
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::{assert_error, client, emu, get, keys, post};
+use support::{assert_error, client, emu, get, keys, post, post_form, seeded};
 
 #[tokio::test]
 async fn success_envelope_and_time_block() {
@@ -47,13 +46,11 @@ async fn routing_forms() {
         assert!(b["result"].is_string());
     }
     // Form body with PHP brackets, JSON body overriding the query string.
-    let r = client()
-        .post(format!("{base}crm.deal.add"))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body("fields[TITLE]=Form%20deal&fields[OPPORTUNITY]=10.5")
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(
+        &format!("{base}crm.deal.add"),
+        "fields[TITLE]=Form%20deal&fields[OPPORTUNITY]=10.5",
+    )
+    .await;
     let b: Value = r.json().await.unwrap();
     let id = b["result"].as_i64().expect("bare id");
     let (_, g) = post(&format!("{base}crm.deal.get?id=999999"), &json!({"id": id})).await;
@@ -225,12 +222,7 @@ async fn oauth_token_endpoint() {
 
 #[tokio::test]
 async fn batch_shapes() {
-    let e = Emulator::builder()
-        .webhook(1, "C")
-        .seed_deals(60)
-        .start()
-        .await
-        .unwrap();
+    let e = seeded(60).await;
     let base = e.webhook_url();
     let (s, b) = post(
         &format!("{base}batch"),
@@ -320,13 +312,11 @@ async fn batch_shapes() {
     assert_eq!(g["result"]["TITLE"], "For John");
     // Form-encoded batch with double encoding; one batch = one request, sub-calls metered.
     let before = e.control().request_count();
-    let r = client()
-        .post(format!("{base}batch"))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body("cmd[a]=crm.deal.list%3Ffilter%255B%253EID%255D%3D58%26select%255B%255D%3DID&halt=0")
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(
+        &format!("{base}batch"),
+        "cmd[a]=crm.deal.list%3Ffilter%255B%253EID%255D%3D58%26select%255B%255D%3DID&halt=0",
+    )
+    .await;
     let b: Value = r.json().await.unwrap();
     assert_eq!(
         b["result"]["result"]["a"],

@@ -27,6 +27,11 @@ pub async fn emu() -> RunningEmulator {
     start(portal()).await
 }
 
+/// A portal with webhook `1/C` and `n` seeded deals, started.
+pub async fn seeded(n: u64) -> RunningEmulator {
+    start(Emulator::builder().webhook(1, "C").seed_deals(n)).await
+}
+
 /// A plain HTTP client.
 pub fn client() -> reqwest::Client {
     reqwest::Client::new()
@@ -45,6 +50,18 @@ pub async fn read(r: reqwest::Response) -> (u16, Value) {
 /// POSTs `body` as JSON.
 pub async fn post(url: &str, body: &Value) -> (u16, Value) {
     read(client().post(url).json(body).send().await.expect("send")).await
+}
+
+/// POSTs `body` form-encoded (`application/x-www-form-urlencoded`); panics when no answer
+/// comes.
+pub async fn post_form(url: &str, body: impl Into<String>) -> reqwest::Response {
+    client()
+        .post(url)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body.into())
+        .send()
+        .await
+        .expect("an answer")
 }
 
 /// GETs `url`.
