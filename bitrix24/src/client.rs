@@ -15,9 +15,10 @@ use crate::body::{BodyError, read_capped};
 use crate::clock::{Clock, TokioClock, unix_to_system};
 use crate::endpoint::{self, is_cloud_portal_rename};
 use crate::error::Error;
+use crate::idempotency::IdempotencyKey;
 use crate::input;
 use crate::limiter::{Gate, OperatingPolicy, OperatingTracker, RateLimiter};
-use crate::method::Method;
+use crate::method::{Method, Risk};
 use crate::refresh::{OAuthSession, RefreshSettings};
 use crate::response::{self, Response};
 use crate::retry::{Attempt, RetryPolicy, TransportVerdict, Verdict};
@@ -191,8 +192,9 @@ pub(crate) type Decoder<'a, T> =
 
 /// How one HTTP exchange ended.
 enum Exchange {
-    /// The status and the whole body.
-    Answer(u16, Vec<u8>),
+    /// The status, the whole body, and whether it is a replayed REST 3.0 answer
+    /// (`Idempotent-Replayed: true`).
+    Answer(u16, Vec<u8>, bool),
     /// A redirect to this `Location`.
     Moved(String),
     /// The connection failed before the whole answer arrived.
@@ -266,8 +268,46 @@ impl Client {
         self.send_full(method).await.map(|r| r.result)
     }
 
-    /// Sends a typed method and returns the result with `total`, `next` and `time`.
+    /// Sends a typed method and returns the result with `total`, `next`, `time` and whether
+    /// the answer was replayed.
+    ///
+    /// A REST 3.0 write (a method with a v3 name whose risk is `write` or `destructive`) goes
+    /// with a fresh random `Idempotency-Key`, the same on each retry of the call: when its
+    /// answer is lost (timeout, reset, 5xx) it is sent again instead of ending in
+    /// [`Error::OutcomeUnknown`], and the portal answers from its store
+    /// ([`Response::replayed`]) if the first send ran. On v2 a lost write is
+    /// [`Error::OutcomeUnknown`], as before.
     pub async fn send_full<M: Method>(&self, method: &M) -> Result<Response<M::Response>, Error> {
+        let key = (M::V3_NAME.is_some() && matches!(M::RISK, Risk::Write | Risk::Destructive))
+            .then(IdempotencyKey::random);
+        self.send_keyed(method, key.as_ref()).await
+    }
+
+    /// [`Client::send_full`] with your own `Idempotency-Key`, for a REST 3.0 write you may
+    /// repeat later (after a restart, within the portal's 24 hours): the portal answers a
+    /// repeat with the same key and params from its store. A method without a REST 3.0 name,
+    /// or a client pinned to [`ApiVersion::V2`], is [`Error::InvalidInput`] (v2 ignores the
+    /// header); under [`ApiVersion::Auto`] a portal without the v3 method falls back to v2,
+    /// where the key protects nothing.
+    pub async fn send_with_key<M: Method>(
+        &self,
+        method: &M,
+        key: &IdempotencyKey,
+    ) -> Result<Response<M::Response>, Error> {
+        if M::V3_NAME.is_none() || self.version == ApiVersion::V2 {
+            return Err(Error::invalid(
+                M::NAME,
+                "an Idempotency-Key works only on REST 3.0, and this call goes to v2",
+            ));
+        }
+        self.send_keyed(method, Some(key)).await
+    }
+
+    async fn send_keyed<M: Method>(
+        &self,
+        method: &M,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Response<M::Response>, Error> {
         let call = Call {
             name: M::NAME,
             gated: &[M::NAME],
@@ -275,7 +315,7 @@ impl Client {
             idempotent: M::IDEMPOTENT,
             body: input::body(M::NAME, &input::method_params(method)?)?,
         };
-        self.execute(&call, &|status, body| {
+        self.execute_keyed(&call, key, &|status, body| {
             response::decode(
                 M::NAME,
                 status,
@@ -399,6 +439,16 @@ impl Client {
         call: &Call<'_>,
         decode: &Decoder<'_, T>,
     ) -> Result<Response<T>, Error> {
+        self.execute_keyed(call, None, decode).await
+    }
+
+    /// [`Client::execute`] with the `Idempotency-Key` sent on every REST 3.0 attempt.
+    async fn execute_keyed<T>(
+        &self,
+        call: &Call<'_>,
+        key: Option<&IdempotencyKey>,
+        decode: &Decoder<'_, T>,
+    ) -> Result<Response<T>, Error> {
         let span = tracing::info_span!(
             "bitrix24.call",
             portal = %self.inner.portal,
@@ -411,7 +461,7 @@ impl Client {
         );
         let started = self.inner.clock.now();
         let outcome = self
-            .execute_inner(call, decode)
+            .execute_inner(call, key, decode)
             .instrument(span.clone())
             .await;
         let elapsed = self.inner.clock.now().saturating_duration_since(started);
@@ -425,23 +475,25 @@ impl Client {
     /// One HTTP exchange: the POST and its body, read up to the size cap. A redirect is
     /// handed back (when `follow` allows one more) with its `Location`, a connection that
     /// failed before the whole answer arrived as [`Exchange::Lost`].
+    /// `key` goes as `Idempotency-Key` (REST 3.0 only).
     async fn exchange(
         &self,
         call: &Call<'_>,
         use_v3: bool,
+        key: Option<&IdempotencyKey>,
         body: Vec<u8>,
         follow: bool,
     ) -> Result<Exchange, Error> {
         let inner = &self.inner;
-        let sent = inner
+        let mut request = inner
             .http
             .post(self.url(call, use_v3))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(reqwest::header::ACCEPT, "application/json")
-            .body(body)
-            .timeout(inner.timeout)
-            .send()
-            .await;
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let (true, Some(key)) = (use_v3, key) {
+            request = request.header("Idempotency-Key", key.as_str());
+        }
+        let sent = request.body(body).timeout(inner.timeout).send().await;
         let response = match sent {
             Ok(r) => r,
             Err(e) => return Ok(Exchange::Lost(e)),
@@ -456,8 +508,13 @@ impl Client {
                 location.to_str().unwrap_or_default().to_owned(),
             ));
         }
+        let replayed = use_v3
+            && response
+                .headers()
+                .get("idempotent-replayed")
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
         match read_capped(response, inner.max_response_bytes).await {
-            Ok(bytes) => Ok(Exchange::Answer(status, bytes)),
+            Ok(bytes) => Ok(Exchange::Answer(status, bytes, replayed)),
             Err(BodyError::Transport(e)) => Ok(Exchange::Lost(e)),
             Err(BodyError::TooLarge) => Err(Error::ResponseTooLarge {
                 method: call.name.to_owned(),
@@ -469,6 +526,7 @@ impl Client {
     async fn execute_inner<T>(
         &self,
         call: &Call<'_>,
+        key: Option<&IdempotencyKey>,
         decode: &Decoder<'_, T>,
     ) -> Result<Response<T>, Error> {
         let inner = &self.inner;
@@ -489,8 +547,9 @@ impl Client {
             }
             let started = inner.clock.now();
             let (body, token) = self.body_with_auth(&call.body);
-            let (status, bytes) = match self.exchange(call, use_v3, body, redirects < 3).await? {
-                Exchange::Answer(status, bytes) => (status, bytes),
+            let exchange = self.exchange(call, use_v3, key, body, redirects < 3);
+            let (status, bytes, replayed) = match exchange.await? {
+                Exchange::Answer(status, bytes, replayed) => (status, bytes, replayed),
                 Exchange::Moved(location) => {
                     redirects += 1;
                     attempt -= 1;
@@ -498,24 +557,27 @@ impl Client {
                     continue;
                 }
                 Exchange::Lost(e) => {
-                    let wait = self.on_transport(
-                        call,
-                        e,
-                        &self.attempt(call, attempt, use_v3, refreshed),
-                    )?;
+                    let at = self.attempt(call, attempt, use_v3, refreshed, key.is_some());
+                    let wait = self.on_transport(call, e, &at)?;
                     inner.clock.sleep(wait).await;
                     continue;
                 }
             };
             let elapsed = inner.clock.now().saturating_duration_since(started);
             match decode(status, &bytes) {
-                Ok(resp) => {
+                Ok(mut resp) => {
+                    resp.replayed = replayed;
                     if let Some(time) = &resp.time {
                         inner
                             .operating
                             .record(call.name, time, inner.clock.unix_now());
                     }
-                    tracing::debug!(status, elapsed_ms = elapsed.as_millis() as u64, "ok");
+                    tracing::debug!(
+                        status,
+                        replayed,
+                        elapsed_ms = elapsed.as_millis() as u64,
+                        "ok"
+                    );
                     return Ok(resp);
                 }
                 Err(err) => {
@@ -523,7 +585,7 @@ impl Client {
                         span.record("error_code", code.as_str());
                     }
                     tracing::debug!(status, elapsed_ms = elapsed.as_millis() as u64, error = %err, "failed");
-                    let at = self.attempt(call, attempt, use_v3, refreshed);
+                    let at = self.attempt(call, attempt, use_v3, refreshed, key.is_some());
                     match inner.retry.on_answer(call.name, &at, err, &bytes) {
                         Verdict::Retry(wait) => inner.clock.sleep(wait).await,
                         Verdict::Throttled(wait) => {
@@ -569,8 +631,16 @@ impl Client {
         }
     }
 
-    /// The facts about an attempt that the retry classifier needs.
-    fn attempt(&self, call: &Call<'_>, number: u32, v3: bool, refreshed: bool) -> Attempt {
+    /// The facts about an attempt that the retry classifier needs (`keyed`: the call has an
+    /// `Idempotency-Key`, which counts on REST 3.0 only).
+    fn attempt(
+        &self,
+        call: &Call<'_>,
+        number: u32,
+        v3: bool,
+        refreshed: bool,
+        keyed: bool,
+    ) -> Attempt {
         Attempt {
             number,
             idempotent: call.idempotent,
@@ -578,6 +648,7 @@ impl Client {
             may_fall_back: self.version == ApiVersion::Auto,
             oauth: self.inner.oauth.is_some(),
             refreshed,
+            keyed: keyed && v3,
         }
     }
 

@@ -129,6 +129,12 @@ error_codes! {
     V3InsufficientScope = "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
     /// REST 3.0 `BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION`: no record with that id.
     V3EntityNotFound = "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+    /// REST 3.0 `BITRIX_REST_V3_EXCEPTION_IDEMPOTENCYKEYREUSEDEXCEPTION` (422): the
+    /// `Idempotency-Key` was already used with a different request body.
+    V3IdempotencyKeyReused = "BITRIX_REST_V3_EXCEPTION_IDEMPOTENCYKEYREUSEDEXCEPTION",
+    /// REST 3.0 `BITRIX_REST_V3_EXCEPTION_INVALIDIDEMPOTENCYKEYEXCEPTION` (400): the
+    /// `Idempotency-Key` is not 1 to 255 printable ASCII characters.
+    V3InvalidIdempotencyKey = "BITRIX_REST_V3_EXCEPTION_INVALIDIDEMPOTENCYKEYEXCEPTION",
 }
 
 impl ErrorCode {

@@ -7,8 +7,95 @@
 //! `*.fields`, `get*`, ... are reads), and even then a last segment the specs use only for
 //! non-idempotent methods (`getExternalLink`, which creates a public link) is never guessed a
 //! read. Anything else is never re-sent.
+//!
+//! A REST 3.0 write is different: it carries an [`IdempotencyKey`], so a re-send with the same
+//! key is answered from the portal's store instead of running twice (api-reference/rest-v3.md,
+//! "Repeated calls without duplicates").
+
+use std::fmt;
 
 use crate::catalog::{METHODS, method_info};
+use crate::error::Error;
+
+/// A REST 3.0 `Idempotency-Key`: 1 to 255 printable ASCII characters (api-reference/rest-v3.md).
+///
+/// The client gives every REST 3.0 write (risk `write` or `destructive`) a fresh random key
+/// and sends that key on each retry of the call, so a write whose answer was lost is re-sent
+/// and answered from the portal's store (`Idempotent-Replayed: true`, see
+/// [`crate::Response::replayed`]) instead of running twice. Pass your own key with
+/// [`crate::Client::send_with_key`] to repeat a call across restarts (the portal keeps a
+/// successful answer 24 hours, scoped to the webhook or app, the user and the method).
+///
+/// ```
+/// use bitrix24::IdempotencyKey;
+/// let key = IdempotencyKey::new("order-2041-create-task")?;
+/// assert_eq!(key.as_str(), "order-2041-create-task");
+/// assert!(IdempotencyKey::new("x".repeat(256)).is_err());
+/// assert!(IdempotencyKey::new("line\nbreak").is_err());
+/// assert_eq!(IdempotencyKey::random().as_str().len(), 36);
+/// # Ok::<(), bitrix24::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// The longest key the portal accepts.
+    pub const MAX_LEN: usize = 255;
+
+    /// A key from your own text; [`Error::InvalidInput`] when it is empty, longer than 255
+    /// characters or holds anything but printable ASCII (space to `~`).
+    pub fn new(key: impl Into<String>) -> Result<Self, Error> {
+        let key = key.into();
+        let problem = if key.is_empty() {
+            Some("is empty".to_owned())
+        } else if key.len() > Self::MAX_LEN {
+            Some(format!(
+                "is {} bytes long (at most {})",
+                key.len(),
+                Self::MAX_LEN
+            ))
+        } else {
+            key.char_indices()
+                .find(|(_, c)| !matches!(c, ' '..='~'))
+                .map(|(at, c)| format!("holds {c:?} at byte {at} (only printable ASCII)"))
+        };
+        match problem {
+            Some(problem) => Err(Error::invalid("", format!("the Idempotency-Key {problem}"))),
+            None => Ok(IdempotencyKey(key)),
+        }
+    }
+
+    /// A fresh key: 122 random bits in the UUID version 4 form.
+    pub fn random() -> Self {
+        let bits = (fastrand::u128(..) & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
+        let hex = format!("{bits:032x}");
+        IdempotencyKey(format!(
+            "{}-{}-{}-{}-{}",
+            &hex[..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..]
+        ))
+    }
+
+    /// The key as sent.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for IdempotencyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("IdempotencyKey").field(&self.0).finish()
+    }
+}
+
+impl fmt::Display for IdempotencyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// Whether the untyped call `name` is re-sent after an ambiguous failure: the spec's
 /// `idempotent` flag when the specs know the method (any pack), otherwise a conservative guess
@@ -56,6 +143,35 @@ fn specs_use_only_for_writes(verb: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_keys_are_uuid_v4_and_differ() {
+        let a = IdempotencyKey::random();
+        let b = IdempotencyKey::random();
+        assert_ne!(a, b);
+        let s = a.as_str();
+        assert_eq!(IdempotencyKey::new(s).unwrap(), a);
+        let parts: Vec<usize> = s.split('-').map(str::len).collect();
+        assert_eq!(parts, [8, 4, 4, 4, 12], "{s}");
+        assert_eq!(&s[14..15], "4", "{s}");
+        assert!(matches!(&s[19..20], "8" | "9" | "a" | "b"), "{s}");
+    }
+
+    #[test]
+    fn caller_keys_are_checked() {
+        assert!(IdempotencyKey::new("k".repeat(255)).is_ok());
+        assert!(IdempotencyKey::new("a b~").is_ok());
+        for (bad, says) in [
+            (String::new(), "is empty"),
+            ("k".repeat(256), "256 bytes"),
+            ("tab\there".into(), "'\\t' at byte 3"),
+            ("ключ".into(), "'к' at byte 0"),
+            ("del\u{7f}".into(), "at byte 3"),
+        ] {
+            let err = IdempotencyKey::new(bad.clone()).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad:?}: {err}");
+        }
+    }
 
     #[test]
     fn every_specced_method_follows_its_spec() {

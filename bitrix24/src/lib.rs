@@ -37,6 +37,7 @@ pub use batch::{Batch, BatchHandle, BatchRef, BatchResults};
 pub use client::{ApiVersion, Client, ClientBuilder};
 pub use envelope::{Response, TimeInfo};
 pub use error::{ApiError, AuthError, Error, ErrorCode, ErrorKind, OptionalExt, RawAnswer, Result};
+pub use idempotency::IdempotencyKey;
 pub use limiter::{OperatingPolicy, RateLimit, RateLimiter};
 pub use method::{Keyset, ListMethod, Method, Risk};
 pub use pagination::Strategy;

@@ -63,6 +63,10 @@ pub struct Response<T> {
     pub next: Option<u64>,
     /// The `time` block.
     pub time: Option<TimeInfo>,
+    /// Whether the portal answered a REST 3.0 write from its `Idempotency-Key` store
+    /// (`Idempotent-Replayed: true`) instead of running it: a re-send of a call whose first
+    /// answer was lost.
+    pub replayed: bool,
 }
 
 impl<T> Response<T> {
@@ -73,6 +77,7 @@ impl<T> Response<T> {
             total: None,
             next: None,
             time: None,
+            replayed: false,
         }
     }
 }
@@ -303,6 +308,7 @@ where
             total: env.total,
             next: env.next,
             time: env.time,
+            replayed: false,
         }),
         None => Err(Error::Decode {
             method: method.to_owned(),

@@ -4,7 +4,10 @@
 //!   re-sent for reads and writes alike, with exponential backoff and jitter.
 //! - A connection that could not be opened: nothing was sent; re-sent for every method.
 //! - Timeouts, dropped connections, cut bodies and 5xx answers: re-sent only for idempotent
-//!   methods; a write gets [`crate::Error::OutcomeUnknown`] (or the 5xx error) instead.
+//!   methods and for REST 3.0 writes that carry an `Idempotency-Key` (the re-send, with the
+//!   same key, is answered from the portal's store if the first one ran); any other write gets
+//!   [`crate::Error::OutcomeUnknown`] (or the 5xx error) instead, and so does a keyed write
+//!   that runs out of attempts.
 
 use std::time::Duration;
 
@@ -90,6 +93,16 @@ pub(crate) struct Attempt {
     pub oauth: bool,
     /// Whether this call already refreshed the tokens once.
     pub refreshed: bool,
+    /// Whether the attempt carries an `Idempotency-Key` (a REST 3.0 write): sending it again
+    /// with the same key cannot apply it twice.
+    pub keyed: bool,
+}
+
+impl Attempt {
+    /// Whether an attempt that may have reached the portal can be sent again.
+    fn resendable(&self) -> bool {
+        self.idempotent || self.keyed
+    }
 }
 
 /// What to do after a failed attempt.
@@ -124,12 +137,12 @@ pub(crate) enum TransportVerdict {
 impl RetryPolicy {
     /// Classifies a transport failure. `never_sent`: the connection could not be opened.
     pub(crate) fn on_transport(&self, at: &Attempt, never_sent: bool) -> TransportVerdict {
-        if !(never_sent || at.idempotent) {
-            TransportVerdict::OutcomeUnknown
-        } else if at.number < self.max_attempts {
+        if (never_sent || at.resendable()) && at.number < self.max_attempts {
             TransportVerdict::Retry(self.backoff(at.number))
-        } else {
+        } else if never_sent || at.idempotent {
             TransportVerdict::GiveUp
+        } else {
+            TransportVerdict::OutcomeUnknown
         }
     }
 
@@ -158,7 +171,7 @@ impl RetryPolicy {
                 }
                 // REST 3.0 hides the v2 auth code behind 401 ACCESSDENIEDEXCEPTION: refresh once.
                 _ if at.v3 && api.status == 401 && at.oauth && !at.refreshed => Verdict::Refresh,
-                _ if api.status >= 500 && at.idempotent && can_retry => {
+                _ if api.status >= 500 && at.resendable() && can_retry => {
                     Verdict::Retry(self.backoff(at.number))
                 }
                 // A write that failed inside the portal may have been partly applied.
@@ -197,7 +210,7 @@ impl RetryPolicy {
             Error::Decode { status, .. } => {
                 let status = *status;
                 let truncated = is_truncated(body);
-                if (status >= 500 || truncated) && at.idempotent && can_retry {
+                if (status >= 500 || truncated) && at.resendable() && can_retry {
                     Verdict::Retry(self.backoff(at.number))
                 } else if (truncated && status < 300 || status >= 500) && !at.idempotent {
                     Verdict::Fail(Error::OutcomeUnknown {
@@ -256,10 +269,17 @@ mod tests {
         may_fall_back: true,
         oauth: false,
         refreshed: false,
+        keyed: false,
     };
     const WRITE: Attempt = Attempt {
         idempotent: false,
         ..READ
+    };
+    /// A REST 3.0 write with its `Idempotency-Key`.
+    const KEYED: Attempt = Attempt {
+        v3: true,
+        keyed: true,
+        ..WRITE
     };
 
     /// The verdict's name, for the table.
@@ -299,6 +319,8 @@ mod tests {
                 },
             ),
             ("v3", Attempt { v3: true, ..oauth }),
+            ("keyed", KEYED),
+            ("keyed-last", Attempt { number: 6, ..KEYED }),
             (
                 "v3-only",
                 Attempt {
@@ -326,6 +348,10 @@ mod tests {
             read      INTERNAL_SERVER_ERROR    500 retry
             last      INTERNAL_SERVER_ERROR    500 fail:INTERNAL_SERVER_ERROR
             write     INTERNAL_SERVER_ERROR    500 outcome-unknown
+            keyed     INTERNAL_SERVER_ERROR    500 retry
+            keyed-last INTERNAL_SERVER_ERROR   500 outcome-unknown
+            keyed     ~IDEMPOTENCYKEYREUSED    422 fail:~IDEMPOTENCYKEYREUSED
+            keyed     ~INVALIDIDEMPOTENCYKEY   400 fail:~INVALIDIDEMPOTENCYKEY
             write     ERROR_ARGUMENT           400 fail:ERROR_ARGUMENT";
         let mut table: Vec<(Attempt, Error, &[u8], String)> = Vec::new();
         for row in api_errors.lines().filter(|l| !l.trim().is_empty()) {
@@ -342,7 +368,10 @@ mod tests {
             table.push((at, err, b"", full(want)));
         }
         let cut: &[u8] = br#"{"result":{"ID":"4"#;
-        let decode_errors: [(Attempt, Error, &[u8], &str); 8] = [
+        let decode_errors: [(Attempt, Error, &[u8], &str); 11] = [
+            (KEYED, decode(200, "."), cut, "retry"),
+            (KEYED, decode(502, "."), b"<html>", "retry"),
+            (KEYED, decode(200, "result"), br#"{"result":{}}"#, "applied"),
             (WRITE, decode(200, "result"), br#"{"result":{}}"#, "applied"),
             (
                 WRITE,
@@ -396,6 +425,15 @@ mod tests {
         assert_eq!(
             policy.on_transport(&last_write, true),
             TransportVerdict::GiveUp
+        );
+        assert!(matches!(
+            policy.on_transport(&KEYED, false),
+            TransportVerdict::Retry(_)
+        ));
+        let last_keyed = Attempt { number: 6, ..KEYED };
+        assert_eq!(
+            policy.on_transport(&last_keyed, false),
+            TransportVerdict::OutcomeUnknown
         );
     }
 

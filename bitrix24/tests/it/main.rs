@@ -5,6 +5,7 @@ mod batching;
 mod canned;
 mod hygiene;
 mod idempotency_spec;
+mod idempotency_v3;
 mod not_found;
 mod operating;
 mod paging;
