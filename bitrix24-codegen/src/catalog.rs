@@ -38,15 +38,7 @@ pub fn render_catalog(spec: &Spec) -> String {
     out.push_str("| method | Rust | risk | scopes | idempotent | pages | REST 3.0 | docs |\n");
     out.push_str("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for m in spec.methods.values() {
-        let scopes = if m.scopes.is_empty() {
-            "(none)".to_owned()
-        } else {
-            m.scopes
-                .iter()
-                .map(|s| format!("`{s}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let scopes = m.scopes_text(", ", "(none)");
         let pages = match m.pagination {
             Pagination::None => "-",
             Pagination::Offset => "offset",

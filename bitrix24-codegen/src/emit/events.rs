@@ -68,6 +68,7 @@ pub(super) fn emit_events(s: &Spec) -> TokenStream {
             }
         }
     };
+    let text_impls = super::types::text_enum_impls(&quote::format_ident!("Event"));
     quote! {
         #d
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -98,26 +99,6 @@ pub(super) fn emit_events(s: &Spec) -> TokenStream {
                 #from_string
             }
         }
-        impl ::std::str::FromStr for Event {
-            type Err = ::std::convert::Infallible;
-            fn from_str(value: &str) -> Result<Self, Self::Err> {
-                Ok(Self::from(value))
-            }
-        }
-        impl ::std::fmt::Display for Event {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-        impl ::serde::Serialize for Event {
-            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
-            }
-        }
-        impl<'de> ::serde::Deserialize<'de> for Event {
-            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                crate::lenient::string_like(deserializer).map(Self::from)
-            }
-        }
+        #text_impls
     }
 }

@@ -145,15 +145,7 @@ pub(super) fn wrapped_response(ctx: &Ctx<'_>, m: &MethodSpec, sname: &str) -> To
 
 /// The rustdoc of a request struct: what the specs say, and a `no_run` call.
 pub(super) fn method_doc(ctx: &Ctx<'_>, m: &MethodSpec, sname: &str) -> TokenStream {
-    let scopes = if m.scopes.is_empty() {
-        "none (global method)".to_owned()
-    } else {
-        m.scopes
-            .iter()
-            .map(|s| format!("`{s}`"))
-            .collect::<Vec<_>>()
-            .join(" or ")
-    };
+    let scopes = m.scopes_text(" or ", "none (global method)");
     let mut text = format!(
         "{}\n\n- Method: `{}`\n- Docs: <{}>\n- Risk: {}\n- Scopes: {}\n- Idempotent: {}\n\
          - Response: `{}` (`{}`)",
@@ -227,13 +219,12 @@ pub(super) fn emit_method(ctx: &Ctx<'_>, m: &MethodSpec) -> TokenStream {
             _ => format!("`{}` (`{}`).", p.name, p.ty),
         };
         let fd = doc(&pdoc);
-        let is_flag = matches!(p.ty, Ty::Flag);
+        let flag = match (&p.ty, p.required) {
+            (Ty::Flag, true) => quote!(, serialize_with = "crate::lenient::yes_no_required"),
+            (Ty::Flag, false) => quote!(, serialize_with = "crate::lenient::yes_no"),
+            _ => TokenStream::new(),
+        };
         if p.required {
-            let flag = if is_flag {
-                quote!(, serialize_with = "crate::lenient::yes_no_required")
-            } else {
-                TokenStream::new()
-            };
             fields.extend(quote! {
                 #fd
                 #[serde(rename = #wire #flag)]
@@ -247,11 +238,6 @@ pub(super) fn emit_method(ctx: &Ctx<'_>, m: &MethodSpec) -> TokenStream {
                 new_inits.push(quote!(#fid: #conv));
             }
         } else {
-            let flag = if is_flag {
-                quote!(, serialize_with = "crate::lenient::yes_no")
-            } else {
-                TokenStream::new()
-            };
             fields.extend(quote! {
                 #fd
                 #[serde(rename = #wire, skip_serializing_if = "Option::is_none" #flag)]

@@ -7,8 +7,38 @@ use super::ctx::{Ctx, doc, ident, lit};
 use crate::naming;
 use crate::spec::{EntitySpec, EnumSpec, Ty};
 
+/// What an enum of wire strings (a spec enum, a pack's `Event`) implements on top of its
+/// `as_str` and `From<&str>`: `FromStr`, `Display`, and serde as the wire string (decoded
+/// leniently: numbers and booleans read as their text).
+pub(super) fn text_enum_impls(ty: &Ident) -> TokenStream {
+    quote! {
+        impl ::std::str::FromStr for #ty {
+            type Err = ::std::convert::Infallible;
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                Ok(Self::from(value))
+            }
+        }
+        impl ::std::fmt::Display for #ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl ::serde::Serialize for #ty {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for #ty {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                crate::lenient::string_like(deserializer).map(Self::from)
+            }
+        }
+    }
+}
+
 pub(super) fn emit_enum(name: &str, e: &EnumSpec) -> TokenStream {
     let ty = format_ident!("{name}");
+    let text_impls = text_enum_impls(&ty);
     let text = if e.doc.trim().is_empty() {
         format!("The `{name}` values.")
     } else {
@@ -71,27 +101,7 @@ pub(super) fn emit_enum(name: &str, e: &EnumSpec) -> TokenStream {
                 }
             }
         }
-        impl ::std::str::FromStr for #ty {
-            type Err = ::std::convert::Infallible;
-            fn from_str(value: &str) -> Result<Self, Self::Err> {
-                Ok(Self::from(value))
-            }
-        }
-        impl ::std::fmt::Display for #ty {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-        impl ::serde::Serialize for #ty {
-            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
-            }
-        }
-        impl<'de> ::serde::Deserialize<'de> for #ty {
-            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                crate::lenient::string_like(deserializer).map(Self::from)
-            }
-        }
+        #text_impls
         impl crate::lenient::LenientDecode for #ty {
             fn decode_opt<'de, D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
                 Ok(crate::lenient::string_like_opt(deserializer)?.map(Self::from))

@@ -191,6 +191,19 @@ pub struct MethodSpec {
 }
 
 impl MethodSpec {
+    /// The scopes as code spans joined by `sep` (`` `crm` or `task` ``), or `none` for a global
+    /// method.
+    pub fn scopes_text(&self, sep: &str, none: &str) -> String {
+        if self.scopes.is_empty() {
+            return none.to_owned();
+        }
+        self.scopes
+            .iter()
+            .map(|s| format!("`{s}`"))
+            .collect::<Vec<_>>()
+            .join(sep)
+    }
+
     /// The docs URL of the method.
     pub fn docs_url(&self) -> String {
         docs_url(&self.docs)

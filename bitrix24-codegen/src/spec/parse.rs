@@ -118,6 +118,33 @@ struct RawMethod {
     rust_name: Option<String>,
 }
 
+/// An `[enum.X]`/`[entity.X]` table read as `T`, after checking that `name` is a usable type
+/// name; problems go to `errs`, naming the item (returned for later messages).
+fn named_table<T: serde::de::DeserializeOwned>(
+    file: &str,
+    errs: &mut Vec<SpecError>,
+    kind: &str,
+    name: &str,
+    value: toml::Value,
+) -> (Option<String>, Option<T>) {
+    let item = Some(format!("{kind} `{name}`"));
+    if let Err(e) = check_type_name(name) {
+        errs.push(SpecError::new(file, item.clone(), None, e));
+    }
+    match value.try_into::<T>() {
+        Ok(r) => (item, Some(r)),
+        Err(e) => {
+            errs.push(SpecError::new(
+                file,
+                item.clone(),
+                None,
+                clean_toml_error(&e),
+            ));
+            (item, None)
+        }
+    }
+}
+
 fn clean_toml_error(e: &impl fmt::Display) -> String {
     e.to_string().trim().replace('\n', "\n    ")
 }
@@ -239,88 +266,77 @@ pub fn parse_spec(file: &str, text: &str) -> Result<Spec, SpecErrors> {
     }
 
     for (name, value) in raw.enums {
-        let item = Some(format!("enum `{name}`"));
-        if let Err(e) = check_type_name(&name) {
-            errs.push(SpecError::new(file, item.clone(), None, e));
+        let (item, Some(r)) = named_table::<RawEnum>(file, &mut errs, "enum", &name, value) else {
+            continue;
+        };
+        let values = r.values.unwrap_or_default();
+        if values.is_empty() {
+            errs.push(SpecError::new(
+                file,
+                item.clone(),
+                Some("values"),
+                "missing or empty",
+            ));
         }
-        match value.try_into::<RawEnum>() {
-            Err(e) => errs.push(SpecError::new(file, item, None, clean_toml_error(&e))),
-            Ok(r) => {
-                let values = r.values.unwrap_or_default();
-                if values.is_empty() {
-                    errs.push(SpecError::new(
-                        file,
-                        item.clone(),
-                        Some("values"),
-                        "missing or empty",
-                    ));
-                }
-                spec.enums.insert(
-                    name,
-                    EnumSpec {
-                        doc: r.doc.unwrap_or_default(),
-                        values: values.into_iter().collect(),
-                    },
-                );
-            }
-        }
+        spec.enums.insert(
+            name,
+            EnumSpec {
+                doc: r.doc.unwrap_or_default(),
+                values: values.into_iter().collect(),
+            },
+        );
     }
 
     for (name, value) in raw.entities {
-        let item = Some(format!("entity `{name}`"));
-        if let Err(e) = check_type_name(&name) {
-            errs.push(SpecError::new(file, item.clone(), None, e));
+        let (item, Some(r)) = named_table::<RawEntity>(file, &mut errs, "entity", &name, value)
+        else {
+            continue;
+        };
+        if let Some(d) = &r.docs
+            && let Err(e) = check_docs_path(d)
+        {
+            errs.push(SpecError::new(file, item.clone(), Some("docs"), e));
         }
-        match value.try_into::<RawEntity>() {
-            Err(e) => errs.push(SpecError::new(file, item, None, clean_toml_error(&e))),
-            Ok(r) => {
-                if let Some(d) = &r.docs
-                    && let Err(e) = check_docs_path(d)
-                {
-                    errs.push(SpecError::new(file, item.clone(), Some("docs"), e));
-                }
-                let mut fields = Vec::new();
-                for (fname, f) in r.fields.unwrap_or_default() {
-                    let (ty, doc) = match f {
-                        RawField::Short(t) => (t, None),
-                        RawField::Long(RawFieldLong { ty, doc }) => (ty, doc),
-                    };
-                    match Ty::parse(&ty) {
-                        Ok(ty) => fields.push(FieldSpec {
-                            name: fname,
-                            ty,
-                            doc,
-                        }),
-                        Err(e) => errs.push(SpecError::new(
-                            file,
-                            item.clone(),
-                            Some(&format!("fields.{fname}")),
-                            e,
-                        )),
-                    }
-                }
-                if let Some(id) = &r.id
-                    && !fields.iter().any(|f| &f.name == id)
-                    && !errs.iter().any(|e| e.item == item)
-                {
-                    errs.push(SpecError::new(
-                        file,
-                        item.clone(),
-                        Some("id"),
-                        format!("`{id}` is not one of the entity's fields"),
-                    ));
-                }
-                spec.entities.insert(
-                    name,
-                    EntitySpec {
-                        doc: r.doc.unwrap_or_default(),
-                        docs: r.docs,
-                        id: r.id,
-                        fields,
-                    },
-                );
+        let mut fields = Vec::new();
+        for (fname, f) in r.fields.unwrap_or_default() {
+            let (ty, doc) = match f {
+                RawField::Short(t) => (t, None),
+                RawField::Long(RawFieldLong { ty, doc }) => (ty, doc),
+            };
+            match Ty::parse(&ty) {
+                Ok(ty) => fields.push(FieldSpec {
+                    name: fname,
+                    ty,
+                    doc,
+                }),
+                Err(e) => errs.push(SpecError::new(
+                    file,
+                    item.clone(),
+                    Some(&format!("fields.{fname}")),
+                    e,
+                )),
             }
         }
+        if let Some(id) = &r.id
+            && !fields.iter().any(|f| &f.name == id)
+            && !errs.iter().any(|e| e.item == item)
+        {
+            errs.push(SpecError::new(
+                file,
+                item.clone(),
+                Some("id"),
+                format!("`{id}` is not one of the entity's fields"),
+            ));
+        }
+        spec.entities.insert(
+            name,
+            EntitySpec {
+                doc: r.doc.unwrap_or_default(),
+                docs: r.docs,
+                id: r.id,
+                fields,
+            },
+        );
     }
 
     for (name, value) in raw.methods {
