@@ -93,7 +93,7 @@ fn store_of(
         let mut store = Store::default();
         let (at, first) = (pt.first_row)(value);
         let fields = first.as_object().cloned().unwrap_or_default();
-        let id = store.add_at(fam, view, &fields, c.user_id, inner.now(), at)?;
+        let id = store.add(fam, view, &fields, c.user_id, inner.now(), at)?;
         mark_partition(&mut store, fam, id, value);
         data.stores.insert(key.clone(), store);
     }
@@ -161,7 +161,7 @@ pub(crate) fn family_call(
             let (id, result) = {
                 let mut data = inner.write_data();
                 let store = data.stores.entry(store_key.to_string()).or_default();
-                let id = store.add(fam, view, fields, c.user_id, now)?;
+                let id = store.add(fam, view, fields, c.user_id, now, None)?;
                 if let Some(value) = partition {
                     mark_partition(store, fam, id, value);
                 }

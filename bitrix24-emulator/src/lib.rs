@@ -637,7 +637,7 @@ impl Control {
         let store = data.stores.entry(fam.spec.prefix.clone()).or_default();
         rows.iter()
             .filter_map(|r| match r {
-                Value::Object(m) => store.add(fam, view, m, 1, now).ok(),
+                Value::Object(m) => store.add(fam, view, m, 1, now, None).ok(),
                 _ => None,
             })
             .collect()

@@ -578,7 +578,7 @@ fn run(
                 let mut data = inner.write_data();
                 let store = data.stores.entry("tasks.task".into()).or_default();
                 store
-                    .add(fam, View::native(fam), &fields, c.user_id, now)
+                    .add(fam, View::native(fam), &fields, c.user_id, now, None)
                     .map_err(|e| err(400, "VALIDATION_DTOVALIDATIONEXCEPTION", e.desc))?
             };
             events::emit(

@@ -221,20 +221,9 @@ impl Store {
         }
     }
 
-    /// `add`: validates required fields and stores a new row; returns its id.
+    /// `add`: validates required fields and stores a new row with id `at` (`None`: the next
+    /// free one); returns its id.
     pub(crate) fn add(
-        &mut self,
-        fam: &Family,
-        view: View,
-        fields: &Map<String, Value>,
-        user: u64,
-        now: f64,
-    ) -> Result<i64, ApiError> {
-        self.add_at(fam, view, fields, user, now, None)
-    }
-
-    /// `add` with a given id (`None`: the next free one).
-    pub(crate) fn add_at(
         &mut self,
         fam: &Family,
         view: View,

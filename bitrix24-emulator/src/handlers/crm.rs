@@ -97,7 +97,7 @@ fn crm_type_add(inner: &Arc<Inner>, c: &Caller, p: &Map<String, Value>) -> Metho
     let now = inner.now();
     let store = data.stores.entry("crm.type".to_string()).or_default();
     let view = View::native(fam);
-    let id = store.add(fam, view, &fields, c.user_id, now)?;
+    let id = store.add(fam, view, &fields, c.user_id, now, None)?;
     let row = store.render_full(fam, view, id).unwrap_or(Value::Null);
     let title = row.get("title").and_then(as_str).unwrap_or_default();
     let etid32 = u32::try_from(etid).map_err(|_| out_of_range())?;

@@ -100,7 +100,7 @@ fn add_object(
     let base = next_object_id(data);
     let s = store(data, key);
     s.next_id = s.next_id.max(base);
-    s.add(fam, View::native(fam), fields, user, now)
+    s.add(fam, View::native(fam), fields, user, now, None)
 }
 
 fn object_fields(
@@ -150,7 +150,7 @@ fn add_storage(
     ] {
         fields.insert(k.into(), v);
     }
-    let sid = store(data, "disk.storage").add(st, View::native(st), &fields, user, now)?;
+    let sid = store(data, "disk.storage").add(st, View::native(st), &fields, user, now, None)?;
     let f = object_fields(name, "folder", sid, None, user, now as i64);
     let root = add_object(data, "disk.folder", folder, &f, user, now)?;
     store(data, "disk.folder").set(folder, root, "REAL_OBJECT_ID", &json!(root));

@@ -156,7 +156,7 @@ fn resolve_dialog(
     fields.insert("message_type".into(), json!("P"));
     fields.insert("entity_id".into(), json!(key));
     let id = store(data, "im.chat")
-        .add(chat, view, &fields, c.user_id, now)
+        .add(chat, view, &fields, c.user_id, now, None)
         .map_err(|_| false)?;
     let mut users = vec![c.user_id];
     if uid != c.user_id {
@@ -225,7 +225,7 @@ fn add_message(
     ] {
         fields.insert(k.into(), v);
     }
-    store(data, "im.message").add(msg, View::native(msg), &fields, author, now)
+    store(data, "im.message").add(msg, View::native(msg), &fields, author, now, None)
 }
 
 fn chat_id_param(p: &Map<String, Value>, data: &Data) -> Result<i64, ApiError> {
@@ -308,7 +308,7 @@ fn run(inner: &Arc<Inner>, c: &Caller, method: &str, p: &Map<String, Value>) -> 
                     fields.insert(f.into(), json!(v));
                 }
             }
-            let id = store(&mut data, "im.chat").add(chat, cview, &fields, c.user_id, now)?;
+            let id = store(&mut data, "im.chat").add(chat, cview, &fields, c.user_id, now, None)?;
             let mut users = vec![c.user_id];
             add_users(&mut users, param(p, "USERS"));
             set_members(&mut data, id, &users);

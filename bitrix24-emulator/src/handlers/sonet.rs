@@ -94,7 +94,7 @@ fn run(inner: &Arc<Inner>, c: &Caller, method: &str, p: &Map<String, Value>) -> 
             }
             let id = {
                 let mut data = write(inner);
-                store(&mut data, "sonet_group").add(f, view, &fields, c.user_id, now)?
+                store(&mut data, "sonet_group").add(f, view, &fields, c.user_id, now, None)?
             };
             fire(inner, c, f, "ADD", id);
             Ok(Outcome::of(json!(id)))
