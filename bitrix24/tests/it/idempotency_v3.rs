@@ -28,9 +28,25 @@ struct Got {
 
 /// POSTs `body` to `/rest/api/1/itcode/<method>` with `key` as `Idempotency-Key`.
 async fn v3(emu: &RunningEmulator, method: &str, key: Option<&str>, body: &Value) -> Got {
+    v3_as(emu, "1/itcode/", method, key, body).await
+}
+
+/// [`v3`] with the credentials path `hook` (`<user>/<code>/`, or `""` for the app's token,
+/// which goes into the body as `auth`).
+async fn v3_as(
+    emu: &RunningEmulator,
+    hook: &str,
+    method: &str,
+    key: Option<&str>,
+    body: &Value,
+) -> Got {
+    let mut body = body.clone();
+    if hook.is_empty() {
+        body["auth"] = json!(emu.oauth_app().access_token);
+    }
     let mut req = reqwest::Client::new()
-        .post(format!("{}/rest/api/1/itcode/{method}", emu.base_url()))
-        .json(body);
+        .post(format!("{}/rest/api/{hook}{method}", emu.base_url()))
+        .json(&body);
     if let Some(key) = key {
         req = req.header("Idempotency-Key", key);
     }
@@ -114,6 +130,31 @@ async fn emulator_replays_a_kept_answer_once_per_key_and_refuses_a_reused_one() 
     let later = v3(&emu, "tasks.task.add", Some(DOC_KEY), &doc_body()).await;
     assert_eq!((later.status, later.replayed), (200, None));
     assert_eq!(tasks(&emu), 2, "after 24 h the key runs the method again");
+}
+
+#[tokio::test]
+async fn emulator_scopes_a_key_to_the_webhook_or_app_and_the_user() {
+    let emu = crate::support::emulator()
+        .webhook(1, "second")
+        .webhook(7, "seventh")
+        .start()
+        .await
+        .unwrap();
+    for hook in ["1/itcode/", "1/second/", "7/seventh/", ""] {
+        let got = v3_as(&emu, hook, "tasks.task.add", Some(DOC_KEY), &doc_body()).await;
+        assert_eq!(
+            (got.status, got.replayed),
+            (200, None),
+            "{hook:?}: {}",
+            got.body
+        );
+    }
+    assert_eq!(tasks(&emu), 4, "four callers, four calls");
+    // The app's repeat is a replay even though its body holds the token: `auth` is not a
+    // parameter of the method.
+    let again = v3_as(&emu, "", "tasks.task.add", Some(DOC_KEY), &doc_body()).await;
+    assert_eq!(again.replayed.as_deref(), Some("true"));
+    assert_eq!(tasks(&emu), 4);
 }
 
 #[tokio::test]
