@@ -190,31 +190,43 @@ mod tests {
 
     #[test]
     fn snake() {
-        assert_eq!(field_ident("entityTypeId"), "entity_type_id");
-        assert_eq!(field_ident("ID"), "id");
-        assert_eq!(field_ident("UF_CRM_1"), "uf_crm_1");
-        assert_eq!(field_ident("ufCrm5_Budget"), "uf_crm5_budget");
-        assert_eq!(field_ident("ASSIGNED_BY_ID"), "assigned_by_id");
-        assert_eq!(field_ident("HTMLText"), "html_text");
-        assert_eq!(field_ident("type"), "type");
+        for (wire, rust) in [
+            ("entityTypeId", "entity_type_id"),
+            ("ID", "id"),
+            ("UF_CRM_1", "uf_crm_1"),
+            ("ufCrm5_Budget", "uf_crm5_budget"),
+            ("ASSIGNED_BY_ID", "assigned_by_id"),
+            ("HTMLText", "html_text"),
+            ("type", "type"),
+            ("self", "self_"),
+            ("1C", "n1_c"),
+        ] {
+            assert_eq!(field_ident(wire), rust, "{wire}");
+        }
         assert!(is_keyword("type"));
-        assert_eq!(field_ident("self"), "self_");
-        assert_eq!(field_ident("1C"), "n1_c");
     }
 
     #[test]
     fn variants() {
-        assert_eq!(variant_ident("P"), "P");
-        assert_eq!(variant_ident("C1:NEW"), "C1New");
-        assert_eq!(variant_ident("1"), "V1");
-        assert_eq!(variant_ident("IN_PROGRESS"), "InProgress");
-        assert_eq!(variant_ident("inProgress"), "InProgress");
-        assert_eq!(variant_ident("-1"), "MinusV1");
-        assert_eq!(enum_variant("P", "In progress"), "InProgress");
-        assert_eq!(enum_variant("0", "Low"), "Low");
-        assert_eq!(enum_variant("1", ""), "V1");
-        assert_eq!(enum_variant("X", "2nd line"), "X");
-        assert_eq!(enum_variant("U", "Unknown"), "Unknown_");
+        for (wire, rust) in [
+            ("P", "P"),
+            ("C1:NEW", "C1New"),
+            ("1", "V1"),
+            ("IN_PROGRESS", "InProgress"),
+            ("inProgress", "InProgress"),
+            ("-1", "MinusV1"),
+        ] {
+            assert_eq!(variant_ident(wire), rust, "{wire}");
+        }
+        for (wire, label, rust) in [
+            ("P", "In progress", "InProgress"),
+            ("0", "Low", "Low"),
+            ("1", "", "V1"),
+            ("X", "2nd line", "X"),
+            ("U", "Unknown", "Unknown_"),
+        ] {
+            assert_eq!(enum_variant(wire, label), rust, "{wire} {label}");
+        }
     }
 
     #[test]

@@ -214,6 +214,13 @@ const HEADERLESS_PAGE: &str = r#"# Get the list of bookings booking.v1.booking.l
 ```
 "#;
 
+/// Asserts that each `key` of `table` is the string `value`.
+fn assert_strings(table: &toml::Value, expected: &[(&str, &str)]) {
+    for (key, value) in expected {
+        assert_eq!(table[*key].as_str(), Some(*value), "`{key}`");
+    }
+}
+
 fn parse(toml_text: &str) -> toml::Table {
     toml::from_str(toml_text)
         .unwrap_or_else(|e| panic!("draft is not valid TOML: {e}\n{toml_text}"))
@@ -224,20 +231,30 @@ fn drafts_an_add_method_with_a_nested_entity() {
     let draft = draft_from_markdown(ADD_PAGE, "crm/deals/crm-deal-add.md").unwrap();
     let t = parse(&draft);
     let m = &t["method"]["crm.deal.add"];
-    assert_eq!(m["docs"].as_str(), Some("crm/deals/crm-deal-add.md"));
-    assert_eq!(m["risk"].as_str(), Some("write"));
+    assert_strings(
+        m,
+        &[
+            ("docs", "crm/deals/crm-deal-add.md"),
+            ("risk", "write"),
+            ("response", "id"),
+            ("example", "394"),
+        ],
+    );
     assert_eq!(m["scopes"].as_array().unwrap()[0].as_str(), Some("crm"));
-    assert_eq!(m["response"].as_str(), Some("id"));
-    assert_eq!(m["example"].as_str(), Some("394"));
     let fields = &m["params"]["fields"];
     assert_eq!(fields["type"].as_str(), Some("entity:Deal"));
     assert_eq!(fields["required"].as_bool(), Some(true));
     assert!(m["params"]["params"].get("required").is_none());
     let e = &t["entity"]["Deal"]["fields"];
-    assert_eq!(e["TITLE"].as_str(), Some("string"));
-    assert_eq!(e["OPPORTUNITY"].as_str(), Some("decimal"));
-    assert_eq!(e["CONTACT_IDS"].as_str(), Some("list<id>"));
-    assert_eq!(e["OPENED"].as_str(), Some("bool"));
+    assert_strings(
+        e,
+        &[
+            ("TITLE", "string"),
+            ("OPPORTUNITY", "decimal"),
+            ("CONTACT_IDS", "list<id>"),
+            ("OPENED", "bool"),
+        ],
+    );
     assert!(e.get("UF_CRM_...").is_none());
     assert!(draft.contains("# review: guessed from the method name"));
 }
@@ -247,9 +264,14 @@ fn drafts_a_wrapped_list_with_keyset_pagination() {
     let draft = draft_from_markdown(LIST_PAGE, "tasks/tasks-task-list.md").unwrap();
     let t = parse(&draft);
     let m = &t["method"]["tasks.task.list"];
-    assert_eq!(m["risk"].as_str(), Some("read"));
-    assert_eq!(m["response"].as_str(), Some("wrapped_list:tasks:Task"));
-    assert_eq!(m["pagination"].as_str(), Some("keyset"));
+    assert_strings(
+        m,
+        &[
+            ("risk", "read"),
+            ("response", "wrapped_list:tasks:Task"),
+            ("pagination", "keyset"),
+        ],
+    );
     assert_eq!(m["params"]["select"]["type"].as_str(), Some("list<string>"));
     assert_eq!(m["params"]["start"]["type"].as_str(), Some("int"));
     assert_eq!(
