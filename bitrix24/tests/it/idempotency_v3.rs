@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use bitrix24::packs::core::{CrmDealAdd, Deal};
 use bitrix24::{ApiVersion, Client, Error, IdempotencyKey, Method};
 use bitrix24_emulator::{Faults, RunningEmulator};
 use serde_json::{Value, json};
@@ -209,18 +210,6 @@ struct TaskAddV3 {
     fields: Value,
 }
 
-/// `tasks.task.add` on v2 (`fields` in upper case).
-#[derive(serde::Serialize, bitrix24::Method)]
-#[bitrix24(
-    method = "tasks.task.add",
-    risk = "write",
-    scopes = ["task"],
-    response = serde_json::Value
-)]
-struct TaskAddV2 {
-    fields: Value,
-}
-
 /// `tasks.task.get` on REST 3.0: a read, sent without a key.
 #[derive(serde::Serialize, bitrix24::Method)]
 #[bitrix24(
@@ -237,6 +226,13 @@ struct TaskGetV3 {
 fn task_v3(title: &str) -> TaskAddV3 {
     TaskAddV3 {
         fields: json!({"title": title, "responsibleId": 1}),
+    }
+}
+
+/// The same method with v2's upper-case fields, for a client on [`ApiVersion::V2`].
+fn task_v2(title: &str) -> TaskAddV3 {
+    TaskAddV3 {
+        fields: json!({"TITLE": title, "RESPONSIBLE_ID": 1}),
     }
 }
 
@@ -303,9 +299,8 @@ async fn v2_writes_and_v3_reads_carry_no_key_and_a_lost_v2_write_is_outcome_unkn
     .await;
     let c = hook_client(&server.webhook());
     let err = c
-        .send(&TaskAddV2 {
-            fields: json!({"TITLE": "T"}),
-        })
+        .with_api_version(ApiVersion::V2)
+        .send(&task_v2("T"))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err}");
@@ -327,10 +322,8 @@ async fn a_caller_key_is_sent_as_given_and_bad_keys_never_leave() {
         assert!(matches!(err, Error::InvalidInput { .. }), "{bad:?}: {err}");
     }
     // v2 ignores the header: a key for a call that goes to v2 is refused, nothing is sent.
-    let v2 = TaskAddV2 {
-        fields: json!({"TITLE": "T"}),
-    };
-    let err = c.send_with_key(&v2, &key).await.unwrap_err();
+    let v2_only = CrmDealAdd::new(Deal::default());
+    let err = c.send_with_key(&v2_only, &key).await.unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
     let err = c
         .with_api_version(ApiVersion::V2)
@@ -403,10 +396,8 @@ async fn v3_writes_with_lost_answers_land_exactly_once() {
 #[tokio::test]
 async fn v2_writes_with_lost_answers_are_outcome_unknown_never_duplicated() {
     let (emu, c) = lossy_portal().await;
-    let tally = add_tasks(&c, WORKLOAD, |i| TaskAddV2 {
-        fields: json!({"TITLE": format!("task {i}"), "RESPONSIBLE_ID": 1}),
-    })
-    .await;
+    let v2 = c.with_api_version(ApiVersion::V2);
+    let tally = add_tasks(&v2, WORKLOAD, |i| task_v2(&format!("task {i}"))).await;
     eprintln!("v2: {WORKLOAD} adds with 20% lost answers: {tally:?}");
     assert!(tally.outcome_unknown > 0, "{tally:?}");
     assert_eq!(tally.ok + tally.outcome_unknown, WORKLOAD, "{tally:?}");
