@@ -2,14 +2,18 @@
 //! the emulator keeps and replays a write's answer; the client sends a key with every v3 write
 //! and re-sends a lost write with the same key instead of reporting `OutcomeUnknown`.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+use futures::future::BoxFuture;
 
 use bitrix24::packs::core::{CrmDealAdd, Deal};
 use bitrix24::{ApiVersion, Client, Error, IdempotencyKey, Method};
 use bitrix24_emulator::{Faults, RunningEmulator};
 use serde_json::{Value, json};
 
-use crate::canned::{self, Answer, Canned};
+use crate::canned::{self, Answer, Canned, Seen};
 use crate::support::{hook_client, portal};
 
 /// The documented example key and body of `tasks.task.add`.
@@ -288,6 +292,37 @@ async fn a_lost_v3_write_is_re_sent_with_its_key_and_the_replay_is_reported() {
     assert!(!resp.replayed);
     let next = keys_sent(&server)[3].clone().unwrap();
     assert_ne!(next, key);
+}
+
+#[tokio::test]
+async fn a_timed_out_v3_write_is_re_sent_with_its_key_a_v2_one_is_outcome_unknown() {
+    // Every odd request hangs past the client's timeout; every even one is the replay.
+    let count = Arc::new(AtomicUsize::new(0));
+    let server = Canned::serve(Arc::new(move |_seen: Seen| {
+        let hang = count.fetch_add(1, Ordering::SeqCst) % 2 == 0;
+        Box::pin(async move { (!hang).then(|| replayed(ADDED)) })
+            as BoxFuture<'static, Option<Answer>>
+    }))
+    .await;
+    let c = Client::builder()
+        .webhook(&server.webhook())
+        .no_rate_limit()
+        .retry(crate::support::fast_retry())
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let resp = c.send_full(&task_v3("T")).await.unwrap();
+    assert!(resp.replayed);
+    let keys = keys_sent(&server);
+    assert_eq!(keys.len(), 2, "the timed-out send, then one re-send");
+    assert!(keys[0].is_some() && keys[0] == keys[1], "{keys:?}");
+    let err = c
+        .with_api_version(ApiVersion::V2)
+        .send(&task_v2("T"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err}");
+    assert_eq!(server.seen().len(), 3, "the v2 write was sent once");
 }
 
 #[tokio::test]
