@@ -10,8 +10,9 @@ use std::marker::PhantomData;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use crate::filter::ObjectParam;
 use crate::{Keyset, ListMethod, Method};
 
 /// A smart-process item type: its `entityTypeId` and its fields as `crm.item.*` send them
@@ -74,18 +75,14 @@ impl<T: SmartProcessItem> Method for ItemGet<T> {
 pub struct ItemList<T> {
     #[serde(rename = "entityTypeId")]
     entity_type_id: u64,
-    /// Fields to return (`*` and user fields allowed).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<String>>,
-    /// Field filter with operator prefixes.
+    select: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<Map<String, Value>>,
-    /// Sort order: field -> `ASC` | `DESC`.
+    filter: Option<ObjectParam>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<Map<String, Value>>,
-    /// Offset of the page.
+    order: Option<ObjectParam>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub start: Option<i64>,
+    start: Option<i64>,
     #[serde(skip)]
     item: PhantomData<fn() -> T>,
 }
@@ -108,19 +105,25 @@ impl<T: SmartProcessItem> ItemList<T> {
     pub fn new() -> Self {
         Self::default()
     }
-    /// Sets the fields to return.
+    /// Sets the fields to return (`*` and user fields allowed).
     pub fn select(mut self, fields: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.select = Some(fields.into_iter().map(Into::into).collect());
         self
     }
-    /// Sets the filter.
-    pub fn filter(mut self, filter: impl Into<Map<String, Value>>) -> Self {
-        self.filter = Some(filter.into());
+    /// Sets the filter: a `bitrix24::filter::Filter`, `json!({..})`, a map or anything that
+    /// serializes to an object (operator prefixes in `references/bitrix24.md`).
+    pub fn filter(mut self, filter: impl Serialize) -> Self {
+        self.filter = Some(ObjectParam::new("filter", filter));
         self
     }
-    /// Sets the order.
-    pub fn order(mut self, order: impl Into<Map<String, Value>>) -> Self {
-        self.order = Some(order.into());
+    /// Sets the order: field -> `ASC` | `DESC` (a `bitrix24::filter::Order`, or any object).
+    pub fn order(mut self, order: impl Serialize) -> Self {
+        self.order = Some(ObjectParam::new("order", order));
+        self
+    }
+    /// Sets the offset of the page.
+    pub fn start(mut self, start: i64) -> Self {
+        self.start = Some(start);
         self
     }
 }
@@ -242,6 +245,21 @@ mod tests {
         fn item_id(&self) -> Option<u64> {
             self.id
         }
+    }
+
+    #[test]
+    fn list_filters_and_orders_take_anything_serializable() {
+        use crate::filter::{Filter, Op, Order};
+        let list = ItemList::<Probe>::new()
+            .filter(Filter::<Probe>::new().op(Op::Gt, "opportunity", 10))
+            .order(Order::new().desc("id"));
+        assert_eq!(
+            serde_json::to_value(&list).unwrap(),
+            serde_json::json!({"entityTypeId": 128, "filter": {">opportunity": 10}, "order": {"id": "DESC"}})
+        );
+        let bad = ItemList::<Probe>::new().filter("title");
+        let e = serde_json::to_value(&bad).unwrap_err().to_string();
+        assert!(e.contains("`filter` must be a JSON object"), "{e}");
     }
 
     type Row = (&'static str, Risk, bool, &'static [&'static str]);

@@ -89,13 +89,21 @@ pub(super) fn lenient_response(r: &Response) -> bool {
     }
 }
 
+/// The type of a method's `result`, unless it is a `wrapped:`/`wrapped_list:` struct.
+fn response_as_ty(r: &Response) -> Option<Ty> {
+    match r {
+        Response::Plain(t) => Some(t.clone()),
+        Response::List(t) => Some(Ty::List(Box::new(t.clone()))),
+        Response::Map(t) => Some(Ty::Map(Box::new(t.clone()))),
+        Response::Wrapped(..) | Response::WrappedList(..) => None,
+    }
+}
+
 /// The Rust type of a method's `result`.
 pub(super) fn response_ty(ctx: &Ctx<'_>, r: &Response, sname: &str) -> TokenStream {
-    match r {
-        Response::Plain(t) => ctx.rust_ty(t),
-        Response::List(t) => ctx.rust_ty(&Ty::List(Box::new(t.clone()))),
-        Response::Map(t) => ctx.rust_ty(&Ty::Map(Box::new(t.clone()))),
-        Response::Wrapped(..) | Response::WrappedList(..) => {
+    match response_as_ty(r) {
+        Some(t) => ctx.rust_ty(&t),
+        None => {
             let rname = format_ident!("{sname}Response");
             quote!(#rname)
         }
@@ -104,13 +112,9 @@ pub(super) fn response_ty(ctx: &Ctx<'_>, r: &Response, sname: &str) -> TokenStre
 
 /// [`response_ty`] as the docs show it.
 pub(super) fn response_doc_ty(ctx: &Ctx<'_>, r: &Response, sname: &str) -> String {
-    match r {
-        Response::Plain(t) => ctx.doc_ty(t),
-        Response::List(t) => ctx.doc_ty(&Ty::List(Box::new(t.clone()))),
-        Response::Map(t) => ctx.doc_ty(&Ty::Map(Box::new(t.clone()))),
-        Response::Wrapped(..) | Response::WrappedList(..) => {
-            format!("bitrix24::packs::{}::{sname}Response", ctx.module)
-        }
+    match response_as_ty(r) {
+        Some(t) => ctx.doc_ty(&t),
+        None => format!("bitrix24::packs::{}::{sname}Response", ctx.module),
     }
 }
 
