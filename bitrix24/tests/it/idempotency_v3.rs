@@ -299,7 +299,7 @@ async fn a_timed_out_v3_write_is_re_sent_with_its_key_a_v2_one_is_outcome_unknow
     // Every odd request hangs past the client's timeout; every even one is the replay.
     let count = Arc::new(AtomicUsize::new(0));
     let server = Canned::serve(Arc::new(move |_seen: Seen| {
-        let hang = count.fetch_add(1, Ordering::SeqCst) % 2 == 0;
+        let hang = count.fetch_add(1, Ordering::SeqCst).is_multiple_of(2);
         Box::pin(async move { (!hang).then(|| replayed(ADDED)) })
             as BoxFuture<'static, Option<Answer>>
     }))
