@@ -3,6 +3,7 @@
 
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, param};
 use crate::entity::meta::{fields_meta, list_outcome, shape};
+use crate::entity::model::uf_in;
 use crate::entity::{Family, Flavor, ListQuery, Page, Shape, Store, View};
 use crate::family_events::fire;
 use crate::state::Inner;
@@ -109,6 +110,52 @@ fn mark_partition(store: &mut Store, fam: &Family, id: i64, value: i64) {
     }
 }
 
+/// The fields of a write less the user fields a portal would ignore. For a family whose user
+/// fields are defined through `<prefix>.userfield.add` (deals, leads, contacts, companies), a
+/// `UF_*` key naming no defined field is dropped: "An incorrect field in `fields` will be
+/// ignored" (`crm/companies/crm-company-add.md`), and a value is kept only for a field created
+/// first. A definition's `FIELD_NAME` may omit the `UF_CRM_` prefix the portal adds
+/// (`crm-deal-userfield-add.md`).
+fn defined_fields_only(
+    inner: &Inner,
+    fam: &Family,
+    view: View,
+    fields: &Map<String, Value>,
+) -> Map<String, Value> {
+    let defs = format!("{}.userfield", fam.spec.prefix);
+    let Some(def_fam) = inner.family(&defs) else {
+        return fields.clone();
+    };
+    let data = inner.read_data();
+    let defined: Vec<String> = data
+        .stores
+        .get(&defs)
+        .zip(def_fam.slot("FIELD_NAME", false))
+        .map(|(store, slot)| {
+            store
+                .rows
+                .values()
+                .map(|r| {
+                    let name = crate::entity::value::v_text(&r.vals[slot]).to_ascii_uppercase();
+                    if name.starts_with("UF_") {
+                        name
+                    } else {
+                        format!("UF_CRM_{name}")
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    fields
+        .iter()
+        .filter(|(k, _)| {
+            fam.slot(k, view.camel_in).is_some()
+                || uf_in(k, view).is_none_or(|uf| !uf.starts_with("UF_") || defined.contains(&uf))
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 pub(crate) fn family_call(
     inner: &Arc<Inner>,
     c: &Caller,
@@ -157,7 +204,7 @@ pub(crate) fn family_call(
     let now = inner.now();
     match action {
         "add" => {
-            let fields = fields_param(fam, d7, p)?;
+            let fields = &defined_fields_only(inner, fam, view, fields_param(fam, d7, p)?);
             let (id, result) = {
                 let mut data = inner.write_data();
                 let store = data.stores.entry(store_key.to_string()).or_default();
@@ -203,10 +250,12 @@ pub(crate) fn family_call(
         _ if action == "update" || sets.is_some() => {
             let id = id_of().ok_or_else(|| missing_id(fam, d7, id_name))?;
             let empty = Map::new();
+            let given;
             let fields = if sets.is_some() {
                 &empty
             } else {
-                fields_param(fam, d7, p)?
+                given = defined_fields_only(inner, fam, view, fields_param(fam, d7, p)?);
+                &given
             };
             let result = {
                 let mut data = inner.write_data();

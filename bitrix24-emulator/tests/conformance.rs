@@ -302,6 +302,16 @@ impl Run<'_> {
                 fields.insert(k.clone(), v);
             }
         }
+        // The docs' portal had its user fields defined: define them here too.
+        let defs = format!("{prefix}.userfield.add");
+        if self.methods.contains_key(defs.as_str())
+            && let Some(Value::Object(fields)) = req.get(key)
+        {
+            for name in fields.keys().filter(|k| k.starts_with("UF_")) {
+                let def = json!({"fields": {"FIELD_NAME": name, "USER_TYPE_ID": "string"}});
+                self.call(&defs, &def).await;
+            }
+        }
         let (_, b) = self.call(&add, &req).await;
         b.get("result").and_then(new_id)
     }

@@ -115,6 +115,11 @@ async fn crm_item_user_field_names() {
         assert_eq!(item["ufCrm11_1712074666"], written, "{answer}");
         assert!(item.get("ufCrm_11_1712074666").is_none(), "{answer}");
     }
+    ok(
+        format!("{wh}crm.deal.userfield.add"),
+        json!({"fields": {"FIELD_NAME": "1721244707107", "USER_TYPE_ID": "double"}}),
+    )
+    .await;
     let fields = json!({"title": "D", "ufCrm_1721244707107": 1111.1, "parentId1220": 2});
     let answer = add(2, fields).await;
     let item = &answer["result"]["item"];
@@ -180,4 +185,31 @@ async fn categories_per_entity_type() {
         .map(|c| &c["name"])
         .collect();
     assert_eq!(names, [&json!("Projects"), &json!("General")], "{b}");
+}
+
+/// `crm/companies/crm-company-add.md`: "An incorrect field in `fields` will be ignored"; a deal
+/// keeps a `UF_*` value only for a field created with `crm.deal.userfield.add` (whose
+/// `FIELD_NAME` gets the `UF_CRM_` prefix), on add and update, legacy and `crm.item.*` alike.
+#[tokio::test]
+async fn undefined_user_fields_are_ignored() {
+    let e = emu().await;
+    let wh = e.webhook_url();
+    let fields = json!({"TITLE": "D", "UF_CRM_BUDGET": 5, "UF_CRM_NOPE": "x"});
+    let before = ok(format!("{wh}crm.deal.add"), json!({ "fields": fields })).await;
+    let id = before["result"].clone();
+    let g = ok(format!("{wh}crm.deal.get"), json!({"id": id})).await;
+    assert!(g["result"].get("UF_CRM_BUDGET").is_none(), "{g}");
+    ok(
+        format!("{wh}crm.deal.userfield.add"),
+        json!({"fields": {"FIELD_NAME": "BUDGET", "USER_TYPE_ID": "integer"}}),
+    )
+    .await;
+    let upd = json!({"id": id, "fields": {"UF_CRM_BUDGET": 7, "UF_CRM_NOPE": "x"}});
+    ok(format!("{wh}crm.deal.update"), upd).await;
+    let g = ok(format!("{wh}crm.deal.get"), json!({"id": id})).await;
+    assert_eq!(g["result"]["UF_CRM_BUDGET"], 7, "{g}");
+    assert!(g["result"].get("UF_CRM_NOPE").is_none(), "{g}");
+    let item = json!({"entityTypeId": 2, "id": id, "fields": {"ufCrm_NOPE": "x"}});
+    let u = ok(format!("{wh}crm.item.update"), item).await;
+    assert!(u["result"]["item"].get("ufCrm_NOPE").is_none(), "{u}");
 }

@@ -58,7 +58,13 @@ async fn legacy_crm_shapes_and_lists() {
         b["result"][0],
         json!({"ID": "120", "OPPORTUNITY": "4440.00"})
     );
-    // Add/update/delete/get.
+    // Add/update/delete/get (a user field keeps a value once defined).
+    let (s, _) = post(
+        &format!("{base}crm.deal.userfield.add"),
+        &json!({"fields": {"FIELD_NAME": "1", "USER_TYPE_ID": "string"}}),
+    )
+    .await;
+    assert_eq!(s, 200);
     let (_, b) = post(
         &format!("{base}crm.deal.add"),
         &json!({"fields": {"TITLE": "New", "OPPORTUNITY": 1_000_000, "UF_CRM_1": "x"}}),
