@@ -558,7 +558,9 @@ impl Client {
                 }
                 Exchange::Lost(e) => {
                     let at = self.attempt(call, attempt, use_v3, refreshed, key.is_some());
-                    let wait = self.on_transport(call, e, &at)?;
+                    let wait = self
+                        .on_transport(call, e, &at)
+                        .map_err(|e| with_key(e, key, at.keyed))?;
                     inner.clock.sleep(wait).await;
                     continue;
                 }
@@ -624,7 +626,7 @@ impl Client {
                             use_v3 = false;
                             attempt -= 1;
                         }
-                        Verdict::Fail(err) => return Err(err),
+                        Verdict::Fail(err) => return Err(with_key(err, key, at.keyed)),
                     }
                 }
             }
@@ -671,10 +673,10 @@ impl Client {
                 Ok(wait)
             }
             TransportVerdict::GiveUp => Err(Error::transport(call.name, e)),
-            TransportVerdict::OutcomeUnknown => Err(Error::OutcomeUnknown {
-                method: call.name.to_owned(),
-                reason: Error::transport_reason(e),
-            }),
+            TransportVerdict::OutcomeUnknown => Err(Error::outcome_unknown(
+                call.name,
+                Error::transport_reason(e),
+            )),
         }
     }
 
@@ -742,5 +744,18 @@ impl Client {
             Endpoint::OAuth(base) => *base = format!("{origin}/rest/"),
         }
         Ok(())
+    }
+}
+
+/// A keyed REST 3.0 write that ran out of attempts names its key in `OutcomeUnknown`, so the
+/// caller can settle it with [`Client::send_with_key`].
+fn with_key(err: Error, key: Option<&IdempotencyKey>, keyed: bool) -> Error {
+    match err {
+        Error::OutcomeUnknown { method, reason, .. } if keyed => Error::OutcomeUnknown {
+            method,
+            reason,
+            idempotency_key: key.cloned(),
+        },
+        other => other,
     }
 }

@@ -374,6 +374,10 @@ pub enum Error {
         method: String,
         /// What was lost.
         reason: String,
+        /// The `Idempotency-Key` every send of this REST 3.0 write carried (`None` on v2):
+        /// [`crate::Client::send_with_key`] with it, within the portal's 24 hours, settles the
+        /// call without running it twice.
+        idempotency_key: Option<crate::IdempotencyKey>,
     },
     /// The portal answered a call that is not idempotent (a write) with success, but the
     /// answer does not fit the method's type. The call **was applied**: never send it again;
@@ -629,6 +633,15 @@ impl Error {
             cause = c.source();
         }
         chain
+    }
+
+    /// A lost answer of a write sent without an `Idempotency-Key`.
+    pub(crate) fn outcome_unknown(method: &str, reason: impl Into<String>) -> Self {
+        Error::OutcomeUnknown {
+            method: method.to_owned(),
+            reason: reason.into(),
+            idempotency_key: None,
+        }
     }
 
     pub(crate) fn invalid(method: &str, message: impl Into<String>) -> Self {

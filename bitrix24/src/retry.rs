@@ -175,10 +175,10 @@ impl RetryPolicy {
                     Verdict::Retry(self.backoff(at.number))
                 }
                 // A write that failed inside the portal may have been partly applied.
-                _ if api.status >= 500 && !at.idempotent => Verdict::Fail(Error::OutcomeUnknown {
-                    method: method.to_owned(),
-                    reason: format!("the portal answered HTTP {} {}", api.status, api.code),
-                }),
+                _ if api.status >= 500 && !at.idempotent => Verdict::Fail(Error::outcome_unknown(
+                    method,
+                    format!("the portal answered HTTP {} {}", api.status, api.code),
+                )),
                 _ => Verdict::Fail(err),
             },
             // A write answered with success whose result does not fit the type was applied:
@@ -213,13 +213,13 @@ impl RetryPolicy {
                 if (status >= 500 || truncated) && at.resendable() && can_retry {
                     Verdict::Retry(self.backoff(at.number))
                 } else if (truncated && status < 300 || status >= 500) && !at.idempotent {
-                    Verdict::Fail(Error::OutcomeUnknown {
-                        method: method.to_owned(),
-                        reason: format!(
+                    Verdict::Fail(Error::outcome_unknown(
+                        method,
+                        format!(
                             "HTTP {status} with an unreadable body ({} bytes)",
                             body.len()
                         ),
-                    })
+                    ))
                 } else {
                     Verdict::Fail(err)
                 }

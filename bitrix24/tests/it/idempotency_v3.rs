@@ -439,3 +439,54 @@ async fn v2_writes_with_lost_answers_are_outcome_unknown_never_duplicated() {
     assert_eq!((tally.replayed, tally.other.len()), (0, 0));
     assert_eq!(tasks(&emu), WORKLOAD, "each write ran once, none twice");
 }
+
+#[tokio::test]
+async fn a_v3_write_out_of_attempts_names_its_key_and_that_key_settles_it() {
+    let emu = crate::support::emulator()
+        .faults(Faults {
+            lose_response_after_write_ratio: 1.0,
+            ..Faults::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let c = hook_client(&emu.webhook_url());
+    let err = c.send_full(&task_v3("T")).await.unwrap_err();
+    let Error::OutcomeUnknown {
+        idempotency_key: Some(key),
+        ..
+    } = err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        tasks(&emu),
+        1,
+        "the first send ran, the re-sends were replays"
+    );
+    assert_eq!(emu.control().idempotent_replays(), 5, "six attempts in all");
+    emu.control().set_faults(Faults::default());
+    let settled = c.send_with_key(&task_v3("T"), &key).await.unwrap();
+    assert!(settled.replayed);
+    assert_eq!(tasks(&emu), 1);
+    // On v2 there is no key to name.
+    emu.control().set_faults(Faults {
+        lose_response_after_write_ratio: 1.0,
+        ..Faults::default()
+    });
+    let err = c
+        .with_api_version(ApiVersion::V2)
+        .send(&task_v2("T"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::OutcomeUnknown {
+                idempotency_key: None,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
