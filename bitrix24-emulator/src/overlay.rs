@@ -259,6 +259,9 @@ const TASK: Overlay = Overlay {
         ("STATUS", |f| f.default(val(2))),
         ("ACCOMPLICES", |f| f.default(val(json!([])))),
         ("AUDITORS", |f| f.default(val(json!([])))),
+        // `tasks.task.add` (docs example): `"description":""`, `"favorite":"N"`.
+        ("DESCRIPTION", |f| f.empty(json!(""))),
+        ("FAVORITE", |f| f.default(val("N"))),
     ]],
     // The fields of `tasks.task.getFields` (and REST 3.0's TaskDto) the spec's `Task` lacks.
     extra: || {
@@ -281,7 +284,20 @@ const TASK: Overlay = Overlay {
             dt("END_DATE_PLAN"),
             FieldSpec::new("XML_ID", FieldType::String),
             int("GROUP_ID").default(val(0)),
-            FieldSpec::new("UF_CRM_TASK", FieldType::Json),
+            // A task bound to no CRM object answers `"ufCrmTask": false`.
+            FieldSpec::new("UF_CRM_TASK", FieldType::Json).empty(json!(false)),
+            // `tasks.task.add` (docs example): `"descriptionInBbcode":"Y"`, `"group":[]`,
+            // `"checklist":[]`, and `"newCommentsCount":0` a native number among string ones.
+            FieldSpec::new("DESCRIPTION_IN_BBCODE", FieldType::Char).default(val("Y")),
+            FieldSpec::new("GROUP", FieldType::Json)
+                .default(val(json!([])))
+                .read_only(),
+            FieldSpec::new("CHECKLIST", FieldType::Json)
+                .default(val(json!([])))
+                .read_only(),
+            FieldSpec::new("NEW_COMMENTS_COUNT", FieldType::Json)
+                .default(val(0))
+                .read_only(),
         ]
     },
 };

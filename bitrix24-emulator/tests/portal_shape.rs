@@ -213,3 +213,29 @@ async fn undefined_user_fields_are_ignored() {
     let u = ok(format!("{wh}crm.item.update"), item).await;
     assert!(u["result"]["item"].get("ufCrm_NOPE").is_none(), "{u}");
 }
+
+/// `tasks.task.add` (docs example): `"description":""`, `"favorite":"N"`,
+/// `"descriptionInBbcode":"Y"`, `"group":[]`, `"checklist":[]`, `"newCommentsCount":0` (a
+/// native number among string ones); a task bound to no CRM object has `"ufCrmTask": false`.
+#[tokio::test]
+async fn task_empty_values() {
+    let e = emu().await;
+    let wh = e.webhook_url();
+    let b = ok(
+        format!("{wh}tasks.task.add"),
+        json!({"fields": {"TITLE": "T", "RESPONSIBLE_ID": 1}}),
+    )
+    .await;
+    let task = &b["result"]["task"];
+    assert_eq!(task["description"], "", "{b}");
+    assert_eq!(task["favorite"], "N", "{b}");
+    assert_eq!(task["descriptionInBbcode"], "Y", "{b}");
+    assert_eq!(
+        (&task["group"], &task["checklist"]),
+        (&json!([]), &json!([])),
+        "{b}"
+    );
+    assert_eq!(task["newCommentsCount"], 0, "{b}");
+    assert_eq!(task["priority"], "1", "{b}");
+    assert_eq!(task["ufCrmTask"], false, "{b}");
+}
