@@ -380,17 +380,22 @@ struct Tally {
 
 /// An emulator losing 20% of the answers after the write, and a client of it.
 async fn lossy_portal() -> (RunningEmulator, Client) {
-    let emu = crate::support::emulator()
-        .faults(Faults {
-            lose_response_after_write_ratio: 0.2,
-            seed: 15,
-            ..Faults::default()
-        })
-        .start()
-        .await
-        .unwrap();
+    let emu = faulty_portal(Faults {
+        lose_response_after_write_ratio: 0.2,
+        seed: 15,
+        ..Faults::default()
+    })
+    .await;
     let c = hook_client(&emu.webhook_url());
     (emu, c)
+}
+
+async fn faulty_portal(faults: Faults) -> RunningEmulator {
+    crate::support::emulator()
+        .faults(faults)
+        .start()
+        .await
+        .unwrap()
 }
 
 async fn add_tasks<M: Method>(c: &Client, n: usize, task: impl Fn(usize) -> M) -> Tally {
@@ -489,4 +494,30 @@ async fn a_v3_write_out_of_attempts_names_its_key_and_that_key_settles_it() {
         ),
         "{err:?}"
     );
+}
+
+#[tokio::test]
+async fn v3_writes_through_5xx_cut_bodies_and_lost_answers_land_exactly_once() {
+    let emu = faulty_portal(Faults {
+        error_5xx_ratio: 0.1,
+        truncate_body_ratio: 0.1,
+        lose_response_after_write_ratio: 0.1,
+        seed: 16,
+        ..Faults::default()
+    })
+    .await;
+    // About 27% of the attempts fail: six attempts run out now and then (0.27^6 per call),
+    // ten do not.
+    let c = Client::builder()
+        .webhook(&emu.webhook_url())
+        .no_rate_limit()
+        .retry(crate::support::fast_retry().max_attempts(10))
+        .build()
+        .unwrap();
+    let n = 300;
+    let tally = add_tasks(&c, n, |i| task_v3(&format!("task {i}"))).await;
+    eprintln!("v3: {n} adds with 10% 5xx, 10% cut bodies, 10% lost answers: {tally:?}");
+    assert_eq!((tally.ok, tally.outcome_unknown), (n, 0), "{tally:?}");
+    assert_eq!(tasks(&emu), n);
+    assert!(tally.replayed > 0, "{tally:?}");
 }
