@@ -98,6 +98,8 @@ impl fmt::Display for Op {
 #[must_use]
 pub struct Filter<E> {
     conditions: Map<String, Value>,
+    /// The first value that did not serialize: the call fails before sending, naming it.
+    error: Option<String>,
     entity: PhantomData<fn() -> E>,
 }
 
@@ -106,16 +108,24 @@ impl<E> Filter<E> {
     pub fn new() -> Self {
         Self {
             conditions: Map::new(),
+            error: None,
             entity: PhantomData,
         }
     }
 
     /// Adds `<op>field = value` for any field, user fields (`UF_*`) included, and any operator.
-    /// A value that does not serialize to JSON is sent as `null`.
+    /// A value that does not serialize to JSON fails the call before sending, naming the key.
     pub fn op(mut self, op: Op, field: &str, value: impl Serialize) -> Self {
-        let value = serde_json::to_value(value).unwrap_or(Value::Null);
-        self.conditions
-            .insert(format!("{}{field}", op.prefix()), value);
+        let key = format!("{}{field}", op.prefix());
+        match serde_json::to_value(value) {
+            Ok(value) => {
+                self.conditions.insert(key, value);
+            }
+            Err(e) => {
+                self.error
+                    .get_or_insert_with(|| format!("filter `{key}` does not serialize: {e}"));
+            }
+        }
         self
     }
 
@@ -135,6 +145,7 @@ impl<E> Clone for Filter<E> {
     fn clone(&self) -> Self {
         Self {
             conditions: self.conditions.clone(),
+            error: self.error.clone(),
             entity: PhantomData,
         }
     }
@@ -142,25 +153,25 @@ impl<E> Clone for Filter<E> {
 
 impl<E> PartialEq for Filter<E> {
     fn eq(&self, other: &Self) -> bool {
-        self.conditions == other.conditions
+        self.conditions == other.conditions && self.error == other.error
     }
 }
 
 impl<E> fmt::Debug for Filter<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Filter").field(&self.conditions).finish()
+        f.debug_struct("Filter")
+            .field("conditions", &self.conditions)
+            .field("error", &self.error)
+            .finish()
     }
 }
 
 impl<E> Serialize for Filter<E> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.conditions.serialize(serializer)
-    }
-}
-
-impl<E> From<Filter<E>> for Map<String, Value> {
-    fn from(filter: Filter<E>) -> Self {
-        filter.conditions
+        match &self.error {
+            Some(message) => Err(S::Error::custom(message)),
+            None => self.conditions.serialize(serializer),
+        }
     }
 }
 
@@ -247,6 +258,11 @@ mod tests {
             serde_json::to_value(&f).unwrap(),
             json!({"!@STAGE_ID": ["WON", "LOSE"], "<=ID": 9, "!=%TITLE": "%x"})
         );
+        // A value that does not serialize (a map with non-string keys) fails, naming the key.
+        let bad =
+            Filter::<()>::new().op(Op::Eq, "X", std::collections::HashMap::from([((1, 2), 3)]));
+        let e = serde_json::to_value(&bad).unwrap_err().to_string();
+        assert!(e.contains("filter `=X` does not serialize"), "{e}");
         let o = Order::new().desc("OPPORTUNITY").asc("ID");
         assert_eq!(
             serde_json::to_string(&o).unwrap(),
