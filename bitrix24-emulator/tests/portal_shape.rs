@@ -88,6 +88,7 @@ async fn relation_lists_only_on_request() {
     )
     .await;
     assert!(b["result"]["item"]["contactIds"].is_array(), "{b}");
+    assert_eq!(b["result"]["item"]["entityTypeId"], 2, "{b}");
 }
 
 /// `crm/universal/index.md` ("Field Naming Conventions"): through `crm.item.*` a smart-process

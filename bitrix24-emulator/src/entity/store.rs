@@ -154,6 +154,16 @@ impl Store {
             };
             m.insert(key, out);
         }
+        // Whole `crm.item.*` rows name their type (`"entityTypeId": 2` in the docs'
+        // `crm.item.add`), also for the legacy families, whose own rows have no such field.
+        let whole = sel.slots.len() >= fam.spec.fields.iter().filter(|f| f.in_list).count();
+        if view.crm_item
+            && whole
+            && let Some(t) = fam.spec.entity_type_id
+            && fam.slot("entityTypeId", true).is_none()
+        {
+            m.insert("entityTypeId".into(), json!(t));
+        }
         for (k, v) in &row.extra {
             if sel.all_uf || sel.uf.iter().any(|u| u.as_str() == &**k) {
                 // A relation id is a number like the family's others (`"PARENT_ID_1220":"22"`).
