@@ -289,6 +289,20 @@ impl Client {
     /// or a client pinned to [`ApiVersion::V2`], is [`Error::InvalidInput`] (v2 ignores the
     /// header); under [`ApiVersion::Auto`] a portal without the v3 method falls back to v2,
     /// where the key protects nothing.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bitrix24::Client, task: impl bitrix24::Method) -> Result<(), bitrix24::Error> {
+    /// use bitrix24::{Error, IdempotencyKey};
+    /// // Stored with the order before the first send, so a restart repeats the same call.
+    /// let key = IdempotencyKey::new("order-2041-task")?;
+    /// match client.send_with_key(&task, &key).await {
+    ///     Ok(answer) if answer.replayed => println!("created by an earlier send"),
+    ///     Ok(_) => println!("created now"),
+    ///     Err(Error::OutcomeUnknown { .. }) => println!("unknown yet: send again with this key"),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn send_with_key<M: Method>(
         &self,
         method: &M,
