@@ -245,3 +245,14 @@ fn legacy_flags_filter_as_y_n() {
         json!({"=OPENED": "Y", "@STAGE_SEMANTIC_ID": ["S"]})
     );
 }
+
+#[test]
+fn task_priority_status_and_mark_are_the_documented_enums() {
+    use bitrix24::packs::core::{Task, TaskMark, TaskPriority, TaskStatus};
+    let t: Task =
+        serde_json::from_value(json!({"id": "5", "priority": "2", "status": "5", "mark": null}))
+            .unwrap();
+    assert_eq!(t.priority, Some(TaskPriority::High));
+    assert_eq!(t.status, Some(TaskStatus::Completed));
+    assert_eq!(t.mark, None::<TaskMark>);
+}
