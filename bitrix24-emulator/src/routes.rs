@@ -38,3 +38,17 @@ impl Route {
         Self { name, scope, run }
     }
 }
+
+/// The routes of a hand-served family: each `store => [methods]` group gives its (lower-case)
+/// methods, opened by the scope of the family stored under `store` (`Scope::Store(store)`),
+/// all run by `run`.
+macro_rules! store_routes {
+    ($run:ident; $($store:literal => [$($name:literal),+ $(,)?]),+ $(,)?) => {
+        &[$($($crate::routes::Route::new(
+            $name,
+            $crate::routes::Scope::Store($store),
+            $run,
+        ),)+)+]
+    };
+}
+pub(crate) use store_routes;

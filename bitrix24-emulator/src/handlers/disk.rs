@@ -7,53 +7,51 @@ use crate::clock;
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, as_str, list_items, param};
 use crate::entity::meta::list_outcome;
 use crate::entity::{Family, FieldType, View};
-use crate::routes::{Route, Scope};
+use crate::routes::{Route, store_routes};
 use crate::state::{Data, Inner};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
 /// The storage, folder and file methods.
-pub(crate) const ROUTES: &[Route] = &[
-    Route::new("disk.storage.getlist", Scope::Store("disk.storage"), run),
-    Route::new("disk.storage.get", Scope::Store("disk.storage"), run),
-    Route::new(
+pub(crate) const ROUTES: &[Route] = store_routes![run;
+    "disk.storage" => [
+        "disk.storage.getlist",
+        "disk.storage.get",
         "disk.storage.getchildren",
-        Scope::Store("disk.storage"),
-        run,
-    ),
-    Route::new("disk.storage.getforapp", Scope::Store("disk.storage"), run),
-    Route::new("disk.storage.gettypes", Scope::Store("disk.storage"), run),
-    Route::new("disk.storage.getfields", Scope::Store("disk.storage"), run),
-    Route::new("disk.storage.addfolder", Scope::Store("disk.storage"), run),
-    Route::new("disk.storage.uploadfile", Scope::Store("disk.storage"), run),
-    Route::new("disk.storage.rename", Scope::Store("disk.storage"), run),
-    Route::new("disk.folder.get", Scope::Store("disk.folder"), run),
-    Route::new("disk.folder.getchildren", Scope::Store("disk.folder"), run),
-    Route::new("disk.folder.addsubfolder", Scope::Store("disk.folder"), run),
-    Route::new("disk.folder.uploadfile", Scope::Store("disk.folder"), run),
-    Route::new("disk.folder.copyto", Scope::Store("disk.folder"), run),
-    Route::new("disk.folder.moveto", Scope::Store("disk.folder"), run),
-    Route::new("disk.folder.rename", Scope::Store("disk.folder"), run),
-    Route::new("disk.folder.markdeleted", Scope::Store("disk.folder"), run),
-    Route::new("disk.folder.restore", Scope::Store("disk.folder"), run),
-    Route::new("disk.folder.deletetree", Scope::Store("disk.folder"), run),
-    Route::new(
+        "disk.storage.getforapp",
+        "disk.storage.gettypes",
+        "disk.storage.getfields",
+        "disk.storage.addfolder",
+        "disk.storage.uploadfile",
+        "disk.storage.rename",
+    ],
+    "disk.folder" => [
+        "disk.folder.get",
+        "disk.folder.getchildren",
+        "disk.folder.addsubfolder",
+        "disk.folder.uploadfile",
+        "disk.folder.copyto",
+        "disk.folder.moveto",
+        "disk.folder.rename",
+        "disk.folder.markdeleted",
+        "disk.folder.restore",
+        "disk.folder.deletetree",
         "disk.folder.getexternallink",
-        Scope::Store("disk.folder"),
-        run,
-    ),
-    Route::new("disk.folder.getfields", Scope::Store("disk.folder"), run),
-    Route::new("disk.file.get", Scope::Store("disk.file"), run),
-    Route::new("disk.file.copyto", Scope::Store("disk.file"), run),
-    Route::new("disk.file.moveto", Scope::Store("disk.file"), run),
-    Route::new("disk.file.rename", Scope::Store("disk.file"), run),
-    Route::new("disk.file.delete", Scope::Store("disk.file"), run),
-    Route::new("disk.file.markdeleted", Scope::Store("disk.file"), run),
-    Route::new("disk.file.restore", Scope::Store("disk.file"), run),
-    Route::new("disk.file.uploadversion", Scope::Store("disk.file"), run),
-    Route::new("disk.file.getversions", Scope::Store("disk.file"), run),
-    Route::new("disk.file.getexternallink", Scope::Store("disk.file"), run),
-    Route::new("disk.file.getfields", Scope::Store("disk.file"), run),
+        "disk.folder.getfields",
+    ],
+    "disk.file" => [
+        "disk.file.get",
+        "disk.file.copyto",
+        "disk.file.moveto",
+        "disk.file.rename",
+        "disk.file.delete",
+        "disk.file.markdeleted",
+        "disk.file.restore",
+        "disk.file.uploadversion",
+        "disk.file.getversions",
+        "disk.file.getexternallink",
+        "disk.file.getfields",
+    ],
 ];
 
 // ---------------------------------------------------------------- disk

@@ -4,26 +4,30 @@
 use super::common::{fam, int_of, query, row, store, str_p, write};
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, as_str, list_items, param};
 use crate::entity::{Family, View};
-use crate::routes::{Route, Scope};
+use crate::routes::{Route, store_routes};
 use crate::state::{Data, Inner};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
 /// The chat and message methods.
-pub(crate) const ROUTES: &[Route] = &[
-    Route::new("im.chat.add", Scope::Store("im.chat"), run),
-    Route::new("im.chat.get", Scope::Store("im.chat"), run),
-    Route::new("im.dialog.get", Scope::Store("im.chat"), run),
-    Route::new("im.chat.updatetitle", Scope::Store("im.chat"), run),
-    Route::new("im.chat.setowner", Scope::Store("im.chat"), run),
-    Route::new("im.chat.user.add", Scope::Store("im.chat"), run),
-    Route::new("im.chat.user.list", Scope::Store("im.chat"), run),
-    Route::new("im.chat.user.delete", Scope::Store("im.chat"), run),
-    Route::new("im.chat.leave", Scope::Store("im.chat"), run),
-    Route::new("im.message.add", Scope::Store("im.message"), run),
-    Route::new("im.message.update", Scope::Store("im.message"), run),
-    Route::new("im.message.delete", Scope::Store("im.message"), run),
-    Route::new("im.dialog.messages.get", Scope::Store("im.message"), run),
+pub(crate) const ROUTES: &[Route] = store_routes![run;
+    "im.chat" => [
+        "im.chat.add",
+        "im.chat.get",
+        "im.dialog.get",
+        "im.chat.updatetitle",
+        "im.chat.setowner",
+        "im.chat.user.add",
+        "im.chat.user.list",
+        "im.chat.user.delete",
+        "im.chat.leave",
+    ],
+    "im.message" => [
+        "im.message.add",
+        "im.message.update",
+        "im.message.delete",
+        "im.dialog.messages.get",
+    ],
 ];
 
 // ---------------------------------------------------------------- im

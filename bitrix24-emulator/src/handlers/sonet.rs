@@ -5,18 +5,20 @@ use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, as_str, list_
 use crate::entity::View;
 use crate::entity::meta::list_outcome;
 use crate::family_events::fire;
-use crate::routes::{Route, Scope};
+use crate::routes::{Route, store_routes};
 use crate::state::Inner;
 use serde_json::{Map, Value, json};
 use std::sync::{Arc, PoisonError};
 
 /// The workgroup methods.
-pub(crate) const ROUTES: &[Route] = &[
-    Route::new("sonet_group.create", Scope::Store("sonet_group"), run),
-    Route::new("sonet_group.get", Scope::Store("sonet_group"), run),
-    Route::new("sonet_group.update", Scope::Store("sonet_group"), run),
-    Route::new("sonet_group.delete", Scope::Store("sonet_group"), run),
-    Route::new("sonet_group.setowner", Scope::Store("sonet_group"), run),
+pub(crate) const ROUTES: &[Route] = store_routes![run;
+    "sonet_group" => [
+        "sonet_group.create",
+        "sonet_group.get",
+        "sonet_group.update",
+        "sonet_group.delete",
+        "sonet_group.setowner",
+    ],
 ];
 
 // ---------------------------------------------------------------- sonet_group
