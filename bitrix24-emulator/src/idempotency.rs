@@ -26,6 +26,9 @@ const KEY: HeaderName = HeaderName::from_static("idempotency-key");
 const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 /// How long a successful answer is kept (virtual seconds).
 const TTL_SECS: f64 = 24.0 * 3600.0;
+/// The most answers kept at once: past it the oldest is dropped, so a flood of keys cannot
+/// grow memory without bound (the portal's own limit is not documented).
+const MAX_KEPT: usize = 65_536;
 /// The v3 methods served here that create, modify or delete data.
 const WRITES: &[&str] = &["tasks.task.add", "tasks.task.update", "tasks.task.delete"];
 
@@ -133,6 +136,20 @@ pub(crate) fn begin(
     Err(Box::new(answer))
 }
 
+/// Inserts `kept`, first dropping the oldest answer when `cap` are kept already.
+fn insert_capped(all: &mut HashMap<Scope, Kept>, scope: Scope, kept: Kept, cap: usize) {
+    if all.len() >= cap
+        && !all.contains_key(&scope)
+        && let Some(oldest) = all
+            .iter()
+            .min_by(|a, b| a.1.at.total_cmp(&b.1.at))
+            .map(|(s, _)| s.clone())
+    {
+        all.remove(&oldest);
+    }
+    all.insert(scope, kept);
+}
+
 impl Pending {
     /// Keeps `body`, the successful answer of the call, under its key.
     pub(crate) fn keep(&self, inner: &Inner, params: &Map<String, Value>, body: &Value) {
@@ -142,7 +159,12 @@ impl Pending {
                 body: body.clone(),
                 at: inner.now(),
             };
-            lock(&inner.idempotency.kept).insert(scope.clone(), kept);
+            insert_capped(
+                &mut lock(&inner.idempotency.kept),
+                scope.clone(),
+                kept,
+                MAX_KEPT,
+            );
         }
     }
 
@@ -157,7 +179,29 @@ impl Pending {
 
 #[cfg(test)]
 mod tests {
-    use super::valid;
+    use super::*;
+
+    #[test]
+    fn past_the_cap_the_oldest_answer_is_dropped() {
+        let scope = |key: &str| Scope {
+            caller: "apauth:1".into(),
+            user: 1,
+            method: "tasks.task.add".into(),
+            key: key.into(),
+        };
+        let kept = |at: f64| Kept {
+            params: Map::new(),
+            body: Value::Null,
+            at,
+        };
+        let mut all = HashMap::new();
+        insert_capped(&mut all, scope("b"), kept(2.0), 2);
+        insert_capped(&mut all, scope("a"), kept(1.0), 2);
+        insert_capped(&mut all, scope("c"), kept(3.0), 2);
+        let mut keys: Vec<&str> = all.keys().map(|s| s.key.as_str()).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["b", "c"], "the oldest (a) went");
+    }
 
     #[test]
     fn keys_are_one_to_255_printable_ascii() {
