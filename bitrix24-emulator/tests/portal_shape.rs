@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{emu, ok};
+use support::hook;
 
 /// `crm.lead.get` (docs example): a lead without e-mail has no `EMAIL` key, dates with no value
 /// are `""`, `HAS_PHONE` is `"Y"` once a phone is set (`crm.lead.list`: "Indicator of whether
@@ -13,15 +13,14 @@ use support::{emu, ok};
 /// a Lead by Phone").
 #[tokio::test]
 async fn legacy_multifields_flags_and_empty_dates() {
-    let e = emu().await;
-    let wh = e.webhook_url();
-    let add = |fields: Value| ok(format!("{wh}crm.lead.add"), json!({ "fields": fields }));
+    let p = hook().await;
+    let add = |fields: Value| p.call("crm.lead.add", json!({ "fields": fields }));
     let bare = add(json!({"TITLE": "No contacts"})).await["result"].clone();
     let phoned =
         add(json!({"TITLE": "Phoned", "PHONE": [{"VALUE": "555888", "VALUE_TYPE": "WORK"}]})).await
             ["result"]
             .clone();
-    let b = ok(format!("{wh}crm.lead.get"), json!({"id": bare})).await;
+    let b = p.call("crm.lead.get", json!({"id": bare})).await;
     let row = b["result"].as_object().unwrap();
     for k in ["PHONE", "EMAIL", "WEB", "IM", "LINK", "CONTACT_IDS"] {
         assert!(!row.contains_key(k), "{k} in {b}");
@@ -32,16 +31,17 @@ async fn legacy_multifields_flags_and_empty_dates() {
     );
     assert_eq!(row["HAS_PHONE"], "N");
     assert_eq!(row["HONORIFIC"], Value::Null);
-    let b = ok(format!("{wh}crm.lead.get"), json!({"id": phoned})).await;
+    let b = p.call("crm.lead.get", json!({"id": phoned})).await;
     assert_eq!(b["result"]["HAS_PHONE"], "Y", "{b}");
     assert_eq!(b["result"]["HAS_EMAIL"], "N", "{b}");
     assert_eq!(b["result"]["PHONE"][0]["VALUE"], "555888", "{b}");
     assert!(b["result"].get("EMAIL").is_none(), "{b}");
-    let b = ok(
-        format!("{wh}crm.lead.list"),
-        json!({"filter": {"PHONE": "555888"}, "select": ["ID", "TITLE"]}),
-    )
-    .await;
+    let b = p
+        .call(
+            "crm.lead.list",
+            json!({"filter": {"PHONE": "555888"}, "select": ["ID", "TITLE"]}),
+        )
+        .await;
     assert_eq!(
         b["result"],
         json!([{"ID": phoned.to_string(), "TITLE": "Phoned"}]),
@@ -49,14 +49,13 @@ async fn legacy_multifields_flags_and_empty_dates() {
     );
     // Removing the phone (an item with its ID and an empty VALUE) clears the flag.
     let id = b["result"][0]["ID"].clone();
-    let item = ok(format!("{wh}crm.lead.get"), json!({"id": id})).await["result"]["PHONE"][0]["ID"]
-        .clone();
-    ok(
-        format!("{wh}crm.lead.update"),
+    let item = p.call("crm.lead.get", json!({"id": id})).await["result"]["PHONE"][0]["ID"].clone();
+    p.call(
+        "crm.lead.update",
         json!({"id": id, "fields": {"PHONE": [{"ID": item, "VALUE": ""}]}}),
     )
     .await;
-    let b = ok(format!("{wh}crm.lead.get"), json!({"id": id})).await;
+    let b = p.call("crm.lead.get", json!({"id": id})).await;
     assert_eq!(b["result"]["HAS_PHONE"], "N", "{b}");
     assert!(b["result"].get("PHONE").is_none(), "{b}");
 }
@@ -65,28 +64,27 @@ async fn legacy_multifields_flags_and_empty_dates() {
 /// `CONTACT_IDS` when selected by name, and `crm.item.get` always (`contactIds`).
 #[tokio::test]
 async fn relation_lists_only_on_request() {
-    let e = emu().await;
-    let wh = e.webhook_url();
-    let id = ok(
-        format!("{wh}crm.deal.add"),
-        json!({"fields": {"TITLE": "D", "CONTACT_IDS": [84, 83]}}),
-    )
-    .await["result"]
+    let p = hook().await;
+    let id = p
+        .call(
+            "crm.deal.add",
+            json!({"fields": {"TITLE": "D", "CONTACT_IDS": [84, 83]}}),
+        )
+        .await["result"]
         .clone();
-    let b = ok(format!("{wh}crm.deal.get"), json!({"id": id})).await;
+    let b = p.call("crm.deal.get", json!({"id": id})).await;
     assert!(b["result"].get("CONTACT_IDS").is_none(), "{b}");
     assert!(b["result"].get("CONTACT_ID").is_some(), "{b}");
-    let b = ok(
-        format!("{wh}crm.deal.list"),
-        json!({"filter": {"ID": id}, "select": ["ID", "CONTACT_IDS"]}),
-    )
-    .await;
+    let b = p
+        .call(
+            "crm.deal.list",
+            json!({"filter": {"ID": id}, "select": ["ID", "CONTACT_IDS"]}),
+        )
+        .await;
     assert_eq!(b["result"][0]["CONTACT_IDS"], json!([84, 83]), "{b}");
-    let b = ok(
-        format!("{wh}crm.item.get"),
-        json!({"entityTypeId": 2, "id": id}),
-    )
-    .await;
+    let b = p
+        .call("crm.item.get", json!({"entityTypeId": 2, "id": id}))
+        .await;
     assert!(b["result"]["item"]["contactIds"].is_array(), "{b}");
     assert_eq!(b["result"]["item"]["entityTypeId"], 2, "{b}");
 }
@@ -96,17 +94,17 @@ async fn relation_lists_only_on_request() {
 /// it; a deal's `UF_CRM_<digits>` is `ufCrm_<digits>`, and the legacy methods keep the UPPER name.
 #[tokio::test]
 async fn crm_item_user_field_names() {
-    let e = emu().await;
-    let wh = e.webhook_url();
-    let ty = ok(
-        format!("{wh}crm.type.add"),
-        json!({"fields": {"title": "Projects", "entityTypeId": 1036}}),
-    )
-    .await;
+    let p = hook().await;
+    let ty = p
+        .call(
+            "crm.type.add",
+            json!({"fields": {"title": "Projects", "entityTypeId": 1036}}),
+        )
+        .await;
     assert_eq!(ty["result"]["type"]["entityTypeId"], 1036, "{ty}");
     let add = |entity_type: u32, fields: Value| {
-        ok(
-            format!("{wh}crm.item.add"),
+        p.call(
+            "crm.item.add",
             json!({"entityTypeId": entity_type, "fields": fields}),
         )
     };
@@ -116,8 +114,8 @@ async fn crm_item_user_field_names() {
         assert_eq!(item["ufCrm11_1712074666"], written, "{answer}");
         assert!(item.get("ufCrm_11_1712074666").is_none(), "{answer}");
     }
-    ok(
-        format!("{wh}crm.deal.userfield.add"),
+    p.call(
+        "crm.deal.userfield.add",
         json!({"fields": {"FIELD_NAME": "1721244707107", "USER_TYPE_ID": "double"}}),
     )
     .await;
@@ -126,7 +124,7 @@ async fn crm_item_user_field_names() {
     let item = &answer["result"]["item"];
     assert_eq!(item["ufCrm_1721244707107"], 1111.1, "{answer}");
     assert_eq!(item["parentId1220"], 2, "{answer}");
-    let legacy = ok(format!("{wh}crm.deal.get"), json!({"id": item["id"]})).await;
+    let legacy = p.call("crm.deal.get", json!({"id": item["id"]})).await;
     assert_eq!(legacy["result"]["UF_CRM_1721244707107"], 1111.1, "{legacy}");
     assert_eq!(legacy["result"]["PARENT_ID_1220"], "2", "{legacy}");
 }
@@ -137,11 +135,10 @@ async fn crm_item_user_field_names() {
 /// and `originatorId` are `""`; all categories come in one page without `next`.
 #[tokio::test]
 async fn categories_per_entity_type() {
-    let e = emu().await;
-    let wh = e.webhook_url();
+    let p = hook().await;
     let add = |entity_type: u32, name: String| {
-        ok(
-            format!("{wh}crm.category.add"),
+        p.call(
+            "crm.category.add",
             json!({"entityTypeId": entity_type, "fields": {"name": name, "sort": 200}}),
         )
     };
@@ -152,7 +149,9 @@ async fn categories_per_entity_type() {
     let made = &b["result"]["category"];
     assert_eq!(made["entityTypeId"], 1152, "{b}");
     assert_eq!(made["isDefault"], "N", "{b}");
-    let b = ok(format!("{wh}crm.category.list"), json!({"entityTypeId": 2})).await;
+    let b = p
+        .call("crm.category.list", json!({"entityTypeId": 2}))
+        .await;
     let rows = b["result"]["categories"].as_array().unwrap();
     assert_eq!((rows.len(), b["total"].as_i64()), (61, Some(61)), "{b}");
     assert!(b.get("next").is_none(), "{b}");
@@ -168,17 +167,13 @@ async fn categories_per_entity_type() {
         (&json!(0), &json!("General"), &json!("Y")),
         "{b}"
     );
-    let b = ok(
-        format!("{wh}crm.category.get"),
-        json!({"entityTypeId": 2, "id": 0}),
-    )
-    .await;
+    let b = p
+        .call("crm.category.get", json!({"entityTypeId": 2, "id": 0}))
+        .await;
     assert_eq!(b["result"]["category"]["isDefault"], "Y", "{b}");
-    let b = ok(
-        format!("{wh}crm.category.list"),
-        json!({"entityTypeId": 1152}),
-    )
-    .await;
+    let b = p
+        .call("crm.category.list", json!({"entityTypeId": 1152}))
+        .await;
     let names: Vec<&Value> = b["result"]["categories"]
         .as_array()
         .unwrap()
@@ -193,25 +188,24 @@ async fn categories_per_entity_type() {
 /// `FIELD_NAME` gets the `UF_CRM_` prefix), on add and update, legacy and `crm.item.*` alike.
 #[tokio::test]
 async fn undefined_user_fields_are_ignored() {
-    let e = emu().await;
-    let wh = e.webhook_url();
+    let p = hook().await;
     let fields = json!({"TITLE": "D", "UF_CRM_BUDGET": 5, "UF_CRM_NOPE": "x"});
-    let before = ok(format!("{wh}crm.deal.add"), json!({ "fields": fields })).await;
+    let before = p.call("crm.deal.add", json!({ "fields": fields })).await;
     let id = before["result"].clone();
-    let g = ok(format!("{wh}crm.deal.get"), json!({"id": id})).await;
+    let g = p.call("crm.deal.get", json!({"id": id})).await;
     assert!(g["result"].get("UF_CRM_BUDGET").is_none(), "{g}");
-    ok(
-        format!("{wh}crm.deal.userfield.add"),
+    p.call(
+        "crm.deal.userfield.add",
         json!({"fields": {"FIELD_NAME": "BUDGET", "USER_TYPE_ID": "integer"}}),
     )
     .await;
     let upd = json!({"id": id, "fields": {"UF_CRM_BUDGET": 7, "UF_CRM_NOPE": "x"}});
-    ok(format!("{wh}crm.deal.update"), upd).await;
-    let g = ok(format!("{wh}crm.deal.get"), json!({"id": id})).await;
+    p.call("crm.deal.update", upd).await;
+    let g = p.call("crm.deal.get", json!({"id": id})).await;
     assert_eq!(g["result"]["UF_CRM_BUDGET"], 7, "{g}");
     assert!(g["result"].get("UF_CRM_NOPE").is_none(), "{g}");
     let item = json!({"entityTypeId": 2, "id": id, "fields": {"ufCrm_NOPE": "x"}});
-    let u = ok(format!("{wh}crm.item.update"), item).await;
+    let u = p.call("crm.item.update", item).await;
     assert!(u["result"]["item"].get("ufCrm_NOPE").is_none(), "{u}");
 }
 
@@ -220,13 +214,13 @@ async fn undefined_user_fields_are_ignored() {
 /// native number among string ones); a task bound to no CRM object has `"ufCrmTask": false`.
 #[tokio::test]
 async fn task_empty_values() {
-    let e = emu().await;
-    let wh = e.webhook_url();
-    let b = ok(
-        format!("{wh}tasks.task.add"),
-        json!({"fields": {"TITLE": "T", "RESPONSIBLE_ID": 1}}),
-    )
-    .await;
+    let p = hook().await;
+    let b = p
+        .call(
+            "tasks.task.add",
+            json!({"fields": {"TITLE": "T", "RESPONSIBLE_ID": 1}}),
+        )
+        .await;
     let task = &b["result"]["task"];
     assert_eq!(task["description"], "", "{b}");
     assert_eq!(task["favorite"], "N", "{b}");

@@ -32,6 +32,27 @@ pub async fn seeded(n: u64) -> RunningEmulator {
     start(Emulator::builder().webhook(1, "C").seed_deals(n)).await
 }
 
+/// A started portal called by method name through its first webhook.
+pub struct Hook {
+    /// The portal.
+    pub emu: RunningEmulator,
+    url: String,
+}
+
+impl Hook {
+    /// Calls `method` with `body` (JSON) and expects 200: the whole answer.
+    pub async fn call(&self, method: &str, body: Value) -> Value {
+        ok(format!("{}{method}", self.url), body).await
+    }
+}
+
+/// The usual portal, started, as a [`Hook`].
+pub async fn hook() -> Hook {
+    let emu = emu().await;
+    let url = emu.webhook_url();
+    Hook { emu, url }
+}
+
 /// A plain HTTP client.
 pub fn client() -> reqwest::Client {
     reqwest::Client::new()
