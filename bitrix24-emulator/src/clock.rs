@@ -117,7 +117,9 @@ pub(crate) fn parse_datetime(s: &str) -> Option<i64> {
         }
         part.parse().ok()
     };
-    let (y, m, d, rest) = if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
+    // `2022-07-30`, or `2022/07/30` as PHP's date parser also reads it (a task `DEADLINE` sent
+    // so comes back in ISO 8601).
+    let (y, m, d, rest) = if b.len() >= 10 && b[4] == b[7] && matches!(b[4], b'-' | b'/') {
         (num(0..4)?, num(5..7)?, num(8..10)?, &s[10..])
     } else if b.len() >= 10 && b[2] == b'.' && b[5] == b'.' {
         (num(6..10)?, num(3..5)?, num(0..2)?, &s[10..])

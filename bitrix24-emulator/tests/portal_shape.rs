@@ -211,14 +211,15 @@ async fn undefined_user_fields_are_ignored() {
 
 /// `tasks.task.add` (docs example): `"description":""`, `"favorite":"N"`,
 /// `"descriptionInBbcode":"Y"`, `"group":[]`, `"checklist":[]`, `"newCommentsCount":0` (a
-/// native number among string ones); a task bound to no CRM object has `"ufCrmTask": false`.
+/// native number among string ones); a task bound to no CRM object has `"ufCrmTask": false`;
+/// `deadline` is ISO 8601 with an offset whatever date form was written.
 #[tokio::test]
 async fn task_empty_values() {
     let p = hook().await;
     let b = p
         .call(
             "tasks.task.add",
-            json!({"fields": {"TITLE": "T", "RESPONSIBLE_ID": 1}}),
+            json!({"fields": {"TITLE": "T", "RESPONSIBLE_ID": 1, "DEADLINE": "2022/07/30"}}),
         )
         .await;
     let task = &b["result"]["task"];
@@ -233,4 +234,8 @@ async fn task_empty_values() {
     assert_eq!(task["newCommentsCount"], 0, "{b}");
     assert_eq!(task["priority"], "1", "{b}");
     assert_eq!(task["ufCrmTask"], false, "{b}");
+    // A deadline written `2022/07/30` is answered in ISO 8601 with an offset.
+    let deadline = task["deadline"].as_str().unwrap_or_default();
+    assert!(deadline.starts_with("2022-07-30T00:00:00"), "{b}");
+    assert!(deadline.len() == 25, "{b}");
 }
