@@ -396,3 +396,38 @@ fn a_write_whose_answer_was_lost_is_not_sent_again() {
     );
     assert_eq!(p.emu.control().entity_count("crm.deal"), 1, "applied once");
 }
+
+/// `--rest-v3` sends an untyped write to REST 3.0 with an `Idempotency-Key`: when every answer
+/// is lost the call is re-sent with that key and the portal replays instead of running it
+/// again (one task, replays counted); the same write on v2 is sent once and left unknown.
+#[test]
+fn rest_v3_writes_carry_an_idempotency_key() {
+    let p = portal(0);
+    p.emu.control().set_faults(bitrix24_emulator::Faults {
+        lose_response_after_write_ratio: 1.0,
+        ..bitrix24_emulator::Faults::default()
+    });
+    let v3 = r#"{"fields":{"title":"Over v3","responsibleId":1}}"#;
+    let o = p.b24(&[
+        "tasks.task.add",
+        "--rest-v3",
+        "--params",
+        v3,
+        "--confirm-write",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let replays = p.emu.control().idempotent_replays();
+    assert!(replays >= 1, "re-sent with its key: {replays} replays");
+    assert_eq!(p.emu.control().entity_count("tasks.task"), 1, "ran once");
+
+    let v2 = r#"{"fields":{"TITLE":"Over v2","RESPONSIBLE_ID":1}}"#;
+    let o = p.b24(&["tasks.task.add", "--params", v2, "--confirm-write"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("OUTCOMEUNKNOWN"), "{}", stderr(&o));
+    assert_eq!(
+        p.emu.control().idempotent_replays(),
+        replays,
+        "v2 sends no key"
+    );
+    assert_eq!(p.emu.control().entity_count("tasks.task"), 2);
+}

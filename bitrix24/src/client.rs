@@ -349,18 +349,27 @@ impl Client {
     }
 
     /// [`Client::call`] with `total`, `next` and `time`.
+    ///
+    /// On a client pinned to [`ApiVersion::V3`] the call goes to REST 3.0 under the same name
+    /// (`/rest/api/..`), and a call that may not be re-sent blindly (a write, by the specs or,
+    /// unspecced, by its form) carries a fresh `Idempotency-Key`, so a lost answer is re-sent
+    /// with it as for a typed v3 write. Under [`ApiVersion::Auto`] and [`ApiVersion::V2`] an
+    /// untyped call goes to v2: without a spec there is no v3 name to try first.
     pub async fn call_full(&self, method: &str, params: Value) -> Result<Response<Value>, Error> {
         input::validate_method_name(method)?;
         let body = input::body(method, &input::params_object(method, params)?)?;
         let gated = [method];
+        let v3 = self.version == ApiVersion::V3;
+        let idempotent = crate::idempotency::untyped_idempotent(method);
         let call = Call {
             name: method,
             gated: &gated,
-            v3_name: None,
-            idempotent: crate::idempotency::untyped_idempotent(method),
+            v3_name: v3.then_some(method),
+            idempotent,
             body,
         };
-        self.execute(&call, &|status, body| {
+        let key = (v3 && !idempotent).then(IdempotencyKey::random);
+        self.execute_keyed(&call, key.as_ref(), &|status, body| {
             response::decode(method, status, body, PhantomData::<Value>)
         })
         .await
