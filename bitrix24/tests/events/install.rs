@@ -6,65 +6,46 @@
 use bitrix24::events::{Payload, TenantStore};
 use serde_json::json;
 
-use crate::support::{AppServer, app_server, client, deal_status, next_event};
+use crate::support::{app_server, deal_status, next_event};
 
 #[tokio::test]
 async fn install_page_post_then_events_then_uninstall() {
-    let AppServer {
-        emu,
-        store,
-        a,
-        addr,
-        mut rx,
-    } = app_server("install-page").await;
+    let mut s = app_server("install-page").await;
 
     // The admin opens the app: the portal POSTs AUTH_ID, REFRESH_ID, member_id, ... to the
     // install URL. The app verifies the tokens (app.info), stores the tenant and answers the
     // page that finishes the install.
-    let page = emu
+    let page = s
+        .emu
         .control()
-        .open_install_page(&format!("http://{addr}/install"))
+        .open_install_page(&s.url("/install"))
         .await
         .unwrap();
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("BX24.installFinish()"), "{}", page.body);
-    let tenant = store.tenant(&a.member_id).await.unwrap().expect("stored");
-    assert!(
-        tenant
-            .application_token
-            .as_ref()
-            .unwrap()
-            .matches(&a.application_token)
-    );
+    let tenant = s.installed_tenant().await;
     assert_eq!(
         tenant.domain.as_deref(),
-        Some(emu.addr().to_string().as_str())
+        Some(s.emu.addr().to_string().as_str())
     );
     assert_eq!(
         tenant.client_endpoint.as_deref(),
-        Some(a.client_endpoint.as_str())
+        Some(s.a.client_endpoint.as_str())
     );
-    assert!(store.tokens(&a.member_id).await.unwrap().is_some());
 
     // Until installFinish the portal sends no events; then a bound event arrives typed.
-    let c = client(&store, &a).await;
-    c.call(
-        "event.bind",
-        json!({"event": "ONCRMDEALADD", "handler": format!("http://{addr}/events")}),
-    )
-    .await
-    .unwrap();
+    let c = s.bind_deal_add().await;
     c.call(
         "crm.deal.add",
         json!({"fields": {"TITLE": "before finish"}}),
     )
     .await
     .unwrap();
-    emu.control().set_app_installed(true);
+    s.emu.control().set_app_installed(true);
     c.call("crm.deal.add", json!({"fields": {"TITLE": "after finish"}}))
         .await
         .unwrap();
-    let ev = next_event(&mut rx).await;
+    let ev = next_event(&mut s.rx).await;
     let Payload::Crm(deal) = &ev.event.payload else {
         panic!("{ev:?}")
     };
@@ -72,20 +53,21 @@ async fn install_page_post_then_events_then_uninstall() {
         deal.id, 2,
         "the deal added before installFinish sent nothing"
     );
-    assert_eq!(ev.member_id(), a.member_id);
+    assert_eq!(ev.member_id(), s.a.member_id);
 
     // The admin removes the app: ONAPPUNINSTALL (no tokens, only application_token) purges
     // the tenant's secrets; its events are refused from then on.
-    let status = emu
+    let status = s
+        .emu
         .control()
-        .uninstall_app(&format!("http://{addr}/events"), true)
+        .uninstall_app(&s.url("/events"), true)
         .await
         .unwrap();
     assert_eq!(status, 200);
-    assert!(store.tenant(&a.member_id).await.unwrap().is_none());
-    assert!(store.tokens(&a.member_id).await.unwrap().is_none());
+    assert!(s.store.tenant(&s.a.member_id).await.unwrap().is_none());
+    assert!(s.store.tokens(&s.a.member_id).await.unwrap().is_none());
     assert_eq!(
-        deal_status(addr, &a.member_id, &a.application_token, "3", "9").await,
+        deal_status(s.addr, &s.a.member_id, &s.a.application_token, "3", "9").await,
         401
     );
     // The portal revoked the app's access at once.
@@ -94,24 +76,18 @@ async fn install_page_post_then_events_then_uninstall() {
 
 #[tokio::test]
 async fn a_forged_install_page_post_is_refused() {
-    let AppServer {
-        emu,
-        store,
-        a,
-        addr,
-        rx: _rx,
-    } = app_server("install-forged").await;
+    let s = app_server("install-forged").await;
     let body = crate::support::form(&[
         ("AUTH_ID", "0123456789abcdef0123456789abcdef"),
         ("AUTH_EXPIRES", "3600"),
         ("REFRESH_ID", "fedcba9876543210fedcba9876543210"),
         ("APPLICATION_TOKEN", "forged"),
-        ("member_id", &a.member_id),
+        ("member_id", &s.a.member_id),
         ("status", "L"),
         ("PLACEMENT", "DEFAULT"),
     ]);
-    let query = format!("DOMAIN={}&PROTOCOL=0&LANG=en&APP_SID=x", emu.addr());
-    let (status, _) = crate::support::post(addr, &format!("/install?{query}"), body).await;
+    let query = format!("DOMAIN={}&PROTOCOL=0&LANG=en&APP_SID=x", s.emu.addr());
+    let (status, _) = crate::support::post(s.addr, &format!("/install?{query}"), body).await;
     assert_eq!(status, 401, "tokens that app.info refuses store nothing");
-    assert!(store.tenant(&a.member_id).await.unwrap().is_none());
+    assert!(s.store.tenant(&s.a.member_id).await.unwrap().is_none());
 }

@@ -7,23 +7,18 @@ use bitrix24::events::{DeadLetterQueue, Payload, SqliteStore, StoreError, Tenant
 use serde_json::json;
 
 use crate::support::{
-    AppServer, Logs, app_of, app_server, client, deal_event, deal_status, form, install,
-    next_event, portal, post, service, temp_db,
+    Logs, app_of, app_server, client, deal_event, deal_status, form, install, next_event, portal,
+    post, service, temp_db,
 };
 
 #[tokio::test]
 async fn install_then_typed_online_events() {
-    let AppServer {
-        emu,
-        store,
-        a,
-        addr,
-        mut rx,
-    } = app_server("install").await;
+    let mut s = app_server("install").await;
     // The portal's ONAPPINSTALL (API-only app) stores the tenant after app.info verified it.
-    let status = emu
+    let status = s
+        .emu
         .control()
-        .install_app(&format!("http://{addr}/install"))
+        .install_app(&s.url("/install"))
         .await
         .unwrap();
     let logs = crate::support::Logs::install().text();
@@ -36,28 +31,15 @@ async fn install_then_typed_online_events() {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    let tenant = store.tenant(&a.member_id).await.unwrap().unwrap();
-    assert!(
-        tenant
-            .application_token
-            .unwrap()
-            .matches(&a.application_token)
-    );
-    assert!(store.tokens(&a.member_id).await.unwrap().is_some());
-    assert_eq!(store.schema_version().await.unwrap(), 1);
+    s.installed_tenant().await;
+    assert_eq!(s.store.schema_version().await.unwrap(), 1);
     // A bound online event arrives typed.
-    let c = client(&store, &a).await;
-    c.call(
-        "event.bind",
-        json!({"event": "ONCRMDEALADD", "handler": format!("http://{addr}/events")}),
-    )
-    .await
-    .unwrap();
+    let c = s.bind_deal_add().await;
     let id = c
         .call("crm.deal.add", json!({"fields": {"TITLE": "online"}}))
         .await
         .unwrap();
-    let ev = next_event(&mut rx).await;
+    let ev = next_event(&mut s.rx).await;
     assert_eq!(ev.event.name.as_str(), "ONCRMDEALADD");
     let Payload::Crm(deal) = &ev.event.payload else {
         panic!("{ev:?}")
@@ -66,8 +48,8 @@ async fn install_then_typed_online_events() {
         .as_u64()
         .or_else(|| id.as_str().and_then(|s| s.parse().ok()));
     assert_eq!(Some(deal.id), id);
-    assert_eq!(ev.member_id(), a.member_id);
-    assert!(!format!("{ev:?}").contains(&a.application_token));
+    assert_eq!(ev.member_id(), s.a.member_id);
+    assert!(!format!("{ev:?}").contains(&s.a.application_token));
 }
 
 #[tokio::test]
@@ -249,24 +231,18 @@ async fn tenant_isolation_and_uninstall() {
 
 #[tokio::test]
 async fn authorization_code_grant_stores_the_tenant() {
-    let AppServer {
-        emu,
-        store,
-        a,
-        addr,
-        rx: _rx,
-    } = app_server("code").await;
-    let code = emu.control().issue_authorization_code(1);
-    let r = reqwest::get(format!(
-        "http://{addr}/oauth/callback?code={code}&server_domain=evil.example.com&member_id=x"
-    ))
+    let s = app_server("code").await;
+    let code = s.emu.control().issue_authorization_code(1);
+    let r = reqwest::get(s.url(&format!(
+        "/oauth/callback?code={code}&server_domain=evil.example.com&member_id=x"
+    )))
     .await
     .unwrap();
     assert_eq!(r.status().as_u16(), 200, "{:?}", r.text().await);
-    let tokens = store.tokens(&a.member_id).await.unwrap().unwrap();
+    let tokens = s.store.tokens(&s.a.member_id).await.unwrap().unwrap();
     assert!(!tokens.access_token.is_empty());
     // A used code is refused, typed.
-    let r = reqwest::get(format!("http://{addr}/oauth/callback?code={code}"))
+    let r = reqwest::get(s.url(&format!("/oauth/callback?code={code}")))
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 400);

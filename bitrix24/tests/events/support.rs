@@ -226,6 +226,43 @@ pub struct AppServer {
     pub rx: Events,
 }
 
+impl AppServer {
+    /// The app's callback URL at `path` (`/install`, `/events`, ...).
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The tenant an install stored: it carries the portal's application_token, and the
+    /// tenant's OAuth tokens are stored too.
+    pub async fn installed_tenant(&self) -> Tenant {
+        let member = &self.a.member_id;
+        let tenant = self
+            .store
+            .tenant(member)
+            .await
+            .unwrap()
+            .expect("tenant stored");
+        let token = tenant
+            .application_token
+            .as_ref()
+            .expect("application_token stored");
+        assert!(token.matches(&self.a.application_token));
+        assert!(
+            self.store.tokens(member).await.unwrap().is_some(),
+            "tokens stored"
+        );
+        tenant
+    }
+
+    /// A client of the installed tenant that bound `ONCRMDEALADD` to the app's `/events`.
+    pub async fn bind_deal_add(&self) -> Client {
+        let c = client(&self.store, &self.a).await;
+        let bind = serde_json::json!({"event": "ONCRMDEALADD", "handler": self.url("/events")});
+        c.call("event.bind", bind).await.unwrap();
+        c
+    }
+}
+
 /// Starts an [`AppServer`] with its database named `name`.
 pub async fn app_server(name: &str) -> AppServer {
     let emu = portal().await;
