@@ -256,3 +256,61 @@ fn task_priority_status_and_mark_are_the_documented_enums() {
     assert_eq!(t.status, Some(TaskStatus::Completed));
     assert_eq!(t.mark, None::<TaskMark>);
 }
+
+#[tokio::test]
+async fn task_add_and_update_take_upper_snake_task_fields() {
+    use bitrix24::DateTime;
+    use bitrix24::packs::core::{
+        TaskFields, TaskPriority, TasksTaskAdd, TasksTaskGet, TasksTaskUpdate,
+    };
+    let fields = TaskFields::new()
+        .title("Call the supplier")
+        .responsible_id(1)
+        .priority(TaskPriority::High)
+        .deadline(DateTime::from("2025-12-31T23:59:00+02:00"))
+        .auditors([1])
+        .task_control(true);
+    // The wire keys are the UPPER_SNAKE ones tasks.task.add documents, not the camelCase answer.
+    let body = serde_json::to_value(TasksTaskAdd::new(fields.clone())).unwrap();
+    assert_eq!(
+        body,
+        json!({"fields": {"TITLE": "Call the supplier", "RESPONSIBLE_ID": 1, "PRIORITY": "2",
+            "DEADLINE": "2025-12-31T23:59:00+02:00", "AUDITORS": [1], "TASK_CONTROL": "Y"}})
+    );
+
+    let emu = portal().await;
+    let c = hook_client(&emu.webhook_url());
+    let added = c.send(&TasksTaskAdd::new(fields)).await.unwrap().task;
+    // `taskId` is an `int` parameter while the answer's `id` is an `id`.
+    let id = i64::try_from(added.id.expect("the added task has an id")).unwrap();
+    assert_eq!(added.title.as_deref(), Some("Call the supplier"));
+    let update = TasksTaskUpdate::new(id, TaskFields::new().title("Call the supplier again"));
+    assert_eq!(
+        serde_json::to_value(&update).unwrap()["fields"],
+        json!({"TITLE": "Call the supplier again"})
+    );
+    c.send(&update).await.unwrap();
+    let task = c.send(&TasksTaskGet::new(id)).await.unwrap().task;
+    assert_eq!(task.title.as_deref(), Some("Call the supplier again"));
+    assert_eq!(task.responsible_id, Some(1));
+    assert_eq!(task.priority, Some(TaskPriority::High));
+    let deadline = task.deadline.expect("the deadline reads back");
+    assert_eq!(
+        deadline.to_offset_date_time().unwrap(),
+        DateTime::from("2025-12-31T23:59:00+02:00")
+            .to_offset_date_time()
+            .unwrap()
+    );
+    // `auditors` is `list<value>` in `Task`: the docs answer `["503"]`, so take either form.
+    let auditors: Vec<u64> = (task.auditors.unwrap().iter())
+        .filter_map(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
+        .collect();
+    assert_eq!(auditors, [1]);
+
+    // Untyped data still goes in, under the same keys.
+    let untyped = json!({"TITLE": "From a map"}).as_object().unwrap().clone();
+    let task = c.send(&TasksTaskAdd::new(untyped)).await.unwrap().task;
+    assert_eq!(task.title.as_deref(), Some("From a map"));
+    let e = TaskFields::try_from(json!({"RESPONSIBLE_ID": {"x": 1}})).unwrap_err();
+    assert!(e.to_string().contains("RESPONSIBLE_ID"), "{e}");
+}
