@@ -194,42 +194,16 @@ fn rust_name_clash() {
 
 #[test]
 fn names_that_would_break_the_generated_rust_are_refused() {
-    let bad_entity = r#"
-[pack]
-name = "core"
-summary = "x"
-
-[entity.Option]
-doc = "x"
-fields = { ID = "id" }
-"#;
-    let e = bitrix24_codegen::spec::parse_spec("specs/core.toml", bad_entity)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("specs/core.toml") && e.contains("reserved"),
-        "{e}"
+    let bad_entity = format!("{PACK}\n[entity.Option]\ndoc = \"x\"\nfields = {{ ID = \"id\" }}\n");
+    refused(&bad_entity, &["specs/core.toml", "reserved"]);
+    let bad_method = format!(
+        "{PACK}\n[method.\"1c.sync\"]\nsummary = \"x\"\ndocs = \"x/y.md\"\nrisk = \"read\"\nscopes = []\nresponse = \"bool\"\n"
     );
-    let bad_method = r#"
-[pack]
-name = "core"
-summary = "x"
-
-[method."1c.sync"]
-summary = "x"
-docs = "x/y.md"
-risk = "read"
-scopes = []
-response = "bool"
-"#;
-    let e = bitrix24_codegen::spec::parse_spec("specs/core.toml", bad_method)
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("method `1c.sync`"), "{e}");
+    refused(&bad_method, &["method `1c.sync`"]);
 }
 
 fn pack_with_events(events: &str) -> String {
-    format!("[pack]\nname = \"core\"\nsummary = \"Test pack.\"\nevents = {events}\n")
+    format!("{PACK}events = {events}\n")
 }
 
 #[test]
@@ -281,17 +255,11 @@ fn paginated_rows_decode_as_themselves() {
 
 #[test]
 fn enum_variants_come_from_the_labels() {
-    let text = r#"
-[pack]
-name = "core"
-summary = "x"
-
-[enum.Stage]
-doc = "x"
-values = { P = "In progress", Q = "In-progress" }
-"#;
+    let text = format!(
+        "{PACK}\n[enum.Stage]\ndoc = \"x\"\nvalues = {{ P = \"In progress\", Q = \"In-progress\" }}\n"
+    );
     refused(
-        text,
+        &text,
         &["enum `Stage`: field `values.Q`: variant name `InProgress` clashes with value `P`"],
     );
 }
