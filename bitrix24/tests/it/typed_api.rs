@@ -281,8 +281,7 @@ async fn task_add_and_update_take_upper_snake_task_fields() {
     let emu = portal().await;
     let c = hook_client(&emu.webhook_url());
     let added = c.send(&TasksTaskAdd::new(fields)).await.unwrap().task;
-    // `taskId` is an `int` parameter while the answer's `id` is an `id`.
-    let id = i64::try_from(added.id.expect("the added task has an id")).unwrap();
+    let id = added.id.expect("the added task has an id");
     assert_eq!(added.title.as_deref(), Some("Call the supplier"));
     let update = TasksTaskUpdate::new(id, TaskFields::new().title("Call the supplier again"));
     assert_eq!(
