@@ -310,6 +310,11 @@ async fn task_add_and_update_take_upper_snake_task_fields() {
     let untyped = json!({"TITLE": "From a map"}).as_object().unwrap().clone();
     let task = c.send(&TasksTaskAdd::new(untyped)).await.unwrap().task;
     assert_eq!(task.title.as_deref(), Some("From a map"));
+    // UF_* fields (the CRM binding `UF_CRM_TASK`) go through `set_uf`, read back camelCase.
+    let mut bound = TaskFields::new().title("Bound to a deal");
+    bound.set_uf("UF_CRM_TASK", ["D_10"]).unwrap();
+    let task = c.send(&TasksTaskAdd::new(bound)).await.unwrap().task;
+    assert_eq!(task.extra.get("ufCrmTask"), Some(&json!(["D_10"])));
     let e = TaskFields::try_from(json!({"RESPONSIBLE_ID": {"x": 1}})).unwrap_err();
     assert!(e.to_string().contains("RESPONSIBLE_ID"), "{e}");
 }
