@@ -431,3 +431,33 @@ fn rest_v3_writes_carry_an_idempotency_key() {
     );
     assert_eq!(p.emu.control().entity_count("tasks.task"), 2);
 }
+
+/// On REST 3.0 the guard's idempotency key travels as the `Idempotency-Key`: with the local
+/// idempotency file gone (another machine, a lost disk), the same keyed write is answered
+/// from the portal's store instead of running twice.
+#[test]
+fn rest_v3_sends_the_guard_key_to_the_portal() {
+    let p = portal(0);
+    let params = r#"{"fields":{"title":"Keyed","responsibleId":1}}"#;
+    let args = [
+        "tasks.task.add",
+        "--rest-v3",
+        "--params",
+        params,
+        "--confirm-write",
+        "--idempotency-key",
+        "order-2041",
+    ];
+    let first = p.b24(&args);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    std::fs::remove_file(p.path("idem.json")).unwrap();
+    let again = p.b24(&args);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_eq!(
+        p.emu.control().idempotent_replays(),
+        1,
+        "the portal replayed"
+    );
+    assert_eq!(p.emu.control().entity_count("tasks.task"), 1, "ran once");
+    assert_eq!(stdout_json(&first)["result"], stdout_json(&again)["result"]);
+}

@@ -356,6 +356,19 @@ impl Client {
     /// with it as for a typed v3 write. Under [`ApiVersion::Auto`] and [`ApiVersion::V2`] an
     /// untyped call goes to v2: without a spec there is no v3 name to try first.
     pub async fn call_full(&self, method: &str, params: Value) -> Result<Response<Value>, Error> {
+        self.call_full_with_key(method, params, None).await
+    }
+
+    /// [`Client::call_full`] whose REST 3.0 write carries `key` (your own, e.g. one kept with a
+    /// plan or an import checkpoint) instead of a fresh one, so a repeat after a restart is
+    /// answered from the portal's store. The key travels only when the call goes to REST 3.0
+    /// (a client pinned to [`ApiVersion::V3`]) and the call is a write; otherwise it is unused.
+    pub async fn call_full_with_key(
+        &self,
+        method: &str,
+        params: Value,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Response<Value>, Error> {
         input::validate_method_name(method)?;
         let body = input::body(method, &input::params_object(method, params)?)?;
         let gated = [method];
@@ -368,8 +381,16 @@ impl Client {
             idempotent,
             body,
         };
-        let key = (v3 && !idempotent).then(IdempotencyKey::random);
-        self.execute_keyed(&call, key.as_ref(), &|status, body| {
+        let fresh;
+        let key = match key {
+            _ if !v3 || idempotent => None,
+            Some(k) => Some(k),
+            None => {
+                fresh = IdempotencyKey::random();
+                Some(&fresh)
+            }
+        };
+        self.execute_keyed(&call, key, &|status, body| {
             response::decode(method, status, body, PhantomData::<Value>)
         })
         .await

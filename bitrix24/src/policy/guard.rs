@@ -303,7 +303,17 @@ impl Guard {
             return Err(self.refuse(&a, Some(&decision), e));
         }
         let name = decision.method.clone();
-        let send = async move { client.call_full(&name, params).await.map(envelope) };
+        // On REST 3.0 the guard's key travels as the `Idempotency-Key` of the write, so the
+        // portal too answers a repeat from its store.
+        let key = claim
+            .as_ref()
+            .and_then(|c| crate::IdempotencyKey::new(c.key.clone()).ok());
+        let send = async move {
+            client
+                .call_full_with_key(&name, params, key.as_ref())
+                .await
+                .map(envelope)
+        };
         self.finish(&a, decision, claim, plan_id.clone(), send)
             .await
     }
