@@ -18,7 +18,6 @@ use serde_json::{Map, Value, json};
 
 use crate::core::Caller;
 use crate::http::json_response;
-use crate::state::{Inner, lock};
 
 /// The request header.
 const KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -57,6 +56,13 @@ pub(crate) struct Store {
 }
 
 impl Store {
+    /// The kept answers (a panic elsewhere while holding them leaves them usable).
+    fn kept(&self) -> std::sync::MutexGuard<'_, HashMap<Scope, Kept>> {
+        self.kept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// How many answers were served from the store.
     pub(crate) fn replays(&self) -> u64 {
         self.replays.load(std::sync::atomic::Ordering::Relaxed)
@@ -84,7 +90,8 @@ fn valid(key: &[u8]) -> bool {
 /// Checks the key of a call before it runs: `Err` is the answer to send instead of running
 /// the method (a bad key, a reused key, or the kept answer).
 pub(crate) fn begin(
-    inner: &Inner,
+    store: &Store,
+    now: f64,
     caller: &Caller,
     method: &str,
     headers: &HeaderMap,
@@ -107,8 +114,7 @@ pub(crate) fn begin(
         method: method.to_owned(),
         key: String::from_utf8_lossy(value.as_bytes()).into_owned(),
     };
-    let now = inner.now();
-    let mut kept = lock(&inner.idempotency.kept);
+    let mut kept = store.kept();
     kept.retain(|_, k| now - k.at < TTL_SECS);
     let mut answer = match kept.get(&scope) {
         None => {
@@ -122,8 +128,7 @@ pub(crate) fn begin(
             "The Idempotency-Key was already used with a different request body.",
         ),
         Some(k) => {
-            inner
-                .idempotency
+            store
                 .replays
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let mut r = json_response(200, &k.body);
@@ -152,19 +157,14 @@ fn insert_capped(all: &mut HashMap<Scope, Kept>, scope: Scope, kept: Kept, cap: 
 
 impl Pending {
     /// Keeps `body`, the successful answer of the call, under its key.
-    pub(crate) fn keep(&self, inner: &Inner, params: &Map<String, Value>, body: &Value) {
+    pub(crate) fn keep(&self, store: &Store, now: f64, params: &Map<String, Value>, body: &Value) {
         if let Some((scope, _)) = &self.scope {
             let kept = Kept {
                 params: params.clone(),
                 body: body.clone(),
-                at: inner.now(),
+                at: now,
             };
-            insert_capped(
-                &mut lock(&inner.idempotency.kept),
-                scope.clone(),
-                kept,
-                MAX_KEPT,
-            );
+            insert_capped(&mut store.kept(), scope.clone(), kept, MAX_KEPT);
         }
     }
 

@@ -120,7 +120,14 @@ pub(crate) fn handle(
             "Request was blocked because the limit was exceeded.",
         ));
     }
-    let pending = match idempotency::begin(inner, &caller, name, headers, &params) {
+    let pending = match idempotency::begin(
+        &inner.idempotency,
+        inner.now(),
+        &caller,
+        name,
+        headers,
+        &params,
+    ) {
         Ok(pending) => pending,
         Err(answer) => return *answer,
     };
@@ -130,7 +137,7 @@ pub(crate) fn handle(
     let answer = match result {
         Ok(r) => {
             let body = json!({"result": r, "time": time_block(start, finish, finish - start, op)});
-            pending.keep(inner, &params, &body);
+            pending.keep(&inner.idempotency, inner.now(), &params, &body);
             json_response(200, &body)
         }
         Err(e) => error_response(&e),

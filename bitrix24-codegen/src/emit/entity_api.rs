@@ -6,8 +6,8 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
+use super::convert::arg_conversion;
 use super::ctx::{Ctx, doc, ident, lit};
-use super::method::arg_conversion;
 use crate::naming;
 use crate::spec::{EntitySpec, FieldSpec, Ty};
 

@@ -3,8 +3,8 @@
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
+use super::convert::{arg_conversion, id_conversion};
 use super::ctx::{Ctx, doc, ident, lit};
-use super::types::id_conversion;
 use crate::naming;
 use crate::spec::{EntitySpec, MethodSpec, Pagination, Response, Risk, Ty};
 
@@ -36,36 +36,6 @@ fn param_conversion(
     }
     let (arg, conv) = arg_conversion(ctx, &p.ty, expr);
     (ctx.rust_ty(&p.ty), arg, conv)
-}
-
-/// Numbers and booleans are taken as they are (so that literals infer: `new(5)`), lists as any
-/// iterator, everything else as `impl Into<T>`. Returns the argument type and the conversion of
-/// `expr` into the field type.
-pub(super) fn arg_conversion(
-    ctx: &Ctx<'_>,
-    ty: &Ty,
-    expr: &TokenStream,
-) -> (TokenStream, TokenStream) {
-    let scalar = |t: &Ty| matches!(t, Ty::Id | Ty::Int | Ty::Float | Ty::Bool | Ty::Flag);
-    let rty = ctx.rust_ty(ty);
-    match ty {
-        t if scalar(t) => (rty, quote!(#expr)),
-        Ty::List(inner) if scalar(inner) => {
-            let it = ctx.rust_ty(inner);
-            (
-                quote!(impl IntoIterator<Item = #it>),
-                quote!(#expr.into_iter().collect()),
-            )
-        }
-        Ty::List(inner) => {
-            let it = ctx.rust_ty(inner);
-            (
-                quote!(impl IntoIterator<Item = impl Into<#it>>),
-                quote!(#expr.into_iter().map(Into::into).collect()),
-            )
-        }
-        _ => (quote!(impl Into<#rty>), quote!(#expr.into())),
-    }
 }
 
 pub(super) fn risk_tokens(r: Risk) -> TokenStream {

@@ -3,6 +3,7 @@
 //! The output is `include!`d inside the `bitrix24` crate, so every path is `crate::...` (the
 //! client items), `::serde`/`::serde_json`/`::std` (dependencies), or local to the module.
 
+mod convert;
 mod ctx;
 mod entity_api;
 mod events;

@@ -3,9 +3,10 @@
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
+use super::convert::id_conversion;
 use super::ctx::{Ctx, doc, ident, lit};
 use crate::naming;
-use crate::spec::{EntitySpec, EnumSpec, Ty};
+use crate::spec::{EntitySpec, EnumSpec};
 
 /// What an enum of wire strings (a spec enum, a pack's `Event`) implements on top of its
 /// `as_str` and `From<&str>`: `FromStr`, `Display`, and serde as the wire string (decoded
@@ -201,14 +202,5 @@ pub(super) fn emit_entity(ctx: &Ctx<'_>, name: &str, e: &EntitySpec) -> TokenStr
             #entity_id
         }
         #api
-    }
-}
-
-pub(super) fn id_conversion(ty: &Ty, expr: &TokenStream) -> TokenStream {
-    match ty {
-        Ty::Id => quote!(#expr),
-        Ty::Int => quote!(#expr.and_then(|v| u64::try_from(v).ok())),
-        Ty::String => quote!(#expr.as_deref().and_then(|v| v.trim().parse().ok())),
-        _ => quote!(None),
     }
 }
