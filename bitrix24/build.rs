@@ -18,8 +18,12 @@ fn main() {
         .copied()
         .filter(|p| std::env::var_os(format!("CARGO_FEATURE_{}", p.to_ascii_uppercase())).is_some())
         .collect();
+    println!("cargo::rustc-check-cfg=cfg(bitrix24_entities)");
     match bitrix24_codegen::build_script(&specs, &enabled, &out) {
         Ok(done) => {
+            if done.has_entities {
+                println!("cargo::rustc-cfg=bitrix24_entities");
+            }
             for f in &done.spec_files {
                 println!("cargo:rerun-if-changed={}", f.display());
             }

@@ -36,6 +36,8 @@ pub struct BuildOutput {
     pub spec_files: Vec<std::path::PathBuf>,
     /// Enabled packs that have no spec file yet (no module is emitted for them).
     pub missing: Vec<String>,
+    /// Whether an enabled pack generates entities (their shared helpers are then compiled).
+    pub has_entities: bool,
 }
 
 /// The whole build step: reads every spec of `specs_dir` (all of them: references may cross
@@ -66,9 +68,13 @@ pub fn build_script(
         .filter(|p| !specs.iter().any(|s| s.pack == **p))
         .map(|p| (*p).to_owned())
         .collect();
+    let has_entities = specs
+        .iter()
+        .any(|s| enabled.contains(&s.pack.as_str()) && !s.entities.is_empty());
     Ok(BuildOutput {
         spec_files,
         missing,
+        has_entities,
     })
 }
 

@@ -1,13 +1,8 @@
-//! [`Entity`] and [`UserFields`]: typed access to the fields a spec does not name (`UF_*`), and
-//! the helpers behind the inherent methods every generated entity has (`set_uf`, `uf`, `From<Map>`).
+//! [`Entity`] and [`UserFields`]: typed access to the fields a spec does not name (`UF_*`). The
+//! helpers behind the inherent methods every generated entity has (`set_uf`, `uf`, `From<Map>`)
+//! are in `entity_helpers.rs`, compiled only when an enabled pack generates entities.
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-
-use crate::error::Error;
-use crate::input::json_kind;
-use crate::lenient::LenientDecode;
 
 /// A generated entity struct (`Deal`, `Task`, ...): access to the fields the spec does not name.
 pub trait Entity {
@@ -49,90 +44,8 @@ pub trait UserFields: Sized {
     fn write_extra(&self, extra: &mut Map<String, Value>) -> Result<(), serde_json::Error>;
 }
 
-/// Whether `name` is a user field's name: `UF_...` (legacy entities) or `uf` followed by a
-/// capital letter (`ufCrm5_1700000000`, D7 entities such as `crm.item.*`).
-fn is_user_field(name: &str) -> bool {
-    name.starts_with("UF_")
-        || name
-            .strip_prefix("uf")
-            .and_then(|rest| rest.chars().next())
-            .is_some_and(|c| c.is_ascii_uppercase())
-}
-
-fn check_user_field(entity: &str, name: &str) -> Result<(), Error> {
-    if is_user_field(name) {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            entity,
-            format!(
-                "`{name}` is not a user field name (`UF_...`, or `uf...` for D7 entities); \
-                 set the entity's own fields with its setters"
-            ),
-        ))
-    }
-}
-
-/// `Entity::set_uf` of every generated entity: writes one user field into `extra`.
-pub(crate) fn set_uf(
-    entity: &str,
-    extra: &mut Map<String, Value>,
-    name: &str,
-    value: impl Serialize,
-) -> Result<(), Error> {
-    check_user_field(entity, name)?;
-    let value = serde_json::to_value(value)
-        .map_err(|e| Error::invalid(entity, format!("`{name}` does not serialize: {e}")))?;
-    extra.insert(name.to_owned(), value);
-    Ok(())
-}
-
-/// `Entity::uf` of every generated entity: one user field from `extra`, decoded leniently
-/// (`"1234"` is a `u64`); absent or empty is an error naming the field.
-pub(crate) fn uf<T: LenientDecode>(
-    entity: &str,
-    extra: &Map<String, Value>,
-    name: &str,
-) -> Result<T, Error> {
-    check_user_field(entity, name)?;
-    let value = extra.get(name).unwrap_or(&Value::Null);
-    T::decode_required(value).map_err(|e| Error::invalid(entity, format!("`{name}`: {e}")))
-}
-
-/// `Entity::uf_opt`: as [`uf`], with absent and empty values as `None`.
-pub(crate) fn uf_opt<T: LenientDecode>(
-    entity: &str,
-    extra: &Map<String, Value>,
-    name: &str,
-) -> Result<Option<T>, Error> {
-    check_user_field(entity, name)?;
-    let value = extra.get(name).unwrap_or(&Value::Null);
-    T::decode_opt(value).map_err(|e| Error::invalid(entity, format!("`{name}`: {e}")))
-}
-
-/// `From<Map>` of every generated entity: untyped fields, decoded leniently; when a value does
-/// not fit its typed field, every field is kept in `extra` as given, so it is still sent as is.
-pub(crate) fn from_map<E: DeserializeOwned + Default + Entity>(map: Map<String, Value>) -> E {
-    let value = Value::Object(map);
-    if let Ok(entity) = E::deserialize(&value) {
-        return entity;
-    }
-    let mut entity = E::default();
-    if let Value::Object(map) = value {
-        *entity.extra_mut() = map;
-    }
-    entity
-}
-
-/// `TryFrom<Value>` of every generated entity: a JSON object decoded leniently; errors name the
-/// entity and the JSON path of the value that does not fit.
-pub(crate) fn from_value<E: DeserializeOwned + Entity>(value: &Value) -> Result<E, Error> {
-    if !value.is_object() {
-        return Err(Error::invalid(
-            E::NAME,
-            format!("an entity is a JSON object, got {}", json_kind(value)),
-        ));
-    }
-    serde_path_to_error::deserialize(value)
-        .map_err(|e| Error::invalid(E::NAME, format!("`{}`: {}", e.path(), e.inner())))
-}
+#[cfg(bitrix24_entities)]
+#[path = "entity_helpers.rs"]
+mod helpers;
+#[cfg(bitrix24_entities)]
+pub(crate) use helpers::{from_map, from_value, set_uf, uf, uf_opt};
