@@ -4,10 +4,12 @@
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, param};
 use crate::entity::meta::{fields_meta, list_outcome, shape};
 use crate::entity::model::uf_in;
-use crate::entity::{Family, Flavor, ListQuery, Page, Shape, Store, View};
+use crate::entity::{Family, Flavor, ListQuery, Page, RowCtx, Shape, Store, View};
 use crate::family_events::fire;
-use crate::state::Inner;
+use crate::state::{Inner, User};
 use serde_json::{Map, Value, json};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 fn missing_id(fam: &Family, d7: bool, name: &str) -> ApiError {
@@ -156,6 +158,57 @@ fn defined_fields_only(
         .collect()
 }
 
+/// The parameters a `get` or `list` renders with: the family's row view may widen the
+/// `select` (tasks answer `descriptionInBbcode` whatever is selected).
+fn view_params<'a>(
+    fam: &Family,
+    p: &'a Map<String, Value>,
+    d7: bool,
+    list: bool,
+) -> Cow<'a, Map<String, Value>> {
+    let Some(rv) = fam.row_view.filter(|_| !d7) else {
+        return Cow::Borrowed(p);
+    };
+    let key = p
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case("select"))
+        .map_or("select", String::as_str);
+    match (rv.select)(param(p, "select"), list) {
+        Some(sel) => {
+            let mut p = p.clone();
+            p.insert(key.to_string(), sel);
+            Cow::Owned(p)
+        }
+        None => Cow::Borrowed(p),
+    }
+}
+
+/// A rendered row with the keys the family's row view computes (`full`: rendered without a
+/// `select`; `list`: a row of a list answer).
+fn with_view(
+    fam: &Family,
+    users: &BTreeMap<u64, User>,
+    caller: u64,
+    mut row: Value,
+    (full, list): (bool, bool),
+) -> Value {
+    if let (Some(rv), Value::Object(m)) = (fam.row_view, &mut row) {
+        let user_name = |id: u64| {
+            users
+                .get(&id)
+                .map(|u| format!("{} {}", u.name, u.last_name).trim().to_string())
+        };
+        let cx = RowCtx {
+            full,
+            list,
+            caller,
+            user_name: &user_name,
+        };
+        (rv.row)(m, &cx);
+    }
+    row
+}
+
 pub(crate) fn family_call(
     inner: &Arc<Inner>,
     c: &Caller,
@@ -206,14 +259,16 @@ pub(crate) fn family_call(
         "add" => {
             let fields = &defined_fields_only(inner, fam, view, fields_param(fam, d7, p)?);
             let (id, result) = {
-                let mut data = inner.write_data();
+                let mut guard = inner.write_data();
+                let data = &mut *guard;
                 let store = data.stores.entry(store_key.to_string()).or_default();
                 let id = store.add(fam, view, fields, c.user_id, now, None)?;
                 if let Some(value) = partition {
                     mark_partition(store, fam, id, value);
                 }
                 let r = shape(&add_s, id, || {
-                    store.render_full(fam, view, id).unwrap_or(Value::Null)
+                    let row = store.render_full(fam, view, id).unwrap_or(Value::Null);
+                    with_view(fam, &data.users, c.user_id, row, (true, false))
                 });
                 (id, r)
             };
@@ -222,23 +277,34 @@ pub(crate) fn family_call(
         }
         "get" => {
             let id = id_of().ok_or_else(|| missing_id(fam, d7, id_name))?;
+            let full = param(p, "select").is_none_or(|s| crate::core::list_items(s).is_empty());
+            let vp = view_params(fam, p, d7, false);
             let data = inner.read_data();
             let row = data
                 .stores
                 .get(store_key)
-                .and_then(|s| s.render_sel(fam, view, id, param(p, "select")));
+                .and_then(|s| s.render_sel(fam, view, id, param(&vp, "select")));
             match row {
-                Some(r) => Ok(Outcome::of(shape(&get_s, id, || r))),
+                Some(r) => {
+                    let r = with_view(fam, &data.users, c.user_id, r, (full, false));
+                    Ok(Outcome::of(shape(&get_s, id, || r)))
+                }
                 None if fam.spec.flavor == Flavor::Tasks && !d7 => Ok(Outcome::of(json!([]))),
                 None => Err(not_found(fam, d7, "get")),
             }
         }
         "list" => {
-            let q = ListQuery::parse(fam, view, p, d7)?;
+            let q = ListQuery::parse(fam, view, &view_params(fam, p, d7, true), d7)?;
             let start = p.get("start").and_then(as_i64).unwrap_or(0);
             let data = inner.read_data();
             let page = match data.stores.get(store_key) {
-                Some(s) => s.list(fam, view, &q, start, page_size),
+                Some(s) => {
+                    let mut page = s.list(fam, view, &q, start, page_size);
+                    page.rows = (page.rows.into_iter())
+                        .map(|r| with_view(fam, &data.users, c.user_id, r, (false, true)))
+                        .collect();
+                    page
+                }
                 None => Page {
                     rows: Vec::new(),
                     total: (start != -1).then_some(0),
@@ -258,7 +324,8 @@ pub(crate) fn family_call(
                 &given
             };
             let result = {
-                let mut data = inner.write_data();
+                let mut guard = inner.write_data();
+                let data = &mut *guard;
                 let store = data.stores.entry(store_key.to_string()).or_default();
                 if !store.update(fam, view, id, fields, c.user_id, now) {
                     return Err(not_found(fam, d7, action));
@@ -267,7 +334,8 @@ pub(crate) fn family_call(
                     store.set_default(fam, id, name, value, c.user_id, now);
                 }
                 shape(&upd_s, id, || {
-                    store.render_full(fam, view, id).unwrap_or(Value::Null)
+                    let row = store.render_full(fam, view, id).unwrap_or(Value::Null);
+                    with_view(fam, &data.users, c.user_id, row, (true, false))
                 })
             };
             fire(inner, c, fam, "UPDATE", id);

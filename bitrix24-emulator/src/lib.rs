@@ -41,6 +41,7 @@ mod scopes;
 mod server;
 mod specs;
 mod state;
+mod task_view;
 mod v3;
 
 pub use config::{Faults, Limits};

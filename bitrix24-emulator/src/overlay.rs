@@ -10,7 +10,8 @@
 //! spec does not list yet go to `extra`, until the spec lists them.
 
 use crate::entity::{
-    EntityFamily, FieldDefault, FieldSpec, FieldType, Flavor, NumberStyle, Partition, Shape,
+    EntityFamily, FieldDefault, FieldSpec, FieldType, Flavor, NumberStyle, Partition, RowView,
+    Shape,
 };
 use serde_json::{Value, json};
 
@@ -33,6 +34,8 @@ pub(crate) struct Overlay {
     pub fields: &'static [Rules],
     /// Fields the portal has that the spec does not list yet.
     pub extra: fn() -> Vec<FieldSpec>,
+    /// Keys the family's answers compute from other state when rendering a row.
+    pub row_view: Option<RowView>,
 }
 
 impl Overlay {
@@ -167,6 +170,7 @@ const DEAL: Overlay = Overlay {
     ],
     // `crm.deal.fields`: `LOCATION_ID` (location).
     extra: || vec![FieldSpec::new("LOCATION_ID", FieldType::String)],
+    row_view: None,
 };
 
 const LEAD: Overlay = Overlay {
@@ -193,6 +197,7 @@ const LEAD: Overlay = Overlay {
         MOVED,
     ],
     extra: Vec::new,
+    row_view: None,
 };
 
 const CONTACT: Overlay = Overlay {
@@ -212,6 +217,7 @@ const CONTACT: Overlay = Overlay {
     ],
     // `crm.contact.fields`: `PHOTO` (file), `FACE_ID` (integer).
     extra: || vec![file("PHOTO"), FieldSpec::new("FACE_ID", FieldType::Int)],
+    row_view: None,
 };
 
 const COMPANY: Overlay = Overlay {
@@ -233,6 +239,7 @@ const COMPANY: Overlay = Overlay {
     ],
     // `crm.company.fields`: `LOGO` (file).
     extra: || vec![file("LOGO")],
+    row_view: None,
 };
 
 /// `tasks.task.*`: UPPER request keys, camelCase responses with string numbers, `{"task": ...}`
@@ -263,12 +270,14 @@ const TASK: Overlay = Overlay {
         ("DESCRIPTION", |f| f.empty(json!(""))),
         ("FAVORITE", |f| f.default(val("N"))),
     ]],
-    // The fields of `tasks.task.getFields` (and REST 3.0's TaskDto) the spec's `Task` lacks.
+    // The fields of `tasks.task.getFields` (and REST 3.0's TaskDto) the spec's `Task` lacks,
+    // with the values of a new task in the docs' `tasks.task.add` answer.
     extra: || {
         let flag = |n: &str| FieldSpec::new(n, FieldType::Char).default(val("N"));
         let int = |n: &str| FieldSpec::new(n, FieldType::Int);
         let dt = |n: &str| FieldSpec::new(n, FieldType::DateTime);
-        vec![
+        let fixed = |f: FieldSpec, v: Value| f.default(val(v)).read_only();
+        let mut fields = vec![
             int("PARENT_ID"),
             flag("MULTITASK"),
             flag("NOT_VIEWED"),
@@ -279,10 +288,43 @@ const TASK: Overlay = Overlay {
             int("STATUS_CHANGED_BY"),
             int("CLOSED_BY"),
             dt("CLOSED_DATE"),
+            dt("ACTIVITY_DATE").default(FieldDefault::Now).read_only(),
             dt("DATE_START"),
             dt("START_DATE_PLAN"),
             dt("END_DATE_PLAN"),
+            FieldSpec::new("GUID", FieldType::String)
+                .default(FieldDefault::Guid)
+                .read_only(),
             FieldSpec::new("XML_ID", FieldType::String),
+            int("COMMENTS_COUNT").read_only(),
+            int("SERVICE_COMMENTS_COUNT").read_only(),
+            flag("ALLOW_CHANGE_DEADLINE"),
+            flag("ALLOW_TIME_TRACKING"),
+            flag("TASK_CONTROL"),
+            flag("ADD_IN_REPORT"),
+            int("FORKED_BY_TEMPLATE_ID").read_only(),
+            int("TIME_ESTIMATE").default(val(0)),
+            int("TIME_SPENT_IN_LOGS").read_only(),
+            flag("MATCH_WORK_TIME"),
+            int("FORUM_TOPIC_ID").read_only(),
+            int("FORUM_ID").read_only(),
+            fixed(FieldSpec::new("SITE_ID", FieldType::String), json!("s1")),
+            fixed(FieldSpec::new("SUBORDINATE", FieldType::Char), json!("Y")),
+            dt("EXCHANGE_MODIFIED").read_only(),
+            int("EXCHANGE_ID").read_only(),
+            fixed(int("OUTLOOK_VERSION"), json!(1)),
+            dt("VIEWED_DATE").read_only(),
+            FieldSpec::new("SORTING", FieldType::Float).read_only(),
+            int("DURATION_FACT").read_only(),
+            fixed(flag("IS_MUTED"), json!("N")),
+            fixed(flag("IS_PINNED"), json!("N")),
+            fixed(flag("IS_PINNED_IN_GROUP"), json!("N")),
+            int("FLOW_ID"),
+            dt("STATUS_CHANGED_DATE")
+                .default(FieldDefault::Now)
+                .read_only(),
+            int("DURATION_PLAN"),
+            FieldSpec::new("DURATION_TYPE", FieldType::String).default(val("days")),
             int("GROUP_ID").default(val(0)),
             // A task bound to no CRM object answers `"ufCrmTask": false`.
             FieldSpec::new("UF_CRM_TASK", FieldType::Json).empty(json!(false)),
@@ -298,8 +340,14 @@ const TASK: Overlay = Overlay {
             FieldSpec::new("NEW_COMMENTS_COUNT", FieldType::Json)
                 .default(val(0))
                 .read_only(),
-        ]
+        ];
+        // A system user field answered only when selected (`tasks.task.get`).
+        let mut mail = FieldSpec::new("UF_MAIL_MESSAGE", FieldType::Int).on_request();
+        mail.multiple = false;
+        fields.push(mail);
+        fields
     },
+    row_view: Some(crate::task_view::TASK),
 };
 
 /// `crm.category.*`: the pipelines of one `entityTypeId` (`crm.category.list` answers them all
@@ -326,6 +374,7 @@ const CATEGORY: Overlay = Overlay {
         ("ORIGINATOR_ID", |f| f.empty(json!(""))),
     ]],
     extra: Vec::new,
+    row_view: None,
 };
 
 /// The pipeline an object type starts with: id 0 for the legacy types (deals, contacts,
@@ -369,4 +418,5 @@ pub(crate) const ITEM: Overlay = Overlay {
     ]],
     // Set per type by `crm.type.add`.
     extra: || vec![FieldSpec::new("ENTITY_TYPE_ID", FieldType::Int).read_only()],
+    row_view: None,
 };

@@ -477,6 +477,7 @@ fn overlaid(s: &Spec, ent: &EntitySpec, o: &Overlay) -> Family {
     o.apply(&mut spec);
     portal_order(&mut spec, [s]);
     let mut fam = compile(s, spec);
+    fam.row_view = o.row_view;
     fam.served = methods_of(s, o.prefix)
         .into_iter()
         .filter(|l| action_of(l).is_some() || fam.actions.contains_key(l))

@@ -14,6 +14,6 @@ pub use model::{
     EntityFamily, FieldDefault, FieldSpec, FieldType, Flavor, KeyStyle, NumberStyle, Partition,
     Shape, camelize,
 };
-pub(crate) use model::{Family, View};
+pub(crate) use model::{Family, RowCtx, RowView, View};
 pub(crate) use query::ListQuery;
 pub(crate) use store::{Page, Store};

@@ -2,7 +2,7 @@
 //! [`EntityFamily`] (the public description of a family), [`Family`] (its compiled form) and
 //! [`View`] (how one call addresses it).
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 
 /// The type of an entity field (drives parsing, filtering and output).
@@ -50,6 +50,8 @@ pub enum FieldDefault {
     Caller,
     /// A fixed JSON value.
     Value(Value),
+    /// A new GUID, `{xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx}` (a task's `guid`).
+    Guid,
 }
 
 /// One field of an entity family.
@@ -356,6 +358,32 @@ pub(crate) struct Family {
     /// Served by hand-written handlers under the documented method names (`disk.*`, `im.*`,
     /// `sonet_group.*`): the prefix is only the store key.
     pub custom: bool,
+    /// What the family's own methods add to the rows they render (the task's `creator`),
+    /// when it has such keys.
+    pub row_view: Option<RowView>,
+}
+
+/// The keys a family's own answers compute at render time from other state (people, the
+/// caller), which no stored field holds: `tasks.task.*` answers `creator`, `responsible`,
+/// `auditorsData` and the caller's `action` map next to the stored fields.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowView {
+    /// The `select` a `get` (`list: false`) or `list` renders with, from the request's.
+    pub select: fn(Option<&Value>, bool) -> Option<Value>,
+    /// Adds the computed keys to one rendered row.
+    pub row: fn(&mut Map<String, Value>, &RowCtx<'_>),
+}
+
+/// What [`RowView::row`] knows of the call.
+pub(crate) struct RowCtx<'a> {
+    /// The whole row was rendered (no `select`): `add`, `update`, a `get` without `select`.
+    pub full: bool,
+    /// A row of a `list` answer.
+    pub list: bool,
+    /// The calling user.
+    pub caller: u64,
+    /// The display name of a portal user, `None` for an unknown id.
+    pub user_name: &'a dyn Fn(u64) -> Option<String>,
 }
 
 /// The generic actions of a family of `flavor` that no spec describes.
@@ -392,6 +420,7 @@ impl Family {
             events: HashMap::new(),
             actions: HashMap::new(),
             custom: false,
+            row_view: None,
         };
         if fam.spec.flavor == Flavor::Tasks {
             // `getFields` answers `{"fields": {...}}`; `complete` closes the task.
@@ -404,6 +433,8 @@ impl Family {
                     ("STATUS".into(), status),
                     ("CLOSED_BY".into(), FieldDefault::Caller),
                     ("CLOSED_DATE".into(), FieldDefault::Now),
+                    ("STATUS_CHANGED_BY".into(), FieldDefault::Caller),
+                    ("STATUS_CHANGED_DATE".into(), FieldDefault::Now),
                 ],
             );
         }

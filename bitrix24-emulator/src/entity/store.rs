@@ -367,7 +367,7 @@ impl Store {
             .fields
             .iter()
             .map(|f| match &f.default {
-                None | Some(FieldDefault::Now) => V::Null,
+                None | Some(FieldDefault::Now | FieldDefault::Guid) => V::Null,
                 Some(FieldDefault::Caller) => V::Int(1),
                 Some(FieldDefault::Value(v)) => to_v(f.ty, v),
             })
@@ -380,11 +380,22 @@ impl Store {
             .filter(|(_, f)| matches!(f.default, Some(FieldDefault::Now)))
             .map(|(i, f)| (i, f.ty))
             .collect();
+        let guid_slots: Vec<usize> = fam
+            .spec
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| matches!(f.default, Some(FieldDefault::Guid)))
+            .map(|(i, _)| i)
+            .collect();
         for k in 1..=n as i64 {
             let id = base + k;
             let mut vals = defaults.clone();
             for &(i, ty) in &now_slots {
                 vals[i] = to_v(ty, &json!(now as i64 - (n as i64 - k)));
+            }
+            for &i in &guid_slots {
+                vals[i] = V::Str(guid().into());
             }
             vals[0] = V::Int(id);
             buf.clear();
@@ -425,7 +436,22 @@ fn default_value(ty: FieldType, d: &FieldDefault, user: u64, now: f64) -> V {
         FieldDefault::Now => to_v(ty, &json!(now as i64)),
         FieldDefault::Caller => V::Int(user as i64),
         FieldDefault::Value(v) => to_v(ty, v),
+        FieldDefault::Guid => V::Str(guid().into()),
     }
+}
+
+/// A random version-4 GUID in braces, as tasks print theirs
+/// (`"guid":"{c2794da9-c7fe-404d-a709-ddab4578717a}"` in the docs' `tasks.task.add`).
+fn guid() -> String {
+    let (a, b) = (fastrand::u64(..), fastrand::u64(..));
+    format!(
+        "{{{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}}}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        0x8000 | (b >> 48) & 0x3fff,
+        b & 0xffff_ffff_ffff
+    )
 }
 
 fn merge_multifield(name: &str, old: &V, new: &Value, adding: bool) -> Value {
