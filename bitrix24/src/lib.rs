@@ -40,7 +40,7 @@ pub use error::{ApiError, AuthError, Error, ErrorCode, ErrorKind, OptionalExt, R
 pub use idempotency::IdempotencyKey;
 pub use limiter::{OperatingPolicy, RateLimit, RateLimiter};
 pub use method::{Keyset, ListMethod, Method, Risk};
-pub use pagination::Strategy;
+pub use pagination::{RowOrder, StreamOptions, Strategy};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use types::{Date, DateTime, Decimal};

@@ -6,7 +6,10 @@
 //! - **Keyset**: `order {ID: ASC}`, `start=-1` (no counting), each of the 50 commands of a batch
 //!   filtered by `>ID` of the previous command's last row through a `$result[...]` reference:
 //!   up to 2,500 rows per request, and no row skipped or repeated when rows are added or
-//!   removed meanwhile.
+//!   removed meanwhile. After the first page, one sampling request splits the rest into id
+//!   ranges of 2,500 rows that are walked at once, as many as the limiter's burst allows
+//!   (see [`parallel`] for how, and when the walk stays one chain); the rows come out in
+//!   ascending id order, or per range with [`RowOrder::PerRange`].
 //!
 //! [`Strategy::Auto`] takes keyset when the method supports it and the caller set no `order`.
 //!
@@ -44,6 +47,10 @@ pub const PAGE_SIZE: usize = 50;
 /// `u64::MAX` and lands here.)
 pub const MAX_WALK_TOTAL: u64 = u32::MAX as u64;
 
+mod parallel;
+
+pub use parallel::{RowOrder, StreamOptions};
+
 /// How a list is walked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -77,7 +84,7 @@ impl Client {
         self.stream_with(method, Strategy::Auto)
     }
 
-    /// Streams every row with the given strategy.
+    /// Streams every row with the given strategy (and the default [`StreamOptions`]).
     pub fn stream_with<M>(
         &self,
         method: &M,
@@ -86,10 +93,40 @@ impl Client {
     where
         M: ListMethod + 'static,
     {
+        self.stream_with_options(method, StreamOptions::new().strategy(strategy))
+    }
+
+    /// Streams every row as `options` say: the strategy, and for a keyset walk whether the
+    /// id ranges are walked in parallel and in which order their rows come out.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bitrix24::Client) -> Result<(), bitrix24::Error> {
+    /// use futures::TryStreamExt;
+    /// use bitrix24::packs::core::CrmDealList;
+    /// use bitrix24::{RowOrder, StreamOptions};
+    /// let options = StreamOptions::new().row_order(RowOrder::PerRange);
+    /// let deals: Vec<_> = client
+    ///     .stream_with_options(&CrmDealList::new().select(["ID", "TITLE"]), options)
+    ///     .try_collect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn stream_with_options<M>(
+        &self,
+        method: &M,
+        options: StreamOptions,
+    ) -> BoxStream<'static, Result<M::Item, Error>>
+    where
+        M: ListMethod + 'static,
+    {
+        let strategy = options.strategy_of();
         let params = match input::method_params(method) {
             Ok(params) => params,
             Err(e) => return error_stream(e),
         };
+        if M::V3_PAGING.is_some() {
+            return crate::rest_v3::stream::<M>(self, params);
+        }
         // Pages after the first travel inside batch commands (query strings).
         if let Some(path) = crate::php_query::empty_container(&params) {
             return error_stream(Error::invalid(
@@ -118,7 +155,7 @@ impl Client {
             _ => None,
         };
         match keyset {
-            Some(k) => keyset_stream::<M>(self.clone(), &params, k),
+            Some(k) => keyset_stream::<M>(self.clone(), &params, k, options),
             None => offset_stream::<M>(self.clone(), params),
         }
     }
@@ -498,6 +535,9 @@ struct KeysetState {
     /// `>ID` (or `>id`).
     gt: String,
     last: u64,
+    /// The highest id of the range this walk covers (a parallel walk's closed range): rows
+    /// above it belong to the next range and end this walk.
+    upper: Option<u64>,
     first: bool,
     done: bool,
     /// An error met after some rows of the same batch were read: those rows go out first.
@@ -508,6 +548,7 @@ fn keyset_stream<M: ListMethod + 'static>(
     client: Client,
     params: &Map<String, Value>,
     keyset: Keyset,
+    options: StreamOptions,
 ) -> BoxStream<'static, Result<M::Item, Error>> {
     let order_key = find_key(params, "order").unwrap_or_else(|| "order".to_owned());
     let filter_key = find_key(params, "filter").unwrap_or_else(|| "filter".to_owned());
@@ -557,16 +598,31 @@ fn keyset_stream<M: ListMethod + 'static>(
             params.insert(filter_key.clone(), Value::Object(Map::new()));
         }
     }
+    let width = parallel::width(&client, options);
+    let split = width > 1 && parallel::splittable(&params, &filter_key, keyset);
     let state = KeysetState {
         client,
         params,
         filter_key,
         gt,
         last,
+        upper: None,
         first: true,
         done: false,
         pending: None,
     };
+    if split {
+        return parallel::keyset_ranges::<M>(state, keyset, options.order_of(), width);
+    }
+    keyset_walk::<M>(state, keyset)
+}
+
+/// The chained keyset walk from `state` on, one batch at a time (an error pending in `state`
+/// comes out first).
+fn keyset_walk<M: ListMethod + 'static>(
+    state: KeysetState,
+    keyset: Keyset,
+) -> BoxStream<'static, Result<M::Item, Error>> {
     stream::unfold(state, move |mut s| async move {
         if let Some(e) = s.pending.take() {
             s.done = true;
@@ -625,30 +681,7 @@ async fn keyset_step<M: ListMethod>(
     }
     {
         let base = php_query::flatten(&s.params);
-        let link_key = format!("{}[{}]", s.filter_key, s.gt);
-        let commands: Vec<Command> = (0..MAX_COMMANDS)
-            .map(|i| {
-                let mut pairs = base.clone();
-                let value = if i == 0 {
-                    s.last.to_string()
-                } else {
-                    let wrapper = M::WRAPPER.map(|w| format!("[{w}]")).unwrap_or_default();
-                    format!(
-                        "$result[k{}]{wrapper}[{}][{}]",
-                        i - 1,
-                        PAGE_SIZE - 1,
-                        keyset.response_field
-                    )
-                };
-                pairs.push((link_key.clone(), value));
-                Command {
-                    key: format!("k{i}"),
-                    method: M::NAME.to_owned(),
-                    idempotent: true,
-                    pairs,
-                }
-            })
-            .collect();
+        let commands = chained_commands::<M>(&base, &s.filter_key, &s.gt, s.last, "k", keyset);
         let pages = fetch_batch(&s.client, commands).await?;
         let mut out = Vec::with_capacity(MAX_COMMANDS * PAGE_SIZE);
         for i in 0..MAX_COMMANDS {
@@ -673,16 +706,55 @@ async fn keyset_step<M: ListMethod>(
     }
 }
 
+/// 50 commands of `M` named `{prefix}0..{prefix}49` on the flattened params `base`, chained by
+/// id: command 0 reads after `from`, command `i` after the last row of command `i - 1` (a
+/// `$result[...]` reference under `filter_key[gt]`).
+fn chained_commands<M: ListMethod>(
+    base: &[(String, String)],
+    filter_key: &str,
+    gt: &str,
+    from: u64,
+    prefix: &str,
+    keyset: Keyset,
+) -> Vec<Command> {
+    let link_key = format!("{filter_key}[{gt}]");
+    let wrapper = M::WRAPPER.map(|w| format!("[{w}]")).unwrap_or_default();
+    (0..MAX_COMMANDS)
+        .map(|i| {
+            let mut pairs = base.to_vec();
+            let value = if i == 0 {
+                from.to_string()
+            } else {
+                format!(
+                    "$result[{prefix}{}]{wrapper}[{}][{}]",
+                    i - 1,
+                    PAGE_SIZE - 1,
+                    keyset.response_field
+                )
+            };
+            pairs.push((link_key.clone(), value));
+            Command {
+                key: format!("{prefix}{i}"),
+                method: M::NAME.to_owned(),
+                idempotent: true,
+                pairs,
+            }
+        })
+        .collect()
+}
+
 /// Takes one keyset page: checks that its ids grow past the last id read (the walk's `>ID`
-/// bound), remembers its last id and ends the walk on a short page. A page that fails the
-/// check is not handed out: its rows repeat earlier ones or are excluded by the filter.
+/// bound), remembers its last id and ends the walk on a short page, or at the range's upper
+/// id (rows above it are left to the next range). A page that fails the check is not handed
+/// out: its rows repeat earlier ones or are excluded by the filter.
 fn take_page<M: ListMethod>(
     s: &mut KeysetState,
     keyset: Keyset,
-    page: Vec<M::Item>,
+    mut page: Vec<M::Item>,
 ) -> Result<Vec<M::Item>, Error> {
     let mut previous = s.last;
-    for row in &page {
+    let mut keep = page.len();
+    for (i, row) in page.iter().enumerate() {
         let id = M::item_id(row).ok_or_else(|| Error::Decode {
             method: M::NAME.to_owned(),
             path: keyset.response_field.to_owned(),
@@ -699,10 +771,16 @@ fn take_page<M: ListMethod>(
                 ),
             ));
         }
+        if s.upper.is_some_and(|upper| id > upper) {
+            keep = i;
+            break;
+        }
         previous = id;
     }
     s.last = previous;
-    if page.len() < PAGE_SIZE {
+    let full = keep >= PAGE_SIZE;
+    page.truncate(keep);
+    if !full || s.upper.is_some_and(|upper| previous >= upper) {
         s.done = true;
     }
     Ok(page)

@@ -9,6 +9,7 @@ mod idempotency_v3;
 mod not_found;
 mod operating;
 mod paging;
+mod parallel_keyset;
 mod portal;
 mod progress;
 mod review;

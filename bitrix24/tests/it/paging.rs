@@ -1,7 +1,7 @@
 //! Pagination strategies: the exact requests each one sends, and how pages become rows.
 
 use bitrix24::packs::core::{CrmDealList, CrmItemList, TasksTaskList};
-use bitrix24::{Error, ListMethod, Strategy};
+use bitrix24::{Error, ListMethod, Strategy, StreamOptions};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 
@@ -40,7 +40,13 @@ fn batch_answer(results: &[(&str, Value)]) -> Answer {
     )
 }
 
-/// Serves `answers` and collects every row of `request` walked by `strategy`.
+/// The options of a walk whose requests follow one another (a keyset walk as one chain).
+fn one_chain(strategy: Strategy) -> StreamOptions {
+    StreamOptions::new().strategy(strategy).sequential(true)
+}
+
+/// Serves `answers` and collects every row of `request` walked by `strategy` (keyset as one
+/// chain).
 async fn walked<M: ListMethod + 'static>(
     answers: Vec<Answer>,
     request: &M,
@@ -48,7 +54,7 @@ async fn walked<M: ListMethod + 'static>(
 ) -> (Vec<M::Item>, Canned) {
     let server = Canned::start(answers).await;
     let rows = hook_client(&server.webhook())
-        .stream_with(request, strategy)
+        .stream_with_options(request, one_chain(strategy))
         .try_collect()
         .await
         .unwrap();
@@ -213,7 +219,10 @@ async fn rows_read_before_a_failing_page_are_not_lost() {
         json(200, &failing.to_string()),
     ])
     .await;
-    let mut stream = hook_client(&server.webhook()).stream(&CrmDealList::new().select(["ID"]));
+    let mut stream = hook_client(&server.webhook()).stream_with_options(
+        &CrmDealList::new().select(["ID"]),
+        one_chain(Strategy::Auto),
+    );
     let mut seen = 0;
     let err = loop {
         match stream.try_next().await {

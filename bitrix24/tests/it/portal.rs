@@ -141,7 +141,11 @@ where
 async fn keyset_skips_and_repeats_nothing_when_pages_shift() {
     let (_emu, c) = seeded_portal(6_000).await;
     let deleted_ahead: Vec<u64> = (3_000..3_010).chain(5_500..5_505).collect();
-    let mut stream = c.stream_with(&CrmDealList::new().select(["ID"]), Strategy::Keyset);
+    // One chain: the rest of the walk is requested only as the rows are read.
+    let chain = bitrix24::StreamOptions::new()
+        .strategy(Strategy::Keyset)
+        .sequential(true);
+    let mut stream = c.stream_with_options(&CrmDealList::new().select(["ID"]), chain);
     // The first page is read; the rest of the walk has not been requested yet.
     let mut ids = take(&mut stream, 50).await;
     // Rows behind the cursor and ahead of it disappear, new rows appear at the end.

@@ -236,8 +236,10 @@ async fn a_keyset_walk_stops_when_the_portal_ignores_the_id_filter() {
     answers.extend(vec![batch(&results, &[]); 10]);
     let server = Canned::start(answers).await;
     let c = hook_client(&server.webhook());
-    let (rows, err) =
-        walk(c.stream_with(&CrmDealList::new().select(["ID"]), Strategy::Keyset)).await;
+    let chain = bitrix24::StreamOptions::new()
+        .strategy(Strategy::Keyset)
+        .sequential(true);
+    let (rows, err) = walk(c.stream_with_options(&CrmDealList::new().select(["ID"]), chain)).await;
     no_progress(err, "not above");
     assert_eq!(ids(&rows), (1..=50).collect::<Vec<_>>(), "no row repeated");
     assert_eq!(server.seen().len(), 2);
