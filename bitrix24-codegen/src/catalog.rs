@@ -26,7 +26,7 @@ pub fn render_catalog(spec: &Spec) -> String {
         "Cargo feature `{}`; Rust module `bitrix24::packs::{}`. {} methods, {} entities, {} enums, {} events.\n\n",
         spec.pack,
         spec.pack,
-        spec.methods.len(),
+        spec.all_methods().count(),
         spec.entities.len(),
         spec.enums.len(),
         spec.events.len()
@@ -37,12 +37,13 @@ pub fn render_catalog(spec: &Spec) -> String {
     out.push_str("## Methods\n\n");
     out.push_str("| method | Rust | risk | scopes | idempotent | pages | REST 3.0 | docs |\n");
     out.push_str("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
-    for m in spec.methods.values() {
+    for m in spec.all_methods() {
         let scopes = m.scopes_text(", ", "(none)");
         let pages = match m.pagination {
             Pagination::None => "-",
             Pagination::Offset => "offset",
             Pagination::Keyset => "keyset",
+            Pagination::Cursor => "cursor",
         };
         out.push_str(&format!(
             "| `{}` | `{}` | {} | {} | {} | {} | {} | [{}]({}) |\n",
@@ -52,8 +53,11 @@ pub fn render_catalog(spec: &Spec) -> String {
             scopes,
             if m.idempotent { "yes" } else { "no" },
             pages,
-            m.v3.as_deref()
-                .map_or_else(|| "-".to_owned(), |v| format!("`{v}`")),
+            match (&m.v3, m.v3_only) {
+                (Some(v), true) => format!("`{v}` only"),
+                (Some(v), false) => format!("`{v}`"),
+                (None, _) => "-".to_owned(),
+            },
             cell(&m.docs),
             m.docs_url()
         ));

@@ -255,6 +255,18 @@ impl Client {
             .is_ok_and(|s| s.contains(method))
     }
 
+    /// Remembers that `method` is not available on REST 3.0 here.
+    pub(crate) fn remember_v3_unavailable(&self, method: &str) {
+        if let Ok(mut set) = self.inner.v3_unavailable.lock() {
+            set.insert(method.to_owned());
+        }
+    }
+
+    /// The API generation this handle uses.
+    pub(crate) fn api_version(&self) -> ApiVersion {
+        self.version
+    }
+
     /// Sends a typed method and returns its typed result.
     ///
     /// ```no_run
@@ -318,6 +330,17 @@ impl Client {
     }
 
     async fn send_keyed<M: Method>(
+        &self,
+        method: &M,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Response<M::Response>, Error> {
+        if M::V3_ONLY {
+            return crate::rest_v3::send_v3_only(self, method, key).await;
+        }
+        self.send_prepared(method, key).await
+    }
+
+    pub(crate) async fn send_prepared<M: Method>(
         &self,
         method: &M,
         key: Option<&IdempotencyKey>,

@@ -447,6 +447,14 @@ pub enum Error {
         /// Its method.
         method: String,
     },
+    /// A method that exists only on REST 3.0 is not available on this portal: its `/rest/api/`
+    /// answered "method not found" (now or earlier, remembered per method), and v2 has no such
+    /// method to fall back to.
+    #[error("{method}: not available on this portal (a REST 3.0 method the portal does not have)")]
+    NotOnPortal {
+        /// The REST 3.0 method name.
+        method: String,
+    },
 }
 
 /// A response body kept in an error. `Debug` shows only its length: the bytes are there for
@@ -530,7 +538,7 @@ impl Error {
                 ErrorKind::Config
             }
             Error::OutcomeUnknown { .. } => ErrorKind::OutcomeUnknown,
-            Error::NotExecuted { .. } => ErrorKind::Client,
+            Error::NotExecuted { .. } | Error::NotOnPortal { .. } => ErrorKind::Client,
             Error::Pagination { .. } => ErrorKind::Server,
             Error::BatchRequest { source, .. } => source.kind(),
         }

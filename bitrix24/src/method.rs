@@ -49,6 +49,10 @@ pub trait Method: Serialize + Send + Sync {
     /// The REST 3.0 method name (`/rest/api/<name>`), when the method exists there with the
     /// same parameters and response shape as this type describes.
     const V3_NAME: Option<&'static str> = None;
+    /// Whether the method exists only on REST 3.0 in this shape (a `note.*` method, or the v3
+    /// `tasks.task.get` whose params differ from v2's): it is never sent to v2, and a portal
+    /// without it answers [`crate::Error::NotOnPortal`]. Needs [`Method::V3_NAME`].
+    const V3_ONLY: bool = false;
     /// What the envelope's `result` decodes into.
     type Response: DeserializeOwned + Send + 'static;
 
@@ -123,6 +127,18 @@ impl Keyset {
     }
 }
 
+/// How a REST 3.0 list is paged (the v2 `start`/`next` form is not used there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum V3Paging {
+    /// `pagination: {page, limit}`; the last page is the one with fewer rows than `limit`
+    /// (`tasks.task.list`).
+    Page,
+    /// `pagination: {limit, afterCursor}`, `afterCursor` being the `nextCursor` of the page
+    /// before; `nextCursor: null` ends the list (`note.collection.list`).
+    Cursor,
+}
+
 /// A [`Method`] whose result is a page of rows (50 per page on v2).
 pub trait ListMethod: Method {
     /// One row.
@@ -132,6 +148,8 @@ pub trait ListMethod: Method {
     const WRAPPER: Option<&'static str> = None;
     /// Keyset support, when the method can be ordered and filtered by id.
     const KEYSET: Option<Keyset> = None;
+    /// The REST 3.0 paging form of a [`Method::V3_ONLY`] list; `None` pages the v2 way.
+    const V3_PAGING: Option<V3Paging> = None;
     /// The id of a row, used by keyset pagination to continue after the last row.
     fn item_id(item: &Self::Item) -> Option<u64>;
 }

@@ -142,8 +142,13 @@ pub(super) fn method_doc(ctx: &Ctx<'_>, m: &MethodSpec, sname: &str) -> TokenStr
             m.pagination.as_str()
         ));
     }
-    if let Some(v3) = &m.v3 {
-        text.push_str(&format!("\n- REST 3.0: `{v3}`"));
+    match (&m.v3, m.v3_only) {
+        (Some(v3), true) => text.push_str(&format!(
+            "\n- REST 3.0 only: `{v3}` (a portal without it answers \
+             [`Error::NotOnPortal`](crate::Error::NotOnPortal))"
+        )),
+        (Some(v3), false) => text.push_str(&format!("\n- REST 3.0: `{v3}`")),
+        (None, _) => {}
     }
     let args = m
         .params
@@ -270,7 +275,8 @@ pub(super) fn emit_method(ctx: &Ctx<'_>, m: &MethodSpec) -> TokenStream {
     let v3 = match &m.v3 {
         Some(v) => {
             let v = lit(v);
-            quote!(const V3_NAME: Option<&'static str> = Some(#v);)
+            let only = m.v3_only.then(|| quote!(const V3_ONLY: bool = true;));
+            quote!(const V3_NAME: Option<&'static str> = Some(#v); #only)
         }
         None => TokenStream::new(),
     };
@@ -339,6 +345,13 @@ pub(super) fn list_impl(ctx: &Ctx<'_>, m: &MethodSpec, st: &Ident) -> TokenStrea
         }
         _ => TokenStream::new(),
     };
+    let v3_paging = match (m.v3_only, m.pagination) {
+        (true, Pagination::Cursor) => {
+            quote!(const V3_PAGING: Option<crate::V3Paging> = Some(crate::V3Paging::Cursor);)
+        }
+        (true, _) => quote!(const V3_PAGING: Option<crate::V3Paging> = Some(crate::V3Paging::Page);),
+        (false, _) => TokenStream::new(),
+    };
     let item_id = match entity.and_then(EntitySpec::id_field) {
         Some(f) => {
             let fid = ident(&naming::field_ident(&f.name));
@@ -354,6 +367,7 @@ pub(super) fn list_impl(ctx: &Ctx<'_>, m: &MethodSpec, st: &Ident) -> TokenStrea
             type Item = #item_ty;
             #wrapper
             #keyset
+            #v3_paging
             fn item_id(item: &Self::Item) -> Option<u64> {
                 #item_id
             }

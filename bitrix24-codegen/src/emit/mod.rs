@@ -83,7 +83,7 @@ fn spec_refs(s: &Spec) -> Vec<Ref> {
             f.ty.refs(&mut refs);
         }
     }
-    for m in s.methods.values() {
+    for m in s.all_methods() {
         for p in &m.params {
             p.ty.refs(&mut refs);
         }
@@ -182,7 +182,7 @@ fn packs_file(enabled: &[&Spec], shared: bool) -> String {
              Enable with the `{}` feature.",
             s.summary.trim(),
             s.pack,
-            s.methods.len(),
+            s.all_methods().count(),
             s.entities.len(),
             s.enums.len(),
             s.events.len(),
@@ -270,11 +270,12 @@ fn pack_file(ctx: &Ctx<'_>, s: &Spec, needed: &BTreeSet<Ref>) -> String {
             }
         });
     }
-    for m in s.methods.values() {
+    for m in s.all_methods() {
         items.extend(emit_method(ctx, m));
         if let Some(example) = &m.example {
             let st = format_ident!("{}", m.struct_name());
-            let f = format_ident!("{}", naming::method_snake(&m.name));
+            let prefix = if m.v3_only { "v3_" } else { "" };
+            let f = format_ident!("{prefix}{}", naming::method_snake(&m.name));
             let json = lit(example);
             let check = if m.response.list_item().is_some() && m.pagination != Pagination::None {
                 quote!(crate::lenient::check_list_example::<super::#st>(#json);)

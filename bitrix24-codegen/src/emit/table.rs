@@ -50,7 +50,7 @@ pub(super) fn risk_file() -> String {
 pub(super) fn catalog_file(specs: &[Spec]) -> String {
     let mut methods: Vec<(&Spec, &MethodSpec)> = specs
         .iter()
-        .flat_map(|s| s.methods.values().map(move |m| (s, m)))
+        .flat_map(|s| s.all_methods().map(move |m| (s, m)))
         .collect();
     methods.sort_by(|a, b| a.1.name.cmp(&b.1.name));
     let rows = methods.iter().map(|(s, m)| {

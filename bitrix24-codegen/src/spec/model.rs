@@ -102,6 +102,16 @@ pub struct Spec {
     pub entities: BTreeMap<String, EntitySpec>,
     /// Methods by name.
     pub methods: BTreeMap<String, MethodSpec>,
+    /// REST 3.0 methods (`[v3."name"]`) by their v3 name: the v3-only ones, and the v3 twins of
+    /// v2 methods whose parameters or response differ (`tasks.task.get`).
+    pub v3_methods: BTreeMap<String, MethodSpec>,
+}
+
+impl Spec {
+    /// Every method of the file: the v2 ones (`[method]`), then the REST 3.0 ones (`[v3]`).
+    pub fn all_methods(&self) -> impl Iterator<Item = &MethodSpec> {
+        self.methods.values().chain(self.v3_methods.values())
+    }
 }
 
 /// An `[enum.Name]` table.
@@ -177,6 +187,9 @@ pub struct MethodSpec {
     pub response: Response,
     /// REST 3.0 name.
     pub v3: Option<String>,
+    /// Whether the method is a `[v3]` entry: it exists only on REST 3.0 in the shape this spec
+    /// describes (its `name` is the v3 name).
+    pub v3_only: bool,
     /// Pagination style.
     pub pagination: Pagination,
     /// Parameters, sorted by wire name.

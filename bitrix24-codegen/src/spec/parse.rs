@@ -22,6 +22,8 @@ struct RawFile {
     entities: BTreeMap<String, toml::Value>,
     #[serde(default, rename = "method")]
     methods: BTreeMap<String, toml::Value>,
+    #[serde(default, rename = "v3")]
+    v3_methods: BTreeMap<String, toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -200,6 +202,7 @@ pub fn parse_spec(file: &str, text: &str) -> Result<Spec, SpecErrors> {
         enums: BTreeMap::new(),
         entities: BTreeMap::new(),
         methods: BTreeMap::new(),
+        v3_methods: BTreeMap::new(),
     };
     match raw.pack.map(toml::Value::try_into::<RawPack>) {
         None => errs.push(SpecError::new(
@@ -340,9 +343,24 @@ pub fn parse_spec(file: &str, text: &str) -> Result<Spec, SpecErrors> {
     }
 
     for (name, value) in raw.methods {
-        match parse_method(file, &name, value) {
+        match parse_method(file, &name, value, false) {
             Ok(m) => {
                 spec.methods.insert(name, m);
+            }
+            Err(mut e) => errs.append(&mut e),
+        }
+    }
+    for (name, value) in raw.v3_methods {
+        match parse_method(file, &name, value, true) {
+            Ok(mut m) => {
+                // The v3 twin of a v2 method of this file: `TasksTaskGetV3` next to `TasksTaskGet`.
+                if m.rust_name.is_none() && spec.methods.contains_key(&name) {
+                    m.rust_name = Some(format!(
+                        "{}V3",
+                        crate::naming::request_struct(&name, None)
+                    ));
+                }
+                spec.v3_methods.insert(name, m);
             }
             Err(mut e) => errs.append(&mut e),
         }
@@ -411,8 +429,19 @@ fn check_events(file: &str, spec: &Spec) -> Vec<SpecError> {
     errs
 }
 
-fn parse_method(file: &str, name: &str, value: toml::Value) -> Result<MethodSpec, Vec<SpecError>> {
-    let item = Some(format!("method `{name}`"));
+/// One `[method."name"]` entry, or with `v3_only` one `[v3."name"]` entry (named by its REST 3.0
+/// name, which it may not repeat in a `v3` key; paged by `offset` or `cursor`, never `keyset`).
+fn parse_method(
+    file: &str,
+    name: &str,
+    value: toml::Value,
+    v3_only: bool,
+) -> Result<MethodSpec, Vec<SpecError>> {
+    let item = Some(if v3_only {
+        format!("v3 method `{name}`")
+    } else {
+        format!("method `{name}`")
+    });
     let err = |field: Option<&str>, msg: String| SpecError::new(file, item.clone(), field, msg);
     let mut errs = Vec::new();
     if name.is_empty()
@@ -500,10 +529,11 @@ fn parse_method(file: &str, name: &str, value: toml::Value) -> Result<MethodSpec
         None | Some("none") => Pagination::None,
         Some("offset") => Pagination::Offset,
         Some("keyset") => Pagination::Keyset,
+        Some("cursor") => Pagination::Cursor,
         Some(other) => {
             errs.push(err(
                 Some("pagination"),
-                format!("unknown pagination `{other}` (expected none, offset or keyset)"),
+                format!("unknown pagination `{other}` (expected none, offset, keyset or cursor)"),
             ));
             Pagination::None
         }
@@ -518,6 +548,25 @@ fn parse_method(file: &str, name: &str, value: toml::Value) -> Result<MethodSpec
                 "`{}` is set but the response `{r}` is not a list",
                 pagination.as_str()
             ),
+        ));
+    }
+    if v3_only && raw.v3.is_some() {
+        errs.push(err(
+            Some("v3"),
+            "a `[v3]` entry is named by its REST 3.0 name; drop `v3`".into(),
+        ));
+    }
+    if v3_only && matches!(pagination, Pagination::Keyset) {
+        errs.push(err(
+            Some("pagination"),
+            "REST 3.0 lists page by `offset` (pagination.page/limit) or `cursor`, not `keyset`"
+                .into(),
+        ));
+    }
+    if !v3_only && matches!(pagination, Pagination::Cursor) {
+        errs.push(err(
+            Some("pagination"),
+            "`cursor` is the REST 3.0 form: only for `[v3]` entries".into(),
         ));
     }
     if let Some(v3) = &raw.v3
@@ -586,7 +635,8 @@ fn parse_method(file: &str, name: &str, value: toml::Value) -> Result<MethodSpec
         scopes,
         idempotent: raw.idempotent.unwrap_or(risk.default_idempotent()),
         response: response.expect("checked"),
-        v3: raw.v3,
+        v3: if v3_only { Some(name.to_owned()) } else { raw.v3 },
+        v3_only,
         pagination,
         params,
         example: raw.example,

@@ -271,6 +271,8 @@ pub enum Pagination {
     Offset,
     /// Offset, and keyset (`order ID ASC`, `filter >ID`, `start=-1`).
     Keyset,
+    /// REST 3.0 cursor: `pagination.afterCursor` set to the `nextCursor` of the previous page.
+    Cursor,
 }
 
 impl Pagination {
@@ -280,6 +282,7 @@ impl Pagination {
             Pagination::None => "none",
             Pagination::Offset => "offset",
             Pagination::Keyset => "keyset",
+            Pagination::Cursor => "cursor",
         }
     }
 }

@@ -64,15 +64,18 @@ pub fn validate(specs: &[Spec]) -> Result<(), SpecErrors> {
                 format!("pack `{}` is also defined in {prev}", s.pack),
             ));
         }
-        for name in s.methods.keys() {
-            // Method names are case-insensitive on the portal.
-            if let Some(prev) = methods.insert(name.to_ascii_lowercase(), &s.file) {
-                errs.push(SpecError::new(
-                    &s.file,
-                    Some(format!("method `{name}`")),
-                    None,
-                    format!("duplicate method: also defined in {prev}"),
-                ));
+        // Method names are case-insensitive on the portal; v2 and REST 3.0 names are apart.
+        for (kind, names) in [("method", &s.methods), ("v3 method", &s.v3_methods)] {
+            for name in names.keys() {
+                let key = format!("{kind} {}", name.to_ascii_lowercase());
+                if let Some(prev) = methods.insert(key, &s.file) {
+                    errs.push(SpecError::new(
+                        &s.file,
+                        Some(format!("{kind} `{name}`")),
+                        None,
+                        format!("duplicate {kind}: also defined in {prev}"),
+                    ));
+                }
             }
         }
         for (kind, names) in [
@@ -185,8 +188,28 @@ pub fn validate(specs: &[Spec]) -> Result<(), SpecErrors> {
             names.insert(n.clone(), format!("enum `{n}`"));
         }
         names.insert("Event".into(), "the pack's `Event` enum".into());
-        for (mname, m) in &s.methods {
-            let item = format!("method `{mname}`");
+        for m in s.all_methods() {
+            let mname = &m.name;
+            let item = if m.v3_only {
+                format!("v3 method `{mname}`")
+            } else {
+                format!("method `{mname}`")
+            };
+            // A REST 3.0 list pages through its `pagination` object.
+            if m.v3_only
+                && m.pagination != Pagination::None
+                && !m
+                    .params
+                    .iter()
+                    .any(|p| p.name == "pagination" && matches!(p.ty, Ty::Object))
+            {
+                errs.push(SpecError::new(
+                    &s.file,
+                    Some(item.clone()),
+                    Some("pagination"),
+                    "a REST 3.0 list needs a `pagination` parameter of type `object`",
+                ));
+            }
             for p in &m.params {
                 check_refs(&mut errs, s, &item, &format!("params.{}", p.name), &p.ty);
             }
