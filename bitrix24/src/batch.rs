@@ -162,18 +162,26 @@ fn check_link_keys(method: &str, links: &[(&str, BatchRef)]) -> Result<(), Error
     };
     for (key, _) in links {
         let param = key.split('[').next().unwrap_or(key);
-        if info.params.contains(&param) {
+        if info.param(param).is_some() {
             continue;
         }
-        let hint = match info.params.iter().find(|p| p.eq_ignore_ascii_case(param)) {
-            Some(p) => format!("; did you mean `{p}`?"),
+        let hint = match info
+            .params
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(param))
+        {
+            Some(p) => format!("; did you mean `{}`?", p.name),
             None => String::new(),
         };
         return Err(Error::invalid(
             method,
             format!(
                 "link key `{key}` names no parameter of {method} (its parameters: {}){hint}",
-                info.params.join(", ")
+                info.params
+                    .iter()
+                    .map(|p| p.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         ));
     }

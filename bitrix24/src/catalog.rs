@@ -17,8 +17,8 @@ pub struct MethodInfo {
     pub risk: Risk,
     /// Scopes any one of which allows the call (empty for global methods).
     pub scopes: &'static [&'static str],
-    /// The parameters the docs list, as the portal spells them, in the docs' order.
-    pub params: &'static [&'static str],
+    /// The parameters the specs list (wire name, type, whether required), in the specs' order.
+    pub params: &'static [ParamInfo],
     /// Whether re-sending has the same effect as sending once.
     pub idempotent: bool,
     /// The official docs page.
@@ -27,6 +27,31 @@ pub struct MethodInfo {
     pub v3: Option<&'static str>,
     /// Whether the method is paginated (implements `ListMethod`).
     pub paginated: bool,
+    /// The shape of `result`, in the specs' notation (`id`, `list:Deal`, `entity:User`,
+    /// `wrapped:task:Task`, ...).
+    pub response: &'static str,
+}
+
+impl MethodInfo {
+    /// The parameter `name` (exact spelling), if the specs list it.
+    pub fn param(&self, name: &str) -> Option<&'static ParamInfo> {
+        self.params.iter().find(|p| p.name == name)
+    }
+}
+
+/// What the specs say about one parameter of a method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ParamInfo {
+    /// The wire name, as the portal spells it (`id`, `fields`, `FILTER`).
+    pub name: &'static str,
+    /// The type in the specs' notation (`string`, `int`, `id`, `bool`, `object`,
+    /// `list<string>`, `entity:DealFields`, ...).
+    pub ty: &'static str,
+    /// Whether the method needs it.
+    pub required: bool,
+    /// One line from the docs (may be empty).
+    pub doc: &'static str,
 }
 
 /// What the specs say about one pack.

@@ -59,7 +59,12 @@ pub(super) fn catalog_file(specs: &[Spec]) -> String {
         let summary = lit(m.summary.trim());
         let risk = risk_tokens(m.risk);
         let scopes: Vec<Literal> = m.scopes.iter().map(|x| lit(x)).collect();
-        let params: Vec<Literal> = m.params.iter().map(|p| lit(&p.name)).collect();
+        let params = m.params.iter().map(|p| {
+            let (name, ty, required) = (lit(&p.name), lit(&p.ty.to_string()), p.required);
+            let doc = lit(p.doc.as_deref().unwrap_or("").trim());
+            quote!(ParamInfo { name: #name, ty: #ty, required: #required, doc: #doc })
+        });
+        let response = lit(&m.response.to_string());
         let idem = m.idempotent;
         let docs = lit(&m.docs_url());
         let v3 = match &m.v3 {
@@ -82,6 +87,7 @@ pub(super) fn catalog_file(specs: &[Spec]) -> String {
                 docs: #docs,
                 v3: #v3,
                 paginated: #list,
+                response: #response,
             }
         }
     });
