@@ -4,6 +4,8 @@
 pub mod auth;
 pub mod batch;
 mod batch_results;
+#[cfg(any(feature = "policy", feature = "events"))]
+mod claim;
 mod body;
 mod builder;
 pub mod client;

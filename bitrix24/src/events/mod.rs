@@ -52,7 +52,7 @@ mod router;
 mod service;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
-mod sqlite;
+pub(crate) mod sqlite;
 mod store;
 mod worker;
 
@@ -70,7 +70,7 @@ pub use service::{Accepted, EventHandler, EventService, HandlerError, Rejected, 
 #[cfg(feature = "sqlite")]
 pub use sqlite::{Durability, SqliteStore, SqliteTokenStore};
 pub use store::{
-    BatchRecord, BatchState, DeadLetter, DeadLetterQueue, Dedup, IdempotencyStore, Inbox,
+    BatchRecord, BatchState, Claimed, DeadLetter, DeadLetterQueue, Dedup, IdempotencyStore, Inbox,
     InboxEntry, InboxStatus, MemoryStore, OfflineStore, Outcome, OutcomeRecord, OutcomeUpdate,
     QueueKey, Recorded, StoreError, StoreFuture, Tenant, TenantStore,
 };

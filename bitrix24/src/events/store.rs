@@ -4,7 +4,8 @@
 //! - [`TenantStore`]: installed portals keyed by `member_id`, their `application_token` and
 //!   OAuth tokens, and a [`TokenStore`] per tenant.
 //! - [`Inbox`]: every verified online event, before its handler runs.
-//! - [`IdempotencyStore`]: key -> stored result with a TTL, for idempotent handlers.
+//! - [`IdempotencyStore`]: key -> stored result with a TTL, claimed atomically with a lease,
+//!   for idempotent handlers.
 //! - [`DeadLetterQueue`]: events that exhausted their retry budget or cannot be read.
 //! - [`OfflineStore`]: the offline worker's reserved batches, per-row outcomes and per-message
 //!   retry counts.
@@ -20,6 +21,7 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 
 use crate::auth::OAuthTokens;
+use crate::claim::{ClaimRecord, ClaimStatus, decide};
 use crate::error::{AuthError, Error};
 use crate::secret::Secret;
 use crate::token_store::TokenStore;
@@ -45,6 +47,12 @@ pub enum StoreError {
     /// The database failed (locked past the busy timeout, I/O, a failed migration).
     #[error("store backend: {0}")]
     Backend(String),
+    /// An idempotency key is claimed by another holder whose lease is running.
+    #[error("idempotency key {key} is in progress elsewhere")]
+    InProgress {
+        /// The key.
+        key: String,
+    },
 }
 
 impl From<StoreError> for Error {
@@ -172,6 +180,19 @@ pub trait Inbox: Send + Sync + 'static {
     fn pending(&self, limit: usize) -> StoreFuture<'_, Vec<InboxEntry>>;
 }
 
+/// What [`IdempotencyStore::claim`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Claimed {
+    /// The caller holds the key now: run the work, then [`IdempotencyStore::put`] its result
+    /// or [`IdempotencyStore::release`] the key.
+    Acquired,
+    /// The work ran before: its stored result.
+    Done(String),
+    /// Another holder's lease is running.
+    Busy,
+}
+
 /// Key -> stored result, with a time to live: what makes a handler idempotent under
 /// at-least-once delivery.
 pub trait IdempotencyStore: Send + Sync + 'static {
@@ -181,6 +202,33 @@ pub trait IdempotencyStore: Send + Sync + 'static {
     fn put<'a>(&'a self, key: &'a str, result: &'a str, expires_at: u64) -> StoreFuture<'a, ()>;
     /// Deletes expired keys; how many.
     fn purge_expired(&self) -> StoreFuture<'_, u64>;
+    /// Claims `key` atomically for `lease`: of concurrent callers (threads, or processes
+    /// sharing a database) one gets [`Claimed::Acquired`]; a claim whose holder died is taken
+    /// over once its lease ran out.
+    fn claim<'a>(&'a self, key: &'a str, lease: std::time::Duration) -> StoreFuture<'a, Claimed>;
+    /// Gives a claimed key up (the work failed), so that it may run again.
+    fn release<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()>;
+}
+
+/// The [`Claimed`] of a verdict (the events' keys carry no fingerprint and are never marked
+/// unknown, so the other verdicts only mean "held elsewhere").
+pub(crate) fn claimed(v: crate::claim::Verdict) -> Claimed {
+    use crate::claim::Verdict;
+    match v {
+        Verdict::Proceed => Claimed::Acquired,
+        Verdict::Replay(r) => Claimed::Done(r),
+        Verdict::InProgress | Verdict::Reused | Verdict::Unknown => Claimed::Busy,
+    }
+}
+
+/// The times of an events' claim: the `in_progress` record lives as long as its lease.
+pub(crate) fn claim_times(lease: std::time::Duration) -> crate::claim::ClaimTimes {
+    let lease = lease.as_secs().max(1);
+    crate::claim::ClaimTimes {
+        now: unix_now(),
+        lease,
+        ttl: lease,
+    }
 }
 
 /// An event that exhausted its retry budget or could not be read.
@@ -379,7 +427,7 @@ struct MemoryState {
     inbox: BTreeMap<i64, InboxEntry>,
     inbox_keys: HashMap<String, i64>,
     next_inbox: i64,
-    idempotency: HashMap<String, (String, u64)>,
+    idempotency: HashMap<String, ClaimRecord>,
     dead: BTreeMap<(String, String), DeadLetter>,
     batches: HashMap<QueueKey, Vec<BatchRecord>>,
     outcomes: HashMap<(QueueKey, String), BTreeMap<u64, OutcomeRecord>>,
@@ -539,15 +587,15 @@ impl IdempotencyStore for MemoryStore {
         ready(self.with(|s| {
             s.idempotency
                 .get(key)
-                .filter(|(_, exp)| *exp > now)
-                .map(|(v, _)| v.clone())
+                .filter(|r| r.status == ClaimStatus::Done && r.expires_at > now)
+                .and_then(|r| r.result.clone())
         }))
     }
 
     fn put<'a>(&'a self, key: &'a str, result: &'a str, expires_at: u64) -> StoreFuture<'a, ()> {
+        let done = ClaimRecord::done_until(result, unix_now(), expires_at);
         ready(self.with(|s| {
-            s.idempotency
-                .insert(key.to_owned(), (result.to_owned(), expires_at));
+            s.idempotency.insert(key.to_owned(), done);
         }))
     }
 
@@ -555,8 +603,27 @@ impl IdempotencyStore for MemoryStore {
         let now = unix_now();
         ready(self.with(|s| {
             let before = s.idempotency.len();
-            s.idempotency.retain(|_, (_, exp)| *exp > now);
+            s.idempotency
+                .retain(|_, r| r.status == ClaimStatus::Unknown || r.expires_at > now);
             (before - s.idempotency.len()) as u64
+        }))
+    }
+
+    fn claim<'a>(&'a self, key: &'a str, lease: std::time::Duration) -> StoreFuture<'a, Claimed> {
+        let t = claim_times(lease);
+        ready(self.with(|s| {
+            let verdict = decide(s.idempotency.get(key), "", t);
+            if verdict == crate::claim::Verdict::Proceed {
+                let r = ClaimRecord::new(ClaimStatus::InProgress, "", None, t.now, t.ttl);
+                s.idempotency.insert(key.to_owned(), r);
+            }
+            claimed(verdict)
+        }))
+    }
+
+    fn release<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        ready(self.with(|s| {
+            s.idempotency.remove(key);
         }))
     }
 }
@@ -726,16 +793,27 @@ impl OfflineStore for MemoryStore {
 pub struct Dedup<S> {
     store: S,
     ttl: std::time::Duration,
+    lease: std::time::Duration,
 }
 
 impl<S: IdempotencyStore> Dedup<S> {
-    /// Remembers results for `ttl`.
+    /// Remembers results for `ttl`; a run holds its key for at most 10 minutes (or `ttl`,
+    /// if shorter) before another caller may take it over.
     pub fn new(store: S, ttl: std::time::Duration) -> Self {
-        Dedup { store, ttl }
+        let lease = ttl.min(std::time::Duration::from_secs(600));
+        Dedup { store, ttl, lease }
     }
 
-    /// The stored result for `key`, or runs `f` and stores its success. A failure is not
-    /// stored (the next delivery runs `f` again). Two concurrent first calls may both run.
+    /// How long a run holds its key: a holder that died is taken over after this.
+    #[must_use]
+    pub fn lease(mut self, lease: std::time::Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// The stored result for `key`, or claims the key, runs `f` and stores its success. A
+    /// failure is not stored and releases the key (the next delivery runs `f` again). Of
+    /// concurrent first calls one runs `f`; the others get [`StoreError::InProgress`].
     pub async fn once<F, Fut, E>(&self, key: &str, f: F) -> Result<Result<String, E>, StoreError>
     where
         F: FnOnce() -> Fut,
@@ -744,13 +822,25 @@ impl<S: IdempotencyStore> Dedup<S> {
         if let Some(done) = self.store.get(key).await? {
             return Ok(Ok(done));
         }
+        match self.store.claim(key, self.lease).await? {
+            Claimed::Done(done) => return Ok(Ok(done)),
+            Claimed::Busy => {
+                return Err(StoreError::InProgress {
+                    key: key.to_owned(),
+                });
+            }
+            Claimed::Acquired => {}
+        }
         match f().await {
             Ok(result) => {
                 let expires = unix_now().saturating_add(self.ttl.as_secs().max(1));
                 self.store.put(key, &result, expires).await?;
                 Ok(Ok(result))
             }
-            Err(e) => Ok(Err(e)),
+            Err(e) => {
+                self.store.release(key).await?;
+                Ok(Err(e))
+            }
         }
     }
 }

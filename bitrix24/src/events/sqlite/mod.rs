@@ -90,7 +90,20 @@ const MIGRATIONS: &[&str] = &[
         member_id TEXT NOT NULL, connector TEXT NOT NULL, since INTEGER NOT NULL,
         PRIMARY KEY (member_id, connector)
      );",
+    // 2: idempotency keys claimed with a lease (status, fingerprint, updated_at) and the
+    // policy's plans.
+    "ALTER TABLE idempotency ADD COLUMN status TEXT NOT NULL DEFAULT 'done';
+     ALTER TABLE idempotency ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '';
+     ALTER TABLE idempotency ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+     CREATE TABLE plans (
+        plan_id TEXT PRIMARY KEY NOT NULL, tenant TEXT NOT NULL, method TEXT NOT NULL,
+        plan TEXT NOT NULL, expires_at INTEGER NOT NULL, executed_at INTEGER
+     );",
 ];
+
+/// `PRAGMA application_id` of our databases ("B24S"): a file of another application is
+/// refused instead of being migrated.
+const APPLICATION_ID: i32 = 0x4232_3453;
 
 /// How hard a commit is pushed to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -126,7 +139,7 @@ impl fmt::Debug for SqliteStore {
 
 /// A write transaction that takes the write lock at once, so two processes never deadlock
 /// upgrading a read lock.
-fn immediate(c: &mut Connection) -> Result<rusqlite::Transaction<'_>, StoreError> {
+pub(crate) fn immediate(c: &mut Connection) -> Result<rusqlite::Transaction<'_>, StoreError> {
     c.transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(backend)
 }
@@ -143,7 +156,7 @@ fn execute_each<P: rusqlite::Params + Copy>(
     Ok(())
 }
 
-fn backend(e: impl fmt::Display) -> StoreError {
+pub(crate) fn backend(e: impl fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
@@ -157,7 +170,7 @@ fn corrupt(table: &'static str, key: &str, e: impl fmt::Display) -> StoreError {
 
 /// A read error as [`StoreError::Corrupt`] when the row was there but a column could not be
 /// read, else as a backend error.
-fn read_error(table: &'static str, key: &str, e: rusqlite::Error) -> StoreError {
+pub(crate) fn read_error(table: &'static str, key: &str, e: rusqlite::Error) -> StoreError {
     match e {
         rusqlite::Error::InvalidColumnType(..)
         | rusqlite::Error::FromSqlConversionFailure(..)
@@ -264,7 +277,9 @@ impl SqliteStore {
     }
 }
 
-fn open_blocking(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
+/// Opens the database at `path` (creating it owner-only), applies pending migrations and
+/// refuses a file of another application or a newer schema.
+pub(crate) fn open_blocking(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
     #[cfg(unix)]
     if !path.exists() {
         // Created owner-only before SQLite opens it: the file holds tokens.
@@ -300,6 +315,24 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let version: u32 = tx
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(backend)?;
+    let app: i32 = tx
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(backend)?;
+    let tables: i64 = tx
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .map_err(backend)?;
+    // Ours: our application id, or (files of builds before it) a schema version; a fresh
+    // file has neither and no table.
+    if (app != 0 && app != APPLICATION_ID) || (app == 0 && version == 0 && tables > 0) {
+        return Err(StoreError::Backend(format!(
+            "not a bitrix24 store (application_id {app:#x}, user_version {version}, \
+             {tables} schema objects)"
+        )));
+    }
+    if app == 0 {
+        tx.pragma_update(None, "application_id", APPLICATION_ID)
+            .map_err(backend)?;
+    }
     if version as usize > MIGRATIONS.len() {
         return Err(StoreError::Backend(format!(
             "the database has schema version {version}, newer than this build knows ({})",
@@ -453,6 +486,7 @@ impl TenantStore for SqliteStore {
     }
 }
 
+pub(crate) mod claims;
 mod queues;
 mod tokens;
 

@@ -3,11 +3,12 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
-use super::{SqliteStore, backend, corrupt, execute_each, immediate, read_error};
+use super::{SqliteStore, backend, claims, corrupt, execute_each, immediate, read_error};
+use crate::claim::ClaimRecord;
 use crate::events::store::{
-    BatchRecord, BatchState, DeadLetter, DeadLetterQueue, IdempotencyStore, Inbox, InboxEntry,
-    InboxStatus, OfflineStore, Outcome, OutcomeRecord, OutcomeUpdate, QueueKey, Recorded,
-    StoreError, StoreFuture, unix_now,
+    BatchRecord, BatchState, Claimed, DeadLetter, DeadLetterQueue, IdempotencyStore, Inbox,
+    InboxEntry, InboxStatus, OfflineStore, Outcome, OutcomeRecord, OutcomeUpdate, QueueKey,
+    Recorded, StoreError, StoreFuture, claim_times, claimed, unix_now,
 };
 
 fn status_text(status: &InboxStatus) -> (&'static str, Option<String>) {
@@ -117,7 +118,8 @@ impl IdempotencyStore for SqliteStore {
         let key = key.to_owned();
         self.boxed(move |c| {
             c.query_row(
-                "SELECT result FROM idempotency WHERE key = ?1 AND expires_at > ?2",
+                "SELECT result FROM idempotency
+                 WHERE key = ?1 AND status = 'done' AND expires_at > ?2",
                 params![key, unix_now() as i64],
                 |r| r.get(0),
             )
@@ -127,27 +129,31 @@ impl IdempotencyStore for SqliteStore {
     }
 
     fn put<'a>(&'a self, key: &'a str, result: &'a str, expires_at: u64) -> StoreFuture<'a, ()> {
-        let (key, result) = (key.to_owned(), result.to_owned());
-        self.boxed(move |c| {
-            c.execute(
-                "INSERT INTO idempotency (key, result, expires_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (key) DO UPDATE SET result = ?2, expires_at = ?3",
-                params![key, result, expires_at as i64],
-            )
-            .map_err(backend)?;
-            Ok(())
-        })
+        let done = ClaimRecord::done_until(result, unix_now(), expires_at);
+        let key = key.to_owned();
+        self.boxed(move |c| claims::store(c, &key, &done))
     }
 
     fn purge_expired(&self) -> StoreFuture<'_, u64> {
         self.boxed(move |c| {
             c.execute(
-                "DELETE FROM idempotency WHERE expires_at <= ?1",
+                "DELETE FROM idempotency WHERE status <> 'unknown' AND expires_at <= ?1",
                 [unix_now() as i64],
             )
             .map(|n| n as u64)
             .map_err(backend)
         })
+    }
+
+    fn claim<'a>(&'a self, key: &'a str, lease: std::time::Duration) -> StoreFuture<'a, Claimed> {
+        let key = key.to_owned();
+        let t = claim_times(lease);
+        self.boxed(move |c| claims::claim(c, &key, "", t).map(claimed))
+    }
+
+    fn release<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        let key = key.to_owned();
+        self.boxed(move |c| claims::release(c, &key).map(|_| ()))
     }
 }
 
