@@ -70,7 +70,8 @@ pub struct CallArgs {
     /// Execute a stored plan, exactly once.
     #[arg(long, value_name = "ID", default_value = "")]
     pub execute_plan: String,
-    /// The plan store.
+    /// The plan store: a JSON file, or a SQLite database when the name ends in `.db`,
+    /// `.sqlite` or `.sqlite3` (it may be the idempotency store's database).
     #[arg(
         long,
         env = "B24_PLAN_FILE",
@@ -173,7 +174,7 @@ pub async fn run(args: CallArgs, masker: &Masker) -> Result<(), Fail> {
     let guard = args
         .guard
         .guard(policy, tenant)
-        .plans(PlanStore::new(&args.plan_file, args.plan_ttl_sec));
+        .plans(PlanStore::open(args.plan_file.trim(), args.plan_ttl_sec));
 
     if args.plan_only {
         let m = method.unwrap_or_default();

@@ -28,7 +28,8 @@ pub struct GuardArgs {
     /// Required for destructive calls (delete, remove, unbind, ...).
     #[arg(long)]
     pub confirm_destructive: bool,
-    /// The idempotency store.
+    /// The idempotency store: a JSON file, or a SQLite database when the name ends in
+    /// `.db`, `.sqlite` or `.sqlite3` (keys claimed atomically across processes).
     #[arg(
         long,
         env = "B24_IDEMPOTENCY_FILE",
@@ -67,7 +68,7 @@ impl GuardArgs {
 
     /// The idempotency store.
     pub fn idempotency_store(&self) -> IdempotencyStore {
-        IdempotencyStore::new(&self.idempotency_file, self.idempotency_ttl_sec)
+        IdempotencyStore::open(self.idempotency_file.trim(), self.idempotency_ttl_sec)
     }
 
     /// A guard for `tenant` with the idempotency store and, unless `--no-audit`, the audit

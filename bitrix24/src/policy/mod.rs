@@ -19,7 +19,9 @@
 //!   [`Guard::precheck`] to check every input of a tool before its first request.
 //!
 //! The stores are JSON files shared safely by several processes (an advisory lock file,
-//! write to a temporary file, fsync, atomic rename).
+//! write to a temporary file, fsync, atomic rename), memory, or (feature `sqlite`) a SQLite
+//! database where a plan is executed and a key claimed in one transaction;
+//! [`PlanStore::open`] and [`IdempotencyStore::open`] pick one by the file name.
 //!
 //! ```
 //! use bitrix24::policy::{Confirm, Policy, PolicyError};
@@ -38,8 +40,12 @@
 
 mod audit;
 mod error;
+mod file_store;
 mod guard;
+mod memory_store;
 mod rules;
+#[cfg(feature = "sqlite")]
+mod sqlite_store;
 mod store;
 
 pub use audit::{AuditLog, AuditRow};
@@ -50,4 +56,6 @@ pub use rules::{
     PACK_PATTERNS, Pattern, Policy, normalize_method, pack_patterns, parse_allowlist, parse_packs,
     risk_rank,
 };
-pub use store::{Begin, IdempotencyStore, Plan, PlanStore, canonical_json, params_hash, unix_now};
+pub use store::{
+    Begin, IdempotencyStore, Plan, PlanStore, canonical_json, is_sqlite_path, params_hash, unix_now,
+};

@@ -1,22 +1,24 @@
-//! File stores for plans and idempotency records, shared by several processes.
+//! The policy's stores of plans and idempotency records, over one of three backends: a JSON
+//! file shared by several processes ([`PlanStore::new`], [`IdempotencyStore::new`]), memory
+//! ([`PlanStore::in_memory`]) or, with the feature `sqlite`, a SQLite database
+//! ([`PlanStore::sqlite`]). [`PlanStore::open`] picks the backend from the file name.
 //!
-//! Every change takes an exclusive advisory lock on `<file>.lock`, reads the file, writes the
-//! new state to a temporary file in the same directory, fsyncs it, renames it over the file
-//! and fsyncs the directory: a reader never sees half a state, and a crash leaves either the
-//! old state or the new one.
+//! Each backend changes its state under one lock (an advisory file lock, a mutex, a
+//! `BEGIN IMMEDIATE` transaction): of two processes executing one plan or claiming one key,
+//! exactly one gets it.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::file_store::LockedJson;
+use super::memory_store::Memory;
 use super::{Decision, PolicyError};
+use crate::claim::{ClaimRecord, ClaimStatus, ClaimTimes, Verdict};
 
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> u64 {
@@ -63,19 +65,136 @@ pub fn params_hash(method: &str, params: &Value) -> String {
 
 type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
-/// What both stores are made of: the locked file, how long its entries live and the clock.
+/// Where plans live: a backend changes one plan under its lock.
+pub(crate) trait PlanBackend: Send + Sync + std::fmt::Debug {
+    /// Stores `plan`, forgetting the plans that expired before `drop_before`.
+    fn insert(&self, plan: &Plan, drop_before: u64) -> Result<(), PolicyError>;
+    /// Under the lock: hands the plan `id` (`None` when absent or unreadable) to `f`, and
+    /// stores the plan `f` returns when it says it changed.
+    fn with_plan(
+        &self,
+        id: &str,
+        f: &mut dyn FnMut(Option<Plan>) -> Result<(Plan, bool), PolicyError>,
+    ) -> Result<Plan, PolicyError>;
+}
+
+/// Where idempotency records live: a backend claims a key atomically.
+pub(crate) trait ClaimBackend: Send + Sync + std::fmt::Debug {
+    /// Forgets the records no longer [`ClaimRecord::live`], applies
+    /// [`crate::claim::decide`] and, on [`Verdict::Proceed`], stores the `in_progress`
+    /// claim, all under the lock.
+    fn claim(&self, key: &str, fingerprint: &str, t: ClaimTimes) -> Result<Verdict, PolicyError>;
+    /// Stores the record of `key`.
+    fn store(&self, key: &str, record: &ClaimRecord) -> Result<(), PolicyError>;
+    /// Forgets `key`.
+    fn release(&self, key: &str) -> Result<(), PolicyError>;
+}
+
+/// Whether `path` names a SQLite database: it ends in `.db`, `.sqlite` or `.sqlite3`.
+pub fn is_sqlite_path(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| ["db", "sqlite", "sqlite3"].contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// A SQLite path in a build without the feature `sqlite`: every call says so.
+#[cfg(not(feature = "sqlite"))]
+#[derive(Debug)]
+struct Unavailable(PathBuf);
+
+#[cfg(not(feature = "sqlite"))]
+impl Unavailable {
+    fn err(&self) -> PolicyError {
+        PolicyError::store(
+            &self.0,
+            "a SQLite store needs the feature `sqlite` of bitrix24",
+        )
+    }
+}
+
+#[cfg(not(feature = "sqlite"))]
+impl PlanBackend for Unavailable {
+    fn insert(&self, _: &Plan, _: u64) -> Result<(), PolicyError> {
+        Err(self.err())
+    }
+
+    fn with_plan(
+        &self,
+        _: &str,
+        _: &mut dyn FnMut(Option<Plan>) -> Result<(Plan, bool), PolicyError>,
+    ) -> Result<Plan, PolicyError> {
+        Err(self.err())
+    }
+}
+
+#[cfg(not(feature = "sqlite"))]
+impl ClaimBackend for Unavailable {
+    fn claim(&self, _: &str, _: &str, _: ClaimTimes) -> Result<Verdict, PolicyError> {
+        Err(self.err())
+    }
+
+    fn store(&self, _: &str, _: &ClaimRecord) -> Result<(), PolicyError> {
+        Err(self.err())
+    }
+
+    fn release(&self, _: &str) -> Result<(), PolicyError> {
+        Err(self.err())
+    }
+}
+
+/// Both backends of one location.
+#[derive(Debug, Clone)]
+struct Backend {
+    plans: Arc<dyn PlanBackend>,
+    claims: Arc<dyn ClaimBackend>,
+}
+
+impl Backend {
+    fn of<B: PlanBackend + ClaimBackend + 'static>(b: B) -> Self {
+        let b = Arc::new(b);
+        Backend {
+            plans: b.clone(),
+            claims: b,
+        }
+    }
+
+    fn json(path: &Path) -> Self {
+        Self::of(LockedJson::new(path.to_path_buf()))
+    }
+
+    #[cfg(feature = "sqlite")]
+    fn sqlite(path: &Path) -> Result<Self, PolicyError> {
+        super::sqlite_store::Sqlite::open(path).map(Self::of)
+    }
+
+    /// By name; a SQLite database is opened on first use.
+    fn open(path: &Path) -> Self {
+        if !is_sqlite_path(path) {
+            return Self::json(path);
+        }
+        #[cfg(feature = "sqlite")]
+        return Self::of(super::sqlite_store::Sqlite::lazy(path));
+        #[cfg(not(feature = "sqlite"))]
+        Self::of(Unavailable(path.to_path_buf()))
+    }
+}
+
+/// What both stores are made of: the backend, its location, how long entries live and the
+/// clock.
 #[derive(Clone)]
 struct Timed {
-    file: LockedJson,
+    backend: Backend,
+    path: PathBuf,
     ttl_secs: u64,
     clock: Clock,
 }
 
 impl Timed {
     /// `ttl_secs` is at least 60.
-    fn new(path: PathBuf, ttl_secs: u64) -> Self {
+    fn new(backend: Backend, path: PathBuf, ttl_secs: u64) -> Self {
         Timed {
-            file: LockedJson { path },
+            backend,
+            path,
             ttl_secs: ttl_secs.max(60),
             clock: Arc::new(unix_now),
         }
@@ -86,9 +205,44 @@ impl Timed {
     }
 }
 
-/// `with_clock` and `path` of a store made of a [`Timed`] field `t`.
-macro_rules! timed_accessors {
-    () => {
+/// The constructors, `with_clock` and `path` of a store made of a [`Timed`] field `t` (and
+/// whatever `$rest` adds).
+macro_rules! timed_store {
+    ($what:literal, $make:expr) => {
+        /// A store in the JSON file at `path` (created on the first change); entries live
+        /// `ttl_secs` (at least 60).
+        pub fn new(path: impl Into<PathBuf>, ttl_secs: u64) -> Self {
+            let path = path.into();
+            $make(Timed::new(Backend::json(&path), path, ttl_secs))
+        }
+
+        #[doc = concat!("A store of ", $what, " in memory (lost when the process exits).")]
+        pub fn in_memory(ttl_secs: u64) -> Self {
+            $make(Timed::new(
+                Backend::of(Memory::default()),
+                PathBuf::new(),
+                ttl_secs,
+            ))
+        }
+
+        /// A store in the SQLite database at `path` (created and migrated when needed),
+        /// shared safely by the processes and threads that open it.
+        #[cfg(feature = "sqlite")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+        pub fn sqlite(path: impl Into<PathBuf>, ttl_secs: u64) -> Result<Self, PolicyError> {
+            let path = path.into();
+            Ok($make(Timed::new(Backend::sqlite(&path)?, path, ttl_secs)))
+        }
+
+        /// A store at `path`: a SQLite database when the name ends in `.db`, `.sqlite` or
+        /// `.sqlite3` (see [`is_sqlite_path`]), else a JSON file. The file is opened on first
+        /// use; a bad file (or a database without the feature `sqlite`) makes each call fail
+        /// with [`PolicyError::Store`] naming it.
+        pub fn open(path: impl Into<PathBuf>, ttl_secs: u64) -> Self {
+            let path = path.into();
+            $make(Timed::new(Backend::open(&path), path, ttl_secs))
+        }
+
         /// Uses another clock (Unix seconds), for tests.
         #[must_use]
         pub fn with_clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
@@ -96,9 +250,9 @@ macro_rules! timed_accessors {
             self
         }
 
-        /// The file.
+        /// The file (empty in memory).
         pub fn path(&self) -> &Path {
-            &self.t.file.path
+            &self.t.path
         }
     };
 }
@@ -106,97 +260,9 @@ macro_rules! timed_accessors {
 impl std::fmt::Debug for Timed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Timed")
-            .field("path", &self.file.path)
+            .field("path", &self.path)
             .field("ttl_secs", &self.ttl_secs)
             .finish_non_exhaustive()
-    }
-}
-
-/// A JSON object in a file, changed under a lock.
-#[derive(Clone)]
-struct LockedJson {
-    path: PathBuf,
-}
-
-impl LockedJson {
-    fn lock_path(&self) -> PathBuf {
-        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
-        name.push(".lock");
-        self.path.with_file_name(name)
-    }
-
-    /// Runs `f` on the state under the lock; writes the state back when `f` says it changed.
-    fn update<T>(
-        &self,
-        f: impl FnOnce(&mut Map<String, Value>) -> Result<(T, bool), PolicyError>,
-    ) -> Result<T, PolicyError> {
-        let err = |e: std::io::Error| PolicyError::store(&self.path, e);
-        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::create_dir_all(dir).map_err(err)?;
-        }
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(self.lock_path())
-            .map_err(err)?;
-        FileExt::lock_exclusive(&lock).map_err(err)?;
-        let result = self.update_locked(f);
-        let _ = FileExt::unlock(&lock);
-        result
-    }
-
-    fn update_locked<T>(
-        &self,
-        f: impl FnOnce(&mut Map<String, Value>) -> Result<(T, bool), PolicyError>,
-    ) -> Result<T, PolicyError> {
-        let mut state = match fs::read(&self.path) {
-            Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Map::new(),
-            Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
-                Ok(Value::Object(m)) => m,
-                Ok(_) => {
-                    return Err(PolicyError::store(&self.path, "not a JSON object"));
-                }
-                Err(e) => return Err(PolicyError::store(&self.path, format!("corrupt: {e}"))),
-            },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Map::new(),
-            Err(e) => return Err(PolicyError::store(&self.path, e)),
-        };
-        let (out, changed) = f(&mut state)?;
-        if changed {
-            self.write_atomic(&Value::Object(state))
-                .map_err(|e| PolicyError::store(&self.path, e))?;
-        }
-        Ok(out)
-    }
-
-    fn write_atomic(&self, state: &Value) -> std::io::Result<()> {
-        let dir = self
-            .path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
-        name.push(format!(
-            ".tmp-{}-{:x}",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
-        let tmp = dir.join(name);
-        let result = (|| {
-            let mut f = File::create(&tmp)?;
-            f.write_all(state.to_string().as_bytes())?;
-            f.sync_all()?;
-            fs::rename(&tmp, &self.path)?;
-            #[cfg(unix)]
-            File::open(dir)?.sync_all()?;
-            Ok(())
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        result
     }
 }
 
@@ -239,21 +305,15 @@ pub struct Plan {
 /// than "not found".
 const PLAN_RETENTION_SECS: u64 = 7 * 24 * 3600;
 
-/// Plans in a JSON file (`{"plans": {id: plan}}`).
+/// Plans (in a JSON file `{"plans": {id: plan}}`, in memory or in SQLite); a plan expires
+/// `ttl_secs` after planning.
 #[derive(Clone, Debug)]
 pub struct PlanStore {
     t: Timed,
 }
 
 impl PlanStore {
-    /// A store at `path`; plans expire `ttl_secs` after planning (at least 60).
-    pub fn new(path: impl Into<PathBuf>, ttl_secs: u64) -> Self {
-        PlanStore {
-            t: Timed::new(path.into(), ttl_secs),
-        }
-    }
-
-    timed_accessors!();
+    timed_store!("plans", |t| PlanStore { t });
 
     /// Stores a plan for an evaluated call.
     pub fn create(
@@ -284,31 +344,19 @@ impl PlanStore {
             executed: false,
             executed_at: None,
         };
-        let stored = serde_json::to_value(&plan).map_err(|e| PolicyError::store(self.path(), e))?;
-        self.t.file.update(|state| {
-            let plans = plans_of(state);
-            plans.retain(|_, p| {
-                p.get("expires_at")
-                    .and_then(Value::as_u64)
-                    .is_some_and(|e| e + PLAN_RETENTION_SECS >= now)
-            });
-            plans.insert(plan.plan_id.clone(), stored);
-            Ok(((), true))
-        })?;
+        let drop_before = now.saturating_sub(PLAN_RETENTION_SECS);
+        self.t.backend.plans.insert(&plan, drop_before)?;
         Ok(plan)
     }
 
     fn checked(
-        state: &mut Map<String, Value>,
+        found: Option<Plan>,
         id: &str,
         tenant: &str,
         method: Option<&str>,
         now: u64,
     ) -> Result<Plan, PolicyError> {
-        let id = id.trim();
-        let not_found = || PolicyError::PlanNotFound { id: id.to_owned() };
-        let raw = plans_of(state).get(id).cloned().ok_or_else(not_found)?;
-        let plan: Plan = serde_json::from_value(raw).map_err(|_| not_found())?;
+        let plan = found.ok_or_else(|| PolicyError::PlanNotFound { id: id.to_owned() })?;
         if plan.tenant != tenant {
             return Err(PolicyError::PlanForeignTenant { id: id.to_owned() });
         }
@@ -339,9 +387,10 @@ impl PlanStore {
     /// changed.
     pub fn get(&self, id: &str, tenant: &str, method: Option<&str>) -> Result<Plan, PolicyError> {
         let now = self.t.now();
-        self.t
-            .file
-            .update(|state| Ok((Self::checked(state, id, tenant, method, now)?, false)))
+        let id = id.trim();
+        self.t.backend.plans.with_plan(id, &mut |found| {
+            Ok((Self::checked(found, id, tenant, method, now)?, false))
+        })
     }
 
     /// Marks the plan executed, with the same checks as [`PlanStore::get`] under the lock: of
@@ -354,32 +403,13 @@ impl PlanStore {
         method: Option<&str>,
     ) -> Result<Plan, PolicyError> {
         let now = self.t.now();
-        self.t.file.update(|state| {
-            let mut plan = Self::checked(state, id, tenant, method, now)?;
+        let id = id.trim();
+        self.t.backend.plans.with_plan(id, &mut |found| {
+            let mut plan = Self::checked(found, id, tenant, method, now)?;
             plan.executed = true;
             plan.executed_at = Some(now);
-            let stored =
-                serde_json::to_value(&plan).map_err(|e| PolicyError::store(self.path(), e))?;
-            plans_of(state).insert(plan.plan_id.clone(), stored);
             Ok((plan, true))
         })
-    }
-}
-
-fn plans_of(state: &mut Map<String, Value>) -> &mut Map<String, Value> {
-    section(state, "plans")
-}
-
-fn section<'a>(state: &'a mut Map<String, Value>, name: &str) -> &'a mut Map<String, Value> {
-    let entry = state
-        .entry(name.to_owned())
-        .or_insert_with(|| Value::Object(Map::new()));
-    if !entry.is_object() {
-        *entry = Value::Object(Map::new());
-    }
-    match entry {
-        Value::Object(m) => m,
-        _ => unreachable!("just made an object"),
     }
 }
 
@@ -393,7 +423,10 @@ pub enum Begin {
     Replay(Value),
 }
 
-/// Idempotency records in a JSON file (`{"entries": {key: record}}`).
+/// Idempotency records (in a JSON file `{"entries": {key: record}}`, in memory or in
+/// SQLite); a result is replayed for `ttl_secs`. A call left in progress by a process that
+/// died holds its key for a lease of 10 minutes (or the TTL, if shorter), then the key may
+/// be claimed again.
 #[derive(Clone, Debug)]
 pub struct IdempotencyStore {
     t: Timed,
@@ -401,15 +434,18 @@ pub struct IdempotencyStore {
 }
 
 impl IdempotencyStore {
-    /// A store at `path`; results are replayed for `ttl_secs` (at least 60). A call left in
-    /// progress by a process that died is given up after 10 minutes.
-    pub fn new(path: impl Into<PathBuf>, ttl_secs: u64) -> Self {
-        let t = Timed::new(path.into(), ttl_secs);
+    timed_store!("idempotency records", |t: Timed| {
         let lease_secs = t.ttl_secs.min(600);
         IdempotencyStore { t, lease_secs }
-    }
+    });
 
-    timed_accessors!();
+    fn times(&self) -> ClaimTimes {
+        ClaimTimes {
+            now: self.t.now(),
+            lease: self.lease_secs,
+            ttl: self.t.ttl_secs,
+        }
+    }
 
     /// The key of a call: `tenant|method|` then the explicit key, else
     /// `<field>:<sha256 of its value>` for the first of `idempotency_key`, `origin_id`,
@@ -439,62 +475,27 @@ impl IdempotencyStore {
         format!("{tenant}|{method}|auto:{digest}")
     }
 
-    /// Claims `key` for a call with params hash `hash`: [`Begin::Replay`] when a call with
-    /// the same params completed within the TTL, [`PolicyError::IdempotencyInProgress`] while
-    /// another call holds it, [`PolicyError::IdempotencyKeyReused`] when it was used with
-    /// other params; else marks it in progress.
+    /// Claims `key` for a call with params hash `hash`, atomically: [`Begin::Replay`] when a
+    /// call with the same params completed within the TTL,
+    /// [`PolicyError::IdempotencyInProgress`] while another call holds its lease,
+    /// [`PolicyError::IdempotencyKeyReused`] when it was used with other params,
+    /// [`PolicyError::OutcomeUnknown`] after a lost answer; else marks it in progress.
     pub fn begin(&self, key: &str, hash: &str) -> Result<Begin, PolicyError> {
-        let now = self.t.now();
-        let (ttl, lease) = (self.t.ttl_secs, self.lease_secs);
-        self.t.file.update(|state| {
-            let entries = section(state, "entries");
-            // An unknown outcome is kept until someone checks the portal: it never expires.
-            entries.retain(|_, e| {
-                e.get("status").and_then(Value::as_str) == Some("unknown")
-                    || e.get("expires_at")
-                        .and_then(Value::as_u64)
-                        .is_some_and(|x| x >= now)
-            });
-            if let Some(e) = entries.get(key) {
-                let same = e.get("params_hash").and_then(Value::as_str) == Some(hash);
-                let status = e.get("status").and_then(Value::as_str).unwrap_or("");
-                let updated = e.get("updated_at").and_then(Value::as_u64).unwrap_or(0);
-                if !same && (status == "done" || updated + lease >= now) {
-                    return Err(PolicyError::IdempotencyKeyReused {
-                        key: key.to_owned(),
-                    });
-                }
-                if status == "unknown" {
-                    return Err(PolicyError::OutcomeUnknown {
-                        key: key.to_owned(),
-                    });
-                }
-                if status == "done" {
-                    let response = e.get("response").cloned().unwrap_or(Value::Null);
-                    return Ok((Begin::Replay(response), true));
-                }
-                if status == "in_progress" && updated + lease >= now {
-                    return Err(PolicyError::IdempotencyInProgress {
-                        key: key.to_owned(),
-                    });
-                }
-            }
-            entries.insert(
-                key.to_owned(),
-                serde_json::json!({
-                    "status": "in_progress",
-                    "params_hash": hash,
-                    "updated_at": now,
-                    "expires_at": now + ttl,
-                }),
-            );
-            Ok((Begin::Proceed, true))
-        })
+        let key_err = || key.to_owned();
+        match self.t.backend.claims.claim(key, hash, self.times())? {
+            Verdict::Proceed => Ok(Begin::Proceed),
+            Verdict::Replay(text) => Ok(Begin::Replay(
+                serde_json::from_str(&text).unwrap_or(Value::Null),
+            )),
+            Verdict::InProgress => Err(PolicyError::IdempotencyInProgress { key: key_err() }),
+            Verdict::Reused => Err(PolicyError::IdempotencyKeyReused { key: key_err() }),
+            Verdict::Unknown => Err(PolicyError::OutcomeUnknown { key: key_err() }),
+        }
     }
 
     /// Stores the response of a call that succeeded, for replays within the TTL.
     pub fn complete(&self, key: &str, hash: &str, response: &Value) -> Result<(), PolicyError> {
-        self.settle(key, hash, "done", Some(response))
+        self.settle(key, hash, ClaimStatus::Done, Some(response.to_string()))
     }
 
     /// Records that the call's answer was lost (it may have been applied): until [`clear`]
@@ -504,218 +505,27 @@ impl IdempotencyStore {
     /// [`clear`]: IdempotencyStore::clear
     /// [`begin`]: IdempotencyStore::begin
     pub fn mark_unknown(&self, key: &str, hash: &str) -> Result<(), PolicyError> {
-        self.settle(key, hash, "unknown", None)
+        self.settle(key, hash, ClaimStatus::Unknown, None)
     }
 
     fn settle(
         &self,
         key: &str,
         hash: &str,
-        status: &str,
-        response: Option<&Value>,
+        status: ClaimStatus,
+        response: Option<String>,
     ) -> Result<(), PolicyError> {
-        let now = self.t.now();
-        let ttl = self.t.ttl_secs;
-        self.t.file.update(|state| {
-            let mut entry = serde_json::json!({
-                "status": status,
-                "params_hash": hash,
-                "updated_at": now,
-                "expires_at": now + ttl,
-            });
-            if let Some(r) = response {
-                entry["response"] = r.clone();
-            }
-            section(state, "entries").insert(key.to_owned(), entry);
-            Ok(((), true))
-        })
+        let t = self.times();
+        let record = ClaimRecord::new(status, hash, response, t.now, t.ttl);
+        self.t.backend.claims.store(key, &record)
     }
 
     /// Forgets `key` (after a failed call, so that it may be tried again).
     pub fn clear(&self, key: &str) -> Result<(), PolicyError> {
-        self.t.file.update(|state| {
-            let removed = section(state, "entries").remove(key).is_some();
-            Ok(((), removed))
-        })
+        self.t.backend.claims.release(key)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::policy::Policy;
-    use serde_json::json;
-    use std::sync::atomic::{AtomicU64, Ordering};
-
-    fn tmp(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "b24-policy-{}-{:x}",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
-        fs::create_dir_all(&dir).unwrap();
-        dir.join(name)
-    }
-
-    #[test]
-    fn canonical_json_sorts_keys() {
-        let a = json!({"b": 1, "a": {"y": [1, {"d": 1, "c": 2}], "x": null}});
-        let b = json!({"a": {"x": null, "y": [1, {"c": 2, "d": 1}]}, "b": 1});
-        assert_eq!(canonical_json(&a), canonical_json(&b));
-        assert_eq!(params_hash("m", &a), params_hash("m", &b));
-        assert_ne!(params_hash("m", &a), params_hash("n", &a));
-    }
-
-    #[test]
-    fn plan_states() {
-        let now = Arc::new(AtomicU64::new(1_000_000));
-        let clock = {
-            let now = now.clone();
-            move || now.load(Ordering::SeqCst)
-        };
-        let store = PlanStore::new(tmp("plans.json"), 120).with_clock(clock);
-        let params = json!({"fields": {"TITLE": "x"}});
-        let d = Policy::default().evaluate("crm.deal.add", &params).unwrap();
-        let plan = store
-            .create("a.example", &d, &params, &["core".into()])
-            .unwrap();
-        assert_eq!(plan.plan_id.len(), 20);
-        assert_eq!(plan.expires_at - plan.created_at, 120);
-        let code = |r: Result<Plan, PolicyError>| r.unwrap_err().code();
-        assert_eq!(code(store.get("nope", "a.example", None)), "PLAN_NOT_FOUND");
-        assert_eq!(
-            code(store.get(&plan.plan_id, "b.example", None)),
-            "PLAN_FOREIGN_TENANT"
-        );
-        assert_eq!(
-            code(store.get(&plan.plan_id, "a.example", Some("crm.deal.update"))),
-            "PLAN_METHOD_MISMATCH"
-        );
-        let got = store
-            .consume(&plan.plan_id, "a.example", Some("CRM.DEAL.ADD"))
-            .unwrap();
-        assert_eq!(got.params, params);
-        assert_eq!(
-            code(store.consume(&plan.plan_id, "a.example", None)),
-            "PLAN_ALREADY_EXECUTED"
-        );
-        let later = store.create("a.example", &d, &params, &[]).unwrap();
-        now.fetch_add(121, Ordering::SeqCst);
-        assert_eq!(
-            code(store.get(&later.plan_id, "a.example", None)),
-            "PLAN_EXPIRED"
-        );
-    }
-
-    #[test]
-    fn tampered_and_corrupt_files_are_refused() {
-        let path = tmp("plans.json");
-        let store = PlanStore::new(&path, 600);
-        let params = json!({"id": 1});
-        let d = Policy::default()
-            .evaluate("crm.deal.delete", &params)
-            .unwrap();
-        let plan = store.create("t", &d, &params, &[]).unwrap();
-        let text = fs::read_to_string(&path)
-            .unwrap()
-            .replace("\"id\":1", "\"id\":2");
-        fs::write(&path, text).unwrap();
-        assert_eq!(
-            store.get(&plan.plan_id, "t", None).unwrap_err().code(),
-            "PLAN_TAMPERED"
-        );
-        fs::write(&path, "{not json").unwrap();
-        assert_eq!(
-            store.get(&plan.plan_id, "t", None).unwrap_err().code(),
-            "STATE_FILE_ERROR"
-        );
-    }
-
-    #[test]
-    fn idempotency_keys() {
-        let p = json!({"fields": {"TITLE": "x"}, "origin_id": "ext-42"});
-        let k = IdempotencyStore::key_for("t", "crm.deal.add", &p, None);
-        assert!(k.starts_with("t|crm.deal.add|origin_id:"), "{k}");
-        assert!(
-            !k.contains("ext-42"),
-            "a param value never appears in a key"
-        );
-        assert_eq!(
-            IdempotencyStore::key_for("t", "crm.deal.add", &p, Some(" mine ")),
-            "t|crm.deal.add|mine"
-        );
-        let q = json!({"fields": {"TITLE": "x"}});
-        let auto = IdempotencyStore::key_for("t", "crm.deal.add", &q, None);
-        assert!(auto.starts_with("t|crm.deal.add|auto:"));
-        let r = json!({"fields": {"TITLE": "y"}});
-        assert_ne!(
-            auto,
-            IdempotencyStore::key_for("t", "crm.deal.add", &r, None)
-        );
-    }
-
-    #[test]
-    fn idempotency_lifecycle() {
-        let now = Arc::new(AtomicU64::new(5_000));
-        let clock = {
-            let now = now.clone();
-            move || now.load(Ordering::SeqCst)
-        };
-        let store = IdempotencyStore::new(tmp("idem.json"), 3600).with_clock(clock);
-        assert_eq!(store.begin("k", "h1").unwrap(), Begin::Proceed);
-        assert_eq!(
-            store.begin("k", "h1").unwrap_err().code(),
-            "IDEMPOTENCY_IN_PROGRESS"
-        );
-        assert_eq!(
-            store.begin("k", "h2").unwrap_err().code(),
-            "IDEMPOTENCY_KEY_REUSED"
-        );
-        store.complete("k", "h1", &json!({"result": 7})).unwrap();
-        assert_eq!(
-            store.begin("k", "h1").unwrap(),
-            Begin::Replay(json!({"result": 7}))
-        );
-        assert_eq!(
-            store.begin("k", "h2").unwrap_err().code(),
-            "IDEMPOTENCY_KEY_REUSED"
-        );
-        // A failed call clears its key.
-        assert_eq!(store.begin("f", "h").unwrap(), Begin::Proceed);
-        store.clear("f").unwrap();
-        assert_eq!(store.begin("f", "h").unwrap(), Begin::Proceed);
-        // An abandoned in-progress claim is given up after the lease.
-        now.fetch_add(601, Ordering::SeqCst);
-        assert_eq!(store.begin("f", "h").unwrap(), Begin::Proceed);
-        // After the TTL the result is no longer replayed.
-        now.fetch_add(3600, Ordering::SeqCst);
-        assert_eq!(store.begin("k", "h1").unwrap(), Begin::Proceed);
-        // A lost answer keeps the key taken past the lease and the TTL, until cleared.
-        assert_eq!(store.begin("u", "h").unwrap(), Begin::Proceed);
-        store.mark_unknown("u", "h").unwrap();
-        for _ in 0..2 {
-            assert_eq!(store.begin("u", "h").unwrap_err().code(), "OUTCOME_UNKNOWN");
-            now.fetch_add(10_000, Ordering::SeqCst);
-        }
-        store.clear("u").unwrap();
-        assert_eq!(store.begin("u", "h").unwrap(), Begin::Proceed);
-    }
-
-    #[test]
-    fn concurrent_claims_let_one_through() {
-        let path = tmp("idem.json");
-        let handles: Vec<_> = (0..8)
-            .map(|_| {
-                let store = IdempotencyStore::new(&path, 3600);
-                std::thread::spawn(move || store.begin("same", "h").is_ok())
-            })
-            .collect();
-        let won = handles
-            .into_iter()
-            .filter(|_| true)
-            .map(|h| h.join().unwrap())
-            .filter(|ok| *ok)
-            .count();
-        assert_eq!(won, 1);
-    }
-}
+#[path = "store_tests.rs"]
+mod tests;

@@ -1,0 +1,76 @@
+//! The in-memory backend of the policy's stores: for tests and for one long-lived process
+//! (lost when it exits).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use super::PolicyError;
+use super::store::{ClaimBackend, Plan, PlanBackend};
+use crate::claim::{ClaimRecord, ClaimStatus, ClaimTimes, Verdict, decide};
+
+/// Plans and idempotency records behind one lock.
+#[derive(Debug, Default)]
+pub(crate) struct Memory {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    plans: HashMap<String, Plan>,
+    claims: HashMap<String, ClaimRecord>,
+}
+
+impl Memory {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic in another holder leaves maps that are still whole: carry on with them.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl PlanBackend for Memory {
+    fn insert(&self, plan: &Plan, drop_before: u64) -> Result<(), PolicyError> {
+        let mut s = self.lock();
+        s.plans.retain(|_, p| p.expires_at >= drop_before);
+        s.plans.insert(plan.plan_id.clone(), plan.clone());
+        Ok(())
+    }
+
+    fn with_plan(
+        &self,
+        id: &str,
+        f: &mut dyn FnMut(Option<Plan>) -> Result<(Plan, bool), PolicyError>,
+    ) -> Result<Plan, PolicyError> {
+        let mut s = self.lock();
+        let (plan, changed) = f(s.plans.get(id).cloned())?;
+        if changed {
+            s.plans.insert(plan.plan_id.clone(), plan.clone());
+        }
+        Ok(plan)
+    }
+}
+
+impl ClaimBackend for Memory {
+    fn claim(&self, key: &str, fingerprint: &str, t: ClaimTimes) -> Result<Verdict, PolicyError> {
+        let mut s = self.lock();
+        s.claims.retain(|_, r| r.live(t.now));
+        let verdict = decide(s.claims.get(key), fingerprint, t);
+        if verdict == Verdict::Proceed {
+            let claimed =
+                ClaimRecord::new(ClaimStatus::InProgress, fingerprint, None, t.now, t.ttl);
+            s.claims.insert(key.to_owned(), claimed);
+        }
+        Ok(verdict)
+    }
+
+    fn store(&self, key: &str, record: &ClaimRecord) -> Result<(), PolicyError> {
+        self.lock().claims.insert(key.to_owned(), record.clone());
+        Ok(())
+    }
+
+    fn release(&self, key: &str) -> Result<(), PolicyError> {
+        self.lock().claims.remove(key);
+        Ok(())
+    }
+}
