@@ -6,7 +6,7 @@ use crate::core::{ApiError, Caller, Done, MethodResult};
 use crate::crud::family_call;
 use crate::entity::View;
 use crate::events;
-use crate::handlers::{crm, departments, disk, im, sonet, system, users};
+use crate::handlers::{crm, crm_links, departments, disk, im, sonet, system, users};
 use crate::metering;
 use crate::routes::{Route, Scope};
 use crate::scopes::insufficient_scope;
@@ -28,6 +28,7 @@ pub(crate) fn routes() -> impl Iterator<Item = &'static Route> {
         users::ROUTES,
         departments::ROUTES,
         crm::ROUTES,
+        crm_links::ROUTES,
         sonet::ROUTES,
         im::ROUTES,
         disk::ROUTES,

@@ -1,9 +1,11 @@
 //! Hand-written v2 method handlers, one file per subsystem: system methods, users,
-//! departments, `crm.item`/`crm.type`, workgroups (`sonet`), chats (`im`) and `disk`. Each file
-//! has a `ROUTES` table; `dispatch` runs them. Helpers they share are in [`common`].
+//! departments, `crm.item`/`crm.type`, CRM read-outs over other families (`crm_links`),
+//! workgroups (`sonet`), chats (`im`) and `disk`. Each file has a `ROUTES` table; `dispatch`
+//! runs them. Helpers they share are in [`common`].
 
 pub(crate) mod common;
 pub(crate) mod crm;
+pub(crate) mod crm_links;
 pub(crate) mod departments;
 pub(crate) mod disk;
 pub(crate) mod im;

@@ -1,4 +1,4 @@
-//! `user.current` and `user.get`.
+//! `user.current`, `user.get` and `user.fields`.
 
 use super::common::{page_of, sort_rows};
 use crate::clock;
@@ -16,7 +16,37 @@ pub(crate) const ROUTES: &[Route] = &[
     Route::new("user.get", Scope::Fixed("user"), |i, _, _, p| {
         user_get(i, p)
     }),
+    Route::new("user.fields", Scope::Fixed("user"), |_, _, _, _| {
+        Ok(Outcome::of(fields()))
+    }),
 ];
+
+/// Every key of a user row here, with its title in `user/user-fields.md` (a field the portal
+/// leaves untitled there is titled with its own name, as `"USER_TYPE":"USER_TYPE"`).
+const FIELDS: &[(&str, &str)] = &[
+    ("ID", "ID"),
+    ("ACTIVE", "Activity"),
+    ("NAME", "First Name"),
+    ("LAST_NAME", "Last Name"),
+    ("EMAIL", "E-Mail"),
+    ("LAST_LOGIN", "Last Authorization"),
+    ("DATE_REGISTER", "Registration Date"),
+    ("TIME_ZONE_OFFSET", "TIME_ZONE_OFFSET"),
+    ("LAST_ACTIVITY_DATE", "LAST_ACTIVITY_DATE"),
+    ("PERSONAL_GENDER", "Gender"),
+    ("UF_DEPARTMENT", "Units"),
+    ("USER_TYPE", "USER_TYPE"),
+];
+
+/// `user.fields`: a flat map field -> title.
+fn fields() -> Value {
+    Value::Object(
+        FIELDS
+            .iter()
+            .map(|(k, t)| ((*k).to_string(), json!(t)))
+            .collect(),
+    )
+}
 
 fn current(inner: &Inner, user_id: u64) -> Outcome {
     let data = inner.read_data();

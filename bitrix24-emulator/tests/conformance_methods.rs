@@ -1,0 +1,110 @@
+//! Methods the docs document and clients use, answered from the emulator's own state in their
+//! documented shape (issue 12 item 7): `crm.status.entity.items`,
+//! `crm.company.contact.items.get`, `user.fields`.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{assert_error, hook, post};
+
+/// `crm/status/crm-status-entity-items.md`: the items of one directory by `SORT`, each
+/// `{"NAME", "SORT", "STATUS_ID"}` with `SORT` a native number; without `entityId` the
+/// documented error.
+#[tokio::test]
+async fn status_entity_items_list_one_directory_by_sort() {
+    let p = hook().await;
+    for (entity, id, name, sort) in [
+        ("DEAL_STAGE", "WON", "Deal successful", 60),
+        ("DEAL_STAGE", "NEW", "New", 10),
+        ("SOURCE", "WEB", "Website", 10),
+    ] {
+        let f =
+            json!({"fields": {"ENTITY_ID": entity, "STATUS_ID": id, "NAME": name, "SORT": sort}});
+        p.call("crm.status.add", f).await;
+    }
+    let b = p
+        .call("crm.status.entity.items", json!({"entityId": "DEAL_STAGE"}))
+        .await;
+    assert_eq!(
+        b["result"],
+        json!([
+            {"NAME": "New", "SORT": 10, "STATUS_ID": "NEW"},
+            {"NAME": "Deal successful", "SORT": 60, "STATUS_ID": "WON"},
+        ]),
+        "{b}"
+    );
+    let (s, b) = post(
+        &format!("{}crm.status.entity.items", p.emu.webhook_url()),
+        &json!({}),
+    )
+    .await;
+    assert_error(
+        s,
+        &b,
+        400,
+        "The parameter entityId is not defined or invalid.",
+    );
+}
+
+/// `crm/companies/contacts/crm-company-contact-items-get.md`: native numbers `CONTACT_ID`,
+/// `SORT`, `ROLE_ID` next to `"IS_PRIMARY":"Y"` for the first binding; the contacts the company
+/// names and those naming the company, once each; `id` missing: the documented error.
+#[tokio::test]
+async fn company_contact_items_are_the_bindings_with_native_numbers() {
+    let p = hook().await;
+    let contact = |name: &str| json!({"fields": {"NAME": name}});
+    let first = p.call("crm.contact.add", contact("A")).await["result"].clone();
+    let unbound = p.call("crm.contact.add", contact("B")).await["result"].clone();
+    let company = p
+        .call(
+            "crm.company.add",
+            json!({"fields": {"TITLE": "Co", "CONTACT_ID": [first]}}),
+        )
+        .await["result"]
+        .clone();
+    let named = p
+        .call(
+            "crm.contact.add",
+            json!({"fields": {"NAME": "C", "COMPANY_IDS": [company]}}),
+        )
+        .await["result"]
+        .clone();
+    let r = p
+        .call("crm.company.contact.items.get", json!({"id": company}))
+        .await;
+    let n = |v: &Value| {
+        v.as_str()
+            .and_then(|s| s.parse::<i64>().ok())
+            .or(v.as_i64())
+    };
+    let (first, named) = (n(&first).unwrap(), n(&named).unwrap());
+    assert_eq!(
+        r["result"],
+        json!([
+            {"CONTACT_ID": first, "SORT": 100, "ROLE_ID": 0, "IS_PRIMARY": "Y"},
+            {"CONTACT_ID": named, "SORT": 110, "ROLE_ID": 0, "IS_PRIMARY": "N"},
+        ]),
+        "{r} (contact {unbound} is not bound)"
+    );
+    let url = format!("{}crm.company.contact.items.get", p.emu.webhook_url());
+    let (status, e) = post(&url, &json!({"id": 0})).await;
+    assert_error(status, &e, 400, "");
+    assert_eq!(
+        e["error_description"],
+        "The parameter ownerEntityID is invalid or not defined."
+    );
+}
+
+/// `user/user-fields.md`: a flat map field -> title that names every key a user row has.
+#[tokio::test]
+async fn user_fields_title_every_key_of_a_user_row() {
+    let p = hook().await;
+    let f = p.call("user.fields", json!({})).await;
+    let fields = f["result"].as_object().expect("a map");
+    assert_eq!(fields["NAME"], "First Name", "{f}");
+    assert!(fields.values().all(Value::is_string), "{f}");
+    let u = p.call("user.current", json!({})).await;
+    for k in u["result"].as_object().unwrap().keys() {
+        assert!(fields.contains_key(k), "user.fields lacks {k}: {f}");
+    }
+}
