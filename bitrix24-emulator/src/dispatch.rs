@@ -30,6 +30,7 @@ pub(crate) fn routes() -> impl Iterator<Item = &'static Route> {
         crm::ROUTES,
         crm_links::ROUTES,
         sonet::ROUTES,
+        sonet::API_ROUTES,
         im::ROUTES,
         disk::ROUTES,
     ]

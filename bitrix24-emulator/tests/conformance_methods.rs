@@ -1,6 +1,6 @@
 //! Methods the docs document and clients use, answered from the emulator's own state in their
 //! documented shape (issue 12 item 7): `crm.status.entity.items`,
-//! `crm.company.contact.items.get`, `user.fields`.
+//! `crm.company.contact.items.get`, `user.fields`, `socialnetwork.api.workgroup.list`.
 
 mod support;
 
@@ -107,4 +107,49 @@ async fn user_fields_title_every_key_of_a_user_row() {
     for k in u["result"].as_object().unwrap().keys() {
         assert!(fields.contains_key(k), "user.fields lacks {k}: {f}");
     }
+}
+
+/// `sonet-group/socialnetwork-api-workgroup-list.md`: `{"workgroups": [...]}` of the selected
+/// fields in camelCase, `AVATAR` as `imageId`/`avatarType`/`avatar`, `additionalData` in the
+/// mobile mode, `dialogId` when asked; a full page has `next` even when nothing remains.
+#[tokio::test]
+async fn workgroup_list_answers_the_selected_fields_in_camel_case() {
+    let p = hook().await;
+    p.call("sonet_group.create", json!({"NAME": "Open group"}))
+        .await;
+    p.call(
+        "sonet_group.create",
+        json!({"NAME": "A project group", "PROJECT": "Y"}),
+    )
+    .await;
+    let req = json!({"filter": {"ACTIVE": "Y", "%NAME": "group"}, "select": ["ID", "NAME", "TYPE", "AVATAR"],
+        "order": {"ID": "DESC"}, "params": {"mode": "mobile", "shouldSelectDialogId": "Y"}});
+    let b = p.call("socialnetwork.api.workgroup.list", req).await;
+    let extra = json!({"additionalData": {"role": "A", "initiatedByType": ""}, "dialogId": ""});
+    let row = |id: &str, name: &str, ty: &str| {
+        let mut r = json!({"id": id, "name": name, "type": ty, "imageId": null, "avatarType": null, "avatar": ""});
+        r.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        r
+    };
+    assert_eq!(
+        b["result"],
+        json!({"workgroups": [row("2", "A project group", "project"), row("1", "Open group", "group")]}),
+        "{b}"
+    );
+    assert_eq!((b["total"].clone(), b.get("next")), (json!(2), None), "{b}");
+    // Without a select only `id`.
+    let b = p.call("socialnetwork.api.workgroup.list", json!({})).await;
+    assert_eq!(b["result"]["workgroups"][0], json!({"id": "1"}), "{b}");
+    for i in 3..=50 {
+        p.call("sonet_group.create", json!({"NAME": format!("G{i}")}))
+            .await;
+    }
+    let b = p.call("socialnetwork.api.workgroup.list", json!({})).await;
+    assert_eq!(
+        (b["total"].clone(), b["next"].clone()),
+        (json!(50), json!(50)),
+        "{b}"
+    );
 }

@@ -1,11 +1,13 @@
-//! `sonet_group.*`: workgroups, stored in the spec's `Workgroup` family (`sonet_group`).
+//! `sonet_group.*` and `socialnetwork.api.workgroup.list`: workgroups, stored in the spec's
+//! `Workgroup` family (`sonet_group`).
 
 use super::common::{fam, query, start_of, store, str_p, write};
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, as_str, list_items, param};
 use crate::entity::View;
+use crate::entity::camelize;
 use crate::entity::meta::list_outcome;
 use crate::family_events::fire;
-use crate::routes::{Route, store_routes};
+use crate::routes::{Route, Scope, store_routes};
 use crate::state::Inner;
 use serde_json::{Map, Value, json};
 use std::sync::{Arc, PoisonError};
@@ -20,6 +22,91 @@ pub(crate) const ROUTES: &[Route] = store_routes![run;
         "sonet_group.setowner",
     ],
 ];
+
+/// The D7 workgroup list (`sonet-group/socialnetwork-api-workgroup-list.md`).
+pub(crate) const API_ROUTES: &[Route] = &[Route::new(
+    "socialnetwork.api.workgroup.list",
+    Scope::Fixed("socialnetwork"),
+    workgroup_list,
+)];
+
+/// `socialnetwork.api.workgroup.list`: `{"workgroups": [...]}` of the selected fields in
+/// camelCase (only `id` without a `select`), `AVATAR` answering `imageId`, `avatarType` and
+/// `avatar`, `type` `group` or `project`; `params.mode = mobile` adds `additionalData` (the
+/// caller's `role`, `A` for the owner) and `shouldSelectDialogId = Y` a `dialogId` (`""`: no
+/// group chat). A full page has `next` even when nothing remains (a portal answered `next: 50`
+/// with `total: 50`).
+fn workgroup_list(inner: &Arc<Inner>, c: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
+    let f = fam(inner, "sonet_group")?;
+    // `start=-1`: no count (and no `next`).
+    let counted = start_of(p) != -1;
+    let start = start_of(p).max(0) / 50 * 50;
+    let page = {
+        let data = inner.data.read().unwrap_or_else(PoisonError::into_inner);
+        query(&data, f, p, &[], if counted { start } else { -1 }, 50)?
+    };
+    let mut select: Vec<String> = param(p, "select")
+        .map(list_items)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(as_str)
+        .map(|s| s.to_ascii_uppercase())
+        .collect();
+    if select.is_empty() {
+        select.push("ID".into());
+    }
+    let opts = param(p, "params");
+    let opt = |k: &str| opts.and_then(|o| param_str(o, k));
+    let mobile = opt("mode").is_some_and(|m| m.eq_ignore_ascii_case("mobile"));
+    let dialog = opt("shouldSelectDialogId").is_some_and(|m| m.eq_ignore_ascii_case("Y"));
+    let full = counted && page.rows.len() == 50;
+    let rows: Vec<Value> = (page.rows.iter())
+        .map(|r| {
+            let mut m = Map::new();
+            for k in &select {
+                match k.as_str() {
+                    "TYPE" => {
+                        let project = r.get("PROJECT").and_then(Value::as_str) == Some("Y");
+                        m.insert(
+                            "type".into(),
+                            json!(if project { "project" } else { "group" }),
+                        );
+                    }
+                    "AVATAR" => {
+                        m.insert("imageId".into(), Value::Null);
+                        m.insert("avatarType".into(), Value::Null);
+                        m.insert("avatar".into(), json!(""));
+                    }
+                    _ => {
+                        m.insert(camelize(k), r.get(k).cloned().unwrap_or(Value::Null));
+                    }
+                }
+            }
+            if mobile {
+                let owner = r.get("OWNER_ID").and_then(as_i64) == i64::try_from(c.user_id).ok();
+                let role = if owner { "A" } else { "" };
+                m.insert(
+                    "additionalData".into(),
+                    json!({"role": role, "initiatedByType": ""}),
+                );
+            }
+            if dialog {
+                m.insert("dialogId".into(), json!(""));
+            }
+            Value::Object(m)
+        })
+        .collect();
+    Ok(Outcome {
+        result: json!({ "workgroups": rows }),
+        total: page.total,
+        next: full.then_some(start + 50),
+    })
+}
+
+/// A string parameter of a nested object (`params.mode`).
+fn param_str(o: &Value, k: &str) -> Option<String> {
+    o.as_object().and_then(|m| param(m, k)).and_then(as_str)
+}
 
 // ---------------------------------------------------------------- sonet_group
 
