@@ -3,18 +3,23 @@
 //! `specs/<pack>.toml` (format: `specs/README.md`) -> [`spec::parse_spec`] + [`spec::validate`]
 //! -> [`emit::generate`] (Rust, printed with `prettyplease`) and [`catalog::render_catalog`]
 //! (`references/catalog-<pack>.md`). `bitrix24/build.rs` calls [`build_script`]; the
-//! `bitrix24-codegen` binary has `dump`, `catalogs`, `check` and `import`.
+//! `bitrix24-codegen` binary has `dump`, `catalogs`, `check`, `import` and `coverage`.
 //!
 //! Modules: [`spec`] (the model, parsing, validation), [`naming`] (Rust names from wire names),
 //! [`risk`] (the risk classes, also behind `bitrix24::Risk` and `#[derive(Method)]`), [`emit`]
 //! (Rust), [`catalog`] (markdown). Behind the `cli` feature (default; only the binary needs it,
-//! and the build script and `bitrix24-macros` turn it off): `import` (docs-page importer) and
-//! `pack_lists` (the pack list's other places agree with [`PACKS`]).
+//! and the build script and `bitrix24-macros` turn it off): `import` (docs-page importer),
+//! `coverage` and `coverage_scan` (the docs coverage report) and `pack_lists` (the pack list's
+//! other places agree with [`PACKS`]).
 
 // String building reads better with format!, and match reads better than if-let-else here.
 #![allow(clippy::format_push_string, clippy::single_match_else)]
 
 pub mod catalog;
+#[cfg(feature = "cli")]
+pub mod coverage;
+#[cfg(feature = "cli")]
+pub mod coverage_scan;
 pub mod emit;
 #[cfg(feature = "cli")]
 pub mod import;

@@ -6,6 +6,8 @@
 //! bitrix24-codegen [--root DIR] check             validate every spec; fail on stale catalogs
 //!                                                 or a pack list that disagrees with PACKS
 //! bitrix24-codegen import <docs-md-file> <docs-path>   print a TOML draft of a docs page
+//! bitrix24-codegen [--root DIR] coverage [--docs DIR] [--write]
+//!                                                 print (or write) references/coverage.md
 //! ```
 //!
 //! The repository root defaults to the parent of this crate's directory.
@@ -14,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use bitrix24_codegen::catalog::{catalog_file_name, render_catalog};
+use bitrix24_codegen::coverage::{self, Recorded};
 use bitrix24_codegen::{PACKS, Spec, generate, load_dir, write_if_changed};
 
 const USAGE: &str = "usage: bitrix24-codegen [--root DIR] <command>
@@ -23,7 +26,11 @@ commands:
   catalogs                            write references/catalog-<pack>.md from specs/
   check                               validate every spec; fail when the catalogs are stale or a
                                       pack list (Cargo features, .ci/run, emulator) disagrees
-  import <docs-md-file> <docs-path>   print a spec draft of a b24restdocs page (review it!)";
+  import <docs-md-file> <docs-path>   print a spec draft of a b24restdocs page (review it!)
+  coverage [--docs DIR] [--write]     the docs coverage report: documented vs specced vs typed
+                                      per docs area and pack, and what is missing; --docs reads a
+                                      b24restdocs checkout (else the method list recorded in
+                                      references/coverage.md), --write writes that file";
 
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
@@ -110,6 +117,7 @@ fn run(mut args: Vec<String>) -> Result<(), String> {
                         .into(),
                 );
             }
+            problems.extend(coverage_problems(&root, &specs));
             if !problems.is_empty() {
                 return Err(problems.join("\n"));
             }
@@ -143,6 +151,7 @@ fn run(mut args: Vec<String>) -> Result<(), String> {
             print!("{draft}");
             Ok(())
         }
+        "coverage" => coverage(&root, rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())
@@ -163,4 +172,87 @@ fn stale_catalogs(dir: &Path, specs: &[Spec]) -> Vec<PathBuf> {
         .map(|p| dir.join(catalog_file_name(p)))
         .filter(|p| p.exists())
         .collect()
+}
+
+/// The recorded coverage report, or `None` (with the reason) when it cannot be read.
+fn recorded(root: &Path) -> Result<(String, Recorded), String> {
+    let path = root.join(coverage::REPORT);
+    let md = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let rec = coverage::parse_recorded(&md)?;
+    Ok((md, rec))
+}
+
+/// The spec rules of `check` beyond `validate` (with the recorded report's untyped debt) and the
+/// report's agreement with the specs.
+fn coverage_problems(root: &Path, specs: &[Spec]) -> Vec<String> {
+    let (md, rec) = match recorded(root) {
+        Ok(r) => r,
+        Err(e) => return vec![e],
+    };
+    let mut out: Vec<String> = bitrix24_codegen::spec::lint(specs, &rec.untyped_debt())
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    match coverage::check_recorded(&md, specs) {
+        Ok(lines) => out.extend(lines),
+        Err(e) => out.push(e),
+    }
+    out
+}
+
+fn coverage(root: &Path, args: &[String]) -> Result<(), String> {
+    let mut docs = None;
+    let mut write = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--docs" => {
+                docs =
+                    Some(PathBuf::from(it.next().ok_or_else(|| {
+                        format!("--docs needs a directory\n\n{USAGE}")
+                    })?));
+            }
+            "--write" => write = true,
+            other => return Err(format!("coverage: unknown argument `{other}`\n\n{USAGE}")),
+        }
+    }
+    let specs = load(root)?;
+    let old = recorded(root).ok();
+    let index = match (&docs, &old) {
+        (Some(dir), _) => bitrix24_codegen::coverage_scan::scan(dir)?,
+        (None, Some((_, rec))) => rec.index.clone(),
+        (None, None) => {
+            return Err(format!(
+                "no readable {}: pass --docs <b24restdocs checkout>",
+                coverage::REPORT
+            ));
+        }
+    };
+    // Methods untyped without a reason may stay so only when the old report already lists them;
+    // the first report records where the specs start.
+    let debt = match &old {
+        Some((_, r)) => r.untyped_debt(),
+        None => specs
+            .iter()
+            .flat_map(Spec::all_methods)
+            .filter(|m| bitrix24_codegen::spec::is_untyped(&m.response) && m.value_why.is_none())
+            .map(|m| m.name.to_ascii_lowercase())
+            .collect(),
+    };
+    let lint = bitrix24_codegen::spec::lint(&specs, &debt);
+    if !lint.is_empty() {
+        return Err(lint
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"));
+    }
+    let report = coverage::render(&index, &specs);
+    if write {
+        write_if_changed(&root.join(coverage::REPORT), &report)?;
+        println!("wrote {}", coverage::REPORT);
+    } else {
+        print!("{report}");
+    }
+    Ok(())
 }

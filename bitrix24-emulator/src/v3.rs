@@ -594,18 +594,7 @@ fn run(
                 &json!({"FIELDS_AFTER": {"ID": id.to_string()}}),
                 &Origin::of(c),
             );
-            // The docs' answer is the new task (`result.item`), not its id alone.
-            let row = {
-                let data = inner.read_data();
-                data.stores
-                    .get("tasks.task")
-                    .and_then(|s| s.render_full(fam, view, id))
-            };
-            let item = match row {
-                Some(Value::Object(row)) => Value::Object(dto(&row)),
-                _ => json!({ "id": id }),
-            };
-            Ok(json!({ "item": item }))
+            Ok(json!({ "id": id }))
         }
         "tasks.task.update" => {
             let id = id_param(p)?;

@@ -13,7 +13,7 @@
 //! the page; the importer writes short generic words that the reviewer replaces.
 
 mod guess;
-mod page;
+pub(crate) mod page;
 #[cfg(test)]
 mod tests;
 mod write;

@@ -5,41 +5,41 @@ use serde_json::Value;
 
 /// One documented parameter or field.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Param {
-    pub(super) name: String,
+pub(crate) struct Param {
+    pub(crate) name: String,
     /// The documented types as written (`integer`, `string`, `crm_contact[]`, ...).
-    pub(super) types: Vec<String>,
-    pub(super) required: bool,
+    pub(crate) types: Vec<String>,
+    pub(crate) required: bool,
 }
 
 /// What the importer reads from one page.
 #[derive(Debug, Default)]
-pub(super) struct Page {
-    pub(super) method: Option<String>,
-    pub(super) scopes: Vec<String>,
-    pub(super) params: Vec<Param>,
+pub(crate) struct Page {
+    pub(crate) method: Option<String>,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) params: Vec<Param>,
     /// Nested tables: (parameter name, its fields).
-    pub(super) nested: Vec<(String, Vec<Param>)>,
-    pub(super) example: Option<Value>,
+    pub(crate) nested: Vec<(String, Vec<Param>)>,
+    pub(crate) example: Option<Value>,
     /// Documented type of `result` in the "Returned Data" table.
-    pub(super) result_type: Option<String>,
+    pub(crate) result_type: Option<String>,
     /// The title's method name when the cURL examples call another one.
-    pub(super) title_mismatch: Option<String>,
+    pub(crate) title_mismatch: Option<String>,
     /// The method the examples call when it differs from the (kept) title.
-    pub(super) curl_mismatch: Option<String>,
+    pub(crate) curl_mismatch: Option<String>,
     /// Object tables of the response section (`#### Message Object`): (heading, fields).
-    pub(super) response_tables: Vec<(String, Vec<Param>)>,
+    pub(crate) response_tables: Vec<(String, Vec<Param>)>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
-pub(super) enum Section {
+pub(crate) enum Section {
     Other,
     Params,
     Response,
 }
 
 impl Page {
-    pub(super) fn parse(md: &str) -> Page {
+    pub(crate) fn parse(md: &str) -> Page {
         let mut page = Page::default();
         let lines: Vec<&str> = md.lines().collect();
         let mut section = Section::Other;
@@ -153,22 +153,25 @@ impl Page {
     }
 }
 
-/// `Create a New Deal crm.deal.add` -> `crm.deal.add`.
-pub(super) fn method_from_title(title: &str) -> Option<String> {
-    let last = strip_anchor(title)
+/// `Create a New Deal crm.deal.add` -> `crm.deal.add`; also a name inside the title (`Add the
+/// imbot.command.register Command`, `Get the mailservice.get method`): the last word that is one.
+pub(crate) fn method_from_title(title: &str) -> Option<String> {
+    strip_anchor(title)
         .split_whitespace()
-        .last()?
-        .trim_matches('`');
-    let ok = last.contains('.')
-        && last
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
-        && last.starts_with(|c: char| c.is_ascii_lowercase());
-    ok.then(|| last.to_string())
+        .rev()
+        .map(|w| w.trim_matches(['`', ',', ':', '(', ')']))
+        .find(|w| {
+            w.contains('.')
+                && !w.ends_with('.')
+                && w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+                && w.starts_with(|c: char| c.is_ascii_lowercase())
+        })
+        .map(str::to_string)
 }
 
 /// The method most often called in `https://.../rest/.../<method>` URLs of the examples.
-pub(super) fn method_from_curl(md: &str) -> Option<String> {
+pub(crate) fn method_from_curl(md: &str) -> Option<String> {
     let mut counts: Vec<(String, usize)> = Vec::new();
     for line in md.lines() {
         let t = line.trim();
@@ -196,7 +199,7 @@ pub(super) fn method_from_curl(md: &str) -> Option<String> {
 }
 
 /// Whether an example URL calls `method` (case-insensitively, as the portal does).
-pub(super) fn called_anywhere(md: &str, method: &str) -> bool {
+pub(crate) fn called_anywhere(md: &str, method: &str) -> bool {
     let needle = format!("/{}", method.to_ascii_lowercase());
     md.lines().any(|l| {
         let l = l.trim().to_ascii_lowercase();
@@ -207,7 +210,7 @@ pub(super) fn called_anywhere(md: &str, method: &str) -> bool {
 }
 
 /// Fallback: the first `` The method `x.y` `` (or `` The `x.y` method ``) in the text.
-pub(super) fn method_from_text(md: &str) -> Option<String> {
+pub(crate) fn method_from_text(md: &str) -> Option<String> {
     for line in md.lines() {
         let lower = line.to_ascii_lowercase();
         if !(lower.starts_with("the method `") || lower.starts_with("the `")) {
@@ -227,7 +230,7 @@ pub(super) fn method_from_text(md: &str) -> Option<String> {
     None
 }
 
-pub(super) fn strip_anchor(h: &str) -> &str {
+pub(crate) fn strip_anchor(h: &str) -> &str {
     match h.find(" {#") {
         Some(pos) => h[..pos].trim(),
         None => h.trim(),
@@ -235,7 +238,7 @@ pub(super) fn strip_anchor(h: &str) -> &str {
 }
 
 /// `Parameter fields {#fields}`, `FIELDS Parameter`, `Fields parameter` -> `fields`/`FIELDS`.
-pub(super) fn nested_param_name(h: &str) -> String {
+pub(crate) fn nested_param_name(h: &str) -> String {
     if let Some(pos) = h.find("{#") {
         let anchor = h[pos + 2..].trim_end_matches('}').trim();
         let text = strip_anchor(h);
@@ -265,7 +268,7 @@ pub(super) fn nested_param_name(h: &str) -> String {
 }
 
 /// `> Scope: [`crm`](...), [`user`](...)` -> `["crm", "user"]`.
-pub(super) fn parse_scopes(line: &str) -> Vec<String> {
+pub(crate) fn parse_scopes(line: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = line;
     while let Some(start) = rest.find('`') {
@@ -288,7 +291,7 @@ pub(super) fn parse_scopes(line: &str) -> Vec<String> {
 
 /// Reads the YFM table that starts at `lines[start]` (`#|`). Returns its rows (each the joined
 /// text between the leading and trailing `||`) and the index of the line after `|#`.
-pub(super) fn read_table(lines: &[&str], start: usize) -> (Vec<String>, usize) {
+pub(crate) fn read_table(lines: &[&str], start: usize) -> (Vec<String>, usize) {
     let mut rows: Vec<String> = Vec::new();
     let mut depth = 0usize;
     let mut in_code = false;
@@ -326,7 +329,7 @@ pub(super) fn read_table(lines: &[&str], start: usize) -> (Vec<String>, usize) {
 }
 
 /// Turns table rows into parameters, when the header says the table describes names and types.
-pub(super) fn rows_to_params(rows: &[String]) -> Vec<Param> {
+pub(crate) fn rows_to_params(rows: &[String]) -> Vec<Param> {
     let Some(header) = rows.first() else {
         return Vec::new();
     };
@@ -380,12 +383,12 @@ pub(super) fn rows_to_params(rows: &[String]) -> Vec<Param> {
 }
 
 /// The text of the first cell of a row (after the leading `||`).
-pub(super) fn first_cell(row: &str) -> &str {
+pub(crate) fn first_cell(row: &str) -> &str {
     nth_cell(row, 0).unwrap_or("")
 }
 
 /// The n-th cell of a row, splitting on `|` outside backticks and not escaped.
-pub(super) fn nth_cell(row: &str, n: usize) -> Option<&str> {
+pub(crate) fn nth_cell(row: &str, n: usize) -> Option<&str> {
     let body = row.trim().trim_start_matches("||");
     let body = body.strip_suffix("||").unwrap_or(body);
     let bytes = body.as_bytes();
@@ -410,7 +413,7 @@ pub(super) fn nth_cell(row: &str, n: usize) -> Option<&str> {
 }
 
 /// `**fields*** ` -> (`fields`, true); `**TITLE**` -> (`TITLE`, false).
-pub(super) fn bold_name(cell: &str) -> Option<(String, bool)> {
+pub(crate) fn bold_name(cell: &str) -> Option<(String, bool)> {
     let c = cell.trim_start();
     let rest = c.strip_prefix("**")?;
     let end = rest.find("**")?;
@@ -435,7 +438,7 @@ pub(super) fn bold_name(cell: &str) -> Option<(String, bool)> {
 }
 
 /// All `` `code` `` spans in a text.
-pub(super) fn code_spans(text: &str) -> Vec<String> {
+pub(crate) fn code_spans(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = text;
     while let Some(s) = rest.find('`') {

@@ -201,6 +201,10 @@ pub struct MethodSpec {
     /// The field keyset pagination orders and filters by, when it differs from the entity's
     /// id field as returned (`tasks.task.list`: `ID` in requests, `id` in rows).
     pub keyset_field: Option<String>,
+    /// Why the answer is an untyped `value` (a payload the user defines, such as `entity.item`).
+    pub value_why: Option<String>,
+    /// Why the spec knowingly differs from its docs page (`check --docs` then reports nothing).
+    pub docs_differs: Option<String>,
 }
 
 impl MethodSpec {

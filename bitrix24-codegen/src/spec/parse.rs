@@ -118,6 +118,8 @@ struct RawMethod {
     params: toml::Table,
     example: Option<String>,
     rust_name: Option<String>,
+    value_why: Option<String>,
+    docs_differs: Option<String>,
 }
 
 /// An `[enum.X]`/`[entity.X]` table read as `T`, after checking that `name` is a usable type
@@ -642,5 +644,7 @@ fn parse_method(
         example: raw.example,
         rust_name: raw.rust_name,
         keyset_field: raw.keyset_field,
+        value_why: raw.value_why,
+        docs_differs: raw.docs_differs,
     })
 }

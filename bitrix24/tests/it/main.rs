@@ -12,7 +12,6 @@ mod paging;
 mod parallel_keyset;
 mod portal;
 mod progress;
-mod rest_v3;
 mod review;
 mod safety;
 mod support;
