@@ -30,7 +30,8 @@ impl Api {
         }
     }
 
-    fn label(self) -> &'static str {
+    /// The label of the audit rows (`v2`, `v3`, `auto`).
+    pub fn label(self) -> &'static str {
         match self {
             Api::V2 => "v2",
             Api::V3 => "v3",

@@ -52,7 +52,7 @@ pub fn bar(len: u64, what: &str) -> ProgressBar {
 
 /// The rows of a list result: the array itself, the one array inside a wrapper object
 /// (`tasks`, `items`), or the values of an object keyed by id.
-fn rows_of(v: Value) -> Vec<Value> {
+pub fn rows_of(v: Value) -> Vec<Value> {
     match v {
         Value::Array(a) => a,
         Value::Object(m) => {

@@ -11,6 +11,10 @@ mod doctor;
 mod guarded;
 mod import;
 mod info;
+mod mcp;
+mod mcp_args;
+mod mcp_catalog;
+mod mcp_portal;
 mod worker;
 
 use std::process::ExitCode;
@@ -63,11 +67,15 @@ enum Command {
     Worker(worker::WorkerArgs),
     /// Serves the embedded emulator: a local portal to try things with no account.
     Emulator(info::EmulatorArgs),
+    /// Serves the Model Context Protocol over stdio, with the guardrails of `call`.
+    Mcp(Box<mcp::McpArgs>),
+    /// Prints the agent skill (references/SKILL.md): the routing guide an agent loads first.
+    Skill,
 }
 
 const SUBCOMMANDS: &[&str] = &[
     "call", "packs", "methods", "scopes", "doctor", "export", "import", "worker", "emulator",
-    "help",
+    "mcp", "skill", "help",
 ];
 
 /// `b24 METHOD ...` and `b24 --execute-plan ID` (the seed's forms) mean `b24 call ...`.
@@ -118,6 +126,11 @@ fn main() -> ExitCode {
             Command::Import(a) => import::import(a, &masker).await,
             Command::Worker(a) => worker::worker(a, &masker).await,
             Command::Emulator(a) => info::emulator(a).await,
+            Command::Mcp(a) => mcp::run(*a, &masker).await,
+            Command::Skill => {
+                mcp::skill();
+                Ok(())
+            }
         }
     });
     match result {
