@@ -133,7 +133,10 @@ impl PlanBackend for Sqlite {
 
 impl ClaimBackend for Sqlite {
     fn claim(&self, key: &str, fingerprint: &str, t: ClaimTimes) -> Result<Verdict, PolicyError> {
-        self.with(|c| claims::claim(c, key, fingerprint, t).map_err(|e| self.err(e)))
+        self.with(|c| {
+            claims::purge_expired(c, t.now).map_err(|e| self.err(e))?;
+            claims::claim(c, key, fingerprint, t).map_err(|e| self.err(e))
+        })
     }
 
     fn store(&self, key: &str, record: &ClaimRecord) -> Result<(), PolicyError> {

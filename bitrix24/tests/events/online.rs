@@ -32,7 +32,7 @@ async fn install_then_typed_online_events() {
             .join("\n")
     );
     s.installed_tenant().await;
-    assert_eq!(s.store.schema_version().await.unwrap(), 1);
+    assert_eq!(s.store.schema_version().await.unwrap(), 2);
     // A bound online event arrives typed.
     let c = s.bind_deal_add().await;
     let id = c

@@ -76,9 +76,20 @@ pub(crate) fn store(conn: &Connection, key: &str, r: &ClaimRecord) -> Result<(),
     Ok(())
 }
 
-/// Claims `key` for work with `fingerprint`, atomically: forgets the expired records, then
-/// [`decide`]s and, on [`Verdict::Proceed`], stores the `in_progress` claim, in one
-/// transaction.
+/// Deletes the records that expired before `now` (an unknown outcome never expires); how
+/// many.
+pub(crate) fn purge_expired(conn: &Connection, now: u64) -> Result<u64, StoreError> {
+    conn.execute(
+        "DELETE FROM idempotency WHERE status <> 'unknown' AND expires_at < ?1",
+        [to_i64(now)],
+    )
+    .map(|n| n as u64)
+    .map_err(backend)
+}
+
+/// Claims `key` for work with `fingerprint`, atomically: reads its record, [`decide`]s and,
+/// on [`Verdict::Proceed`], stores the `in_progress` claim, in one transaction (an expired
+/// record counts as absent).
 pub(crate) fn claim(
     conn: &mut Connection,
     key: &str,
@@ -86,11 +97,6 @@ pub(crate) fn claim(
     t: ClaimTimes,
 ) -> Result<Verdict, StoreError> {
     let tx = immediate(conn)?;
-    tx.execute(
-        "DELETE FROM idempotency WHERE status <> 'unknown' AND expires_at < ?1",
-        [to_i64(t.now)],
-    )
-    .map_err(backend)?;
     let verdict = decide(record(&tx, key)?.as_ref(), fingerprint, t);
     if verdict == Verdict::Proceed {
         let claimed = ClaimRecord::new(ClaimStatus::InProgress, fingerprint, None, t.now, t.ttl);

@@ -135,14 +135,8 @@ impl IdempotencyStore for SqliteStore {
     }
 
     fn purge_expired(&self) -> StoreFuture<'_, u64> {
-        self.boxed(move |c| {
-            c.execute(
-                "DELETE FROM idempotency WHERE status <> 'unknown' AND expires_at <= ?1",
-                [unix_now() as i64],
-            )
-            .map(|n| n as u64)
-            .map_err(backend)
-        })
+        // Expired: `expires_at <= now`, as `get` reads it.
+        self.boxed(move |c| claims::purge_expired(c, unix_now().saturating_add(1)))
     }
 
     fn claim<'a>(&'a self, key: &'a str, lease: std::time::Duration) -> StoreFuture<'a, Claimed> {
