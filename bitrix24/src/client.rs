@@ -33,6 +33,18 @@ enum Endpoint {
     OAuth(String),
 }
 
+impl Endpoint {
+    /// The portal's address (scheme, host and port): what one rate-limit budget belongs to.
+    fn origin(&self) -> String {
+        match self {
+            Endpoint::Webhook(hook) => hook.origin().to_owned(),
+            Endpoint::OAuth(base) => {
+                url::Url::parse(base).map_or_else(|_| base.clone(), |url| endpoint::origin(&url))
+            }
+        }
+    }
+}
+
 pub(crate) struct Inner {
     pub http: reqwest::Client,
     endpoint: RwLock<Endpoint>,
@@ -86,6 +98,8 @@ impl fmt::Debug for Client {
 impl ClientBuilder {
     /// Builds the client.
     pub fn build(self) -> Result<Client, Error> {
+        // Only limiters on the default clock are shared between clients.
+        let default_clock = self.clock.is_none();
         let clock: Arc<dyn Clock> = self
             .clock
             .unwrap_or_else(|| Arc::new(TokioClock::new()) as Arc<dyn Clock>);
@@ -150,6 +164,9 @@ impl ClientBuilder {
         };
         let limiter = match (self.limiter, self.rate_limit) {
             (Some(l), _) => Some(l),
+            (None, Some(limit)) if default_clock => {
+                Some(RateLimiter::shared(&endpoint.origin(), limit))
+            }
             (None, Some(limit)) => Some(RateLimiter::with_clock(limit, clock.clone())),
             (None, None) => None,
         };

@@ -5,10 +5,14 @@
 //! past 50 (Enterprise 250) requests are rejected with 503 `QUERY_LIMIT_EXCEEDED`. A batch is
 //! one request. The client mirrors the bucket with governor's GCRA and takes a permit at the
 //! moment it sends, so concurrent callers can never exceed it.
+//!
+//! Clients built with a quota and no limiter of their own share one limiter per portal
+//! address and quota in the process ([`RateLimiter::shared`]), so several clients of one
+//! portal (one per user token, say) never exceed its bucket together.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use governor::state::keyed::DashMapStateStore;
@@ -64,16 +68,36 @@ impl RateLimit {
         self.per_second
     }
 
-    /// Requests that may go at once.
+    /// The portal's bucket: requests that may go at once. The client's limiter keeps
+    /// [`headroom`](Self::headroom) of it free.
     pub fn burst(&self) -> u32 {
         self.burst
+    }
+
+    /// How many requests of the bucket the client's limiter leaves unused: one second of the
+    /// drain (2 on standard plans, 5 on Enterprise), at most a tenth of the bucket. The portal
+    /// counts a request when it arrives, not when it was sent; this much room lets requests
+    /// that arrive up to a second closer together than they were sent (a slow network path,
+    /// a busy portal reading a large batch body) still fit, in the burst and at the drain
+    /// rate alike.
+    ///
+    /// ```
+    /// use bitrix24::RateLimit;
+    /// assert_eq!(RateLimit::standard().headroom(), 2);
+    /// assert_eq!(RateLimit::enterprise().headroom(), 5);
+    /// assert_eq!(RateLimit::custom(10.0, 5).unwrap().headroom(), 0);
+    /// ```
+    pub fn headroom(&self) -> u32 {
+        // The rate is at most 1e6/s, so the cast cannot wrap.
+        let second = self.per_second.ceil() as u32;
+        second.min(self.burst / 10)
     }
 
     fn quota(self) -> Quota {
         // The constructors keep the rate within 1/day..1e6/s and the burst above zero, so the
         // fallbacks below are never taken; they only avoid a panic path.
         let period = Duration::from_secs_f64(1.0 / self.per_second);
-        let burst = NonZeroU32::new(self.burst).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(self.burst - self.headroom()).unwrap_or(NonZeroU32::MIN);
         Quota::with_period(period)
             .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
             .allow_burst(burst)
@@ -87,14 +111,27 @@ type Bucket = Gcra<
     governor::middleware::NoOpMiddleware<governor::nanos::Nanos>,
 >;
 
-/// A token bucket keyed by portal, shared by every clone of a client (and by several clients,
-/// when given to each builder).
-#[derive(Clone, Debug)]
+/// A token bucket keyed by portal, shared by every clone of a client, by every client of the
+/// same portal and quota built without a limiter of its own ([`RateLimiter::shared`]), and by
+/// the clients it is given to.
+#[derive(Clone)]
 pub struct RateLimiter {
-    bucket: Arc<Bucket>,
+    state: Arc<State>,
+}
+
+impl std::fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimiter")
+            .field("limit", &self.state.limit)
+            .finish_non_exhaustive()
+    }
+}
+
+struct State {
+    bucket: Bucket,
     /// Per portal: no request before this instant (set when the portal said
     /// `QUERY_LIMIT_EXCEEDED`, so every caller slows down, not only the rejected one).
-    paused: Arc<Mutex<HashMap<String, tokio::time::Instant>>>,
+    paused: Mutex<HashMap<String, tokio::time::Instant>>,
     clock: GovernorClock,
     sleeper: Arc<dyn Clock>,
     limit: RateLimit,
@@ -110,23 +147,67 @@ impl RateLimiter {
     pub fn with_clock(limit: RateLimit, clock: Arc<dyn Clock>) -> Self {
         let gclock = GovernorClock::new(clock.clone());
         RateLimiter {
-            bucket: Arc::new(Gcra::dashmap_with_clock(limit.quota(), gclock.clone())),
-            paused: Arc::new(Mutex::new(HashMap::new())),
-            clock: gclock,
-            sleeper: clock,
-            limit,
+            state: Arc::new(State {
+                bucket: Gcra::dashmap_with_clock(limit.quota(), gclock.clone()),
+                paused: Mutex::new(HashMap::new()),
+                clock: gclock,
+                sleeper: clock,
+                limit,
+            }),
         }
+    }
+
+    /// The limiter of the portal at `address` (its origin, such as
+    /// `https://example.bitrix24.com`) with this quota, on the default clock: one per address
+    /// and quota in the process while a client holds it, so that every client built for that
+    /// portal with [`ClientBuilder::rate_limit`](crate::ClientBuilder::rate_limit) and no limiter
+    /// of its own draws on one budget.
+    ///
+    /// ```
+    /// use bitrix24::{RateLimit, RateLimiter};
+    /// let a = RateLimiter::shared("https://example.bitrix24.com", RateLimit::standard());
+    /// let b = RateLimiter::shared("https://EXAMPLE.bitrix24.com", RateLimit::standard());
+    /// assert!(a.same_budget(&b));
+    /// let other = RateLimiter::shared("https://other.bitrix24.com", RateLimit::standard());
+    /// assert!(!a.same_budget(&other));
+    /// ```
+    pub fn shared(address: &str, limit: RateLimit) -> Self {
+        type Registry = Mutex<HashMap<(String, u64, u32), Weak<State>>>;
+        static REGISTRY: OnceLock<Registry> = OnceLock::new();
+        let key = (
+            address.to_ascii_lowercase(),
+            limit.per_second.to_bits(),
+            limit.burst,
+        );
+        let registry = REGISTRY.get_or_init(Registry::default);
+        let Ok(mut map) = registry.lock() else {
+            return Self::new(limit);
+        };
+        if let Some(state) = map.get(&key).and_then(Weak::upgrade) {
+            return RateLimiter { state };
+        }
+        // Entries whose clients are all gone go with the next new one.
+        map.retain(|_, state| state.strong_count() > 0);
+        let limiter = Self::new(limit);
+        map.insert(key, Arc::downgrade(&limiter.state));
+        limiter
+    }
+
+    /// Whether both handles draw on the same budget.
+    pub fn same_budget(&self, other: &RateLimiter) -> bool {
+        Arc::ptr_eq(&self.state, &other.state)
     }
 
     /// The quota.
     pub fn limit(&self) -> RateLimit {
-        self.limit
+        self.state.limit
     }
 
     /// Holds every request to `portal` for `pause` (the portal rejected one for the rate).
     pub fn pause(&self, portal: &str, pause: Duration) {
-        let until = self.sleeper.now() + pause;
-        if let Ok(mut map) = self.paused.lock() {
+        let s = &self.state;
+        let until = s.sleeper.now() + pause;
+        if let Ok(mut map) = s.paused.lock() {
             let slot = map.entry(portal.to_owned()).or_insert(until);
             *slot = (*slot).max(until);
         }
@@ -135,27 +216,28 @@ impl RateLimiter {
     /// Waits until a request to `portal` may be sent, and takes the permit.
     pub async fn acquire(&self, portal: &str) {
         let key = portal.to_owned();
+        let s = &self.state;
         loop {
-            let paused = self
+            let paused = s
                 .paused
                 .lock()
                 .ok()
                 .and_then(|m| m.get(&key).copied())
-                .filter(|until| *until > self.sleeper.now());
+                .filter(|until| *until > s.sleeper.now());
             if let Some(until) = paused {
-                self.sleeper
-                    .sleep(until.saturating_duration_since(self.sleeper.now()))
+                s.sleeper
+                    .sleep(until.saturating_duration_since(s.sleeper.now()))
                     .await;
                 continue;
             }
-            match self.bucket.check_key(&key) {
+            match s.bucket.check_key(&key) {
                 Ok(()) => return,
                 Err(not_until) => {
-                    let wait = self.clock.until(not_until.earliest_possible());
+                    let wait = s.clock.until(not_until.earliest_possible());
                     // A little jitter so that waiters do not wake in lockstep; the permit is
                     // still checked atomically when they wake.
                     let jitter = Duration::from_micros(fastrand::u64(0..2_000));
-                    self.sleeper.sleep(wait + jitter).await;
+                    s.sleeper.sleep(wait + jitter).await;
                 }
             }
         }

@@ -8,7 +8,7 @@
 //!   up to 2,500 rows per request, and no row skipped or repeated when rows are added or
 //!   removed meanwhile. After the first page, one sampling request splits the rest into id
 //!   ranges of 2,500 rows that are walked at once, as many as the limiter's burst allows
-//!   (see [`parallel`] for how, and when the walk stays one chain); the rows come out in
+//!   (the `parallel` module says how, and when the walk stays one chain); the rows come out in
 //!   ascending id order, or per range with [`RowOrder::PerRange`].
 //!
 //! [`Strategy::Auto`] takes keyset when the method supports it and the caller set no `order`.

@@ -14,6 +14,7 @@ mod portal;
 mod progress;
 mod review;
 mod safety;
+mod shared_budget;
 mod support;
 mod typed;
 mod typed_api;
