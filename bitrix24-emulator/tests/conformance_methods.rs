@@ -1,6 +1,7 @@
 //! Methods the docs document and clients use, answered from the emulator's own state in their
 //! documented shape (issue 12 item 7): `crm.status.entity.items`,
-//! `crm.company.contact.items.get`, `user.fields`, `socialnetwork.api.workgroup.list`.
+//! `crm.company.contact.items.get`, `user.fields`, `socialnetwork.api.workgroup.list`,
+//! `task.elapseditem.add`/`getlist`.
 
 mod support;
 
@@ -152,4 +153,64 @@ async fn workgroup_list_answers_the_selected_fields_in_camel_case() {
         (json!(50), json!(50)),
         "{b}"
     );
+}
+
+/// `tasks/elapsed-item/task-elapsed-item-get-list.md`: string numbers and ISO dates, `total`;
+/// by name or by position (`[TASKID, ORDER, FILTER]`); per task in a batch, a task without
+/// records answers `[]` next to another's rows; an unknown task: `ERROR_CORE`.
+#[tokio::test]
+async fn elapsed_items_are_listed_per_task() {
+    let p = hook().await;
+    for t in ["One", "Two"] {
+        p.call("tasks.task.add", json!({"fields": {"TITLE": t}}))
+            .await;
+    }
+    let add = json!({"TASKID": 1, "ARFIELDS": {"SECONDS": 3600, "COMMENT_TEXT": "work"}});
+    assert_eq!(p.call("task.elapseditem.add", add).await["result"], 1);
+    let positional = json!([1, {"SECONDS": 113, "COMMENT_TEXT": "more"}]);
+    assert_eq!(
+        p.call("task.elapseditem.add", positional).await["result"],
+        2
+    );
+    let listed = p
+        .call(
+            "task.elapseditem.getlist",
+            json!([1, {"ID": "desc"}, {">=SECONDS": 100}]),
+        )
+        .await;
+    let rows = listed["result"].as_array().expect("rows");
+    assert_eq!(
+        (rows.len(), listed["total"].clone()),
+        (2, json!(2)),
+        "{listed}"
+    );
+    let row = &rows[0];
+    assert_eq!(
+        (
+            &row["ID"],
+            &row["TASK_ID"],
+            &row["SECONDS"],
+            &row["MINUTES"]
+        ),
+        (&json!("2"), &json!("1"), &json!("113"), &json!("2")),
+        "{listed}"
+    );
+    assert_eq!(
+        (&row["USER_ID"], &row["COMMENT_TEXT"], &row["SOURCE"]),
+        (&json!("1"), &json!("more"), &json!("2")),
+        "{listed}"
+    );
+    assert_eq!(
+        row["CREATED_DATE"].as_str().map(str::len),
+        Some(25),
+        "{listed}"
+    );
+    let cmd = json!({"cmd": {"a": "task.elapseditem.getlist?TASKID=1", "b": "task.elapseditem.getlist?TASKID=2"}});
+    let listed = p.call("batch", cmd).await;
+    let per_task = &listed["result"]["result"];
+    assert_eq!(per_task["a"].as_array().map(Vec::len), Some(2), "{listed}");
+    assert_eq!(per_task["b"], json!([]), "{listed}");
+    let url = format!("{}task.elapseditem.getlist", p.emu.webhook_url());
+    let (status, e) = post(&url, &json!({"TASKID": 99})).await;
+    assert_error(status, &e, 400, "ERROR_CORE");
 }
