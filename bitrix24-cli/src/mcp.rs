@@ -45,7 +45,8 @@ pub const MAX_REQUEST_BYTES: usize = 1 << 20;
 pub struct McpArgs {
     #[command(flatten)]
     pub guard: GuardArgs,
-    /// The plan store.
+    /// The plan store (as for `b24 call`: a JSON file, or a SQLite database named `.db`,
+    /// `.sqlite` or `.sqlite3`).
     #[arg(
         long,
         env = "B24_PLAN_FILE",
@@ -251,7 +252,7 @@ impl Server {
                 let guard = args
                     .guard
                     .guard(policy.clone(), p.tenant)
-                    .plans(PlanStore::new(&args.plan_file, args.plan_ttl_sec));
+                    .plans(PlanStore::open(args.plan_file.trim(), args.plan_ttl_sec));
                 (guard, p.client)
             })
             .map_err(|f| match f {
