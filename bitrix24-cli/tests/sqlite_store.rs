@@ -8,36 +8,38 @@ use std::time::Duration;
 
 use bitrix24::policy::{IdempotencyStore, PlanStore, Policy, params_hash};
 use bitrix24_emulator::{Emulator, Faults};
-use common::{Portal, portal, portal_with, secret_free, stderr, stdout_json};
+use common::{Portal, portal, portal_with, refused_by, secret_free, stderr, stdout_json};
 use serde_json::json;
 
 const TENANT: &str = "127.0.0.1";
 
 /// The binary with both stores in `state.db`.
-fn b24_db(p: &Portal, args: &[&str]) -> std::process::Output {
-    let out = p
-        .cmd()
-        .env("B24_PLAN_FILE", p.path("state.db"))
-        .env("B24_IDEMPOTENCY_FILE", p.path("state.db"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(!String::from_utf8_lossy(&out.stderr).contains(common::SECRET));
-    assert!(!String::from_utf8_lossy(&out.stdout).contains(common::SECRET));
-    out
+fn db_cmd(p: &Portal) -> assert_cmd::Command {
+    let mut c = p.cmd();
+    c.env("B24_PLAN_FILE", p.path("state.db"))
+        .env("B24_IDEMPOTENCY_FILE", p.path("state.db"));
+    c
 }
 
-/// [`common::refused`] with the SQLite stores: exit 2, the message mentions every `words`,
-/// and the portal saw no request.
+fn b24_db(p: &Portal, args: &[&str]) -> std::process::Output {
+    p.run(db_cmd(p), args)
+}
+
+/// [`common::refused`] with the SQLite stores.
 fn refused_db(p: &Portal, args: &[&str], words: &[&str]) {
-    let before = p.requests();
-    let o = b24_db(p, args);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-    for w in words {
-        assert!(err.contains(w), "{args:?}: {err:?} lacks {w:?}");
-    }
-    assert_eq!(p.requests(), before, "{args:?} sent a request");
+    refused_by(p, db_cmd(p), args, words);
+}
+
+/// `crm.deal.add` of `params`, confirmed, with the idempotency key `key`.
+fn keyed_add<'a>(params: &'a str, key: &'a str) -> [&'a str; 6] {
+    [
+        "crm.deal.add",
+        "--params",
+        params,
+        "--confirm-write",
+        "--idempotency-key",
+        key,
+    ]
 }
 
 #[test]
@@ -68,22 +70,16 @@ fn a_plan_made_by_one_process_is_executed_by_another_once() {
         &["not found"],
     );
     // The same plan asked for by another portal.
-    let foreign = p
-        .cmd()
-        .env("B24_PLAN_FILE", p.path("state.db"))
-        .env("B24_IDEMPOTENCY_FILE", p.path("state.db"))
-        .env(
-            "B24_WEBHOOK_URL",
-            p.emu.webhook_url().replace("127.0.0.1", "localhost"),
-        )
-        .args(["--execute-plan", &id, "--confirm-write"])
-        .output()
-        .unwrap();
-    assert_eq!(foreign.status.code(), Some(2), "{}", stderr(&foreign));
-    assert!(
-        stderr(&foreign).contains("another tenant"),
-        "{}",
-        stderr(&foreign)
+    let mut other_portal = db_cmd(&p);
+    other_portal.env(
+        "B24_WEBHOOK_URL",
+        p.emu.webhook_url().replace("127.0.0.1", "localhost"),
+    );
+    refused_by(
+        &p,
+        other_portal,
+        &["--execute-plan", &id, "--confirm-write"],
+        &["another tenant"],
     );
 
     let before = p.requests();
@@ -130,15 +126,7 @@ fn concurrent_processes_claiming_one_key_send_one_write() {
     let mut faults = Faults::default();
     faults.latency = Duration::from_millis(400);
     let p = portal_with(Emulator::builder().faults(faults));
-    let params = r#"{"fields":{"TITLE":"once"}}"#;
-    let args = [
-        "crm.deal.add",
-        "--params",
-        params,
-        "--confirm-write",
-        "--idempotency-key",
-        "job-7",
-    ];
+    let args = keyed_add(r#"{"fields":{"TITLE":"once"}}"#, "job-7");
     let before = p.requests();
     let children: Vec<_> = (0..8)
         .map(|_| {
@@ -187,14 +175,7 @@ fn a_held_key_in_the_database_is_refused_as_in_progress() {
         .unwrap();
     refused_db(
         &p,
-        &[
-            "crm.deal.add",
-            "--params",
-            &params.to_string(),
-            "--confirm-write",
-            "--idempotency-key",
-            "job-1",
-        ],
+        &keyed_add(&params.to_string(), "job-1"),
         &["in progress"],
     );
 }

@@ -64,7 +64,13 @@ impl Portal {
     }
 
     pub fn b24(&self, args: &[&str]) -> Output {
-        let out = self.cmd().args(args).output().unwrap();
+        self.run(self.cmd(), args)
+    }
+
+    /// Runs `cmd` (one of [`Portal::cmd`], maybe with more environment) with `args`: no
+    /// secret may appear in its output.
+    pub fn run(&self, mut cmd: Command, args: &[&str]) -> Output {
+        let out = cmd.args(args).output().unwrap();
         for s in [&out.stdout, &out.stderr] {
             assert!(
                 !String::from_utf8_lossy(s).contains(SECRET),
@@ -99,8 +105,13 @@ pub fn stdout_json(o: &Output) -> Value {
 /// Runs a command that must be refused: exit 2, the message mentions every `words`, and the
 /// portal saw no request.
 pub fn refused(p: &Portal, args: &[&str], words: &[&str]) {
+    refused_by(p, p.cmd(), args, words);
+}
+
+/// [`refused`] for `cmd` (one of [`Portal::cmd`], maybe with more environment).
+pub fn refused_by(p: &Portal, cmd: Command, args: &[&str], words: &[&str]) {
     let before = p.requests();
-    let o = p.b24(args);
+    let o = p.run(cmd, args);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
     for w in words {
