@@ -6,7 +6,9 @@ use crate::core::{ApiError, Caller, Done, MethodResult};
 use crate::crud::family_call;
 use crate::entity::View;
 use crate::events;
-use crate::handlers::{crm, crm_links, departments, disk, im, sonet, system, task_elapsed, users};
+use crate::handlers::{
+    crm, crm_links, departments, disk, im, product_rows, sonet, system, task_elapsed, users,
+};
 use crate::metering;
 use crate::routes::{Route, Scope};
 use crate::scopes::insufficient_scope;
@@ -34,6 +36,7 @@ pub(crate) fn routes() -> impl Iterator<Item = &'static Route> {
         im::ROUTES,
         disk::ROUTES,
         task_elapsed::ROUTES,
+        product_rows::ROUTES,
     ]
     .into_iter()
     .flatten()

@@ -1,7 +1,7 @@
 //! Methods the docs document and clients use, answered from the emulator's own state in their
 //! documented shape (issue 12 item 7): `crm.status.entity.items`,
 //! `crm.company.contact.items.get`, `user.fields`, `socialnetwork.api.workgroup.list`,
-//! `task.elapseditem.add`/`getlist`.
+//! `task.elapseditem.add`/`getlist`, `crm.item.productrow.*`.
 
 mod support;
 
@@ -213,4 +213,62 @@ async fn elapsed_items_are_listed_per_task() {
     let url = format!("{}task.elapseditem.getlist", p.emu.webhook_url());
     let (status, e) = post(&url, &json!({"TASKID": 99})).await;
     assert_error(status, &e, 400, "ERROR_CORE");
+}
+
+/// `crm/universal/product-rows/crm-item-productrow-list.md`: `{"productRows": [...]}` of the
+/// owner's rows with the derived prices of the docs' example (price 90000, tax 10% included,
+/// discount 10%: 81818.18 without tax, 90909.09 before the discount, 100000 gross), a whole
+/// `quantity` as a number, `taxRate: null` when untaxed; the filter must name the owner.
+#[tokio::test]
+async fn product_rows_carry_the_derived_prices() {
+    let p = hook().await;
+    let deal = p
+        .call("crm.deal.add", json!({"fields": {"TITLE": "D"}}))
+        .await["result"]
+        .clone();
+    let taxed = json!({"fields": {"ownerId": deal, "ownerType": "D", "productName": "iphone 14",
+        "price": 90000, "quantity": 3, "discountTypeId": 2, "discountRate": 10, "taxRate": 10,
+        "taxIncluded": "Y", "sort": 20}});
+    let added = p.call("crm.item.productrow.add", taxed).await;
+    let row = &added["result"]["productRow"];
+    assert_eq!(
+        (
+            &row["priceExclusive"],
+            &row["priceNetto"],
+            &row["priceBrutto"],
+            &row["discountSum"]
+        ),
+        (
+            &json!(81818.18),
+            &json!(90909.09),
+            &json!(100_000),
+            &json!(9090.91)
+        ),
+        "{added}"
+    );
+    let plain = json!({"fields": {"ownerId": deal, "ownerType": "D", "productName": "case", "price": 5550, "sort": 10}});
+    p.call("crm.item.productrow.add", plain).await;
+    let filter = json!({"filter": {"=ownerType": "D", "=ownerId": deal}});
+    let listed = p.call("crm.item.productrow.list", filter).await;
+    let rows = listed["result"]["productRows"]
+        .as_array()
+        .expect("productRows");
+    let names: Vec<&Value> = rows.iter().map(|r| &r["productName"]).collect();
+    assert_eq!(names, [&json!("case"), &json!("iphone 14")], "{listed}");
+    assert_eq!(
+        (&rows[0]["taxRate"], &rows[0]["quantity"]),
+        (&Value::Null, &json!(1)),
+        "{listed}"
+    );
+    assert_eq!(
+        (&rows[1]["quantity"], &listed["total"]),
+        (&json!(3), &json!(2)),
+        "{listed}"
+    );
+    let url = format!("{}crm.item.productrow.list", p.emu.webhook_url());
+    let (status, e) = post(&url, &json!({"filter": {"=ownerType": "D"}})).await;
+    assert_error(status, &e, 400, "INVALID_ARG_VALUE");
+    let url = format!("{}crm.item.productrow.get", p.emu.webhook_url());
+    let (status, e) = post(&url, &json!({"id": 99})).await;
+    assert_error(status, &e, 400, "NOT_FOUND");
 }
