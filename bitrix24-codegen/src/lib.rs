@@ -1,7 +1,7 @@
 //! Spec parser and code generator behind the `bitrix24` crate.
 //!
 //! `specs/<pack>.toml` (format: `specs/README.md`) -> [`spec::parse_spec`] + [`spec::validate`]
-//! -> [`emit::generate`] (Rust, printed with `prettyplease`) and [`catalog::render_catalog`]
+//! -> [`emit::generate`] (Rust, printed by `emit`'s own printer) and [`catalog::render_catalog`]
 //! (`references/catalog-<pack>.md`). `bitrix24/build.rs` calls [`build_script`]; the
 //! `bitrix24-codegen` binary has `dump`, `catalogs`, `check`, `import` and `coverage`.
 //!

@@ -108,6 +108,11 @@ fn the_real_specs_generate() {
     };
     let files = generate(&specs, &PACKS);
     assert!(files.len() >= 2);
+    for f in &files {
+        if let Err(e) = syn::parse_file(&f.contents) {
+            panic!("{} is not valid Rust: {e}", f.name);
+        }
+    }
 }
 
 /// The names of the arguments of `new` of every request struct, by struct name.

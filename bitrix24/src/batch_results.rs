@@ -273,13 +273,17 @@ impl BatchResults {
                 let mut de = serde_json::Deserializer::from_str(raw.get());
                 let mut track = serde_path_to_error::Track::new();
                 seed.deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track))
-                    .map_err(|e| Error::Decode {
-                        method: entry.method.clone(),
-                        path: format!("result.result.{key}.{}", track.path())
-                            .trim_end_matches(['.', '?'])
-                            .to_owned(),
-                        message: e.to_string(),
-                        status: 200,
+                    .map_err(|e| {
+                        let (path, message) = crate::lenient::join_field_path(
+                            &format!("result.result.{key}.{}", track.path()),
+                            &e.to_string(),
+                        );
+                        Error::Decode {
+                            method: entry.method.clone(),
+                            path,
+                            message,
+                            status: 200,
+                        }
                     })
             }
             Outcome::Failed(api) => Err(Error::Api(Box::new(api.clone()))),

@@ -48,4 +48,4 @@ pub trait UserFields: Sized {
 #[path = "entity_helpers.rs"]
 mod helpers;
 #[cfg(bitrix24_entities)]
-pub(crate) use helpers::{from_map, from_value, set_uf, uf, uf_opt};
+pub(crate) use helpers::{Fields, from_map, from_value, set_uf, uf, uf_opt};

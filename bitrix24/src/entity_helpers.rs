@@ -95,6 +95,80 @@ pub(crate) fn from_value<E: DeserializeOwned + Entity>(value: &Value) -> Result<
             format!("an entity is a JSON object, got {}", json_kind(value)),
         ));
     }
-    serde_path_to_error::deserialize(value)
-        .map_err(|e| Error::invalid(E::NAME, format!("`{}`: {}", e.path(), e.inner())))
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let (path, message) =
+            crate::lenient::join_field_path(&e.path().to_string(), &e.inner().to_string());
+        Error::invalid(E::NAME, format!("`{path}`: {message}"))
+    })
+}
+
+/// The `Deserialize` of every generated entity: the object is read once into a map, each
+/// named field is taken out of it and decoded leniently (an error names the field), and what
+/// is left is `extra`. One generic body per entity instead of a derived visitor with a
+/// wrapper type per field: the derive was most of the crate's compile time.
+pub(crate) struct Fields(Map<String, Value>);
+
+impl Fields {
+    /// Reads the entity's object.
+    pub(crate) fn read<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde::Deserialize::deserialize(deserializer).map(Fields)
+    }
+
+    /// Takes the field `key` out, decoded leniently; absent or empty is `None`.
+    pub(crate) fn opt<T: LenientDecode, E: serde::de::Error>(
+        &mut self,
+        key: &str,
+    ) -> Result<Option<T>, E> {
+        match self.0.remove(key) {
+            None => Ok(None),
+            Some(value) => {
+                T::decode_opt(value).map_err(|e| crate::lenient::field_error(key, e))
+            }
+        }
+    }
+
+    /// The fields no typed field took: the entity's `extra`.
+    pub(crate) fn rest(self) -> Map<String, Value> {
+        self.0
+    }
+}
+
+#[cfg(all(test, feature = "core"))]
+mod tests {
+    use serde_json::json;
+
+    use crate::Error;
+    use crate::packs::core::Deal;
+
+    #[test]
+    fn named_fields_are_taken_and_the_rest_is_extra() {
+        let deal: Deal =
+            serde_json::from_value(json!({"ID": "5", "TITLE": 7, "UF_CRM_1": [1], "CLOSED": "Y"}))
+                .unwrap();
+        assert_eq!(deal.id, Some(5));
+        assert_eq!(deal.title.as_deref(), Some("7"));
+        assert_eq!(deal.closed, Some(true));
+        assert_eq!(deal.extra.len(), 1);
+        assert_eq!(deal.extra["UF_CRM_1"], json!([1]));
+        // Empty values are absent, and `[]` is not an entity.
+        let empty: Deal = serde_json::from_value(json!({"ID": "", "TITLE": null})).unwrap();
+        assert_eq!((empty.id, empty.title), (None, None));
+        assert!(serde_json::from_value::<Deal>(json!("x")).is_err());
+    }
+
+    #[test]
+    fn a_field_that_does_not_fit_is_named_in_the_path() {
+        let body = br#"{"result":[{"ID":"1"},{"ID":"2","CLOSED":{"a":1}}]}"#;
+        let err = crate::envelope::decode_response::<Vec<Deal>>("crm.deal.list", 200, body)
+            .unwrap_err();
+        match err {
+            Error::Decode { path, message, .. } => {
+                assert_eq!(path, "result[1].CLOSED");
+                assert!(!message.starts_with('`'), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let err = Deal::try_from(json!({"ID": "x"})).unwrap_err();
+        assert!(err.to_string().contains("`ID`:"), "{err}");
+    }
 }

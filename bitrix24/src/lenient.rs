@@ -49,6 +49,7 @@ mod containers;
 mod decode;
 #[cfg(test)]
 mod examples;
+mod field_path;
 mod flags;
 mod numbers;
 mod strings;
@@ -56,6 +57,7 @@ mod strings;
 pub use containers::entity_opt;
 pub(crate) use decode::{AbsentIfInvalid, OrAbsent, or_absent};
 pub use decode::{Lenient, LenientDecode, option, required};
+pub(crate) use field_path::{field_error, join_field_path};
 #[cfg(test)]
 pub(crate) use examples::{check_entity_sample, check_example, check_list_example};
 pub use flags::{yes_no, yes_no_required};

@@ -365,13 +365,10 @@ fn decode_failure(
     } else {
         err.to_string()
     };
+    let (path, message) = crate::lenient::join_field_path(path, &message);
     Error::Decode {
         method: method.to_owned(),
-        path: if path.is_empty() || path == "?" {
-            ".".to_owned()
-        } else {
-            path.to_owned()
-        },
+        path,
         message,
         status,
     }

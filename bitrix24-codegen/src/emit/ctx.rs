@@ -39,11 +39,7 @@ pub(super) fn lit(s: &str) -> Literal {
 }
 
 pub(super) fn pretty(source: &str, tokens: &TokenStream) -> String {
-    let file: syn::File = match syn::parse2(tokens.clone()) {
-        Ok(f) => f,
-        Err(e) => panic!("bitrix24-codegen emitted invalid Rust ({e}):\n{tokens}"),
-    };
-    format!("{}{}", header(source), prettyplease::unparse(&file))
+    format!("{}{}", header(source), super::print::print_file(tokens))
 }
 
 /// Which module an entity or enum lives in, and how to name it from elsewhere.

@@ -101,6 +101,7 @@ pub(super) fn entity_api(ctx: &Ctx<'_>, name: &str, e: &EntitySpec, legacy: bool
         impl From<::serde_json::Map<String, ::serde_json::Value>> for #ty {
             /// Untyped fields, decoded leniently; when a value does not fit its typed field,
             /// every field is kept in `extra` as given (and still sent as is).
+            #[inline]
             fn from(map: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
                 crate::entity::from_map(map)
             }
@@ -108,6 +109,7 @@ pub(super) fn entity_api(ctx: &Ctx<'_>, name: &str, e: &EntitySpec, legacy: bool
         impl TryFrom<::serde_json::Value> for #ty {
             type Error = crate::Error;
             /// A JSON object, decoded leniently; errors name the JSON path.
+            #[inline]
             fn try_from(value: ::serde_json::Value) -> Result<Self, crate::Error> {
                 crate::entity::from_value(&value)
             }

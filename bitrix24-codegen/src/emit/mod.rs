@@ -8,6 +8,7 @@ mod ctx;
 mod entity_api;
 mod events;
 mod method;
+mod print;
 mod samples;
 mod table;
 mod types;

@@ -134,6 +134,7 @@ pub(super) fn emit_entity(ctx: &Ctx<'_>, name: &str, e: &EntitySpec) -> TokenStr
         .iter()
         .all(|f| !f.name.chars().any(|c| c.is_ascii_lowercase()));
     let mut fields = TokenStream::new();
+    let mut takes = TokenStream::new();
     for f in &e.fields {
         let fid = ident(&naming::field_ident(&f.name));
         let wire = lit(&f.name);
@@ -141,7 +142,7 @@ pub(super) fn emit_entity(ctx: &Ctx<'_>, name: &str, e: &EntitySpec) -> TokenStr
         let flag = if matches!(f.ty, crate::spec::Ty::Flag)
             || (legacy && matches!(f.ty, crate::spec::Ty::Bool))
         {
-            quote!(serialize_with = "crate::lenient::yes_no",)
+            quote!(, serialize_with = "crate::lenient::yes_no")
         } else {
             TokenStream::new()
         };
@@ -153,15 +154,10 @@ pub(super) fn emit_entity(ctx: &Ctx<'_>, name: &str, e: &EntitySpec) -> TokenStr
         };
         fields.extend(quote! {
             #fd
-            #[serde(
-                rename = #wire,
-                default,
-                skip_serializing_if = "Option::is_none",
-                #flag
-                deserialize_with = "crate::lenient::option"
-            )]
+            #[serde(rename = #wire, skip_serializing_if = "Option::is_none" #flag)]
             pub #fid: Option<#rty>,
         });
+        takes.extend(quote!(#fid: fields.opt(#wire)?,));
     }
     let entity_id = match e.id_field() {
         Some(f) => {
@@ -179,12 +175,18 @@ pub(super) fn emit_entity(ctx: &Ctx<'_>, name: &str, e: &EntitySpec) -> TokenStr
     let api = super::entity_api::entity_api(ctx, name, e, legacy);
     quote! {
         #d
-        #[derive(Debug, Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+        #[derive(Debug, Clone, Default, PartialEq, ::serde::Serialize)]
         pub struct #ty {
             #fields
             /// Every field the spec does not name (user fields `UF_*` included), as sent.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+        }
+        impl<'de> ::serde::Deserialize<'de> for #ty {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let mut fields = crate::entity::Fields::read(deserializer)?;
+                Ok(Self { #takes extra: fields.rest() })
+            }
         }
         impl crate::lenient::LenientDecode for #ty {
             fn decode_opt<'de, D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
