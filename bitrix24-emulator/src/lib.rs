@@ -43,6 +43,7 @@ mod specs;
 mod state;
 mod task_view;
 mod v3;
+mod v3_note;
 
 pub use config::{Faults, Limits};
 pub use entity::{
@@ -269,6 +270,12 @@ impl EmulatorBuilder {
         for s in methods.values() {
             if !s.is_empty() && !all_scopes.contains(s) {
                 all_scopes.push(s.clone());
+            }
+        }
+        // The scopes of the REST 3.0-only methods (`note`).
+        for s in v3::scopes() {
+            if !all_scopes.iter().any(|have| have == s) {
+                all_scopes.push(s.to_owned());
             }
         }
         all_scopes.sort();

@@ -1,4 +1,5 @@
-//! REST 3.0 (`/rest/api/...`): `tasks.task.{get,list,add,update,delete}` and the OpenAPI document;
+//! REST 3.0 (`/rest/api/...`): the methods of [`SERVED`] (`tasks.task.{get,list,add,update,delete}`
+//! here, `note.collection.*` in `v3_note`) and the OpenAPI document generated from that table;
 //! every other method answers 404 `METHODNOTFOUNDEXCEPTION`.
 
 use crate::core::{ApiError, as_i64, as_str};
@@ -9,6 +10,7 @@ use crate::http::{json_response, take_connector, take_token, webhook_path};
 use crate::idempotency;
 use crate::metering::{self, time_block};
 use crate::state::{Inner, lock};
+use crate::v3_note;
 use axum::http::{HeaderMap, Method, header};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
@@ -16,24 +18,76 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 const PREFIX: &str = "BITRIX_REST_V3_EXCEPTION_";
-const METHODS: &[&str] = &[
-    "tasks.task.get",
-    "tasks.task.list",
-    "tasks.task.add",
-    "tasks.task.update",
-    "tasks.task.delete",
-    "rest.documentation.openapi",
-    "documentation",
-];
 
-struct V3Error {
-    status: u16,
-    code: String,
-    message: String,
-    validation: Option<Box<Value>>,
+/// One served REST 3.0 method: its name, the scope it needs (also its OpenAPI tag) and its
+/// params (name, OpenAPI type, required), from which the OpenAPI document is written.
+pub(crate) struct Served {
+    pub name: &'static str,
+    pub scope: &'static str,
+    pub params: &'static [(&'static str, &'static str, bool)],
 }
 
-fn err(status: u16, code: &str, message: impl Into<String>) -> V3Error {
+impl Served {
+    pub(crate) const fn new(
+        name: &'static str,
+        scope: &'static str,
+        params: &'static [(&'static str, &'static str, bool)],
+    ) -> Self {
+        Served {
+            name,
+            scope,
+            params,
+        }
+    }
+}
+
+/// The task methods (scope `task`, which the portal also spells `tasks`).
+const TASKS: &[Served] = &[
+    Served::new(
+        "tasks.task.get",
+        "tasks",
+        &[("id", "integer", true), ("select", "array", false)],
+    ),
+    Served::new(
+        "tasks.task.list",
+        "tasks",
+        &[
+            ("select", "array", false),
+            ("filter", "array", false),
+            ("order", "object", false),
+            ("pagination", "object", false),
+        ],
+    ),
+    Served::new("tasks.task.add", "tasks", &[("fields", "object", true)]),
+    Served::new(
+        "tasks.task.update",
+        "tasks",
+        &[("id", "integer", true), ("fields", "object", true)],
+    ),
+    Served::new("tasks.task.delete", "tasks", &[("id", "integer", true)]),
+];
+
+/// The OpenAPI document under both of its names (no params, no scope).
+const DOCUMENTATION: &[&str] = &["rest.documentation.openapi", "documentation"];
+
+/// The scopes the served methods need (a full-access webhook gets them).
+pub(crate) fn scopes() -> impl Iterator<Item = &'static str> {
+    served().map(|m| m.scope)
+}
+
+/// Every served method but the documentation.
+fn served() -> impl Iterator<Item = &'static Served> {
+    TASKS.iter().chain(v3_note::SERVED)
+}
+
+pub(crate) struct V3Error {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    pub validation: Option<Box<Value>>,
+}
+
+pub(crate) fn err(status: u16, code: &str, message: impl Into<String>) -> V3Error {
     V3Error {
         status,
         code: format!("{PREFIX}{code}"),
@@ -42,7 +96,7 @@ fn err(status: u16, code: &str, message: impl Into<String>) -> V3Error {
     }
 }
 
-fn validation(field: &str, message: &str) -> V3Error {
+pub(crate) fn validation(field: &str, message: &str) -> V3Error {
     let mut e = err(
         400,
         "VALIDATION_REQUESTVALIDATIONEXCEPTION",
@@ -50,6 +104,47 @@ fn validation(field: &str, message: &str) -> V3Error {
     );
     e.validation = Some(Box::new(json!([{ "message": message, "field": field }])));
     e
+}
+
+/// The OpenAPI document of exactly the methods [`served`] (paths `/<method>`, each a POST
+/// with its params as the JSON body, tagged by scope).
+fn openapi() -> Value {
+    let mut paths = Map::new();
+    let mut tags: Vec<&str> = Vec::new();
+    for m in served() {
+        if !tags.contains(&m.scope) {
+            tags.push(m.scope);
+        }
+        let mut properties = Map::new();
+        for (name, ty, _) in m.params {
+            properties.insert((*name).to_owned(), json!({ "type": ty }));
+        }
+        let required: Vec<&str> = m.params.iter().filter(|p| p.2).map(|p| p.0).collect();
+        let mut schema = json!({"type": "object", "properties": properties});
+        if !required.is_empty() {
+            schema["required"] = json!(required);
+        }
+        paths.insert(
+            format!("/{}", m.name),
+            json!({"post": {
+                "tags": [m.scope],
+                "operationId": m.name,
+                "requestBody": {"content": {"application/json": {"schema": schema}}},
+                "responses": {"200": {"description": "result and time"}},
+            }}),
+        );
+    }
+    let tags: Vec<Value> = tags
+        .iter()
+        .map(|t| json!({"name": t, "description": format!("{t} module methods")}))
+        .collect();
+    json!({
+        "openapi": "3.0.0",
+        "info": {"title": "Bitrix24 REST V3 API", "version": "1.0.0"},
+        "tags": tags,
+        "paths": paths,
+        "components": {"schemas": {}},
+    })
 }
 
 fn error_response(e: &V3Error) -> Response {
@@ -78,7 +173,8 @@ pub(crate) fn handle(
             "Method \"\" was not found.",
         ));
     };
-    if !METHODS.contains(&name) {
+    let scope = served().find(|m| m.name == name).map(|m| m.scope);
+    if scope.is_none() && !DOCUMENTATION.contains(&name) {
         return error_response(&err(
             404,
             "METHODNOTFOUNDEXCEPTION",
@@ -110,8 +206,17 @@ pub(crate) fn handle(
     *lock(&inner.counters.methods)
         .entry(format!("api:{name}"))
         .or_insert(0) += 1;
-    if name.starts_with("tasks.") && !caller.has_scope("task") && !caller.has_scope("tasks") {
-        return error_response(&err(403, "ACCESSDENIEDEXCEPTION", "Access denied."));
+    let allowed = match scope {
+        Some("tasks") => caller.has_scope("task") || caller.has_scope("tasks"),
+        Some(scope) => caller.has_scope(scope),
+        None => true,
+    };
+    if !allowed {
+        return error_response(&err(
+            403,
+            "INSUFFICIENTSCOPEEXCEPTION",
+            "Insufficient scope for this method.",
+        ));
     }
     if metering::over_limit(inner, &caller.limiter_key, name, start) {
         return error_response(&err(
@@ -411,6 +516,12 @@ fn run(
     name: &str,
     p: &Map<String, Value>,
 ) -> Result<Value, V3Error> {
+    if DOCUMENTATION.contains(&name) {
+        return Ok(openapi());
+    }
+    if name.starts_with("note.") {
+        return v3_note::run(inner, c, name, p);
+    }
     let Some(fam) = inner.family("tasks.task") else {
         return Err(err(
             404,
@@ -433,19 +544,6 @@ fn run(
         )
     };
     match name {
-        "rest.documentation.openapi" | "documentation" => {
-            let mut paths = Map::new();
-            for m in METHODS.iter().filter(|m| m.starts_with("tasks.")) {
-                paths.insert(format!("/{m}"), json!({"post": {"tags": ["tasks"]}}));
-            }
-            Ok(json!({
-                "openapi": "3.0.0",
-                "info": {"title": "Bitrix24 REST V3 API", "version": "1.0.0"},
-                "tags": [{"name": "tasks"}],
-                "paths": paths,
-                "components": {"schemas": {}},
-            }))
-        }
         "tasks.task.get" => {
             let id = id_param(p)?;
             let row = {
@@ -594,7 +692,18 @@ fn run(
                 &json!({"FIELDS_AFTER": {"ID": id.to_string()}}),
                 &Origin::of(c),
             );
-            Ok(json!({ "id": id }))
+            // The docs' answer is the new task (`result.item`), not its id alone.
+            let row = {
+                let data = inner.read_data();
+                data.stores
+                    .get("tasks.task")
+                    .and_then(|s| s.render_full(fam, view, id))
+            };
+            let item = match row {
+                Some(Value::Object(row)) => Value::Object(dto(&row)),
+                _ => json!({ "id": id }),
+            };
+            Ok(json!({ "item": item }))
         }
         "tasks.task.update" => {
             let id = id_param(p)?;

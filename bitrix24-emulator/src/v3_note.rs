@@ -1,0 +1,300 @@
+//! REST 3.0 Knowledge Base 2.0: `note.collection.*` (api-reference/note/collection/), kept in
+//! the side table `note.collection` (id -> the knowledge base as answered). Validation errors
+//! and their codes are the ones each method's page documents.
+
+use crate::clock;
+use crate::core::{Caller, as_i64};
+use crate::state::Inner;
+use crate::v3::{Served, V3Error, err, validation};
+use serde_json::{Map, Value, json};
+
+const TABLE: &str = "note.collection";
+
+/// The methods served here, with the params each takes (name, OpenAPI type, required).
+pub(crate) const SERVED: &[Served] = &[
+    Served::new("note.collection.add", "note", &[("fields", "object", true)]),
+    Served::new("note.collection.get", "note", &[("id", "integer", true)]),
+    Served::new(
+        "note.collection.list",
+        "note",
+        &[("pagination", "object", false)],
+    ),
+    Served::new(
+        "note.collection.update",
+        "note",
+        &[("id", "integer", true), ("fields", "object", true)],
+    ),
+    Served::new(
+        "note.collection.archive",
+        "note",
+        &[("id", "integer", true)],
+    ),
+    Served::new("note.collection.delete", "note", &[("id", "integer", true)]),
+    Served::new(
+        "note.collection.field.list",
+        "note",
+        &[("select", "array", false)],
+    ),
+    Served::new(
+        "note.collection.field.get",
+        "note",
+        &[("name", "string", true), ("select", "array", false)],
+    ),
+];
+
+/// The fields of a knowledge base as `note.collection.field.list` documents them: name and
+/// type (none filterable or sortable).
+const FIELDS: &[(&str, &str)] = &[
+    ("id", "int"),
+    ("name", "string"),
+    ("position", "int"),
+    ("policyLevel", "string"),
+    ("createdBy", "int"),
+    ("createdAt", "string"),
+    ("updatedBy", "int"),
+    ("updatedAt", "string"),
+];
+
+/// Runs one `note.collection.*` method.
+pub(crate) fn run(
+    inner: &Inner,
+    caller: &Caller,
+    name: &str,
+    p: &Map<String, Value>,
+) -> Result<Value, V3Error> {
+    match name {
+        "note.collection.add" => add(inner, caller, p),
+        "note.collection.get" => {
+            let id = id_param(p)?;
+            let row = inner
+                .read_data()
+                .side
+                .get(TABLE)
+                .and_then(|t| t.get(&id))
+                .cloned();
+            row.map(|item| json!({ "item": item })).ok_or_else(|| {
+                err(
+                    400,
+                    "ENTITYNOTFOUNDEXCEPTION",
+                    format!("Record with ID = `{id}` not found"),
+                )
+            })
+        }
+        "note.collection.list" => list(inner, p),
+        "note.collection.update" => update(inner, caller, p),
+        "note.collection.archive" | "note.collection.delete" => {
+            let id = id_param(p)?;
+            let removed = inner
+                .write_data()
+                .side
+                .get_mut(TABLE)
+                .and_then(|t| t.remove(&id));
+            match removed {
+                Some(_) => Ok(json!({ "result": true })),
+                None => Err(err(
+                    400,
+                    "ENTITYNOTFOUNDEXCEPTION",
+                    "Knowledge base not found",
+                )),
+            }
+        }
+        "note.collection.field.list" => {
+            Ok(json!({ "items": FIELDS.iter().map(|f| field(*f)).collect::<Vec<_>>() }))
+        }
+        "note.collection.field.get" => {
+            let Some(fname) = p.get("name") else {
+                return Err(validation(
+                    "name",
+                    "Mandatory field `name` is not specified",
+                ));
+            };
+            let fname = fname.as_str().unwrap_or_default();
+            FIELDS
+                .iter()
+                .find(|(n, _)| *n == fname)
+                .map(|f| json!({ "item": field(*f) }))
+                .ok_or_else(|| V3Error {
+                    status: 400,
+                    code: "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION".into(),
+                    message: format!("Field `{fname}` not found"),
+                    validation: None,
+                })
+        }
+        _ => Err(err(
+            404,
+            "METHODNOTFOUNDEXCEPTION",
+            format!("Method \"{name}\" was not found."),
+        )),
+    }
+}
+
+fn field((name, ty): (&str, &str)) -> Value {
+    json!({"name": name, "type": ty, "title": name, "filterable": false, "sortable": false})
+}
+
+/// The documented `id` checks: present, and an integer.
+fn id_param(p: &Map<String, Value>) -> Result<i64, V3Error> {
+    match p.get("id") {
+        None => Err(validation("id", "Required field `id` is not specified")),
+        Some(Value::Number(n)) if n.as_i64().is_some() => Ok(n.as_i64().unwrap_or_default()),
+        Some(_) => Err(validation(
+            "id",
+            "Field `id` requires data type `int` for this request",
+        )),
+    }
+}
+
+/// A DTO validation error (`fields.*`).
+fn dto(field: &str, message: &str) -> V3Error {
+    let mut e = validation(field, message);
+    e.code = "BITRIX_REST_V3_EXCEPTION_VALIDATION_DTOVALIDATIONEXCEPTION".into();
+    e.message = "Object validation error".into();
+    e
+}
+
+/// The `fields` object, required.
+fn fields(p: &Map<String, Value>) -> Result<&Map<String, Value>, V3Error> {
+    match p.get("fields") {
+        Some(Value::Object(f)) => Ok(f),
+        _ => Err(validation(
+            "fields",
+            "Mandatory field `fields` is not specified",
+        )),
+    }
+}
+
+/// `fields.name` when given: a string, not empty, at most 255 characters.
+fn checked_name(f: &Map<String, Value>) -> Result<Option<String>, V3Error> {
+    match f.get("name") {
+        None => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => {
+            Err(dto("name", "Knowledge base name cannot be empty"))
+        }
+        Some(Value::String(s)) if s.chars().count() > 255 => Err(dto(
+            "name",
+            "Knowledge base name must not exceed 255 characters",
+        )),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(dto(
+            "name",
+            "Field `name` requires data type `string` for such a request",
+        )),
+    }
+}
+
+fn now_text(inner: &Inner) -> String {
+    let t = clock::iso(inner.now());
+    t.strip_suffix("+00:00")
+        .map_or(t.clone(), |s| format!("{s}Z"))
+}
+
+fn add(inner: &Inner, caller: &Caller, p: &Map<String, Value>) -> Result<Value, V3Error> {
+    let f = fields(p)?;
+    let Some(name) = checked_name(f)? else {
+        return Err(dto("name", "Mandatory field \"name\" is not filled"));
+    };
+    let position = match f.get("position") {
+        None => 0,
+        Some(v) => as_i64(v).filter(|_| v.is_number()).ok_or_else(|| {
+            dto(
+                "position",
+                "Field `position` requires data type `int` for such a request",
+            )
+        })?,
+    };
+    let at = now_text(inner);
+    let mut data = inner.write_data();
+    let table = data.side.entry(TABLE.into()).or_default();
+    let id = table.keys().next_back().map_or(1, |last| last + 1);
+    let item = json!({
+        "id": id, "name": name, "position": position, "policyLevel": "view",
+        "createdBy": caller.user_id, "createdAt": at, "updatedBy": caller.user_id, "updatedAt": at,
+    });
+    table.insert(id, item.clone());
+    Ok(json!({ "item": item }))
+}
+
+fn update(inner: &Inner, caller: &Caller, p: &Map<String, Value>) -> Result<Value, V3Error> {
+    let id = id_param(p)?;
+    let name = checked_name(fields(p)?)?;
+    let at = now_text(inner);
+    let mut data = inner.write_data();
+    let Some(Value::Object(row)) = data.side.get_mut(TABLE).and_then(|t| t.get_mut(&id)) else {
+        return Err(err(
+            400,
+            "ENTITYNOTFOUNDEXCEPTION",
+            "Knowledge base not found.",
+        ));
+    };
+    if let Some(name) = name {
+        row.insert("name".into(), json!(name));
+    }
+    row.insert("updatedBy".into(), json!(caller.user_id));
+    row.insert("updatedAt".into(), json!(at));
+    Ok(json!({ "item": row.clone() }))
+}
+
+/// Ordered by (position, id); `afterCursor` {position, id} starts after that pair, and
+/// `nextCursor` is the last row's pair while rows remain (`null` at the end).
+fn list(inner: &Inner, p: &Map<String, Value>) -> Result<Value, V3Error> {
+    let bad = |what: &str| {
+        err(
+            400,
+            "INVALIDPAGINATIONEXCEPTION",
+            format!("Invalid pagination parameter \"{what}\"."),
+        )
+    };
+    let pagination = match p.get("pagination") {
+        None => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => return Err(bad("pagination")),
+    };
+    let limit = match pagination.get("limit") {
+        None => 50,
+        Some(v) => match as_i64(v) {
+            Some(n) if (1..=200).contains(&n) => n as usize,
+            _ => return Err(bad("limit")),
+        },
+    };
+    let after = match pagination.get("afterCursor") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(c)) => match (
+            c.get("position").and_then(as_i64),
+            c.get("id").and_then(as_i64),
+        ) {
+            (Some(pos), Some(id)) => Some((pos, id)),
+            (None, _) => {
+                return Err(validation(
+                    "position",
+                    "Required field `position` is not specified",
+                ));
+            }
+            (_, None) => return Err(validation("id", "Required field `id` is not specified")),
+        },
+        Some(_) => return Err(bad("afterCursor")),
+    };
+    let key = |v: &Value| {
+        (
+            v["position"].as_i64().unwrap_or(0),
+            v["id"].as_i64().unwrap_or(0),
+        )
+    };
+    let mut rows: Vec<Value> = inner
+        .read_data()
+        .side
+        .get(TABLE)
+        .map(|t| t.values().cloned().collect())
+        .unwrap_or_default();
+    rows.sort_by_key(key);
+    let rest: Vec<Value> = rows
+        .into_iter()
+        .filter(|r| after.is_none_or(|a| key(r) > a))
+        .collect();
+    let more = rest.len() > limit;
+    let items: Vec<Value> = rest.into_iter().take(limit).collect();
+    let next = match items.last() {
+        Some(last) if more => json!({"position": key(last).0, "id": key(last).1}),
+        _ => Value::Null,
+    };
+    Ok(json!({ "items": items, "nextCursor": next }))
+}

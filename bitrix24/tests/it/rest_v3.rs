@@ -1,0 +1,324 @@
+//! REST 3.0 methods from the specs (issue 15): the v3 twins of `tasks.task.*` and the v3-only
+//! `note.collection.*`, against the emulator. A method the portal has on v3 costs one request
+//! per call; one it lacks falls back to v2 once and is remembered (one request per call after
+//! that); a v3-only method it lacks is `Error::NotOnPortal`, never a v2 404.
+
+use futures::TryStreamExt;
+use serde_json::{Value, json};
+
+use bitrix24::packs::collab::{
+    NoteCollection, NoteCollectionAdd, NoteCollectionArchive, NoteCollectionDelete,
+    NoteCollectionGet, NoteCollectionList, NoteCollectionUpdate,
+};
+use bitrix24::packs::core::{
+    TaskV3, TasksTaskAddV3, TasksTaskGet, TasksTaskGetV3, TasksTaskListV3,
+};
+use bitrix24::{ApiVersion, Error, Method, Risk};
+use bitrix24_emulator::RunningEmulator;
+
+use crate::support::{hook_client, portal};
+
+/// `crm.deal.list` declared with a REST 3.0 name the emulator does not serve there: the
+/// "some methods not on v3" half of a mixed portal.
+#[derive(serde::Serialize)]
+struct DealListViaV3 {}
+
+impl Method for DealListViaV3 {
+    const NAME: &'static str = "crm.deal.list";
+    const RISK: Risk = Risk::Read;
+    const IDEMPOTENT: bool = true;
+    const SCOPES: &'static [&'static str] = &["crm"];
+    const V3_NAME: Option<&'static str> = Some("crm.deal.list");
+    type Response = Value;
+}
+
+/// `main.eventlog.list` (api-reference/event-log/main-eventlog-list.md) declared by hand: a
+/// REST 3.0-only method the emulator does not serve.
+#[derive(serde::Serialize)]
+struct EventLogList {}
+
+impl Method for EventLogList {
+    const NAME: &'static str = "main.eventlog.list";
+    const RISK: Risk = Risk::Read;
+    const IDEMPOTENT: bool = true;
+    const SCOPES: &'static [&'static str] = &["main"];
+    const V3_NAME: Option<&'static str> = Some("main.eventlog.list");
+    const V3_ONLY: bool = true;
+    type Response = Value;
+}
+
+fn new_task(title: &str) -> TaskV3 {
+    TaskV3::new().title(title).creator_id(1).responsible_id(1)
+}
+
+/// HTTP requests the emulator received while `f` ran.
+async fn requests<F: std::future::Future>(emu: &RunningEmulator, f: F) -> (u64, F::Output) {
+    let before = emu.control().request_count();
+    let out = f.await;
+    (emu.control().request_count() - before, out)
+}
+
+#[tokio::test]
+async fn v3_task_twins_add_and_read_back_on_rest_v3() {
+    let emu = portal().await;
+    let c = hook_client(&emu.webhook_url());
+    let added = c
+        .send(&TasksTaskAddV3::new(new_task("Prepare a report")))
+        .await
+        .unwrap();
+    let id = added.item.id.unwrap();
+    assert_eq!(added.item.title.as_deref(), Some("Prepare a report"));
+    let read = c
+        .send(&TasksTaskGetV3::new(id).select(["id", "title", "responsible.name"]))
+        .await
+        .unwrap()
+        .item;
+    assert_eq!(
+        (read.id, read.title.as_deref()),
+        (Some(id), Some("Prepare a report"))
+    );
+    assert!(read.responsible.is_some(), "the related object is selected");
+    assert_eq!(emu.control().method_calls("api:tasks.task.add"), 1);
+    assert_eq!(emu.control().method_calls("api:tasks.task.get"), 1);
+    assert_eq!(
+        emu.control().method_calls("tasks.task.add"),
+        0,
+        "never sent to v2"
+    );
+}
+
+#[tokio::test]
+async fn a_v3_list_streams_page_by_page_through_pagination() {
+    let emu = portal().await;
+    let c = hook_client(&emu.webhook_url());
+    for i in 0..7 {
+        c.send(&TasksTaskAddV3::new(new_task(&format!("t{i}"))))
+            .await
+            .unwrap();
+    }
+    let list = TasksTaskListV3::new()
+        .select(["id", "title"])
+        .pagination(json!({"limit": 3}));
+    let (sent, rows) = requests(&emu, c.stream(&list).try_collect::<Vec<_>>()).await;
+    let rows = rows.unwrap();
+    assert_eq!(rows.len(), 7);
+    let mut ids: Vec<u64> = rows.iter().filter_map(|t| t.id).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 7, "no row twice");
+    assert_eq!(sent, 3, "pages of 3, 3 and 1: the short page ends the walk");
+}
+
+#[tokio::test]
+async fn a_v3_only_method_the_portal_lacks_is_not_on_portal_and_remembered() {
+    let emu = portal().await;
+    let c = hook_client(&emu.webhook_url());
+    let (sent, err) = requests(&emu, c.send(&EventLogList {})).await;
+    let err = err.unwrap_err();
+    assert!(
+        matches!(&err, Error::NotOnPortal { method } if method == "main.eventlog.list"),
+        "{err:?}"
+    );
+    assert_eq!(sent, 1, "one REST 3.0 request, no v2 request");
+    assert_eq!(emu.control().method_calls("main.eventlog.list"), 0);
+    assert!(c.v3_unavailable("main.eventlog.list"));
+    let (sent, again) = requests(&emu, c.send(&EventLogList {})).await;
+    assert!(matches!(again, Err(Error::NotOnPortal { .. })));
+    assert_eq!(sent, 0, "remembered: refused without a request");
+    // A client pinned to v2 refuses it before sending.
+    let v2 = c.with_api_version(ApiVersion::V2);
+    let err = v2.send(&EventLogList {}).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_mixed_portal_costs_one_request_per_call_after_the_first() {
+    let emu = portal().await;
+    let c = hook_client(&emu.webhook_url());
+    let id = c
+        .send(&TasksTaskAddV3::new(new_task("mixed")))
+        .await
+        .unwrap()
+        .item
+        .id
+        .unwrap();
+    // First call of the method the portal lacks on v3: v3, then v2.
+    let (sent, first) = requests(&emu, c.send(&DealListViaV3 {})).await;
+    first.unwrap();
+    assert_eq!(sent, 2);
+    assert!(c.v3_unavailable("crm.deal.list"));
+    let mut per_call = Vec::new();
+    for _ in 0..10 {
+        let (sent, r) = requests(&emu, c.send(&DealListViaV3 {})).await;
+        r.unwrap();
+        per_call.push(sent);
+        let (sent, r) = requests(&emu, c.send(&TasksTaskGetV3::new(id))).await;
+        r.unwrap();
+        per_call.push(sent);
+    }
+    println!("mixed portal: requests per call after the first: {per_call:?}");
+    assert!(per_call.iter().all(|&n| n == 1), "{per_call:?}");
+    assert_eq!(emu.control().method_calls("api:tasks.task.get"), 10);
+}
+
+#[test]
+fn a_v3_answer_in_the_v2_shape_is_a_decode_error_naming_method_and_path() {
+    // v2's tasks.task.get answers {"task": {...}}; the v3 twin expects {"item": {...}}.
+    let v2_shape = br#"{"result":{"task":{"id":"8017","title":"x"}},"time":{}}"#;
+    let err = bitrix24::envelope::decode_typed::<TasksTaskGetV3>(200, v2_shape).unwrap_err();
+    match &err {
+        Error::Decode {
+            method,
+            path,
+            message,
+            ..
+        } => {
+            assert_eq!(
+                (method.as_str(), path.as_str()),
+                ("tasks.task.get", "result")
+            );
+            assert!(message.contains("`item`"), "{err}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The reverse: the v2 method answered in the REST 3.0 shape.
+    let v3_shape = br#"{"result":{"item":{"id":8017,"title":"x"}},"time":{}}"#;
+    let err = bitrix24::envelope::decode_typed::<TasksTaskGet>(200, v3_shape).unwrap_err();
+    assert!(
+        matches!(&err, Error::Decode { method, path, message, .. }
+            if method == "tasks.task.get" && path == "result" && message.contains("`task`")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn knowledge_bases_round_trip_and_page_by_cursor() {
+    let emu = portal().await;
+    let c = hook_client(&emu.webhook_url());
+    for (i, position) in [30, 10, 20, 10, 40].into_iter().enumerate() {
+        let fields = NoteCollection::new()
+            .name(format!("kb{i}"))
+            .position(position);
+        c.send(&NoteCollectionAdd::new(fields)).await.unwrap();
+    }
+    let list = NoteCollectionList::new().pagination(json!({"limit": 2}));
+    let (sent, rows) = requests(&emu, c.stream(&list).try_collect::<Vec<_>>()).await;
+    let rows = rows.unwrap();
+    let order: Vec<(Option<i64>, Option<u64>)> = rows.iter().map(|r| (r.position, r.id)).collect();
+    assert_eq!(
+        order,
+        [(10, 2), (10, 4), (20, 3), (30, 1), (40, 5)].map(|(p, i)| (Some(p), Some(i))),
+        "by position, then id"
+    );
+    assert_eq!(
+        sent, 3,
+        "pages of 2, 2 and 1, the last with nextCursor null"
+    );
+
+    let renamed = c
+        .send(&NoteCollectionUpdate::new(
+            3,
+            NoteCollection::new().name("Product documentation"),
+        ))
+        .await
+        .unwrap()
+        .item;
+    assert_eq!(renamed.name.as_deref(), Some("Product documentation"));
+    assert!(c.send(&NoteCollectionArchive::new(3)).await.unwrap().result);
+    let err = c.send(&NoteCollectionGet::new(3)).await.unwrap_err();
+    assert_eq!(
+        err.code().map(|c| c.as_str()),
+        Some("BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION")
+    );
+    assert!(c.send(&NoteCollectionDelete::new(1)).await.unwrap().result);
+}
+
+#[tokio::test]
+async fn knowledge_base_input_is_checked_as_documented() {
+    let emu = portal().await;
+    let c = hook_client(&emu.webhook_url());
+    let v3 = c.with_api_version(ApiVersion::V3);
+    for (name, field, message) in [
+        (json!(""), "name", "Knowledge base name cannot be empty"),
+        (
+            json!("x".repeat(256)),
+            "name",
+            "Knowledge base name must not exceed 255 characters",
+        ),
+        (
+            json!(5),
+            "name",
+            "Field `name` requires data type `string` for such a request",
+        ),
+    ] {
+        let err = v3
+            .call("note.collection.add", json!({ "fields": { "name": name } }))
+            .await
+            .unwrap_err();
+        let api = err.api().expect("an API error");
+        assert_eq!(
+            api.code.as_str(),
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_DTOVALIDATIONEXCEPTION"
+        );
+        assert_eq!(
+            api.validation,
+            [(Some(field.to_owned()), message.to_owned())]
+        );
+    }
+    let err = c
+        .send(&NoteCollectionAdd::new(NoteCollection::new().position(1)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.api().unwrap().validation,
+        [(
+            Some("name".to_owned()),
+            "Mandatory field \"name\" is not filled".to_owned()
+        )]
+    );
+    let err = v3.call("note.collection.get", json!({})).await.unwrap_err();
+    assert_eq!(
+        err.api().unwrap().validation,
+        [(
+            Some("id".to_owned()),
+            "Required field `id` is not specified".to_owned()
+        )]
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_exactly_the_served_methods() {
+    let emu = portal().await;
+    let v3 = hook_client(&emu.webhook_url()).with_api_version(ApiVersion::V3);
+    let doc = v3
+        .call("rest.documentation.openapi", Value::Null)
+        .await
+        .unwrap();
+    assert_eq!(
+        doc,
+        v3.call("documentation", Value::Null).await.unwrap(),
+        "the synonym"
+    );
+    let paths: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.trim_start_matches('/'))
+        .collect();
+    let typed: Vec<&str> = bitrix24::catalog::METHODS
+        .iter()
+        .filter(|m| m.v3.is_some() && (m.pack == "collab" || m.name.starts_with("tasks.task.")))
+        .filter_map(|m| m.v3)
+        .collect();
+    for name in &paths {
+        assert!(typed.contains(name), "{name} is served but not specced");
+        // Every listed method is served: an empty body is a validation answer, not a 404.
+        let err = v3.call(name, json!({})).await.err();
+        assert!(
+            err.as_ref().and_then(|e| e.status()) != Some(404),
+            "{name}: {err:?}"
+        );
+    }
+    assert_eq!(paths.len(), 13, "{paths:?}");
+    let err = v3.call("main.eventlog.list", json!({})).await.unwrap_err();
+    assert_eq!(err.status(), Some(404), "not listed, not served");
+}
