@@ -3,6 +3,8 @@
 
 use serde_json::Value;
 
+use super::page::{Param, example_shape};
+
 /// Maps one documented type to a spec type; the bool says whether it was a guess.
 pub(super) fn map_doc_type(doc: &str, name: &str) -> (String, bool) {
     let d = doc.trim().to_ascii_lowercase();
@@ -19,6 +21,11 @@ pub(super) fn map_doc_type(doc: &str, name: &str) -> (String, bool) {
         let (t, g) = map_doc_type(inner, "");
         return (format!("list<{t}>"), g);
     }
+    // A status is named by letters ("N", "P"): sale/data-types.md calls `sale_status.id` the
+    // character identifier of the status.
+    if d == "sale_status.id" {
+        return ("string".to_string(), false);
+    }
     if let Some((_, "id")) = d.rsplit_once('.') {
         return ("id".to_string(), false);
     }
@@ -28,9 +35,12 @@ pub(super) fn map_doc_type(doc: &str, name: &str) -> (String, bool) {
         "integer" | "int" | "long" => "int",
         "number" | "float" => "float",
         "double" | "decimal" | "money" => "decimal",
-        "string" | "text" | "crm_status" | "crm_currency" | "char(1)" | "url" | "email"
-        | "phone" | "enum" => "string",
-        "boolean" | "bool" | "char" | "y/n" => "bool",
+        // `char` is a one-letter code: `Y`/`N`, or more letters (`Y`/`N`/`D`, status ids); its
+        // listed values decide (`resolve_type`), never a guess of `bool`.
+        "string" | "text" | "crm_status" | "crm_currency" | "char" | "char(1)" | "url"
+        | "email" | "phone" | "enum" => "string",
+        "y/n" => "flag",
+        "boolean" | "bool" => "bool",
         "date" => "date",
         "datetime" | "time" | "isodate" => "datetime",
         "object" | "json" => "object",
@@ -267,4 +277,79 @@ pub(super) fn capitalize(s: &str) -> String {
         Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
         None => String::new(),
     }
+}
+
+/// What [`resolve_type`] makes of a parameter or field.
+pub(super) struct Resolved {
+    /// The spec type (`enum:<name>` for an enum to draft).
+    pub(super) ty: String,
+    /// A `# review:` note when something is left to the reviewer.
+    pub(super) note: Option<String>,
+    /// The values of the enum to draft, when `ty` is one.
+    pub(super) enum_values: Option<Vec<(String, String)>>,
+}
+
+/// The spec type of a documented parameter or field, from its documented type, the values its
+/// description lists and how the request examples (`code`) send it. Listed values `Y`/`N` make a
+/// `flag`, other listed values of a string an enum named `enum_name`; an `array` is a list only
+/// when an example sends a list (`"data": {..}` is an object), and `value` with a note when no
+/// example shows it.
+pub(super) fn resolve_type(p: &Param, code: &str, enum_name: &str) -> Resolved {
+    let plain = |(ty, note): (String, Option<String>)| Resolved {
+        ty,
+        note,
+        enum_values: None,
+    };
+    let [doc] = p.types.as_slice() else {
+        return plain(map_param_type(&p.name, &p.types));
+    };
+    let d = doc.trim().to_ascii_lowercase();
+    let stringish = matches!(
+        d.as_str(),
+        "string" | "char" | "char(1)" | "enum" | "y/n" | "boolean" | "bool"
+    );
+    if stringish && !p.values.is_empty() {
+        let mut wires: Vec<&str> = p.values.iter().map(|(w, _)| w.as_str()).collect();
+        wires.sort_unstable();
+        if wires == ["N", "Y"] {
+            return plain(("flag".into(), None));
+        }
+        if d != "boolean" && d != "bool" {
+            return Resolved {
+                ty: format!("enum:{enum_name}"),
+                note: Some(format!(
+                    "the docs list the values {}: enum drafted below",
+                    wires.join(", ")
+                )),
+                enum_values: Some(p.values.clone()),
+            };
+        }
+    }
+    if d == "array" || d == "list" {
+        let lower = p.name.to_ascii_lowercase();
+        return plain(match example_shape(code, &p.name) {
+            // `select` names the fields to return: a list of names on every page.
+            Some('[') | None if lower == "select" => ("list<string>".into(), None),
+            Some('[') => ("list<value>".into(), None),
+            Some(_) => (
+                "object".into(),
+                Some(format!(
+                    "documented as `{doc}`; the examples send an object"
+                )),
+            ),
+            None => (
+                "value".into(),
+                Some(format!(
+                    "documented as `{doc}`; no example sends it: a list or an object?"
+                )),
+            ),
+        });
+    }
+    if d == "char" {
+        return plain((
+            "string".into(),
+            Some("documented as `char` with no values listed: a flag, an enum or a code?".into()),
+        ));
+    }
+    plain(map_param_type(&p.name, &p.types))
 }

@@ -13,6 +13,7 @@
 //! the page; the importer writes short generic words that the reviewer replaces.
 
 mod guess;
+pub mod openapi;
 pub(crate) mod page;
 #[cfg(test)]
 mod tests;
@@ -23,8 +24,8 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use guess::{
-    default_summary, entity_name_for, guess_response, guess_risk, is_objectish, map_param_type,
-    param_doc,
+    default_summary, entity_name_for, guess_response, guess_risk, is_objectish, param_doc,
+    resolve_type,
 };
 use page::{Page, Param};
 use write::{draft_entity, toml_key, toml_str};
@@ -116,8 +117,17 @@ pub fn draft_from_markdown(markdown: &str, docs_path: &str) -> Result<String, St
         }
     }
 
-    // Parameters.
+    // Parameters. A name pattern (`UF_`, `UF_*`) stands for the user fields of a portal: no
+    // parameter of its own.
     for p in &page.params {
+        if is_name_pattern(&p.name) {
+            let _ = writeln!(
+                out,
+                "# review: `{}` is a pattern of user-field names, not a parameter: left out",
+                p.name
+            );
+            continue;
+        }
         let nested = page
             .nested
             .iter()
@@ -134,6 +144,7 @@ pub fn draft_from_markdown(markdown: &str, docs_path: &str) -> Result<String, St
                     docs_path,
                     fields,
                     &format!("nested table of `{}` in {method}", p.name),
+                    &page.code,
                 ));
                 (
                     format!("entity:{sub}"),
@@ -141,11 +152,27 @@ pub fn draft_from_markdown(markdown: &str, docs_path: &str) -> Result<String, St
                 )
             }
             Some((_, fields)) if !fields.is_empty() => {
-                let (t, _) = map_param_type(&p.name, &p.types);
+                // Nested keys make an object, whatever the type column says (`array` included).
+                let r = resolve_type(p, &page.code, "");
+                let t = if r.ty == "value" || r.ty == "list<value>" && is_objectish(&p.types) {
+                    match page::example_shape(&page.code, &p.name) {
+                        Some('[') => r.ty,
+                        _ => "object".to_string(),
+                    }
+                } else {
+                    r.ty
+                };
                 let keys: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
                 (t, Some(format!("documented keys: {}", keys.join(", "))))
             }
-            _ => map_param_type(&p.name, &p.types),
+            _ => {
+                let enum_name = format!("{}{}", entity_name, guess::camel(&p.name));
+                let r = resolve_type(p, &page.code, &enum_name);
+                if let Some(values) = &r.enum_values {
+                    tail.push_str(&write::draft_enum(&enum_name, values));
+                }
+                (r.ty, r.note)
+            }
         };
         let mut line = format!("params.{} = {{ type = {}", toml_key(&p.name), toml_str(&ty));
         if p.required {
@@ -220,6 +247,7 @@ pub fn draft_entity_from_markdown(
                 name: name.to_string(),
                 types: vec![ty],
                 required: false,
+                values: Vec::new(),
             });
         };
         match res {
@@ -270,7 +298,13 @@ pub fn draft_entity_from_markdown(
     if fields.is_empty() {
         return Err(format!("{docs_path}: no field description found"));
     }
-    Ok(draft_entity(name, docs_path, &fields, "fields page"))
+    Ok(draft_entity(
+        name,
+        docs_path,
+        &fields,
+        "fields page",
+        &page.code,
+    ))
 }
 
 /// Whether a JSON value looks like one field's description (`{"type": ...}`).
@@ -279,4 +313,13 @@ fn is_field_descriptor(v: &Value) -> bool {
         v.get("type").or_else(|| v.get("TYPE")),
         Some(Value::String(_))
     )
+}
+
+/// A documented name that stands for many (`UF_`, `UF_*`, `PROPERTY_...`).
+pub(crate) fn is_name_pattern(name: &str) -> bool {
+    name.ends_with("...")
+        || name.ends_with('_')
+        || name.ends_with('\\')
+        || name.contains('*')
+        || name.contains('.')
 }

@@ -10,6 +10,8 @@ pub(crate) struct Param {
     /// The documented types as written (`integer`, `string`, `crm_contact[]`, ...).
     pub(crate) types: Vec<String>,
     pub(crate) required: bool,
+    /// The values its description lists (`- \`Y\` — enabled`): (wire value, label).
+    pub(crate) values: Vec<(String, String)>,
 }
 
 /// What the importer reads from one page.
@@ -29,6 +31,8 @@ pub(crate) struct Page {
     pub(crate) curl_mismatch: Option<String>,
     /// Object tables of the response section (`#### Message Object`): (heading, fields).
     pub(crate) response_tables: Vec<(String, Vec<Param>)>,
+    /// The text of every code block (the request examples), to see what shape a value is sent in.
+    pub(crate) code: String,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -56,6 +60,7 @@ impl Page {
             if in_code {
                 if t.starts_with("```") {
                     in_code = false;
+                    page.code.push_str(&code);
                     if section == Section::Response && code_lang == "json" && page.example.is_none()
                     {
                         page.example = serde_json::from_str::<Value>(&code).ok();
@@ -377,6 +382,7 @@ pub(crate) fn rows_to_params(rows: &[String]) -> Vec<Param> {
             name,
             types,
             required,
+            values: listed_values(row),
         });
     }
     out
@@ -419,7 +425,9 @@ pub(crate) fn bold_name(cell: &str) -> Option<(String, bool)> {
     let end = rest.find("**")?;
     let raw = rest[..end].trim();
     let after = &rest[end + 2..];
-    let mut required = after.starts_with('*');
+    // `**NAME***`, `**NAME**\*` or `**NAME**^*^` (the star as a superscript after the bold).
+    let mut required =
+        after.starts_with('*') || after.starts_with("\\*") || after.starts_with("^*^");
     let mut name = raw.trim_matches('`').to_string();
     if let Some(stripped) = name.strip_suffix("^*^") {
         // `**id^*^**`: the required marker written as a superscript inside the bold.
@@ -451,4 +459,54 @@ pub(crate) fn code_spans(text: &str) -> Vec<String> {
         rest = &after[e + 1..];
     }
     out
+}
+
+/// The values a row's description lists, one per line: ``- `Y` — enabled`` (an em or en dash,
+/// or a hyphen). Fewer than two is no list.
+pub(crate) fn listed_values(row: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in row.lines() {
+        let Some(rest) = line.trim().strip_prefix("- `") else {
+            continue;
+        };
+        let Some(end) = rest.find('`') else { continue };
+        let wire = rest[..end].trim().trim_matches(['\'', '"']).to_string();
+        let label = rest[end + 1..]
+            .trim()
+            .trim_start_matches(['—', '–', '-', ':'])
+            .trim()
+            .trim_end_matches(['|', ',', ';', '.'])
+            .trim()
+            .to_string();
+        if !wire.is_empty() && !out.iter().any(|(w, _)| *w == wire) {
+            out.push((wire, label));
+        }
+    }
+    if out.len() < 2 { Vec::new() } else { out }
+}
+
+/// How the request examples send `name`: `'['` for a list, `'{'` for an object, `None` when no
+/// JSON or JavaScript example sends it (`"name": [`, `name: {`).
+pub(crate) fn example_shape(code: &str, name: &str) -> Option<char> {
+    for quote in ["\"", "'", ""] {
+        let key = format!("{quote}{name}{quote}");
+        let mut rest = code;
+        while let Some(pos) = rest.find(&key) {
+            let before = rest[..pos].chars().next_back();
+            let after = rest[pos + key.len()..].trim_start();
+            rest = &rest[pos + key.len()..];
+            if quote.is_empty() && before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+                continue;
+            }
+            // Not PHP's `=>`: a PHP `[...]` is a list and a map alike.
+            let value = after
+                .strip_prefix(':')
+                .filter(|_| !after.starts_with("=>"))
+                .map(str::trim_start);
+            if let Some(c @ ('[' | '{')) = value.and_then(|v| v.chars().next()) {
+                return Some(c);
+            }
+        }
+    }
+    None
 }

@@ -252,7 +252,8 @@ fn drafts_an_add_method_with_a_nested_entity() {
             ("TITLE", "string"),
             ("OPPORTUNITY", "decimal"),
             ("CONTACT_IDS", "list<id>"),
-            ("OPENED", "bool"),
+            // `char` with the values Y and N listed: a flag (sent as "Y"/"N"), not a bool.
+            ("OPENED", "flag"),
         ],
     );
     assert!(e.get("UF_CRM_...").is_none());
@@ -418,4 +419,96 @@ fn splits_cells_outside_code_and_escapes() {
     assert_eq!(bold_name("**id^*^**"), Some(("id".to_string(), true)));
     assert_eq!(nested_param_name("Parameter fields {#fields}"), "fields");
     assert_eq!(nested_param_name("FIELDS Parameter"), "FIELDS");
+}
+
+const ACCURACY_PAGE: &str = r#"# Add an Order x.order.add
+
+> Scope: [`sale`](../../scopes/permissions.md)
+
+## Method Parameters
+
+#|
+|| **Name**
+`type` | **Description** ||
+|| **fields**^*^
+[`object`](../../data-types.md) | Field values ||
+|| **data**^*^
+[`array`](../../data-types.md) | Folder data ||
+|| **rights**
+[`array`](../../data-types.md) | Access rights ||
+|| **UF_**
+[`any`](../../data-types.md) | User fields `UF_*` ||
+|| **UF_\***
+[`any`](../../data-types.md) | User fields ||
+|#
+
+### Parameter fields
+
+#|
+|| **Name**
+`type` | **Description** ||
+|| **statusId**
+[`sale_status.id`](../data-types.md) | Status ||
+|| **lockedBy**
+[`user.id`](../../data-types.md) | Who locked it ||
+|| **quantityTrace**
+[`char`](../../data-types.md) | Quantity accounting. Possible values:
+- `Y` — enabled
+- `N` — disabled
+- `D` — default
+||
+|| **canceled**
+[`char`](../../data-types.md) | Canceled:
+- `Y` — yes
+- `N` — no
+||
+|| **code**
+[`char`](../../data-types.md) | A code ||
+|#
+
+## Code Examples
+
+```bash
+curl -X POST -d '{"fields":{"statusId":"N"},"data":{"NAME":"Folder"}}' https://example.bitrix24.com/rest/x.order.add
+```
+"#;
+
+#[test]
+fn reads_values_shapes_and_required_marks_instead_of_guessing() {
+    let draft = draft_from_markdown(ACCURACY_PAGE, "sale/order/sale-order-add.md").unwrap();
+    let t = parse(&draft);
+    let m = &t["method"]["x.order.add"];
+    let params = m["params"].as_table().unwrap();
+    // `**name**^*^`: the required mark written after the bold.
+    assert_eq!(params["fields"]["required"].as_bool(), Some(true));
+    assert_eq!(params["data"]["required"].as_bool(), Some(true));
+    // `array` is an object when the examples send one, and unknown when none sends it.
+    assert_eq!(params["data"]["type"].as_str(), Some("object"));
+    assert_eq!(params["rights"]["type"].as_str(), Some("value"));
+    assert!(
+        draft.contains("no example sends it: a list or an object?"),
+        "{draft}"
+    );
+    // `UF_` and `UF_*` stand for user fields: no parameter.
+    assert!(params.keys().all(|k| !k.starts_with("UF_")), "{draft}");
+    let e = &t["entity"]["Order"]["fields"];
+    assert_strings(
+        e,
+        &[
+            ("statusId", "string"),
+            ("lockedBy", "id"),
+            ("quantityTrace", "enum:OrderQuantityTrace"),
+            ("canceled", "flag"),
+            ("code", "string"),
+        ],
+    );
+    let values = t["enum"]["OrderQuantityTrace"]["values"]
+        .as_table()
+        .unwrap();
+    assert_eq!(values.keys().collect::<Vec<_>>(), ["Y", "N", "D"]);
+    assert_eq!(values["D"].as_str(), Some("default"));
+    assert!(
+        draft.contains("documented as `char` with no values listed"),
+        "{draft}"
+    );
 }

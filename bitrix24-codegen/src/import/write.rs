@@ -2,12 +2,19 @@
 
 use std::fmt::Write as _;
 
-use super::guess::map_doc_type;
+use super::guess::{camel, resolve_type};
 use super::page::Param;
 
 /// Renders an entity draft from a field list.
-pub(super) fn draft_entity(name: &str, docs_path: &str, fields: &[Param], origin: &str) -> String {
+pub(super) fn draft_entity(
+    name: &str,
+    docs_path: &str,
+    fields: &[Param],
+    origin: &str,
+    code: &str,
+) -> String {
     let mut out = String::new();
+    let mut enums = String::new();
     let _ = writeln!(
         out,
         "# review: entity drafted from the {origin}; merge with an existing entity if there is one"
@@ -25,23 +32,21 @@ pub(super) fn draft_entity(name: &str, docs_path: &str, fields: &[Param], origin
     let mut parts = Vec::new();
     let mut notes = Vec::new();
     for f in fields {
-        if f.name.ends_with("...")
-            || f.name.ends_with('_')
-            || f.name.contains('*')
-            || f.name.contains('.')
-        {
+        if super::is_name_pattern(&f.name) {
             notes.push(format!("{} (pattern, kept in extra)", f.name));
             continue;
         }
-        let (mut ty, guessed) = match f.types.first() {
-            Some(t) if f.types.len() == 1 => map_doc_type(t, &f.name),
-            Some(_) | None => ("value".to_string(), true),
-        };
+        let enum_name = format!("{name}{}", camel(&f.name));
+        let r = resolve_type(f, code, &enum_name);
+        let mut ty = r.ty;
         if (f.name == "ID" || f.name == "id") && ty == "int" {
             ty = "id".to_string();
         }
-        if guessed {
-            notes.push(format!("{} ({})", f.name, f.types.join("|")));
+        if let Some(values) = &r.enum_values {
+            enums.push_str(&draft_enum(&enum_name, values));
+        }
+        if let Some(note) = r.note {
+            notes.push(format!("{} ({note})", f.name));
         }
         parts.push(format!("{} = {}", toml_key(&f.name), toml_str(&ty)));
     }
@@ -49,7 +54,26 @@ pub(super) fn draft_entity(name: &str, docs_path: &str, fields: &[Param], origin
         let _ = writeln!(out, "# review: guessed or skipped: {}", notes.join(", "));
     }
     let _ = writeln!(out, "fields = {{ {} }}", parts.join(", "));
+    out.push_str(&enums);
     out
+}
+
+/// An `[enum.<name>]` draft from the values a docs table lists (labels are the docs' words for
+/// each value; the reviewer shortens them).
+pub(super) fn draft_enum(name: &str, values: &[(String, String)]) -> String {
+    let vals: Vec<String> = values
+        .iter()
+        .map(|(w, l)| {
+            let label = if l.is_empty() { w.as_str() } else { l.as_str() };
+            format!("{} = {}", toml_key(w), toml_str(label))
+        })
+        .collect();
+    format!(
+        "\n# review: enum drafted from the values the docs list; check the labels\n[enum.{name}]\n\
+         doc = {}  # review: write our own words\nvalues = {{ {} }}\n",
+        toml_str(&format!("{name} as the docs list it.")),
+        vals.join(", ")
+    )
 }
 
 /// A TOML basic string.
