@@ -6,6 +6,7 @@ use crate::entity::meta::{fields_meta, list_outcome, shape};
 use crate::entity::model::uf_in;
 use crate::entity::{Family, Flavor, ListQuery, Page, RowCtx, Shape, Store, View};
 use crate::family_events::fire;
+use crate::stage_history;
 use crate::state::{Inner, User};
 use serde_json::{Map, Value, json};
 use std::borrow::Cow;
@@ -266,6 +267,8 @@ pub(crate) fn family_call(
                 if let Some(value) = partition {
                     mark_partition(store, fam, id, value);
                 }
+                let after = stage_history::standing(fam, store, id);
+                stage_history::record(&mut data.side, fam, id, None, after, now);
                 let r = shape(&add_s, id, || {
                     let row = store.render_full(fam, view, id).unwrap_or(Value::Null);
                     with_view(fam, &data.users, c.user_id, row, (true, false))
@@ -327,12 +330,15 @@ pub(crate) fn family_call(
                 let mut guard = inner.write_data();
                 let data = &mut *guard;
                 let store = data.stores.entry(store_key.to_string()).or_default();
+                let before = stage_history::standing(fam, store, id);
                 if !store.update(fam, view, id, fields, c.user_id, now) {
                     return Err(not_found(fam, d7, action));
                 }
                 for (name, value) in sets.into_iter().flatten() {
                     store.set_default(fam, id, name, value, c.user_id, now);
                 }
+                let after = stage_history::standing(fam, store, id);
+                stage_history::record(&mut data.side, fam, id, before.as_ref(), after, now);
                 shape(&upd_s, id, || {
                     let row = store.render_full(fam, view, id).unwrap_or(Value::Null);
                     with_view(fam, &data.users, c.user_id, row, (true, false))

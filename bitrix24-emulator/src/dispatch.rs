@@ -37,6 +37,7 @@ pub(crate) fn routes() -> impl Iterator<Item = &'static Route> {
         disk::ROUTES,
         task_elapsed::ROUTES,
         product_rows::ROUTES,
+        crate::stage_history::ROUTES,
     ]
     .into_iter()
     .flatten()

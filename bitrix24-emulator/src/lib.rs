@@ -40,6 +40,7 @@ mod routes;
 mod scopes;
 mod server;
 mod specs;
+mod stage_history;
 mod state;
 mod task_view;
 mod v3;

@@ -1,7 +1,7 @@
 //! Methods the docs document and clients use, answered from the emulator's own state in their
 //! documented shape (issue 12 item 7): `crm.status.entity.items`,
 //! `crm.company.contact.items.get`, `user.fields`, `socialnetwork.api.workgroup.list`,
-//! `task.elapseditem.add`/`getlist`, `crm.item.productrow.*`.
+//! `task.elapseditem.add`/`getlist`, `crm.item.productrow.*`, `crm.stagehistory.list`.
 
 mod support;
 
@@ -271,4 +271,57 @@ async fn product_rows_carry_the_derived_prices() {
     let url = format!("{}crm.item.productrow.get", p.emu.webhook_url());
     let (status, e) = post(&url, &json!({"id": 99})).await;
     assert_error(status, &e, 400, "NOT_FOUND");
+}
+
+/// `crm/crm-stage-history-list.md`: `{"items": [...]}` of UPPER keys with native numbers: the
+/// creation (`TYPE_ID` 1), a move to an intermediate stage (2) and to a final one (3, `S`);
+/// leads name `STATUS_ID`/`STATUS_SEMANTIC_ID`.
+#[tokio::test]
+async fn stage_history_records_creation_and_moves() {
+    let p = hook().await;
+    let deal = p
+        .call("crm.deal.add", json!({"fields": {"TITLE": "D"}}))
+        .await["result"]
+        .clone();
+    for stage in ["PREPARATION", "PREPARATION", "WON"] {
+        let f = json!({"id": deal, "fields": {"STAGE_ID": stage}});
+        p.call("crm.deal.update", f).await;
+    }
+    let req = json!({"entityTypeId": 2, "order": {"ID": "ASC"}, "filter": {"OWNER_ID": deal}});
+    let listed = p.call("crm.stagehistory.list", req).await;
+    let items = listed["result"]["items"].as_array().expect("items");
+    let moves: Vec<(i64, &str, &str)> = (items.iter())
+        .map(|r| {
+            let text = |k: &str| r[k].as_str().unwrap_or_default();
+            (
+                r["TYPE_ID"].as_i64().unwrap_or(0),
+                text("STAGE_ID"),
+                text("STAGE_SEMANTIC_ID"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        moves,
+        [(1, "NEW", "P"), (2, "PREPARATION", "P"), (3, "WON", "S")],
+        "{listed}"
+    );
+    assert_eq!(
+        (&items[0]["CATEGORY_ID"], &listed["total"]),
+        (&json!(0), &json!(3)),
+        "{listed}"
+    );
+    assert!(items[0]["OWNER_ID"].is_number(), "{listed}");
+    let req = json!({"entityTypeId": 2, "select": ["ID", "STAGE_ID", "CREATED_TIME"]});
+    let picked = p.call("crm.stagehistory.list", req).await;
+    let keys = support::keys(&picked["result"]["items"][0]);
+    assert_eq!(keys, ["ID", "CREATED_TIME", "STAGE_ID"], "{picked}");
+    p.call("crm.lead.add", json!({"fields": {"TITLE": "L"}}))
+        .await;
+    let leads = p
+        .call("crm.stagehistory.list", json!({"entityTypeId": 1}))
+        .await;
+    assert_eq!(leads["result"]["items"][0]["STATUS_ID"], "NEW", "{leads}");
+    let url = format!("{}crm.stagehistory.list", p.emu.webhook_url());
+    let (status, e) = post(&url, &json!({})).await;
+    assert_error(status, &e, 400, "100");
 }

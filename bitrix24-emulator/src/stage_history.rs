@@ -1,0 +1,178 @@
+//! The stage history of leads, deals and smart-process items (`crm.stagehistory.list`,
+//! `crm/crm-stage-history-list.md`): a record on creation (`TYPE_ID` 1), on a move to an
+//! intermediate stage (2), to a final stage (3) and to another pipeline (5), kept in the side
+//! table `crm.stagehistory.<entityTypeId>`.
+
+use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, as_str, list_items, param};
+use crate::entity::value::{V, v_text};
+use crate::entity::{Family, Store};
+use crate::filter::{self, Collation, JsonCond};
+use crate::routes::{Route, Scope};
+use crate::state::Inner;
+use serde_json::{Map, Value, json};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// The method served here.
+pub(crate) const ROUTES: &[Route] = &[Route::new(
+    "crm.stagehistory.list",
+    Scope::Fixed("crm"),
+    list,
+)];
+
+fn table(etid: u32) -> String {
+    format!("crm.stagehistory.{etid}")
+}
+
+/// Where an object stands: its stage and pipeline.
+pub(crate) type Standing = (String, i64);
+
+/// The stage and pipeline of object `id` of `fam`, when the family keeps a history (leads 1,
+/// deals 2, smart processes from 128).
+pub(crate) fn standing(fam: &Family, store: &Store, id: i64) -> Option<Standing> {
+    let etid = fam.spec.entity_type_id?;
+    if !matches!(etid, 1 | 2) && etid < 128 {
+        return None;
+    }
+    let stage = fam
+        .slot("STAGE_ID", false)
+        .or_else(|| fam.slot("STATUS_ID", false))?;
+    let row = store.rows.get(&id)?;
+    let category = fam
+        .slot("CATEGORY_ID", false)
+        .map_or(0, |i| match row.vals[i] {
+            V::Int(n) => n,
+            _ => 0,
+        });
+    Some((v_text(&row.vals[stage]), category))
+}
+
+/// The semantics of a stage by the portal's stage ids: `S` for a won one (`WON`,
+/// `C1:WON`, a lead's `CONVERTED`, a smart process's `DT<type>_<pipeline>:SUCCESS`), `F` for a
+/// lost one (`LOSE`, `JUNK`, `...:FAIL`), else `P`.
+fn semantic(stage: &str) -> &'static str {
+    let last = stage.rsplit(':').next().unwrap_or(stage);
+    match last {
+        "WON" | "CONVERTED" | "SUCCESS" => "S",
+        "LOSE" | "JUNK" | "FAIL" => "F",
+        _ => "P",
+    }
+}
+
+/// Records the move of object `id` from `before` (`None`: just created) to `after`.
+pub(crate) fn record(
+    side: &mut HashMap<String, BTreeMap<i64, Value>>,
+    fam: &Family,
+    id: i64,
+    before: Option<&Standing>,
+    after: Option<Standing>,
+    now: f64,
+) {
+    let (Some(etid), Some((stage, category))) = (fam.spec.entity_type_id, after) else {
+        return;
+    };
+    let kind = match before {
+        None => 1,
+        Some((_, c)) if *c != category => 5,
+        Some((s, _)) if *s == stage => return,
+        Some(_) if semantic(&stage) == "P" => 2,
+        Some(_) => 3,
+    };
+    let rows = side.entry(table(etid)).or_default();
+    let rid = rows.keys().next_back().map_or(1, |k| k + 1);
+    let time = crate::clock::iso(now);
+    let row = if etid == 1 {
+        json!({"ID": rid, "TYPE_ID": kind, "OWNER_ID": id, "CREATED_TIME": time,
+            "STATUS_SEMANTIC_ID": semantic(&stage), "STATUS_ID": stage})
+    } else {
+        json!({"ID": rid, "TYPE_ID": kind, "OWNER_ID": id, "CREATED_TIME": time,
+            "CATEGORY_ID": category, "STAGE_SEMANTIC_ID": semantic(&stage), "STAGE_ID": stage})
+    };
+    rows.insert(rid, row);
+}
+
+/// `crm.stagehistory.list`: `{"items": [...]}` (native numbers, UPPER keys) of one
+/// `entityTypeId` with `filter`, `order`, `select` and pages of 50.
+fn list(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
+    let etid = param(p, "entityTypeId")
+        .and_then(as_i64)
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                400,
+                "100",
+                "Could not find value for parameter {entityTypeId}",
+            )
+        })?;
+    if !matches!(etid, 1 | 2) && inner.dynamic_family(etid).is_none() {
+        return Err(ApiError::new(400, "NOT_FOUND", "Smart process not found"));
+    }
+    let conds: Vec<JsonCond> = match param(p, "filter") {
+        Some(Value::Object(f)) => f.iter().map(|(k, v)| JsonCond::new(k, v)).collect(),
+        _ => Vec::new(),
+    };
+    let mut rows: Vec<Map<String, Value>> = {
+        let data = inner.read_data();
+        data.side
+            .get(&table(etid))
+            .into_iter()
+            .flat_map(|t| t.values())
+            .filter_map(|r| r.as_object().cloned())
+            .filter(|r| {
+                conds
+                    .iter()
+                    .all(|c| r.get(&c.field).is_some_and(|h| c.matches(h)))
+            })
+            .collect()
+    };
+    if let Some(Value::Object(o)) = param(p, "order") {
+        let order: Vec<(String, bool)> = o
+            .iter()
+            .map(|(k, v)| {
+                let desc = as_str(v).is_some_and(|d| d.eq_ignore_ascii_case("desc"));
+                (k.to_ascii_uppercase(), desc)
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            for (k, desc) in &order {
+                let (x, y) = (
+                    a.get(k).unwrap_or(&Value::Null),
+                    b.get(k).unwrap_or(&Value::Null),
+                );
+                let o = filter::compare(x, y, Collation::Loose).unwrap_or(Ordering::Equal);
+                let o = if *desc { o.reverse() } else { o };
+                if o.is_ne() {
+                    return o;
+                }
+            }
+            Ordering::Equal
+        });
+    }
+    let select: Vec<String> = param(p, "select")
+        .map(list_items)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(as_str)
+        .map(|s| s.to_ascii_uppercase())
+        .collect();
+    if !select.is_empty() && !select.iter().any(|s| s == "*") {
+        for r in &mut rows {
+            r.retain(|k, _| select.contains(k));
+        }
+    }
+    let start = p.get("start").and_then(as_i64).unwrap_or(0).max(0) as usize / 50 * 50;
+    let total = rows.len();
+    let page: Vec<Value> = rows
+        .into_iter()
+        .skip(start)
+        .take(50)
+        .map(Value::Object)
+        .collect();
+    let next = (start + page.len() < total).then_some((start + 50) as i64);
+    Ok(Outcome {
+        result: json!({ "items": page }),
+        total: Some(total as i64),
+        next,
+    })
+}
