@@ -6,6 +6,8 @@
 //! bitrix24-codegen [--root DIR] check             validate every spec; fail on stale catalogs
 //!                                                 or a pack list that disagrees with PACKS
 //! bitrix24-codegen import <docs-md-file> <docs-path>   print a TOML draft of a docs page
+//! bitrix24-codegen [--root DIR] import-openapi FILE   draft/diff spec entries from a portal's
+//!                                                 rest.documentation.openapi answer
 //! bitrix24-codegen [--root DIR] coverage [--docs DIR] [--write]
 //!                                                 print (or write) references/coverage.md
 //! ```
@@ -27,6 +29,8 @@ commands:
   check                               validate every spec; fail when the catalogs are stale or a
                                       pack list (Cargo features, .ci/run, emulator) disagrees
   import <docs-md-file> <docs-path>   print a spec draft of a b24restdocs page (review it!)
+  import-openapi <file>               draft new REST 3.0 methods of a rest.documentation.openapi
+                                      answer and diff the specced ones (review it!)
   coverage [--docs DIR] [--write]     the docs coverage report: documented vs specced vs typed
                                       per docs area and pack, and what is missing; --docs reads a
                                       b24restdocs checkout (else the method list recorded in
@@ -149,6 +153,16 @@ fn run(mut args: Vec<String>) -> Result<(), String> {
             let md = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
             let draft = bitrix24_codegen::import::draft_from_markdown(&md, docs_path)?;
             print!("{draft}");
+            Ok(())
+        }
+        "import-openapi" => {
+            let [file] = rest else {
+                return Err(format!("import-openapi needs <openapi-json-file>\n\n{USAGE}"));
+            };
+            let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
+            let doc: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| format!("{file}: not JSON: {e}"))?;
+            print!("{}", bitrix24_codegen::import::openapi::draft(&doc, &load(&root)?)?);
             Ok(())
         }
         "coverage" => coverage(&root, rest),

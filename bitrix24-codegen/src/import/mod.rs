@@ -13,6 +13,7 @@
 //! the page; the importer writes short generic words that the reviewer replaces.
 
 mod guess;
+pub mod openapi;
 pub(crate) mod page;
 #[cfg(test)]
 mod tests;
