@@ -139,6 +139,17 @@ pub(crate) fn decide(existing: Option<&ClaimRecord>, fingerprint: &str, t: Claim
     }
 }
 
+/// Whether the holder that claimed a key at `claimed_at` still holds it, given the key's
+/// record `existing`: not when another caller took the claim over after the lease (or
+/// settled it since). `None` (a caller that did not claim the key, such as an operator
+/// clearing an unknown outcome) and an absent record always hold.
+pub(crate) fn still_held(existing: Option<&ClaimRecord>, claimed_at: Option<u64>) -> bool {
+    match (existing, claimed_at) {
+        (Some(r), Some(at)) => r.status == ClaimStatus::InProgress && r.updated_at == at,
+        _ => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +194,18 @@ mod tests {
         let mut gone = rec(Done, "a", 0);
         gone.expires_at = 999;
         assert_eq!(decide(Some(&gone), "b", T), Verdict::Proceed);
+    }
+
+    #[test]
+    fn a_taken_over_claim_is_no_longer_held() {
+        let mine = ClaimRecord::new(ClaimStatus::InProgress, "a", None, 100, 3_600);
+        assert!(still_held(Some(&mine), Some(100)));
+        assert!(still_held(None, Some(100)));
+        assert!(still_held(Some(&mine), None));
+        let theirs = ClaimRecord::new(ClaimStatus::InProgress, "a", None, 700, 3_600);
+        assert!(!still_held(Some(&theirs), Some(100)));
+        let done = ClaimRecord::new(ClaimStatus::Done, "a", None, 100, 3_600);
+        assert!(!still_held(Some(&done), Some(100)));
     }
 
     #[cfg(any(feature = "policy", feature = "sqlite"))]

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 
 use super::PolicyError;
 use super::store::{ClaimBackend, Plan, PlanBackend};
-use crate::claim::{ClaimRecord, ClaimStatus, ClaimTimes, Verdict, decide};
+use crate::claim::{ClaimRecord, ClaimStatus, ClaimTimes, Verdict, decide, still_held};
 
 /// A JSON object in a file, changed under a lock.
 #[derive(Debug, Clone)]
@@ -189,17 +189,28 @@ impl ClaimBackend for LockedJson {
         })
     }
 
-    fn store(&self, key: &str, record: &ClaimRecord) -> Result<(), PolicyError> {
+    fn settle(
+        &self,
+        key: &str,
+        record: Option<&ClaimRecord>,
+        claimed_at: Option<u64>,
+    ) -> Result<bool, PolicyError> {
         self.update(|state| {
-            section(state, "entries").insert(key.to_owned(), record_to_json(record));
-            Ok(((), true))
-        })
-    }
-
-    fn release(&self, key: &str) -> Result<(), PolicyError> {
-        self.update(|state| {
-            let removed = section(state, "entries").remove(key).is_some();
-            Ok(((), removed))
+            let entries = section(state, "entries");
+            if !still_held(
+                entries.get(key).and_then(record_of_json).as_ref(),
+                claimed_at,
+            ) {
+                return Ok((false, false));
+            }
+            let changed = match record {
+                Some(r) => {
+                    entries.insert(key.to_owned(), record_to_json(r));
+                    true
+                }
+                None => entries.remove(key).is_some(),
+            };
+            Ok((true, changed))
         })
     }
 }

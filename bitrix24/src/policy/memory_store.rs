@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::PolicyError;
 use super::store::{ClaimBackend, Plan, PlanBackend};
-use crate::claim::{ClaimRecord, ClaimStatus, ClaimTimes, Verdict, decide};
+use crate::claim::{ClaimRecord, ClaimStatus, ClaimTimes, Verdict, decide, still_held};
 
 /// Plans and idempotency records behind one lock.
 #[derive(Debug, Default)]
@@ -64,13 +64,20 @@ impl ClaimBackend for Memory {
         Ok(verdict)
     }
 
-    fn store(&self, key: &str, record: &ClaimRecord) -> Result<(), PolicyError> {
-        self.lock().claims.insert(key.to_owned(), record.clone());
-        Ok(())
-    }
-
-    fn release(&self, key: &str) -> Result<(), PolicyError> {
-        self.lock().claims.remove(key);
-        Ok(())
+    fn settle(
+        &self,
+        key: &str,
+        record: Option<&ClaimRecord>,
+        claimed_at: Option<u64>,
+    ) -> Result<bool, PolicyError> {
+        let mut s = self.lock();
+        if !still_held(s.claims.get(key), claimed_at) {
+            return Ok(false);
+        }
+        match record {
+            Some(r) => s.claims.insert(key.to_owned(), r.clone()),
+            None => s.claims.remove(key),
+        };
+        Ok(true)
     }
 }

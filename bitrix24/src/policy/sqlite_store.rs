@@ -139,11 +139,12 @@ impl ClaimBackend for Sqlite {
         })
     }
 
-    fn store(&self, key: &str, record: &ClaimRecord) -> Result<(), PolicyError> {
-        self.with(|c| claims::store(c, key, record).map_err(|e| self.err(e)))
-    }
-
-    fn release(&self, key: &str) -> Result<(), PolicyError> {
-        self.with(|c| claims::release(c, key).map(|_| ()).map_err(|e| self.err(e)))
+    fn settle(
+        &self,
+        key: &str,
+        record: Option<&ClaimRecord>,
+        claimed_at: Option<u64>,
+    ) -> Result<bool, PolicyError> {
+        self.with(|c| claims::settle(c, key, record, claimed_at).map_err(|e| self.err(e)))
     }
 }

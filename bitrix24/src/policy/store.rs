@@ -7,8 +7,9 @@
 //! `BEGIN IMMEDIATE` transaction): of two processes executing one plan or claiming one key,
 //! exactly one gets it.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -84,10 +85,15 @@ pub(crate) trait ClaimBackend: Send + Sync + std::fmt::Debug {
     /// [`crate::claim::decide`] and, on [`Verdict::Proceed`], stores the `in_progress`
     /// claim, all under the lock.
     fn claim(&self, key: &str, fingerprint: &str, t: ClaimTimes) -> Result<Verdict, PolicyError>;
-    /// Stores the record of `key`.
-    fn store(&self, key: &str, record: &ClaimRecord) -> Result<(), PolicyError>;
-    /// Forgets `key`.
-    fn release(&self, key: &str) -> Result<(), PolicyError>;
+    /// Under the lock, if the holder that claimed `key` at `claimed_at` still holds it
+    /// ([`crate::claim::still_held`]): stores `record`, or forgets the key when `None`.
+    /// Whether it did.
+    fn settle(
+        &self,
+        key: &str,
+        record: Option<&ClaimRecord>,
+        claimed_at: Option<u64>,
+    ) -> Result<bool, PolicyError>;
 }
 
 /// Whether `path` names a SQLite database: it ends in `.db`, `.sqlite` or `.sqlite3`.
@@ -133,11 +139,12 @@ impl ClaimBackend for Unavailable {
         Err(self.err())
     }
 
-    fn store(&self, _: &str, _: &ClaimRecord) -> Result<(), PolicyError> {
-        Err(self.err())
-    }
-
-    fn release(&self, _: &str) -> Result<(), PolicyError> {
+    fn settle(
+        &self,
+        _: &str,
+        _: Option<&ClaimRecord>,
+        _: Option<u64>,
+    ) -> Result<bool, PolicyError> {
         Err(self.err())
     }
 }
@@ -426,18 +433,40 @@ pub enum Begin {
 /// Idempotency records (in a JSON file `{"entries": {key: record}}`, in memory or in
 /// SQLite); a result is replayed for `ttl_secs`. A call left in progress by a process that
 /// died holds its key for a lease of 10 minutes (or the TTL, if shorter), then the key may
-/// be claimed again.
+/// be claimed again; the late holder's [`complete`](IdempotencyStore::complete) or
+/// [`clear`](IdempotencyStore::clear) then leaves the new holder's claim alone.
 #[derive(Clone, Debug)]
 pub struct IdempotencyStore {
     t: Timed,
     lease_secs: u64,
+    /// When this store (and its clones) claimed each key it still holds.
+    held: Arc<Mutex<HashMap<String, u64>>>,
 }
 
 impl IdempotencyStore {
     timed_store!("idempotency records", |t: Timed| {
         let lease_secs = t.ttl_secs.min(600);
-        IdempotencyStore { t, lease_secs }
+        IdempotencyStore {
+            t,
+            lease_secs,
+            held: Arc::default(),
+        }
     });
+
+    /// Another holder on the same backend (its own claims), for tests.
+    #[cfg(test)]
+    pub(crate) fn other_holder(&self) -> Self {
+        IdempotencyStore {
+            held: Arc::default(),
+            ..self.clone()
+        }
+    }
+
+    fn held(&self) -> MutexGuard<'_, HashMap<String, u64>> {
+        self.held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 
     fn times(&self) -> ClaimTimes {
         ClaimTimes {
@@ -482,8 +511,12 @@ impl IdempotencyStore {
     /// [`PolicyError::OutcomeUnknown`] after a lost answer; else marks it in progress.
     pub fn begin(&self, key: &str, hash: &str) -> Result<Begin, PolicyError> {
         let key_err = || key.to_owned();
-        match self.t.backend.claims.claim(key, hash, self.times())? {
-            Verdict::Proceed => Ok(Begin::Proceed),
+        let t = self.times();
+        match self.t.backend.claims.claim(key, hash, t)? {
+            Verdict::Proceed => {
+                self.held().insert(key.to_owned(), t.now);
+                Ok(Begin::Proceed)
+            }
             Verdict::Replay(text) => Ok(Begin::Replay(
                 serde_json::from_str(&text).unwrap_or(Value::Null),
             )),
@@ -517,12 +550,33 @@ impl IdempotencyStore {
     ) -> Result<(), PolicyError> {
         let t = self.times();
         let record = ClaimRecord::new(status, hash, response, t.now, t.ttl);
-        self.t.backend.claims.store(key, &record)
+        self.release_as_holder(key, Some(&record))
     }
 
-    /// Forgets `key` (after a failed call, so that it may be tried again).
+    /// Forgets `key` (after a failed call, so that it may be tried again; or, from any
+    /// process, after checking the portal for an unknown outcome).
     pub fn clear(&self, key: &str) -> Result<(), PolicyError> {
-        self.t.backend.claims.release(key)
+        self.release_as_holder(key, None)
+    }
+
+    /// Writes `record` (or forgets the key) unless this store claimed the key and another
+    /// holder took the claim over since.
+    fn release_as_holder(
+        &self,
+        key: &str,
+        record: Option<&ClaimRecord>,
+    ) -> Result<(), PolicyError> {
+        let claimed_at = self.held().get(key).copied();
+        if self.t.backend.claims.settle(key, record, claimed_at)? {
+            self.held().remove(key);
+        } else {
+            // The token stays: a later call of this holder is refused the same way.
+            tracing::warn!(
+                key,
+                "idempotency claim was taken over by another holder after its lease; left as is"
+            );
+        }
+        Ok(())
     }
 }
 

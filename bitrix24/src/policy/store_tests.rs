@@ -172,6 +172,47 @@ fn idempotency_lifecycle_on_every_backend() {
     }
 }
 
+/// A holder whose lease ran out and whose claim was taken over neither clears nor
+/// overwrites the new holder's claim when it finally finishes.
+#[test]
+fn a_late_holder_leaves_the_new_claim_alone_on_every_backend() {
+    for &kind in KINDS {
+        let (now, read) = clock(5_000);
+        let late = stores(kind, 600, 3600).1.with_clock(read);
+        let new = match kind {
+            Kind::Memory => late.other_holder(),
+            _ => {
+                let clock = late.t.clock.clone();
+                IdempotencyStore::open(late.path(), 3600).with_clock(move || clock())
+            }
+        };
+        assert_eq!(late.begin("k", "h").unwrap(), Begin::Proceed);
+        now.fetch_add(601, Ordering::SeqCst);
+        assert_eq!(new.begin("k", "h").unwrap(), Begin::Proceed, "{kind:?}");
+        late.clear("k").unwrap();
+        assert_eq!(
+            code(new.other_holder().begin("k", "h")),
+            "IDEMPOTENCY_IN_PROGRESS",
+            "{kind:?}"
+        );
+        late.complete("k", "h", &json!("late")).unwrap();
+        assert_eq!(
+            code(new.other_holder().begin("k", "h")),
+            "IDEMPOTENCY_IN_PROGRESS",
+            "{kind:?}"
+        );
+        new.complete("k", "h", &json!("new")).unwrap();
+        assert_eq!(
+            late.begin("k", "h").unwrap(),
+            Begin::Replay(json!("new")),
+            "{kind:?}"
+        );
+        // An operator's clear from a store that never claimed the key still works.
+        new.other_holder().clear("k").unwrap();
+        assert_eq!(late.begin("k", "h").unwrap(), Begin::Proceed, "{kind:?}");
+    }
+}
+
 #[test]
 fn idempotency_keys() {
     let p = json!({"fields": {"TITLE": "x"}, "origin_id": "ext-42"});

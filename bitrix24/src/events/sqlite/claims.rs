@@ -9,7 +9,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{backend, immediate, read_error};
-use crate::claim::{ClaimRecord, ClaimStatus, ClaimTimes, Verdict, decide};
+use crate::claim::{ClaimRecord, ClaimStatus, ClaimTimes, Verdict, decide, still_held};
 use crate::events::StoreError;
 
 fn to_i64(v: u64) -> i64 {
@@ -104,6 +104,29 @@ pub(crate) fn claim(
     }
     tx.commit().map_err(backend)?;
     Ok(verdict)
+}
+
+/// Settles `key` for the holder that claimed it at `claimed_at` (see [`still_held`]): stores
+/// `record`, or forgets the key when `None`, in one transaction; `false` (nothing written)
+/// when the claim was taken over.
+pub(crate) fn settle(
+    conn: &mut Connection,
+    key: &str,
+    record: Option<&ClaimRecord>,
+    claimed_at: Option<u64>,
+) -> Result<bool, StoreError> {
+    let tx = immediate(conn)?;
+    if !still_held(self::record(&tx, key)?.as_ref(), claimed_at) {
+        return Ok(false);
+    }
+    match record {
+        Some(r) => store(&tx, key, r)?,
+        None => {
+            release(&tx, key)?;
+        }
+    }
+    tx.commit().map_err(backend)?;
+    Ok(true)
 }
 
 /// Forgets `key`; whether it was there.
