@@ -1,5 +1,5 @@
 //! Methods the docs document and clients use, answered from the emulator's own state in their
-//! documented shape (issue 12 item 7): `crm.status.entity.items`,
+//! documented shape (issue 12 item 7): `crm.status.entity.items`, `crm.dealcategory.stage.list`,
 //! `crm.company.contact.items.get`, `user.fields`, `socialnetwork.api.workgroup.list`,
 //! `task.elapseditem.add`/`getlist`, `crm.item.productrow.*`, `crm.stagehistory.list`.
 
@@ -324,4 +324,33 @@ async fn stage_history_records_creation_and_moves() {
     let url = format!("{}crm.stagehistory.list", p.emu.webhook_url());
     let (status, e) = post(&url, &json!({})).await;
     assert_error(status, &e, 400, "100");
+}
+
+/// `crm/outdated/category-old/crm-deal-category-stage-list.md`: the `crm.status.list` rows of
+/// `DEAL_STAGE` for pipeline 0 or no `id`, of `DEAL_STAGE_<id>` otherwise; none for a pipeline
+/// that does not exist.
+#[tokio::test]
+async fn deal_category_stages_are_the_pipelines_directory() {
+    let p = hook().await;
+    for (entity, id, sort) in [("DEAL_STAGE", "NEW", 10), ("DEAL_STAGE_1", "C1:NEW", 10)] {
+        let f = json!({"fields": {"ENTITY_ID": entity, "STATUS_ID": id, "NAME": id, "SORT": sort}});
+        p.call("crm.status.add", f).await;
+    }
+    let all = p
+        .call(
+            "crm.status.list",
+            json!({"filter": {"ENTITY_ID": "DEAL_STAGE_1"}}),
+        )
+        .await;
+    let one = p
+        .call("crm.dealcategory.stage.list", json!({"id": "1"}))
+        .await;
+    assert_eq!(one["result"], all["result"], "{one}");
+    assert_eq!(one["result"][0]["STATUS_ID"], "C1:NEW", "{one}");
+    let default = p.call("crm.dealcategory.stage.list", json!({})).await;
+    assert_eq!(default["result"][0]["STATUS_ID"], "NEW", "{default}");
+    let none = p
+        .call("crm.dealcategory.stage.list", json!({"id": 10}))
+        .await;
+    assert_eq!(none["result"], json!([]), "{none}");
 }

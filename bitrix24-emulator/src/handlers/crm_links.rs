@@ -1,5 +1,6 @@
 //! Legacy CRM read-outs over the stores of other families: the items of one directory
-//! (`crm.status.entity.items`, from `crm.status`) and the contacts bound to a company
+//! (`crm.status.entity.items`, from `crm.status`), the stages of a deal pipeline
+//! (`crm.dealcategory.stage.list`, the same store) and the contacts bound to a company
 //! (`crm.company.contact.items.get`, from the company's `CONTACT_ID` and the contacts'
 //! `COMPANY_ID`/`COMPANY_IDS`).
 
@@ -17,7 +18,35 @@ const CRM: Scope = Scope::Fixed("crm");
 pub(crate) const ROUTES: &[Route] = &[
     Route::new("crm.status.entity.items", CRM, entity_items),
     Route::new("crm.company.contact.items.get", CRM, company_contacts),
+    Route::new("crm.dealcategory.stage.list", CRM, deal_stages),
 ];
+
+/// The `crm.status` rows of directory `entity`, by `SORT`, as `crm.status.list` prints them.
+fn directory(inner: &Inner, entity: &str) -> Result<Vec<Value>, ApiError> {
+    let Some(fam) = inner.family("crm.status") else {
+        return Err(ApiError::method_not_found());
+    };
+    let order: Map<String, Value> = [("order".to_string(), json!({"SORT": "ASC"}))]
+        .into_iter()
+        .collect();
+    let data = inner.read_data();
+    let fixed = [("ENTITY_ID", json!(entity))];
+    Ok(query(&data, fam, &order, &fixed, 0, usize::MAX)?.rows)
+}
+
+/// `crm.dealcategory.stage.list` (deprecated, `crm/outdated/category-old/
+/// crm-deal-category-stage-list.md`): "equivalent to calling `crm.status.list` with
+/// `ENTITY_ID`" `DEAL_STAGE` for pipeline 0 (or no `id`), `DEAL_STAGE_<id>` otherwise; a
+/// pipeline that does not exist has no stages.
+fn deal_stages(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
+    let id = param(p, "id").and_then(as_i64).unwrap_or(0);
+    let entity = if id > 0 {
+        format!("DEAL_STAGE_{id}")
+    } else {
+        "DEAL_STAGE".to_string()
+    };
+    Ok(Outcome::of(Value::Array(directory(inner, &entity)?)))
+}
 
 /// `crm.status.entity.items`: the items of directory `entityId` by `SORT`, each
 /// `{"NAME", "SORT" (a native number), "STATUS_ID"}` (`crm/status/crm-status-entity-items.md`).
@@ -30,23 +59,7 @@ fn entity_items(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>)
             "The directory ID is not specified or is incorrect.",
         ));
     }
-    let Some(fam) = inner.family("crm.status") else {
-        return Err(ApiError::method_not_found());
-    };
-    let order: Map<String, Value> = [("order".to_string(), json!({"SORT": "ASC"}))]
-        .into_iter()
-        .collect();
-    let data = inner.read_data();
-    let page = query(
-        &data,
-        fam,
-        &order,
-        &[("ENTITY_ID", json!(entity))],
-        0,
-        usize::MAX,
-    )?;
-    let items = page
-        .rows
+    let items = directory(inner, &entity)?
         .iter()
         .map(|r| {
             json!({
