@@ -1,1 +1,41 @@
 //! Shared helpers for the examples.
+
+use bitrix24::{Client, Error, OAuthApp, OAuthTokens};
+use bitrix24_emulator::{Emulator, RunningEmulator};
+
+/// A client acting as the emulator's OAuth application (events and other app-only methods
+/// need an application context: a webhook gets `WRONG_AUTH_TYPE`).
+///
+/// # Errors
+///
+/// When the client cannot be built from the emulator's app.
+pub fn app_client(emulator: &RunningEmulator) -> Result<Client, Error> {
+    let a = emulator.oauth_app();
+    Client::builder()
+        .oauth(
+            OAuthApp::new(a.client_id.clone(), a.client_secret.clone())
+                .token_url(a.token_url.clone()),
+            OAuthTokens::new(
+                a.access_token.clone(),
+                a.refresh_token.clone(),
+                a.client_endpoint.clone(),
+            ),
+        )
+        .build()
+}
+
+/// An emulator with a webhook, and a client on that webhook: what each chain test starts
+/// from.
+///
+/// # Panics
+///
+/// When the emulator cannot start (no free port).
+pub async fn webhook_portal() -> (RunningEmulator, Client) {
+    let emu = Emulator::builder()
+        .webhook(1, "chainscode")
+        .start()
+        .await
+        .expect("the emulator starts");
+    let client = Client::webhook(&emu.webhook_url()).expect("a webhook client");
+    (emu, client)
+}

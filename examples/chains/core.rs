@@ -7,8 +7,8 @@ use bitrix24::packs::core::{
     EventBind, EventOfflineClear, EventOfflineGet, EventOfflineList, Lead, TaskFields,
     TasksTaskAdd,
 };
-use bitrix24::{Client, Error, OAuthApp, OAuthTokens};
-use bitrix24_emulator::{Emulator, RunningEmulator};
+use bitrix24::{Client, Error};
+use bitrix24_examples::{app_client, webhook_portal as portal};
 use serde_json::json;
 
 /// Chain 1, lead intake and qualification: add, look for the same request, qualify.
@@ -99,32 +99,6 @@ async fn event_bootstrap(
     }
     assert!(waiting.len() >= events.len());
     Ok(events.len())
-}
-
-/// A client acting as the emulator's OAuth application.
-fn app_client(emulator: &RunningEmulator) -> Result<Client, Error> {
-    let a = emulator.oauth_app();
-    Client::builder()
-        .oauth(
-            OAuthApp::new(a.client_id.clone(), a.client_secret.clone())
-                .token_url(a.token_url.clone()),
-            OAuthTokens::new(
-                a.access_token.clone(),
-                a.refresh_token.clone(),
-                a.client_endpoint.clone(),
-            ),
-        )
-        .build()
-}
-
-async fn portal() -> (RunningEmulator, Client) {
-    let emu = Emulator::builder()
-        .webhook(1, "chainscode")
-        .start()
-        .await
-        .expect("emulator");
-    let client = Client::webhook(&emu.webhook_url()).expect("webhook client");
-    (emu, client)
 }
 
 #[tokio::test]
