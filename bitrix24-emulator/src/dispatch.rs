@@ -7,7 +7,7 @@ use crate::crud::family_call;
 use crate::entity::View;
 use crate::events;
 use crate::handlers::{
-    crm, crm_links, departments, disk, im, product_rows, sonet, system, task_elapsed, users,
+    crm, crm_links, departments, disk, im, lists, product_rows, sonet, system, task_elapsed, users,
 };
 use crate::metering;
 use crate::routes::{Route, Scope};
@@ -37,6 +37,7 @@ pub(crate) fn routes() -> impl Iterator<Item = &'static Route> {
         disk::ROUTES,
         task_elapsed::ROUTES,
         product_rows::ROUTES,
+        lists::ROUTES,
         crate::stage_history::ROUTES,
     ]
     .into_iter()

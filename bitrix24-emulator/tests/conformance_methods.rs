@@ -1,7 +1,8 @@
 //! Methods the docs document and clients use, answered from the emulator's own state in their
 //! documented shape (issue 12 item 7): `crm.status.entity.items`, `crm.dealcategory.stage.list`,
 //! `crm.company.contact.items.get`, `user.fields`, `socialnetwork.api.workgroup.list`,
-//! `task.elapseditem.add`/`getlist`, `crm.item.productrow.*`, `crm.stagehistory.list`.
+//! `task.elapseditem.add`/`getlist`, `crm.item.productrow.*`, `crm.stagehistory.list`,
+//! `lists.add`/`lists.element.add`.
 
 mod support;
 
@@ -353,4 +354,34 @@ async fn deal_category_stages_are_the_pipelines_directory() {
         .call("crm.dealcategory.stage.list", json!({"id": 10}))
         .await;
     assert_eq!(none["result"], json!([]), "{none}");
+}
+
+/// `lists/elements/lists-element-add.md`: the new element's id; the list by `IBLOCK_ID` or
+/// `IBLOCK_CODE`; the documented errors for a missing list, a taken code and a missing name.
+#[tokio::test]
+async fn list_elements_are_added_to_an_existing_list() {
+    let p = hook().await;
+    let list =
+        json!({"IBLOCK_TYPE_ID": "lists", "IBLOCK_CODE": "my_list", "FIELDS": {"NAME": "My list"}});
+    let iblock = p.call("lists.add", list).await["result"].clone();
+    let element = json!({"IBLOCK_TYPE_ID": "lists", "IBLOCK_ID": iblock, "ELEMENT_CODE": "e1",
+        "FIELDS": {"NAME": "Test Element", "PROPERTY_951": ["1269", "1271"]}});
+    assert_eq!(
+        p.call("lists.element.add", element.clone()).await["result"],
+        1
+    );
+    let by_code = json!({"IBLOCK_TYPE_ID": "lists", "IBLOCK_CODE": "my_list", "ELEMENT_CODE": "e2",
+        "FIELDS": {"NAME": "Second"}});
+    assert_eq!(p.call("lists.element.add", by_code).await["result"], 2);
+    let url = format!("{}lists.element.add", p.emu.webhook_url());
+    let (status, e) = post(&url, &element).await;
+    assert_error(status, &e, 400, "ERROR_ELEMENT_ALREADY_EXISTS");
+    let mut missing = element.clone();
+    missing["IBLOCK_ID"] = json!(99);
+    let (status, e) = post(&url, &missing).await;
+    assert_error(status, &e, 400, "ERROR_IBLOCK_NOT_FOUND");
+    let mut nameless = element;
+    nameless["FIELDS"] = json!({"PROPERTY_951": "1"});
+    let (status, e) = post(&url, &nameless).await;
+    assert_error(status, &e, 400, "ERROR_REQUIRED_PARAMETERS_MISSING");
 }

@@ -1,6 +1,6 @@
 //! Hand-written v2 method handlers, one file per subsystem: system methods, users,
 //! departments, `crm.item`/`crm.type`, CRM read-outs over other families (`crm_links`),
-//! workgroups (`sonet`), chats (`im`), `disk`, product rows of CRM objects
+//! workgroups (`sonet`), chats (`im`), `disk`, universal lists (`lists`), product rows of CRM objects
 //! (`product_rows`) and task time records (`task_elapsed`). Each file has a `ROUTES` table; `dispatch`
 //! runs them. Helpers they share are in [`common`].
 
@@ -10,6 +10,7 @@ pub(crate) mod crm_links;
 pub(crate) mod departments;
 pub(crate) mod disk;
 pub(crate) mod im;
+pub(crate) mod lists;
 pub(crate) mod product_rows;
 pub(crate) mod sonet;
 pub(crate) mod system;
