@@ -121,7 +121,9 @@ impl ClientBuilder {
         self
     }
 
-    /// The portal's request quota (default: [`RateLimit::standard`]).
+    /// The portal's request quota (default: [`RateLimit::standard`]). Clients of one portal
+    /// built with the same quota on the default clock draw on one budget in the process
+    /// ([`RateLimiter::shared`]).
     pub fn rate_limit(mut self, limit: RateLimit) -> Self {
         self.rate_limit = Some(limit);
         self
