@@ -51,6 +51,38 @@ pub enum Output {
     Table,
 }
 
+/// The plan options `b24 call` and `b24 mcp` share.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The plan store: a JSON file, or a SQLite database when the name ends in `.db`,
+    /// `.sqlite` or `.sqlite3` (it may be the idempotency store's database).
+    #[arg(
+        long,
+        env = "B24_PLAN_FILE",
+        default_value = ".runtime/bitrix24_plans.json"
+    )]
+    pub plan_file: String,
+    /// Plan lifetime in seconds (at least 60).
+    #[arg(long, env = "B24_PLAN_TTL_SEC", default_value_t = 1800)]
+    pub plan_ttl_sec: u64,
+    /// Writes and destructive calls must be planned first: --plan-only, then --execute-plan
+    /// (in `b24 mcp`: plan_call, then execute_plan); also `B24_REQUIRE_PLAN=1`.
+    #[arg(long)]
+    pub require_plan: bool,
+}
+
+impl PlanArgs {
+    /// Whether writes must be planned (`--require-plan` or `B24_REQUIRE_PLAN=1`).
+    pub fn required(&self) -> bool {
+        self.require_plan || config::env_bool("B24_REQUIRE_PLAN")
+    }
+
+    /// The plan store.
+    pub fn store(&self) -> PlanStore {
+        PlanStore::open(self.plan_file.trim(), self.plan_ttl_sec)
+    }
+}
+
 /// `b24 call` options (the seed's names; environment variables as defaults).
 #[derive(Debug, Args)]
 #[allow(clippy::struct_excessive_bools)] // one bool per flag of the seed's command line
@@ -71,21 +103,8 @@ pub struct CallArgs {
     /// Execute a stored plan, exactly once.
     #[arg(long, value_name = "ID", default_value = "")]
     pub execute_plan: String,
-    /// The plan store: a JSON file, or a SQLite database when the name ends in `.db`,
-    /// `.sqlite` or `.sqlite3` (it may be the idempotency store's database).
-    #[arg(
-        long,
-        env = "B24_PLAN_FILE",
-        default_value = ".runtime/bitrix24_plans.json"
-    )]
-    pub plan_file: String,
-    /// Plan lifetime in seconds (at least 60).
-    #[arg(long, env = "B24_PLAN_TTL_SEC", default_value_t = 1800)]
-    pub plan_ttl_sec: u64,
-    /// Writes and destructive calls must go through --plan-only / --execute-plan (also
-    /// `B24_REQUIRE_PLAN=1`).
-    #[arg(long)]
-    pub require_plan: bool,
+    #[command(flatten)]
+    pub plans: PlanArgs,
     /// Explicit idempotency key for writes.
     #[arg(long, default_value = "")]
     pub idempotency_key: String,
@@ -137,8 +156,7 @@ pub async fn run(args: CallArgs, masker: &Masker) -> Result<(), Fail> {
     if args.no_mask_secrets {
         eprintln!("note: --no-mask-secrets is ignored; b24 always masks secrets");
     }
-    let require_plan = args.require_plan || config::env_bool("B24_REQUIRE_PLAN");
-    let policy = args.guard.policy()?.require_plan(require_plan);
+    let policy = args.guard.policy()?.require_plan(args.plans.required());
     let method = args
         .method
         .as_deref()
@@ -172,10 +190,7 @@ pub async fn run(args: CallArgs, masker: &Masker) -> Result<(), Fail> {
     };
     let api = if args.rest_v3 { Api::V3 } else { args.api };
     let tenant = config::tenant_from_env().map_err(early_refusal)?;
-    let guard = args
-        .guard
-        .guard(policy, tenant)
-        .plans(PlanStore::open(args.plan_file.trim(), args.plan_ttl_sec));
+    let guard = args.guard.guard(policy, tenant).plans(args.plans.store());
 
     if args.plan_only {
         let m = method.unwrap_or_default();

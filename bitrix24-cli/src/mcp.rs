@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use bitrix24::Client;
-use bitrix24::policy::{CallOptions, Confirm, Guard, PlanStore, Policy};
+use bitrix24::policy::{CallOptions, Confirm, Guard, Policy};
 use clap::Args;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
@@ -20,7 +20,7 @@ use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData, ServerHandler, ServiceExt};
 use serde_json::Value;
 
-use crate::call::Api;
+use crate::call::{Api, PlanArgs};
 use crate::config::{self, Masker, rate_limited};
 use crate::guarded::GuardArgs;
 use crate::mcp_args::{self, Arg, Given, Kind};
@@ -45,21 +45,10 @@ pub const MAX_REQUEST_BYTES: usize = 1 << 20;
 pub struct McpArgs {
     #[command(flatten)]
     pub guard: GuardArgs,
-    /// The plan store (as for `b24 call`: a JSON file, or a SQLite database named `.db`,
-    /// `.sqlite` or `.sqlite3`).
-    #[arg(
-        long,
-        env = "B24_PLAN_FILE",
-        default_value = ".runtime/bitrix24_plans.json"
-    )]
-    pub plan_file: String,
-    /// Plan lifetime in seconds (at least 60).
-    #[arg(long, env = "B24_PLAN_TTL_SEC", default_value_t = 1800)]
-    pub plan_ttl_sec: u64,
-    /// Writes and destructive calls must go through plan_call / execute_plan (also
-    /// `B24_REQUIRE_PLAN=1`).
-    #[arg(long)]
-    pub require_plan: bool,
+    /// Plans: `plan_call` stores them, `execute_plan` runs them (with `--require-plan`,
+    /// every write must go that way).
+    #[command(flatten)]
+    pub plans: PlanArgs,
     /// REST generation.
     #[arg(long, value_enum, default_value = "v2")]
     pub api: Api,
@@ -245,14 +234,13 @@ impl Server {
                 "Error: b24 mcp takes no --confirm-* flag: confirmations are arguments of each tool call".to_owned(),
             ));
         }
-        let require_plan = args.require_plan || config::env_bool("B24_REQUIRE_PLAN");
-        let policy = args.guard.policy()?.require_plan(require_plan);
+        let policy = args.guard.policy()?.require_plan(args.plans.required());
         let portal = config::portal_from_env(args.api.version(), rate_limited(), 4)
             .map(|p| {
                 let guard = args
                     .guard
                     .guard(policy.clone(), p.tenant)
-                    .plans(PlanStore::open(args.plan_file.trim(), args.plan_ttl_sec));
+                    .plans(args.plans.store());
                 (guard, p.client)
             })
             .map_err(|f| match f {

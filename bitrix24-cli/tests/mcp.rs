@@ -391,3 +391,28 @@ fn skill_prints_the_routing_guide() {
     assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
     assert_eq!(p.requests(), 0);
 }
+
+#[test]
+fn require_plan_sends_writes_only_through_plans() {
+    let started = portal(0);
+    let p = &started;
+    with_mcp(p, &["--packs", "core", "--require-plan"], |m| async move {
+        let add = json!({"method": "crm.deal.add", "params": {"fields": {"TITLE": "x"}}, "confirm_write": true});
+        let why = m.err("call_method", add).await;
+        assert!(why.contains("plan_call, then execute_plan"), "{why}");
+        assert_eq!(p.requests(), 0, "a refused write sends 0 requests");
+        let plan = m
+            .ok(
+                "plan_call",
+                json!({"method": "crm.deal.add", "params": {"fields": {"TITLE": "x"}}}),
+            )
+            .await;
+        let id = plan["plan_id"].as_str().unwrap();
+        m.ok(
+            "execute_plan",
+            json!({"plan_id": id, "confirm_write": true}),
+        )
+        .await;
+        assert_eq!(p.emu.control().method_calls("crm.deal.add"), 1);
+    });
+}
