@@ -21,7 +21,7 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 
 use crate::auth::OAuthTokens;
-use crate::claim::{ClaimRecord, ClaimStatus, decide};
+use crate::claim::{ClaimRecord, ClaimStatus, decide, still_held};
 use crate::error::{AuthError, Error};
 use crate::secret::Secret;
 use crate::token_store::TokenStore;
@@ -186,7 +186,11 @@ pub trait Inbox: Send + Sync + 'static {
 pub enum Claimed {
     /// The caller holds the key now: run the work, then [`IdempotencyStore::put`] its result
     /// or [`IdempotencyStore::release`] the key.
-    Acquired,
+    Acquired {
+        /// When the claim was made (unix seconds): what [`IdempotencyStore::release`] checks
+        /// so that a late holder never releases the claim of the caller that took it over.
+        claimed_at: u64,
+    },
     /// The work ran before: its stored result.
     Done(String),
     /// Another holder's lease is running.
@@ -206,16 +210,17 @@ pub trait IdempotencyStore: Send + Sync + 'static {
     /// sharing a database) one gets [`Claimed::Acquired`]; a claim whose holder died is taken
     /// over once its lease ran out.
     fn claim<'a>(&'a self, key: &'a str, lease: std::time::Duration) -> StoreFuture<'a, Claimed>;
-    /// Gives a claimed key up (the work failed), so that it may run again.
-    fn release<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()>;
+    /// Gives up the key claimed at `claimed_at` (the work failed), so that it may run again;
+    /// nothing is done when another caller took the claim over since.
+    fn release<'a>(&'a self, key: &'a str, claimed_at: u64) -> StoreFuture<'a, ()>;
 }
 
 /// The [`Claimed`] of a verdict (the events' keys carry no fingerprint and are never marked
 /// unknown, so the other verdicts only mean "held elsewhere").
-pub(crate) fn claimed(v: crate::claim::Verdict) -> Claimed {
+pub(crate) fn claimed(v: crate::claim::Verdict, now: u64) -> Claimed {
     use crate::claim::Verdict;
     match v {
-        Verdict::Proceed => Claimed::Acquired,
+        Verdict::Proceed => Claimed::Acquired { claimed_at: now },
         Verdict::Replay(r) => Claimed::Done(r),
         Verdict::InProgress | Verdict::Reused | Verdict::Unknown => Claimed::Busy,
     }
@@ -617,13 +622,15 @@ impl IdempotencyStore for MemoryStore {
                 let r = ClaimRecord::new(ClaimStatus::InProgress, "", None, t.now, t.ttl);
                 s.idempotency.insert(key.to_owned(), r);
             }
-            claimed(verdict)
+            claimed(verdict, t.now)
         }))
     }
 
-    fn release<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+    fn release<'a>(&'a self, key: &'a str, claimed_at: u64) -> StoreFuture<'a, ()> {
         ready(self.with(|s| {
-            s.idempotency.remove(key);
+            if still_held(s.idempotency.get(key), Some(claimed_at)) {
+                s.idempotency.remove(key);
+            }
         }))
     }
 }
@@ -822,15 +829,15 @@ impl<S: IdempotencyStore> Dedup<S> {
         if let Some(done) = self.store.get(key).await? {
             return Ok(Ok(done));
         }
-        match self.store.claim(key, self.lease).await? {
+        let claimed_at = match self.store.claim(key, self.lease).await? {
             Claimed::Done(done) => return Ok(Ok(done)),
             Claimed::Busy => {
                 return Err(StoreError::InProgress {
                     key: key.to_owned(),
                 });
             }
-            Claimed::Acquired => {}
-        }
+            Claimed::Acquired { claimed_at } => claimed_at,
+        };
         match f().await {
             Ok(result) => {
                 let expires = unix_now().saturating_add(self.ttl.as_secs().max(1));
@@ -838,7 +845,7 @@ impl<S: IdempotencyStore> Dedup<S> {
                 Ok(Ok(result))
             }
             Err(e) => {
-                self.store.release(key).await?;
+                self.store.release(key, claimed_at).await?;
                 Ok(Err(e))
             }
         }

@@ -179,12 +179,11 @@ fn a_late_holder_leaves_the_new_claim_alone_on_every_backend() {
     for &kind in KINDS {
         let (now, read) = clock(5_000);
         let late = stores(kind, 600, 3600).1.with_clock(read);
-        let new = match kind {
-            Kind::Memory => late.other_holder(),
-            _ => {
-                let clock = late.t.clock.clone();
-                IdempotencyStore::open(late.path(), 3600).with_clock(move || clock())
-            }
+        let new = if matches!(kind, Kind::Memory) {
+            late.other_holder()
+        } else {
+            let clock = late.t.clock.clone();
+            IdempotencyStore::open(late.path(), 3600).with_clock(move || clock())
         };
         assert_eq!(late.begin("k", "h").unwrap(), Begin::Proceed);
         now.fetch_add(601, Ordering::SeqCst);

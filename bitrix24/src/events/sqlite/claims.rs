@@ -202,6 +202,38 @@ mod tests {
         assert_eq!(retried.as_deref(), Ok("ok"));
     }
 
+    /// A claim whose lease ran out is taken over; the late holder's release leaves the new
+    /// claim alone.
+    #[tokio::test]
+    async fn a_late_release_leaves_the_new_claim_alone() {
+        use crate::events::Claimed;
+        let sqlite = SqliteStore::open(temp_db()).await.unwrap();
+        let memory = MemoryStore::new();
+        let stores: [&dyn IdempotencyStore; 2] = [&sqlite, &memory];
+        let lease = Duration::from_secs(1);
+        let mut first = Vec::new();
+        for s in stores {
+            match s.claim("k", lease).await.unwrap() {
+                Claimed::Acquired { claimed_at } => first.push(claimed_at),
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(s.claim("k", lease).await.unwrap(), Claimed::Busy);
+        }
+        tokio::time::sleep(Duration::from_millis(2_100)).await;
+        for (s, late) in stores.into_iter().zip(first) {
+            let Claimed::Acquired { claimed_at } = s.claim("k", lease).await.unwrap() else {
+                panic!("not taken over");
+            };
+            s.release("k", late).await.unwrap();
+            assert_eq!(s.claim("k", lease).await.unwrap(), Claimed::Busy);
+            s.release("k", claimed_at).await.unwrap();
+            assert!(matches!(
+                s.claim("k", lease).await.unwrap(),
+                Claimed::Acquired { .. }
+            ));
+        }
+    }
+
     /// A version-1 database (before claims) migrates; its stored results still answer.
     #[tokio::test]
     async fn a_version_one_database_migrates() {

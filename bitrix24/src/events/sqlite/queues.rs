@@ -142,12 +142,12 @@ impl IdempotencyStore for SqliteStore {
     fn claim<'a>(&'a self, key: &'a str, lease: std::time::Duration) -> StoreFuture<'a, Claimed> {
         let key = key.to_owned();
         let t = claim_times(lease);
-        self.boxed(move |c| claims::claim(c, &key, "", t).map(claimed))
+        self.boxed(move |c| claims::claim(c, &key, "", t).map(|v| claimed(v, t.now)))
     }
 
-    fn release<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+    fn release<'a>(&'a self, key: &'a str, claimed_at: u64) -> StoreFuture<'a, ()> {
         let key = key.to_owned();
-        self.boxed(move |c| claims::release(c, &key).map(|_| ()))
+        self.boxed(move |c| claims::settle(c, &key, None, Some(claimed_at)).map(|_| ()))
     }
 }
 
