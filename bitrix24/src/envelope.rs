@@ -11,7 +11,7 @@ use std::marker::PhantomData;
 
 use crate::batch_results::{BatchPayload, BatchResults};
 use crate::error::Error;
-use crate::method::ListMethod;
+use crate::method::{ListMethod, Method, ResponseSeed};
 use crate::response::{ItemsSeed, decode};
 
 pub use crate::response::{Response, TimeInfo};
@@ -36,6 +36,23 @@ pub fn decode_response<T: serde::de::DeserializeOwned>(
     body: &[u8],
 ) -> Result<Response<T>, Error> {
     decode(method, status, body, PhantomData::<T>)
+}
+
+/// Decodes an answer to the typed method `M` as [`crate::Client::send_full`] does (its
+/// [`crate::Method::decode_response`], errors naming `M`'s method): for answers you receive
+/// yourself. An answer in the other generation's shape (a v2 `{"task": ..}` to the REST 3.0
+/// `tasks.task.get`, which answers `{"item": ..}`) is an [`Error::Decode`] naming the method
+/// and the JSON path.
+///
+/// ```
+/// use bitrix24::packs::core::TasksTaskGetV3;
+/// let body = br#"{"result":{"item":{"id":42,"title":"Prepare report"}},"time":{}}"#;
+/// let task = bitrix24::envelope::decode_typed::<TasksTaskGetV3>(200, body)?.result.item;
+/// assert_eq!(task.title.as_deref(), Some("Prepare report"));
+/// # Ok::<(), bitrix24::Error>(())
+/// ```
+pub fn decode_typed<M: Method>(status: u16, body: &[u8]) -> Result<Response<M::Response>, Error> {
+    decode(M::NAME, status, body, ResponseSeed::<M>::new())
 }
 
 /// Decodes one page of a typed list method (`result` is the rows, or holds them under the

@@ -226,7 +226,7 @@ async fn knowledge_bases_round_trip_and_page_by_cursor() {
     assert!(c.send(&NoteCollectionArchive::new(3)).await.unwrap().result);
     let err = c.send(&NoteCollectionGet::new(3)).await.unwrap_err();
     assert_eq!(
-        err.code().map(|c| c.as_str()),
+        err.code().map(bitrix24::ErrorCode::as_str),
         Some("BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION")
     );
     assert!(c.send(&NoteCollectionDelete::new(1)).await.unwrap().result);
@@ -314,7 +314,7 @@ async fn the_openapi_document_lists_exactly_the_served_methods() {
         // Every listed method is served: an empty body is a validation answer, not a 404.
         let err = v3.call(name, json!({})).await.err();
         assert!(
-            err.as_ref().and_then(|e| e.status()) != Some(404),
+            err.as_ref().and_then(Error::status) != Some(404),
             "{name}: {err:?}"
         );
     }
