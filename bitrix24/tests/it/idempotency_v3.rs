@@ -84,7 +84,7 @@ async fn emulator_replays_a_kept_answer_once_per_key_and_refuses_a_reused_one() 
     assert_eq!(first.status, 200, "{}", first.body);
     assert_eq!(first.echoed.as_deref(), Some(DOC_KEY));
     assert_eq!(first.replayed, None, "only a repeat is marked");
-    let id = first.body["result"]["id"].as_u64().unwrap();
+    let id = first.body["result"]["item"]["id"].as_u64().unwrap();
 
     let again = v3(&emu, "tasks.task.add", Some(DOC_KEY), &doc_body()).await;
     assert_eq!(again.status, 200);

@@ -12,6 +12,7 @@ mod paging;
 mod parallel_keyset;
 mod portal;
 mod progress;
+mod rest_v3;
 mod review;
 mod safety;
 mod shared_budget;
