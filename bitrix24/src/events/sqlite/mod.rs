@@ -10,6 +10,11 @@
 //!   single read fails with it, a list skips the row (logged) and returns the others.
 //! - Every write is one transaction; `synchronous=FULL` by default (a commit survives power
 //!   loss), or `NORMAL` with [`SqliteStore::open_with`] (survives a process crash).
+//! - Idempotency keys are claimed with a lease in one `BEGIN IMMEDIATE` transaction
+//!   (`claims`), the one claim the policy's SQLite store uses too; the same file may hold
+//!   the policy's `plans`.
+//! - The file carries `PRAGMA application_id`: a SQLite database of another application is
+//!   refused, never migrated.
 //!
 //! ## Refresh across processes
 //!
