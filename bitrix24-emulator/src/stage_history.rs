@@ -3,14 +3,14 @@
 //! intermediate stage (2), to a final stage (3) and to another pipeline (5), kept in the side
 //! table `crm.stagehistory.<entityTypeId>`.
 
-use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, as_str, list_items, param};
+use crate::core::{ApiError, Caller, MethodResult, as_i64, param};
 use crate::entity::value::{V, v_text};
 use crate::entity::{Family, Store};
-use crate::filter::{self, Collation, JsonCond};
+use crate::filter::JsonCond;
+use crate::handlers::common::{keep_selected, order_of, select_names, sort_by_order, wrapped_page};
 use crate::routes::{Route, Scope};
 use crate::state::Inner;
 use serde_json::{Map, Value, json};
-use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -126,53 +126,7 @@ fn list(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> Meth
             })
             .collect()
     };
-    if let Some(Value::Object(o)) = param(p, "order") {
-        let order: Vec<(String, bool)> = o
-            .iter()
-            .map(|(k, v)| {
-                let desc = as_str(v).is_some_and(|d| d.eq_ignore_ascii_case("desc"));
-                (k.to_ascii_uppercase(), desc)
-            })
-            .collect();
-        rows.sort_by(|a, b| {
-            for (k, desc) in &order {
-                let (x, y) = (
-                    a.get(k).unwrap_or(&Value::Null),
-                    b.get(k).unwrap_or(&Value::Null),
-                );
-                let o = filter::compare(x, y, Collation::Loose).unwrap_or(Ordering::Equal);
-                let o = if *desc { o.reverse() } else { o };
-                if o.is_ne() {
-                    return o;
-                }
-            }
-            Ordering::Equal
-        });
-    }
-    let select: Vec<String> = param(p, "select")
-        .map(list_items)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(as_str)
-        .map(|s| s.to_ascii_uppercase())
-        .collect();
-    if !select.is_empty() && !select.iter().any(|s| s == "*") {
-        for r in &mut rows {
-            r.retain(|k, _| select.contains(k));
-        }
-    }
-    let start = p.get("start").and_then(as_i64).unwrap_or(0).max(0) as usize / 50 * 50;
-    let total = rows.len();
-    let page: Vec<Value> = rows
-        .into_iter()
-        .skip(start)
-        .take(50)
-        .map(Value::Object)
-        .collect();
-    let next = (start + page.len() < total).then_some((start + 50) as i64);
-    Ok(Outcome {
-        result: json!({ "items": page }),
-        total: Some(total as i64),
-        next,
-    })
+    sort_by_order(&mut rows, &order_of(param(p, "order"), true));
+    keep_selected(&mut rows, &select_names(param(p, "select")));
+    Ok(wrapped_page(rows, p, "items"))
 }

@@ -114,3 +114,71 @@ pub(crate) fn page_of(rows: Vec<Value>, p: &Map<String, Value>) -> Outcome {
     let start = start_of(p);
     page(rows, start, start != -1)
 }
+
+/// The field names of a `select` value, upper case (`[]` without one).
+pub(crate) fn select_names(v: Option<&Value>) -> Vec<String> {
+    v.map(crate::core::list_items)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(as_str)
+        .map(|s| s.to_ascii_uppercase())
+        .collect()
+}
+
+/// Keeps only the `select`ed keys of plain rows (all of them for no select or `*`).
+pub(crate) fn keep_selected(rows: &mut [Map<String, Value>], select: &[String]) {
+    if !select.is_empty() && !select.iter().any(|s| s == "*") {
+        for r in rows {
+            r.retain(|k, _| select.contains(k));
+        }
+    }
+}
+
+/// The `order` object of a plain-row list as `(field, descending)` pairs, field names upper
+/// case when `upper`.
+pub(crate) fn order_of(v: Option<&Value>, upper: bool) -> Vec<(String, bool)> {
+    v.and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, d)| {
+            let desc = as_str(d).is_some_and(|d| d.eq_ignore_ascii_case("desc"));
+            let k = if upper {
+                k.to_ascii_uppercase()
+            } else {
+                k.clone()
+            };
+            (k, desc)
+        })
+        .collect()
+}
+
+/// Sorts plain rows by `order` (stable: ties keep their order).
+pub(crate) fn sort_by_order(rows: &mut [Map<String, Value>], order: &[(String, bool)]) {
+    rows.sort_by(|a, b| {
+        for (k, desc) in order {
+            let (x, y) = (
+                a.get(k).unwrap_or(&Value::Null),
+                b.get(k).unwrap_or(&Value::Null),
+            );
+            let o = filter::compare(x, y, Collation::Loose).unwrap_or(std::cmp::Ordering::Equal);
+            let o = if *desc { o.reverse() } else { o };
+            if o.is_ne() {
+                return o;
+            }
+        }
+        std::cmp::Ordering::Equal
+    });
+}
+
+/// A page of 50 plain rows from the `start` parameter with `total` and `next`, the rows
+/// wrapped in `{"<key>": [...]}` (`productRows`, `items`).
+pub(crate) fn wrapped_page(
+    rows: Vec<Map<String, Value>>,
+    p: &Map<String, Value>,
+    key: &str,
+) -> Outcome {
+    let rows = rows.into_iter().map(Value::Object).collect();
+    let mut out = page(rows, start_of(p), true);
+    out.result = serde_json::json!({ key: out.result });
+    out
+}

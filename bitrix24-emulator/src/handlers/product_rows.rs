@@ -2,6 +2,7 @@
 //! (`crm/universal/product-rows/*.md`), kept in the side table `crm.productrow` by row id,
 //! with the prices the portal derives from `price`, `discount*` and `tax*`.
 
+use super::common::{order_of, sort_by_order, wrapped_page};
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_f64, as_i64, as_str, param};
 use crate::entity::value::fmt_float;
 use crate::filter::JsonCond;
@@ -189,7 +190,7 @@ fn list(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> Meth
             .collect()
     };
     let data = inner.read_data();
-    let mut rows: Vec<Value> = data
+    let mut rows: Vec<Map<String, Value>> = data
         .side
         .get(TABLE)
         .into_iter()
@@ -200,40 +201,13 @@ fn list(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> Meth
                 .iter()
                 .all(|c| u.get(&c.field).is_some_and(|h| c.matches(h)))
         })
-        .cloned()
+        .filter_map(|r| r.as_object().cloned())
         .collect();
-    let mut order: Vec<(String, bool)> = match param(p, "order") {
-        Some(Value::Object(o)) => o
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    as_str(v).is_some_and(|d| d.eq_ignore_ascii_case("desc")),
-                )
-            })
-            .collect(),
-        _ => vec![("sort".into(), false)],
-    };
+    let mut order = order_of(param(p, "order"), false);
+    if order.is_empty() {
+        order.push(("sort".into(), false));
+    }
     order.push(("id".into(), false));
-    rows.sort_by(|a, b| {
-        for (k, desc) in &order {
-            let (x, y) = (&a[k.as_str()], &b[k.as_str()]);
-            let o = crate::filter::compare(x, y, crate::filter::Collation::Loose)
-                .unwrap_or(std::cmp::Ordering::Equal);
-            let o = if *desc { o.reverse() } else { o };
-            if o.is_ne() {
-                return o;
-            }
-        }
-        std::cmp::Ordering::Equal
-    });
-    let start = p.get("start").and_then(as_i64).unwrap_or(0).max(0) as usize / 50 * 50;
-    let total = rows.len();
-    let page: Vec<Value> = rows.into_iter().skip(start).take(50).collect();
-    let next = (start + page.len() < total).then_some((start + 50) as i64);
-    Ok(Outcome {
-        result: json!({ "productRows": page }),
-        total: Some(total as i64),
-        next,
-    })
+    sort_by_order(&mut rows, &order);
+    Ok(wrapped_page(rows, p, "productRows"))
 }

@@ -1,7 +1,7 @@
 //! `sonet_group.*` and `socialnetwork.api.workgroup.list`: workgroups, stored in the spec's
 //! `Workgroup` family (`sonet_group`).
 
-use super::common::{fam, query, start_of, store, str_p, write};
+use super::common::{fam, query, select_names, start_of, store, str_p, write};
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, as_str, list_items, param};
 use crate::entity::View;
 use crate::entity::camelize;
@@ -45,13 +45,7 @@ fn workgroup_list(inner: &Arc<Inner>, c: &Caller, _: &str, p: &Map<String, Value
         let data = inner.data.read().unwrap_or_else(PoisonError::into_inner);
         query(&data, f, p, &[], if counted { start } else { -1 }, 50)?
     };
-    let mut select: Vec<String> = param(p, "select")
-        .map(list_items)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(as_str)
-        .map(|s| s.to_ascii_uppercase())
-        .collect();
+    let mut select = select_names(param(p, "select"));
     if select.is_empty() {
         select.push("ID".into());
     }

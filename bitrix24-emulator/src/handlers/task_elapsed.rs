@@ -5,13 +5,13 @@
 //! `PARAMS`) or, as the docs' examples send them, by position (a JSON array body, whose
 //! order matters: "It is mandatory to follow the specified order of parameters").
 
+use super::common::{keep_selected, order_of, select_names, sort_by_order};
 use crate::clock;
-use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, as_str, list_items, param};
-use crate::filter::{self, Collation, JsonCond};
+use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, as_str, param};
+use crate::filter::JsonCond;
 use crate::routes::{Route, Scope};
 use crate::state::Inner;
 use serde_json::{Map, Value, json};
-use std::cmp::Ordering;
 use std::sync::Arc;
 
 const TASK: Scope = Scope::Fixed("task");
@@ -127,42 +127,8 @@ fn get_list(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> 
             })
             .collect()
     };
-    let order: Vec<(String, bool)> = at("ORDER", 0)
-        .and_then(|o| o.as_object().cloned())
-        .unwrap_or_default()
-        .iter()
-        .map(|(k, v)| {
-            let desc = as_str(v).is_some_and(|d| d.eq_ignore_ascii_case("desc"));
-            (k.to_ascii_uppercase(), desc)
-        })
-        .collect();
-    rows.sort_by(|a, b| {
-        for (k, desc) in &order {
-            let (x, y) = (
-                a.get(k).unwrap_or(&Value::Null),
-                b.get(k).unwrap_or(&Value::Null),
-            );
-            let o = filter::compare(x, y, Collation::Loose).unwrap_or(Ordering::Equal);
-            let o = if *desc { o.reverse() } else { o };
-            if o != Ordering::Equal {
-                return o;
-            }
-        }
-        Ordering::Equal
-    });
-    let select: Vec<String> = at("SELECT", 2)
-        .as_ref()
-        .map(list_items)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(as_str)
-        .map(|s| s.to_ascii_uppercase())
-        .collect();
-    if !select.is_empty() && !select.iter().any(|s| s == "*") {
-        for r in &mut rows {
-            r.retain(|k, _| select.contains(k));
-        }
-    }
+    sort_by_order(&mut rows, &order_of(at("ORDER", 0).as_ref(), true));
+    keep_selected(&mut rows, &select_names(at("SELECT", 2).as_ref()));
     let nav = at("PARAMS", 3).and_then(|v| v.get("NAV_PARAMS").cloned());
     let size = nav
         .as_ref()

@@ -1,8 +1,8 @@
 //! `user.current`, `user.get` and `user.fields`.
 
-use super::common::{page_of, sort_rows};
+use super::common::{page_of, select_names, sort_rows};
 use crate::clock;
-use crate::core::{MethodResult, Outcome, as_str, list_items, param};
+use crate::core::{MethodResult, Outcome, param};
 use crate::filter::JsonCond;
 use crate::routes::{Route, Scope};
 use crate::state::{Inner, User, lock};
@@ -121,13 +121,7 @@ fn user_get(inner: &Inner, p: &Map<String, Value>) -> MethodResult {
         })
         .collect();
     sort_rows(&mut rows, p, "ID", false);
-    let select: Vec<String> = param(p, "select")
-        .map(list_items)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(as_str)
-        .map(|s| s.to_ascii_uppercase())
-        .collect();
+    let select = select_names(param(p, "select"));
     if !select.is_empty() && !select.iter().any(|s| s == "*") {
         for r in &mut rows {
             if let Value::Object(m) = r {
