@@ -14,8 +14,9 @@ use bitrix24::packs::core::{
     EventBind, EventOfflineClear, EventOfflineGet, EventUnbind, Lead, UserCurrent,
 };
 use bitrix24::packs::diagnostics::ServerTime;
-use bitrix24::{Client, Decimal, Error, OAuthApp, OAuthTokens};
-use bitrix24_emulator::{Emulator, Limits, RunningEmulator};
+use bitrix24::{Client, Decimal, Error};
+use bitrix24_emulator::{Emulator, Limits};
+use bitrix24_examples::app_client;
 use futures::TryStreamExt;
 
 #[tokio::main]
@@ -153,20 +154,4 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     println!("6. deleted {ok} deals and {leads_state}; done");
     Ok(())
-}
-
-/// A client acting as the emulator's OAuth application (events need an application context).
-fn app_client(emulator: &RunningEmulator) -> Result<Client, Error> {
-    let app = emulator.oauth_app();
-    Client::builder()
-        .oauth(
-            OAuthApp::new(app.client_id.clone(), app.client_secret.clone())
-                .token_url(app.token_url.clone()),
-            OAuthTokens::new(
-                app.access_token.clone(),
-                app.refresh_token.clone(),
-                app.client_endpoint.clone(),
-            ),
-        )
-        .build()
 }
