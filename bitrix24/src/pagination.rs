@@ -706,6 +706,16 @@ async fn keyset_step<M: ListMethod>(
     }
 }
 
+/// The id of a keyset row, or the error that names the missing field.
+fn row_id<M: ListMethod>(row: &M::Item, keyset: Keyset) -> Result<u64, Error> {
+    M::item_id(row).ok_or_else(|| Error::Decode {
+        method: M::NAME.to_owned(),
+        path: keyset.response_field.to_owned(),
+        message: "a row has no id; keyset pagination needs one (select the id field)".to_owned(),
+        status: 200,
+    })
+}
+
 /// 50 commands of `M` named `{prefix}0..{prefix}49` on the flattened params `base`, chained by
 /// id: command 0 reads after `from`, command `i` after the last row of command `i - 1` (a
 /// `$result[...]` reference under `filter_key[gt]`).
@@ -755,13 +765,7 @@ fn take_page<M: ListMethod>(
     let mut previous = s.last;
     let mut keep = page.len();
     for (i, row) in page.iter().enumerate() {
-        let id = M::item_id(row).ok_or_else(|| Error::Decode {
-            method: M::NAME.to_owned(),
-            path: keyset.response_field.to_owned(),
-            message: "a row has no id; keyset pagination needs one (select the id field)"
-                .to_owned(),
-            status: 200,
-        })?;
+        let id = row_id::<M>(row, keyset)?;
         if id <= previous {
             return Err(no_progress(
                 M::NAME,

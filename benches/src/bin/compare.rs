@@ -320,11 +320,16 @@ async fn table(mode: &str, options: &Options, cpu: bool) -> Result<(), Failure> 
         } else {
             f64::NAN
         };
+        // With neither latency nor limits there is no time bound to compare with.
+        let time_ratio = if bound_secs > 0.0 {
+            format!("{:.2}", report.wall_s / bound_secs)
+        } else {
+            "-".to_owned()
+        };
         println!(
-            "| {name} | {}{written} | {:.2} | {:.2} | {requests} | {:.2} | {:.0} | {} | {} | {:.1} | {} |",
+            "| {name} | {}{written} | {:.2} | {time_ratio} | {requests} | {:.2} | {:.0} | {} | {} | {:.1} | {} |",
             report.items,
             report.wall_s,
-            report.wall_s / bound_secs.max(1e-9),
             requests as f64 / bound_requests.max(1) as f64,
             report.items as f64 / report.wall_s.max(1e-9),
             p.rejected.load(Ordering::Relaxed),

@@ -30,7 +30,7 @@ use serde_json::Value;
 
 use super::{
     BatchPages, KeysetState, PAGE_SIZE, Strategy, chained_commands, error_stream, fetch_batch,
-    find_key, keyset_step, keyset_walk, no_progress, without_key,
+    find_key, keyset_step, keyset_walk, no_progress, row_id, without_key,
 };
 use crate::batch::MAX_COMMANDS;
 use crate::client::Client;
@@ -297,18 +297,10 @@ fn range_ends<M: ListMethod>(
     let mut previous = from;
     for i in 0..MAX_COMMANDS {
         let page = pages.page::<M>(i)?;
-        if page.len() < PAGE_SIZE {
+        let Some(last) = page.get(PAGE_SIZE - 1) else {
             return Ok((ends, false));
-        }
-        let id = page
-            .last()
-            .and_then(M::item_id)
-            .ok_or_else(|| Error::Decode {
-                method: M::NAME.to_owned(),
-                path: keyset.response_field.to_owned(),
-                message: "a sampled row has no id; keyset pagination needs one".to_owned(),
-                status: 200,
-            })?;
+        };
+        let id = row_id::<M>(last, keyset)?;
         if id <= previous {
             return Err(no_progress(
                 M::NAME,

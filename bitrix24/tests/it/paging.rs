@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::canned::{Answer, Canned, json};
 use crate::support::{hook_client, object, seeded_portal};
 
-fn rows(from: u64, n: u64) -> Value {
+pub(crate) fn rows(from: u64, n: u64) -> Value {
     Value::Array(
         (from..from + n)
             .map(|i| json!({"ID": i.to_string(), "TITLE": format!("Deal {i}")}))
@@ -29,7 +29,7 @@ fn page(from: u64, n: u64, total: Option<u64>, next: Option<u64>) -> Answer {
 }
 
 /// A batch answer with `results` per command key.
-fn batch_answer(results: &[(&str, Value)]) -> Answer {
+pub(crate) fn batch_answer(results: &[(&str, Value)]) -> Answer {
     let map: serde_json::Map<String, Value> = results
         .iter()
         .map(|(k, v)| ((*k).to_owned(), v.clone()))

@@ -12,6 +12,7 @@ use futures::{Stream, TryStreamExt};
 use serde_json::{Value, json};
 
 use crate::canned::{Canned, Seen, json};
+use crate::paging::{batch_answer, rows};
 use crate::support::{emulator, fast_retry, hook_client, object};
 
 fn id_of(row: &Deal) -> u64 {
@@ -250,25 +251,6 @@ async fn filters_on_the_id_and_the_sequential_option_keep_one_chain() {
     );
 }
 
-fn rows(from: u64, n: u64) -> Value {
-    Value::Array(
-        (from..from + n)
-            .map(|i| json!({"ID": i.to_string(), "TITLE": format!("Deal {i}")}))
-            .collect(),
-    )
-}
-
-fn batch_of(results: &[(&str, Value)]) -> crate::canned::Answer {
-    let map: serde_json::Map<String, Value> = results
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
-        .collect();
-    json(
-        200,
-        &json!({"result": {"result": map, "result_error": [], "result_total": [], "result_next": [], "result_time": []}, "time": {}}).to_string(),
-    )
-}
-
 /// The sample reads `start=2450` after each previous command's last id, the id alone; a
 /// closed range is filtered by `<=ID` of its last id, and rows above it (a portal that ignores
 /// `<=ID`) are left to the next range, never read twice.
@@ -279,12 +261,12 @@ async fn the_sample_and_the_ranges_on_the_wire() {
             json(200, &json!({"result": rows(1, 50), "time": {}}).to_string())
         } else if seen.body.contains("s0") {
             // s0 is full: range (50, 2550]; s1 is short: the final range (2550, ..).
-            batch_of(&[("s0", rows(2_501, 50)), ("s1", rows(5_001, 3))])
+            batch_answer(&[("s0", rows(2_501, 50)), ("s1", rows(5_001, 3))])
         } else if seen.body.contains("%3C%3DID") {
             // Past the range's end: the portal ignored `<=ID`.
-            batch_of(&[("k0", rows(2_541, 50))])
+            batch_answer(&[("k0", rows(2_541, 50))])
         } else {
-            batch_of(&[("k0", rows(2_551, 10))])
+            batch_answer(&[("k0", rows(2_551, 10))])
         };
         Box::pin(async move { Some(answer) })
     }))
