@@ -51,8 +51,16 @@ impl Mcp {
     }
 }
 
-/// Runs `f` with an MCP client connected to `b24 mcp ARGS` against the portal.
+/// Runs `f` with an MCP client connected to `b24 mcp ARGS` against the portal's webhook.
 fn with_mcp<F>(p: &Portal, args: &[&str], f: impl FnOnce(Mcp) -> F)
+where
+    F: std::future::Future<Output = ()>,
+{
+    with_mcp_as(p, args, false, f);
+}
+
+/// [`with_mcp`], as the portal's OAuth app when `oauth` (app-only methods refuse webhooks).
+fn with_mcp_as<F>(p: &Portal, args: &[&str], oauth: bool, f: impl FnOnce(Mcp) -> F)
 where
     F: std::future::Future<Output = ()>,
 {
@@ -66,6 +74,16 @@ where
             .args(["--max-reply-bytes", &CAP.to_string()])
             .args(args)
             .env("B24_WORKER_DB", p.dir.join("worker.db"));
+        if oauth {
+            let a = p.emu.oauth_app();
+            cmd.env_remove("B24_WEBHOOK_URL")
+                .env("B24_DOMAIN", p.emu.base_url())
+                .env("B24_AUTH_MODE", "oauth")
+                .env("B24_ACCESS_TOKEN", a.access_token)
+                .env("B24_REFRESH_TOKEN", a.refresh_token)
+                .env("B24_CLIENT_ID", a.client_id)
+                .env("B24_CLIENT_SECRET", a.client_secret);
+        }
         let transport = TokioChildProcess::new(tokio::process::Command::from(cmd)).unwrap();
         let client = ().serve(transport).await.expect("MCP handshake");
         f(Mcp { client }).await;
@@ -414,5 +432,22 @@ fn require_plan_sends_writes_only_through_plans() {
         )
         .await;
         assert_eq!(p.emu.control().method_calls("crm.deal.add"), 1);
+    });
+}
+
+#[test]
+fn queue_status_counts_what_waits_on_the_portal() {
+    let started = portal(0);
+    let p = &started;
+    with_mcp_as(p, &["--packs", "core"], true, |m| async move {
+        let bind = json!({"method": "event.bind", "params": {"event": "ONCRMDEALUPDATE", "event_type": "offline"}, "confirm_write": true});
+        m.ok("call_method", bind).await;
+        for i in 1..=3 {
+            p.emu
+                .control()
+                .emit_event("ONCRMDEALUPDATE", json!({"FIELDS": {"ID": i.to_string()}}));
+        }
+        let queue = m.ok("queue_status", json!({})).await;
+        assert_eq!(queue["portal"]["waiting"], 3, "{queue}");
     });
 }
