@@ -9,8 +9,8 @@
 //! [`risk`] (the risk classes, also behind `bitrix24::Risk` and `#[derive(Method)]`), [`emit`]
 //! (Rust), [`catalog`] (markdown). Behind the `cli` feature (default; only the binary needs it,
 //! and the build script and `bitrix24-macros` turn it off): `import` (docs-page importer),
-//! `coverage` and `coverage_scan` (the docs coverage report) and `pack_lists` (the pack list's
-//! other places agree with [`PACKS`]).
+//! `coverage`, `coverage_scan` and `coverage_diff` (the docs coverage report, specs against
+//! their pages) and `pack_lists` (the pack list's other places agree with [`PACKS`]).
 
 // String building reads better with format!, and match reads better than if-let-else here.
 #![allow(clippy::format_push_string, clippy::single_match_else)]
@@ -18,6 +18,8 @@
 pub mod catalog;
 #[cfg(feature = "cli")]
 pub mod coverage;
+#[cfg(feature = "cli")]
+pub mod coverage_diff;
 #[cfg(feature = "cli")]
 pub mod coverage_scan;
 pub mod emit;

@@ -3,7 +3,7 @@
 //! ```text
 //! bitrix24-codegen [--root DIR] dump --out DIR    write the generated sources of all packs
 //! bitrix24-codegen [--root DIR] catalogs          write references/catalog-<pack>.md
-//! bitrix24-codegen [--root DIR] check             validate every spec; fail on stale catalogs
+//! bitrix24-codegen [--root DIR] check [--docs DIR] validate every spec; fail on stale catalogs
 //!                                                 or a pack list that disagrees with PACKS
 //! bitrix24-codegen import <docs-md-file> <docs-path>   print a TOML draft of a docs page
 //! bitrix24-codegen [--root DIR] import-openapi FILE   draft/diff spec entries from a portal's
@@ -26,8 +26,10 @@ const USAGE: &str = "usage: bitrix24-codegen [--root DIR] <command>
 commands:
   dump --out DIR                      write the generated Rust of every pack to DIR
   catalogs                            write references/catalog-<pack>.md from specs/
-  check                               validate every spec; fail when the catalogs are stale or a
-                                      pack list (Cargo features, .ci/run, emulator) disagrees
+  check [--docs DIR]                  validate every spec; fail when the catalogs or the coverage
+                                      report are stale or a pack list (Cargo features, .ci/run,
+                                      emulator) disagrees; --docs also compares every method with
+                                      its page of a b24restdocs checkout
   import <docs-md-file> <docs-path>   print a spec draft of a b24restdocs page (review it!)
   import-openapi <file>               draft new REST 3.0 methods of a rest.documentation.openapi
                                       answer and diff the specced ones (review it!)
@@ -91,6 +93,11 @@ fn run(mut args: Vec<String>) -> Result<(), String> {
             Ok(())
         }
         "check" => {
+            let docs = match rest {
+                [] => None,
+                [flag, dir] if flag == "--docs" => Some(PathBuf::from(dir)),
+                _ => return Err(format!("check takes no argument or --docs DIR\n\n{USAGE}")),
+            };
             let specs = load(&root)?;
             // Generating every pack also proves the emitter accepts every spec.
             let files = generate(&specs, &PACKS);
@@ -122,6 +129,22 @@ fn run(mut args: Vec<String>) -> Result<(), String> {
                 );
             }
             problems.extend(coverage_problems(&root, &specs));
+            if let Some(dir) = docs {
+                let found = bitrix24_codegen::coverage_diff::compare_all(&dir, &specs);
+                for d in &found.disagreements {
+                    problems.push(d.to_string());
+                }
+                let methods: std::collections::BTreeSet<_> =
+                    found.disagreements.iter().map(|d| &d.method).collect();
+                println!(
+                    "docs: {} methods compared with their pages; {} disagreements in {} methods; \
+                     {} methods justified by docs_differs",
+                    found.methods,
+                    found.disagreements.len(),
+                    methods.len(),
+                    found.justified
+                );
+            }
             if !problems.is_empty() {
                 return Err(problems.join("\n"));
             }
@@ -157,12 +180,17 @@ fn run(mut args: Vec<String>) -> Result<(), String> {
         }
         "import-openapi" => {
             let [file] = rest else {
-                return Err(format!("import-openapi needs <openapi-json-file>\n\n{USAGE}"));
+                return Err(format!(
+                    "import-openapi needs <openapi-json-file>\n\n{USAGE}"
+                ));
             };
             let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
             let doc: serde_json::Value =
                 serde_json::from_str(&text).map_err(|e| format!("{file}: not JSON: {e}"))?;
-            print!("{}", bitrix24_codegen::import::openapi::draft(&doc, &load(&root)?)?);
+            print!(
+                "{}",
+                bitrix24_codegen::import::openapi::draft(&doc, &load(&root)?)?
+            );
             Ok(())
         }
         "coverage" => coverage(&root, rest),

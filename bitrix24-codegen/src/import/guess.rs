@@ -280,9 +280,9 @@ pub(super) fn capitalize(s: &str) -> String {
 }
 
 /// What [`resolve_type`] makes of a parameter or field.
-pub(super) struct Resolved {
+pub(crate) struct Resolved {
     /// The spec type (`enum:<name>` for an enum to draft).
-    pub(super) ty: String,
+    pub(crate) ty: String,
     /// A `# review:` note when something is left to the reviewer.
     pub(super) note: Option<String>,
     /// The values of the enum to draft, when `ty` is one.
@@ -294,7 +294,7 @@ pub(super) struct Resolved {
 /// `flag`, other listed values of a string an enum named `enum_name`; an `array` is a list only
 /// when an example sends a list (`"data": {..}` is an object), and `value` with a note when no
 /// example shows it.
-pub(super) fn resolve_type(p: &Param, code: &str, enum_name: &str) -> Resolved {
+pub(crate) fn resolve_type(p: &Param, code: &str, enum_name: &str) -> Resolved {
     let plain = |(ty, note): (String, Option<String>)| Resolved {
         ty,
         note,

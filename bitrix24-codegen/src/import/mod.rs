@@ -12,7 +12,7 @@
 //! comment: a draft is reviewed by hand before it is committed. Doc strings are never copied from
 //! the page; the importer writes short generic words that the reviewer replaces.
 
-mod guess;
+pub(crate) mod guess;
 pub mod openapi;
 pub(crate) mod page;
 #[cfg(test)]
