@@ -274,12 +274,9 @@ pub(crate) fn nested_param_name(h: &str) -> String {
 
 /// `> Scope: [`crm`](...), [`user`](...)` -> `["crm", "user"]`.
 pub(crate) fn parse_scopes(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = line;
-    while let Some(start) = rest.find('`') {
-        let after = &rest[start + 1..];
-        let Some(end) = after.find('`') else { break };
-        for s in after[..end].split(',') {
+    let mut out: Vec<String> = Vec::new();
+    for span in code_spans(line) {
+        for s in span.split(',') {
             let s = s.trim();
             if !s.is_empty()
                 && s.chars()
@@ -289,7 +286,6 @@ pub(crate) fn parse_scopes(line: &str) -> Vec<String> {
                 out.push(s.to_string());
             }
         }
-        rest = &after[end + 1..];
     }
     out
 }
