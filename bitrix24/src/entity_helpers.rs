@@ -110,7 +110,9 @@ pub(crate) struct Fields(Map<String, Value>);
 
 impl Fields {
     /// Reads the entity's object.
-    pub(crate) fn read<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    pub(crate) fn read<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         serde::Deserialize::deserialize(deserializer).map(Fields)
     }
 
@@ -121,9 +123,7 @@ impl Fields {
     ) -> Result<Option<T>, E> {
         match self.0.remove(key) {
             None => Ok(None),
-            Some(value) => {
-                T::decode_opt(value).map_err(|e| crate::lenient::field_error(key, e))
-            }
+            Some(value) => T::decode_opt(value).map_err(|e| crate::lenient::field_error(key, e)),
         }
     }
 
@@ -159,8 +159,8 @@ mod tests {
     #[test]
     fn a_field_that_does_not_fit_is_named_in_the_path() {
         let body = br#"{"result":[{"ID":"1"},{"ID":"2","CLOSED":{"a":1}}]}"#;
-        let err = crate::envelope::decode_response::<Vec<Deal>>("crm.deal.list", 200, body)
-            .unwrap_err();
+        let err =
+            crate::envelope::decode_response::<Vec<Deal>>("crm.deal.list", 200, body).unwrap_err();
         match err {
             Error::Decode { path, message, .. } => {
                 assert_eq!(path, "result[1].CLOSED");

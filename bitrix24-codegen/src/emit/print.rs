@@ -52,7 +52,8 @@ fn units(tokens: &TokenStream) -> Vec<Unit> {
             TokenTree::Literal(l) => out.push(Unit::Word(l.to_string())),
             TokenTree::Group(g) => out.push(group(g)),
             TokenTree::Punct(p) if p.as_char() == '#' => {
-                let inner = matches!(trees.get(i + 1), Some(TokenTree::Punct(b)) if b.as_char() == '!');
+                let inner =
+                    matches!(trees.get(i + 1), Some(TokenTree::Punct(b)) if b.as_char() == '!');
                 let at = i + 1 + usize::from(inner);
                 if let Some(TokenTree::Group(g)) = trees.get(at)
                     && g.delimiter() == Delimiter::Bracket
@@ -88,7 +89,11 @@ fn units(tokens: &TokenStream) -> Vec<Unit> {
 /// `#[doc = "text"]` as `///` lines (one per line of the text); any other attribute as is.
 fn attribute(inner: bool, g: &Group) -> Vec<String> {
     let parts: Vec<TokenTree> = g.stream().into_iter().collect();
-    if let [TokenTree::Ident(name), TokenTree::Punct(eq), TokenTree::Literal(text)] = &parts[..]
+    if let [
+        TokenTree::Ident(name),
+        TokenTree::Punct(eq),
+        TokenTree::Literal(text),
+    ] = &parts[..]
         && name == "doc"
         && eq.as_char() == '='
         && let Some(text) = unescape(text)
@@ -96,7 +101,10 @@ fn attribute(inner: bool, g: &Group) -> Vec<String> {
         let prefix = if inner { "//!" } else { "///" };
         let lines: Vec<String> = text.split('\n').map(|l| format!("{prefix}{l}")).collect();
         // `////` is a plain comment, and a carriage return would end the comment early.
-        if !text.split('\n').any(|l| l.starts_with('/') || l.contains('\r')) {
+        if !text
+            .split('\n')
+            .any(|l| l.starts_with('/') || l.contains('\r'))
+        {
             return lines;
         }
     }
@@ -149,7 +157,7 @@ fn group(g: &Group) -> Unit {
         block_lines(&inner)
     } else {
         let one = flat(&inner);
-        if one.len() > WIDTH && !one.contains('\n') && has_top_comma(&inner) {
+        if (one.len() > WIDTH || one.contains('\n')) && has_top_comma(&inner) {
             list_lines(&inner)
         } else {
             vec![one]
@@ -162,8 +170,7 @@ fn group(g: &Group) -> Unit {
 fn is_block(inner: &[Unit]) -> bool {
     inner.iter().any(|u| match u {
         Unit::Op(o) => o == ";" || o == "=>",
-        Unit::Attr(_) => true,
-        Unit::Group(Delimiter::Brace, ..) => true,
+        Unit::Attr(_) | Unit::Group(Delimiter::Brace, ..) => true,
         Unit::Group(_, lines, _) => lines.len() > 1,
         Unit::Word(_) => false,
     })
@@ -240,8 +247,12 @@ fn block_lines(inner: &[Unit]) -> Vec<String> {
         let mut u = u.clone();
         // A function's body is a block even when it is one expression.
         if let Unit::Group(Delimiter::Brace, _, block) = &mut u
-            && current.iter().any(|c| matches!(c, Unit::Word(w) if w == "fn"))
-            && !current.iter().any(|c| matches!(c, Unit::Group(Delimiter::Brace, ..)))
+            && current
+                .iter()
+                .any(|c| matches!(c, Unit::Word(w) if w == "fn"))
+            && !current
+                .iter()
+                .any(|c| matches!(c, Unit::Group(Delimiter::Brace, ..)))
         {
             *block = true;
         }
@@ -310,9 +321,7 @@ fn push_unit(out: &mut String, u: &Unit) {
 
 /// Whether a space goes between two units on one line.
 fn spaced(prev: &Unit, next: &Unit) -> bool {
-    let tight_after = |p: &Unit| {
-        matches!(p, Unit::Op(o) if matches!(o.as_str(), "::" | "." | ".." | "&" | "#" | "!" | "'" | "<" | "$"))
-    };
+    let tight_after = |p: &Unit| matches!(p, Unit::Op(o) if matches!(o.as_str(), "::" | "." | ".." | "&" | "#" | "!" | "'" | "<" | "$"));
     match next {
         Unit::Op(o) => match o.as_str() {
             "," | ";" | "." | ".." | "?" | ":" | ">" | ">>" => false,
@@ -323,8 +332,7 @@ fn spaced(prev: &Unit, next: &Unit) -> bool {
                 Unit::Op(o) => !matches!(o.as_str(), "<" | "&" | "!" | "#" | "'"),
                 Unit::Attr(_) => true,
             },
-            "<" => !matches!(prev, Unit::Word(_)) && !tight_after(prev),
-            "!" => !matches!(prev, Unit::Word(_)) && !tight_after(prev),
+            "<" | "!" => !matches!(prev, Unit::Word(_)) && !tight_after(prev),
             "'" | "&" | "#" | "*" | "-" => !tight_after(prev) && !is_open(prev),
             _ => true,
         },
@@ -408,7 +416,40 @@ impl Deal<'_> {
         };
         let got = print_file(&tokens);
         assert!(got.starts_with("#[doc = \"/not a comment\"]\n"), "{got}");
-        assert!(got.contains("&[\n    \"method.number.0\",\n    \"method.number.1\",\n"), "{got}");
+        assert!(
+            got.contains("&[\n    \"method.number.0\",\n    \"method.number.1\",\n"),
+            "{got}"
+        );
         assert!(got.contains("    \"method.number.19\"\n];\n"), "{got}");
+    }
+
+    #[test]
+    fn a_long_list_of_multi_line_elements_is_one_element_per_line() {
+        let rows: Vec<proc_macro2::TokenStream> = (0..2)
+            .map(|i| {
+                let name = format!("method.{i}");
+                let params: Vec<proc_macro2::TokenStream> = (0..4)
+                    .map(|j| {
+                        let p = format!("parameter_number_{j}");
+                        quote!(ParamInfo { name: #p, ty: "string", required: false })
+                    })
+                    .collect();
+                quote!(MethodInfo { name: #name, params: &[#(#params),*], idempotent: true })
+            })
+            .collect();
+        let got = print_file(&quote!(pub static METHODS: &[MethodInfo] = &[#(#rows),*];));
+        assert!(
+            got.starts_with(
+                "pub static METHODS: &[MethodInfo] = &[\n    MethodInfo {\n        \
+                 name: \"method.0\",\n        params: &[\n            ParamInfo { name: \
+                 \"parameter_number_0\", ty: \"string\", required: false },\n"
+            ),
+            "{got}"
+        );
+        assert!(
+            got.contains("        idempotent: true\n    },\n    MethodInfo {\n"),
+            "{got}"
+        );
+        assert!(got.ends_with("    }\n];\n"), "{got}");
     }
 }

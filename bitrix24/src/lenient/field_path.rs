@@ -52,7 +52,10 @@ mod tests {
             ("result.PHONE.VALUE".into(), "expected a string".into())
         );
         assert_eq!(j(".", "`ID`: bad"), ("ID".into(), "bad".into()));
-        assert_eq!(j("?", "plain message"), (".".into(), "plain message".into()));
+        assert_eq!(
+            j("?", "plain message"),
+            (".".into(), "plain message".into())
+        );
         // A message that merely starts with code in backticks keeps it.
         assert_eq!(
             j("result", "`a b`: not a key"),
