@@ -22,7 +22,7 @@ fn db_cmd(p: &Portal) -> assert_cmd::Command {
 }
 
 fn b24_db(p: &Portal, args: &[&str]) -> std::process::Output {
-    p.run(db_cmd(p), args)
+    common::run(db_cmd(p), args)
 }
 
 /// [`common::refused`] with the SQLite stores.
@@ -123,8 +123,10 @@ fn a_plan_made_by_one_process_is_executed_by_another_once() {
 /// they come after it finished, answered from the stored result.
 #[test]
 fn concurrent_processes_claiming_one_key_send_one_write() {
-    let mut faults = Faults::default();
-    faults.latency = Duration::from_millis(400);
+    let faults = Faults {
+        latency: Duration::from_millis(400),
+        ..Faults::default()
+    };
     let p = portal_with(Emulator::builder().faults(faults));
     let args = keyed_add(r#"{"fields":{"TITLE":"once"}}"#, "job-7");
     let before = p.requests();

@@ -64,20 +64,7 @@ impl Portal {
     }
 
     pub fn b24(&self, args: &[&str]) -> Output {
-        self.run(self.cmd(), args)
-    }
-
-    /// Runs `cmd` (one of [`Portal::cmd`], maybe with more environment) with `args`: no
-    /// secret may appear in its output.
-    pub fn run(&self, mut cmd: Command, args: &[&str]) -> Output {
-        let out = cmd.args(args).output().unwrap();
-        for s in [&out.stdout, &out.stderr] {
-            assert!(
-                !String::from_utf8_lossy(s).contains(SECRET),
-                "secret printed by {args:?}"
-            );
-        }
-        out
+        run(self.cmd(), args)
     }
 
     pub fn requests(&self) -> u64 {
@@ -87,6 +74,19 @@ impl Portal {
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
+}
+
+/// Runs `cmd` (one of [`Portal::cmd`], maybe with more environment) with `args`: no secret
+/// may appear in its output.
+pub fn run(mut cmd: Command, args: &[&str]) -> Output {
+    let out = cmd.args(args).output().unwrap();
+    for s in [&out.stdout, &out.stderr] {
+        assert!(
+            !String::from_utf8_lossy(s).contains(SECRET),
+            "secret printed by {args:?}"
+        );
+    }
+    out
 }
 
 pub fn stderr(o: &Output) -> String {
@@ -111,7 +111,7 @@ pub fn refused(p: &Portal, args: &[&str], words: &[&str]) {
 /// [`refused`] for `cmd` (one of [`Portal::cmd`], maybe with more environment).
 pub fn refused_by(p: &Portal, cmd: Command, args: &[&str], words: &[&str]) {
     let before = p.requests();
-    let o = p.run(cmd, args);
+    let o = run(cmd, args);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
     for w in words {
