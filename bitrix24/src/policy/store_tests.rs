@@ -410,3 +410,17 @@ mod sqlite {
         assert!(dump.contains("{\"result\":5}"), "{dump}");
     }
 }
+
+/// A database name in a build without SQLite: each call is refused, naming the file.
+#[cfg(not(feature = "sqlite"))]
+#[test]
+fn a_database_name_without_the_sqlite_feature_is_refused() {
+    let db = tmp("state.db");
+    let err = IdempotencyStore::open(&db, 600)
+        .begin("k", "h")
+        .unwrap_err();
+    assert_eq!(err.code(), "STATE_FILE_ERROR");
+    assert!(err.to_string().contains("feature `sqlite`"), "{err}");
+    assert!(err.to_string().contains(&db.display().to_string()), "{err}");
+    assert!(!db.exists(), "nothing was written");
+}
