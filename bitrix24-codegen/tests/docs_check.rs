@@ -1,6 +1,6 @@
 //! `check --docs`: a spec method against its docs page.
 
-use bitrix24_codegen::coverage_diff::compare_page;
+use bitrix24_codegen::coverage_diff::{compare_all, compare_page};
 use bitrix24_codegen::parse_spec;
 
 const PAGE: &str = r#"# Get a Config x.config.get
@@ -83,4 +83,34 @@ fn each_difference_is_named_by_file_method_and_key() {
         "{e}"
     );
     assert!(!e.contains("UF_"), "{e}");
+}
+
+#[test]
+fn docs_differs_justifies_a_method_and_a_missing_page_is_named() {
+    let root = std::env::temp_dir().join(format!("b24-docs-check-{}", std::process::id()));
+    let dir = root.join("api-reference/x");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("x-config-get.md"), PAGE).unwrap();
+    let spec = |extra: &str, docs: &str| {
+        let text = format!(
+            "[pack]\nname = \"core\"\nsummary = \"T.\"\n\n[method.\"x.config.get\"]\nsummary = \"x.\"\n\
+             docs = \"{docs}\"\nrisk = \"read\"\nscopes = []\nresponse = \"bool\"\n{extra}"
+        );
+        parse_spec("specs/core.toml", &text).unwrap()
+    };
+    let found = compare_all(&root, &[spec("", "x/x-config-get.md")]);
+    assert_eq!((found.methods, found.justified), (1, 0));
+    assert!(!found.disagreements.is_empty());
+    let why = "docs_differs = \"The page lists parameters this spec does not send yet.\"\n";
+    let found = compare_all(&root, &[spec(why, "x/x-config-get.md")]);
+    assert_eq!((found.justified, found.disagreements.len()), (1, 0));
+    let found = compare_all(&root, &[spec("", "x/missing.md")]);
+    assert!(
+        found.disagreements[0].to_string().starts_with(
+            "specs/core.toml: method `x.config.get`: field `docs`: page `x/missing.md` not read"
+        ),
+        "{:?}",
+        found.disagreements
+    );
+    std::fs::remove_dir_all(&root).unwrap();
 }
