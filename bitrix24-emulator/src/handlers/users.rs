@@ -31,9 +31,13 @@ const FIELDS: &[(&str, &str)] = &[
     ("EMAIL", "E-Mail"),
     ("LAST_LOGIN", "Last Authorization"),
     ("DATE_REGISTER", "Registration Date"),
+    ("IS_ONLINE", "IS_ONLINE"),
     ("TIME_ZONE_OFFSET", "TIME_ZONE_OFFSET"),
     ("LAST_ACTIVITY_DATE", "LAST_ACTIVITY_DATE"),
     ("PERSONAL_GENDER", "Gender"),
+    ("PERSONAL_BIRTHDAY", "Date of Birth"),
+    ("WORK_POSITION", "Job Title"),
+    ("UF_EMPLOYMENT_DATE", "Hire Date"),
     ("UF_DEPARTMENT", "Units"),
     ("USER_TYPE", "USER_TYPE"),
 ];
@@ -72,6 +76,11 @@ fn user_json(inner: &Inner, u: &User) -> Value {
         "DATE_REGISTER".into(),
         json!(clock::iso(u.date_register as f64)),
     );
+    // A user who has called the portal is online (`user.current` answers `"IS_ONLINE":"Y"`).
+    m.insert(
+        "IS_ONLINE".into(),
+        json!(if seen.is_some() { "Y" } else { "N" }),
+    );
     m.insert("TIME_ZONE_OFFSET".into(), json!("0"));
     if let Some(t) = seen {
         m.insert(
@@ -79,7 +88,16 @@ fn user_json(inner: &Inner, u: &User) -> Value {
             json!(clock::plain_datetime(t as i64)),
         );
     }
-    m.insert("PERSONAL_GENDER".into(), json!(""));
+    // Profile fields the portal answers `""` when empty, for every user in the docs'
+    // `user.get` and `user.current` (a field the portal stores as NULL is left out instead).
+    for k in [
+        "PERSONAL_GENDER",
+        "PERSONAL_BIRTHDAY",
+        "WORK_POSITION",
+        "UF_EMPLOYMENT_DATE",
+    ] {
+        m.insert(k.into(), json!(""));
+    }
     m.insert("UF_DEPARTMENT".into(), json!([u.department]));
     m.insert("USER_TYPE".into(), json!("employee"));
     Value::Object(m)
