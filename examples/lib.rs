@@ -39,3 +39,32 @@ pub async fn webhook_portal() -> (RunningEmulator, Client) {
     let client = Client::webhook(&emu.webhook_url()).expect("a webhook client");
     (emu, client)
 }
+
+/// The code lines of `text`, trimmed: no blank line, no comment line.
+fn code_lines(text: &str) -> String {
+    let kept: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("//"))
+        .collect();
+    kept.join("\n")
+}
+
+/// Checks that each of the `blocks` Rust snippets of a chains reference (`md`) is in `code`
+/// (comments and indentation aside), so a reference cannot drift from the code CI runs.
+///
+/// # Panics
+///
+/// When the count differs or a snippet is not in `code`, naming it.
+pub fn assert_snippets_in(md: &str, code: &str, blocks: usize) {
+    let code = code_lines(code);
+    let found: Vec<&str> = md
+        .split("```rust\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .collect();
+    assert_eq!(found.len(), blocks, "one snippet per chain");
+    for b in found {
+        assert!(code.contains(&code_lines(b)), "not in the code:\n{b}");
+    }
+}

@@ -147,30 +147,11 @@ async fn chain_3_event_bootstrap_for_reliable_sync() {
     assert!(left.is_empty(), "{left:?}");
 }
 
-/// The code lines of `text`, trimmed: no blank line, no comment line.
-fn lines(text: &str) -> String {
-    let kept: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("//"))
-        .collect();
-    kept.join("\n")
-}
-
 #[test]
 fn the_reference_shows_this_code() {
-    let md = include_str!("../../references/chains-core.md");
-    let code = lines(include_str!("core.rs"));
-    let blocks: Vec<&str> = md
-        .split("```rust\n")
-        .skip(1)
-        .filter_map(|b| b.split("```").next())
-        .collect();
-    assert_eq!(blocks.len(), 3, "one snippet per chain");
-    for b in blocks {
-        assert!(
-            code.contains(&lines(b)),
-            "not in examples/chains/core.rs:\n{b}"
-        );
-    }
+    bitrix24_examples::assert_snippets_in(
+        include_str!("../../references/chains-core.md"),
+        include_str!("core.rs"),
+        3,
+    );
 }
