@@ -134,7 +134,7 @@ pub enum V3Paging {
     /// `pagination: {page, limit}`; the last page is the one with fewer rows than `limit`
     /// (`tasks.task.list`).
     Page,
-    /// `pagination: {limit, afterCursor}`, `afterCursor` being the `nextCursor` of the page
+    /// `pagination: {limit, afterCursor}`, `afterCursor` being the `nextCursor` (or `afterCursor`) of the page
     /// before; `nextCursor: null` ends the list (`note.collection.list`).
     Cursor,
 }

@@ -45,14 +45,17 @@ pub(crate) async fn send_v3_only<M: Method>(
     }
 }
 
-/// The rows of one REST 3.0 list page and the cursor to the next one (`null` or absent at the
-/// end; only the cursor form sends it).
+/// The rows of one REST 3.0 list page and the cursor to the next one: `nextCursor`
+/// (`note.collection.list`; `null` at the end) or `afterCursor` with `hasMore`
+/// (`call.followup.list`; `hasMore: false` at the end). Only the cursor form sends them.
 #[derive(serde::Deserialize)]
 #[serde(bound = "T: serde::de::DeserializeOwned")]
 struct V3Page<T> {
     items: Vec<T>,
-    #[serde(rename = "nextCursor", default)]
+    #[serde(rename = "nextCursor", alias = "afterCursor", default)]
     next_cursor: Option<Value>,
+    #[serde(rename = "hasMore", default)]
+    has_more: Option<bool>,
 }
 
 /// Where a REST 3.0 walk stands: the next `pagination` object to send, and the ids of the
@@ -138,6 +141,7 @@ pub(crate) fn stream<M: ListMethod + 'static>(
                     next.remove("offset");
                     Some(next)
                 }
+                _ if page.has_more == Some(false) => None,
                 _ => match page.next_cursor {
                     None | Some(Value::Null) => None,
                     Some(cursor) if pagination.get("afterCursor") == Some(&cursor) => {

@@ -322,3 +322,42 @@ async fn the_openapi_document_lists_exactly_the_served_methods() {
     let err = v3.call("main.eventlog.list", json!({})).await.unwrap_err();
     assert_eq!(err.status(), Some(404), "not listed, not served");
 }
+
+/// `call.followup.list` pages by the `afterCursor` of each answer until `hasMore` is false
+/// (api-reference/telephony/follow-up/call-followup-list.md), sending it back as
+/// `pagination.afterCursor`.
+#[tokio::test]
+async fn a_cursor_list_follows_after_cursor_until_has_more_is_false() {
+    use bitrix24::packs::comms::CallFollowupList;
+    let server = crate::canned::Canned::start(vec![
+        crate::canned::json(
+            200,
+            r#"{"result":{"items":[{"callId":12345}],"hasMore":true,"afterCursor":{"startDate":"2026-01-12T14:30:00.000000+00:00","id":12345}},"time":{}}"#,
+        ),
+        crate::canned::json(
+            200,
+            r#"{"result":{"items":[{"callId":12330}],"hasMore":false,"afterCursor":{"startDate":"2026-01-10T09:00:00.000000+00:00","id":12330}},"time":{}}"#,
+        ),
+    ])
+    .await;
+    let c = hook_client(&server.webhook());
+    let filter = json!({"startDate": {"from": "2026-01-01T00:00:00+00:00", "to": "2026-02-01T00:00:00+00:00"}});
+    let rows: Vec<_> = c
+        .stream(&CallFollowupList::new(crate::support::object(filter)))
+        .try_collect()
+        .await
+        .unwrap();
+    let ids: Vec<Option<u64>> = rows.iter().map(|r| r.call_id).collect();
+    assert_eq!(ids, [Some(12345), Some(12330)]);
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2, "hasMore: false ends the walk");
+    assert!(
+        seen.iter().all(|s| s.path.contains("/rest/api/")),
+        "REST 3.0 only"
+    );
+    let second: Value = serde_json::from_str(&seen[1].body).unwrap();
+    assert_eq!(
+        second["pagination"]["afterCursor"],
+        json!({"startDate": "2026-01-12T14:30:00.000000+00:00", "id": 12345})
+    );
+}
