@@ -134,8 +134,9 @@ pub enum V3Paging {
     /// `pagination: {page, limit}`; the last page is the one with fewer rows than `limit`
     /// (`tasks.task.list`).
     Page,
-    /// `pagination: {limit, afterCursor}`, `afterCursor` being the `nextCursor` (or `afterCursor`) of the page
-    /// before; `nextCursor: null` ends the list (`note.collection.list`).
+    /// `pagination: {limit, afterCursor}`, `afterCursor` being the `nextCursor` (or the
+    /// `afterCursor`) of the page before; `nextCursor: null` or `hasMore: false` ends the list
+    /// (`note.collection.list`, `call.followup.list`).
     Cursor,
 }
 
