@@ -542,6 +542,11 @@ struct KeysetState {
     done: bool,
     /// An error met after some rows of the same batch were read: those rows go out first.
     pending: Option<Error>,
+    /// Ask the first page for the count (`start=0`): a parallel walk skips its sample when the
+    /// rest fits into one batch.
+    count_first: bool,
+    /// The count the first page reported, if asked for.
+    total: Option<u64>,
 }
 
 fn keyset_stream<M: ListMethod + 'static>(
@@ -610,6 +615,8 @@ fn keyset_stream<M: ListMethod + 'static>(
         first: true,
         done: false,
         pending: None,
+        count_first: split,
+        total: None,
     };
     if split {
         return parallel::keyset_ranges::<M>(state, keyset, options.order_of(), width);
@@ -676,7 +683,11 @@ async fn keyset_step<M: ListMethod>(
         if let Some(Value::Object(filter)) = params.get_mut(&s.filter_key) {
             filter.insert(s.gt.clone(), Value::from(s.last));
         }
-        let page = fetch_page::<M>(&s.client, &params).await?.0;
+        if s.count_first {
+            params.insert("start".into(), Value::from(0));
+        }
+        let (page, total, _) = fetch_page::<M>(&s.client, &params).await?;
+        s.total = total;
         return take_page::<M>(s, keyset, page);
     }
     {

@@ -16,6 +16,9 @@
 //! row that exists for the whole walk is read once. A range that grew past one batch (rows
 //! deleted between the sample's commands shift its end) goes on with more batches.
 //!
+//! The first page asks for the count (`start=0`): when the rest fits into one batch (2,500
+//! rows), the walk goes on as one chain, without the sample.
+//!
 //! The split needs the filter to say nothing else about the id: a caller's `<ID`, `<=ID`,
 //! `>=ID`, `ID`, `@ID`, ... (anything but `>ID`, which is where the walk starts) keeps the
 //! sequential walk, as does a width of 1 ([`StreamOptions::sequential`], or no limiter and a
@@ -157,6 +160,8 @@ impl Plan {
             first: false,
             done: false,
             pending: None,
+            count_first: false,
+            total: None,
         }
     }
 }
@@ -177,7 +182,11 @@ pub(super) fn keyset_ranges<M: ListMethod + 'static>(
         Err(e) => error_stream(e),
         Ok(rows) => {
             let head = stream::iter(rows.into_iter().map(Ok));
-            if state.done || state.pending.is_some() {
+            // The rest fits into one batch: no sample, one more request.
+            let one_batch = state
+                .total
+                .is_some_and(|total| total <= (PAGE_SIZE * (MAX_COMMANDS + 1)) as u64);
+            if state.done || state.pending.is_some() || one_batch {
                 return head.chain(keyset_walk::<M>(state, keyset)).boxed();
             }
             let from = state.last;

@@ -298,3 +298,18 @@ async fn the_sample_and_the_ranges_on_the_wire() {
     assert!(ranges.iter().any(|r| r == closed), "{ranges:?}");
     assert!(ranges.iter().any(|r| r == open), "{ranges:?}");
 }
+
+/// A list whose rest fits into one batch takes the requests of one chain: the first page
+/// reports the count, and no sample is sent (2,550 rows end on a full page, so one chain asks
+/// once more).
+#[tokio::test]
+async fn a_list_of_one_batch_after_the_first_page_is_not_sampled() {
+    for (n, requests) in [(2_549u64, 2u64), (2_550, 3), (2_551, 4), (40, 1)] {
+        let emu = emulator().seed_deals(n).start().await.unwrap();
+        let c = client_of_width(&emu.webhook_url(), 8);
+        let rows = c.list_all(&deals()).await.unwrap();
+        let ids: Vec<u64> = rows.iter().map(id_of).collect();
+        assert_eq!(ids, (1..=n).collect::<Vec<_>>());
+        assert_eq!(emu.control().request_count(), requests, "{n} rows");
+    }
+}
