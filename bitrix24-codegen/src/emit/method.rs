@@ -275,7 +275,11 @@ pub(super) fn emit_method(ctx: &Ctx<'_>, m: &MethodSpec) -> TokenStream {
     let v3 = match &m.v3 {
         Some(v) => {
             let v = lit(v);
-            let only = m.v3_only.then(|| quote!(const V3_ONLY: bool = true;));
+            let only = m.v3_only.then(|| {
+                quote!(
+                    const V3_ONLY: bool = true;
+                )
+            });
             quote!(const V3_NAME: Option<&'static str> = Some(#v); #only)
         }
         None => TokenStream::new(),
@@ -347,9 +351,13 @@ pub(super) fn list_impl(ctx: &Ctx<'_>, m: &MethodSpec, st: &Ident) -> TokenStrea
     };
     let v3_paging = match (m.v3_only, m.pagination) {
         (true, Pagination::Cursor) => {
-            quote!(const V3_PAGING: Option<crate::V3Paging> = Some(crate::V3Paging::Cursor);)
+            quote!(
+                const V3_PAGING: Option<crate::V3Paging> = Some(crate::V3Paging::Cursor);
+            )
         }
-        (true, _) => quote!(const V3_PAGING: Option<crate::V3Paging> = Some(crate::V3Paging::Page);),
+        (true, _) => quote!(
+            const V3_PAGING: Option<crate::V3Paging> = Some(crate::V3Paging::Page);
+        ),
         (false, _) => TokenStream::new(),
     };
     let item_id = match entity.and_then(EntitySpec::id_field) {

@@ -357,10 +357,7 @@ pub fn parse_spec(file: &str, text: &str) -> Result<Spec, SpecErrors> {
             Ok(mut m) => {
                 // The v3 twin of a v2 method of this file: `TasksTaskGetV3` next to `TasksTaskGet`.
                 if m.rust_name.is_none() && spec.methods.contains_key(&name) {
-                    m.rust_name = Some(format!(
-                        "{}V3",
-                        crate::naming::request_struct(&name, None)
-                    ));
+                    m.rust_name = Some(format!("{}V3", crate::naming::request_struct(&name, None)));
                 }
                 spec.v3_methods.insert(name, m);
             }
@@ -637,7 +634,11 @@ fn parse_method(
         scopes,
         idempotent: raw.idempotent.unwrap_or(risk.default_idempotent()),
         response: response.expect("checked"),
-        v3: if v3_only { Some(name.to_owned()) } else { raw.v3 },
+        v3: if v3_only {
+            Some(name.to_owned())
+        } else {
+            raw.v3
+        },
         v3_only,
         pagination,
         params,
