@@ -13,6 +13,7 @@ use bitrix24::packs::collab::{
 use bitrix24::packs::core::{
     TaskV3, TasksTaskAddV3, TasksTaskGet, TasksTaskGetV3, TasksTaskListV3,
 };
+use bitrix24::packs::diagnostics::MainEventlogList;
 use bitrix24::{ApiVersion, Error, Method, Risk};
 use bitrix24_emulator::RunningEmulator;
 
@@ -29,21 +30,6 @@ impl Method for DealListViaV3 {
     const IDEMPOTENT: bool = true;
     const SCOPES: &'static [&'static str] = &["crm"];
     const V3_NAME: Option<&'static str> = Some("crm.deal.list");
-    type Response = Value;
-}
-
-/// `main.eventlog.list` (api-reference/event-log/main-eventlog-list.md) declared by hand: a
-/// REST 3.0-only method the emulator does not serve.
-#[derive(serde::Serialize)]
-struct EventLogList {}
-
-impl Method for EventLogList {
-    const NAME: &'static str = "main.eventlog.list";
-    const RISK: Risk = Risk::Read;
-    const IDEMPOTENT: bool = true;
-    const SCOPES: &'static [&'static str] = &["main"];
-    const V3_NAME: Option<&'static str> = Some("main.eventlog.list");
-    const V3_ONLY: bool = true;
     type Response = Value;
 }
 
@@ -112,7 +98,7 @@ async fn a_v3_list_streams_page_by_page_through_pagination() {
 async fn a_v3_only_method_the_portal_lacks_is_not_on_portal_and_remembered() {
     let emu = portal().await;
     let c = hook_client(&emu.webhook_url());
-    let (sent, err) = requests(&emu, c.send(&EventLogList {})).await;
+    let (sent, err) = requests(&emu, c.send(&MainEventlogList::new())).await;
     let err = err.unwrap_err();
     assert!(
         matches!(&err, Error::NotOnPortal { method } if method == "main.eventlog.list"),
@@ -121,12 +107,12 @@ async fn a_v3_only_method_the_portal_lacks_is_not_on_portal_and_remembered() {
     assert_eq!(sent, 1, "one REST 3.0 request, no v2 request");
     assert_eq!(emu.control().method_calls("main.eventlog.list"), 0);
     assert!(c.v3_unavailable("main.eventlog.list"));
-    let (sent, again) = requests(&emu, c.send(&EventLogList {})).await;
+    let (sent, again) = requests(&emu, c.send(&MainEventlogList::new())).await;
     assert!(matches!(again, Err(Error::NotOnPortal { .. })));
     assert_eq!(sent, 0, "remembered: refused without a request");
     // A client pinned to v2 refuses it before sending.
     let v2 = c.with_api_version(ApiVersion::V2);
-    let err = v2.send(&EventLogList {}).await.unwrap_err();
+    let err = v2.send(&MainEventlogList::new()).await.unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
 }
 
