@@ -209,7 +209,10 @@ mod tests {
     ];
 
     fn given(v: Value) -> Map<String, Value> {
-        v.as_object().cloned().unwrap()
+        match v {
+            Value::Object(map) => map,
+            other => panic!("test arguments are an object, got {other}"),
+        }
     }
 
     #[test]
