@@ -57,9 +57,9 @@ mod strings;
 pub use containers::entity_opt;
 pub(crate) use decode::{AbsentIfInvalid, OrAbsent, or_absent};
 pub use decode::{Lenient, LenientDecode, option, required};
-pub(crate) use field_path::{field_error, join_field_path};
 #[cfg(test)]
 pub(crate) use examples::{check_entity_sample, check_example, check_list_example};
+pub(crate) use field_path::{field_error, join_field_path};
 pub use flags::{yes_no, yes_no_required};
 pub(crate) use numbers::plain_decimal;
 pub use strings::{string_like, string_like_opt};

@@ -4,10 +4,10 @@
 pub mod auth;
 pub mod batch;
 mod batch_results;
-#[cfg(any(feature = "policy", feature = "events"))]
-mod claim;
 mod body;
 mod builder;
+#[cfg(any(feature = "policy", feature = "events"))]
+mod claim;
 pub mod client;
 pub mod clock;
 pub mod endpoint;
@@ -43,7 +43,7 @@ pub use error::{ApiError, AuthError, Error, ErrorCode, ErrorKind, OptionalExt, R
 pub use idempotency::IdempotencyKey;
 pub use limiter::{OperatingPolicy, RateLimit, RateLimiter};
 pub use method::{Keyset, ListMethod, Method, Risk, V3Paging};
-pub use pagination::{RowOrder, StreamOptions, Strategy};
+pub use pagination::{RowOrder, Strategy, StreamOptions};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use types::{Date, DateTime, Decimal};
