@@ -7,7 +7,8 @@ pub fn catalog_file_name(pack: &str) -> String {
     format!("catalog-{pack}.md")
 }
 
-fn cell(s: &str) -> String {
+/// A markdown table cell: `|` escaped, newlines folded.
+pub(crate) fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 

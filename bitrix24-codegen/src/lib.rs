@@ -7,8 +7,9 @@
 //!
 //! Modules: [`spec`] (the model, parsing, validation), [`naming`] (Rust names from wire names),
 //! [`risk`] (the risk classes, also behind `bitrix24::Risk` and `#[derive(Method)]`), [`emit`]
-//! (Rust), [`catalog`] (markdown). Behind the `cli` feature (default; only the binary needs it,
-//! and the build script and `bitrix24-macros` turn it off): `import` (docs-page importer),
+//! (Rust), [`catalog`] and [`catalog_packs`] (markdown: the catalogs and `packs.md`). Behind the
+//! `cli` feature (default; only the binary needs it, and the build script and `bitrix24-macros`
+//! turn it off): `import` (docs-page importer),
 //! `coverage`, `coverage_scan` and `coverage_diff` (the docs coverage report, specs against
 //! their pages) and `pack_lists` (the pack list's other places agree with [`PACKS`]).
 
@@ -16,6 +17,7 @@
 #![allow(clippy::format_push_string, clippy::single_match_else)]
 
 pub mod catalog;
+pub mod catalog_packs;
 #[cfg(feature = "cli")]
 pub mod coverage;
 #[cfg(feature = "cli")]

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! bitrix24-codegen [--root DIR] dump --out DIR    write the generated sources of all packs
-//! bitrix24-codegen [--root DIR] catalogs          write references/catalog-<pack>.md
+//! bitrix24-codegen [--root DIR] catalogs          write references/catalog-<pack>.md, packs.md
 //! bitrix24-codegen [--root DIR] check [--docs DIR] validate every spec; fail on stale catalogs
 //!                                                 or a pack list that disagrees with PACKS
 //! bitrix24-codegen import <docs-md-file> <docs-path>   print a TOML draft of a docs page
@@ -17,7 +17,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use bitrix24_codegen::catalog::{catalog_file_name, render_catalog};
+use bitrix24_codegen::catalog::catalog_file_name;
+use bitrix24_codegen::catalog_packs::{PACKS_FILE, expected_references, stale_references};
 use bitrix24_codegen::coverage::{self, Recorded};
 use bitrix24_codegen::{PACKS, Spec, generate, load_dir, write_if_changed};
 
@@ -25,7 +26,7 @@ const USAGE: &str = "usage: bitrix24-codegen [--root DIR] <command>
 
 commands:
   dump --out DIR                      write the generated Rust of every pack to DIR
-  catalogs                            write references/catalog-<pack>.md from specs/
+  catalogs                            write references/catalog-<pack>.md and packs.md from specs/
   check [--docs DIR]                  validate every spec; fail when the catalogs or the coverage
                                       report are stale or a pack list (Cargo features, .ci/run,
                                       emulator) disagrees; --docs also compares every method with
@@ -83,13 +84,17 @@ fn run(mut args: Vec<String>) -> Result<(), String> {
             let specs = load(&root)?;
             let dir = root.join("references");
             std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            for s in &specs {
-                write_if_changed(&dir.join(catalog_file_name(&s.pack)), &render_catalog(s))?;
+            for (name, text) in expected_references(&specs) {
+                write_if_changed(&dir.join(name), &text)?;
             }
             for stale in stale_catalogs(&dir, &specs) {
                 std::fs::remove_file(&stale).map_err(|e| format!("{}: {e}", stale.display()))?;
             }
-            println!("wrote {} catalogs to {}", specs.len(), dir.display());
+            println!(
+                "wrote {} catalogs and {PACKS_FILE} to {}",
+                specs.len(),
+                dir.display()
+            );
             Ok(())
         }
         "check" => {
@@ -102,15 +107,7 @@ fn run(mut args: Vec<String>) -> Result<(), String> {
             // Generating every pack also proves the emitter accepts every spec.
             let files = generate(&specs, &PACKS);
             let dir = root.join("references");
-            let mut problems = Vec::new();
-            for s in &specs {
-                let path = dir.join(catalog_file_name(&s.pack));
-                match std::fs::read_to_string(&path) {
-                    Ok(old) if old == render_catalog(s) => {}
-                    Ok(_) => problems.push(format!("{} is stale", path.display())),
-                    Err(_) => problems.push(format!("{} is missing", path.display())),
-                }
-            }
+            let mut problems = stale_references(&dir, &specs);
             for stale in stale_catalogs(&dir, &specs) {
                 problems.push(format!("{} has no spec", stale.display()));
             }
