@@ -7,13 +7,17 @@
 //! `add`, read-only fields, `statusType` links, multi-fields, the `crm.item.*` names of legacy
 //! fields, and the family's conventions (entity type id, flavor, number style). A rule naming a
 //! field the spec does not list is an error the unit tests catch; fields the portal has and the
-//! spec does not list yet go to `extra`, until the spec lists them.
+//! spec does not list yet go to `extra`, until the spec lists them. What `<prefix>.fields`
+//! answers for the legacy CRM families (types, titles, flags, `statusType`) is the docs' example
+//! answer, one table per entity in [`meta`]; a documented field the spec lacks is added from it.
 
 use crate::entity::{
     EntityFamily, FieldDefault, FieldSpec, FieldType, Flavor, NumberStyle, Partition, RowView,
     Shape,
 };
 use serde_json::{Value, json};
+
+mod meta;
 
 /// A field rule: what the emulator adds to the spec's field (builder style).
 pub(crate) type Rule = fn(FieldSpec) -> FieldSpec;
@@ -36,6 +40,9 @@ pub(crate) struct Overlay {
     pub extra: fn() -> Vec<FieldSpec>,
     /// Keys the family's answers compute from other state when rendering a row.
     pub row_view: Option<RowView>,
+    /// What `<prefix>.fields` answers for each documented field (type, title, flags); a field
+    /// the family lacks is added.
+    pub meta: &'static [meta::Meta],
 }
 
 impl Overlay {
@@ -53,6 +60,15 @@ impl Overlay {
         let mut extra = (self.extra)();
         extra.retain(|x| !fam.fields.iter().any(|f| f.name == x.name));
         fam.fields.extend(extra);
+        for m in self.meta {
+            if let Some(f) = fam.fields.iter_mut().find(|f| f.name == m.name) {
+                m.apply(f);
+            } else {
+                let mut f = m.new_field();
+                m.apply(&mut f);
+                fam.fields.push(f);
+            }
+        }
     }
 
     /// Every field rule of the overlay.
@@ -146,9 +162,8 @@ const DEAL: Overlay = Overlay {
     family: |f| f.entity_type_id = Some(2),
     fields: &[
         &[
-            ("TYPE_ID", |f| f.status("DEAL_TYPE")),
             ("CATEGORY_ID", |f| f.default(val(0))),
-            ("STAGE_ID", |f| f.default(val("NEW")).status("DEAL_STAGE")),
+            ("STAGE_ID", |f| f.default(val("NEW"))),
             ("STAGE_SEMANTIC_ID", |f| f.default(val("P")).read_only()),
             ("IS_NEW", |f| f.default(val("Y"))),
             ("IS_RECURRING", |f| f.default(val("N"))),
@@ -163,7 +178,6 @@ const DEAL: Overlay = Overlay {
             ("BEGINDATE", |f| f.default(FieldDefault::Now)),
             ("OPENED", |f| f.default(val("Y"))),
             ("CLOSED", |f| f.default(val("N"))),
-            ("SOURCE_ID", |f| f.status("SOURCE")),
         ],
         AUDIT,
         MOVED,
@@ -171,6 +185,7 @@ const DEAL: Overlay = Overlay {
     // `crm.deal.fields`: `LOCATION_ID` (location).
     extra: || vec![FieldSpec::new("LOCATION_ID", FieldType::String)],
     row_view: None,
+    meta: meta::DEAL,
 };
 
 const LEAD: Overlay = Overlay {
@@ -179,15 +194,12 @@ const LEAD: Overlay = Overlay {
     family: |f| f.entity_type_id = Some(1),
     fields: &[
         &[
-            ("STATUS_ID", |f| {
-                f.camel("stageId").default(val("NEW")).status("STATUS")
-            }),
+            ("STATUS_ID", |f| f.camel("stageId").default(val("NEW"))),
             ("STATUS_SEMANTIC_ID", |f| f.default(val("P")).read_only()),
             ("CURRENCY_ID", |f| f.default(val("USD"))),
             ("OPPORTUNITY", |f| f.default(val(0))),
             ("IS_MANUAL_OPPORTUNITY", |f| f.default(val("N"))),
             ("IS_RETURN_CUSTOMER", |f| f.default(val("N"))),
-            ("SOURCE_ID", |f| f.status("SOURCE")),
             ("BIRTHDATE", empty_date),
             ("DATE_CLOSED", empty_date),
             ("CONTACT_IDS", |f| f.on_request()),
@@ -198,6 +210,7 @@ const LEAD: Overlay = Overlay {
     ],
     extra: Vec::new,
     row_view: None,
+    meta: meta::LEAD,
 };
 
 const CONTACT: Overlay = Overlay {
@@ -206,9 +219,7 @@ const CONTACT: Overlay = Overlay {
     family: |f| f.entity_type_id = Some(3),
     fields: &[
         &[
-            ("TYPE_ID", |f| f.status("CONTACT_TYPE")),
             ("EXPORT", |f| f.default(val("Y"))),
-            ("SOURCE_ID", |f| f.status("SOURCE")),
             ("BIRTHDATE", empty_date),
             ("COMPANY_IDS", |f| f.on_request()),
         ],
@@ -218,6 +229,7 @@ const CONTACT: Overlay = Overlay {
     // `crm.contact.fields`: `PHOTO` (file), `FACE_ID` (integer).
     extra: || vec![file("PHOTO"), FieldSpec::new("FACE_ID", FieldType::Int)],
     row_view: None,
+    meta: meta::CONTACT,
 };
 
 const COMPANY: Overlay = Overlay {
@@ -226,9 +238,7 @@ const COMPANY: Overlay = Overlay {
     family: |f| f.entity_type_id = Some(4),
     fields: &[
         &[
-            ("COMPANY_TYPE", |f| f.camel("typeId").status("COMPANY_TYPE")),
-            ("INDUSTRY", |f| f.status("INDUSTRY")),
-            ("EMPLOYEES", |f| f.status("EMPLOYEES")),
+            ("COMPANY_TYPE", |f| f.camel("typeId")),
             ("CURRENCY_ID", |f| f.default(val("USD"))),
             ("IS_MY_COMPANY", |f| f.default(val("N"))),
             // `crm.company.fields`: "Contact. Multiple".
@@ -240,6 +250,7 @@ const COMPANY: Overlay = Overlay {
     // `crm.company.fields`: `LOGO` (file).
     extra: || vec![file("LOGO")],
     row_view: None,
+    meta: meta::COMPANY,
 };
 
 /// `tasks.task.*`: UPPER request keys, camelCase responses with string numbers, `{"task": ...}`
@@ -348,6 +359,7 @@ const TASK: Overlay = Overlay {
         fields
     },
     row_view: Some(crate::task_view::TASK),
+    meta: &[],
 };
 
 /// `crm.category.*`: the pipelines of one `entityTypeId` (`crm.category.list` answers them all
@@ -375,6 +387,7 @@ const CATEGORY: Overlay = Overlay {
     ]],
     extra: Vec::new,
     row_view: None,
+    meta: &[],
 };
 
 /// The pipeline an object type starts with: id 0 for the legacy types (deals, contacts,
@@ -419,4 +432,5 @@ pub(crate) const ITEM: Overlay = Overlay {
     // Set per type by `crm.type.add`.
     extra: || vec![FieldSpec::new("ENTITY_TYPE_ID", FieldType::Int).read_only()],
     row_view: None,
+    meta: &[],
 };

@@ -1,7 +1,7 @@
 //! What the generic methods answer besides rows: `*.fields` metadata, result shapes and list
 //! outcomes.
 
-use super::model::{Family, Flavor, KeyStyle, Shape, View};
+use super::model::{Described, Family, FieldSpec, Flavor, KeyStyle, Shape, View};
 use super::store::Page;
 use crate::core::Outcome;
 use serde_json::{Map, Value, json};
@@ -12,28 +12,7 @@ pub(crate) fn fields_meta(fam: &Family, view: View) -> Value {
     let short = fam.spec.flavor == Flavor::D7 && !view.crm_item;
     let mut m = Map::new();
     for f in &fam.spec.fields {
-        let mut d = Map::new();
-        d.insert(
-            "type".into(),
-            json!(if f.status_type.is_some() {
-                "crm_status"
-            } else if f.multifield {
-                "crm_multifield"
-            } else {
-                f.ty.type_name()
-            }),
-        );
-        d.insert("isRequired".into(), json!(f.required));
-        d.insert("isReadOnly".into(), json!(f.read_only));
-        d.insert("isImmutable".into(), json!(false));
-        if !short {
-            d.insert("isMultiple".into(), json!(f.multiple));
-            d.insert("isDynamic".into(), json!(false));
-            d.insert("title".into(), json!(f.title));
-        }
-        if let Some(st) = &f.status_type {
-            d.insert("statusType".into(), json!(st));
-        }
+        let mut d = describe(f, short);
         if view.keys == KeyStyle::Camel && view.crm_item {
             d.insert("upperName".into(), json!(f.name));
         }
@@ -44,6 +23,51 @@ pub(crate) fn fields_meta(fam: &Family, view: View) -> Value {
         }
     }
     Value::Object(m)
+}
+
+/// One field's description: the documented one when the overlay has it, else derived from the
+/// field's settings. Keys in the portal's order (`crm-deal-fields.md`): `type`, the flags,
+/// `isDeprecated`, `statusType`, `title`, `settings`.
+fn describe(f: &FieldSpec, short: bool) -> Map<String, Value> {
+    let derived = || Described {
+        ty: if f.status_type.is_some() {
+            "crm_status"
+        } else if f.multifield {
+            "crm_multifield"
+        } else {
+            f.ty.type_name()
+        }
+        .to_string(),
+        required: f.required,
+        read_only: f.read_only,
+        immutable: false,
+        multiple: f.multiple,
+        deprecated: false,
+        settings: None,
+    };
+    let desc = f.described.clone().unwrap_or_else(derived);
+    let mut d = Map::new();
+    d.insert("type".into(), json!(desc.ty));
+    d.insert("isRequired".into(), json!(desc.required));
+    d.insert("isReadOnly".into(), json!(desc.read_only));
+    d.insert("isImmutable".into(), json!(desc.immutable));
+    if !short {
+        d.insert("isMultiple".into(), json!(desc.multiple));
+        d.insert("isDynamic".into(), json!(false));
+        if desc.deprecated {
+            d.insert("isDeprecated".into(), json!(true));
+        }
+    }
+    if let Some(st) = &f.status_type {
+        d.insert("statusType".into(), json!(st));
+    }
+    if !short {
+        d.insert("title".into(), json!(f.title));
+    }
+    if let Some(s) = desc.settings {
+        d.insert("settings".into(), s);
+    }
+    d
 }
 
 /// Wraps a value into a family shape.

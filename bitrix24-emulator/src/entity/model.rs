@@ -89,6 +89,32 @@ pub struct FieldSpec {
     /// A `Y`/`N` flag the emulator computes on every write: `Y` when the named multi-field
     /// holds a value (of the given `VALUE_TYPE`, when set).
     pub flag_of: Option<(&'static str, Option<&'static str>)>,
+    /// What `*.fields` answers for the field when the docs describe it (see [`Described`]);
+    /// `None` derives the description from the field's own settings.
+    pub(crate) described: Option<Described>,
+}
+
+/// A field's description in `*.fields` as the docs' example answer gives it. It describes the
+/// legacy methods (`crm.deal.*`); the emulator's behaviour stays with the [`FieldSpec`] flags,
+/// since `crm.item.*` writes fields the legacy methods list as read-only (`leadId`, `quoteId`
+/// of a deal).
+#[allow(clippy::struct_excessive_bools)]
+#[derive(Debug, Clone)]
+pub(crate) struct Described {
+    /// `type` (`user`, `crm_company`, `crm_currency`, `crm_status`, ...).
+    pub ty: String,
+    /// `isRequired`.
+    pub required: bool,
+    /// `isReadOnly`.
+    pub read_only: bool,
+    /// `isImmutable` (a deal's `CATEGORY_ID`).
+    pub immutable: bool,
+    /// `isMultiple`.
+    pub multiple: bool,
+    /// `isDeprecated: true` (a deal's single `CONTACT_ID`), left out when `false`.
+    pub deprecated: bool,
+    /// `settings` (`{"parentEntityTypeId": 4}`), left out when `None`.
+    pub settings: Option<Value>,
 }
 
 impl FieldSpec {
@@ -109,6 +135,7 @@ impl FieldSpec {
             multifield: false,
             on_request: false,
             flag_of: None,
+            described: None,
         }
     }
 
