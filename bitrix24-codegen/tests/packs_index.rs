@@ -107,3 +107,37 @@ fn stale_references_names_a_stale_or_missing_packs_md() {
         [format!("{} is missing", path.display())]
     );
 }
+
+/// `(term, pack)` pairs of the generated `bitrix24::catalog::TERMS` in a golden `catalog.rs`.
+fn golden_terms(catalog_rs: &str) -> Vec<(String, String)> {
+    let start = catalog_rs
+        .find("pub static TERMS")
+        .expect("TERMS in catalog.rs");
+    let body = &catalog_rs[start
+        ..catalog_rs[start..]
+            .find("];")
+            .map_or(catalog_rs.len(), |e| start + e)];
+    body.lines()
+        .filter_map(|l| {
+            let l = l.trim().trim_end_matches(',');
+            let inner = l.strip_prefix("(\"")?.strip_suffix("\")")?;
+            let (t, p) = inner.split_once("\", \"")?;
+            Some((t.to_owned(), p.to_owned()))
+        })
+        .collect()
+}
+
+#[test]
+fn the_term_map_is_the_one_the_sdk_catalog_is_generated_with() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let specs = load_dir(&fixtures.join("specs"), "specs").expect("fixture specs load");
+    let golden =
+        std::fs::read_to_string(fixtures.join("golden/all/catalog.rs")).expect("golden catalog.rs");
+    let expected = golden_terms(&golden);
+    assert!(!expected.is_empty());
+    let ours: Vec<(String, String)> = term_map(&specs)
+        .into_iter()
+        .map(|(t, p)| (t, p.to_owned()))
+        .collect();
+    assert_eq!(ours, expected);
+}
