@@ -44,6 +44,7 @@ mod stage_history;
 mod state;
 mod task_view;
 mod v3;
+mod v3_common;
 mod v3_note;
 
 pub use config::{Faults, Limits};
