@@ -15,6 +15,7 @@ mod mcp;
 mod mcp_args;
 mod mcp_catalog;
 mod mcp_portal;
+mod mcp_server;
 mod worker;
 
 use std::process::ExitCode;

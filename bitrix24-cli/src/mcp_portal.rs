@@ -8,7 +8,7 @@ use bitrix24::policy::{Confirm, GuardError, Outcome, PolicyError, Target, normal
 use serde_json::{Map, Value, json};
 
 use crate::data::rows_of;
-use crate::mcp::Server;
+use crate::mcp_server::Server;
 use crate::mcp_args::Given;
 use crate::mcp_catalog::check_params;
 

@@ -10,36 +10,13 @@ use crate::http::{json_response, take_connector, take_token, webhook_path};
 use crate::idempotency;
 use crate::metering::{self, time_block};
 use crate::state::{Inner, lock};
+use crate::v3_common::{Served, V3Error, err, validation};
 use crate::v3_note;
 use axum::http::{HeaderMap, Method, header};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 use std::cmp::Ordering;
 use std::sync::Arc;
-
-const PREFIX: &str = "BITRIX_REST_V3_EXCEPTION_";
-
-/// One served REST 3.0 method: its name, the scope it needs (also its OpenAPI tag) and its
-/// params (name, OpenAPI type, required), from which the OpenAPI document is written.
-pub(crate) struct Served {
-    pub name: &'static str,
-    pub scope: &'static str,
-    pub params: &'static [(&'static str, &'static str, bool)],
-}
-
-impl Served {
-    pub(crate) const fn new(
-        name: &'static str,
-        scope: &'static str,
-        params: &'static [(&'static str, &'static str, bool)],
-    ) -> Self {
-        Served {
-            name,
-            scope,
-            params,
-        }
-    }
-}
 
 /// The task methods (scope `task`, which the portal also spells `tasks`).
 const TASKS: &[Served] = &[
@@ -78,32 +55,6 @@ pub(crate) fn scopes() -> impl Iterator<Item = &'static str> {
 /// Every served method but the documentation.
 fn served() -> impl Iterator<Item = &'static Served> {
     TASKS.iter().chain(v3_note::SERVED)
-}
-
-pub(crate) struct V3Error {
-    pub status: u16,
-    pub code: String,
-    pub message: String,
-    pub validation: Option<Box<Value>>,
-}
-
-pub(crate) fn err(status: u16, code: &str, message: impl Into<String>) -> V3Error {
-    V3Error {
-        status,
-        code: format!("{PREFIX}{code}"),
-        message: message.into(),
-        validation: None,
-    }
-}
-
-pub(crate) fn validation(field: &str, message: &str) -> V3Error {
-    let mut e = err(
-        400,
-        "VALIDATION_REQUESTVALIDATIONEXCEPTION",
-        "Error validating request object",
-    );
-    e.validation = Some(Box::new(json!([{ "message": message, "field": field }])));
-    e
 }
 
 /// The OpenAPI document of exactly the methods [`served`] (paths `/<method>`, each a POST

@@ -5,7 +5,7 @@
 use crate::clock;
 use crate::core::{Caller, as_i64};
 use crate::state::Inner;
-use crate::v3::{Served, V3Error, err, validation};
+use crate::v3_common::{Served, V3Error, err, validation};
 use serde_json::{Map, Value, json};
 
 const TABLE: &str = "note.collection";

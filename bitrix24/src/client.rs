@@ -14,7 +14,7 @@ use crate::auth::{MemoryTokenStore, OAuthTokens, TokenStore, Webhook};
 use crate::body::{BodyError, read_capped};
 use crate::clock::{Clock, TokioClock, unix_to_system};
 use crate::endpoint::{self, is_cloud_portal_rename};
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 use crate::idempotency::IdempotencyKey;
 use crate::input;
 use crate::limiter::{Gate, OperatingPolicy, OperatingTracker, RateLimiter};
@@ -352,9 +352,40 @@ impl Client {
         key: Option<&IdempotencyKey>,
     ) -> Result<Response<M::Response>, Error> {
         if M::V3_ONLY {
-            return crate::rest_v3::send_v3_only(self, method, key).await;
+            return self.send_v3_only(method, key).await;
         }
         self.send_prepared(method, key).await
+    }
+
+    /// Sends a [`Method::V3_ONLY`] method: never to v2. Under [`ApiVersion::Auto`] a method the
+    /// portal already answered "not found" for is refused without a request.
+    async fn send_v3_only<M: Method>(
+        &self,
+        method: &M,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Response<M::Response>, Error> {
+        let name = M::V3_NAME.unwrap_or(M::NAME);
+        let not_on_portal = || Error::NotOnPortal {
+            method: name.to_owned(),
+        };
+        match self.api_version() {
+            ApiVersion::V2 => {
+                return Err(Error::invalid(
+                    name,
+                    "this method exists only on REST 3.0, and the client is pinned to v2",
+                ));
+            }
+            ApiVersion::Auto if self.v3_unavailable(name) => return Err(not_on_portal()),
+            _ => {}
+        }
+        let pinned = self.with_api_version(ApiVersion::V3);
+        match pinned.send_prepared(method, key).await {
+            Err(e) if e.code() == Some(&ErrorCode::V3MethodNotFound) => {
+                self.remember_v3_unavailable(name);
+                Err(not_on_portal())
+            }
+            other => other,
+        }
     }
 
     pub(crate) async fn send_prepared<M: Method>(

@@ -1,6 +1,6 @@
-//! Methods that exist only on REST 3.0 ([`Method::V3_ONLY`]): sent to `/rest/api/` only, a
-//! portal without them answers [`Error::NotOnPortal`] (remembered per method), and their lists
-//! page the REST 3.0 way ([`crate::V3Paging`]).
+//! Lists of methods that exist only on REST 3.0 ([`crate::Method::V3_ONLY`]), paged the REST 3.0
+//! way ([`crate::V3Paging`]). The client sends such a method to `/rest/api/` only, and a portal
+//! without it answers [`Error::NotOnPortal`] (remembered per method; `Client::send_v3_only`).
 
 use std::marker::PhantomData;
 
@@ -9,41 +9,9 @@ use serde_json::{Map, Value};
 
 use crate::client::{ApiVersion, Call, Client};
 use crate::error::{Error, ErrorCode};
-use crate::idempotency::IdempotencyKey;
 use crate::input;
-use crate::method::{ListMethod, Method, V3Paging};
-use crate::response::{self, Response};
-
-/// Sends a [`Method::V3_ONLY`] method: never to v2. Under [`ApiVersion::Auto`] a method the
-/// portal already answered "not found" for is refused without a request.
-pub(crate) async fn send_v3_only<M: Method>(
-    client: &Client,
-    method: &M,
-    key: Option<&IdempotencyKey>,
-) -> Result<Response<M::Response>, Error> {
-    let name = M::V3_NAME.unwrap_or(M::NAME);
-    let not_on_portal = || Error::NotOnPortal {
-        method: name.to_owned(),
-    };
-    match client.api_version() {
-        ApiVersion::V2 => {
-            return Err(Error::invalid(
-                name,
-                "this method exists only on REST 3.0, and the client is pinned to v2",
-            ));
-        }
-        ApiVersion::Auto if client.v3_unavailable(name) => return Err(not_on_portal()),
-        _ => {}
-    }
-    let pinned = client.with_api_version(ApiVersion::V3);
-    match pinned.send_prepared(method, key).await {
-        Err(e) if e.code() == Some(&ErrorCode::V3MethodNotFound) => {
-            client.remember_v3_unavailable(name);
-            Err(not_on_portal())
-        }
-        other => other,
-    }
-}
+use crate::method::{ListMethod, V3Paging};
+use crate::response;
 
 /// The rows of one REST 3.0 list page and the cursor to the next one: `nextCursor`
 /// (`note.collection.list`; `null` at the end) or `afterCursor` with `hasMore`

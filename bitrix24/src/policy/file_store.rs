@@ -14,7 +14,7 @@ use fs4::fs_std::FileExt;
 use serde_json::{Map, Value, json};
 
 use super::PolicyError;
-use super::store::{ClaimBackend, Plan, PlanBackend};
+use super::backend::{ClaimBackend, Plan, PlanBackend};
 use crate::claim::{ClaimRecord, ClaimStatus, ClaimTimes, Verdict, decide, still_held};
 
 /// A JSON object in a file, changed under a lock.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use super::PolicyError;
-use super::store::{ClaimBackend, Plan, PlanBackend};
+use super::backend::{ClaimBackend, Plan, PlanBackend};
 use crate::claim::{ClaimRecord, ClaimStatus, ClaimTimes, Verdict, decide, still_held};
 
 /// Plans and idempotency records behind one lock.

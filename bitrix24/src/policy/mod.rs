@@ -39,6 +39,7 @@
 //! ```
 
 mod audit;
+mod backend;
 mod error;
 mod file_store;
 mod guard;
@@ -56,6 +57,7 @@ pub use rules::{
     PACK_PATTERNS, Pattern, Policy, normalize_method, pack_patterns, parse_allowlist, parse_packs,
     risk_rank,
 };
+pub use backend::Plan;
 pub use store::{
-    Begin, IdempotencyStore, Plan, PlanStore, canonical_json, is_sqlite_path, params_hash, unix_now,
+    Begin, IdempotencyStore, PlanStore, canonical_json, is_sqlite_path, params_hash, unix_now,
 };

@@ -14,7 +14,7 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::PolicyError;
-use super::store::{ClaimBackend, Plan, PlanBackend};
+use super::backend::{ClaimBackend, Plan, PlanBackend};
 use crate::claim::{ClaimRecord, ClaimTimes, Verdict};
 use crate::events::sqlite::{Durability, claims, immediate, open_blocking};
 

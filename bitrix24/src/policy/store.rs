@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::backend::{ClaimBackend, Plan, PlanBackend};
 use super::file_store::LockedJson;
 use super::memory_store::Memory;
 use super::{Decision, PolicyError};
@@ -65,36 +65,6 @@ pub fn params_hash(method: &str, params: &Value) -> String {
 }
 
 type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
-
-/// Where plans live: a backend changes one plan under its lock.
-pub(crate) trait PlanBackend: Send + Sync + std::fmt::Debug {
-    /// Stores `plan`, forgetting the plans that expired before `drop_before`.
-    fn insert(&self, plan: &Plan, drop_before: u64) -> Result<(), PolicyError>;
-    /// Under the lock: hands the plan `id` (`None` when absent or unreadable) to `f`, and
-    /// stores the plan `f` returns when it says it changed.
-    fn with_plan(
-        &self,
-        id: &str,
-        f: &mut dyn FnMut(Option<Plan>) -> Result<(Plan, bool), PolicyError>,
-    ) -> Result<Plan, PolicyError>;
-}
-
-/// Where idempotency records live: a backend claims a key atomically.
-pub(crate) trait ClaimBackend: Send + Sync + std::fmt::Debug {
-    /// Forgets the records no longer [`ClaimRecord::live`], applies
-    /// [`crate::claim::decide`] and, on [`Verdict::Proceed`], stores the `in_progress`
-    /// claim, all under the lock.
-    fn claim(&self, key: &str, fingerprint: &str, t: ClaimTimes) -> Result<Verdict, PolicyError>;
-    /// Under the lock, if the holder that claimed `key` at `claimed_at` still holds it
-    /// ([`crate::claim::still_held`]): stores `record`, or forgets the key when `None`.
-    /// Whether it did.
-    fn settle(
-        &self,
-        key: &str,
-        record: Option<&ClaimRecord>,
-        claimed_at: Option<u64>,
-    ) -> Result<bool, PolicyError>;
-}
 
 /// Whether `path` names a SQLite database: it ends in `.db`, `.sqlite` or `.sqlite3`.
 pub fn is_sqlite_path(path: &Path) -> bool {
@@ -271,41 +241,6 @@ impl std::fmt::Debug for Timed {
             .field("ttl_secs", &self.ttl_secs)
             .finish_non_exhaustive()
     }
-}
-
-/// A planned call: what `--execute-plan <plan_id>` will send, once.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Plan {
-    /// The id to execute it by.
-    pub plan_id: String,
-    /// The portal it was planned for.
-    pub tenant: String,
-    /// The method (lower-case).
-    pub method: String,
-    /// The params, exactly as they will be sent.
-    pub params: Value,
-    /// [`params_hash`] of the method and params.
-    #[serde(default)]
-    pub params_hash: String,
-    /// The risk found when planning.
-    pub risk: String,
-    /// Whether the allowlist listed the call when planning.
-    #[serde(default)]
-    pub allowlisted: bool,
-    /// The packs selected when planning.
-    #[serde(default)]
-    pub packs: Vec<String>,
-    /// Unix time of planning.
-    pub created_at: u64,
-    /// Unix time after which the plan is refused.
-    pub expires_at: u64,
-    /// Whether it ran.
-    #[serde(default)]
-    pub executed: bool,
-    /// Unix time it ran.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub executed_at: Option<u64>,
 }
 
 /// How long an expired or executed plan is kept, to say "expired"/"already executed" rather
