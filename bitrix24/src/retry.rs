@@ -160,6 +160,9 @@ impl RetryPolicy {
                     attempts: at.number,
                 }),
                 ErrorCode::OperationTimeLimit | ErrorCode::V3RateLimit => Verdict::Blocked,
+                // Support blocked REST for the portal or webhook (a 503 that ran nothing): not an
+                // unknown outcome, and sending again only meets the block again.
+                ErrorCode::OverloadLimit => Verdict::Fail(err),
                 ErrorCode::V3MethodNotFound if at.v3 && at.may_fall_back => Verdict::FallbackV2,
                 // A token refreshed by another task, or by a process sharing the store, reads
                 // as `invalid_token` too: reload from the store, else refresh, then once more.
@@ -336,6 +339,8 @@ mod tests {
             write     QUERY_LIMIT_EXCEEDED     503 throttled
             last      QUERY_LIMIT_EXCEEDED     503 rate-limited
             write     OPERATION_TIME_LIMIT     429 blocked
+            write     OVERLOAD_LIMIT           503 fail:OVERLOAD_LIMIT
+            read      OVERLOAD_LIMIT           503 fail:OVERLOAD_LIMIT
             v3        ~RATELIMIT               429 blocked
             v3        ~METHODNOTFOUND          404 v2
             v3-only   ~METHODNOTFOUND          404 fail:~METHODNOTFOUND
