@@ -114,14 +114,7 @@ pub(super) fn catalog_file(specs: &[Spec]) -> String {
             }
         }
     });
-    let mut terms: BTreeMap<String, &str> = BTreeMap::new();
-    for p in PACKS {
-        if let Some(s) = by_pack.get(p) {
-            for t in &s.terms {
-                terms.entry(t.trim().to_lowercase()).or_insert(p);
-            }
-        }
-    }
+    let terms = crate::catalog_packs::term_map(specs);
     let term_rows = terms.iter().map(|(t, p)| {
         let t = lit(t);
         let p = lit(p);
