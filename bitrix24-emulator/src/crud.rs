@@ -13,6 +13,8 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+mod user_fields;
+
 fn missing_id(fam: &Family, d7: bool, name: &str) -> ApiError {
     if d7 || fam.spec.flavor == Flavor::D7 {
         ApiError::new(
@@ -125,30 +127,9 @@ fn defined_fields_only(
     view: View,
     fields: &Map<String, Value>,
 ) -> Map<String, Value> {
-    let defs = format!("{}.userfield", fam.spec.prefix);
-    let Some(def_fam) = inner.family(&defs) else {
+    let Some(defined) = user_fields::defined(inner, fam) else {
         return fields.clone();
     };
-    let data = inner.read_data();
-    let defined: Vec<String> = data
-        .stores
-        .get(&defs)
-        .zip(def_fam.slot("FIELD_NAME", false))
-        .map(|(store, slot)| {
-            store
-                .rows
-                .values()
-                .map(|r| {
-                    let name = crate::entity::value::v_text(&r.vals[slot]).to_ascii_uppercase();
-                    if name.starts_with("UF_") {
-                        name
-                    } else {
-                        format!("UF_CRM_{name}")
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default();
     fields
         .iter()
         .filter(|(k, _)| {
@@ -363,7 +344,13 @@ pub(crate) fn family_call(
             Ok(Outcome::of(shape(&del_s, id, || Value::Null)))
         }
         "fields" => {
-            let meta = fields_meta(fam, view);
+            let mut meta = fields_meta(fam, view);
+            if !view.crm_item
+                && !d7
+                && let Value::Object(m) = &mut meta
+            {
+                m.extend(user_fields::described(inner, fam));
+            }
             Ok(Outcome::of(match &fam.fields_wrapper {
                 Some(k) if !d7 => json!({ k.as_str(): meta }),
                 _ => meta,

@@ -58,3 +58,44 @@ async fn legacy_crm_fields_answer_the_documented_descriptions() {
         );
     }
 }
+
+#[tokio::test]
+async fn user_fields_are_described_with_their_labels_and_settings() {
+    let e = emu().await;
+    let base = e.webhook_url();
+    let docs = documented("crm.company.fields");
+    // The docs' portal's two company user fields, defined as `crm.company.userfield.add` takes
+    // them (one label as a text, one as a map language -> text).
+    for (name, ty, labels, settings) in [
+        (
+            "64A29A1CD5CC2",
+            "string",
+            json!({"LIST_COLUMN_LABEL": "New Field", "EDIT_FORM_LABEL": {"en": "New Field", "de": "Neues Feld"}, "LIST_FILTER_LABEL": "New Field"}),
+            docs["UF_CRM_64A29A1CD5CC2"]["settings"].clone(),
+        ),
+        (
+            "UF_CRM_1687188367",
+            "crm",
+            json!({"LABEL": "Subsidiary"}),
+            docs["UF_CRM_1687188367"]["settings"].clone(),
+        ),
+    ] {
+        let mut fields = json!({"FIELD_NAME": name, "USER_TYPE_ID": ty, "SETTINGS": settings});
+        fields
+            .as_object_mut()
+            .expect("object")
+            .extend(labels.as_object().expect("labels").clone());
+        ok(
+            format!("{base}crm.company.userfield.add"),
+            json!({ "fields": fields }),
+        )
+        .await;
+    }
+    let got = ok(format!("{base}crm.company.fields"), json!({})).await;
+    for name in ["UF_CRM_64A29A1CD5CC2", "UF_CRM_1687188367"] {
+        assert_eq!(got["result"][name], docs[name], "{name}");
+    }
+    // A company's user fields are not a deal's.
+    let deal = ok(format!("{base}crm.deal.fields"), json!({})).await;
+    assert!(deal["result"].get("UF_CRM_64A29A1CD5CC2").is_none());
+}
