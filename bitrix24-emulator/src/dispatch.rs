@@ -7,7 +7,8 @@ use crate::crud::family_call;
 use crate::entity::View;
 use crate::events;
 use crate::handlers::{
-    crm, crm_links, departments, disk, im, lists, product_rows, sonet, system, task_elapsed, users,
+    catalog_documents, crm, crm_links, departments, disk, im, lists, product_rows, sonet, system,
+    task_elapsed, users,
 };
 use crate::metering;
 use crate::routes::{Route, Scope};
@@ -37,6 +38,7 @@ pub(crate) fn routes() -> impl Iterator<Item = &'static Route> {
         disk::ROUTES,
         task_elapsed::ROUTES,
         product_rows::ROUTES,
+        catalog_documents::ROUTES,
         lists::ROUTES,
         crate::stage_history::ROUTES,
     ]

@@ -2,8 +2,9 @@
 //! filtered page of a store, plain-row sorting and paging.
 
 use crate::core::{ApiError, Outcome, as_i64, as_str, param};
+use crate::entity::value::fmt_float;
 use crate::entity::{Family, ListQuery, Page, Store, View};
-use crate::filter::{self, Collation};
+use crate::filter::{self, Collation, JsonCond};
 use crate::state::{Data, Inner};
 use serde_json::{Map, Value};
 use std::sync::{PoisonError, RwLockWriteGuard};
@@ -181,4 +182,32 @@ pub(crate) fn wrapped_page(
     let mut out = page(rows, start_of(p), true);
     out.result = serde_json::json!({ key: out.result });
     out
+}
+
+/// The rows that satisfy every condition of `filter` (`[op]field => value`; fields matched
+/// whatever their case, as a condition names them in upper case).
+pub(crate) fn matching<'a>(
+    rows: impl Iterator<Item = &'a Value>,
+    filter: &Map<String, Value>,
+) -> Vec<Map<String, Value>> {
+    let conds: Vec<JsonCond> = filter.iter().map(|(k, v)| JsonCond::new(k, v)).collect();
+    let upper = |r: &Map<String, Value>| -> Map<String, Value> {
+        r.iter()
+            .map(|(k, v)| (k.to_ascii_uppercase(), v.clone()))
+            .collect()
+    };
+    rows.filter_map(Value::as_object)
+        .filter(|r| {
+            let u = upper(r);
+            conds
+                .iter()
+                .all(|c| u.get(&c.field).is_some_and(|h| c.matches(h)))
+        })
+        .cloned()
+        .collect()
+}
+
+/// A number as the portal prints it: an integer when whole (`"quantity":3`), else a float.
+pub(crate) fn num(x: f64) -> Value {
+    serde_json::from_str(&fmt_float(x)).unwrap_or(Value::Null)
 }

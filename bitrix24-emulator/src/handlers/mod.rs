@@ -1,9 +1,10 @@
 //! Hand-written v2 method handlers, one file per subsystem: system methods, users,
 //! departments, `crm.item`/`crm.type`, CRM read-outs over other families (`crm_links`),
 //! workgroups (`sonet`), chats (`im`), `disk`, universal lists (`lists`), product rows of CRM objects
-//! (`product_rows`) and task time records (`task_elapsed`). Each file has a `ROUTES` table; `dispatch`
+//! (`product_rows`), inventory documents (`catalog_documents`) and task time records (`task_elapsed`). Each file has a `ROUTES` table; `dispatch`
 //! runs them. Helpers they share are in [`common`].
 
+pub(crate) mod catalog_documents;
 pub(crate) mod common;
 pub(crate) mod crm;
 pub(crate) mod crm_links;

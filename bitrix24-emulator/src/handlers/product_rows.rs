@@ -2,10 +2,8 @@
 //! (`crm/universal/product-rows/*.md`), kept in the side table `crm.productrow` by row id,
 //! with the prices the portal derives from `price`, `discount*` and `tax*`.
 
-use super::common::{order_of, sort_by_order, wrapped_page};
+use super::common::{matching, num, order_of, sort_by_order, wrapped_page};
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_f64, as_i64, as_str, param};
-use crate::entity::value::fmt_float;
-use crate::filter::JsonCond;
 use crate::routes::{Route, Scope};
 use crate::state::{Data, Inner};
 use serde_json::{Map, Value, json};
@@ -49,11 +47,6 @@ fn owner_store(code: &str) -> Option<String> {
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
-}
-
-/// A number as the portal prints it: an integer when whole (`"quantity":3`), else a float.
-fn num(x: f64) -> Value {
-    serde_json::from_str(&fmt_float(x)).unwrap_or(Value::Null)
 }
 
 /// A new row from `fields`: `price` is per unit after discount and with tax; without tax
@@ -180,29 +173,11 @@ fn list(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> Meth
             ));
         }
     }
-    // Conditions name fields in upper case: match them on an upper-case copy of each row.
-    let conds: Vec<JsonCond> = filter.iter().map(|(k, v)| JsonCond::new(k, v)).collect();
-    let upper = |r: &Value| -> Map<String, Value> {
-        r.as_object()
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| (k.to_ascii_uppercase(), v.clone()))
-            .collect()
-    };
     let data = inner.read_data();
-    let mut rows: Vec<Map<String, Value>> = data
-        .side
-        .get(TABLE)
-        .into_iter()
-        .flat_map(|t| t.values())
-        .filter(|r| {
-            let u = upper(r);
-            conds
-                .iter()
-                .all(|c| u.get(&c.field).is_some_and(|h| c.matches(h)))
-        })
-        .filter_map(|r| r.as_object().cloned())
-        .collect();
+    let mut rows = matching(
+        data.side.get(TABLE).into_iter().flat_map(|t| t.values()),
+        filter,
+    );
     let mut order = order_of(param(p, "order"), false);
     if order.is_empty() {
         order.push(("sort".into(), false));
