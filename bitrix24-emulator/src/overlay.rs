@@ -42,7 +42,7 @@ pub(crate) struct Overlay {
     pub row_view: Option<RowView>,
     /// What `<prefix>.fields` answers for each documented field (type, title, flags); a field
     /// the family lacks is added.
-    pub meta: &'static [meta::Meta],
+    pub meta: &'static [&'static [meta::Meta]],
 }
 
 impl Overlay {
@@ -60,7 +60,7 @@ impl Overlay {
         let mut extra = (self.extra)();
         extra.retain(|x| !fam.fields.iter().any(|f| f.name == x.name));
         fam.fields.extend(extra);
-        for m in self.meta {
+        for m in self.meta.iter().flat_map(|g| g.iter()) {
             if let Some(f) = fam.fields.iter_mut().find(|f| f.name == m.name) {
                 m.apply(f);
             } else {

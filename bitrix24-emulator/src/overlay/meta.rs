@@ -116,9 +116,73 @@ const fn status(
     }
 }
 
-/// `crm.deal.fields`.
-pub(crate) const DEAL: &[Meta] = &[
+/// Fields of every family.
+const COMMON: &[Meta] = &[
     m("ID", "integer", "ID", "R"),
+    m("CREATED_BY_ID", "user", "Created By", "R"),
+    m("MODIFY_BY_ID", "user", "Modified By", "R"),
+    m("DATE_CREATE", "datetime", "Creation Date", "R"),
+    m("DATE_MODIFY", "datetime", "Modification Date", "R"),
+    m("ORIGINATOR_ID", "string", "External Source", ""),
+    m("ORIGIN_ID", "string", "Identifier in External Source", ""),
+    m("UTM_SOURCE", "string", "Advertising System", ""),
+    m("UTM_MEDIUM", "string", "Traffic Type", ""),
+    m("UTM_CAMPAIGN", "string", "Campaign Identifier", ""),
+    m("UTM_CONTENT", "string", "Campaign Content", ""),
+];
+
+/// Fields of leads, contacts and companies: the address parts.
+const ADDRESS: &[Meta] = &[
+    m("ADDRESS_CITY", "string", "City", ""),
+    m("ADDRESS_POSTAL_CODE", "string", "Postal Code", ""),
+    m("ADDRESS_REGION", "string", "Region", ""),
+    m("ADDRESS_PROVINCE", "string", "Province", ""),
+    m("ADDRESS_COUNTRY", "string", "Country", ""),
+    m("ADDRESS_COUNTRY_CODE", "string", "Country Code", ""),
+    m("ADDRESS_LOC_ADDR_ID", "integer", "Location Address ID", ""),
+];
+
+/// Fields of leads, contacts and companies: the multi-fields.
+const MULTIFIELDS: &[Meta] = &[
+    m("PHONE", "crm_multifield", "Phone", "M"),
+    m("EMAIL", "crm_multifield", "E-mail", "M"),
+    m("WEB", "crm_multifield", "Website", "M"),
+    m("IM", "crm_multifield", "Messenger", "M"),
+    m("LINK", "crm_multifield", "LINK", "M"),
+];
+
+/// Fields of deals and leads: the amount, the client and the last moves.
+const SALE: &[Meta] = &[
+    m("OPPORTUNITY", "double", "Amount", ""),
+    m("IS_MANUAL_OPPORTUNITY", "char", "IS_MANUAL_OPPORTUNITY", ""),
+    linked("COMPANY_ID", "crm_company", "Company", "", 4),
+    m("CONTACT_ID", "crm_contact", "Contact", "D"),
+    m("MOVED_BY_ID", "user", "MOVED_BY_ID", "R"),
+    m("MOVED_TIME", "datetime", "MOVED_TIME", "R"),
+    m("LAST_ACTIVITY_TIME", "datetime", "LAST_ACTIVITY_TIME", "R"),
+    m("LAST_ACTIVITY_BY", "user", "LAST_ACTIVITY_BY", "R"),
+];
+
+/// Fields of leads and contacts: the person.
+const PERSON: &[Meta] = &[
+    status("HONORIFIC", "HONORIFIC", "Salutation", ""),
+    m("BIRTHDATE", "date", "Birthdate", ""),
+    m("POST", "string", "Position", ""),
+    m("ADDRESS", "string", "Address", ""),
+    m("ADDRESS_2", "string", "Address (Line 2)", ""),
+];
+
+/// Fields of contacts and companies: the contact flags and owner.
+const CLIENT: &[Meta] = &[
+    m("HAS_PHONE", "char", "Phone Set", "R"),
+    m("HAS_EMAIL", "char", "E-mail Set", "R"),
+    m("HAS_IMOL", "char", "Open Line Set", "R"),
+    m("ASSIGNED_BY_ID", "user", "Responsible Person", ""),
+    m("ORIGIN_VERSION", "string", "Original Version", ""),
+];
+
+/// The fields only `crm.deal.fields` lists.
+const DEAL_OWN: &[Meta] = &[
     m("TITLE", "string", "Title", ""),
     status("TYPE_ID", "DEAL_TYPE", "Type", ""),
     m("CATEGORY_ID", "crm_category", "Sales Funnel", "I"),
@@ -130,11 +194,7 @@ pub(crate) const DEAL: &[Meta] = &[
     m("IS_REPEATED_APPROACH", "char", "Repeated Approach", ""),
     m("PROBABILITY", "integer", "Probability", ""),
     m("CURRENCY_ID", "crm_currency", "Currency", ""),
-    m("OPPORTUNITY", "double", "Amount", ""),
-    m("IS_MANUAL_OPPORTUNITY", "char", "IS_MANUAL_OPPORTUNITY", ""),
     m("TAX_VALUE", "double", "Tax Rate", ""),
-    linked("COMPANY_ID", "crm_company", "Company", "", 4),
-    m("CONTACT_ID", "crm_contact", "Contact", "D"),
     m("CONTACT_IDS", "crm_contact", "Contacts", "M"),
     linked("QUOTE_ID", "crm_quote", "Estimate", "R", 7),
     m("BEGINDATE", "date", "Start Date", ""),
@@ -143,12 +203,6 @@ pub(crate) const DEAL: &[Meta] = &[
     m("CLOSED", "char", "Closed", ""),
     m("COMMENTS", "string", "Comment", ""),
     m("ASSIGNED_BY_ID", "user", "Responsible", ""),
-    m("CREATED_BY_ID", "user", "Created By", "R"),
-    m("MODIFY_BY_ID", "user", "Modified By", "R"),
-    m("MOVED_BY_ID", "user", "MOVED_BY_ID", "R"),
-    m("DATE_CREATE", "datetime", "Creation Date", "R"),
-    m("DATE_MODIFY", "datetime", "Modification Date", "R"),
-    m("MOVED_TIME", "datetime", "MOVED_TIME", "R"),
     status("SOURCE_ID", "SOURCE", "Source", ""),
     m(
         "SOURCE_DESCRIPTION",
@@ -159,87 +213,46 @@ pub(crate) const DEAL: &[Meta] = &[
     linked("LEAD_ID", "crm_lead", "Lead", "R", 1),
     m("ADDITIONAL_INFO", "string", "Additional Information", ""),
     m("LOCATION_ID", "location", "Location", ""),
-    m("ORIGINATOR_ID", "string", "External Source", ""),
-    m("ORIGIN_ID", "string", "Identifier in External Source", ""),
-    m("UTM_SOURCE", "string", "Advertising System", ""),
-    m("UTM_MEDIUM", "string", "Traffic Type", ""),
-    m("UTM_CAMPAIGN", "string", "Campaign Identifier", ""),
-    m("UTM_CONTENT", "string", "Campaign Content", ""),
     m("UTM_TERM", "string", "Campaign Search Condition", ""),
-    m("LAST_ACTIVITY_TIME", "datetime", "LAST_ACTIVITY_TIME", "R"),
-    m("LAST_ACTIVITY_BY", "user", "LAST_ACTIVITY_BY", "R"),
 ];
 
-/// `crm.lead.fields`.
-pub(crate) const LEAD: &[Meta] = &[
-    m("ID", "integer", "ID", "R"),
+/// `crm.deal.fields`.
+pub(crate) const DEAL: &[&[Meta]] = &[COMMON, SALE, DEAL_OWN];
+
+/// The fields only `crm.lead.fields` lists.
+const LEAD_OWN: &[Meta] = &[
     m("TITLE", "string", "Lead Title", ""),
-    status("HONORIFIC", "HONORIFIC", "Salutation", ""),
     m("NAME", "string", "First Name", ""),
     m("SECOND_NAME", "string", "Middle Name", ""),
     m("LAST_NAME", "string", "Last Name", ""),
-    m("BIRTHDATE", "date", "Birthdate", ""),
     m("COMPANY_TITLE", "string", "Company Name", ""),
     status("SOURCE_ID", "SOURCE", "Source", ""),
     m("SOURCE_DESCRIPTION", "string", "Source Description", ""),
     status("STATUS_ID", "STATUS", "Stage", ""),
     m("STATUS_DESCRIPTION", "string", "Stage Description", ""),
     m("STATUS_SEMANTIC_ID", "string", "Status Semantic", "R"),
-    m("POST", "string", "Position", ""),
-    m("ADDRESS", "string", "Address", ""),
-    m("ADDRESS_2", "string", "Address (Line 2)", ""),
-    m("ADDRESS_CITY", "string", "City", ""),
-    m("ADDRESS_POSTAL_CODE", "string", "Postal Code", ""),
-    m("ADDRESS_REGION", "string", "Region", ""),
-    m("ADDRESS_PROVINCE", "string", "Province", ""),
-    m("ADDRESS_COUNTRY", "string", "Country", ""),
-    m("ADDRESS_COUNTRY_CODE", "string", "Country Code", ""),
-    m("ADDRESS_LOC_ADDR_ID", "integer", "Location Address ID", ""),
     m("CURRENCY_ID", "crm_currency", "Currency", ""),
-    m("OPPORTUNITY", "double", "Amount", ""),
-    m("IS_MANUAL_OPPORTUNITY", "char", "IS_MANUAL_OPPORTUNITY", ""),
     m("OPENED", "char", "Available to All", ""),
     m("COMMENTS", "string", "Comments", ""),
     m("HAS_PHONE", "char", "Phone Provided", "R"),
     m("HAS_EMAIL", "char", "Email Provided", "R"),
     m("HAS_IMOL", "char", "Open Line Assigned", "R"),
     m("ASSIGNED_BY_ID", "user", "Responsible User", ""),
-    m("CREATED_BY_ID", "user", "Created By", "R"),
-    m("MODIFY_BY_ID", "user", "Modified By", "R"),
-    m("MOVED_BY_ID", "user", "MOVED_BY_ID", "R"),
-    m("DATE_CREATE", "datetime", "Creation Date", "R"),
-    m("DATE_MODIFY", "datetime", "Modification Date", "R"),
-    m("MOVED_TIME", "datetime", "MOVED_TIME", "R"),
-    linked("COMPANY_ID", "crm_company", "Company", "", 4),
-    m("CONTACT_ID", "crm_contact", "Contact", "D"),
     m("CONTACT_IDS", "crm_contact", "CONTACT_IDS", "M"),
     m("IS_RETURN_CUSTOMER", "char", "Returning Lead", "R"),
     m("DATE_CLOSED", "datetime", "Closing Date", "R"),
-    m("ORIGINATOR_ID", "string", "External Source", ""),
-    m("ORIGIN_ID", "string", "Identifier in External Source", ""),
-    m("UTM_SOURCE", "string", "Advertising System", ""),
-    m("UTM_MEDIUM", "string", "Traffic Type", ""),
-    m("UTM_CAMPAIGN", "string", "Campaign Identifier", ""),
-    m("UTM_CONTENT", "string", "Campaign Content", ""),
     m("UTM_TERM", "string", "Campaign Search Term", ""),
-    m("LAST_ACTIVITY_TIME", "datetime", "LAST_ACTIVITY_TIME", "R"),
-    m("LAST_ACTIVITY_BY", "user", "LAST_ACTIVITY_BY", "R"),
-    m("PHONE", "crm_multifield", "Phone", "M"),
-    m("EMAIL", "crm_multifield", "E-mail", "M"),
-    m("WEB", "crm_multifield", "Website", "M"),
-    m("IM", "crm_multifield", "Messenger", "M"),
-    m("LINK", "crm_multifield", "LINK", "M"),
 ];
 
-/// `crm.contact.fields`.
-pub(crate) const CONTACT: &[Meta] = &[
-    m("ID", "integer", "ID", "R"),
-    status("HONORIFIC", "HONORIFIC", "Salutation", ""),
+/// `crm.lead.fields`.
+pub(crate) const LEAD: &[&[Meta]] = &[COMMON, ADDRESS, MULTIFIELDS, SALE, PERSON, LEAD_OWN];
+
+/// The fields only `crm.contact.fields` lists.
+const CONTACT_OWN: &[Meta] = &[
     m("NAME", "string", "First Name", "q"),
     m("SECOND_NAME", "string", "Middle Name", "q"),
     m("LAST_NAME", "string", "Last Name", "q"),
     m("PHOTO", "file", "Photo", ""),
-    m("BIRTHDATE", "date", "Birthdate", ""),
     status("TYPE_ID", "CONTACT_TYPE", "Contact Type", ""),
     status("SOURCE_ID", "SOURCE", "Source", ""),
     m(
@@ -248,62 +261,27 @@ pub(crate) const CONTACT: &[Meta] = &[
         "Additional Source Information",
         "",
     ),
-    m("POST", "string", "Position", ""),
-    m("ADDRESS", "string", "Address", ""),
-    m("ADDRESS_2", "string", "Address (Line 2)", ""),
-    m("ADDRESS_CITY", "string", "City", ""),
-    m("ADDRESS_POSTAL_CODE", "string", "Postal Code", ""),
-    m("ADDRESS_REGION", "string", "Region", ""),
-    m("ADDRESS_PROVINCE", "string", "Province", ""),
-    m("ADDRESS_COUNTRY", "string", "Country", ""),
-    m("ADDRESS_COUNTRY_CODE", "string", "Country Code", ""),
-    m("ADDRESS_LOC_ADDR_ID", "integer", "Location Address ID", ""),
     m("COMMENTS", "string", "Comment", ""),
     m("OPENED", "char", "Available to All", ""),
     m("EXPORT", "char", "Participates in Contact Export", ""),
-    m("HAS_PHONE", "char", "Phone Set", "R"),
-    m("HAS_EMAIL", "char", "E-mail Set", "R"),
-    m("HAS_IMOL", "char", "Open Line Set", "R"),
-    m("ASSIGNED_BY_ID", "user", "Responsible Person", ""),
-    m("CREATED_BY_ID", "user", "Created By", "R"),
-    m("MODIFY_BY_ID", "user", "Modified By", "R"),
-    m("DATE_CREATE", "datetime", "Creation Date", "R"),
-    m("DATE_MODIFY", "datetime", "Modification Date", "R"),
     m("COMPANY_ID", "crm_company", "Company", "D"),
     m("COMPANY_IDS", "crm_company", "COMPANY_IDS", "M"),
     linked("LEAD_ID", "crm_lead", "Lead", "R", 1),
-    m("ORIGINATOR_ID", "string", "External Source", ""),
-    m("ORIGIN_ID", "string", "Identifier in External Source", ""),
-    m("ORIGIN_VERSION", "string", "Original Version", ""),
-    m("UTM_SOURCE", "string", "Advertising System", ""),
-    m("UTM_MEDIUM", "string", "Traffic Type", ""),
-    m("UTM_CAMPAIGN", "string", "Campaign Identifier", ""),
-    m("UTM_CONTENT", "string", "Campaign Content", ""),
     m("UTM_TERM", "string", "Campaign Search Condition", ""),
     m("LAST_ACTIVITY_TIME", "datetime", "Last Activity", "R"),
     m("LAST_ACTIVITY_BY", "user", "Last Activity By", "R"),
-    m("PHONE", "crm_multifield", "Phone", "M"),
-    m("EMAIL", "crm_multifield", "E-mail", "M"),
-    m("WEB", "crm_multifield", "Website", "M"),
-    m("IM", "crm_multifield", "Messenger", "M"),
-    m("LINK", "crm_multifield", "LINK", "M"),
 ];
 
-/// `crm.company.fields`.
-pub(crate) const COMPANY: &[Meta] = &[
-    m("ID", "integer", "ID", "R"),
+/// `crm.contact.fields`.
+pub(crate) const CONTACT: &[&[Meta]] = &[COMMON, ADDRESS, MULTIFIELDS, PERSON, CLIENT, CONTACT_OWN];
+
+/// The fields only `crm.company.fields` lists.
+const COMPANY_OWN: &[Meta] = &[
     m("TITLE", "string", "Company Name", "Q"),
     status("COMPANY_TYPE", "COMPANY_TYPE", "Company Type", ""),
     m("LOGO", "file", "Logo", ""),
     m("ADDRESS", "string", "Physical Address", ""),
     m("ADDRESS_2", "string", "Address (line 2)", ""),
-    m("ADDRESS_CITY", "string", "City", ""),
-    m("ADDRESS_POSTAL_CODE", "string", "Postal Code", ""),
-    m("ADDRESS_REGION", "string", "Region", ""),
-    m("ADDRESS_PROVINCE", "string", "Province", ""),
-    m("ADDRESS_COUNTRY", "string", "Country", ""),
-    m("ADDRESS_COUNTRY_CODE", "string", "Country Code", ""),
-    m("ADDRESS_LOC_ADDR_ID", "integer", "Location Address ID", ""),
     m("ADDRESS_LEGAL", "string", "Legal Address", ""),
     m("REG_ADDRESS", "string", "Legal Address", ""),
     m("REG_ADDRESS_2", "string", "Legal Address (line 2)", ""),
@@ -341,24 +319,9 @@ pub(crate) const COMPANY: &[Meta] = &[
     m("REVENUE", "double", "Annual Revenue", ""),
     m("OPENED", "char", "Available to Everyone", ""),
     m("COMMENTS", "string", "Comment", ""),
-    m("HAS_PHONE", "char", "Phone Set", "R"),
-    m("HAS_EMAIL", "char", "E-mail Set", "R"),
-    m("HAS_IMOL", "char", "Open Line Set", "R"),
     m("IS_MY_COMPANY", "char", "My Company", ""),
-    m("ASSIGNED_BY_ID", "user", "Responsible Person", ""),
-    m("CREATED_BY_ID", "user", "Created By", "R"),
-    m("MODIFY_BY_ID", "user", "Modified By", "R"),
-    m("DATE_CREATE", "datetime", "Creation Date", "R"),
-    m("DATE_MODIFY", "datetime", "Modification Date", "R"),
     m("CONTACT_ID", "crm_contact", "Contact", "M"),
     linked("LEAD_ID", "crm_lead", "Lead", "R", 1),
-    m("ORIGINATOR_ID", "string", "External Source", ""),
-    m("ORIGIN_ID", "string", "Identifier in External Source", ""),
-    m("ORIGIN_VERSION", "string", "Original Version", ""),
-    m("UTM_SOURCE", "string", "Advertising System", ""),
-    m("UTM_MEDIUM", "string", "Traffic Type", ""),
-    m("UTM_CAMPAIGN", "string", "Campaign Identifier", ""),
-    m("UTM_CONTENT", "string", "Campaign Content", ""),
     m("UTM_TERM", "string", "Campaign Search Term", ""),
     m("LAST_ACTIVITY_TIME", "datetime", "Last Activity Time", ""),
     m("LAST_ACTIVITY_BY", "user", "Last Activity Author", ""),
@@ -368,9 +331,7 @@ pub(crate) const COMPANY: &[Meta] = &[
         "Last Communication Date",
         "R",
     ),
-    m("PHONE", "crm_multifield", "Phone", "M"),
-    m("EMAIL", "crm_multifield", "E-mail", "M"),
-    m("WEB", "crm_multifield", "Website", "M"),
-    m("IM", "crm_multifield", "Messenger", "M"),
-    m("LINK", "crm_multifield", "LINK", "M"),
 ];
+
+/// `crm.company.fields`.
+pub(crate) const COMPANY: &[&[Meta]] = &[COMMON, ADDRESS, MULTIFIELDS, CLIENT, COMPANY_OWN];
