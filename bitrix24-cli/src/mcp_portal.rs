@@ -8,9 +8,9 @@ use bitrix24::policy::{Confirm, GuardError, Outcome, PolicyError, Target, normal
 use serde_json::{Map, Value, json};
 
 use crate::data::rows_of;
-use crate::mcp_server::Server;
 use crate::mcp_args::Given;
 use crate::mcp_catalog::check_params;
+use crate::mcp_server::Server;
 
 /// Rows per offset page of a v2 list.
 const PAGE: u64 = 50;

@@ -50,6 +50,7 @@ mod sqlite_store;
 mod store;
 
 pub use audit::{AuditLog, AuditRow};
+pub use backend::Plan;
 pub use error::PolicyError;
 pub use guard::{CallOptions, Guard, GuardError, Outcome, Target};
 pub use rules::{
@@ -57,7 +58,6 @@ pub use rules::{
     PACK_PATTERNS, Pattern, Policy, normalize_method, pack_patterns, parse_allowlist, parse_packs,
     risk_rank,
 };
-pub use backend::Plan;
 pub use store::{
     Begin, IdempotencyStore, PlanStore, canonical_json, is_sqlite_path, params_hash, unix_now,
 };
