@@ -59,7 +59,9 @@ pub(crate) use decode::{AbsentIfInvalid, OrAbsent, or_absent};
 pub use decode::{Lenient, LenientDecode, option, required};
 #[cfg(test)]
 pub(crate) use examples::{check_entity_sample, check_example, check_list_example};
-pub(crate) use field_path::{field_error, join_field_path};
+#[cfg(bitrix24_entities)]
+pub(crate) use field_path::field_error;
+pub(crate) use field_path::join_field_path;
 pub use flags::{yes_no, yes_no_required};
 pub(crate) use numbers::plain_decimal;
 pub use strings::{string_like, string_like_opt};

@@ -5,9 +5,11 @@
 //! field's name travels at the start of the message instead ("`OPPORTUNITY`: invalid type ..."),
 //! and the error builders move it back into the path (`result[3].OPPORTUNITY`).
 
+#[cfg(bitrix24_entities)]
 use std::fmt::Display;
 
 /// The error of field `key`: its message starts with the key in backticks.
+#[cfg(bitrix24_entities)]
 pub(crate) fn field_error<E: serde::de::Error>(key: &str, error: impl Display) -> E {
     E::custom(format_args!("`{key}`: {error}"))
 }
