@@ -16,6 +16,12 @@ const SPACED_KEYWORDS: &[&str] = &[
     "static", "where", "while",
 ];
 
+/// Rust's operators of more than one character, and the prefixes they are built from.
+const OPERATORS: &[&str] = &[
+    "::", "->", "=>", "==", "!=", "<=", ">=", "&&", "||", "..", "..=", "...", "+=", "-=", "*=",
+    "/=", "%=", "^=", "&=", "|=", "<<", ">>", "<<=", ">>=",
+];
+
 /// The whole file: `tokens` printed at the top level, ending in a newline.
 pub(crate) fn print_file(tokens: &TokenStream) -> String {
     let mut out = String::new();
@@ -65,18 +71,21 @@ fn units(tokens: &TokenStream) -> Vec<Unit> {
                 out.push(Unit::Op("#".into()));
             }
             TokenTree::Punct(p) => {
+                // Joint only says the next character is punctuation too (`>,` in `<u64>,`):
+                // characters join while they still make one of Rust's operators.
                 let mut op = String::from(p.as_char());
                 let mut spacing = p.spacing();
-                // A lifetime's quote is joint with the identifier after it, not an operator.
-                while spacing == Spacing::Joint && p.as_char() != '\'' {
-                    match trees.get(i + 1) {
-                        Some(TokenTree::Punct(next)) => {
-                            op.push(next.as_char());
-                            spacing = next.spacing();
-                            i += 1;
-                        }
-                        _ => break,
+                while spacing == Spacing::Joint {
+                    let Some(TokenTree::Punct(next)) = trees.get(i + 1) else {
+                        break;
+                    };
+                    let longer = format!("{op}{}", next.as_char());
+                    if !OPERATORS.contains(&longer.as_str()) {
+                        break;
                     }
+                    op = longer;
+                    spacing = next.spacing();
+                    i += 1;
                 }
                 out.push(Unit::Op(op));
             }
@@ -361,26 +370,13 @@ mod tests {
 
     #[test]
     fn items_fields_and_docs_read_like_rustfmt() {
-        let line = " A deal (`crm.deal.*`).";
-        let tokens = quote! {
-            #[doc = #line]
-            #[derive(Debug, Clone)]
-            pub struct Deal<'a> {
-                #[serde(rename = "ID")]
-                pub id: Option<u64>,
-                pub title: &'a str,
-            }
-            impl Deal<'_> {
-                pub fn new() -> Self {
-                    Self::default()
-                }
-                fn f(&self, x: Vec<Vec<u8>>) -> Result<(), ::std::io::Error> {
-                    if x.is_empty() { return Ok(()); } else { let _ = format!("{}", 1); }
-                    Ok(())
-                }
-            }
-        };
-        let got = print_file(&tokens);
+        // What the printer gives back for these tokens is the text they were read from: the
+        // one-line `if` body and the one-expression function come out on lines of their own.
+        let compact = "/// A deal (`crm.deal.*`).\n#[derive(Debug, Clone)] pub struct Deal<'a> { \
+            #[serde(rename = \"ID\")] pub id: Option<u64>, pub title: &'a str, } \
+            impl Deal<'_> { pub fn new() -> Self { Self::default() } \
+            fn f(&self, x: Vec<Vec<u8>>) -> Result<(), ::std::io::Error> { \
+            if x.is_empty() { return Ok(()); } else { let _ = format!(\"{}\", 1); } Ok(()) } }";
         let want = "\
 /// A deal (`crm.deal.*`).
 #[derive(Debug, Clone)]
@@ -403,7 +399,11 @@ impl Deal<'_> {
     }
 }
 ";
-        assert_eq!(got, want);
+        let tokens: proc_macro2::TokenStream = compact.parse().unwrap();
+        assert_eq!(print_file(&tokens), want);
+        // Printing is a fixed point: the printed text reads back to the same text.
+        let again: proc_macro2::TokenStream = want.parse().unwrap();
+        assert_eq!(print_file(&again), want);
     }
 
     #[test]
