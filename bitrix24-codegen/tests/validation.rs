@@ -267,13 +267,18 @@ fn enum_variants_come_from_the_labels() {
 #[test]
 fn user_fields_are_refused_in_entities() {
     // A user field belongs to one portal (issue 11: `UF_CRM_64A29A1CD5CC2` in `Company`).
-    for field in ["UF_CRM_64A29A1CD5CC2", "ufCrm5_1700000000"] {
+    for field in [
+        "UF_CRM_64A29A1CD5CC2",
+        "ufCrm5_1700000000",
+        "UF_USR_1604998606834",
+        "UF_AUTO_291715100499",
+    ] {
         let text =
             format!("{PACK}\n[entity.Company]\nfields = {{ ID = \"id\", {field} = \"string\" }}\n");
         refused(
             &text,
             &[&format!(
-                "entity `Company`: field `fields.{field}`: `{field}` is a CRM user field"
+                "entity `Company`: field `fields.{field}`: `{field}` is a user field"
             )],
         );
     }

@@ -40,12 +40,16 @@ impl Index {
     }
 }
 
-/// A CRM user field: `UF_CRM_...` (legacy entities) or `ufCrm...` (D7 items). Those are created
-/// on one portal (`crm.<entity>.userfield.add`) and named after it (`UF_CRM_64A29A1CD5CC2`), so no
-/// spec can know them. The documented system fields named `UF_*` (`UF_DEPARTMENT` of `user.get`,
-/// `UF_HEAD` of `department.get`) are fields like any other.
+/// A user field created on one portal, by the prefix the portal gives it: `UF_CRM_...` (legacy
+/// CRM entities, `crm.<entity>.userfield.add`) or `ufCrm...` (D7 items), `UF_USR_...` (users,
+/// user/userfields/user-userfield-add.md) and `UF_AUTO_...` (tasks, the `UF_AUTO_291715100499`
+/// of tasks/template/tasks-template-fields.md). Each is named after its portal
+/// (`UF_CRM_64A29A1CD5CC2`), so no spec can know them. The documented system fields named `UF_*`
+/// (`UF_DEPARTMENT` of `user.get`, `UF_HEAD` of `department.get`) are fields like any other.
 fn is_portal_user_field(name: &str) -> bool {
-    name.starts_with("UF_CRM_") || name.starts_with("ufCrm")
+    ["UF_CRM_", "ufCrm", "UF_USR_", "UF_AUTO_"]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
 }
 
 /// Checks the rules that span items and files: duplicates across packs, dangling references,
@@ -134,7 +138,7 @@ pub fn validate(specs: &[Spec]) -> Result<(), SpecErrors> {
                 }
                 if is_portal_user_field(&f.name) {
                     fail(format!(
-                        "`{}` is a CRM user field: those belong to one portal, not to the \
+                        "`{}` is a user field: those belong to one portal, not to the \
                          entity (they are kept in `extra`; read and write them with `uf`/`set_uf`)",
                         f.name
                     ));
