@@ -60,14 +60,7 @@ async fn online_delivery_form_keys_in_wire_order() {
     );
     assert_eq!(field(&pairs, "auth[expires_in]"), Some("3600"));
     assert_eq!(field(&pairs, "auth[user_id]"), Some("1"));
-    assert_eq!(
-        field(&pairs, "auth[member_id]"),
-        Some(app.member_id.as_str())
-    );
-    assert_eq!(
-        field(&pairs, "auth[application_token]"),
-        Some(app.application_token.as_str())
-    );
+    assert_from_app(&pairs, &app);
     assert!(field(&pairs, "ts").unwrap().parse::<i64>().is_ok());
 }
 
@@ -139,14 +132,7 @@ async fn install_app_posts_onappinstall() {
     assert!(field(&pairs, "data[VERSION]").is_some());
     assert!(field(&pairs, "data[LANGUAGE_ID]").is_some());
     let app = e.oauth_app();
-    assert_eq!(
-        field(&pairs, "auth[member_id]"),
-        Some(app.member_id.as_str())
-    );
-    assert_eq!(
-        field(&pairs, "auth[application_token]"),
-        Some(app.application_token.as_str())
-    );
+    assert_from_app(&pairs, &app);
     assert_eq!(
         field(&pairs, "auth[client_endpoint]"),
         Some(format!("{}/rest/", e.base_url()).as_str())
@@ -176,6 +162,19 @@ async fn install_app_posts_onappinstall() {
             .install_app("http://127.0.0.1:9/none")
             .await
             .is_err()
+    );
+}
+
+/// Checks that a delivery's auth block names the emulator's application: its member id and
+/// its application token (what a handler verifies first).
+fn assert_from_app(pairs: &[(String, String)], app: &bitrix24_emulator::OAuthApp) {
+    assert_eq!(
+        field(pairs, "auth[member_id]"),
+        Some(app.member_id.as_str())
+    );
+    assert_eq!(
+        field(pairs, "auth[application_token]"),
+        Some(app.application_token.as_str())
     );
 }
 
@@ -429,37 +428,40 @@ async fn offline_reservation_clear_and_error() {
     let l = rest_call(&rest, "event.offline.list", &json!({"auth": auth})).await;
     assert_eq!(l["result"][0]["PROCESS_ID"], pa.as_str());
     assert_eq!(l["result"][0]["ERROR"], "0");
-    // Mark one of A's rows as an error, clear one of them by message id, then the rest.
-    let b2 = rest_call(
-        &rest,
-        "event.offline.error",
-        &json!({"auth": auth, "process_id": pa, "message_id": [ma[0]]}),
-    )
-    .await;
-    assert_eq!(b2["result"], true);
-    let c = rest_call(
-        &rest,
-        "event.offline.clear",
-        &json!({"auth": auth, "process_id": pa, "message_id": [ma[1]]}),
-    )
-    .await;
-    assert_eq!(c["result"], true);
-    let c = rest_call(
-        &rest,
-        "event.offline.clear",
-        &json!({"auth": auth, "process_id": pb}),
-    )
-    .await;
-    assert_eq!(c["result"], true);
-    let bad = rest_call(
-        &rest,
-        "event.offline.clear",
-        &json!({"auth": auth, "process_id": pb, "message_id": ["short"]}),
-    )
-    .await;
-    assert_eq!(bad["error"], "ERROR_ARGUMENT");
-    let missing = rest_call(&rest, "event.offline.clear", &json!({"auth": auth})).await;
-    assert_eq!(missing["error"], "ERROR_ARGUMENT");
+    // Mark one of A's rows as an error, clear one of them by message id, then the rest; a
+    // malformed message id or a call naming no rows is refused. Each step: method, params, the
+    // answer's key and its expected value.
+    let steps = [
+        (
+            "event.offline.error",
+            json!({"auth": auth, "process_id": pa, "message_id": [ma[0]]}),
+            ("result", json!(true)),
+        ),
+        (
+            "event.offline.clear",
+            json!({"auth": auth, "process_id": pa, "message_id": [ma[1]]}),
+            ("result", json!(true)),
+        ),
+        (
+            "event.offline.clear",
+            json!({"auth": auth, "process_id": pb}),
+            ("result", json!(true)),
+        ),
+        (
+            "event.offline.clear",
+            json!({"auth": auth, "process_id": pb, "message_id": ["short"]}),
+            ("error", json!("ERROR_ARGUMENT")),
+        ),
+        (
+            "event.offline.clear",
+            json!({"auth": auth}),
+            ("error", json!("ERROR_ARGUMENT")),
+        ),
+    ];
+    for (method, params, (key, want)) in steps {
+        let answer = rest_call(&rest, method, &params).await;
+        assert_eq!(answer[key], want, "{method} {params}: {answer}");
+    }
     // Only the errored row remains, visible with error=1 only.
     assert_eq!(e.control().offline_queue_len(), 1);
     let normal = rest_call(&rest, "event.offline.get", &json!({"auth": auth})).await;
