@@ -9,7 +9,7 @@
 //! field the spec does not list is an error the unit tests catch; fields the portal has and the
 //! spec does not list yet go to `extra`, until the spec lists them. What `<prefix>.fields`
 //! answers for the legacy CRM families (types, titles, flags, `statusType`) is the docs' example
-//! answer, one table per entity in [`meta`]; a documented field the spec lacks is added from it.
+//! answer, one table per entity in `data/field_meta.toml`, read by [`meta`]; a documented field the spec lacks is added from it.
 
 use crate::entity::{
     EntityFamily, FieldDefault, FieldSpec, FieldType, Flavor, NumberStyle, Partition, RowView,
@@ -40,9 +40,6 @@ pub(crate) struct Overlay {
     pub extra: fn() -> Vec<FieldSpec>,
     /// Keys the family's answers compute from other state when rendering a row.
     pub row_view: Option<RowView>,
-    /// What `<prefix>.fields` answers for each documented field (type, title, flags); a field
-    /// the family lacks is added.
-    pub meta: &'static [&'static [meta::Meta]],
 }
 
 impl Overlay {
@@ -60,7 +57,9 @@ impl Overlay {
         let mut extra = (self.extra)();
         extra.retain(|x| !fam.fields.iter().any(|f| f.name == x.name));
         fam.fields.extend(extra);
-        for m in self.meta.iter().flat_map(|g| g.iter()) {
+        // What `<prefix>.fields` answers for each documented field (type, title, flags); a
+        // documented field the family lacks is added.
+        for m in meta::of(self.prefix) {
             if let Some(f) = fam.fields.iter_mut().find(|f| f.name == m.name) {
                 m.apply(f);
             } else {
@@ -185,7 +184,6 @@ const DEAL: Overlay = Overlay {
     // `crm.deal.fields`: `LOCATION_ID` (location).
     extra: || vec![FieldSpec::new("LOCATION_ID", FieldType::String)],
     row_view: None,
-    meta: meta::DEAL,
 };
 
 const LEAD: Overlay = Overlay {
@@ -210,7 +208,6 @@ const LEAD: Overlay = Overlay {
     ],
     extra: Vec::new,
     row_view: None,
-    meta: meta::LEAD,
 };
 
 const CONTACT: Overlay = Overlay {
@@ -229,7 +226,6 @@ const CONTACT: Overlay = Overlay {
     // `crm.contact.fields`: `PHOTO` (file), `FACE_ID` (integer).
     extra: || vec![file("PHOTO"), FieldSpec::new("FACE_ID", FieldType::Int)],
     row_view: None,
-    meta: meta::CONTACT,
 };
 
 const COMPANY: Overlay = Overlay {
@@ -250,7 +246,6 @@ const COMPANY: Overlay = Overlay {
     // `crm.company.fields`: `LOGO` (file).
     extra: || vec![file("LOGO")],
     row_view: None,
-    meta: meta::COMPANY,
 };
 
 /// `tasks.task.*`: UPPER request keys, camelCase responses with string numbers, `{"task": ...}`
@@ -359,7 +354,6 @@ const TASK: Overlay = Overlay {
         fields
     },
     row_view: Some(crate::task_view::TASK),
-    meta: &[],
 };
 
 /// `crm.category.*`: the pipelines of one `entityTypeId` (`crm.category.list` answers them all
@@ -387,7 +381,6 @@ const CATEGORY: Overlay = Overlay {
     ]],
     extra: Vec::new,
     row_view: None,
-    meta: &[],
 };
 
 /// The pipeline an object type starts with: id 0 for the legacy types (deals, contacts,
@@ -432,5 +425,4 @@ pub(crate) const ITEM: Overlay = Overlay {
     // Set per type by `crm.type.add`.
     extra: || vec![FieldSpec::new("ENTITY_TYPE_ID", FieldType::Int).read_only()],
     row_view: None,
-    meta: &[],
 };
