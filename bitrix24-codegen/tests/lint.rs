@@ -100,3 +100,41 @@ fn enum_values_make_identifiers() {
     }
     assert!(!e.contains("values.B") && !e.contains("values.-"), "{e}");
 }
+
+#[test]
+fn adds_and_updates_take_the_entity_their_family_reads() {
+    let entity = "[entity.Deal]\ndoc = \"x\"\nfields = { ID = \"id\", TITLE = \"string\" }\n";
+    let get = method(
+        "crm.deal.get",
+        "response = \"entity:Deal\"\nparams.id = \"id\"",
+    );
+    let write = |name: &str, fields: &str| {
+        method(
+            name,
+            &format!(
+                "response = \"id\"\nparams.fields = {{ type = \"{fields}\", required = true }}"
+            ),
+        )
+    };
+    let untyped = format!(
+        "{entity}{get}{}{}",
+        write("crm.deal.add", "object"),
+        write("crm.deal.update", "object")
+    );
+    let e = lint_text(&untyped, &[]);
+    for name in ["crm.deal.add", "crm.deal.update"] {
+        let x = format!(
+            "method `{name}`: field `params.fields`: `fields` is an untyped `object`, but this \
+             family's records are the entity `Deal`: take `entity:Deal`"
+        );
+        assert!(e.contains(&x), "expected `{x}` in:\n{e}");
+    }
+    let typed = format!(
+        "{entity}{get}{}{}",
+        write("crm.deal.add", "entity:Deal"),
+        write("crm.deal.update", "entity:Deal")
+    );
+    assert_eq!(lint_text(&typed, &[]), "");
+    // A family whose reads answer no entity has nothing to take.
+    assert_eq!(lint_text(&write("x.epic.add", "object"), &[]), "");
+}

@@ -1,17 +1,38 @@
 //! The rules `bitrix24-codegen check` adds to [`validate`](super::validate): an untyped answer
-//! says why, a method that takes the page offset declares its pagination, and every enum value
-//! makes a Rust variant. They run in `check` (and `coverage`), not in the build script, because
+//! says why, a method that takes the page offset declares its pagination, an add or update takes
+//! the entity its family's reads answer, and every enum value makes a Rust variant. They run in `check` (and `coverage`), not in the build script, because
 //! the specs written before them carry untyped answers that the coverage report records
 //! (`references/coverage.md`): those are the known debt, and only they are let through.
 
 use std::collections::BTreeSet;
 
-use super::model::{Spec, SpecError};
+use super::model::{MethodSpec, Spec, SpecError};
 use super::types::{Pagination, Response, Ty};
 
 /// Whether a response is an untyped `value` (as a whole, or the rows or entries it holds).
 pub fn is_untyped(r: &Response) -> bool {
     matches!(r.ty(), Ty::Value)
+}
+
+/// The entity an `add`/`update` method's `fields` should take when it takes an untyped `object`:
+/// the one its family's `get` or `list` answers (`crm.deal.add` beside a `crm.deal.get` answering
+/// `Deal`), in the same spec.
+fn untyped_entity_fields<'s>(s: &'s Spec, m: &MethodSpec) -> Option<&'s str> {
+    let (family, verb) = m.name.rsplit_once('.')?;
+    if !matches!(verb, "add" | "update") {
+        return None;
+    }
+    let fields = m.params.iter().find(|p| p.name == "fields")?;
+    if fields.ty != Ty::Object {
+        return None;
+    }
+    let reads = if m.v3_only { &s.v3_methods } else { &s.methods };
+    ["get", "list"].iter().find_map(|read| {
+        match reads.get(&format!("{family}.{read}"))?.response.ty() {
+            Ty::Entity(e) => Some(e.as_str()),
+            _ => None,
+        }
+    })
 }
 
 /// Checks every method and enum of `specs`. `untyped_debt` holds the (lowercase) names of methods
@@ -53,6 +74,16 @@ pub fn lint(specs: &[Spec], untyped_debt: &BTreeSet<String>) -> Vec<SpecError> {
                     "empty: say how and why the spec differs from its docs page".into(),
                 );
             }
+            if let Some(entity) = untyped_entity_fields(s, m) {
+                fail(
+                    "params.fields",
+                    format!(
+                        "`fields` is an untyped `object`, but this family's records are the \
+                         entity `{entity}`: take `entity:{entity}` (its setters, user fields and \
+                         `From<Map>` for untyped data)"
+                    ),
+                );
+            }
             let pages = m.params.iter().any(|p| p.name == "start");
             if pages && m.pagination == Pagination::None && !debt {
                 fail(
@@ -82,7 +113,8 @@ pub fn lint(specs: &[Spec], untyped_debt: &BTreeSet<String>) -> Vec<SpecError> {
                 // loses them (`Größe` -> `GrE`), and a value of punctuation alone names nothing.
                 if !label.is_ascii() {
                     errs.push(fail(format!(
-                        "the label `{label}` is not ASCII: the Rust variant would drop its other                          letters (`{}`); write the label in ASCII words",
+                        "the label `{label}` is not ASCII: the Rust variant would drop its other \
+                         letters (`{}`); write the label in ASCII words",
                         crate::naming::enum_variant(wire, label)
                     )));
                 }
@@ -90,7 +122,8 @@ pub fn lint(specs: &[Spec], untyped_debt: &BTreeSet<String>) -> Vec<SpecError> {
                     .starts_with(|c: char| c.is_ascii_alphabetic());
                 if !label_names && !wire.chars().any(|c| c.is_ascii_alphanumeric()) {
                     errs.push(fail(format!(
-                        "neither the value `{wire}` nor its label `{label}` has a letter or digit                          to name the Rust variant: give a label in words"
+                        "neither the value `{wire}` nor its label `{label}` has a letter or digit \
+                         to name the Rust variant: give a label in words"
                     )));
                 }
             }
