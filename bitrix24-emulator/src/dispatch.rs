@@ -7,8 +7,8 @@ use crate::crud::family_call;
 use crate::entity::View;
 use crate::events;
 use crate::handlers::{
-    catalog_documents, crm, crm_links, departments, disk, im, lists, product_rows, sonet, system,
-    task_elapsed, users,
+    ai_engine, app_entity, catalog_documents, crm, crm_links, departments, disk, im, lists,
+    product_rows, sale_delivery, sonet, system, task_elapsed, timeman, users,
 };
 use crate::metering;
 use crate::routes::{Route, Scope};
@@ -40,6 +40,10 @@ pub(crate) fn routes() -> impl Iterator<Item = &'static Route> {
         product_rows::ROUTES,
         catalog_documents::ROUTES,
         lists::ROUTES,
+        sale_delivery::ROUTES,
+        timeman::ROUTES,
+        ai_engine::ROUTES,
+        app_entity::ROUTES,
         crate::stage_history::ROUTES,
     ]
     .into_iter()

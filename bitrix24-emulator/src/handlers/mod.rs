@@ -4,6 +4,8 @@
 //! (`product_rows`), inventory documents (`catalog_documents`) and task time records (`task_elapsed`). Each file has a `ROUTES` table; `dispatch`
 //! runs them. Helpers they share are in [`common`].
 
+pub(crate) mod ai_engine;
+pub(crate) mod app_entity;
 pub(crate) mod catalog_documents;
 pub(crate) mod common;
 pub(crate) mod crm;
@@ -13,7 +15,10 @@ pub(crate) mod disk;
 pub(crate) mod im;
 pub(crate) mod lists;
 pub(crate) mod product_rows;
+pub(crate) mod sale_delivery;
+pub(crate) mod side;
 pub(crate) mod sonet;
 pub(crate) mod system;
 pub(crate) mod task_elapsed;
+pub(crate) mod timeman;
 pub(crate) mod users;
