@@ -2,6 +2,7 @@
 //! (what `tools/list` shows) and the strict check of what a client sends (unknown names,
 //! wrong types and missing arguments are refused before anything runs).
 
+use bitrix24::error::json_kind;
 use serde_json::{Map, Value, json};
 
 /// The JSON type of one argument.
@@ -94,7 +95,7 @@ impl Arg {
                 "`{}` must be {}, got {}",
                 self.name,
                 self.kind.noun(),
-                json_type(v)
+                json_kind(v)
             ))
         }
     }
@@ -109,18 +110,6 @@ impl Kind {
             Kind::Object => "a JSON object",
             Kind::StrList => "an array of strings",
         }
-    }
-}
-
-/// The JSON type of `v`, for messages.
-pub fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

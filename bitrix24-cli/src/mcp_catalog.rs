@@ -7,7 +7,8 @@ use bitrix24::catalog::{self, MethodInfo, ParamInfo};
 use bitrix24::policy::{Policy, normalize_method};
 use serde_json::{Value, json};
 
-use crate::mcp_args::{Given, json_type};
+use crate::mcp_args::Given;
+use bitrix24::error::json_kind;
 
 /// The method's entry, or a message saying how to find one.
 pub fn lookup(method: &str) -> Result<&'static MethodInfo, String> {
@@ -163,7 +164,7 @@ pub fn check_params(method: &str, params: &Value) -> Result<Vec<String>, String>
                 return Err(format!(
                     "{method}: parameter `{k}` takes {}, got {}",
                     p.ty,
-                    json_type(v)
+                    json_kind(v)
                 ));
             }
             Some(_) => {}

@@ -660,6 +660,27 @@ impl Error {
     }
 }
 
+/// What kind of JSON value `v` is, in the words of this crate's error messages: `null`,
+/// `a boolean`, `a number`, `a string`, `an array` or `an object`. Tools that check JSON
+/// before it reaches the client (the `b24` CLI's MCP arguments) use it to word their own
+/// refusals the same way.
+///
+/// ```
+/// assert_eq!(bitrix24::error::json_kind(&serde_json::json!([1])), "an array");
+/// assert_eq!(bitrix24::error::json_kind(&serde_json::json!({})), "an object");
+/// ```
+pub fn json_kind(v: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 fn summarize_reqwest(e: &reqwest::Error) -> &'static str {
     if e.is_timeout() {
         "timed out"

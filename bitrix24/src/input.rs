@@ -30,17 +30,8 @@ pub(crate) fn validate_method_name(name: &str) -> Result<(), Error> {
     }
 }
 
-/// What kind of JSON value `v` is, for messages (`a string`, `an array`).
-pub(crate) fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+/// What kind of JSON value a value is, for messages (one wording crate-wide).
+pub(crate) use crate::error::json_kind;
 
 /// Serializes a call's params and checks they form a JSON object; `null` (`()`, a unit
 /// struct, `Value::Null`) means no params. `method` names the call in errors.
