@@ -5,12 +5,15 @@
 //! independent requests concurrently under the limiter, and hands back each command's typed
 //! result or its own error.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::StreamExt;
+use serde::ser::Error as _;
 use serde_json::Value;
 
 use crate::batch_results::BatchPayload;
@@ -93,32 +96,74 @@ impl BatchRef {
 /// # Ok(()) }
 /// ```
 ///
-/// Outside the batch that made it, a handle means nothing: the portal would receive the text
-/// `$result[key]` and refuse it.
+/// A handle means its command only in the batch that made it, so anywhere else the request is
+/// refused before sending ([`Error::InvalidInput`]): in a plain `send` the portal would get the
+/// text `$result[c0]`, and in another batch it would read that batch's own `c0`. Pass the id
+/// itself there (`results.get(&added)?`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Id(IdValue);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum IdValue {
     Number(u64),
-    Result(BatchRef),
+    /// `$result[key]` of the batch numbered `batch` (`None`: a handle made by
+    /// [`BatchHandle::new`], valid in any batch).
+    Result {
+        key: String,
+        batch: Option<u64>,
+    },
 }
+
+thread_local! {
+    /// The number of the batch whose command is being serialized on this thread
+    /// ([`Batch::add_linked`]), for the handles an [`Id`] may hold.
+    static BUILDING: Cell<Option<u64>> = const { Cell::new(None) };
+}
+
+/// Marks this thread as serializing a command of batch `serial` until dropped.
+struct Building(Option<u64>);
+
+impl Building {
+    fn enter(serial: u64) -> Self {
+        Building(BUILDING.replace(Some(serial)))
+    }
+}
+
+impl Drop for Building {
+    fn drop(&mut self) {
+        BUILDING.set(self.0);
+    }
+}
+
+/// Numbers the batches of this process, so a handle knows which one made it.
+static NEXT_BATCH: AtomicU64 = AtomicU64::new(0);
 
 impl Id {
     /// The id, when it is a number (not a batch reference).
     pub fn number(&self) -> Option<u64> {
         match &self.0 {
             IdValue::Number(n) => Some(*n),
-            IdValue::Result(_) => None,
+            IdValue::Result { .. } => None,
         }
     }
 }
 
 impl serde::Serialize for Id {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match &self.0 {
-            IdValue::Number(n) => serializer.serialize_u64(*n),
-            IdValue::Result(r) => serializer.serialize_str(r.as_str()),
+        let (key, made_by) = match &self.0 {
+            IdValue::Number(n) => return serializer.serialize_u64(*n),
+            IdValue::Result { key, batch } => (key, *batch),
+        };
+        match (BUILDING.get(), made_by) {
+            (None, _) => Err(S::Error::custom(format!(
+                "the id is the handle of batch command `{key}`, which means something only inside the batch that made it; pass the id itself (`results.get(&handle)?`) outside that batch"
+            ))),
+            (Some(building), Some(made_by)) if building != made_by => {
+                Err(S::Error::custom(format!(
+                    "the id is the handle of command `{key}` of another batch; here `$result[{key}]` would read this batch's own `{key}`: pass the id itself (`results.get(&handle)?`)"
+                )))
+            }
+            _ => serializer.serialize_str(BatchRef::result(key).as_str()),
         }
     }
 }
@@ -143,7 +188,10 @@ impl IdArg for Id {
 
 impl IdArg for &BatchHandle<u64> {
     fn into_id(self) -> Id {
-        Id(IdValue::Result(BatchRef::result(self.key())))
+        Id(IdValue::Result {
+            key: self.key().to_owned(),
+            batch: self.batch(),
+        })
     }
 }
 
@@ -211,6 +259,8 @@ pub(crate) struct Command {
 #[must_use]
 pub struct Batch<'c> {
     client: &'c Client,
+    /// This batch's number ([`NEXT_BATCH`]), carried by its handles.
+    serial: u64,
     commands: Vec<Command>,
     index: HashMap<String, usize>,
     halt: bool,
@@ -230,6 +280,7 @@ impl Client {
     pub fn batch(&self) -> Batch<'_> {
         Batch {
             client: self,
+            serial: NEXT_BATCH.fetch_add(1, Ordering::Relaxed),
             commands: Vec::new(),
             index: HashMap::new(),
             halt: false,
@@ -322,9 +373,12 @@ impl Batch<'_> {
     ) -> Result<BatchHandle<M::Response>, Error> {
         let links: Vec<(&str, BatchRef)> = links.into_iter().collect();
         check_link_keys(M::NAME, &links)?;
-        let params = input::method_params(method)?;
+        let params = {
+            let _building = Building::enter(self.serial);
+            input::method_params(method)?
+        };
         self.push(key, M::NAME, M::IDEMPOTENT, &params, &links)?;
-        Ok(BatchHandle::for_method::<M>(key))
+        Ok(BatchHandle::for_method::<M>(key, self.serial))
     }
 
     /// Adds an untyped command (a method without a typed binding).

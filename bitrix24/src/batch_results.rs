@@ -19,6 +19,9 @@ use crate::response::{ItemsSeed, Response, TimeInfo};
 /// Identifies a command in a [`Batch`](crate::Batch) and the type of its result.
 pub struct BatchHandle<T> {
     key: String,
+    /// The batch that made the handle (`None` for [`BatchHandle::new`]): its `$result[key]`
+    /// means that batch's command, so an id parameter refuses it anywhere else.
+    batch: Option<u64>,
     marker: PhantomData<fn() -> T>,
     /// How [`BatchResults::get`] decodes the result: the method's `decode_response` for a
     /// handle from [`Batch::add`](crate::Batch::add), the type's own `Deserialize` when `None`.
@@ -45,16 +48,18 @@ impl<T> BatchHandle<T> {
     pub fn new(key: impl Into<String>) -> Self {
         BatchHandle {
             key: key.into(),
+            batch: None,
             marker: PhantomData,
             decode: None,
         }
     }
 
-    /// The handle of a command of `M` under `key`: its result decodes with
-    /// `M::decode_response`.
-    pub(crate) fn for_method<M: Method<Response = T>>(key: &str) -> Self {
+    /// The handle of a command of `M` under `key` of the batch numbered `batch`: its result
+    /// decodes with `M::decode_response`.
+    pub(crate) fn for_method<M: Method<Response = T>>(key: &str, batch: u64) -> Self {
         BatchHandle {
             key: key.to_owned(),
+            batch: Some(batch),
             marker: PhantomData,
             decode: Some(decode_command::<M>),
         }
@@ -64,12 +69,18 @@ impl<T> BatchHandle<T> {
     pub fn key(&self) -> &str {
         &self.key
     }
+
+    /// The number of the batch that made the handle, if a batch did.
+    pub(crate) fn batch(&self) -> Option<u64> {
+        self.batch
+    }
 }
 
 impl<T> Clone for BatchHandle<T> {
     fn clone(&self) -> Self {
         BatchHandle {
             key: self.key.clone(),
+            batch: self.batch,
             marker: PhantomData,
             decode: self.decode,
         }

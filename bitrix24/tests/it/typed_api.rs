@@ -5,8 +5,8 @@ use bitrix24::Error;
 use bitrix24::filter::Order;
 use bitrix24::packs::core::{
     Company, Contact, CrmCompanyAdd, CrmCompanyGet, CrmCompanyUpdate, CrmContactAdd, CrmContactGet,
-    CrmDealAdd, CrmDealGet, CrmDealList, CrmLeadAdd, CrmLeadList, CrmLeadUpdate, Deal, Lead,
-    StageSemantic,
+    CrmDealAdd, CrmDealGet, CrmDealList, CrmDealUpdate, CrmLeadAdd, CrmLeadList, CrmLeadUpdate,
+    Deal, Lead, StageSemantic,
 };
 use futures::TryStreamExt;
 use serde_json::json;
@@ -212,6 +212,54 @@ async fn batch_handles_link_into_id_parameters() {
         .unwrap();
 }
 
+#[tokio::test]
+async fn a_batch_handle_is_refused_outside_its_batch() {
+    let emu = portal().await;
+    let c = hook_client(&emu.webhook_url());
+    let mut first = c.batch();
+    let added = first
+        .add(&CrmDealAdd::new(Deal::new().title("First")))
+        .unwrap();
+    let first_id = first.send().await.unwrap().get(&added).unwrap();
+
+    // In another batch `$result[c0]` would read that batch's own `c0`: the other deal.
+    let mut second = c.batch();
+    second
+        .add(&CrmDealAdd::new(Deal::new().title("Second")))
+        .unwrap();
+    let e = second
+        .add(&CrmDealUpdate::new(&added, Deal::new().comments("lost")))
+        .unwrap_err();
+    let message = invalid_input(&e, "crm.deal.update");
+    assert!(
+        message.contains("command `c0` of another batch"),
+        "{message}"
+    );
+    assert_eq!(second.len(), 1, "the refused command is not in the batch");
+
+    // A plain call would send the text `$result[c0]` as the id.
+    let e = c.send(&CrmDealGet::new(&added)).await.unwrap_err();
+    let message = invalid_input(&e, "crm.deal.get");
+    assert!(
+        message.contains("only inside the batch that made it"),
+        "{message}"
+    );
+
+    // The id itself works anywhere, and the first deal was never touched.
+    let deal = c.send(&CrmDealGet::new(first_id)).await.unwrap();
+    assert_eq!(
+        (deal.title.as_deref(), deal.comments),
+        (Some("First"), None)
+    );
+}
+
+fn invalid_input<'e>(e: &'e Error, expected: &str) -> &'e str {
+    match e {
+        Error::InvalidInput { method, message } if method == expected => message,
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn crm_user_field_methods_are_typed() {
     use bitrix24::packs::core::{CrmDealUserfieldAdd, CrmDealUserfieldList, CrmUserField};
@@ -261,7 +309,7 @@ fn task_priority_status_and_mark_are_the_documented_enums() {
 async fn task_add_and_update_take_upper_snake_task_fields() {
     use bitrix24::DateTime;
     use bitrix24::packs::core::{
-        TaskFields, TaskPriority, TasksTaskAdd, TasksTaskGet, TasksTaskUpdate,
+        TaskFields, TaskPriority, TasksTaskAddV2, TasksTaskGetV2, TasksTaskUpdateV2,
     };
     let fields = TaskFields::new()
         .title("Call the supplier")
@@ -271,7 +319,7 @@ async fn task_add_and_update_take_upper_snake_task_fields() {
         .auditors([1])
         .task_control(true);
     // The wire keys are the UPPER_SNAKE ones tasks.task.add documents, not the camelCase answer.
-    let body = serde_json::to_value(TasksTaskAdd::new(fields.clone())).unwrap();
+    let body = serde_json::to_value(TasksTaskAddV2::new(fields.clone())).unwrap();
     assert_eq!(
         body,
         json!({"fields": {"TITLE": "Call the supplier", "RESPONSIBLE_ID": 1, "PRIORITY": "2",
@@ -280,16 +328,16 @@ async fn task_add_and_update_take_upper_snake_task_fields() {
 
     let emu = portal().await;
     let c = hook_client(&emu.webhook_url());
-    let added = c.send(&TasksTaskAdd::new(fields)).await.unwrap().task;
+    let added = c.send(&TasksTaskAddV2::new(fields)).await.unwrap().task;
     let id = added.id.expect("the added task has an id");
     assert_eq!(added.title.as_deref(), Some("Call the supplier"));
-    let update = TasksTaskUpdate::new(id, TaskFields::new().title("Call the supplier again"));
+    let update = TasksTaskUpdateV2::new(id, TaskFields::new().title("Call the supplier again"));
     assert_eq!(
         serde_json::to_value(&update).unwrap()["fields"],
         json!({"TITLE": "Call the supplier again"})
     );
     c.send(&update).await.unwrap();
-    let task = c.send(&TasksTaskGet::new(id)).await.unwrap().task;
+    let task = c.send(&TasksTaskGetV2::new(id)).await.unwrap().task;
     assert_eq!(task.title.as_deref(), Some("Call the supplier again"));
     assert_eq!(task.responsible_id, Some(1));
     assert_eq!(task.priority, Some(TaskPriority::High));
@@ -308,12 +356,12 @@ async fn task_add_and_update_take_upper_snake_task_fields() {
 
     // Untyped data still goes in, under the same keys.
     let untyped = json!({"TITLE": "From a map"}).as_object().unwrap().clone();
-    let task = c.send(&TasksTaskAdd::new(untyped)).await.unwrap().task;
+    let task = c.send(&TasksTaskAddV2::new(untyped)).await.unwrap().task;
     assert_eq!(task.title.as_deref(), Some("From a map"));
     // UF_* fields (the CRM binding `UF_CRM_TASK`) go through `set_uf`, read back camelCase.
     let mut bound = TaskFields::new().title("Bound to a deal");
     bound.set_uf("UF_CRM_TASK", ["D_10"]).unwrap();
-    let task = c.send(&TasksTaskAdd::new(bound)).await.unwrap().task;
+    let task = c.send(&TasksTaskAddV2::new(bound)).await.unwrap().task;
     assert_eq!(task.extra.get("ufCrmTask"), Some(&json!(["D_10"])));
     let e = TaskFields::try_from(json!({"RESPONSIBLE_ID": {"x": 1}})).unwrap_err();
     assert!(e.to_string().contains("RESPONSIBLE_ID"), "{e}");
