@@ -21,6 +21,8 @@
 //! - [`OfflineWorker`]: `event.offline.get` (`clear=0`) -> handler -> persisted outcome ->
 //!   `event.offline.error` / `event.offline.clear`, at least once, with retries, a dead-letter
 //!   queue, a circuit breaker and graceful shutdown.
+//! - [`TenantWorkers`]: one [`OfflineWorker`] per stored tenant, each with its own tokens;
+//!   one tenant's failure or open breaker does not hold up the others.
 //!
 //! ```
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -75,8 +77,8 @@ pub use store::{
     QueueKey, Recorded, StoreError, StoreFuture, Tenant, TenantStore,
 };
 pub use worker::{
-    OfflineDelivery, OfflineHandler, OfflineWorker, WorkerConfig, WorkerError, WorkerStats,
-    shutdown_signal, with_connector,
+    OfflineDelivery, OfflineHandler, OfflineWorker, TenantResults, TenantWorkers, WorkerConfig,
+    WorkerError, WorkerStats, shutdown_signal, with_connector,
 };
 
 /// A client for a stored tenant: its tokens, and a token store bound to its `member_id`, so

@@ -121,6 +121,8 @@ pub trait TenantStore: Send + Sync + 'static {
     ) -> StoreFuture<'a, ()>;
     /// The tenant's stored tokens.
     fn tokens<'a>(&'a self, member_id: &'a str) -> StoreFuture<'a, Option<OAuthTokens>>;
+    /// The `member_id`s of every stored tenant, in order.
+    fn member_ids(&self) -> StoreFuture<'_, Vec<String>>;
     /// Deletes the tenant's secrets (tokens, `application_token`) and its worker state; whether
     /// a tenant was there. Inbox and dead letters (which hold no secrets) stay.
     fn purge_tenant<'a>(&'a self, member_id: &'a str) -> StoreFuture<'a, bool>;
@@ -494,6 +496,14 @@ impl TenantStore for MemoryStore {
 
     fn tokens<'a>(&'a self, member_id: &'a str) -> StoreFuture<'a, Option<OAuthTokens>> {
         ready(self.with(|s| s.tokens.get(member_id).cloned()))
+    }
+
+    fn member_ids(&self) -> StoreFuture<'_, Vec<String>> {
+        ready(self.with(|s| {
+            let mut ids: Vec<String> = s.tenants.keys().cloned().collect();
+            ids.sort();
+            ids
+        }))
     }
 
     fn purge_tenant<'a>(&'a self, member_id: &'a str) -> StoreFuture<'a, bool> {

@@ -8,4 +8,5 @@ mod online;
 mod refresh;
 mod replay;
 mod support;
+mod tenants;
 mod worker;

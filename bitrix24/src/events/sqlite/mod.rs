@@ -459,6 +459,29 @@ impl TenantStore for SqliteStore {
         self.boxed(move |c| read_tokens(c, &member))
     }
 
+    fn member_ids(&self) -> StoreFuture<'_, Vec<String>> {
+        self.boxed(|c| {
+            let mut stmt = c
+                .prepare("SELECT member_id FROM tenants ORDER BY member_id")
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(backend)?;
+            let mut ids = Vec::new();
+            for row in rows {
+                match row.map_err(|e| read_error("tenants", "member_id", e)) {
+                    Ok(id) => ids.push(id),
+                    // One unreadable key does not hide the other tenants.
+                    Err(e @ StoreError::Corrupt { .. }) => {
+                        tracing::warn!(error = %e, "skipping a corrupt tenant row");
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(ids)
+        })
+    }
+
     fn purge_tenant<'a>(&'a self, member_id: &'a str) -> StoreFuture<'a, bool> {
         let member = member_id.to_owned();
         self.boxed(move |c| {

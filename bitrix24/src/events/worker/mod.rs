@@ -77,8 +77,10 @@ use crate::packs::core::{
     EventOfflineClear, EventOfflineError, EventOfflineGet, EventOfflineList, OfflineEventBatch,
 };
 
+mod tenants;
 mod types;
 
+pub use tenants::{TenantResults, TenantWorkers};
 pub use types::{
     OfflineDelivery, OfflineHandler, WorkerConfig, WorkerError, WorkerStats, shutdown_signal,
     with_connector,
@@ -249,10 +251,20 @@ impl OfflineWorker {
         member_id: impl Into<String>,
         handler: impl OfflineHandler,
     ) -> Self {
+        Self::shared(client, store, member_id, Arc::new(handler))
+    }
+
+    /// [`OfflineWorker::new`] with a handler shared by several workers.
+    pub(crate) fn shared(
+        client: Client,
+        store: Arc<dyn OfflineStore>,
+        member_id: impl Into<String>,
+        handler: Arc<dyn OfflineHandler>,
+    ) -> Self {
         OfflineWorker {
             client,
             store,
-            handler: Arc::new(handler),
+            handler,
             queue: QueueKey {
                 member_id: member_id.into(),
                 connector: String::new(),

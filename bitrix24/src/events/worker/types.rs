@@ -128,6 +128,9 @@ pub enum WorkerError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The worker's task panicked or was cancelled ([`super::TenantWorkers`]).
+    #[error("worker task failed: {0}")]
+    Task(String),
 }
 
 /// `params` with `auth_connector` set: for the handler's own writes, so the portal does not

@@ -1,0 +1,138 @@
+//! Several tenants in one store, drained side by side by `TenantWorkers`: each queue with its own
+//! tokens, one tenant's failing portal (breaker open) or revoked tokens (fatal) holding up no
+//! other tenant.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bitrix24::events::{OfflineDelivery, SqliteStore, TenantWorkers, WorkerConfig, WorkerError};
+use bitrix24::{Client, RetryPolicy};
+use bitrix24_emulator::{Faults, RunningEmulator};
+
+use crate::support::{app_of, client, install, portal, temp_db};
+use crate::worker::fill;
+
+type Seen = Arc<Mutex<HashMap<String, u64>>>;
+
+fn seen_of(seen: &Seen, member_id: &str) -> u64 {
+    seen.lock().unwrap().get(member_id).copied().unwrap_or(0)
+}
+
+/// Waits up to 20 s for `done`.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A portal installed as a tenant of `store`, its offline queue filled with `n` records.
+async fn tenant_with_queue(
+    store: &SqliteStore,
+    n: u64,
+) -> (RunningEmulator, bitrix24_emulator::OAuthApp) {
+    let emu = portal().await;
+    let a = install(store, &emu).await;
+    let c: Client = client(store, &a).await;
+    fill(&c, &emu, n).await;
+    (emu, a)
+}
+
+#[tokio::test]
+async fn each_tenant_is_drained_with_its_own_tokens_and_failures_stay_with_their_tenant() {
+    let n = 40;
+    let store = SqliteStore::open(temp_db("tenants-workers")).await.unwrap();
+    let (emu_a, a) = tenant_with_queue(&store, n).await;
+    let (emu_b, b) = tenant_with_queue(&store, n).await;
+    let (emu_c, c) = tenant_with_queue(&store, n).await;
+    // A's portal fails every request (its breaker opens); C's tokens are revoked (fatal).
+    emu_a.control().set_faults(Faults {
+        error_5xx_ratio: 1.0,
+        ..Faults::default()
+    });
+    emu_c.control().expire_access_tokens();
+    emu_c.control().revoke_refresh_tokens();
+
+    let seen: Seen = Arc::default();
+    let sink = Arc::clone(&seen);
+    let handler = move |d: OfflineDelivery| {
+        let sink = Arc::clone(&sink);
+        async move {
+            *sink.lock().unwrap().entry(d.member_id).or_default() += 1;
+            Ok(())
+        }
+    };
+    let mut cfg = WorkerConfig::default();
+    cfg.idle_poll = Duration::from_millis(50);
+    cfg.breaker_threshold = 2;
+    cfg.breaker_cooldown = Duration::from_millis(50);
+    // A local app: each portal issued its own client id and secret.
+    let apps: HashMap<String, bitrix24::OAuthApp> = [&a, &b, &c]
+        .into_iter()
+        .map(|x| (x.member_id.clone(), app_of(x)))
+        .collect();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let workers = TenantWorkers::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        app_of(&a),
+        handler,
+    )
+    .apps(move |member| apps[member].clone())
+    // No client-side retries: A's failures reach its worker (and its breaker) at once.
+    .clients(|_member| Client::builder().no_rate_limit().retry(RetryPolicy::none()))
+    .config(cfg)
+    .rescan(Duration::from_secs(3600));
+    let run = tokio::spawn(workers.run(async {
+        let _ = stop_rx.await;
+    }));
+
+    // B drains in full while A's portal is down.
+    until("B's queue", || {
+        seen_of(&seen, &b.member_id) == n && emu_b.control().offline_queue_len() == 0
+    })
+    .await;
+    assert_eq!(seen_of(&seen, &a.member_id), 0);
+    assert_eq!(emu_a.control().offline_queue_len() as u64, n);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A's portal recovers: its worker, still running, drains it.
+    emu_a.control().set_faults(Faults::default());
+    until("A's queue", || {
+        seen_of(&seen, &a.member_id) == n && emu_a.control().offline_queue_len() == 0
+    })
+    .await;
+    stop_tx.send(()).unwrap();
+    let results = tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .expect("the workers stopped")
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(results.len(), 3, "{results:?}");
+    let stats_a = results[&a.member_id].as_ref().unwrap();
+    let stats_b = results[&b.member_id].as_ref().unwrap();
+    assert_eq!((stats_a.processed, stats_b.processed), (n, n));
+    assert!(stats_a.breaker_opened >= 1, "{stats_a:?}");
+    assert_eq!(stats_b.breaker_opened, 0, "A's failures opened B's breaker");
+    assert!(
+        matches!(results[&c.member_id], Err(WorkerError::Fatal(_))),
+        "{:?}",
+        results[&c.member_id]
+    );
+    assert_eq!(seen_of(&seen, &c.member_id), 0);
+    assert_eq!(
+        emu_c.control().offline_queue_len() as u64,
+        n,
+        "C's queue is untouched"
+    );
+    println!(
+        "tenants: A {} records ({} requests, breaker opened {}), B {} records ({} requests), C fatal",
+        stats_a.processed,
+        stats_a.requests,
+        stats_a.breaker_opened,
+        stats_b.processed,
+        stats_b.requests
+    );
+}
