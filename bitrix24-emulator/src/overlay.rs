@@ -31,6 +31,8 @@ pub(crate) struct Overlay {
     pub entity: &'static str,
     /// Its method prefix (`crm.deal`).
     pub prefix: &'static str,
+    /// The CRM entity type id of a legacy CRM family (`2` for deals).
+    pub entity_type_id: Option<u32>,
     /// Family settings no spec carries (entity type id, flavor, number style, shapes the spec
     /// leaves as `value`).
     pub family: fn(&mut EntityFamily),
@@ -46,6 +48,9 @@ impl Overlay {
     /// Applies the overlay to a family built from the spec: settings, field rules, then the
     /// extra fields the spec does not have.
     pub(crate) fn apply(&self, fam: &mut EntityFamily) {
+        if self.entity_type_id.is_some() {
+            fam.entity_type_id = self.entity_type_id;
+        }
         (self.family)(fam);
         for f in &mut fam.fields {
             for (name, rule) in self.rules() {
@@ -88,37 +93,46 @@ fn val(v: impl Into<Value>) -> FieldDefault {
     FieldDefault::Value(v.into())
 }
 
+/// A legacy CRM family: its entity type id, field rules and the fields the spec lacks.
+const fn crm(
+    entity: &'static str,
+    prefix: &'static str,
+    entity_type_id: u32,
+    fields: &'static [Rules],
+    extra: fn() -> Vec<FieldSpec>,
+) -> Overlay {
+    Overlay {
+        entity,
+        prefix,
+        entity_type_id: Some(entity_type_id),
+        family: |_| {},
+        fields,
+        extra,
+        row_view: None,
+    }
+}
+
+/// Set to the caller on `add`, read-only afterwards (`CREATED_BY_ID`, `MOVED_BY`).
+fn by_caller(f: FieldSpec) -> FieldSpec {
+    f.default(FieldDefault::Caller).read_only()
+}
+
+/// Set to the time of the `add`, read-only afterwards (`DATE_CREATE`, `MOVED_TIME`).
+fn stamped(f: FieldSpec) -> FieldSpec {
+    f.default(FieldDefault::Now).read_only()
+}
+
 /// Who created and changed a CRM object, and when (`crm.item.*` names differ).
 const AUDIT: Rules = &[
     ("ASSIGNED_BY_ID", |f| {
         f.camel("assignedById").default(FieldDefault::Caller)
     }),
-    ("CREATED_BY_ID", |f| {
-        f.camel("createdBy")
-            .default(FieldDefault::Caller)
-            .read_only()
-    }),
-    ("MODIFY_BY_ID", |f| {
-        f.camel("updatedBy")
-            .default(FieldDefault::Caller)
-            .read_only()
-    }),
-    ("DATE_CREATE", |f| {
-        f.camel("createdTime")
-            .default(FieldDefault::Now)
-            .read_only()
-    }),
-    ("DATE_MODIFY", |f| {
-        f.camel("updatedTime")
-            .default(FieldDefault::Now)
-            .read_only()
-    }),
-    ("LAST_ACTIVITY_BY", |f| {
-        f.default(FieldDefault::Caller).read_only()
-    }),
-    ("LAST_ACTIVITY_TIME", |f| {
-        f.default(FieldDefault::Now).read_only()
-    }),
+    ("CREATED_BY_ID", |f| by_caller(f.camel("createdBy"))),
+    ("MODIFY_BY_ID", |f| by_caller(f.camel("updatedBy"))),
+    ("DATE_CREATE", |f| stamped(f.camel("createdTime"))),
+    ("DATE_MODIFY", |f| stamped(f.camel("updatedTime"))),
+    ("LAST_ACTIVITY_BY", by_caller),
+    ("LAST_ACTIVITY_TIME", stamped),
 ];
 
 /// A legacy date with no value, printed `""` (`crm.lead.get`: `"BIRTHDATE":""`, `"DATE_CLOSED":""`).
@@ -131,12 +145,14 @@ fn file(name: &str) -> FieldSpec {
     FieldSpec::new(name, FieldType::Json)
 }
 
-/// The last stage move of a deal or lead (set on `add`, read-only).
-const MOVED: Rules = &[
-    ("MOVED_BY_ID", |f| {
-        f.camel("movedBy").default(FieldDefault::Caller).read_only()
-    }),
-    ("MOVED_TIME", |f| f.default(FieldDefault::Now).read_only()),
+/// The amount and the last stage move of a deal or lead.
+const SALE: Rules = &[
+    ("CURRENCY_ID", |f| f.default(val("USD"))),
+    ("OPPORTUNITY", |f| f.default(val(0))),
+    ("IS_MANUAL_OPPORTUNITY", |f| f.default(val("N"))),
+    ("IS_RETURN_CUSTOMER", |f| f.default(val("N"))),
+    ("MOVED_BY_ID", |f| by_caller(f.camel("movedBy"))),
+    ("MOVED_TIME", stamped),
 ];
 
 /// The contact data of leads, contacts and companies: flags and multi-fields.
@@ -155,22 +171,18 @@ const COMMS: Rules = &[
     ("LINK", FieldSpec::multi),
 ];
 
-const DEAL: Overlay = Overlay {
-    entity: "Deal",
-    prefix: "crm.deal",
-    family: |f| f.entity_type_id = Some(2),
-    fields: &[
+const DEAL: Overlay = crm(
+    "Deal",
+    "crm.deal",
+    2,
+    &[
         &[
             ("CATEGORY_ID", |f| f.default(val(0))),
             ("STAGE_ID", |f| f.default(val("NEW"))),
             ("STAGE_SEMANTIC_ID", |f| f.default(val("P")).read_only()),
             ("IS_NEW", |f| f.default(val("Y"))),
             ("IS_RECURRING", |f| f.default(val("N"))),
-            ("IS_RETURN_CUSTOMER", |f| f.default(val("N"))),
             ("IS_REPEATED_APPROACH", |f| f.default(val("N"))),
-            ("CURRENCY_ID", |f| f.default(val("USD"))),
-            ("OPPORTUNITY", |f| f.default(val(0))),
-            ("IS_MANUAL_OPPORTUNITY", |f| f.default(val("N"))),
             ("TAX_VALUE", |f| f.default(val(0))),
             ("COMPANY_ID", |f| f.default(val(0))),
             ("CONTACT_IDS", |f| f.on_request()),
@@ -179,42 +191,36 @@ const DEAL: Overlay = Overlay {
             ("CLOSED", |f| f.default(val("N"))),
         ],
         AUDIT,
-        MOVED,
+        SALE,
     ],
     // `crm.deal.fields`: `LOCATION_ID` (location).
-    extra: || vec![FieldSpec::new("LOCATION_ID", FieldType::String)],
-    row_view: None,
-};
+    || vec![FieldSpec::new("LOCATION_ID", FieldType::String)],
+);
 
-const LEAD: Overlay = Overlay {
-    entity: "Lead",
-    prefix: "crm.lead",
-    family: |f| f.entity_type_id = Some(1),
-    fields: &[
+const LEAD: Overlay = crm(
+    "Lead",
+    "crm.lead",
+    1,
+    &[
         &[
             ("STATUS_ID", |f| f.camel("stageId").default(val("NEW"))),
             ("STATUS_SEMANTIC_ID", |f| f.default(val("P")).read_only()),
-            ("CURRENCY_ID", |f| f.default(val("USD"))),
-            ("OPPORTUNITY", |f| f.default(val(0))),
-            ("IS_MANUAL_OPPORTUNITY", |f| f.default(val("N"))),
-            ("IS_RETURN_CUSTOMER", |f| f.default(val("N"))),
             ("BIRTHDATE", empty_date),
             ("DATE_CLOSED", empty_date),
             ("CONTACT_IDS", |f| f.on_request()),
         ],
         COMMS,
         AUDIT,
-        MOVED,
+        SALE,
     ],
-    extra: Vec::new,
-    row_view: None,
-};
+    Vec::new,
+);
 
-const CONTACT: Overlay = Overlay {
-    entity: "Contact",
-    prefix: "crm.contact",
-    family: |f| f.entity_type_id = Some(3),
-    fields: &[
+const CONTACT: Overlay = crm(
+    "Contact",
+    "crm.contact",
+    3,
+    &[
         &[
             ("EXPORT", |f| f.default(val("Y"))),
             ("BIRTHDATE", empty_date),
@@ -224,15 +230,14 @@ const CONTACT: Overlay = Overlay {
         AUDIT,
     ],
     // `crm.contact.fields`: `PHOTO` (file), `FACE_ID` (integer).
-    extra: || vec![file("PHOTO"), FieldSpec::new("FACE_ID", FieldType::Int)],
-    row_view: None,
-};
+    || vec![file("PHOTO"), FieldSpec::new("FACE_ID", FieldType::Int)],
+);
 
-const COMPANY: Overlay = Overlay {
-    entity: "Company",
-    prefix: "crm.company",
-    family: |f| f.entity_type_id = Some(4),
-    fields: &[
+const COMPANY: Overlay = crm(
+    "Company",
+    "crm.company",
+    4,
+    &[
         &[
             ("COMPANY_TYPE", |f| f.camel("typeId")),
             ("CURRENCY_ID", |f| f.default(val("USD"))),
@@ -244,15 +249,15 @@ const COMPANY: Overlay = Overlay {
         AUDIT,
     ],
     // `crm.company.fields`: `LOGO` (file).
-    extra: || vec![file("LOGO")],
-    row_view: None,
-};
+    || vec![file("LOGO")],
+);
 
 /// `tasks.task.*`: UPPER request keys, camelCase responses with string numbers, `{"task": ...}`
 /// results, newest first.
 const TASK: Overlay = Overlay {
     entity: "Task",
     prefix: "tasks.task",
+    entity_type_id: None,
     family: |f| {
         f.flavor = Flavor::Tasks;
         f.numbers = NumberStyle::String;
@@ -267,7 +272,7 @@ const TASK: Overlay = Overlay {
         }),
         ("PRIORITY", |f| f.default(val(1))),
         ("CREATED_BY", |f| f.default(FieldDefault::Caller)),
-        ("CREATED_DATE", |f| f.default(FieldDefault::Now).read_only()),
+        ("CREATED_DATE", stamped),
         ("RESPONSIBLE_ID", |f| f.default(FieldDefault::Caller)),
         ("STATUS", |f| f.default(val(2))),
         ("ACCOMPLICES", |f| f.default(val(json!([])))),
@@ -289,12 +294,12 @@ const TASK: Overlay = Overlay {
             flag("NOT_VIEWED"),
             flag("REPLICATE"),
             int("STAGE_ID").default(val(0)),
-            int("CHANGED_BY").default(FieldDefault::Caller).read_only(),
-            dt("CHANGED_DATE").default(FieldDefault::Now).read_only(),
+            by_caller(int("CHANGED_BY")),
+            stamped(dt("CHANGED_DATE")),
             int("STATUS_CHANGED_BY"),
             int("CLOSED_BY"),
             dt("CLOSED_DATE"),
-            dt("ACTIVITY_DATE").default(FieldDefault::Now).read_only(),
+            stamped(dt("ACTIVITY_DATE")),
             dt("DATE_START"),
             dt("START_DATE_PLAN"),
             dt("END_DATE_PLAN"),
@@ -326,9 +331,7 @@ const TASK: Overlay = Overlay {
             fixed(flag("IS_PINNED"), json!("N")),
             fixed(flag("IS_PINNED_IN_GROUP"), json!("N")),
             int("FLOW_ID"),
-            dt("STATUS_CHANGED_DATE")
-                .default(FieldDefault::Now)
-                .read_only(),
+            stamped(dt("STATUS_CHANGED_DATE")),
             int("DURATION_PLAN"),
             FieldSpec::new("DURATION_TYPE", FieldType::String).default(val("days")),
             int("GROUP_ID").default(val(0)),
@@ -337,15 +340,12 @@ const TASK: Overlay = Overlay {
             // `tasks.task.add` (docs example): `"descriptionInBbcode":"Y"`, `"group":[]`,
             // `"checklist":[]`, and `"newCommentsCount":0` a native number among string ones.
             FieldSpec::new("DESCRIPTION_IN_BBCODE", FieldType::Char).default(val("Y")),
-            FieldSpec::new("GROUP", FieldType::Json)
-                .default(val(json!([])))
-                .read_only(),
-            FieldSpec::new("CHECKLIST", FieldType::Json)
-                .default(val(json!([])))
-                .read_only(),
-            FieldSpec::new("NEW_COMMENTS_COUNT", FieldType::Json)
-                .default(val(0))
-                .read_only(),
+            fixed(FieldSpec::new("GROUP", FieldType::Json), json!([])),
+            fixed(FieldSpec::new("CHECKLIST", FieldType::Json), json!([])),
+            fixed(
+                FieldSpec::new("NEW_COMMENTS_COUNT", FieldType::Json),
+                json!(0),
+            ),
         ];
         // A system user field answered only when selected (`tasks.task.get`).
         let mut mail = FieldSpec::new("UF_MAIL_MESSAGE", FieldType::Int).on_request();
@@ -363,6 +363,7 @@ const TASK: Overlay = Overlay {
 const CATEGORY: Overlay = Overlay {
     entity: "Category",
     prefix: "crm.category",
+    entity_type_id: None,
     family: |f| {
         f.partition = Some(Partition {
             param: "entityTypeId".into(),
@@ -398,29 +399,22 @@ fn default_category(entity_type_id: i64) -> (Option<i64>, Value) {
 pub(crate) const ITEM: Overlay = Overlay {
     entity: "Item",
     prefix: "crm.item",
+    entity_type_id: None,
     family: |_| {},
     fields: &[&[
         ("TITLE", |mut f| {
             f.title = "Name".into();
             f
         }),
-        ("CREATED_BY", |f| {
-            f.default(FieldDefault::Caller).read_only()
-        }),
-        ("UPDATED_BY", |f| {
-            f.default(FieldDefault::Caller).read_only()
-        }),
-        ("CREATED_TIME", |f| f.default(FieldDefault::Now).read_only()),
-        ("UPDATED_TIME", |f| f.default(FieldDefault::Now).read_only()),
+        ("CREATED_BY", by_caller),
+        ("UPDATED_BY", by_caller),
+        ("CREATED_TIME", stamped),
+        ("UPDATED_TIME", stamped),
         ("ASSIGNED_BY_ID", |f| f.default(FieldDefault::Caller)),
-        ("MOVED_BY", |f| f.default(FieldDefault::Caller).read_only()),
-        ("MOVED_TIME", |f| f.default(FieldDefault::Now).read_only()),
-        ("LAST_ACTIVITY_BY", |f| {
-            f.default(FieldDefault::Caller).read_only()
-        }),
-        ("LAST_ACTIVITY_TIME", |f| {
-            f.default(FieldDefault::Now).read_only()
-        }),
+        ("MOVED_BY", by_caller),
+        ("MOVED_TIME", stamped),
+        ("LAST_ACTIVITY_BY", by_caller),
+        ("LAST_ACTIVITY_TIME", stamped),
     ]],
     // Set per type by `crm.type.add`.
     extra: || vec![FieldSpec::new("ENTITY_TYPE_ID", FieldType::Int).read_only()],
