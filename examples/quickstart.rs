@@ -10,11 +10,11 @@
 //! ```
 
 use bitrix24::packs::core::{
-    CrmDealAdd, CrmDealDelete, CrmDealList, CrmDealUpdate, CrmLeadAdd, CrmLeadDelete, Deal,
-    EventBind, EventOfflineClear, EventOfflineGet, EventUnbind, Lead, UserCurrent,
+    CrmDealAdd, CrmDealDelete, CrmDealGet, CrmDealList, CrmDealUpdate, CrmLeadAdd, CrmLeadDelete,
+    Deal, EventBind, EventOfflineClear, EventOfflineGet, EventUnbind, Lead, UserCurrent,
 };
 use bitrix24::packs::diagnostics::ServerTime;
-use bitrix24::{Client, Decimal, Error};
+use bitrix24::{Client, Decimal, Error, OptionalExt};
 use bitrix24_emulator::{Emulator, Limits};
 use bitrix24_examples::app_client;
 use futures::TryStreamExt;
@@ -77,10 +77,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ids.len()
     );
 
-    // Stream them back: keyset pagination, 2,500 rows per request, bounded memory.
+    // How many match costs one request: the portal's `total`, no rows read.
     let list = CrmDealList::new()
         .select([Deal::ID, Deal::TITLE, Deal::OPPORTUNITY])
         .filter(Deal::filter().title_contains("Quickstart deal"));
+    let matching = client.count(&list).await?;
+    println!("4. {matching} deals match the filter (counted in one request)");
+
+    // Stream them back: keyset pagination, 2,500 rows per request, bounded memory.
     let mut stream = client.stream(&list);
     let mut count = 0;
     let mut sum = 0.0;
@@ -92,7 +96,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .and_then(Decimal::to_f64)
             .unwrap_or(0.0);
     }
-    println!("4. streamed {count} deals back, total opportunity {sum}");
+    assert_eq!(count, matching, "the stream reads every deal it counted");
+    println!("5. streamed {count} deals back, total opportunity {sum}");
 
     // Events: bind an offline handler, change a deal, drain the queue. Events need an OAuth
     // application (the emulator hands one out; on your portal a webhook gets an error here).
@@ -115,7 +120,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .send(&EventOfflineGet::new(0).limit(50).auth_connector(connector))
                 .await?;
             let events = taken.events.unwrap_or_default();
-            println!("5. offline queue: {} event(s) reserved", events.len());
+            println!("6. offline queue: {} event(s) reserved", events.len());
             for event in &events {
                 println!(
                     "   {} {}",
@@ -136,7 +141,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             client.send(&unbind).await?;
         }
         Err(e) => {
-            println!("5. events skipped: {e} (events need an OAuth application, not a webhook)");
+            println!("6. events skipped: {e} (events need an OAuth application, not a webhook)");
         }
     }
 
@@ -152,6 +157,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         "not every lead"
     };
-    println!("6. deleted {ok} deals and {leads_state}; done");
+    // A record that is not there is a value, not an error to match by its text.
+    let gone = client.send(&CrmDealGet::new(ids[0])).await.optional()?;
+    println!(
+        "7. deleted {ok} deals and {leads_state}; deal {} is {}; done",
+        ids[0],
+        if gone.is_none() {
+            "gone"
+        } else {
+            "still there"
+        }
+    );
     Ok(())
 }
