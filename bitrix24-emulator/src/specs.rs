@@ -101,6 +101,10 @@ const NOT_FOUND: &[(&str, &str, &str)] = &[
     ("tasks.api.scrum.sprint", "0", "Sprint not found"),
 ];
 
+/// Families whose `add` answers `{"id": <new id>}` (`biconnector-source-add.md`,
+/// `biconnector-connector-add.md`), where the spec's response is a plain `value`.
+const ADD_ANSWERS_ID_OBJECT: &[&str] = &["biconnector.source", "biconnector.connector"];
+
 const STANDARD: [&str; 6] = ["add", "get", "list", "update", "delete", "fields"];
 
 /// Maps a spec method's last segment to a standard action.
@@ -402,7 +406,11 @@ pub(crate) fn entity_family(
         } else {
             NumberStyle::Native
         },
-        add: shape_of(resp("add"), Shape::BareId),
+        add: if ADD_ANSWERS_ID_OBJECT.contains(&prefix) {
+            Shape::Wrapped("id".into(), Box::new(Shape::BareId))
+        } else {
+            shape_of(resp("add"), Shape::BareId)
+        },
         get: shape_of(resp("get"), Shape::Row),
         update: shape_of(resp("update"), Shape::True),
         delete: shape_of(resp("delete"), Shape::True),

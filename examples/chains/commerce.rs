@@ -2,9 +2,9 @@
 //! embedded emulator by `cargo test -p bitrix24-examples --test chains_commerce`.
 
 use bitrix24::packs::commerce::{
-    CatalogPriceAdd, CatalogPriceList, CatalogProductAdd, CatalogProductList,
-    CatalogProductUpdate, Order, Payment, Price, Product, SaleDeliveryAdd, SaleDeliveryGetlist,
-    SaleOrderAdd, SaleOrderGet, SaleOrderUpdate, SalePaymentAdd, SaleShipmentAdd, Shipment,
+    CatalogPriceAdd, CatalogPriceList, CatalogProductAdd, CatalogProductList, CatalogProductUpdate,
+    Order, Payment, Price, Product, SaleDeliveryAdd, SaleDeliveryGetlist, SaleOrderAdd,
+    SaleOrderGet, SaleOrderUpdate, SalePaymentAdd, SaleShipmentAdd, Shipment,
 };
 use bitrix24::{Client, Error};
 use bitrix24_examples::webhook_portal as portal;
