@@ -106,6 +106,7 @@ impl Emulator {
             specs_dir: None,
             company_name: "Company".to_string(),
             license: "en_project".to_string(),
+            rest_v3: true,
         }
     }
 }
@@ -124,6 +125,7 @@ pub struct EmulatorBuilder {
     specs_dir: Option<std::path::PathBuf>,
     company_name: String,
     license: String,
+    rest_v3: bool,
 }
 
 impl EmulatorBuilder {
@@ -216,6 +218,14 @@ impl EmulatorBuilder {
     #[must_use]
     pub fn license(mut self, license: &str) -> Self {
         self.license = license.to_string();
+        self
+    }
+
+    /// Whether the portal serves REST 3.0 (default yes). `false` is a portal whose methods are
+    /// all still v2: every `/rest/api/` call answers 404 `METHODNOTFOUNDEXCEPTION`.
+    #[must_use]
+    pub fn rest_v3(mut self, served: bool) -> Self {
+        self.rest_v3 = served;
         self
     }
 
@@ -397,6 +407,7 @@ impl EmulatorBuilder {
             dynamic: RwLock::new(Vec::new()),
             moved_to: Mutex::new(None),
             idempotency: crate::idempotency::Store::default(),
+            rest_v3: self.rest_v3,
         };
         if self.seed_deals > 0 {
             seed_deals(&inner, self.seed_deals);

@@ -310,6 +310,8 @@ pub(crate) struct Inner {
     pub moved_to: Mutex<Option<String>>,
     /// REST 3.0 answers kept under their `Idempotency-Key`.
     pub idempotency: crate::idempotency::Store,
+    /// Whether `/rest/api/` serves any method (`EmulatorBuilder::rest_v3`).
+    pub rest_v3: bool,
     /// The fields of a smart-process item (`specs::item_template`).
     pub item_template: EntityFamily,
     /// Smart-process families created by `crm.type.add`.

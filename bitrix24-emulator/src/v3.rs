@@ -125,7 +125,7 @@ pub(crate) fn handle(
         ));
     };
     let scope = served().find(|m| m.name == name).map(|m| m.scope);
-    if scope.is_none() && !DOCUMENTATION.contains(&name) {
+    if !inner.rest_v3 || (scope.is_none() && !DOCUMENTATION.contains(&name)) {
         return error_response(&err(
             404,
             "METHODNOTFOUNDEXCEPTION",

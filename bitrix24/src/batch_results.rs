@@ -313,12 +313,12 @@ impl BatchResults {
     /// `items`) when it has one; errors as [`BatchResults::get`].
     ///
     /// ```
-    /// use bitrix24::packs::core::TasksTaskList;
+    /// use bitrix24::packs::core::TasksTaskListV2;
     /// let body = br#"{"result":{"result":{"tasks":{"tasks":[{"id":"8017","title":"Call"}]}},
     ///     "result_error":[],"result_total":{"tasks":120},"result_next":{"tasks":50},
     ///     "result_time":[]},"time":{}}"#;
     /// let results = bitrix24::envelope::decode_batch(body)?;
-    /// let tasks = results.list_page::<TasksTaskList>("tasks")?;
+    /// let tasks = results.list_page::<TasksTaskListV2>("tasks")?;
     /// assert_eq!(tasks[0].id, Some(8017));
     /// # Ok::<(), bitrix24::Error>(())
     /// ```

@@ -45,9 +45,9 @@ pub fn decode_response<T: serde::de::DeserializeOwned>(
 /// and the JSON path.
 ///
 /// ```
-/// use bitrix24::packs::core::TasksTaskGetV3;
+/// use bitrix24::packs::core::TasksTaskGet;
 /// let body = br#"{"result":{"item":{"id":42,"title":"Prepare report"}},"time":{}}"#;
-/// let task = bitrix24::envelope::decode_typed::<TasksTaskGetV3>(200, body)?.result.item;
+/// let task = bitrix24::envelope::decode_typed::<TasksTaskGet>(200, body)?.result.item;
 /// assert_eq!(task.title.as_deref(), Some("Prepare report"));
 /// # Ok::<(), bitrix24::Error>(())
 /// ```
@@ -61,7 +61,7 @@ pub fn decode_typed<M: Method>(status: u16, body: &[u8]) -> Result<Response<M::R
 /// [`Error::Api`] naming the method.
 ///
 /// ```
-/// use bitrix24::packs::core::{CrmDealList, TasksTaskList};
+/// use bitrix24::packs::core::{CrmDealList, TasksTaskListV2};
 /// // The documented `crm.deal.list` answer (a page of rows, `next` when more remain).
 /// let body = br#"{"result":[{"ID":"37","TITLE":"[A] Deal","STAGE_ID":"C1:NEW","OPPORTUNITY":"19999.99"}],
 ///     "next":50,"total":120,"time":{"start":1721722262.960948,"finish":1721722262.985244}}"#;
@@ -71,7 +71,7 @@ pub fn decode_typed<M: Method>(status: u16, body: &[u8]) -> Result<Response<M::R
 ///
 /// // `tasks.task.list` wraps its rows under `tasks`.
 /// let body = br#"{"result":{"tasks":[{"id":"8017"}]},"total":1,"time":{}}"#;
-/// let page = bitrix24::envelope::decode_list_page::<TasksTaskList>(200, body)?;
+/// let page = bitrix24::envelope::decode_list_page::<TasksTaskListV2>(200, body)?;
 /// assert_eq!(page.result[0].id, Some(8017));
 /// # Ok::<(), bitrix24::Error>(())
 /// ```
@@ -166,7 +166,7 @@ mod tests {
     #[test]
     #[cfg(feature = "core")]
     fn a_list_page_decodes_for_its_method() {
-        use crate::packs::core::{CrmDealList as DealList, TasksTaskList as TaskList};
+        use crate::packs::core::{CrmDealList as DealList, TasksTaskListV2 as TaskList};
         let page = decode_list_page::<DealList>(200, br#"{"result":[],"total":0}"#).unwrap();
         assert!(page.result.is_empty());
         let page =

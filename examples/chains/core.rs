@@ -5,7 +5,7 @@
 use bitrix24::packs::core::{
     CrmDealAdd, CrmDealList, CrmDealUpdate, CrmLeadAdd, CrmLeadList, CrmLeadUpdate, Deal,
     EventBind, EventOfflineClear, EventOfflineGet, EventOfflineList, Lead, TaskFields,
-    TasksTaskAdd,
+    TasksTaskAddV2,
 };
 use bitrix24::{Client, Error};
 use bitrix24_examples::{app_client, webhook_portal as portal};
@@ -52,7 +52,7 @@ async fn deal_to_task(client: &Client, stage: &str) -> Result<Vec<u64>, Error> {
         let title = format!("Follow up: {}", deal.title.unwrap_or_default());
         let mut fields = TaskFields::new().title(title).responsible_id(1);
         fields.set_uf("UF_CRM_TASK", [format!("D_{deal_id}")])?;
-        let task = client.send(&TasksTaskAdd::new(fields)).await?.task;
+        let task = client.send(&TasksTaskAddV2::new(fields)).await?.task;
         let task_id = task.id.unwrap_or_default();
         // 3. crm.deal.update with the task reference
         let note = Deal::new().comments(format!("Follow-up task {task_id}"));

@@ -117,6 +117,19 @@ pub(super) fn wrapped_response(ctx: &Ctx<'_>, m: &MethodSpec, sname: &str) -> To
     }
 }
 
+/// The request struct of the same method in the other version, when both versions have it with
+/// different params (a `[v3]` entry named like a `[method]` of its spec).
+fn twin(ctx: &Ctx<'_>, m: &MethodSpec) -> Option<String> {
+    ctx.specs.iter().find_map(|s| {
+        let other = if m.v3_only {
+            s.methods.get(&m.name)?
+        } else {
+            s.v3_methods.get(&m.name)?
+        };
+        Some(other.struct_name())
+    })
+}
+
 /// The rustdoc of a request struct: what the specs say, and a `no_run` call.
 pub(super) fn method_doc(ctx: &Ctx<'_>, m: &MethodSpec, sname: &str) -> TokenStream {
     let scopes = m.scopes_text(" or ", "none (global method)");
@@ -149,6 +162,16 @@ pub(super) fn method_doc(ctx: &Ctx<'_>, m: &MethodSpec, sname: &str) -> TokenStr
         )),
         (Some(v3), false) => text.push_str(&format!("\n- REST 3.0: `{v3}`")),
         (None, _) => {}
+    }
+    if let Some(twin) = twin(ctx, m) {
+        text.push_str(&if m.v3_only {
+            format!(
+                "\n- v2 has this method with other params and answer: [`{twin}`] (for a portal \
+                 without it on REST 3.0)"
+            )
+        } else {
+            format!("\n- The v2 form; [`{twin}`] is the REST 3.0 form, the one to use by default")
+        });
     }
     let args = m
         .params

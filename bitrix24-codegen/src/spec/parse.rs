@@ -354,10 +354,15 @@ pub fn parse_spec(file: &str, text: &str) -> Result<Spec, SpecErrors> {
     }
     for (name, value) in raw.v3_methods {
         match parse_method(file, &name, value, true) {
-            Ok(mut m) => {
-                // The v3 twin of a v2 method of this file: `TasksTaskGetV3` next to `TasksTaskGet`.
-                if m.rust_name.is_none() && spec.methods.contains_key(&name) {
-                    m.rust_name = Some(format!("{}V3", crate::naming::request_struct(&name, None)));
+            Ok(m) => {
+                // A method both versions have with different params: the REST 3.0 form takes the
+                // plain name (`TasksTaskGet`, what `ApiVersion::Auto` sends) and the v2 form gets
+                // `V2` (`TasksTaskGetV2`), unless the spec names it.
+                if let Some(v2) = spec.methods.get_mut(&name)
+                    && v2.rust_name.is_none()
+                {
+                    v2.rust_name =
+                        Some(format!("{}V2", crate::naming::request_struct(&name, None)));
                 }
                 spec.v3_methods.insert(name, m);
             }

@@ -1,6 +1,6 @@
 //! Pagination strategies: the exact requests each one sends, and how pages become rows.
 
-use bitrix24::packs::core::{CrmDealList, CrmItemList, TasksTaskList};
+use bitrix24::packs::core::{CrmDealList, CrmItemList, TasksTaskListV2};
 use bitrix24::{Error, ListMethod, Strategy, StreamOptions};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
@@ -149,7 +149,7 @@ async fn keyset_on_a_wrapped_list_references_inside_the_wrapper() {
             ),
             batch_answer(&[("k0", tasks(51, 2))]),
         ],
-        &TasksTaskList::new().select(["ID"]),
+        &TasksTaskListV2::new().select(["ID"]),
         Strategy::Auto,
     )
     .await;

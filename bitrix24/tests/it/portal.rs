@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bitrix24::packs::core::{
     CrmDealAdd, CrmDealDelete, CrmDealGet, CrmDealList, CrmDealUpdate, Deal, EventGet,
-    TasksTaskList, UserCurrent,
+    TasksTaskListV2, UserCurrent,
 };
 use bitrix24::packs::diagnostics::ServerTime;
 use bitrix24::{
@@ -329,7 +329,7 @@ async fn scopes_and_auth_types_are_enforced() {
         .await
         .unwrap();
     let narrow = hook_client(&format!("{}/rest/2/crmonly/", emu.base_url()));
-    let err = narrow.send(&TasksTaskList::new()).await.unwrap_err();
+    let err = narrow.send(&TasksTaskListV2::new()).await.unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::InsufficientScope));
     let err = hook_client(&emu.webhook_url())
         .send(&EventGet::new())

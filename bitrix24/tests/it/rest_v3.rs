@@ -1,7 +1,8 @@
-//! REST 3.0 methods from the specs (issue 15): the v3 twins of `tasks.task.*` and the v3-only
-//! `note.collection.*`, against the emulator. A method the portal has on v3 costs one request
-//! per call; one it lacks falls back to v2 once and is remembered (one request per call after
-//! that); a v3-only method it lacks is `Error::NotOnPortal`, never a v2 404.
+//! REST 3.0 methods from the specs (issue 15): `tasks.task.*` (the REST 3.0 form is the plain
+//! type, the v2 form `...V2`) and the v3-only `note.collection.*`, against the emulator. A
+//! method the portal has on v3 costs one request per call; one it lacks falls back to v2 once and
+//! is remembered (one request per call after that); a v3-only method it lacks is
+//! `Error::NotOnPortal`, never a v2 404.
 
 use futures::TryStreamExt;
 use serde_json::{Value, json};
@@ -11,7 +12,7 @@ use bitrix24::packs::collab::{
     NoteCollectionGet, NoteCollectionList, NoteCollectionUpdate,
 };
 use bitrix24::packs::core::{
-    TaskV3, TasksTaskAddV3, TasksTaskGet, TasksTaskGetV3, TasksTaskListV3,
+    TaskFields, TaskV3, TasksTaskAdd, TasksTaskAddV2, TasksTaskGet, TasksTaskGetV2, TasksTaskList,
 };
 use bitrix24::packs::diagnostics::MainEventlogList;
 use bitrix24::{ApiVersion, Error, Method, Risk};
@@ -49,13 +50,13 @@ async fn v3_task_twins_add_and_read_back_on_rest_v3() {
     let emu = portal().await;
     let c = hook_client(&emu.webhook_url());
     let added = c
-        .send(&TasksTaskAddV3::new(new_task("Prepare a report")))
+        .send(&TasksTaskAdd::new(new_task("Prepare a report")))
         .await
         .unwrap();
     let id = added.item.id.unwrap();
     assert_eq!(added.item.title.as_deref(), Some("Prepare a report"));
     let read = c
-        .send(&TasksTaskGetV3::new(id).select(["id", "title", "responsible.name"]))
+        .send(&TasksTaskGet::new(id).select(["id", "title", "responsible.name"]))
         .await
         .unwrap()
         .item;
@@ -73,16 +74,69 @@ async fn v3_task_twins_add_and_read_back_on_rest_v3() {
     );
 }
 
+/// A method both versions have with other params: the plain name is the REST 3.0 form (what
+/// `ApiVersion::Auto` sends), the v2 form is the `V2` type.
+#[test]
+fn the_plain_task_types_are_the_rest_v3_form() {
+    assert_eq!(
+        (
+            TasksTaskGet::NAME,
+            TasksTaskGet::V3_NAME,
+            TasksTaskGet::V3_ONLY
+        ),
+        ("tasks.task.get", Some("tasks.task.get"), true)
+    );
+    assert_eq!(
+        (TasksTaskGetV2::NAME, TasksTaskGetV2::V3_NAME),
+        ("tasks.task.get", None)
+    );
+    assert!(TasksTaskAdd::V3_ONLY && TasksTaskList::V3_ONLY);
+    assert_eq!(TasksTaskAddV2::V3_NAME, None);
+}
+
+/// A portal whose methods are all still v2: the REST 3.0 form is `NotOnPortal` after one
+/// request and none after that (never a v2 call with v3 params), and the v2 form works.
+#[tokio::test]
+async fn on_a_v2_only_portal_the_v3_form_is_not_on_portal_and_the_v2_form_works() {
+    let emu = crate::support::emulator()
+        .rest_v3(false)
+        .start()
+        .await
+        .unwrap();
+    let c = hook_client(&emu.webhook_url());
+    for expected_requests in [1, 0] {
+        let (sent, err) = requests(&emu, c.send(&TasksTaskAdd::new(new_task("v3 form")))).await;
+        let err = err.unwrap_err();
+        assert!(
+            matches!(&err, Error::NotOnPortal { method } if method == "tasks.task.add"),
+            "{err:?}"
+        );
+        assert_eq!(sent, expected_requests);
+    }
+    assert_eq!(
+        emu.control().method_calls("tasks.task.add"),
+        0,
+        "no v2 call"
+    );
+    let fields = TaskFields::new().title("v2 form").responsible_id(1);
+    let (sent, added) = requests(&emu, c.send(&TasksTaskAddV2::new(fields))).await;
+    let id = added.unwrap().task.id.unwrap();
+    assert_eq!(sent, 1);
+    let task = c.send(&TasksTaskGetV2::new(id)).await.unwrap().task;
+    assert_eq!(task.title.as_deref(), Some("v2 form"));
+    assert_eq!(emu.control().method_calls("tasks.task.add"), 1);
+}
+
 #[tokio::test]
 async fn a_v3_list_streams_page_by_page_through_pagination() {
     let emu = portal().await;
     let c = hook_client(&emu.webhook_url());
     for i in 0..7 {
-        c.send(&TasksTaskAddV3::new(new_task(&format!("t{i}"))))
+        c.send(&TasksTaskAdd::new(new_task(&format!("t{i}"))))
             .await
             .unwrap();
     }
-    let list = TasksTaskListV3::new()
+    let list = TasksTaskList::new()
         .select(["id", "title"])
         .pagination(json!({"limit": 3}));
     let (sent, rows) = requests(&emu, c.stream(&list).try_collect::<Vec<_>>()).await;
@@ -121,7 +175,7 @@ async fn a_mixed_portal_costs_one_request_per_call_after_the_first() {
     let emu = portal().await;
     let c = hook_client(&emu.webhook_url());
     let id = c
-        .send(&TasksTaskAddV3::new(new_task("mixed")))
+        .send(&TasksTaskAdd::new(new_task("mixed")))
         .await
         .unwrap()
         .item
@@ -137,7 +191,7 @@ async fn a_mixed_portal_costs_one_request_per_call_after_the_first() {
         let (sent, r) = requests(&emu, c.send(&DealListViaV3 {})).await;
         r.unwrap();
         per_call.push(sent);
-        let (sent, r) = requests(&emu, c.send(&TasksTaskGetV3::new(id))).await;
+        let (sent, r) = requests(&emu, c.send(&TasksTaskGet::new(id))).await;
         r.unwrap();
         per_call.push(sent);
     }
@@ -150,7 +204,7 @@ async fn a_mixed_portal_costs_one_request_per_call_after_the_first() {
 fn a_v3_answer_in_the_v2_shape_is_a_decode_error_naming_method_and_path() {
     // v2's tasks.task.get answers {"task": {...}}; the v3 twin expects {"item": {...}}.
     let v2_shape = br#"{"result":{"task":{"id":"8017","title":"x"}},"time":{}}"#;
-    let err = bitrix24::envelope::decode_typed::<TasksTaskGetV3>(200, v2_shape).unwrap_err();
+    let err = bitrix24::envelope::decode_typed::<TasksTaskGet>(200, v2_shape).unwrap_err();
     match &err {
         Error::Decode {
             method,
@@ -168,7 +222,7 @@ fn a_v3_answer_in_the_v2_shape_is_a_decode_error_naming_method_and_path() {
     }
     // The reverse: the v2 method answered in the REST 3.0 shape.
     let v3_shape = br#"{"result":{"item":{"id":8017,"title":"x"}},"time":{}}"#;
-    let err = bitrix24::envelope::decode_typed::<TasksTaskGet>(200, v3_shape).unwrap_err();
+    let err = bitrix24::envelope::decode_typed::<TasksTaskGetV2>(200, v3_shape).unwrap_err();
     assert!(
         matches!(&err, Error::Decode { method, path, message, .. }
             if method == "tasks.task.get" && path == "result" && message.contains("`task`")),
