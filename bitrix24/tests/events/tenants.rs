@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bitrix24::events::{OfflineDelivery, SqliteStore, TenantWorkers, WorkerConfig, WorkerError};
+use bitrix24::events::{
+    OfflineDelivery, SqliteStore, TenantStore, TenantWorkers, WorkerConfig, WorkerError,
+};
 use bitrix24::{Client, RetryPolicy};
 use bitrix24_emulator::{Faults, RunningEmulator};
 
@@ -135,4 +137,70 @@ async fn each_tenant_is_drained_with_its_own_tokens_and_failures_stay_with_their
         stats_b.processed,
         stats_b.requests
     );
+}
+
+#[tokio::test]
+async fn a_tenant_installed_while_running_gets_a_worker_and_an_uninstalled_one_is_stopped() {
+    let store = SqliteStore::open(temp_db("tenants-rescan")).await.unwrap();
+    let (_emu_a, a) = tenant_with_queue(&store, 0).await;
+    let seen: Seen = Arc::default();
+    let sink = Arc::clone(&seen);
+    let handler = move |d: OfflineDelivery| {
+        let sink = Arc::clone(&sink);
+        async move {
+            *sink.lock().unwrap().entry(d.member_id).or_default() += 1;
+            Ok(())
+        }
+    };
+    let mut cfg = WorkerConfig::default();
+    cfg.idle_poll = Duration::from_millis(50);
+    let apps: Arc<Mutex<HashMap<String, bitrix24::OAuthApp>>> = Arc::default();
+    apps.lock().unwrap().insert(a.member_id.clone(), app_of(&a));
+    let lookup = Arc::clone(&apps);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(
+        TenantWorkers::new(
+            Arc::new(store.clone()),
+            Arc::new(store.clone()),
+            app_of(&a),
+            handler,
+        )
+        .apps(move |member| lookup.lock().unwrap()[member].clone())
+        .clients(|_member| Client::builder().no_rate_limit())
+        .config(cfg)
+        .rescan(Duration::from_millis(100))
+        .run(async {
+            let _ = stop_rx.await;
+        }),
+    );
+    // B is installed after the workers started: the next rescan gives it a worker.
+    let emu_b = portal().await;
+    let b_app = emu_b.oauth_app();
+    apps.lock()
+        .unwrap()
+        .insert(b_app.member_id.clone(), app_of(&b_app));
+    let b = install(&store, &emu_b).await;
+    fill(&client(&store, &b).await, &emu_b, 10).await;
+    until("B's queue", || {
+        seen_of(&seen, &b.member_id) == 10 && emu_b.control().offline_queue_len() == 0
+    })
+    .await;
+    // B is uninstalled: its worker is stopped at the next rescan and reports how it ended.
+    assert!(store.purge_tenant(&b.member_id).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let after_stop = emu_b.control().request_count();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        emu_b.control().request_count(),
+        after_stop,
+        "the uninstalled tenant's worker still polls its portal"
+    );
+    stop_tx.send(()).unwrap();
+    let results = tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .expect("the workers stopped")
+        .unwrap()
+        .unwrap();
+    assert_eq!(results[&b.member_id].as_ref().unwrap().processed, 10);
+    assert_eq!(results[&a.member_id].as_ref().unwrap().processed, 0);
 }
