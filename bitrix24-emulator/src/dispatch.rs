@@ -7,8 +7,9 @@ use crate::crud::family_call;
 use crate::entity::View;
 use crate::events;
 use crate::handlers::{
-    ai_engine, app_entity, catalog_documents, crm, crm_links, departments, disk, im, lists,
-    product_rows, sale_delivery, sonet, system, task_elapsed, timeman, users,
+    ai_engine, app_entity, blog, catalog_documents, crm, crm_links, departments, disk, im, lists,
+    product_rows, sale_delivery, sign_b2e, sonet, system, task_elapsed, timeman, userconsent,
+    users,
 };
 use crate::metering;
 use crate::routes::{Route, Scope};
@@ -44,6 +45,9 @@ pub(crate) fn routes() -> impl Iterator<Item = &'static Route> {
         timeman::ROUTES,
         ai_engine::ROUTES,
         app_entity::ROUTES,
+        userconsent::ROUTES,
+        sign_b2e::ROUTES,
+        blog::ROUTES,
         crate::stage_history::ROUTES,
     ]
     .into_iter()

@@ -664,6 +664,15 @@ impl Control {
             .collect()
     }
 
+    /// Loads records the portal makes only in its UI into the table `kind` and returns their
+    /// new ids: consent agreements (`"userconsent.agreement"`: `NAME`, `ACTIVE`, `LANGUAGE_ID`,
+    /// `LABEL`, `TEXT`) and signed HR documents (`"sign.b2e.document"`: `title`,
+    /// `create_date`, `signed_date`, `creator_id`, `member_id`, `role`). Another `kind` loads
+    /// nothing.
+    pub fn seed_records(&self, kind: &str, rows: &[Value]) -> Vec<i64> {
+        handlers::side::seed(&mut self.inner.write_data(), kind, rows)
+    }
+
     /// Makes an event name bindable with `event.bind`.
     pub fn register_event(&self, name: &str) {
         lock(&self.inner.events)

@@ -6,6 +6,7 @@
 
 pub(crate) mod ai_engine;
 pub(crate) mod app_entity;
+pub(crate) mod blog;
 pub(crate) mod catalog_documents;
 pub(crate) mod common;
 pub(crate) mod crm;
@@ -17,8 +18,10 @@ pub(crate) mod lists;
 pub(crate) mod product_rows;
 pub(crate) mod sale_delivery;
 pub(crate) mod side;
+pub(crate) mod sign_b2e;
 pub(crate) mod sonet;
 pub(crate) mod system;
 pub(crate) mod task_elapsed;
 pub(crate) mod timeman;
+pub(crate) mod userconsent;
 pub(crate) mod users;

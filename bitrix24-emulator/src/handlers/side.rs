@@ -33,7 +33,7 @@ pub(crate) fn get_mut<'a>(data: &'a mut Data, key: &str, id: i64) -> Option<&'a 
 }
 
 /// Every row of table `key`, in id order.
-pub(crate) fn rows<'a>(data: &'a Data, key: &str) -> impl Iterator<Item = &'a Value> {
+pub(crate) fn rows<'a>(data: &'a Data, key: &str) -> impl DoubleEndedIterator<Item = &'a Value> {
     data.side.get(key).into_iter().flat_map(BTreeMap::values)
 }
 
@@ -71,4 +71,34 @@ pub(crate) fn listed(
     sort_by_order(&mut out, &order_of(param(p, o), true));
     keep_selected(&mut out, &select_names(param(p, s)));
     out.into_iter().map(Value::Object).collect()
+}
+
+/// The tables whose rows the portal makes only in its UI (agreements, signed documents), and
+/// the key their id goes under: what `Control::seed_records` may load.
+const SEEDABLE: &[(&str, &str)] = &[
+    (super::userconsent::AGREEMENTS, "ID"),
+    (super::sign_b2e::DOCUMENTS, "id"),
+];
+
+/// Loads `rows` into the seedable table `kind` under new ids (an agreement's `ID` is a
+/// string, as the docs print it); answers the ids, none for another `kind`.
+pub(crate) fn seed(data: &mut Data, kind: &str, rows: &[Value]) -> Vec<i64> {
+    let Some((key, id_key)) = SEEDABLE.iter().find(|(k, _)| *k == kind) else {
+        return Vec::new();
+    };
+    rows.iter()
+        .filter_map(Value::as_object)
+        .map(|r| {
+            insert(data, key, |id| {
+                let mut row = r.clone();
+                let id_value = if *id_key == "ID" {
+                    Value::String(id.to_string())
+                } else {
+                    Value::from(id)
+                };
+                row.insert((*id_key).to_string(), id_value);
+                Value::Object(row)
+            })
+        })
+        .collect()
 }
