@@ -89,7 +89,9 @@ async fn spec_driven_family_end_to_end() {
         &json!({"fields": {"title": "S"}}),
     )
     .await;
-    let sid = b["result"].as_i64().expect("bare id");
+    let sid = b["result"]["id"]
+        .as_i64()
+        .expect("{\"id\": n}, as biconnector-source-add.md shows");
     let (_, b) = post(&format!("{wh}biconnector.source.get"), &json!({"id": sid})).await;
     assert_eq!(b["result"]["item"]["title"], "S", "{b}");
     // The scope comes from the spec: a crm-only webhook cannot call it.
