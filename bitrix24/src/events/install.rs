@@ -33,7 +33,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use url::Url;
 
 use super::form::FormLimits;
@@ -379,7 +379,10 @@ impl Installer {
             .timeout(Duration::from_secs(20))
             .build()
             .map_err(|e| InstallError::Endpoint(e.to_string()))?;
-        match client.call("app.info", json!({})).await {
+        match client
+            .send(&crate::packs::diagnostics::AppInfo::new())
+            .await
+        {
             Ok(Value::Object(_)) => Ok(client.oauth_tokens().unwrap_or(tokens)),
             Ok(other) => Err(InstallError::Unverified(format!(
                 "app.info answered {}",
