@@ -178,7 +178,9 @@ pub trait Inbox: Send + Sync + 'static {
     fn record<'a>(&'a self, entry: &'a InboxEntry) -> StoreFuture<'a, Recorded>;
     /// Sets an entry's status.
     fn finish<'a>(&'a self, id: i64, status: &'a InboxStatus) -> StoreFuture<'a, ()>;
-    /// Entries still pending (a crash between storing and handling), oldest first.
+    /// Up to `limit` entries still pending (a crash between storing and handling), oldest
+    /// first. An entry that cannot be read back is logged and skipped (left in place), and
+    /// does not count toward `limit`.
     fn pending(&self, limit: usize) -> StoreFuture<'_, Vec<InboxEntry>>;
 }
 

@@ -33,70 +33,112 @@ fn service(store: &SqliteStore, handler: impl bitrix24::events::EventHandler) ->
     )
 }
 
-#[test]
-fn pending_inbox_entries_are_handled_once_after_a_restart() {
-    let db = temp_db("replay");
-    // First life: deal 1 is handled; the handlers of deals 2 and 3 never finish, then the
-    // process "dies" (its runtime is dropped with the handlers in flight).
+/// A first life of the app on `db`: the events of `ids` are stored; the handler finishes only
+/// deal `done`, the others are in flight when the process "dies" (its runtime is dropped).
+fn first_life(db: &std::path::Path, ids: &[&str], done: u64) {
     let first = tokio::runtime::Runtime::new().unwrap();
     first.block_on(async {
-        let store = SqliteStore::open(&db).await.unwrap();
+        let store = SqliteStore::open(db).await.unwrap();
         let mut tenant = Tenant::new(MEMBER);
         tenant.application_token = Some(Secret::new(TOKEN));
         store.save_tenant(&tenant, None).await.unwrap();
-        let svc = service(&store, |ev: InboundEvent| async move {
-            if deal_of(&ev) != 1 {
+        let svc = service(&store, move |ev: InboundEvent| async move {
+            if deal_of(&ev) != done {
                 std::future::pending::<()>().await;
             }
             Ok(())
         });
-        for id in ["1", "2", "3"] {
+        for id in ids {
             let body = deal_event(MEMBER, TOKEN, id, id);
             assert!(matches!(
                 svc.accept(body.as_bytes()).await,
                 Ok(Accepted::Stored(_))
             ));
         }
+        let unhandled = ids.iter().filter(|id| **id != done.to_string()).count();
         for _ in 0..100 {
-            if store.pending(10).await.unwrap().len() == 2 {
+            if store.pending(1000).await.unwrap().len() == unhandled {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        assert_eq!(store.pending(10).await.unwrap().len(), 2);
+        assert_eq!(store.pending(1000).await.unwrap().len(), unhandled);
     });
-    drop(first);
+}
+
+/// The deals a replay on `store` hands to the handler, with how many times each.
+async fn replayed(store: &SqliteStore) -> (usize, BTreeMap<u64, u32>) {
+    let seen: Arc<Mutex<BTreeMap<u64, u32>>> = Arc::default();
+    let sink = Arc::clone(&seen);
+    let svc = service(store, move |ev: InboundEvent| {
+        let sink = Arc::clone(&sink);
+        async move {
+            assert_eq!(ev.member_id(), MEMBER);
+            assert!(ev.auth.access_token.is_none(), "a replay carries no tokens");
+            *sink.lock().unwrap().entry(deal_of(&ev)).or_default() += 1;
+            Ok(())
+        }
+    });
+    let n = svc.replay_pending().await.unwrap();
+    let seen = seen.lock().unwrap().clone();
+    (n, seen)
+}
+
+#[test]
+fn pending_inbox_entries_are_handled_once_after_a_restart() {
+    let db = temp_db("replay");
+    first_life(&db, &["1", "2", "3"], 1);
 
     // Second life: the same database reopened; the two pending entries are handled once each.
     let second = tokio::runtime::Runtime::new().unwrap();
     second.block_on(async {
         let store = SqliteStore::open(&db).await.unwrap();
-        let seen: Arc<Mutex<BTreeMap<u64, u32>>> = Arc::default();
-        let sink = Arc::clone(&seen);
-        let svc = service(&store, move |ev: InboundEvent| {
-            let sink = Arc::clone(&sink);
-            async move {
-                assert_eq!(ev.member_id(), MEMBER);
-                assert!(ev.auth.access_token.is_none(), "a replay carries no tokens");
-                *sink.lock().unwrap().entry(deal_of(&ev)).or_default() += 1;
-                Ok(())
-            }
-        });
-        assert_eq!(svc.replay_pending().await.unwrap(), 2);
-        assert_eq!(
-            svc.replay_pending().await.unwrap(),
-            0,
-            "nothing left to replay"
-        );
+        let (n, seen) = replayed(&store).await;
+        assert_eq!((n, seen), (2, BTreeMap::from([(2, 1), (3, 1)])));
+        assert_eq!(replayed(&store).await.0, 0, "nothing left to replay");
         assert!(store.pending(10).await.unwrap().is_empty());
-        let seen = seen.lock().unwrap().clone();
-        assert_eq!(seen, BTreeMap::from([(2, 1), (3, 1)]));
+        let svc = service(&store, |_ev: InboundEvent| async { Ok(()) });
         // A replayed POST of deal 2 is still a duplicate, not a third delivery.
         let body = deal_event(MEMBER, TOKEN, "2", "2");
         assert!(matches!(
             svc.accept(body.as_bytes()).await,
             Ok(Accepted::Duplicate(_))
         ));
+    });
+}
+
+#[test]
+fn corrupt_inbox_rows_do_not_hide_the_pending_events_behind_them() {
+    let db = temp_db("replay-corrupt");
+    // More unreadable pending rows than a replay reads in one page, stored first.
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = SqliteStore::open(&db).await.unwrap();
+        let raw = rusqlite::Connection::open(store.path()).unwrap();
+        for i in 0..250 {
+            raw.execute(
+                "INSERT INTO inbox (member_id, event, dedup_key, payload, received_at, status)
+                 VALUES (?1, 'ONCRMDEALUPDATE', ?2, 'not json {', 0, 'pending')",
+                [MEMBER, &format!("corrupt-{i}")],
+            )
+            .unwrap();
+        }
+    });
+    first_life(&db, &["7", "8"], 0);
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = SqliteStore::open(&db).await.unwrap();
+        let (n, seen) = replayed(&store).await;
+        assert_eq!((n, seen), (2, BTreeMap::from([(7, 1), (8, 1)])));
+        assert!(store.pending(1000).await.unwrap().is_empty());
+        // The corrupt rows stay in place for an operator.
+        let raw = rusqlite::Connection::open(store.path()).unwrap();
+        let left: i64 = raw
+            .query_row(
+                "SELECT COUNT(*) FROM inbox WHERE status = 'pending'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 250);
     });
 }
 

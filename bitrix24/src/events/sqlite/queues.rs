@@ -70,11 +70,13 @@ impl Inbox for SqliteStore {
             let mut stmt = c
                 .prepare(
                     "SELECT id, member_id, event, dedup_key, payload, received_at FROM inbox
-                     WHERE status = 'pending' ORDER BY id LIMIT ?1",
+                     WHERE status = 'pending' ORDER BY id",
+                    // No LIMIT: corrupt rows are skipped and must not use up the page, or
+                    // enough of them would hide every pending event behind them.
                 )
                 .map_err(backend)?;
             let rows = stmt
-                .query_map([limit as i64], |r| {
+                .query_map([], |r| {
                     Ok((
                         r.get::<_, i64>(0)?,
                         r.get::<_, String>(1),
@@ -87,6 +89,9 @@ impl Inbox for SqliteStore {
                 .map_err(backend)?;
             let mut out = Vec::new();
             for row in rows {
+                if out.len() >= limit {
+                    break;
+                }
                 let (id, member, event, key, payload, at) = row.map_err(backend)?;
                 let parsed = (|| -> Result<InboxEntry, String> {
                     let payload = payload.map_err(|e| e.to_string())?;
