@@ -105,6 +105,17 @@ pub(crate) fn take_token(params: &mut Map<String, Value>, headers: &HeaderMap) -
         })
 }
 
+/// One request to `/rest/...`, as the v2 and REST 3.0 handlers read it: the path segments after
+/// `rest/` (after `rest/api/` for REST 3.0), the HTTP method, the query string, the headers and
+/// the body.
+pub(crate) struct RestRequest<'a> {
+    pub segs: &'a [String],
+    pub method: &'a axum::http::Method,
+    pub query: &'a str,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+}
+
 /// The webhook (user id, code) and the method of `/rest/` path segments: `[method]` or
 /// `[user_id, code, method]`; `None` for any other shape.
 pub(crate) fn webhook_path(segs: &[String]) -> Option<(Option<(&str, &str)>, &str)> {

@@ -3,7 +3,9 @@
 
 use crate::core::{ApiError, Outcome, as_str};
 use crate::dispatch;
-use crate::http::{json_response, take_connector, take_token, webhook_path, xml_response};
+use crate::http::{
+    RestRequest, json_response, take_connector, take_token, webhook_path, xml_response,
+};
 use crate::php;
 use crate::state::{Inner, lock};
 use crate::v3;
@@ -332,17 +334,18 @@ async fn handle(
         .split('/')
         .map(php::url_decode)
         .collect();
-    let resp = if segs.first().is_some_and(|s| s == "api") {
-        v3::handle(
-            &inner,
-            &segs[1..],
-            &parts.method,
-            &query,
-            &parts.headers,
-            &body,
-        )
+    let v3 = segs.first().is_some_and(|s| s == "api");
+    let req = RestRequest {
+        segs: &segs[usize::from(v3)..],
+        method: &parts.method,
+        query: &query,
+        headers: &parts.headers,
+        body: &body,
+    };
+    let resp = if v3 {
+        v3::handle(&inner, &req)
     } else {
-        rest_v2(&inner, &segs, &parts.method, &query, &parts.headers, &body)
+        rest_v2(&inner, &req)
     };
     if plan.lose {
         ctl.kill();
@@ -354,14 +357,14 @@ async fn handle(
     resp
 }
 
-fn rest_v2(
-    inner: &Arc<Inner>,
-    segs: &[String],
-    method: &Method,
-    query: &str,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Response {
+fn rest_v2(inner: &Arc<Inner>, req: &RestRequest<'_>) -> Response {
+    let RestRequest {
+        segs,
+        method,
+        query,
+        headers,
+        body,
+    } = *req;
     let Some((webhook, name)) = webhook_path(segs) else {
         return error_response(&ApiError::method_not_found());
     };

@@ -6,13 +6,13 @@ use crate::core::{ApiError, as_i64, as_str};
 use crate::entity::{KeyStyle, NumberStyle, View};
 use crate::events::{self, Origin};
 use crate::filter::{self, Collation};
-use crate::http::{json_response, take_connector, take_token, webhook_path};
+use crate::http::{RestRequest, json_response, take_connector, take_token, webhook_path};
 use crate::idempotency;
 use crate::metering::{self, time_block};
 use crate::state::{Inner, lock};
 use crate::v3_common::{Served, V3Error, err, validation};
 use crate::v3_note;
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{Method, header};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 use std::cmp::Ordering;
@@ -109,14 +109,14 @@ fn error_response(e: &V3Error) -> Response {
 }
 
 /// Handles `/rest/api/{method}` and `/rest/api/{uid}/{code}/{method}`.
-pub(crate) fn handle(
-    inner: &Arc<Inner>,
-    segs: &[String],
-    method: &Method,
-    query: &str,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Response {
+pub(crate) fn handle(inner: &Arc<Inner>, req: &RestRequest<'_>) -> Response {
+    let RestRequest {
+        segs,
+        method,
+        query,
+        headers,
+        body,
+    } = *req;
     let Some((webhook, name)) = webhook_path(segs) else {
         return error_response(&err(
             404,
