@@ -4,18 +4,18 @@
 //! Every generated entity that a list method returns has a typed filter:
 //! `Lead::filter().title_starts_with("bulk").opportunity_gt(1000)` is a [`Filter<Lead>`] whose
 //! methods name the documented operators (the table is in `references/bitrix24.md`). A
-//! [`Filter`], an [`Order`], a `serde_json::json!({...})` value, a map or any struct that
+//! [`Filter`], a [`Sort`], a `serde_json::json!({...})` value, a map or any struct that
 //! serializes to a JSON object is accepted by every `filter`/`order` (and other `object`)
 //! parameter; anything else is refused before sending with [`crate::Error::InvalidInput`] naming
 //! the method and the parameter.
 //!
 //! ```
 //! use bitrix24::packs::core::{CrmLeadList, Lead};
-//! use bitrix24::filter::Order;
+//! use bitrix24::filter::Sort;
 //!
 //! let request = CrmLeadList::new()
 //!     .filter(Lead::filter().title_starts_with("bulk").opportunity_gt(1000))
-//!     .order(Order::new().desc(Lead::OPPORTUNITY))
+//!     .order(Sort::new().desc(Lead::OPPORTUNITY))
 //!     .select([Lead::ID, Lead::TITLE, "UF_*"]);
 //! let params = serde_json::to_value(&request).unwrap();
 //! assert_eq!(params["filter"], serde_json::json!({"=%TITLE": "bulk%", ">OPPORTUNITY": "1000"}));
@@ -175,12 +175,25 @@ impl<E> Serialize for Filter<E> {
     }
 }
 
-/// A sort order: field -> `ASC` | `DESC`, in the order the fields were added.
+/// The value of an `order` parameter: field -> `ASC` | `DESC`, in the order the fields were
+/// added. It is not named `Order`, the sale order of `bitrix24::packs::commerce`, so both import
+/// side by side:
+///
+/// ```
+/// # #[cfg(feature = "commerce")] {
+/// use bitrix24::filter::Sort;
+/// use bitrix24::packs::commerce::{Order, SaleOrderList};
+///
+/// let newest = SaleOrderList::new().order(Sort::new().desc(Order::DATE_INSERT).asc(Order::ID));
+/// let params = serde_json::to_value(&newest).unwrap();
+/// assert_eq!(params["order"], serde_json::json!({"dateInsert": "DESC", "id": "ASC"}));
+/// # }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 #[must_use]
-pub struct Order(Vec<(String, &'static str)>);
+pub struct Sort(Vec<(String, &'static str)>);
 
-impl Order {
+impl Sort {
     /// An empty order (the portal's default).
     pub fn new() -> Self {
         Self::default()
@@ -199,7 +212,7 @@ impl Order {
     }
 }
 
-impl Serialize for Order {
+impl Serialize for Sort {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_map(self.0.iter().map(|(k, v)| (k, v)))
     }
@@ -263,7 +276,7 @@ mod tests {
             Filter::<()>::new().op(Op::Eq, "X", std::collections::HashMap::from([((1, 2), 3)]));
         let e = serde_json::to_value(&bad).unwrap_err().to_string();
         assert!(e.contains("filter `=X` does not serialize"), "{e}");
-        let o = Order::new().desc("OPPORTUNITY").asc("ID");
+        let o = Sort::new().desc("OPPORTUNITY").asc("ID");
         assert_eq!(
             serde_json::to_string(&o).unwrap(),
             r#"{"OPPORTUNITY":"DESC","ID":"ASC"}"#

@@ -116,7 +116,7 @@ impl<T: SmartProcessItem> ItemList<T> {
         self.filter = Some(ObjectParam::new("filter", filter));
         self
     }
-    /// Sets the order: field -> `ASC` | `DESC` (a `bitrix24::filter::Order`, or any object).
+    /// Sets the order: field -> `ASC` | `DESC` (a `bitrix24::filter::Sort`, or any object).
     pub fn order(mut self, order: impl Serialize) -> Self {
         self.order = Some(ObjectParam::new("order", order));
         self
@@ -249,10 +249,10 @@ mod tests {
 
     #[test]
     fn list_filters_and_orders_take_anything_serializable() {
-        use crate::filter::{Filter, Op, Order};
+        use crate::filter::{Filter, Op, Sort};
         let list = ItemList::<Probe>::new()
             .filter(Filter::<Probe>::new().op(Op::Gt, "opportunity", 10))
-            .order(Order::new().desc("id"));
+            .order(Sort::new().desc("id"));
         assert_eq!(
             serde_json::to_value(&list).unwrap(),
             serde_json::json!({"entityTypeId": 128, "filter": {">opportunity": 10}, "order": {"id": "DESC"}})

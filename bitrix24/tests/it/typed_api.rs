@@ -2,7 +2,7 @@
 //! orders and selects, builder setters with the newtypes, enums, and user fields without a trait.
 
 use bitrix24::Error;
-use bitrix24::filter::Order;
+use bitrix24::filter::Sort;
 use bitrix24::packs::core::{
     Company, Contact, CrmCompanyAdd, CrmCompanyGet, CrmCompanyUpdate, CrmContactAdd, CrmContactGet,
     CrmDealAdd, CrmDealGet, CrmDealList, CrmDealUpdate, CrmLeadAdd, CrmLeadList, CrmLeadUpdate,
@@ -83,7 +83,7 @@ async fn typed_filters_orders_and_selects() {
     // The docs' own spelling works too, and an order reads as one.
     let request = CrmLeadList::new()
         .filter(json!({"=%TITLE": "bulk%", "!@TITLE": ["bulk one"]}))
-        .order(Order::new().desc(Lead::OPPORTUNITY));
+        .order(Sort::new().desc(Lead::OPPORTUNITY));
     let page = c.send(&request).await.unwrap();
     let titles: Vec<_> = page.iter().filter_map(|l| l.title.as_deref()).collect();
     assert_eq!(titles, ["bulk three", "bulk two"]);
