@@ -270,7 +270,7 @@ impl BatchResults {
         }
     }
 
-    pub(crate) fn decode_with<'a, S: DeserializeSeed<'a>>(
+    pub(crate) fn decode_with<'a, S: DeserializeSeed<'a> + Clone>(
         &'a self,
         key: &str,
         seed: S,
@@ -280,23 +280,22 @@ impl BatchResults {
             method: String::new(),
         })?;
         match &entry.outcome {
-            Outcome::Done(raw) => {
-                let mut de = serde_json::Deserializer::from_str(raw.get());
-                let mut track = serde_path_to_error::Track::new();
-                seed.deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track))
-                    .map_err(|e| {
-                        let (path, message) = crate::lenient::join_field_path(
-                            &format!("result.result.{key}.{}", track.path()),
-                            &e.to_string(),
-                        );
-                        Error::Decode {
-                            method: entry.method.clone(),
-                            path,
-                            message,
-                            status: 200,
-                        }
-                    })
-            }
+            Outcome::Done(raw) => crate::response::deserialize_tracked(
+                || serde_json::de::StrRead::new(raw.get()),
+                seed,
+            )
+            .map_err(|(e, track)| {
+                let (path, message) = crate::lenient::join_field_path(
+                    &format!("result.result.{key}.{track}"),
+                    &e.to_string(),
+                );
+                Error::Decode {
+                    method: entry.method.clone(),
+                    path,
+                    message,
+                    status: 200,
+                }
+            }),
             Outcome::Failed(api) => Err(Error::Api(Box::new(api.clone()))),
             Outcome::RequestFailed(err) => Err(Error::BatchRequest {
                 command: key.to_owned(),

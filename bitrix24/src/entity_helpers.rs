@@ -2,8 +2,11 @@
 //! `uf_opt`, `From<Map>`, `TryFrom<Value>`): compiled only when an enabled pack generates
 //! entities (the build script sets `cfg(bitrix24_entities)`).
 
+use std::borrow::Cow;
+use std::fmt;
+
 use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, DeserializeSeed, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::Entity;
@@ -102,26 +105,106 @@ pub(crate) fn from_value<E: DeserializeOwned + Entity>(value: &Value) -> Result<
     })
 }
 
-/// The `Deserialize` of every generated entity: the object is read once into a map, each
-/// named field is taken out of it and decoded leniently (an error names the field), and what
-/// is left is `extra`. One generic body per entity instead of a derived visitor with a
-/// wrapper type per field: the derive was most of the crate's compile time.
-pub(crate) struct Fields(Map<String, Value>);
+/// The `Deserialize` of every generated entity: the object is read once into a list of its
+/// members, each named field is taken out of it and decoded leniently (an error names the
+/// field), and what is left is `extra`, in the order the portal sent it. One generic body per
+/// entity instead of a derived visitor with a wrapper type per field: the derive was most of
+/// the crate's compile time.
+///
+/// The members stay a plain list (keys borrowed from the body where it allows): taking a
+/// field compares lengths and then the key once, with no hashing and no map built per row.
+/// An object of more than [`SCAN_MAX`] members gets an index beside the list, sorted by a tag
+/// of each key (its length and three of its bytes), so that a wide row costs a binary search
+/// over integers per field instead of a scan. Only the members left over become `extra`'s map.
+pub(crate) struct Fields<'de> {
+    members: Vec<Member<'de>>,
+    /// `(tag of the key, position in members)`, sorted; empty for a short object.
+    index: Vec<(u32, u32)>,
+    /// One bit per member key ([`bit`]): a field whose bit is clear is not there, which most
+    /// fields of a row read with a `select` are not.
+    present: u64,
+}
 
-impl Fields {
+/// Up to this many members, a field is found by scanning them.
+const SCAN_MAX: usize = 12;
+
+/// One member of an entity's object; `value` is `None` once a typed field took it.
+struct Member<'de> {
+    key: Cow<'de, str>,
+    value: Option<Value>,
+}
+
+/// The bit of `key` in [`Fields::present`]: from its length and last byte.
+fn bit(key: &str) -> u64 {
+    let last = key.as_bytes().last().copied().unwrap_or(0);
+    1 << ((key.len() * 8 + usize::from(last)) % 64)
+}
+
+/// A key's length and its first, middle and last bytes in one integer: equal keys have equal
+/// tags, and the field names of one entity rarely share one.
+fn tag(key: &str) -> u32 {
+    let b = key.as_bytes();
+    match b.last() {
+        None => 0,
+        Some(&last) => {
+            (b.len().min(255) as u32) << 24
+                | u32::from(b[0]) << 16
+                | u32::from(b[b.len() / 2]) << 8
+                | u32::from(last)
+        }
+    }
+}
+
+impl<'de> Fields<'de> {
     /// Reads the entity's object.
-    pub(crate) fn read<'de, D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        serde::Deserialize::deserialize(deserializer).map(Fields)
+    pub(crate) fn read<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let members = deserializer.deserialize_map(MembersVisitor)?;
+        let present = members.iter().fold(0, |bits, m| bits | bit(&m.key));
+        let mut index = Vec::new();
+        if members.len() > SCAN_MAX {
+            index.extend(
+                members
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| (tag(&m.key), i as u32)),
+            );
+            index.sort_unstable();
+        }
+        Ok(Fields {
+            members,
+            index,
+            present,
+        })
     }
 
-    /// Takes the field `key` out, decoded leniently; absent or empty is `None`.
+    /// Takes the field `key` out, decoded leniently; absent or empty is `None`. A key sent
+    /// twice: the last one counts, as in a JSON map.
     pub(crate) fn opt<T: LenientDecode, E: serde::de::Error>(
         &mut self,
         key: &str,
     ) -> Result<Option<T>, E> {
-        match self.0.remove(key) {
+        if self.present & bit(key) == 0 {
+            return Ok(None);
+        }
+        let mut value = None;
+        if self.index.is_empty() {
+            for member in &mut self.members {
+                if member.key == key {
+                    value = member.value.take();
+                }
+            }
+        } else {
+            let tag = tag(key);
+            let first = self.index.partition_point(|&(t, _)| t < tag);
+            // Positions ascend within one tag.
+            for &(_, i) in self.index[first..].iter().take_while(|&&(t, _)| t == tag) {
+                let member = &mut self.members[i as usize];
+                if member.key == key {
+                    value = member.value.take();
+                }
+            }
+        }
+        match value {
             None => Ok(None),
             Some(value) => T::decode_opt(value).map_err(|e| crate::lenient::field_error(key, e)),
         }
@@ -129,13 +212,69 @@ impl Fields {
 
     /// The fields no typed field took: the entity's `extra`.
     pub(crate) fn rest(self) -> Map<String, Value> {
-        self.0
+        self.members
+            .into_iter()
+            .filter_map(|m| Some((m.key.into_owned(), m.value?)))
+            .collect()
+    }
+}
+
+/// Reads an object's members in order, keys borrowed when the input allows it.
+struct MembersVisitor;
+
+impl<'de> Visitor<'de> for MembersVisitor {
+    type Value = Vec<Member<'de>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8).min(256));
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            members.push(Member {
+                key,
+                value: Some(map.next_value()?),
+            });
+        }
+        Ok(members)
+    }
+}
+
+/// A map key as a `Cow`: borrowed from the input when it holds the key unescaped.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
     }
 }
 
 #[cfg(all(test, feature = "core"))]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use crate::Error;
     use crate::packs::core::Deal;
@@ -154,6 +293,40 @@ mod tests {
         let empty: Deal = serde_json::from_value(json!({"ID": "", "TITLE": null})).unwrap();
         assert_eq!((empty.id, empty.title), (None, None));
         assert!(serde_json::from_value::<Deal>(json!("x")).is_err());
+    }
+
+    #[test]
+    fn extra_keeps_the_portals_order_and_a_repeated_key_counts_once() {
+        let body = br#"{"UF_A":1,"ID":"5","UF_B":2,"TITLE":"x","UF_C":3,"ID":"6"}"#;
+        let deal: Deal = serde_json::from_slice(body).unwrap();
+        assert_eq!(deal.id, Some(6), "the last of a repeated key counts");
+        let keys: Vec<&str> = deal.extra.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["UF_A", "UF_B", "UF_C"]);
+    }
+
+    #[test]
+    fn a_wide_row_finds_every_field() {
+        // More members than a scan handles: the tagged index finds them, and keys that share
+        // a tag (same length and bytes at the ends and middle) are told apart.
+        let mut row = serde_json::Map::new();
+        for i in 0..30 {
+            row.insert(format!("UF_CRM_{i:02}"), json!(i));
+        }
+        row.insert("ID".into(), json!("7"));
+        row.insert("UF_CRM_X1".into(), json!("a"));
+        row.insert("UF_CRM_Y1".into(), json!("b"));
+        row.insert("TITLE".into(), json!("wide"));
+        row.insert("OPPORTUNITY".into(), json!("10.50"));
+        row.insert("ID".into(), json!("8"));
+        let text = serde_json::to_vec(&Value::Object(row)).unwrap();
+        let deal: Deal = serde_json::from_slice(&text).unwrap();
+        assert_eq!(deal.id, Some(8));
+        assert_eq!(deal.title.as_deref(), Some("wide"));
+        assert!(deal.opportunity.is_some());
+        assert_eq!(deal.extra.len(), 32);
+        assert_eq!(deal.extra["UF_CRM_X1"], "a");
+        assert_eq!(deal.extra["UF_CRM_Y1"], "b");
+        assert_eq!(deal.extra["UF_CRM_29"], 29);
     }
 
     #[test]

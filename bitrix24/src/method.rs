@@ -98,6 +98,12 @@ impl<M> ResponseSeed<M> {
     }
 }
 
+impl<M> Clone for ResponseSeed<M> {
+    fn clone(&self) -> Self {
+        ResponseSeed(PhantomData)
+    }
+}
+
 impl<'de, M: Method> DeserializeSeed<'de> for ResponseSeed<M> {
     type Value = M::Response;
 

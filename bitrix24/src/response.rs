@@ -104,6 +104,7 @@ pub(crate) enum ErrorField {
 }
 
 /// Deserializes `result` with a seed; everything else leniently.
+#[derive(Clone)]
 pub(crate) struct EnvelopeSeed<S>(pub S);
 
 impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for EnvelopeSeed<S> {
@@ -204,6 +205,12 @@ pub(crate) struct ItemsSeed<T> {
     pub marker: PhantomData<T>,
 }
 
+impl<T> Clone for ItemsSeed<T> {
+    fn clone(&self) -> Self {
+        ItemsSeed::new(self.wrapper)
+    }
+}
+
 impl<T> ItemsSeed<T> {
     pub fn new(wrapper: Option<&'static str>) -> Self {
         ItemsSeed {
@@ -240,7 +247,8 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ItemsVisitor<T> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        // A v2 page holds 50 rows (JSON does not say how many before they are read).
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(50).min(64));
         while let Some(item) = seq.next_element()? {
             out.push(item);
         }
@@ -277,21 +285,12 @@ pub(crate) fn decode<'de, S>(
     seed: S,
 ) -> Result<Response<S::Value>, Error>
 where
-    S: DeserializeSeed<'de>,
+    S: DeserializeSeed<'de> + Clone,
 {
-    let mut json = serde_json::Deserializer::from_slice(body);
-    let mut track = serde_path_to_error::Track::new();
-    let outcome = EnvelopeSeed(seed)
-        .deserialize(serde_path_to_error::Deserializer::new(
-            &mut json, &mut track,
-        ))
-        .and_then(|env| json.end().map(|()| env));
-    let env = match outcome {
+    let env = match deserialize_tracked(|| serde_json::de::SliceRead::new(body), EnvelopeSeed(seed))
+    {
         Ok(env) => env,
-        Err(err) => {
-            let path = track.path().to_string();
-            return Err(decode_failure(method, status, body, &path, &err));
-        }
+        Err((err, path)) => return Err(decode_failure(method, status, body, &path, &err)),
     };
     if let Some(error) = env.error {
         return Err(api_error(
@@ -317,6 +316,37 @@ where
             status,
         }),
     }
+}
+
+/// Deserializes one whole JSON document (`read` gives its reader) with `seed`. Only a failure
+/// pays for the JSON path: the document is read a second time with the path tracked, and the
+/// error comes back with it (`result[3].ID`). Decoding is deterministic, so the second reading
+/// fails where the first did; the path costs nothing on the rows that decode.
+pub(crate) fn deserialize_tracked<'de, R, S>(
+    read: impl Fn() -> R,
+    seed: S,
+) -> Result<S::Value, (serde_json::Error, String)>
+where
+    R: serde_json::de::Read<'de>,
+    S: DeserializeSeed<'de> + Clone,
+{
+    let mut json = serde_json::Deserializer::new(read());
+    let first = match seed.clone().deserialize(&mut json) {
+        Ok(value) => match json.end() {
+            Ok(()) => return Ok(value),
+            Err(e) => e,
+        },
+        Err(e) => e,
+    };
+    let mut json = serde_json::Deserializer::new(read());
+    let mut track = serde_path_to_error::Track::new();
+    let again = seed
+        .deserialize(serde_path_to_error::Deserializer::new(
+            &mut json, &mut track,
+        ))
+        .and_then(|_| json.end());
+    let path = track.path().to_string();
+    Err((again.err().unwrap_or(first), path))
 }
 
 /// Decodes only the error part of a body (for statuses where no result is expected).
@@ -465,6 +495,30 @@ mod tests {
             Error::Decode { path, .. } => assert_eq!(path, "result[1].ID"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    #[cfg(feature = "core")]
+    fn a_failure_names_its_path_after_good_rows_and_in_trailing_text() {
+        // The path is tracked only for a body that fails: it must still be the failing row's.
+        let rows: Vec<String> = (0..60).map(|i| format!(r#"{{"ID":"{i}"}}"#)).collect();
+        let body = format!(r#"{{"result":[{},{{"ID":"x"}}]}}"#, rows.join(","));
+        let e = decode(
+            "m",
+            200,
+            body.as_bytes(),
+            ItemsSeed::<crate::packs::core::Deal>::new(None),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, Error::Decode { path, .. } if path == "result[60].ID"),
+            "{e:?}"
+        );
+        let e = dec::<u64>(200, r#"{"result":1} trailing"#).unwrap_err();
+        assert!(
+            matches!(&e, Error::Decode { message, .. } if message.contains("trailing")),
+            "{e:?}"
+        );
     }
 
     #[test]
