@@ -542,7 +542,7 @@ impl Batch<'_> {
                         (chunk, outcome)
                     }
                 })
-                .buffer_unordered(client.inner.batch_concurrency)
+                .buffer_unordered(in_flight(client))
                 .collect()
                 .await;
             for (chunk, outcome) in outcomes {
@@ -554,6 +554,18 @@ impl Batch<'_> {
         }
         Ok(results)
     }
+}
+
+/// How many requests of one batch (or list walk) are in flight at once: with a limiter, its
+/// burst less the headroom (`RateLimiter::in_flight`): the burst goes at once, and the
+/// limiter hands out the rest at the drain rate; without one, the client's batch concurrency.
+pub(crate) fn in_flight(client: &Client) -> usize {
+    let inner = &client.inner;
+    inner
+        .limiter
+        .as_ref()
+        .map_or(inner.batch_concurrency, crate::RateLimiter::in_flight)
+        .max(1)
 }
 
 async fn send_chunk(

@@ -192,8 +192,9 @@ impl ClientBuilder {
         self
     }
 
-    /// How many batch requests of one `send_all`/batch/stream may be in flight at once
-    /// (default 4; the limiter still paces them).
+    /// How many batch requests of one `send_all`/batch/stream may be in flight at once when the
+    /// client has no rate limiter (default 4). With a limiter they follow its bucket instead:
+    /// the burst at once, then the drain rate.
     pub fn batch_concurrency(mut self, n: usize) -> Self {
         self.batch_concurrency = n.max(1);
         self

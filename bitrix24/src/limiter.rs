@@ -203,6 +203,15 @@ impl RateLimiter {
         self.state.limit
     }
 
+    /// How many requests a bulk operation (a batch of many requests, a parallel walk) keeps in
+    /// flight: the bucket less the headroom, so that the burst goes out at once and the limiter
+    /// paces the rest at exactly the drain rate, while no more requests wait on it than the
+    /// burst.
+    pub(crate) fn in_flight(&self) -> usize {
+        let limit = self.state.limit;
+        (limit.burst - limit.headroom()).max(1) as usize
+    }
+
     /// Holds every request to `portal` for `pause` (the portal rejected one for the rate).
     pub fn pause(&self, portal: &str, pause: Duration) {
         let s = &self.state;

@@ -48,8 +48,10 @@ pub const PAGE_SIZE: usize = 50;
 pub const MAX_WALK_TOTAL: u64 = u32::MAX as u64;
 
 mod parallel;
+mod rows;
 
 pub use parallel::{RowOrder, StreamOptions};
+use rows::{Pages, page, pages, rows};
 
 /// How a list is walked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -154,10 +156,10 @@ impl Client {
             (Strategy::Auto, Some(k)) if !has_order => Some(k),
             _ => None,
         };
-        match keyset {
+        rows(match keyset {
             Some(k) => keyset_stream::<M>(self.clone(), &params, k, options),
             None => offset_stream::<M>(self.clone(), params),
-        }
+        })
     }
 
     /// Collects every row of a list method into a `Vec`.
@@ -275,11 +277,14 @@ impl BatchPages {
             .decode_with(&self.commands[i].key, ItemsSeed::<M::Item>::new(M::WRAPPER))
     }
 
-    /// The rows of planned offset pages (command `i` read from `starts[i]`), in order, with the
-    /// progress checks. Returns the rows read, the error that stopped the batch (after those
-    /// rows), and whether the walk ends here (an error, or an empty page: nothing after it).
-    fn offset_rows<M: ListMethod>(&self, starts: &[u64]) -> (Vec<M::Item>, Option<Error>, bool) {
-        let mut out = Vec::with_capacity(self.commands.len() * PAGE_SIZE);
+    /// The planned offset pages (command `i` read from `starts[i]`), in order, with the
+    /// progress checks. Returns the pages read, the error that stopped the batch (after those
+    /// pages), and whether the walk ends here (an error, or an empty page: nothing after it).
+    fn offset_pages<M: ListMethod>(
+        &self,
+        starts: &[u64],
+    ) -> (Vec<Vec<M::Item>>, Option<Error>, bool) {
+        let mut out = Vec::with_capacity(self.commands.len());
         let mut previous: Option<(u64, PageMark)> = None;
         for (i, &start) in starts.iter().enumerate().take(self.commands.len()) {
             let checked = self.page::<M>(i).and_then(|page| {
@@ -291,7 +296,7 @@ impl BatchPages {
             });
             match checked {
                 Ok(page) if page.is_empty() => return (out, None, true),
-                Ok(page) => out.extend(page),
+                Ok(page) => out.push(page),
                 Err(e) => return (out, Some(e), true),
             }
         }
@@ -389,21 +394,21 @@ fn planned_starts(total: u64) -> impl Iterator<Item = Vec<u64>> + Send + 'static
 fn offset_stream<M: ListMethod + 'static>(
     client: Client,
     params: Map<String, Value>,
-) -> BoxStream<'static, Result<M::Item, Error>> {
+) -> Pages<M::Item> {
     let mut first = params.clone();
     first.insert("start".into(), Value::from(0));
     let first_client = client.clone();
     stream::once(async move { fetch_page::<M>(&first_client, &first).await })
-        .flat_map(move |page| match page {
+        .flat_map(move |first| match first {
             Err(e) => error_stream(e),
             Ok((items, total, next)) => {
                 let mark = PageMark::of::<M>(&items);
                 if let Err(e) = check_offset_page(M::NAME, 0, items.len(), next, None, mark) {
                     return error_stream(e);
                 }
-                let head = stream::iter(items.into_iter().map(Ok));
+                let head = page(items);
                 let Some(next) = next else {
-                    return head.boxed();
+                    return head;
                 };
                 match total {
                     // No total to plan from: follow `next` one page at a time.
@@ -433,9 +438,9 @@ fn planned_pages<M: ListMethod + 'static>(
     client: Client,
     params: &Map<String, Value>,
     total: u64,
-) -> BoxStream<'static, Result<M::Item, Error>> {
+) -> Pages<M::Item> {
     let base = php_query::flatten(&without_key(params, "start"));
-    let concurrency = client.inner.batch_concurrency;
+    let concurrency = batch::in_flight(&client);
     let ended = Arc::new(AtomicBool::new(false));
     let gate = ended.clone();
     let batches =
@@ -458,7 +463,7 @@ fn planned_pages<M: ListMethod + 'static>(
                     .collect();
                 async move {
                     let outcome = match fetch_batch(&client, commands).await {
-                        Ok(pages) => pages.offset_rows::<M>(&starts),
+                        Ok(pages) => pages.offset_pages::<M>(&starts),
                         Err(e) => (Vec::new(), Some(e), true),
                     };
                     if outcome.2 {
@@ -474,12 +479,10 @@ fn planned_pages<M: ListMethod + 'static>(
         if done {
             return None;
         }
-        let (rows, error, end) = batches.next().await?;
-        Some(((rows, error), (batches, end)))
+        let (read, error, end) = batches.next().await?;
+        Some(((read, error), (batches, end)))
     })
-    .flat_map(|(rows, error)| {
-        stream::iter(rows.into_iter().map(Ok)).chain(stream::iter(error.map(Err)))
-    })
+    .flat_map(|(read, error)| pages(read).chain(stream::iter(error.map(Err))))
     .boxed()
 }
 
@@ -490,7 +493,7 @@ fn follow_next<M: ListMethod + 'static>(
     params: Map<String, Value>,
     start: u64,
     previous: PageMark,
-) -> BoxStream<'static, Result<M::Item, Error>> {
+) -> Pages<M::Item> {
     // State: the next start, and the page read before it (its start and mark).
     let first = Some((start, (0, previous)));
     stream::unfold(first, move |state| {
@@ -511,10 +514,6 @@ fn follow_next<M: ListMethod + 'static>(
                 Err(e) => Some((Err(e), None)),
             }
         }
-    })
-    .flat_map(|rows| match rows {
-        Ok(rows) => stream::iter(rows.into_iter().map(Ok)).boxed(),
-        Err(e) => error_stream(e),
     })
     .boxed()
 }
@@ -554,7 +553,7 @@ fn keyset_stream<M: ListMethod + 'static>(
     params: &Map<String, Value>,
     keyset: Keyset,
     options: StreamOptions,
-) -> BoxStream<'static, Result<M::Item, Error>> {
+) -> Pages<M::Item> {
     let order_key = find_key(params, "order").unwrap_or_else(|| "order".to_owned());
     let filter_key = find_key(params, "filter").unwrap_or_else(|| "filter".to_owned());
     let mut params = without_key(params, "start");
@@ -626,10 +625,7 @@ fn keyset_stream<M: ListMethod + 'static>(
 
 /// The chained keyset walk from `state` on, one batch at a time (an error pending in `state`
 /// comes out first).
-fn keyset_walk<M: ListMethod + 'static>(
-    state: KeysetState,
-    keyset: Keyset,
-) -> BoxStream<'static, Result<M::Item, Error>> {
+fn keyset_walk<M: ListMethod + 'static>(state: KeysetState, keyset: Keyset) -> Pages<M::Item> {
     stream::unfold(state, move |mut s| async move {
         if let Some(e) = s.pending.take() {
             s.done = true;
@@ -644,8 +640,8 @@ fn keyset_walk<M: ListMethod + 'static>(
         }
         Some((outcome, s))
     })
-    .flat_map(|rows| match rows {
-        Ok(rows) => stream::iter(rows.into_iter().map(Ok)).boxed(),
+    .flat_map(|read| match read {
+        Ok(read) => pages(read),
         Err(e) => error_stream(e),
     })
     .boxed()
@@ -672,10 +668,11 @@ fn caller_bound(method: &str, filter_key: &str, gt: &str, value: &Value) -> Resu
     })
 }
 
+/// The next request of a keyset walk: its pages, each checked by [`take_page`].
 async fn keyset_step<M: ListMethod>(
     s: &mut KeysetState,
     keyset: Keyset,
-) -> Result<Vec<M::Item>, Error> {
+) -> Result<Vec<Vec<M::Item>>, Error> {
     if s.first {
         // One plain call first: small lists cost one request, not a batch of 50.
         s.first = false;
@@ -688,22 +685,22 @@ async fn keyset_step<M: ListMethod>(
         }
         let (page, total, _) = fetch_page::<M>(&s.client, &params).await?;
         s.total = total;
-        return take_page::<M>(s, keyset, page);
+        return take_page::<M>(s, keyset, page).map(|page| vec![page]);
     }
     {
         let base = php_query::flatten(&s.params);
         let commands = chained_commands::<M>(&base, &s.filter_key, &s.gt, s.last, "k", keyset);
         let pages = fetch_batch(&s.client, commands).await?;
-        let mut out = Vec::with_capacity(MAX_COMMANDS * PAGE_SIZE);
+        let mut out: Vec<Vec<M::Item>> = Vec::with_capacity(MAX_COMMANDS);
         for i in 0..MAX_COMMANDS {
             // Commands after a short page ran with an unresolvable reference: never read them.
             match pages
                 .page::<M>(i)
                 .and_then(|page| take_page::<M>(s, keyset, page))
             {
-                Ok(rows) => out.extend(rows),
+                Ok(rows) => out.push(rows),
                 // Rows already read in this batch are not thrown away: the error follows them.
-                Err(e) if !out.is_empty() => {
+                Err(e) if out.iter().any(|page| !page.is_empty()) => {
                     s.pending = Some(e);
                     break;
                 }

@@ -28,12 +28,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures::stream::{self, BoxStream, StreamExt};
+use futures::stream::{self, StreamExt};
 use serde_json::Value;
 
 use super::{
-    BatchPages, KeysetState, PAGE_SIZE, Strategy, chained_commands, error_stream, fetch_batch,
-    find_key, keyset_step, keyset_walk, no_progress, row_id, without_key,
+    BatchPages, KeysetState, PAGE_SIZE, Pages, Strategy, chained_commands, error_stream,
+    fetch_batch, find_key, keyset_step, keyset_walk, no_progress, pages, row_id, without_key,
 };
 use crate::batch::MAX_COMMANDS;
 use crate::client::Client;
@@ -106,17 +106,13 @@ impl StreamOptions {
     }
 }
 
-/// How many ranges a walk keeps in flight: the limiter's burst (the limiter paces whatever
-/// does not fit into what is left of it), else the client's batch concurrency; at most 50.
+/// How many ranges a walk keeps in flight: as many requests as a batch keeps
+/// ([`crate::batch::in_flight`]), at most 50 (one sample's worth of ranges).
 pub(super) fn width(client: &Client, options: StreamOptions) -> usize {
     if options.sequential {
         return 1;
     }
-    let inner = &client.inner;
-    let n = inner.limiter.as_ref().map_or(inner.batch_concurrency, |l| {
-        usize::try_from(l.limit().burst()).unwrap_or(MAX_COMMANDS)
-    });
-    n.clamp(1, MAX_COMMANDS)
+    crate::batch::in_flight(client).min(MAX_COMMANDS)
 }
 
 /// Whether the id ranges can be added to the filter: it is an object that names the id field
@@ -172,7 +168,7 @@ pub(super) fn keyset_ranges<M: ListMethod + 'static>(
     keyset: Keyset,
     order: RowOrder,
     width: usize,
-) -> BoxStream<'static, Result<M::Item, Error>> {
+) -> Pages<M::Item> {
     stream::once(async move {
         // The first page alone, as the sequential walk does: a short list costs one request.
         let rows = keyset_step::<M>(&mut state, keyset).await;
@@ -180,8 +176,8 @@ pub(super) fn keyset_ranges<M: ListMethod + 'static>(
     })
     .flat_map(move |(rows, state)| match rows {
         Err(e) => error_stream(e),
-        Ok(rows) => {
-            let head = stream::iter(rows.into_iter().map(Ok));
+        Ok(read) => {
+            let head = pages(read);
             // The rest fits into one batch: no sample, one more request.
             let one_batch = state
                 .total
@@ -208,7 +204,7 @@ fn walk_ranges<M: ListMethod + 'static>(
     keyset: Keyset,
     order: RowOrder,
     width: usize,
-) -> BoxStream<'static, Result<M::Item, Error>> {
+) -> Pages<M::Item> {
     let ended = Arc::new(AtomicBool::new(false));
     let gate = ended.clone();
     let sampler = plan.clone();
@@ -251,11 +247,11 @@ fn walk_ranges<M: ListMethod + 'static>(
             rows
         }
     });
-    let batches = match order {
-        RowOrder::Ascending => ranges.buffered(width).boxed(),
-        RowOrder::PerRange => ranges.buffer_unordered(width).boxed(),
-    };
-    until_error(batches.flatten().boxed())
+    // The walk ends at the first error: `rows` polls nothing after it.
+    match order {
+        RowOrder::Ascending => ranges.buffered(width).flatten().boxed(),
+        RowOrder::PerRange => ranges.buffer_unordered(width).flatten().boxed(),
+    }
 }
 
 /// The first batch of one range, and the rest of its walk when it goes on; `true` when the
@@ -263,14 +259,14 @@ fn walk_ranges<M: ListMethod + 'static>(
 async fn first_batch<M: ListMethod + 'static>(
     mut state: KeysetState,
     keyset: Keyset,
-) -> (BoxStream<'static, Result<M::Item, Error>>, bool) {
+) -> (Pages<M::Item>, bool) {
     match keyset_step::<M>(&mut state, keyset).await {
         Err(e) => (error_stream(e), true),
-        Ok(rows) => {
+        Ok(read) => {
             let failed = state.pending.is_some();
-            let head = stream::iter(rows.into_iter().map(Ok));
+            let head = pages(read);
             if state.done && !failed {
-                (head.boxed(), false)
+                (head, false)
             } else {
                 (head.chain(keyset_walk::<M>(state, keyset)).boxed(), failed)
             }
@@ -323,18 +319,4 @@ fn range_ends<M: ListMethod>(
         previous = id;
     }
     Ok((ends, true))
-}
-
-/// `rows` up to and including its first error.
-fn until_error<T: Send + 'static>(
-    rows: BoxStream<'static, Result<T, Error>>,
-) -> BoxStream<'static, Result<T, Error>> {
-    rows.scan(false, |failed, row| {
-        let out = (!*failed).then(|| {
-            *failed = row.is_err();
-            row
-        });
-        futures::future::ready(out)
-    })
-    .boxed()
 }
