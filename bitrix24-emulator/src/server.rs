@@ -358,14 +358,7 @@ async fn handle(
 }
 
 fn rest_v2(inner: &Arc<Inner>, req: &RestRequest<'_>) -> Response {
-    let RestRequest {
-        segs,
-        method,
-        query,
-        headers,
-        body,
-    } = *req;
-    let Some((webhook, name)) = webhook_path(segs) else {
+    let Some((webhook, name)) = webhook_path(req.segs) else {
         return error_response(&ApiError::method_not_found());
     };
     let mut name = name.to_ascii_lowercase();
@@ -384,8 +377,8 @@ fn rest_v2(inner: &Arc<Inner>, req: &RestRequest<'_>) -> Response {
         }
     };
     let error_response = |e: &ApiError| respond(e.status, &e.body());
-    let mut params = build_params(method, query, headers, body);
-    let token = take_token(&mut params, headers);
+    let mut params = build_params(req.method, req.query, req.headers, req.body);
+    let token = take_token(&mut params, req.headers);
     let connector = take_connector(&mut params);
     if !lock(&inner.limits).admit(inner.now()) {
         return error_response(&ApiError::query_limit());

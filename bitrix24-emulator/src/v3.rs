@@ -110,14 +110,7 @@ fn error_response(e: &V3Error) -> Response {
 
 /// Handles `/rest/api/{method}` and `/rest/api/{uid}/{code}/{method}`.
 pub(crate) fn handle(inner: &Arc<Inner>, req: &RestRequest<'_>) -> Response {
-    let RestRequest {
-        segs,
-        method,
-        query,
-        headers,
-        body,
-    } = *req;
-    let Some((webhook, name)) = webhook_path(segs) else {
+    let Some((webhook, name)) = webhook_path(req.segs) else {
         return error_response(&err(
             404,
             "METHODNOTFOUNDEXCEPTION",
@@ -132,20 +125,21 @@ pub(crate) fn handle(inner: &Arc<Inner>, req: &RestRequest<'_>) -> Response {
             format!("Method \"{name}\" was not found."),
         ));
     }
-    let mut params: Map<String, Value> = if *method == Method::POST && !body.is_empty() {
-        let ct = headers
+    let mut params: Map<String, Value> = if *req.method == Method::POST && !req.body.is_empty() {
+        let ct = req
+            .headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        match serde_json::from_slice::<Value>(body) {
+        match serde_json::from_slice::<Value>(req.body) {
             Ok(Value::Object(m)) if ct.to_ascii_lowercase().starts_with("application/json") => m,
             _ => return error_response(&err(400, "INVALIDJSONEXCEPTION", "Invalid JSON.")),
         }
     } else {
         Map::new()
     };
-    let mut q = crate::php::parse_str(query);
-    let token = take_token(&mut params, headers).or_else(|| take_token(&mut q, headers));
+    let mut q = crate::php::parse_str(req.query);
+    let token = take_token(&mut params, req.headers).or_else(|| take_token(&mut q, req.headers));
     let connector = take_connector(&mut params);
     let start = inner.now();
     if !lock(&inner.limits).admit(start) {
@@ -181,7 +175,7 @@ pub(crate) fn handle(inner: &Arc<Inner>, req: &RestRequest<'_>) -> Response {
         inner.now(),
         &caller,
         name,
-        headers,
+        req.headers,
         &params,
     ) {
         Ok(pending) => pending,
