@@ -7,9 +7,9 @@ use crate::crud::family_call;
 use crate::entity::View;
 use crate::events;
 use crate::handlers::{
-    ai_engine, app_entity, blog, catalog_documents, crm, crm_links, departments, disk, im, lists,
-    product_rows, sale_delivery, sign_b2e, sonet, system, task_elapsed, timeman, userconsent,
-    users,
+    ai_engine, app_entity, blog, calendar, catalog_documents, crm, crm_links, departments, disk,
+    im, imbot, lists, product_rows, sale_delivery, sign_b2e, sonet, system, task_elapsed,
+    telephony, timeman, userconsent, users,
 };
 use crate::metering;
 use crate::routes::{Route, Scope};
@@ -48,6 +48,9 @@ pub(crate) fn routes() -> impl Iterator<Item = &'static Route> {
         userconsent::ROUTES,
         sign_b2e::ROUTES,
         blog::ROUTES,
+        imbot::ROUTES,
+        telephony::ROUTES,
+        calendar::ROUTES,
         crate::stage_history::ROUTES,
     ]
     .into_iter()
