@@ -7,8 +7,8 @@ use crate::crud::family_call;
 use crate::entity::View;
 use crate::events;
 use crate::handlers::{
-    ai_engine, app_entity, blog, calendar, catalog_documents, crm, crm_links, departments, disk,
-    im, imbot, lists, product_rows, sale_delivery, sign_b2e, sonet, system, task_elapsed,
+    ai_engine, app_entity, blog, booking, calendar, catalog_documents, crm, crm_links, departments,
+    disk, im, imbot, lists, product_rows, sale_delivery, sign_b2e, sonet, system, task_elapsed,
     telephony, timeman, userconsent, users,
 };
 use crate::metering;
@@ -51,6 +51,7 @@ pub(crate) fn routes() -> impl Iterator<Item = &'static Route> {
         imbot::ROUTES,
         telephony::ROUTES,
         calendar::ROUTES,
+        booking::ROUTES,
         crate::stage_history::ROUTES,
     ]
     .into_iter()

@@ -7,6 +7,7 @@
 pub(crate) mod ai_engine;
 pub(crate) mod app_entity;
 pub(crate) mod blog;
+pub(crate) mod booking;
 pub(crate) mod calendar;
 pub(crate) mod catalog_documents;
 pub(crate) mod common;
