@@ -12,8 +12,9 @@ pub trait Entity {
     fn extra(&self) -> &Map<String, Value>;
     /// Mutable access to [`Entity::extra`] (to set user fields before `add`/`update`).
     fn extra_mut(&mut self) -> &mut Map<String, Value>;
-    /// The id, when the entity has an id field and it is set.
-    fn entity_id(&self) -> Option<u64> {
+    /// The record's id, when the entity has an id field and it is set. (Not `entity_id`: that
+    /// is the builder setter of the `ENTITY_ID` field several entities have.)
+    fn record_id(&self) -> Option<u64> {
         None
     }
     /// Decodes typed user fields (see [`UserFields`]) from [`Entity::extra`].

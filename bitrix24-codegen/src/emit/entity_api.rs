@@ -20,7 +20,7 @@ const TAKEN: &[&str] = &[
     "set_uf",
     "extra",
     "extra_mut",
-    "entity_id",
+    "record_id",
     "user_fields",
     "set_user_fields",
 ];

@@ -159,12 +159,12 @@ pub(super) fn emit_entity(ctx: &Ctx<'_>, name: &str, e: &EntitySpec) -> TokenStr
         });
         takes.extend(quote!(#fid: fields.opt(#wire)?,));
     }
-    let entity_id = match e.id_field() {
+    let record_id = match e.id_field() {
         Some(f) => {
             let fid = ident(&naming::field_ident(&f.name));
             let conv = id_conversion(&f.ty, &quote!(self.#fid));
             quote! {
-                fn entity_id(&self) -> Option<u64> {
+                fn record_id(&self) -> Option<u64> {
                     #conv
                 }
             }
@@ -201,7 +201,7 @@ pub(super) fn emit_entity(ctx: &Ctx<'_>, name: &str, e: &EntitySpec) -> TokenStr
             fn extra_mut(&mut self) -> &mut ::serde_json::Map<String, ::serde_json::Value> {
                 &mut self.extra
             }
-            #entity_id
+            #record_id
         }
         #api
     }

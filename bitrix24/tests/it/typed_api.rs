@@ -267,13 +267,14 @@ fn crm_user_field_methods_are_typed() {
     // A real portal keeps a UF_* value only when the field exists: create it first.
     let add = CrmDealUserfieldAdd::new(
         CrmUserField::new()
+            .entity_id("CRM_DEAL")
             .field_name("BUDGET")
             .user_type_id("double")
             .mandatory(false),
     );
     assert_eq!(
         serde_json::to_value(&add).unwrap(),
-        json!({"fields": {"FIELD_NAME": "BUDGET", "USER_TYPE_ID": "double", "MANDATORY": "N"}})
+        json!({"fields": {"ENTITY_ID": "CRM_DEAL", "FIELD_NAME": "BUDGET", "USER_TYPE_ID": "double", "MANDATORY": "N"}})
     );
     assert_eq!(CrmDealUserfieldAdd::RISK, Risk::Write);
     let list = CrmDealUserfieldList::new().filter(CrmUserField::filter().user_type_id_eq("double"));
