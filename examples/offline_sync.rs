@@ -79,17 +79,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         emulator.control().offline_queue_len()
     );
 
-    let (reader, sink) = (client.clone(), Arc::clone(&local));
+    let sink = Arc::clone(&local);
     let handler = move |d: OfflineDelivery| {
-        let (client, sink) = (reader.clone(), Arc::clone(&sink));
+        let sink = Arc::clone(&sink);
         async move {
             let Payload::Crm(deal) = &d.event.payload else {
                 return Err(HandlerError::permanent("not a CRM event"));
             };
-            // Re-read the deal: the queue keeps only the latest state per object. (A read
-            // queues no event; a handler that writes back to the portal passes
-            // `with_connector(params, &d.connector)` so its writes do not come back.)
-            let row = client
+            // Re-read the deal with the delivery's client (the tenant's own tokens): the queue
+            // keeps only the latest state per object. (A read queues no event; a handler that
+            // writes back to the portal passes `with_connector(params, &d.connector)` so its
+            // writes do not come back.)
+            let row = d
+                .client
                 .send(&CrmDealGet::new(deal.id))
                 .await
                 .map_err(|e| HandlerError::retry(e.to_string()))?;

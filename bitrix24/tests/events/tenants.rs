@@ -7,8 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bitrix24::events::{
-    OfflineDelivery, SqliteStore, TenantStore, TenantWorkers, WorkerConfig, WorkerError,
+    HandlerError, OfflineDelivery, SqliteStore, TenantStore, TenantWorkers, WorkerConfig,
+    WorkerError,
 };
+use bitrix24::packs::core::{CrmDealAdd, Deal};
 use bitrix24::{Client, RetryPolicy};
 use bitrix24_emulator::{Faults, RunningEmulator};
 
@@ -59,9 +61,15 @@ async fn each_tenant_is_drained_with_its_own_tokens_and_failures_stay_with_their
 
     let seen: Seen = Arc::default();
     let sink = Arc::clone(&seen);
+    // Each record writes back to its portal with the delivery's client (its tenant's tokens).
     let handler = move |d: OfflineDelivery| {
         let sink = Arc::clone(&sink);
         async move {
+            let deal = Deal::new().title(format!("synced {}", d.message_id));
+            d.client
+                .send(&CrmDealAdd::new(deal))
+                .await
+                .map_err(|e| HandlerError::retry(e.to_string()))?;
             *sink.lock().unwrap().entry(d.member_id).or_default() += 1;
             Ok(())
         }
@@ -124,6 +132,12 @@ async fn each_tenant_is_drained_with_its_own_tokens_and_failures_stay_with_their
         results[&c.member_id]
     );
     assert_eq!(seen_of(&seen, &c.member_id), 0);
+    let deals = [&emu_a, &emu_b, &emu_c].map(|e| e.control().entity_count("crm.deal") as u64);
+    assert_eq!(
+        deals,
+        [n, n, 0],
+        "a handler's write reached another tenant's portal"
+    );
     assert_eq!(
         emu_c.control().offline_queue_len() as u64,
         n,

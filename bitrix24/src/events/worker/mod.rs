@@ -763,6 +763,7 @@ impl OfflineWorker {
             timestamp: row.timestamp.clone(),
             user_id: row.user_id,
             attempt: retries + 1,
+            client: self.client.clone(),
         };
         let handler = Arc::clone(&self.handler);
         let task = tokio::spawn(async move { handler.handle(delivery).await });

@@ -78,6 +78,10 @@ pub struct OfflineDelivery {
     pub user_id: Option<u64>,
     /// Which attempt this is (1 for the first).
     pub attempt: u32,
+    /// The worker's client: the tenant's own tokens. Make the handler's portal calls (re-read
+    /// the object, write back with [`with_connector`]) with it, so that they reach this
+    /// record's portal and no other.
+    pub client: crate::client::Client,
 }
 
 /// The user's handler of offline records.
