@@ -7,9 +7,9 @@ use crate::crud::family_call;
 use crate::entity::View;
 use crate::events;
 use crate::handlers::{
-    ai_engine, app_entity, blog, booking, calendar, catalog_documents, crm, crm_links, departments,
-    disk, im, imbot, lists, product_rows, sale_delivery, sign_b2e, sonet, system, task_elapsed,
-    telephony, timeman, userconsent, users,
+    ai_engine, app_entity, bizproc, blog, booking, calendar, catalog_documents, crm, crm_links,
+    departments, disk, im, imbot, landing, lists, product_rows, sale_delivery, sign_b2e, sonet,
+    system, task_elapsed, telephony, timeman, userconsent, users,
 };
 use crate::metering;
 use crate::routes::{Route, Scope};
@@ -52,6 +52,8 @@ pub(crate) fn routes() -> impl Iterator<Item = &'static Route> {
         telephony::ROUTES,
         calendar::ROUTES,
         booking::ROUTES,
+        bizproc::ROUTES,
+        landing::ROUTES,
         crate::stage_history::ROUTES,
     ]
     .into_iter()

@@ -40,7 +40,7 @@ fn required(p: &Map<String, Value>, name: &str, method: &str) -> Result<String, 
 }
 
 /// `MM/DD/YYYY hh:mm:ss am|pm`, as the docs' answers print dates.
-fn us_date(ts: i64) -> String {
+pub(crate) fn us_date(ts: i64) -> String {
     let plain = plain_datetime(ts);
     let (date, time) = plain.split_once(' ').unwrap_or((&plain, "00:00:00"));
     let (y, rest) = date.split_once('-').unwrap_or(("", ""));

@@ -6,6 +6,7 @@
 
 pub(crate) mod ai_engine;
 pub(crate) mod app_entity;
+pub(crate) mod bizproc;
 pub(crate) mod blog;
 pub(crate) mod booking;
 pub(crate) mod calendar;
@@ -17,6 +18,7 @@ pub(crate) mod departments;
 pub(crate) mod disk;
 pub(crate) mod im;
 pub(crate) mod imbot;
+pub(crate) mod landing;
 pub(crate) mod lists;
 pub(crate) mod product_rows;
 pub(crate) mod sale_delivery;
