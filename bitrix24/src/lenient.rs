@@ -51,6 +51,8 @@ mod decode;
 mod examples;
 mod field_path;
 mod flags;
+#[cfg(bitrix24_entities)]
+mod member;
 mod numbers;
 mod strings;
 
@@ -63,6 +65,8 @@ pub(crate) use examples::{check_entity_sample, check_example, check_list_example
 pub(crate) use field_path::field_error;
 pub(crate) use field_path::join_field_path;
 pub use flags::{yes_no, yes_no_required};
+#[cfg(bitrix24_entities)]
+pub(crate) use member::{Member, MemberSeed};
 pub(crate) use numbers::plain_decimal;
 pub use strings::{string_like, string_like_opt};
 
