@@ -127,6 +127,12 @@ fn defined_fields_only(
     view: View,
     fields: &Map<String, Value>,
 ) -> Map<String, Value> {
+    // A `crm.item.*` write of a legacy type may name its multi-fields in `fm`.
+    let fm = view
+        .crm_item
+        .then(|| crate::overlay::fm_in(&fam.spec.prefix, fields))
+        .flatten();
+    let fields = fm.as_ref().unwrap_or(fields);
     let Some(defined) = user_fields::defined(inner, fam) else {
         return fields.clone();
     };
@@ -165,15 +171,19 @@ fn view_params<'a>(
     }
 }
 
-/// A rendered row with the keys the family's row view computes (`full`: rendered without a
+/// A rendered row with the keys the family's row view computes, and a `crm.item.*` row of a
+/// legacy type finished as the portal answers it (`full`: rendered without a
 /// `select`; `list`: a row of a list answer).
 fn with_view(
-    fam: &Family,
+    (fam, view): (&Family, View),
     users: &BTreeMap<u64, User>,
     caller: u64,
     mut row: Value,
     (full, list): (bool, bool),
 ) -> Value {
+    if let (true, Value::Object(m)) = (view.crm_item, &mut row) {
+        crate::overlay::finish_item_row(&fam.spec.prefix, m, full);
+    }
     if let (Some(rv), Value::Object(m)) = (fam.row_view, &mut row) {
         let user_name = |id: u64| {
             users
@@ -252,7 +262,7 @@ pub(crate) fn family_call(
                 stage_history::record(&mut data.side, fam, id, None, after, now);
                 let r = shape(&add_s, id, || {
                     let row = store.render_full(fam, view, id).unwrap_or(Value::Null);
-                    with_view(fam, &data.users, c.user_id, row, (true, false))
+                    with_view((fam, view), &data.users, c.user_id, row, (true, false))
                 });
                 (id, r)
             };
@@ -270,7 +280,7 @@ pub(crate) fn family_call(
                 .and_then(|s| s.render_sel(fam, view, id, param(&vp, "select")));
             match row {
                 Some(r) => {
-                    let r = with_view(fam, &data.users, c.user_id, r, (full, false));
+                    let r = with_view((fam, view), &data.users, c.user_id, r, (full, false));
                     Ok(Outcome::of(shape(&get_s, id, || r)))
                 }
                 None if fam.spec.flavor == Flavor::Tasks && !d7 => Ok(Outcome::of(json!([]))),
@@ -285,7 +295,7 @@ pub(crate) fn family_call(
                 Some(s) => {
                     let mut page = s.list(fam, view, &q, start, page_size);
                     page.rows = (page.rows.into_iter())
-                        .map(|r| with_view(fam, &data.users, c.user_id, r, (false, true)))
+                        .map(|r| with_view((fam, view), &data.users, c.user_id, r, (false, true)))
                         .collect();
                     page
                 }
@@ -322,7 +332,7 @@ pub(crate) fn family_call(
                 stage_history::record(&mut data.side, fam, id, before.as_ref(), after, now);
                 shape(&upd_s, id, || {
                     let row = store.render_full(fam, view, id).unwrap_or(Value::Null);
-                    with_view(fam, &data.users, c.user_id, row, (true, false))
+                    with_view((fam, view), &data.users, c.user_id, row, (true, false))
                 })
             };
             fire(inner, c, fam, "UPDATE", id);

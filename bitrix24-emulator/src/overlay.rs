@@ -12,12 +12,15 @@
 //! answer, one table per entity in `data/field_meta.toml`, read by [`meta`]; a documented field the spec lacks is added from it.
 
 use crate::entity::{
-    EntityFamily, FieldDefault, FieldSpec, FieldType, Flavor, NumberStyle, Partition, RowView,
-    Shape,
+    Answers, EntityFamily, FieldDefault, FieldSpec, FieldType, Flavor, NumberStyle, Partition,
+    RowView, Shape,
 };
 use serde_json::{Value, json};
 
+mod item_row;
 mod meta;
+
+pub(crate) use item_row::{finish as finish_item_row, fm_in};
 
 /// A field rule: what the emulator adds to the spec's field (builder style).
 pub(crate) type Rule = fn(FieldSpec) -> FieldSpec;
@@ -70,6 +73,20 @@ impl Overlay {
             } else {
                 let mut f = m.new_field();
                 m.apply(&mut f);
+                fam.fields.push(f);
+            }
+        }
+        // What `crm.item.*` reads and writes of a legacy type beyond the family's own fields.
+        if let Some(iv) = meta::item_view(self.prefix) {
+            for f in &mut fam.fields {
+                if iv.own_only.contains(&f.name) {
+                    f.answers = Answers::Own;
+                }
+            }
+            for m in &iv.item_only {
+                let mut f = m.new_field();
+                m.apply(&mut f);
+                f.answers = Answers::Item;
                 fam.fields.push(f);
             }
         }
@@ -204,7 +221,10 @@ const LEAD: Overlay = crm(
     &[
         &[
             ("STATUS_ID", |f| f.camel("stageId").default(val("NEW"))),
-            ("STATUS_SEMANTIC_ID", |f| f.default(val("P")).read_only()),
+            // `crm.item.get` of a lead: `"stageSemanticId":"P"`.
+            ("STATUS_SEMANTIC_ID", |f| {
+                f.camel("stageSemanticId").default(val("P")).read_only()
+            }),
             ("BIRTHDATE", empty_date),
             ("DATE_CLOSED", empty_date),
             ("CONTACT_IDS", |f| f.on_request()),

@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{emu, ok};
+use support::{assert_error, emu, ok, post};
 
 /// The documented answer of `method`.
 fn documented(method: &str) -> Value {
@@ -98,4 +98,33 @@ async fn user_fields_are_described_with_their_labels_and_settings() {
     // A company's user fields are not a deal's.
     let deal = ok(format!("{base}crm.deal.fields"), json!({})).await;
     assert!(deal["result"].get("UF_CRM_64A29A1CD5CC2").is_none());
+}
+
+/// A field `crm.<entity>.fields` lists as required (`crm.company.fields`: `TITLE` with
+/// `"isRequired": true`) is required on `add`: `crm.item.add` answers the item factory's
+/// documented error (`crm/universal/import/crm-item-batch-import.md`:
+/// `"CRM_FIELD_ERROR_REQUIRED"`, `The "Name" field is required`), the legacy method its own.
+#[tokio::test]
+async fn required_fields_are_required_on_add() {
+    let e = emu().await;
+    let base = e.webhook_url();
+    let docs = documented("crm.company.fields");
+    assert_eq!(docs["TITLE"]["isRequired"], json!(true));
+    let item = json!({"entityTypeId": 4, "fields": {"comments": "no title"}});
+    let (status, b) = post(&format!("{base}crm.item.add"), &item).await;
+    assert_error(status, &b, 400, "CRM_FIELD_ERROR_REQUIRED");
+    assert_eq!(
+        b["error_description"],
+        json!("The \"Company Name\" field is required")
+    );
+    let legacy = json!({"fields": {"COMMENTS": "no title"}});
+    let (status, b) = post(&format!("{base}crm.company.add"), &legacy).await;
+    assert_eq!(status, 400, "{b}");
+    // Given, the field is accepted; a deal's `TITLE` is not required.
+    ok(
+        format!("{base}crm.company.add"),
+        json!({"fields": {"TITLE": "Acme"}}),
+    )
+    .await;
+    ok(format!("{base}crm.deal.add"), json!({"fields": {}})).await;
 }

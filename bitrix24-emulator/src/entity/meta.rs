@@ -11,7 +11,7 @@ pub(crate) fn fields_meta(fam: &Family, view: View) -> Value {
     // D7 controllers (`sale.order.getFields`) describe a field with four keys only.
     let short = fam.spec.flavor == Flavor::D7 && !view.crm_item;
     let mut m = Map::new();
-    for f in &fam.spec.fields {
+    for f in fam.spec.fields.iter().filter(|f| f.answers.shown(view)) {
         let mut d = describe(f, short);
         if view.keys == KeyStyle::Camel && view.crm_item {
             d.insert("upperName".into(), json!(f.name));

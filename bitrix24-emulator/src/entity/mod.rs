@@ -10,10 +10,10 @@ pub(crate) mod query;
 pub(crate) mod store;
 pub(crate) mod value;
 
-pub(crate) use model::{Described, Family, RowCtx, RowView, View};
 pub use model::{
-    EntityFamily, FieldDefault, FieldSpec, FieldType, Flavor, KeyStyle, NumberStyle, Partition,
-    Shape, camelize,
+    Answers, EntityFamily, FieldDefault, FieldSpec, FieldType, Flavor, KeyStyle, NumberStyle,
+    Partition, Shape, camelize,
 };
+pub(crate) use model::{Described, Family, RowCtx, RowView, View};
 pub(crate) use query::ListQuery;
 pub(crate) use store::{Page, Store};

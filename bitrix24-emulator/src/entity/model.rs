@@ -92,6 +92,30 @@ pub struct FieldSpec {
     /// What `*.fields` answers for the field when the docs describe it (see [`Described`]);
     /// `None` derives the description from the field's own settings.
     pub(crate) described: Option<Described>,
+    /// Which answers carry the field (a lead's address parts are not in `crm.item.*` rows).
+    pub answers: Answers,
+}
+
+/// Which methods of a legacy CRM family read and write a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answers {
+    /// The family's own methods and `crm.item.*`.
+    Both,
+    /// Only the family's own methods (`crm.lead.*`).
+    Own,
+    /// Only `crm.item.*`.
+    Item,
+}
+
+impl Answers {
+    /// Whether a call in `view` sees the field.
+    pub(crate) fn shown(self, view: View) -> bool {
+        match self {
+            Self::Both => true,
+            Self::Own => !view.crm_item,
+            Self::Item => view.crm_item,
+        }
+    }
 }
 
 /// A field's description in `*.fields` as the docs' example answer gives it. It describes the
@@ -136,6 +160,7 @@ impl FieldSpec {
             on_request: false,
             flag_of: None,
             described: None,
+            answers: Answers::Both,
         }
     }
 
@@ -474,6 +499,12 @@ impl Family {
         } else {
             self.by_upper.get(&name.to_ascii_uppercase()).copied()
         }
+    }
+
+    /// The slot of a field a call in `view` names in its request and sees in its answer.
+    pub(crate) fn slot_in(&self, name: &str, view: View) -> Option<usize> {
+        self.slot(name, view.camel_in)
+            .filter(|&i| self.spec.fields[i].answers.shown(view))
     }
 }
 

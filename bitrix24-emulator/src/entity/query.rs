@@ -132,8 +132,9 @@ impl Selection {
     /// Every field (list calls: only those returned without a select), less the fields the
     /// family's own methods return only when selected by name.
     pub(crate) fn all(fam: &Family, view: View, list: bool) -> Self {
-        let shown =
-            |f: &super::model::FieldSpec| (!list || f.in_list) && (view.crm_item || !f.on_request);
+        let shown = |f: &super::model::FieldSpec| {
+            (!list || f.in_list) && (view.crm_item || !f.on_request) && f.answers.shown(view)
+        };
         Self {
             slots: (0..fam.spec.fields.len())
                 .filter(|&i| shown(&fam.spec.fields[i]))
@@ -163,13 +164,14 @@ pub(crate) fn parse_select(fam: &Family, view: View, v: Option<&Value>, list: bo
     for it in items {
         if it == "*" {
             for i in 0..fam.spec.fields.len() {
-                if fam.spec.fields[i].in_list && !sel.slots.contains(&i) {
+                let f = &fam.spec.fields[i];
+                if f.in_list && f.answers.shown(view) && !sel.slots.contains(&i) {
                     sel.slots.push(i);
                 }
             }
         } else if it.eq_ignore_ascii_case("UF_*") || it == "uf*" {
             sel.all_uf = true;
-        } else if let Some(i) = fam.slot(&it, view.camel_in) {
+        } else if let Some(i) = fam.slot_in(&it, view) {
             if !sel.slots.contains(&i) {
                 sel.slots.push(i);
             }
@@ -182,7 +184,7 @@ pub(crate) fn parse_select(fam: &Family, view: View, v: Option<&Value>, list: bo
 }
 
 fn field_ref(fam: &Family, view: View, name: &str) -> Option<FieldRef> {
-    fam.slot(name, view.camel_in)
+    fam.slot_in(name, view)
         .map(FieldRef::Slot)
         .or_else(|| uf_in(name, view).map(FieldRef::Extra))
 }

@@ -156,7 +156,8 @@ impl Store {
         }
         // Whole `crm.item.*` rows name their type (`"entityTypeId": 2` in the docs'
         // `crm.item.add`), also for the legacy families, whose own rows have no such field.
-        let whole = sel.slots.len() >= fam.spec.fields.iter().filter(|f| f.in_list).count();
+        let listed = |f: &&super::model::FieldSpec| f.in_list && f.answers.shown(view);
+        let whole = sel.slots.len() >= fam.spec.fields.iter().filter(listed).count();
         if view.crm_item
             && whole
             && let Some(t) = fam.spec.entity_type_id
@@ -199,7 +200,7 @@ impl Store {
     /// Applies input fields to a row (add or update).
     fn apply(fam: &Family, view: View, row: &mut Row, fields: &Map<String, Value>, adding: bool) {
         for (k, v) in fields {
-            if let Some(i) = fam.slot(k, view.camel_in) {
+            if let Some(i) = fam.slot_in(k, view) {
                 let f = &fam.spec.fields[i];
                 if f.read_only || i == 0 {
                     continue;
@@ -254,6 +255,15 @@ impl Store {
                 let empty = given
                     .is_none_or(|v| v.is_null() || as_str(v).is_some_and(|s| s.trim().is_empty()));
                 if empty {
+                    // The item factory behind `crm.item.*` (`crm-item-batch-import.md`:
+                    // `"CRM_FIELD_ERROR_REQUIRED"`, `The "Name" field is required`).
+                    if view.crm_item {
+                        return Err(ApiError::new(
+                            400,
+                            "CRM_FIELD_ERROR_REQUIRED",
+                            format!("The \"{}\" field is required", f.title),
+                        ));
+                    }
                     return Err(match fam.spec.flavor {
                         Flavor::Tasks => ApiError::new(
                             400,

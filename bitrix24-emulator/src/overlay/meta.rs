@@ -2,7 +2,7 @@
 //! `data/field_meta.toml` (the docs' example answers, table by table; the file says how a field
 //! is written there).
 
-use crate::entity::{Described, FieldSpec, FieldType};
+use crate::entity::{Described, FieldDefault, FieldSpec, FieldType};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -17,7 +17,8 @@ pub(crate) struct Meta {
     /// The `type` `*.fields` answers (`user`, `crm_company`, `crm_status`, ...).
     #[serde(rename = "type")]
     pub ty: String,
-    /// The human `title`.
+    /// The human `title` (`""`: the field keeps its own).
+    #[serde(default)]
     pub title: String,
     /// The flags: `Q`/`q` required, `R` read-only, `I` immutable, `M` multiple, `D` deprecated.
     #[serde(default)]
@@ -28,6 +29,24 @@ pub(crate) struct Meta {
     /// The `statusType` of a `crm_status` field, `""` for other types.
     #[serde(default)]
     pub status: String,
+    /// The value an `add` sets when the field is not given.
+    #[serde(default)]
+    pub default: Option<toml::Value>,
+}
+
+/// What `crm.item.*` answers for a legacy type besides the family's own fields (the data
+/// file's `[item."<prefix>"]` tables).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ItemView {
+    /// UPPER names of the family's fields `crm.item.*` rows lack.
+    pub own_only: Vec<String>,
+    /// Fields only `crm.item.*` carries.
+    pub item_only: Vec<Meta>,
+    /// camelCase keys a whole `crm.item.*` row answers `null`.
+    pub disabled: Vec<String>,
+    /// The multi-fields are answered as `fm` and one string per kind.
+    pub comms: bool,
 }
 
 /// The data file: the groups of fields, and the groups each family's table is made of.
@@ -36,6 +55,8 @@ pub(crate) struct Meta {
 struct Tables {
     families: BTreeMap<String, Vec<String>>,
     groups: BTreeMap<String, Vec<Meta>>,
+    #[serde(default)]
+    item: BTreeMap<String, ItemView>,
 }
 
 impl Tables {
@@ -70,6 +91,11 @@ pub(crate) fn of(prefix: &str) -> impl Iterator<Item = &'static Meta> {
         .flat_map(|g| &t.groups[g])
 }
 
+/// What `crm.item.*` adds to the legacy family served under `prefix`, when it is one.
+pub(crate) fn item_view(prefix: &str) -> Option<&'static ItemView> {
+    tables().item.get(prefix)
+}
+
 impl Meta {
     /// Whether the flags hold `c`.
     fn has(&self, c: char) -> bool {
@@ -78,10 +104,15 @@ impl Meta {
 
     /// Gives a family field its documented title, `statusType` and description.
     pub(crate) fn apply(&self, f: &mut FieldSpec) {
-        self.title.clone_into(&mut f.title);
+        if !self.title.is_empty() {
+            self.title.clone_into(&mut f.title);
+        }
         if !self.status.is_empty() {
             f.status_type = Some(self.status.clone());
         }
+        // A field the docs list as required is required on `add` (a company's `TITLE`); a
+        // contact's three names (`q`) are listed so but the docs do not say which one suffices.
+        f.required |= self.has('Q');
         f.described = Some(Described {
             ty: self.ty.clone(),
             required: self.has('Q') || self.has('q'),
@@ -105,7 +136,15 @@ impl Meta {
             "crm_multifield" | "file" => FieldType::Json,
             _ => FieldType::String,
         };
-        let f = FieldSpec::new(&self.name, ty);
+        let mut f = FieldSpec::new(&self.name, ty);
+        f.multiple = self.has('M');
+        if let Some(v) = self
+            .default
+            .as_ref()
+            .and_then(|v| serde_json::to_value(v).ok())
+        {
+            f = f.default(FieldDefault::Value(v));
+        }
         if self.ty == "crm_multifield" {
             f.multi()
         } else {
@@ -124,6 +163,8 @@ mod tests {
             assert!(of(prefix).count() > 40, "{prefix}");
         }
         assert_eq!(of("crm.quote").count(), 0);
+        let lead = item_view("crm.lead").expect("crm.item view of leads");
+        assert!(lead.comms && lead.disabled.iter().any(|k| k == "isConvert"));
     }
 
     #[test]
