@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bitrix24::events::{
-    HandlerError, OfflineDelivery, SqliteStore, TenantStore, TenantWorkers, WorkerConfig,
-    WorkerError,
+    HandlerError, OfflineDelivery, SqliteStore, StoreError, TenantResults, TenantStore,
+    TenantWorkers, WorkerConfig, WorkerError,
 };
 use bitrix24::packs::core::{CrmDealAdd, Deal};
 use bitrix24::{Client, RetryPolicy};
@@ -44,13 +44,49 @@ async fn tenant_with_queue(
     (emu, a)
 }
 
+/// `N` portals installed as tenants of a fresh store (`name`), each queue filled with `n`.
+async fn tenants<const N: usize>(
+    name: &str,
+    n: u64,
+) -> (
+    SqliteStore,
+    [(RunningEmulator, bitrix24_emulator::OAuthApp); N],
+) {
+    let store = SqliteStore::open(temp_db(name)).await.unwrap();
+    let mut all = Vec::new();
+    for _ in 0..N {
+        all.push(tenant_with_queue(&store, n).await);
+    }
+    let Ok(all) = all.try_into() else {
+        unreachable!("N tenants")
+    };
+    (store, all)
+}
+
+/// Each portal's app (a local app: its own client id and secret per portal) by `member_id`.
+fn apps_of(apps: &[&bitrix24_emulator::OAuthApp]) -> HashMap<String, bitrix24::OAuthApp> {
+    apps.iter()
+        .map(|x| (x.member_id.clone(), app_of(x)))
+        .collect()
+}
+
+/// Sends the shutdown and waits (20 s at most) for what every tenant's worker came to.
+async fn stop(
+    stop_tx: tokio::sync::oneshot::Sender<()>,
+    run: tokio::task::JoinHandle<Result<TenantResults, StoreError>>,
+) -> TenantResults {
+    stop_tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .expect("the workers stopped")
+        .unwrap()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn each_tenant_is_drained_with_its_own_tokens_and_failures_stay_with_their_tenant() {
     let n = 40;
-    let store = SqliteStore::open(temp_db("tenants-workers")).await.unwrap();
-    let (emu_a, a) = tenant_with_queue(&store, n).await;
-    let (emu_b, b) = tenant_with_queue(&store, n).await;
-    let (emu_c, c) = tenant_with_queue(&store, n).await;
+    let (store, [(emu_a, a), (emu_b, b), (emu_c, c)]) = tenants("tenants-workers", n).await;
     // A's portal fails every request (its breaker opens); C's tokens are revoked (fatal).
     emu_a.control().set_faults(Faults {
         error_5xx_ratio: 1.0,
@@ -78,11 +114,7 @@ async fn each_tenant_is_drained_with_its_own_tokens_and_failures_stay_with_their
     cfg.idle_poll = Duration::from_millis(50);
     cfg.breaker_threshold = 2;
     cfg.breaker_cooldown = Duration::from_millis(50);
-    // A local app: each portal issued its own client id and secret.
-    let apps: HashMap<String, bitrix24::OAuthApp> = [&a, &b, &c]
-        .into_iter()
-        .map(|x| (x.member_id.clone(), app_of(x)))
-        .collect();
+    let apps = apps_of(&[&a, &b, &c]);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let workers = TenantWorkers::new(
         Arc::new(store.clone()),
@@ -113,12 +145,7 @@ async fn each_tenant_is_drained_with_its_own_tokens_and_failures_stay_with_their
         seen_of(&seen, &a.member_id) == n && emu_a.control().offline_queue_len() == 0
     })
     .await;
-    stop_tx.send(()).unwrap();
-    let results = tokio::time::timeout(Duration::from_secs(20), run)
-        .await
-        .expect("the workers stopped")
-        .unwrap()
-        .unwrap();
+    let results = stop(stop_tx, run).await;
 
     assert_eq!(results.len(), 3, "{results:?}");
     let stats_a = results[&a.member_id].as_ref().unwrap();
@@ -155,8 +182,7 @@ async fn each_tenant_is_drained_with_its_own_tokens_and_failures_stay_with_their
 
 #[tokio::test]
 async fn a_tenant_installed_while_running_gets_a_worker_and_an_uninstalled_one_is_stopped() {
-    let store = SqliteStore::open(temp_db("tenants-rescan")).await.unwrap();
-    let (_emu_a, a) = tenant_with_queue(&store, 0).await;
+    let (store, [(_emu_a, a)]) = tenants("tenants-rescan", 0).await;
     let seen: Seen = Arc::default();
     let sink = Arc::clone(&seen);
     let handler = move |d: OfflineDelivery| {
@@ -209,12 +235,57 @@ async fn a_tenant_installed_while_running_gets_a_worker_and_an_uninstalled_one_i
         after_stop,
         "the uninstalled tenant's worker still polls its portal"
     );
-    stop_tx.send(()).unwrap();
-    let results = tokio::time::timeout(Duration::from_secs(20), run)
-        .await
-        .expect("the workers stopped")
-        .unwrap()
-        .unwrap();
+    let results = stop(stop_tx, run).await;
     assert_eq!(results[&b.member_id].as_ref().unwrap().processed, 10);
     assert_eq!(results[&a.member_id].as_ref().unwrap().processed, 0);
+}
+
+#[tokio::test]
+async fn a_corrupt_row_stops_its_tenants_worker_only_and_loses_nothing() {
+    let n = 15;
+    let (store, [(emu_a, a), (emu_b, b)]) = tenants("tenants-corrupt", n).await;
+    // A's worker state holds an unreadable row (a get-in-flight marker that is not a time).
+    let raw = rusqlite::Connection::open(store.path()).unwrap();
+    raw.execute(
+        "INSERT INTO offline_fetching (member_id, connector, since) VALUES (?1, '', 'garbage')",
+        [&a.member_id],
+    )
+    .unwrap();
+    let apps = apps_of(&[&a, &b]);
+    let mut cfg = WorkerConfig::default();
+    cfg.stop_when_idle = true;
+    let results = tokio::time::timeout(
+        Duration::from_secs(20),
+        TenantWorkers::new(
+            Arc::new(store.clone()),
+            Arc::new(store.clone()),
+            app_of(&a),
+            |_d: OfflineDelivery| async { Ok(()) },
+        )
+        .apps(move |member| apps[member].clone())
+        .clients(|_member| Client::builder().no_rate_limit())
+        .config(cfg)
+        .run(std::future::pending()),
+    )
+    .await
+    .expect("every tenant went idle or stopped")
+    .unwrap();
+    assert!(
+        matches!(
+            &results[&a.member_id],
+            Err(WorkerError::Store(StoreError::Corrupt {
+                table: "offline_fetching",
+                ..
+            }))
+        ),
+        "{:?}",
+        results[&a.member_id]
+    );
+    assert_eq!(
+        emu_a.control().offline_queue_len() as u64,
+        n,
+        "A lost records"
+    );
+    assert_eq!(results[&b.member_id].as_ref().unwrap().processed, n);
+    assert_eq!(emu_b.control().offline_queue_len(), 0);
 }
