@@ -190,10 +190,13 @@ fn page_delete(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) 
 /// `landing.block.getlist`: the blocks of page `lid` (none for a page without a template).
 fn block_list(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
     let lid = param(p, "lid").ok_or_else(|| missing("lid"))?;
-    let ids: Vec<i64> = crate::core::list_items(lid)
-        .into_iter()
-        .filter_map(as_i64)
-        .collect();
+    let ids: Vec<i64> = match lid {
+        Value::Array(_) | Value::Object(_) => crate::core::list_items(lid),
+        one => vec![one],
+    }
+    .into_iter()
+    .filter_map(as_i64)
+    .collect();
     let data = inner.read_data();
     if ids.is_empty() || ids.iter().any(|id| side::get(&data, PAGES, *id).is_none()) {
         return Err(err("LANDING_NOT_EXIST", "Landing not found"));
