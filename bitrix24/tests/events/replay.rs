@@ -1,18 +1,21 @@
 //! Replay after a restart: online events stored in the inbox whose handler had not finished
-//! when the process died are handled after the restart, each exactly once; the idempotency
+//! when the process died (a serving process killed with SIGKILL, or a dropped runtime) are
+//! handled after the restart, each exactly once, unreadable rows skipped; the idempotency
 //! table keeps results across a restart until they expire.
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bitrix24::Secret;
 use bitrix24::events::{
     Accepted, Dedup, EventService, IdempotencyStore, InboundEvent, Inbox, Payload, SqliteStore,
-    Tenant, TenantStore,
+    Tenant, TenantStore, router,
 };
 
-use crate::support::{deal_event, temp_db};
+use crate::support::{child, deal_event, is_child, post, temp_db};
 
 const MEMBER: &str = "a223c6b3710f85df22e9377d6c4f7553";
 const TOKEN: &str = "51856fefc120afa4b628cc82d3935cce";
@@ -33,15 +36,68 @@ fn service(store: &SqliteStore, handler: impl bitrix24::events::EventHandler) ->
     )
 }
 
+/// The store at `db`, with the test tenant saved.
+async fn with_tenant(db: &std::path::Path) -> SqliteStore {
+    let store = SqliteStore::open(db).await.unwrap();
+    let mut tenant = Tenant::new(MEMBER);
+    tenant.application_token = Some(Secret::new(TOKEN));
+    store.save_tenant(&tenant, None).await.unwrap();
+    store
+}
+
+const SERVER_CHILD: &str = "replay::server_child";
+
+/// The child: the router over `B24_DB`, its handler never finishing; prints its address.
+#[tokio::test]
+async fn server_child() {
+    if !is_child(SERVER_CHILD) {
+        return;
+    }
+    let store = SqliteStore::open(std::env::var("B24_DB").unwrap())
+        .await
+        .unwrap();
+    let svc = service(&store, |_ev: InboundEvent| async {
+        std::future::pending::<()>().await;
+        Ok(())
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    println!("LISTEN {}", listener.local_addr().unwrap());
+    axum::serve(listener, router(svc)).await.unwrap();
+}
+
+#[tokio::test]
+async fn events_a_killed_server_stored_are_handled_once_after_the_restart() {
+    let db = temp_db("replay-kill");
+    drop(with_tenant(&db).await);
+    let mut proc = child(SERVER_CHILD, &[("B24_DB", db.display().to_string())])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(proc.stdout.take().unwrap()).lines();
+    let addr: std::net::SocketAddr = lines
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("LISTEN ").map(|a| a.parse().unwrap()))
+        .expect("the child's address");
+    // The portal got its 200 for each: the events are stored, their handler still running.
+    for id in 1..=5 {
+        let body = deal_event(MEMBER, TOKEN, &id.to_string(), &id.to_string());
+        assert_eq!(post(addr, "/events", body).await, (200, "stored".into()));
+    }
+    proc.kill().unwrap();
+    proc.wait().unwrap();
+    // The restart replays them: each handled once.
+    let store = SqliteStore::open(&db).await.unwrap();
+    let (n, seen) = replayed(&store).await;
+    assert_eq!((n, seen), (5, (1..=5).map(|id| (id, 1)).collect()));
+    assert_eq!(replayed(&store).await.0, 0, "nothing left to replay");
+}
+
 /// A first life of the app on `db`: the events of `ids` are stored; the handler finishes only
 /// deal `done`, the others are in flight when the process "dies" (its runtime is dropped).
 fn first_life(db: &std::path::Path, ids: &[&str], done: u64) {
     let first = tokio::runtime::Runtime::new().unwrap();
     first.block_on(async {
-        let store = SqliteStore::open(db).await.unwrap();
-        let mut tenant = Tenant::new(MEMBER);
-        tenant.application_token = Some(Secret::new(TOKEN));
-        store.save_tenant(&tenant, None).await.unwrap();
+        let store = with_tenant(db).await;
         let svc = service(&store, move |ev: InboundEvent| async move {
             if deal_of(&ev) != done {
                 std::future::pending::<()>().await;
