@@ -45,7 +45,9 @@ mod state;
 mod task_view;
 mod v3;
 mod v3_common;
+mod v3_eventlog;
 mod v3_note;
+mod v3_query;
 
 pub use config::{Faults, Limits};
 pub use entity::{
@@ -667,8 +669,9 @@ impl Control {
     /// Loads records the portal makes only in its UI into the table `kind` and returns their
     /// new ids: consent agreements (`"userconsent.agreement"`: `NAME`, `ACTIVE`, `LANGUAGE_ID`,
     /// `LABEL`, `TEXT`) and signed HR documents (`"sign.b2e.document"`: `title`,
-    /// `create_date`, `signed_date`, `creator_id`, `member_id`, `role`). Another `kind` loads
-    /// nothing.
+    /// `create_date`, `signed_date`, `creator_id`, `member_id`, `role`) and event log entries
+    /// (`"main.eventlog"`: the camelCase fields `main.eventlog.get` answers). Another `kind`
+    /// loads nothing.
     pub fn seed_records(&self, kind: &str, rows: &[Value]) -> Vec<i64> {
         handlers::side::seed(&mut self.inner.write_data(), kind, rows)
     }

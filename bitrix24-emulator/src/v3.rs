@@ -1,21 +1,23 @@
 //! REST 3.0 (`/rest/api/...`): the methods of [`SERVED`] (`tasks.task.{get,list,add,update,delete}`
-//! here, `note.collection.*` in `v3_note`) and the OpenAPI document generated from that table;
+//! here, `note.collection.*` in `v3_note`, `main.eventlog.*` in `v3_eventlog`) and the OpenAPI
+//! document generated from that table;
 //! every other method answers 404 `METHODNOTFOUNDEXCEPTION`.
 
 use crate::core::{ApiError, as_i64, as_str};
 use crate::entity::{KeyStyle, NumberStyle, View};
 use crate::events::{self, Origin};
-use crate::filter::{self, Collation};
 use crate::http::{RestRequest, json_response, take_connector, take_token, webhook_path};
 use crate::idempotency;
 use crate::metering::{self, time_block};
 use crate::state::{Inner, lock};
 use crate::v3_common::{Served, V3Error, err, validation};
+use crate::v3_eventlog;
 use crate::v3_note;
+use crate::v3_query;
+use crate::v3_query::id_param;
 use axum::http::{Method, header};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
-use std::cmp::Ordering;
 use std::sync::Arc;
 
 /// The task methods (scope `task`, which the portal also spells `tasks`).
@@ -54,7 +56,10 @@ pub(crate) fn scopes() -> impl Iterator<Item = &'static str> {
 
 /// Every served method but the documentation.
 fn served() -> impl Iterator<Item = &'static Served> {
-    TASKS.iter().chain(v3_note::SERVED)
+    TASKS
+        .iter()
+        .chain(v3_note::SERVED)
+        .chain(v3_eventlog::SERVED)
 }
 
 /// The OpenAPI document of exactly the methods [`served`] (paths `/<method>`, each a POST
@@ -341,93 +346,6 @@ fn apply_select(
     Ok(Value::Object(out))
 }
 
-/// REST 3.0 compares by the row's JSON type, case-sensitively.
-fn cmp_json(a: &Value, b: &Value) -> Option<Ordering> {
-    filter::compare(a, b, Collation::Strict)
-}
-
-#[allow(clippy::many_single_char_names)]
-fn eval_filter(d: &Map<String, Value>, f: &Value, or: bool) -> Result<bool, V3Error> {
-    let Value::Array(conds) = f else {
-        return Err(err(
-            400,
-            "INVALIDFILTEREXCEPTION",
-            "Invalid filter \"filter\".",
-        ));
-    };
-    let mut acc = !or;
-    for c in conds {
-        let hit = match c {
-            Value::Object(g) => {
-                let logic_or = g
-                    .get("logic")
-                    .and_then(Value::as_str)
-                    .is_some_and(|l| l.eq_ignore_ascii_case("or"));
-                eval_filter(
-                    d,
-                    g.get("conditions").unwrap_or(&Value::Array(Vec::new())),
-                    logic_or,
-                )?
-            }
-            Value::Array(a) if a.len() == 2 || a.len() == 3 => {
-                let field = a[0].as_str().unwrap_or("");
-                if !MAP.iter().any(|(n, _)| *n == field) {
-                    return Err(err(
-                        400,
-                        "UNKNOWNDTOPROPERTYEXCEPTION",
-                        format!("Unknown field \"{field}\" found in entity \"TaskDto\"."),
-                    ));
-                }
-                let (op, val) = if a.len() == 3 {
-                    (a[1].as_str().unwrap_or("="), &a[2])
-                } else if a[1].is_array() {
-                    ("in", &a[1])
-                } else {
-                    ("=", &a[1])
-                };
-                let have = d.get(field).unwrap_or(&Value::Null);
-                let o = |v: &Value| cmp_json(have, v);
-                match op {
-                    "=" => o(val) == Some(Ordering::Equal),
-                    "!=" => o(val) != Some(Ordering::Equal),
-                    ">" => o(val) == Some(Ordering::Greater),
-                    ">=" => matches!(o(val), Some(Ordering::Greater | Ordering::Equal)),
-                    "<" => o(val) == Some(Ordering::Less),
-                    "<=" => matches!(o(val), Some(Ordering::Less | Ordering::Equal)),
-                    "in" => val
-                        .as_array()
-                        .is_some_and(|l| l.iter().any(|x| o(x) == Some(Ordering::Equal))),
-                    "between" => val.as_array().is_some_and(|l| {
-                        l.len() == 2
-                            && matches!(o(&l[0]), Some(Ordering::Greater | Ordering::Equal))
-                            && matches!(o(&l[1]), Some(Ordering::Less | Ordering::Equal))
-                    }),
-                    other => {
-                        return Err(err(
-                            400,
-                            "UNKNOWNFILTEROPERATOREXCEPTION",
-                            format!("Unknown filter operator \"{other}\"."),
-                        ));
-                    }
-                }
-            }
-            _ => {
-                return Err(err(
-                    400,
-                    "INVALIDFILTEREXCEPTION",
-                    "Invalid filter \"filter\".",
-                ));
-            }
-        };
-        if or {
-            acc |= hit;
-        } else {
-            acc &= hit;
-        }
-    }
-    Ok(acc)
-}
-
 fn to_legacy_fields(f: &Map<String, Value>) -> Map<String, Value> {
     let mut out = Map::new();
     for (k, v) in f {
@@ -444,17 +362,6 @@ fn to_legacy_fields(f: &Map<String, Value>) -> Map<String, Value> {
     out
 }
 
-fn id_param(p: &Map<String, Value>) -> Result<i64, V3Error> {
-    match p.get("id") {
-        None => Err(validation("id", "Required field `id` is not specified")),
-        Some(Value::Number(n)) if n.as_i64().is_some() => Ok(n.as_i64().unwrap_or(0)),
-        Some(_) => Err(validation(
-            "id",
-            "Field `id` requires data type `int` for this request",
-        )),
-    }
-}
-
 fn run(
     inner: &Arc<Inner>,
     c: &crate::core::Caller,
@@ -466,6 +373,9 @@ fn run(
     }
     if name.starts_with("note.") {
         return v3_note::run(inner, c, name, p);
+    }
+    if name.starts_with("main.eventlog.") {
+        return v3_eventlog::run(inner, c, name, p);
     }
     let Some(fam) = inner.family("tasks.task") else {
         return Err(err(
@@ -504,43 +414,9 @@ fn run(
             Ok(json!({ "item": item }))
         }
         "tasks.task.list" => {
-            if p.get("order").is_some_and(|o| !o.is_object()) {
-                return Err(err(
-                    400,
-                    "INVALIDORDEREXCEPTION",
-                    "Invalid sort order \"order\".",
-                ));
-            }
-            let (limit, offset) = match p.get("pagination") {
-                None => (50, 0),
-                Some(Value::Object(pg)) => {
-                    let limit = match pg.get("limit") {
-                        None => 50,
-                        Some(v) => match as_i64(v) {
-                            Some(n) if n > 0 => n.min(1000),
-                            _ => {
-                                return Err(err(
-                                    400,
-                                    "INVALIDPAGINATIONEXCEPTION",
-                                    "Invalid pagination parameter \"limit\".",
-                                ));
-                            }
-                        },
-                    };
-                    let offset = match pg.get("page").and_then(as_i64) {
-                        Some(page) if page >= 1 => (page - 1).saturating_mul(limit),
-                        _ => pg.get("offset").and_then(as_i64).unwrap_or(0).max(0),
-                    };
-                    (limit, offset)
-                }
-                Some(_) => {
-                    return Err(err(
-                        400,
-                        "INVALIDPAGINATIONEXCEPTION",
-                        "Invalid pagination parameter \"pagination\".",
-                    ));
-                }
-            };
+            let known = |f: &str| MAP.iter().any(|(n, _)| *n == f);
+            let (limit, offset) =
+                v3_query::pagination(p, 1000, "Unable to recognize the pagination parameter")?;
             let rows: Vec<Map<String, Value>> = {
                 let data = inner.read_data();
                 data.stores
@@ -559,50 +435,17 @@ fn run(
             let mut hits = Vec::new();
             for d in rows {
                 if let Some(f) = p.get("filter")
-                    && !eval_filter(&d, f, false)?
+                    && !v3_query::matches(&d, f, false, &known, "TaskDto")?
                 {
                     continue;
                 }
                 hits.push(d);
             }
-            if let Some(Value::Object(order)) = p.get("order") {
-                let order: Vec<(String, bool)> = order
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.clone(),
-                            v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("desc")),
-                        )
-                    })
-                    .collect();
-                for (k, _) in &order {
-                    if !MAP.iter().any(|(n, _)| n == k) {
-                        return Err(err(
-                            400,
-                            "INVALIDORDEREXCEPTION",
-                            format!("Invalid sort order \"{k}\"."),
-                        ));
-                    }
-                }
-                hits.sort_by(|a, b| {
-                    for (k, desc) in &order {
-                        let o = cmp_json(
-                            a.get(k).unwrap_or(&Value::Null),
-                            b.get(k).unwrap_or(&Value::Null),
-                        )
-                        .unwrap_or(Ordering::Equal);
-                        let o = if *desc { o.reverse() } else { o };
-                        if o.is_ne() {
-                            return o;
-                        }
-                    }
-                    Ordering::Equal
-                });
-            }
+            v3_query::sort(&mut hits, p.get("order"), &known)?;
             let items = hits
                 .iter()
-                .skip(offset as usize)
-                .take(limit as usize)
+                .skip(offset)
+                .take(limit)
                 .map(|d| apply_select(inner, d, p.get("select"), true))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(json!({ "items": items }))

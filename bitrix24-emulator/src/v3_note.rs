@@ -6,6 +6,7 @@ use crate::clock;
 use crate::core::{Caller, as_i64};
 use crate::state::Inner;
 use crate::v3_common::{Served, V3Error, err, validation};
+use crate::v3_query::id_param;
 use serde_json::{Map, Value, json};
 
 const TABLE: &str = "note.collection";
@@ -130,18 +131,6 @@ pub(crate) fn run(
 
 fn field((name, ty): (&str, &str)) -> Value {
     json!({"name": name, "type": ty, "title": name, "filterable": false, "sortable": false})
-}
-
-/// The documented `id` checks: present, and an integer.
-fn id_param(p: &Map<String, Value>) -> Result<i64, V3Error> {
-    match p.get("id") {
-        None => Err(validation("id", "Required field `id` is not specified")),
-        Some(Value::Number(n)) if n.as_i64().is_some() => Ok(n.as_i64().unwrap_or_default()),
-        Some(_) => Err(validation(
-            "id",
-            "Field `id` requires data type `int` for this request",
-        )),
-    }
 }
 
 /// A DTO validation error (`fields.*`).

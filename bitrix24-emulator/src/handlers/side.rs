@@ -78,6 +78,7 @@ pub(crate) fn listed(
 const SEEDABLE: &[(&str, &str)] = &[
     (super::userconsent::AGREEMENTS, "ID"),
     (super::sign_b2e::DOCUMENTS, "id"),
+    (crate::v3_eventlog::TABLE, "id"),
 ];
 
 /// Loads `rows` into the seedable table `kind` under new ids (an agreement's `ID` is a

@@ -11,10 +11,13 @@ use bitrix24::packs::collab::{
     NoteCollection, NoteCollectionAdd, NoteCollectionArchive, NoteCollectionDelete,
     NoteCollectionGet, NoteCollectionList, NoteCollectionUpdate,
 };
+use bitrix24::packs::core::RestScopeList;
 use bitrix24::packs::core::{
     TaskFields, TaskV3, TasksTaskAdd, TasksTaskAddV2, TasksTaskGet, TasksTaskGetV2, TasksTaskList,
 };
-use bitrix24::packs::diagnostics::MainEventlogList;
+use bitrix24::packs::diagnostics::{
+    EventLogEntry, MainEventlogFieldGet, MainEventlogGet, MainEventlogList, MainEventlogTail,
+};
 use bitrix24::{ApiVersion, Error, Method, Risk};
 use bitrix24_emulator::RunningEmulator;
 
@@ -152,21 +155,21 @@ async fn a_v3_list_streams_page_by_page_through_pagination() {
 async fn a_v3_only_method_the_portal_lacks_is_not_on_portal_and_remembered() {
     let emu = portal().await;
     let c = hook_client(&emu.webhook_url());
-    let (sent, err) = requests(&emu, c.send(&MainEventlogList::new())).await;
+    let (sent, err) = requests(&emu, c.send(&RestScopeList::new())).await;
     let err = err.unwrap_err();
     assert!(
-        matches!(&err, Error::NotOnPortal { method } if method == "main.eventlog.list"),
+        matches!(&err, Error::NotOnPortal { method } if method == "rest.scope.list"),
         "{err:?}"
     );
     assert_eq!(sent, 1, "one REST 3.0 request, no v2 request");
-    assert_eq!(emu.control().method_calls("main.eventlog.list"), 0);
-    assert!(c.v3_unavailable("main.eventlog.list"));
-    let (sent, again) = requests(&emu, c.send(&MainEventlogList::new())).await;
+    assert_eq!(emu.control().method_calls("rest.scope.list"), 0);
+    assert!(c.v3_unavailable("rest.scope.list"));
+    let (sent, again) = requests(&emu, c.send(&RestScopeList::new())).await;
     assert!(matches!(again, Err(Error::NotOnPortal { .. })));
     assert_eq!(sent, 0, "remembered: refused without a request");
     // A client pinned to v2 refuses it before sending.
     let v2 = c.with_api_version(ApiVersion::V2);
-    let err = v2.send(&MainEventlogList::new()).await.unwrap_err();
+    let err = v2.send(&RestScopeList::new()).await.unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
 }
 
@@ -346,7 +349,12 @@ async fn the_openapi_document_lists_exactly_the_served_methods() {
         .collect();
     let typed: Vec<&str> = bitrix24::catalog::METHODS
         .iter()
-        .filter(|m| m.v3.is_some() && (m.pack == "collab" || m.name.starts_with("tasks.task.")))
+        .filter(|m| {
+            m.v3.is_some()
+                && (m.pack == "collab"
+                    || m.name.starts_with("tasks.task.")
+                    || m.name.starts_with("main.eventlog."))
+        })
         .filter_map(|m| m.v3)
         .collect();
     for name in &paths {
@@ -358,8 +366,8 @@ async fn the_openapi_document_lists_exactly_the_served_methods() {
             "{name}: {err:?}"
         );
     }
-    assert_eq!(paths.len(), 13, "{paths:?}");
-    let err = v3.call("main.eventlog.list", json!({})).await.unwrap_err();
+    assert_eq!(paths.len(), 18, "{paths:?}");
+    let err = v3.call("rest.scope.list", json!({})).await.unwrap_err();
     assert_eq!(err.status(), Some(404), "not listed, not served");
 }
 
@@ -399,5 +407,103 @@ async fn a_cursor_list_follows_after_cursor_until_has_more_is_false() {
     assert_eq!(
         second["pagination"]["afterCursor"],
         json!({"startDate": "2026-01-12T14:30:00.000000+00:00", "id": 12345})
+    );
+}
+
+/// The event log the portal writes itself (loaded here with `seed_records`), read through the
+/// typed `main.eventlog.*`: get, a filtered and sorted list paged by `pagination.page`, the
+/// tail after a cursor value, a field description, and the documented errors.
+#[tokio::test]
+async fn the_event_log_reads_back_typed_with_the_documented_errors() {
+    let emu = portal().await;
+    let entries: Vec<Value> = (0..5)
+        .map(|i| {
+            json!({
+                "timestampX": format!("2026-01-30T15:5{i}:24+03:00"),
+                "severity": "SECURITY",
+                "auditTypeId": if i % 2 == 0 { "USER_AUTHORIZE" } else { "USER_LOGOUT" },
+                "moduleId": "main",
+                "itemId": "1",
+                "userId": 1,
+                "guestId": 0,
+            })
+        })
+        .collect();
+    let ids: Vec<u64> = emu
+        .control()
+        .seed_records("main.eventlog", &entries)
+        .into_iter()
+        .map(|id| u64::try_from(id).unwrap())
+        .collect();
+    assert_eq!(ids.len(), 5);
+    let c = hook_client(&emu.webhook_url());
+    let one = c
+        .send(&MainEventlogGet::new(ids[2]).select(["id", "auditTypeId"]))
+        .await
+        .unwrap()
+        .item;
+    assert_eq!(
+        (one.id, one.audit_type_id.as_deref(), one.module_id),
+        (Some(ids[2]), Some("USER_AUTHORIZE"), None),
+        "only the selected fields"
+    );
+    let list = MainEventlogList::new()
+        .filter(vec![json!(["auditTypeId", "USER_AUTHORIZE"])])
+        .order(json!({"id": "DESC"}))
+        .pagination(json!({"limit": 2}));
+    let (sent, rows) = requests(&emu, c.stream(&list).try_collect::<Vec<EventLogEntry>>()).await;
+    let got: Vec<Option<u64>> = rows.unwrap().iter().map(|r| r.id).collect();
+    let want: Vec<Option<u64>> = [4, 2, 0].iter().map(|&i| Some(ids[i])).collect();
+    assert_eq!(got, want);
+    assert_eq!(sent, 2, "pages of 2 and 1");
+    let tail = c
+        .send(&MainEventlogTail::new().cursor(json!({"value": ids[2], "limit": 10})))
+        .await
+        .unwrap()
+        .items;
+    let after: Vec<Option<u64>> = tail.iter().map(|r| r.id).collect();
+    assert_eq!(after, [Some(ids[3]), Some(ids[4])]);
+    let field = c
+        .send(&MainEventlogFieldGet::new("userId"))
+        .await
+        .unwrap()
+        .item;
+    assert_eq!((field.filterable, field.sortable), (Some(true), Some(true)));
+
+    let code = |e: Error| e.code().map(|c| c.as_str().to_owned());
+    let missing = c.send(&MainEventlogGet::new(999_999)).await.unwrap_err();
+    assert!(
+        missing
+            .to_string()
+            .contains("Entry with ID = `999999` not found"),
+        "{missing}"
+    );
+    assert_eq!(
+        code(missing).as_deref(),
+        Some("BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION")
+    );
+    let bad_page = c
+        .send(&MainEventlogList::new().pagination(json!({"limit": "abc"})))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(bad_page).as_deref(),
+        Some("BITRIX_REST_V3_EXCEPTION_INVALIDPAGINATIONEXCEPTION")
+    );
+    let cursor_filtered = MainEventlogTail::new()
+        .filter(vec![json!(["id", ">", 1])])
+        .cursor(json!({"field": "id"}));
+    let err = c.send(&cursor_filtered).await.unwrap_err();
+    assert_eq!(
+        code(err).as_deref(),
+        Some("BITRIX_REST_V3_EXCEPTION_INVALIDFILTEREXCEPTION")
+    );
+    let err = c
+        .send(&MainEventlogFieldGet::new("nope"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(err).as_deref(),
+        Some("BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION")
     );
 }

@@ -1,0 +1,274 @@
+//! What the REST 3.0 lists of the emulator share: condition filters (`[field, op, value]`,
+//! `[field, value]`, `{logic, conditions}` groups), `order`, `pagination` (page, limit, offset),
+//! a plain `select`, and the field descriptions of `*.field.list` / `*.field.get`.
+
+use crate::core::{as_i64, as_str};
+use crate::filter::{self, Collation};
+use crate::v3_common::{V3Error, err, validation};
+use serde_json::{Map, Value, json};
+use std::cmp::Ordering;
+
+/// The fields an object has: name, OpenAPI-ish type, filterable, sortable.
+pub(crate) type Fields = &'static [(&'static str, &'static str, bool, bool)];
+
+/// REST 3.0 compares by the row's JSON type, case-sensitively.
+pub(crate) fn cmp_json(a: &Value, b: &Value) -> Option<Ordering> {
+    filter::compare(a, b, Collation::Strict)
+}
+
+fn unknown_field(field: &str, entity: &str) -> V3Error {
+    err(
+        400,
+        "UNKNOWNDTOPROPERTYEXCEPTION",
+        format!("Unknown field \"{field}\" found in entity \"{entity}\"."),
+    )
+}
+
+fn invalid_filter() -> V3Error {
+    err(400, "INVALIDFILTEREXCEPTION", "Invalid filter \"filter\".")
+}
+
+/// Whether `row` passes the condition list `f` (all of them, or any with `or`); a field not
+/// among `known` is `UNKNOWNDTOPROPERTYEXCEPTION` naming `entity`.
+pub(crate) fn matches(
+    row: &Map<String, Value>,
+    f: &Value,
+    or: bool,
+    known: &dyn Fn(&str) -> bool,
+    entity: &str,
+) -> Result<bool, V3Error> {
+    let Value::Array(conds) = f else {
+        return Err(invalid_filter());
+    };
+    let mut acc = !or;
+    for c in conds {
+        let hit = match c {
+            Value::Object(g) => {
+                let logic_or = g
+                    .get("logic")
+                    .and_then(Value::as_str)
+                    .is_some_and(|l| l.eq_ignore_ascii_case("or"));
+                let inner = g.get("conditions").unwrap_or(&Value::Null);
+                matches(row, inner, logic_or, known, entity)?
+            }
+            Value::Array(a) if a.len() == 2 || a.len() == 3 => {
+                let field = a[0].as_str().unwrap_or("");
+                if !known(field) {
+                    return Err(unknown_field(field, entity));
+                }
+                let (op, val) = if a.len() == 3 {
+                    (a[1].as_str().unwrap_or("="), &a[2])
+                } else if a[1].is_array() {
+                    ("in", &a[1])
+                } else {
+                    ("=", &a[1])
+                };
+                condition(row.get(field).unwrap_or(&Value::Null), op, val)?
+            }
+            _ => return Err(invalid_filter()),
+        };
+        if or {
+            acc |= hit;
+        } else {
+            acc &= hit;
+        }
+    }
+    Ok(acc)
+}
+
+/// One condition: `have op val`.
+fn condition(have: &Value, op: &str, val: &Value) -> Result<bool, V3Error> {
+    let o = |v: &Value| cmp_json(have, v);
+    let at_least = |v: &Value| matches!(o(v), Some(Ordering::Greater | Ordering::Equal));
+    let at_most = |v: &Value| matches!(o(v), Some(Ordering::Less | Ordering::Equal));
+    Ok(match op {
+        "=" => o(val) == Some(Ordering::Equal),
+        "!=" => o(val) != Some(Ordering::Equal),
+        ">" => o(val) == Some(Ordering::Greater),
+        ">=" => at_least(val),
+        "<" => o(val) == Some(Ordering::Less),
+        "<=" => at_most(val),
+        "in" => val
+            .as_array()
+            .is_some_and(|l| l.iter().any(|x| o(x) == Some(Ordering::Equal))),
+        "between" => val
+            .as_array()
+            .is_some_and(|l| l.len() == 2 && at_least(&l[0]) && at_most(&l[1])),
+        other => {
+            return Err(err(
+                400,
+                "UNKNOWNFILTEROPERATOREXCEPTION",
+                format!("Unknown filter operator \"{other}\"."),
+            ));
+        }
+    })
+}
+
+/// Sorts `rows` by the `order` param (`{field: ASC|DESC}`); a field not among `known` (or an
+/// order that is not an object) is `INVALIDORDEREXCEPTION`.
+pub(crate) fn sort(
+    rows: &mut [Map<String, Value>],
+    order: Option<&Value>,
+    known: &dyn Fn(&str) -> bool,
+) -> Result<(), V3Error> {
+    let order = match order {
+        None => return Ok(()),
+        Some(Value::Object(o)) => o,
+        Some(_) => {
+            return Err(err(
+                400,
+                "INVALIDORDEREXCEPTION",
+                "Invalid sort order \"order\".",
+            ));
+        }
+    };
+    let keys: Vec<(&String, bool)> = order
+        .iter()
+        .map(|(k, v)| {
+            let desc = v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("desc"));
+            (k, desc)
+        })
+        .collect();
+    if let Some((k, _)) = keys.iter().find(|(k, _)| !known(k)) {
+        return Err(err(
+            400,
+            "INVALIDORDEREXCEPTION",
+            format!("Invalid sort order \"{k}\"."),
+        ));
+    }
+    rows.sort_by(|a, b| {
+        for (k, desc) in &keys {
+            let o = cmp_json(
+                a.get(*k).unwrap_or(&Value::Null),
+                b.get(*k).unwrap_or(&Value::Null),
+            )
+            .unwrap_or(Ordering::Equal);
+            let o = if *desc { o.reverse() } else { o };
+            if o.is_ne() {
+                return o;
+            }
+        }
+        Ordering::Equal
+    });
+    Ok(())
+}
+
+/// `(limit, offset)` from the `pagination` param: `limit` 1..=`max` (default 50), then `page`
+/// (from 1) or `offset`. Anything else is `INVALIDPAGINATIONEXCEPTION`: `wording` (the method
+/// page's) and the object in backquotes.
+pub(crate) fn pagination(
+    p: &Map<String, Value>,
+    max: i64,
+    wording: &str,
+) -> Result<(usize, usize), V3Error> {
+    let bad = |v: &Value| {
+        err(
+            400,
+            "INVALIDPAGINATIONEXCEPTION",
+            format!("{wording} `{v}`"),
+        )
+    };
+    let pg = match p.get("pagination") {
+        None | Some(Value::Null) => return Ok((50, 0)),
+        Some(Value::Object(pg)) => pg,
+        Some(other) => return Err(bad(other)),
+    };
+    let whole = |k: &str| match pg.get(k) {
+        None => Ok(None),
+        Some(v) => match as_i64(v) {
+            Some(n) if n >= 0 => Ok(Some(n)),
+            _ => Err(bad(&Value::Object(pg.clone()))),
+        },
+    };
+    let limit = match whole("limit")? {
+        None => 50,
+        Some(0) => return Err(bad(&Value::Object(pg.clone()))),
+        Some(n) => n.min(max),
+    };
+    let offset = match (whole("page")?, whole("offset")?) {
+        (Some(page), _) if page >= 1 => (page - 1).saturating_mul(limit),
+        (_, Some(offset)) => offset,
+        _ => 0,
+    };
+    Ok((
+        usize::try_from(limit).unwrap_or(usize::MAX),
+        usize::try_from(offset).unwrap_or(usize::MAX),
+    ))
+}
+
+/// The `select`ed fields of `row` (all of them without `select`); a field not among `known`
+/// is `UNKNOWNDTOPROPERTYEXCEPTION` naming `entity`.
+pub(crate) fn select(
+    row: &Map<String, Value>,
+    select: Option<&Value>,
+    known: &dyn Fn(&str) -> bool,
+    entity: &str,
+) -> Result<Value, V3Error> {
+    let names: Vec<String> = match select {
+        None | Some(Value::Null) => return Ok(Value::Object(row.clone())),
+        Some(Value::Array(a)) => a.iter().filter_map(as_str).collect(),
+        Some(_) => {
+            return Err(err(
+                400,
+                "INVALIDSELECTEXCEPTION",
+                "Invalid select expression \"select\".",
+            ));
+        }
+    };
+    let mut out = Map::new();
+    for n in names {
+        if !known(&n) {
+            return Err(unknown_field(&n, entity));
+        }
+        out.insert(n.clone(), row.get(&n).cloned().unwrap_or(Value::Null));
+    }
+    Ok(Value::Object(out))
+}
+
+fn describe(&(name, ty, filterable, sortable): &(&str, &str, bool, bool)) -> Value {
+    json!({
+        "name": name,
+        "type": ty,
+        "title": name,
+        "description": null,
+        "filterable": filterable,
+        "sortable": sortable,
+        "multiple": false,
+    })
+}
+
+/// `*.field.list`: every field described.
+pub(crate) fn field_list(fields: Fields) -> Value {
+    json!({ "items": fields.iter().map(describe).collect::<Vec<_>>() })
+}
+
+/// `*.field.get`: the field `name` described, with the documented errors for a missing or
+/// unknown name.
+pub(crate) fn field_get(fields: Fields, p: &Map<String, Value>) -> Result<Value, V3Error> {
+    let Some(name) = p.get("name") else {
+        return Err(validation("name", "Required field `name` is not specified"));
+    };
+    let name = name.as_str().unwrap_or_default();
+    fields
+        .iter()
+        .find(|f| f.0 == name)
+        .map(|f| json!({ "item": describe(f) }))
+        .ok_or_else(|| V3Error {
+            status: 400,
+            code: "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION".into(),
+            message: format!("Field `{name}` not found"),
+            validation: None,
+        })
+}
+
+/// The documented `id` checks: present, and an integer.
+pub(crate) fn id_param(p: &Map<String, Value>) -> Result<i64, V3Error> {
+    match p.get("id") {
+        None => Err(validation("id", "Required field `id` is not specified")),
+        Some(Value::Number(n)) if n.as_i64().is_some() => Ok(n.as_i64().unwrap_or_default()),
+        Some(_) => Err(validation(
+            "id",
+            "Field `id` requires data type `int` for this request",
+        )),
+    }
+}
