@@ -128,3 +128,62 @@ async fn required_fields_are_required_on_add() {
     .await;
     ok(format!("{base}crm.deal.add"), json!({"fields": {}})).await;
 }
+
+/// `crm.item.fields` of a smart process answers the docs' example descriptions
+/// (`crm/universal/crm-item-fields.md`, type 1268) key for key, with `upperName`; the stages'
+/// `statusType` names the type and its first pipeline as `crm.category.list` lists it (the
+/// docs' portal's pipeline is 52).
+#[tokio::test]
+async fn smart_process_fields_answer_the_documented_descriptions() {
+    let e = emu().await;
+    let base = e.webhook_url();
+    let ty = json!({"fields": {"title": "Smart Process #16", "entityTypeId": 1268}});
+    ok(format!("{base}crm.type.add"), ty).await;
+    let got = ok(
+        format!("{base}crm.item.fields"),
+        json!({"entityTypeId": 1268, "useOriginalUfNames": "N"}),
+    )
+    .await;
+    let cats = ok(
+        format!("{base}crm.category.list"),
+        json!({"entityTypeId": 1268}),
+    )
+    .await;
+    let first = &cats["result"]["categories"][0]["id"];
+    let docs = documented("crm.item.fields");
+    let text = docs.to_string().replace(
+        "DYNAMIC_1268_STAGE_52",
+        &format!("DYNAMIC_1268_STAGE_{first}"),
+    );
+    let docs: Value = serde_json::from_str(&text).expect("JSON");
+    let fields = docs["fields"].as_object().expect("fields");
+    assert!(fields.len() > 30);
+    let diff: Vec<(&String, &Value, &Value)> = fields
+        .iter()
+        .filter(|(k, _)| !k.starts_with("parentId"))
+        .filter(|(k, d)| got["result"]["fields"].get(k.as_str()) != Some(d))
+        .map(|(k, d)| (k, d, &got["result"]["fields"][k.as_str()]))
+        .collect();
+    assert!(
+        diff.is_empty(),
+        "{} fields differ: {:#?}",
+        diff.len(),
+        diff.iter().take(5).collect::<Vec<_>>()
+    );
+    // A legacy type through `crm.item.fields`: camelCase keys with `upperName`, its `Y`/`N`
+    // fields typed `boolean` (`crm/universal/object-fields.md`), and the fields only
+    // `crm.item.*` carries.
+    let deal = ok(format!("{base}crm.item.fields"), json!({"entityTypeId": 2})).await;
+    let f = &deal["result"]["fields"];
+    assert_eq!(
+        (&f["isNew"]["type"], &f["isNew"]["upperName"]),
+        (&json!("boolean"), &json!("IS_NEW")),
+        "{deal}"
+    );
+    assert_eq!(f["observers"]["isMultiple"], json!(true), "{deal}");
+    let lead = ok(format!("{base}crm.item.fields"), json!({"entityTypeId": 1})).await;
+    assert!(
+        lead["result"]["fields"].get("addressCity").is_none(),
+        "{lead}"
+    );
+}

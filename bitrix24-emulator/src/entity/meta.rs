@@ -13,6 +13,11 @@ pub(crate) fn fields_meta(fam: &Family, view: View) -> Value {
     let mut m = Map::new();
     for f in fam.spec.fields.iter().filter(|f| f.answers.shown(view)) {
         let mut d = describe(f, short);
+        // `crm.item.*` types a legacy `Y`/`N` field `boolean` (`crm/universal/object-fields.md`:
+        // `isNew`, `hasPhone`, `opened` ...), though its value stays `"Y"`/`"N"`.
+        if view.crm_item && d.get("type").is_some_and(|t| t == "char") {
+            d.insert("type".into(), json!("boolean"));
+        }
         if view.keys == KeyStyle::Camel && view.crm_item {
             d.insert("upperName".into(), json!(f.name));
         }

@@ -4,7 +4,7 @@
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, as_str, param};
 use crate::crud::{family_call, fields_param};
 use crate::entity::meta::fields_meta;
-use crate::entity::{Store, View};
+use crate::entity::{Family, Store, View};
 use crate::routes::{Route, Scope};
 use crate::specs;
 use crate::state::Inner;
@@ -107,12 +107,28 @@ fn crm_type_add(inner: &Arc<Inner>, c: &Caller, p: &Map<String, Value>) -> Metho
         .dynamic
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .push(Arc::new(specs::dynamic_family(
+        .push(Arc::new(stages_of(specs::dynamic_family(
             &inner.item_template,
             etid32,
             &title,
-        )));
+        ))));
     Ok(Outcome::of(json!({ "type": row })))
+}
+
+/// Names the stage directory of a new type in its stage fields (`crm.item.fields`:
+/// `"statusType": "DYNAMIC_1268_STAGE_52"`): the type's id and its first pipeline, which is
+/// the first row of the type's `crm.category` store (id 1).
+fn stages_of(mut fam: Family) -> Family {
+    let etid = fam.spec.entity_type_id.unwrap_or_default().to_string();
+    for st in fam
+        .spec
+        .fields
+        .iter_mut()
+        .filter_map(|f| f.status_type.as_mut())
+    {
+        *st = st.replace("{type}", &etid).replace("{category}", "1");
+    }
+    fam
 }
 
 /// `crm.type.update`: only the passed fields change; `entityTypeId` is immutable.

@@ -29,6 +29,9 @@ pub(crate) struct Meta {
     /// The `statusType` of a `crm_status` field, `""` for other types.
     #[serde(default)]
     pub status: String,
+    /// The whole `settings` object, when it says more than [`Meta::parent`].
+    #[serde(default)]
+    pub settings: Option<toml::Value>,
     /// The value an `add` sets when the field is not given.
     #[serde(default)]
     pub default: Option<toml::Value>,
@@ -120,7 +123,10 @@ impl Meta {
             immutable: self.has('I'),
             multiple: self.has('M'),
             deprecated: self.has('D'),
-            settings: (self.parent != 0).then(|| json!({"parentEntityTypeId": self.parent})),
+            settings: match &self.settings {
+                Some(v) => serde_json::to_value(v).ok(),
+                None => (self.parent != 0).then(|| json!({"parentEntityTypeId": self.parent})),
+            },
         });
     }
 
