@@ -5,6 +5,7 @@
 //! to `/b24/events`, creates a deal and prints the typed event the handler receives. Against
 //! a real portal, run the same router behind https and register its URLs in the app card:
 //! `B24_LISTEN=0.0.0.0:8080 B24_CLIENT_ID=... B24_CLIENT_SECRET=... cargo run --example events_server`.
+//! There it also drains the offline queue of every installed portal (`TenantWorkers`).
 //!
 //! ```sh
 //! cargo run --example events_server
@@ -14,7 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bitrix24::events::{
-    EventService, InboundEvent, Installer, Payload, SqliteStore, router, tenant_client,
+    EventService, InboundEvent, Installer, OfflineDelivery, Payload, SqliteStore, TenantWorkers,
+    WakeupHub, router, shutdown_signal, tenant_client,
 };
 use bitrix24::packs::core::{CrmDealAdd, Deal, EventBind};
 use bitrix24::{Client, OAuthApp};
@@ -42,10 +44,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ) {
         (Ok(id), Ok(secret)) => {
             let app = OAuthApp::new(id, secret);
-            let service = service(&store, handler, app);
+            let hub = WakeupHub::new();
+            let service = service(&store, handler, app.clone()).wakeups(hub.clone());
             // Events stored before a crash or a restart, whose handler had not finished.
             let replayed = service.replay_pending().await?;
             println!("replayed {replayed} pending events");
+            // Every installed portal's offline queue, each with its own tokens, woken by its
+            // ONOFFLINEEVENT (bind it to /b24/events) instead of polling blindly.
+            let offline = TenantWorkers::new(
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                app,
+                |d: OfflineDelivery| async move {
+                    println!(
+                        "offline {} {} from {}",
+                        d.event.name, d.message_id, d.member_id
+                    );
+                    Ok(())
+                },
+            )
+            .wakeups(hub);
+            tokio::spawn(offline.run(shutdown_signal()));
             let listener = tokio::net::TcpListener::bind(&listen).await?;
             println!(
                 "listening on {} (POST /b24/install, /b24/events)",
