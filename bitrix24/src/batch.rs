@@ -524,7 +524,7 @@ impl Batch<'_> {
         let chunks = self.chunks()?;
         let client = self.client;
         let halt = self.halt;
-        let mut results = BatchResults::with_capacity(self.commands.len());
+        let mut results = BatchResults::with_capacity(self.commands.len()).of_batch(self.serial);
         let commands = Arc::new(self.commands);
         if halt {
             for chunk in chunks {

@@ -151,6 +151,8 @@ impl Entry {
 #[derive(Debug)]
 pub struct BatchResults {
     entries: HashMap<String, Entry>,
+    /// The number of the batch these are the results of (`None` for a decoded answer).
+    batch: Option<u64>,
 }
 
 impl BatchResults {
@@ -158,7 +160,15 @@ impl BatchResults {
     pub(crate) fn with_capacity(n: usize) -> BatchResults {
         BatchResults {
             entries: HashMap::with_capacity(n),
+            batch: None,
         }
+    }
+
+    /// These are the results of the batch numbered `serial`: its handles read them, another
+    /// batch's are refused.
+    pub(crate) fn of_batch(mut self, serial: u64) -> BatchResults {
+        self.batch = Some(serial);
+        self
     }
 
     /// The outcome of the commands (key, method) of one answered `batch` request, as
@@ -257,13 +267,32 @@ impl BatchResults {
             entry.next = nexts.remove(key);
             entry.time = times.remove(key);
         }
-        BatchResults { entries }
+        BatchResults {
+            entries,
+            batch: None,
+        }
     }
 
     /// The typed result of a command, or its own error: [`Error::Api`] (from `result_error`),
     /// [`Error::NotExecuted`] (stopped by `halt`), [`Error::BatchRequest`] (its request failed)
-    /// or [`Error::Decode`] naming the JSON path.
+    /// or [`Error::Decode`] naming the JSON path. The handle of another batch is
+    /// [`Error::InvalidInput`]: these results hold this batch's own command under its key.
     pub fn get<T: DeserializeOwned>(&self, handle: &BatchHandle<T>) -> Result<T, Error> {
+        if let (Some(sent), Some(made)) = (self.batch, handle.batch)
+            && sent != made
+        {
+            let method = self
+                .entries
+                .get(&handle.key)
+                .map_or("batch", |e| e.method.as_str());
+            return Err(Error::invalid(
+                method,
+                format!(
+                    "the handle of command `{}` comes from another batch; these results hold this batch's own `{}`",
+                    handle.key, handle.key
+                ),
+            ));
+        }
         match handle.decode {
             Some(decode) => decode(self, &handle.key),
             None => self.decode_with(&handle.key, PhantomData::<T>),

@@ -245,6 +245,12 @@ async fn a_batch_handle_is_refused_outside_its_batch() {
         "{message}"
     );
 
+    // Results answer only their own batch's handles: `c0` of these is the other deal.
+    let second_results = second.send().await.unwrap();
+    let e = second_results.get(&added).unwrap_err();
+    let message = invalid_input(&e, "crm.deal.add");
+    assert!(message.contains("comes from another batch"), "{message}");
+
     // The id itself works anywhere, and the first deal was never touched.
     let deal = c.send(&CrmDealGet::new(first_id)).await.unwrap();
     assert_eq!(
