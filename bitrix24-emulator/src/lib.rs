@@ -48,6 +48,7 @@ mod v3_common;
 mod v3_eventlog;
 mod v3_note;
 mod v3_query;
+mod v3_timeman;
 
 pub use config::{Faults, Limits};
 pub use entity::{
@@ -670,8 +671,9 @@ impl Control {
     /// new ids: consent agreements (`"userconsent.agreement"`: `NAME`, `ACTIVE`, `LANGUAGE_ID`,
     /// `LABEL`, `TEXT`) and signed HR documents (`"sign.b2e.document"`: `title`,
     /// `create_date`, `signed_date`, `creator_id`, `member_id`, `role`) and event log entries
-    /// (`"main.eventlog"`: the camelCase fields `main.eventlog.get` answers). Another `kind`
-    /// loads nothing.
+    /// (`"main.eventlog"`: the camelCase fields `main.eventlog.get` answers) and time tracking
+    /// records (`"timeman.record"`: those of `timeman.record.list`). Another `kind` loads
+    /// nothing.
     pub fn seed_records(&self, kind: &str, rows: &[Value]) -> Vec<i64> {
         handlers::side::seed(&mut self.inner.write_data(), kind, rows)
     }

@@ -1,6 +1,6 @@
 //! REST 3.0 (`/rest/api/...`): the methods of [`SERVED`] (`tasks.task.{get,list,add,update,delete}`
-//! here, `note.collection.*` in `v3_note`, `main.eventlog.*` in `v3_eventlog`) and the OpenAPI
-//! document generated from that table;
+//! here, `note.collection.*` in `v3_note`, `main.eventlog.*` in `v3_eventlog`,
+//! `timeman.record.*` in `v3_timeman`) and the OpenAPI document generated from that table;
 //! every other method answers 404 `METHODNOTFOUNDEXCEPTION`.
 
 use crate::core::{ApiError, as_i64, as_str};
@@ -15,6 +15,7 @@ use crate::v3_eventlog;
 use crate::v3_note;
 use crate::v3_query;
 use crate::v3_query::id_param;
+use crate::v3_timeman;
 use axum::http::{Method, header};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
@@ -60,6 +61,7 @@ fn served() -> impl Iterator<Item = &'static Served> {
         .iter()
         .chain(v3_note::SERVED)
         .chain(v3_eventlog::SERVED)
+        .chain(v3_timeman::SERVED)
 }
 
 /// The OpenAPI document of exactly the methods [`served`] (paths `/<method>`, each a POST
@@ -376,6 +378,9 @@ fn run(
     }
     if name.starts_with("main.eventlog.") {
         return v3_eventlog::run(inner, c, name, p);
+    }
+    if name.starts_with("timeman.record.") {
+        return v3_timeman::run(inner, c, name, p);
     }
     let Some(fam) = inner.family("tasks.task") else {
         return Err(err(

@@ -138,33 +138,14 @@ pub(crate) fn run(
 
 /// The entries that pass `filter`, by id.
 fn filtered(inner: &Inner, p: &Map<String, Value>) -> Result<Vec<Map<String, Value>>, V3Error> {
-    let rows: Vec<Map<String, Value>> = inner
-        .read_data()
-        .side
-        .get(TABLE)
-        .map(|t| t.values().filter_map(|v| v.as_object().cloned()).collect())
-        .unwrap_or_default();
-    let mut hits = Vec::new();
-    for row in rows {
-        if let Some(f) = p.get("filter")
-            && !v3_query::matches(&row, f, false, &filterable, ENTITY)?
-        {
-            continue;
-        }
-        hits.push(row);
-    }
-    Ok(hits)
+    v3_query::filtered(inner, TABLE, p, &filterable, ENTITY)
 }
 
-/// `{items: [...]}` of the rows, each with the `select`ed fields.
 fn items<'a>(
     rows: impl Iterator<Item = &'a Map<String, Value>>,
     p: &Map<String, Value>,
 ) -> Result<Value, V3Error> {
-    let items = rows
-        .map(|r| v3_query::select(r, p.get("select"), &known, ENTITY))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(json!({ "items": items }))
+    v3_query::items(rows, p, &known, ENTITY)
 }
 
 /// `main.eventlog.tail`: the entries after `cursor.value` by `cursor.field` (`id` unless

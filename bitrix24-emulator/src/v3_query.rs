@@ -4,6 +4,7 @@
 
 use crate::core::{as_i64, as_str};
 use crate::filter::{self, Collation};
+use crate::state::Inner;
 use crate::v3_common::{V3Error, err, validation};
 use serde_json::{Map, Value, json};
 use std::cmp::Ordering;
@@ -271,4 +272,44 @@ pub(crate) fn id_param(p: &Map<String, Value>) -> Result<i64, V3Error> {
             "Field `id` requires data type `int` for this request",
         )),
     }
+}
+
+/// The rows of the side table `table` that pass the `filter` param (fields among
+/// `filterable`), by id.
+pub(crate) fn filtered(
+    inner: &Inner,
+    table: &str,
+    p: &Map<String, Value>,
+    filterable: &dyn Fn(&str) -> bool,
+    entity: &str,
+) -> Result<Vec<Map<String, Value>>, V3Error> {
+    let rows: Vec<Map<String, Value>> = inner
+        .read_data()
+        .side
+        .get(table)
+        .map(|t| t.values().filter_map(|v| v.as_object().cloned()).collect())
+        .unwrap_or_default();
+    let mut hits = Vec::new();
+    for row in rows {
+        if let Some(f) = p.get("filter")
+            && !matches(&row, f, false, filterable, entity)?
+        {
+            continue;
+        }
+        hits.push(row);
+    }
+    Ok(hits)
+}
+
+/// `{items: [...]}` of the rows, each with the `select`ed fields.
+pub(crate) fn items<'a>(
+    rows: impl Iterator<Item = &'a Map<String, Value>>,
+    p: &Map<String, Value>,
+    known: &dyn Fn(&str) -> bool,
+    entity: &str,
+) -> Result<Value, V3Error> {
+    let items = rows
+        .map(|r| select(r, p.get("select"), known, entity))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(json!({ "items": items }))
 }

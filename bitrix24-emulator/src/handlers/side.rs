@@ -79,6 +79,7 @@ const SEEDABLE: &[(&str, &str)] = &[
     (super::userconsent::AGREEMENTS, "ID"),
     (super::sign_b2e::DOCUMENTS, "id"),
     (crate::v3_eventlog::TABLE, "id"),
+    (crate::v3_timeman::TABLE, "id"),
 ];
 
 /// Loads `rows` into the seedable table `kind` under new ids (an agreement's `ID` is a

@@ -353,7 +353,8 @@ async fn the_openapi_document_lists_exactly_the_served_methods() {
             m.v3.is_some()
                 && (m.pack == "collab"
                     || m.name.starts_with("tasks.task.")
-                    || m.name.starts_with("main.eventlog."))
+                    || m.name.starts_with("main.eventlog.")
+                    || m.name.starts_with("timeman.record."))
         })
         .filter_map(|m| m.v3)
         .collect();
@@ -366,7 +367,7 @@ async fn the_openapi_document_lists_exactly_the_served_methods() {
             "{name}: {err:?}"
         );
     }
-    assert_eq!(paths.len(), 18, "{paths:?}");
+    assert_eq!(paths.len(), 21, "{paths:?}");
     let err = v3.call("rest.scope.list", json!({})).await.unwrap_err();
     assert_eq!(err.status(), Some(404), "not listed, not served");
 }
@@ -505,5 +506,77 @@ async fn the_event_log_reads_back_typed_with_the_documented_errors() {
     assert_eq!(
         code(err).as_deref(),
         Some("BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION")
+    );
+}
+
+/// Time tracking records (loaded with `seed_records`) read through the typed
+/// `timeman.record.*`: one employee's records by `startTime`, paged, and the documented
+/// errors for a filter without `userId` or with two.
+#[tokio::test]
+async fn time_tracking_records_list_by_employee_with_the_documented_errors() {
+    use bitrix24::packs::services::{TimemanRecordFieldGet, TimemanRecordList};
+    let emu = portal().await;
+    let records: Vec<Value> = [(1, 9), (2, 10), (1, 11), (1, 8)]
+        .iter()
+        .map(|(user, hour)| {
+            json!({
+                "userId": user,
+                "startTime": format!("2026-06-02T{hour:02}:00:00+02:00"),
+                "endTime": format!("2026-06-02T{:02}:30:00+02:00", hour),
+                "duration": 1800,
+            })
+        })
+        .collect();
+    emu.control().seed_records("timeman.record", &records);
+    let c = hook_client(&emu.webhook_url());
+    let list = TimemanRecordList::new(vec![
+        json!(["userId", 1]),
+        json!(["startTime", ">=", "2026-06-02T09:00:00+02:00"]),
+    ])
+    .order(json!({"startTime": "ASC"}))
+    .pagination(json!({"limit": 1}));
+    let (sent, rows) = requests(&emu, c.stream(&list).try_collect::<Vec<_>>()).await;
+    let starts: Vec<String> = rows
+        .unwrap()
+        .iter()
+        .filter_map(|r| r.start_time.as_ref().map(ToString::to_string))
+        .collect();
+    assert_eq!(
+        starts,
+        ["2026-06-02T09:00:00+02:00", "2026-06-02T11:00:00+02:00"]
+    );
+    assert_eq!(sent, 3, "pages of 1, 1 and an empty one");
+    let field = c
+        .send(&TimemanRecordFieldGet::new("startTime"))
+        .await
+        .unwrap()
+        .item;
+    assert_eq!(field.filterable, Some(true));
+
+    let no_user = c
+        .send(&TimemanRecordList::new(vec![json!([
+            "startTime",
+            ">",
+            "2026-01-01T00:00:00+00:00"
+        ])]))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        no_user.api().unwrap().validation,
+        [(
+            Some("filter.userId".to_owned()),
+            "Required field `filter.userId` is not specified".to_owned()
+        )]
+    );
+    let two = c
+        .send(&TimemanRecordList::new(vec![
+            json!(["userId", 1]),
+            json!(["userId", 2]),
+        ]))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        two.code().map(bitrix24::ErrorCode::as_str),
+        Some("BITRIX_REST_V3_EXCEPTION_INVALIDFILTEREXCEPTION")
     );
 }
