@@ -8,8 +8,8 @@ use crate::entity::View;
 use crate::events;
 use crate::handlers::{
     ai_engine, app_entity, bizproc, blog, booking, calendar, catalog_documents, crm, crm_links,
-    departments, disk, im, imbot, landing, lists, product_rows, sale_delivery, sign_b2e, sonet,
-    system, task_elapsed, telephony, timeman, userconsent, users,
+    departments, disk, im, imbot, landing, lists, product_rows, sale_delivery, scrum, sign_b2e,
+    sonet, system, task_elapsed, telephony, timeman, userconsent, users,
 };
 use crate::metering;
 use crate::routes::{Route, Scope};
@@ -54,6 +54,7 @@ pub(crate) fn routes() -> impl Iterator<Item = &'static Route> {
         booking::ROUTES,
         bizproc::ROUTES,
         landing::ROUTES,
+        scrum::ROUTES,
         crate::stage_history::ROUTES,
     ]
     .into_iter()

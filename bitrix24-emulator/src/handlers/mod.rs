@@ -22,6 +22,7 @@ pub(crate) mod landing;
 pub(crate) mod lists;
 pub(crate) mod product_rows;
 pub(crate) mod sale_delivery;
+pub(crate) mod scrum;
 pub(crate) mod side;
 pub(crate) mod sign_b2e;
 pub(crate) mod sonet;
