@@ -385,3 +385,35 @@ async fn list_elements_are_added_to_an_existing_list() {
     let (status, e) = post(&url, &nameless).await;
     assert_error(status, &e, 400, "ERROR_REQUIRED_PARAMETERS_MISSING");
 }
+
+/// `crm/universal/crm-item-list.md`: a numbered filter key holding a map is a group of its own,
+/// its members joined by its `logic` (`{"0": {"logic": "OR", "0": {"!=name": ""}, "1":
+/// {"!=lastName": ""}}}`: a name or a last name), next to the plain conditions.
+#[tokio::test]
+async fn item_list_filters_take_or_groups() {
+    let p = hook().await;
+    for (name, last, amount) in [
+        ("Ann", "", 6000),
+        ("", "Bo", 7000),
+        ("", "", 8000),
+        ("Cy", "", 10),
+    ] {
+        let f = json!({"entityTypeId": 1, "fields": {"title": "L", "name": name, "lastName": last, "opportunity": amount}});
+        p.call("crm.item.add", f).await;
+    }
+    let filter = json!({"0": {"logic": "OR", "0": {"!=name": ""}, "1": {"!=lastName": ""}},
+        ">=opportunity": 5000});
+    let listed = p
+        .call(
+            "crm.item.list",
+            json!({"entityTypeId": 1, "select": ["id", "name", "lastName"], "filter": filter}),
+        )
+        .await;
+    let ids: Vec<&Value> = listed["result"]["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|r| &r["id"])
+        .collect();
+    assert_eq!(ids, [&json!(1), &json!(2)], "{listed}");
+}

@@ -7,11 +7,13 @@ use crate::filter::{Op, like, split_op};
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
 
-/// A filter or order field: a family slot or a user field.
+/// A filter or order field: a family slot or a user field; in a filter also a group of
+/// conditions (`true`: any of them, `false`: all).
 #[derive(Debug)]
 pub(crate) enum FieldRef {
     Slot(usize),
     Extra(String),
+    Group(bool, Vec<Cond>),
 }
 
 /// One `filter` condition over stored rows.
@@ -26,6 +28,7 @@ pub(crate) struct Cond {
 impl Cond {
     fn get<'r>(&self, row: &'r Row) -> Option<std::borrow::Cow<'r, V>> {
         match &self.field {
+            FieldRef::Group(..) => None,
             FieldRef::Slot(i) => row.vals.get(*i).map(std::borrow::Cow::Borrowed),
             FieldRef::Extra(name) => Some(std::borrow::Cow::Owned(
                 row.extra
@@ -44,6 +47,13 @@ impl Cond {
     }
 
     pub(crate) fn matches(&self, row: &Row) -> bool {
+        if let FieldRef::Group(any, conds) = &self.field {
+            return if *any {
+                conds.iter().any(|c| c.matches(row))
+            } else {
+                conds.iter().all(|c| c.matches(row))
+            };
+        }
         let Some(v) = self.get(row) else { return false };
         match &*v {
             // A multi-field (`PHONE`) matches by the values of its items: a positive condition
@@ -189,6 +199,78 @@ fn field_ref(fam: &Family, view: View, name: &str) -> Option<FieldRef> {
         .or_else(|| uf_in(name, view).map(FieldRef::Extra))
 }
 
+/// The conditions of a `filter` map: one per key, and for a numbered key whose value is a map
+/// a group of its own (`{"0": {"logic": "OR", "0": {"!=name": ""}, "1": {"!=lastName": ""}}}`
+/// in `crm/universal/crm-item-list.md`), its members joined by its `logic` (`AND` by default).
+fn conds_of(fam: &Family, view: View, m: &Map<String, Value>) -> Result<Vec<Cond>, ApiError> {
+    let mut conds = Vec::new();
+    for (k, v) in m {
+        if k.eq_ignore_ascii_case("logic") {
+            continue;
+        }
+        if let (true, Value::Object(sub)) = (k.bytes().all(|b| b.is_ascii_digit()), v) {
+            let any = sub
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("logic"))
+                .and_then(|(_, l)| as_str(l))
+                .is_some_and(|l| l.eq_ignore_ascii_case("OR"));
+            conds.push(Cond {
+                field: FieldRef::Group(any, conds_of(fam, view, sub)?),
+                op: Op::Eq,
+                vals: Vec::new(),
+                raw: Vec::new(),
+            });
+        } else if let Some(c) = leaf(fam, view, k, v)? {
+            conds.push(c);
+        }
+    }
+    Ok(conds)
+}
+
+/// The condition of one `filter` key (`">=opportunity": 5000`); `None` for a field the family
+/// does not have, which only `crm.item.*` rejects.
+fn leaf(fam: &Family, view: View, k: &str, v: &Value) -> Result<Option<Cond>, ApiError> {
+    let (op, name) = split_op(k);
+    let Some(field) = field_ref(fam, view, name) else {
+        if view.crm_item {
+            return Err(ApiError::new(
+                400,
+                "INVALID_ARG_VALUE",
+                format!("Invalid filter: field '{name}' is not allowed in filter"),
+            ));
+        }
+        return Ok(None);
+    };
+    let ty = match field {
+        FieldRef::Slot(i) => fam.spec.fields[i].ty,
+        FieldRef::Extra(_) | FieldRef::Group(..) => FieldType::String,
+    };
+    let items: Vec<&Value> = match v {
+        Value::Array(_) | Value::Object(_) => list_items(v),
+        other => vec![other],
+    };
+    let op = match (op, v) {
+        (Op::Eq, Value::Array(_) | Value::Object(_)) => Op::In,
+        (Op::Ne, Value::Array(_) | Value::Object(_)) => Op::NotIn,
+        (o, _) => o,
+    };
+    let vals = items
+        .iter()
+        .map(|x| match (ty, x) {
+            (_, Value::String(s)) if s.is_empty() => V::Str("".into()),
+            (FieldType::Json, other) => as_str(other).map_or(V::Null, |s| V::Str(s.into())),
+            _ => to_v(ty, x),
+        })
+        .collect();
+    let raw = items.iter().filter_map(|x| as_str(x)).collect();
+    Ok(Some(Cond {
+        field,
+        op,
+        vals,
+        raw,
+    }))
+}
+
 impl ListQuery {
     pub(crate) fn parse(
         fam: &Family,
@@ -204,55 +286,10 @@ impl ListQuery {
             }
         };
         let select = parse_select(fam, view, get("select"), true);
-        let mut conds = Vec::new();
-        match get("filter") {
-            None | Some(Value::Null) => {}
-            Some(Value::Object(m)) => {
-                for (k, v) in m {
-                    let (op, name) = split_op(k);
-                    let Some(field) = field_ref(fam, view, name) else {
-                        if view.crm_item {
-                            return Err(ApiError::new(
-                                400,
-                                "INVALID_ARG_VALUE",
-                                format!("Invalid filter: field '{name}' is not allowed in filter"),
-                            ));
-                        }
-                        continue;
-                    };
-                    let ty = match field {
-                        FieldRef::Slot(i) => fam.spec.fields[i].ty,
-                        FieldRef::Extra(_) => FieldType::String,
-                    };
-                    let items: Vec<&Value> = match v {
-                        Value::Array(_) | Value::Object(_) => list_items(v),
-                        other => vec![other],
-                    };
-                    let op = match (op, v) {
-                        (Op::Eq, Value::Array(_) | Value::Object(_)) => Op::In,
-                        (Op::Ne, Value::Array(_) | Value::Object(_)) => Op::NotIn,
-                        (o, _) => o,
-                    };
-                    let vals = items
-                        .iter()
-                        .map(|x| match (ty, x) {
-                            (_, Value::String(s)) if s.is_empty() => V::Str("".into()),
-                            (FieldType::Json, other) => {
-                                as_str(other).map_or(V::Null, |s| V::Str(s.into()))
-                            }
-                            _ => to_v(ty, x),
-                        })
-                        .collect();
-                    let raw = items.iter().filter_map(|x| as_str(x)).collect();
-                    conds.push(Cond {
-                        field,
-                        op,
-                        vals,
-                        raw,
-                    });
-                }
-            }
-            Some(Value::Array(a)) if a.is_empty() => {}
+        let conds = match get("filter") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Object(m)) => conds_of(fam, view, m)?,
+            Some(Value::Array(a)) if a.is_empty() => Vec::new(),
             Some(_) => {
                 return Err(if fam.spec.flavor == Flavor::LegacyCrm && !view.camel_in {
                     ApiError::crm("Parameter 'filter' must be array.")
@@ -260,7 +297,7 @@ impl ListQuery {
                     ApiError::new(400, "INVALID_ARG_VALUE", "Invalid filter")
                 });
             }
-        }
+        };
         let mut order = Vec::new();
         if let Some(Value::Object(m)) = get("order") {
             for (k, v) in m {

@@ -94,6 +94,7 @@ impl Store {
             let key = |r: &Row, f: &FieldRef| -> V {
                 match f {
                     FieldRef::Slot(i) => r.vals[*i].clone(),
+                    FieldRef::Group(..) => V::Null,
                     FieldRef::Extra(n) => r
                         .extra
                         .iter()
