@@ -37,7 +37,7 @@
 //! should re-read the object rather than trust the record's data.
 //!
 //! One worker per queue (tenant + connector) at a time: orphan recovery adopts any reservation
-//! this store does not know.
+//! this store does not know. [`TenantWorkers`] runs one per stored tenant.
 //!
 //! ## Stopping
 //!

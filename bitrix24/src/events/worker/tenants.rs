@@ -6,6 +6,9 @@
 //! the tokens of the queue it serves. A worker that stops (a fatal portal answer, a store
 //! failure, tokens that cannot be read) stops for its tenant alone; a tenant's circuit breaker
 //! delays only its own queue.
+//!
+//! Run one `TenantWorkers` per store: like [`OfflineWorker`], it assumes no other process
+//! drains the same queues.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
