@@ -46,6 +46,7 @@ mod task_view;
 mod v3;
 mod v3_common;
 mod v3_eventlog;
+mod v3_followup;
 mod v3_note;
 mod v3_query;
 mod v3_timeman;
@@ -672,8 +673,8 @@ impl Control {
     /// `LABEL`, `TEXT`) and signed HR documents (`"sign.b2e.document"`: `title`,
     /// `create_date`, `signed_date`, `creator_id`, `member_id`, `role`) and event log entries
     /// (`"main.eventlog"`: the camelCase fields `main.eventlog.get` answers) and time tracking
-    /// records (`"timeman.record"`: those of `timeman.record.list`). Another `kind` loads
-    /// nothing.
+    /// records (`"timeman.record"`: those of `timeman.record.list`) and call follow-ups
+    /// (`"call.followup"`: those of `call.followup.get`). Another `kind` loads nothing.
     pub fn seed_records(&self, kind: &str, rows: &[Value]) -> Vec<i64> {
         handlers::side::seed(&mut self.inner.write_data(), kind, rows)
     }

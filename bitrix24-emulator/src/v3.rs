@@ -1,7 +1,8 @@
 //! REST 3.0 (`/rest/api/...`): the methods of [`SERVED`] (`tasks.task.{get,list,add,update,delete}`
 //! here, `note.collection.*` in `v3_note`, `main.eventlog.*` in `v3_eventlog`,
-//! `timeman.record.*` in `v3_timeman`) and the OpenAPI document generated from that table;
-//! every other method answers 404 `METHODNOTFOUNDEXCEPTION`.
+//! `timeman.record.*` in `v3_timeman`, `call.followup.*` in `v3_followup`) and the OpenAPI
+//! document generated from that table; every other method answers 404
+//! `METHODNOTFOUNDEXCEPTION`.
 
 use crate::core::{ApiError, as_i64, as_str};
 use crate::entity::{KeyStyle, NumberStyle, View};
@@ -12,6 +13,7 @@ use crate::metering::{self, time_block};
 use crate::state::{Inner, lock};
 use crate::v3_common::{Served, V3Error, err, validation};
 use crate::v3_eventlog;
+use crate::v3_followup;
 use crate::v3_note;
 use crate::v3_query;
 use crate::v3_query::id_param;
@@ -62,6 +64,7 @@ fn served() -> impl Iterator<Item = &'static Served> {
         .chain(v3_note::SERVED)
         .chain(v3_eventlog::SERVED)
         .chain(v3_timeman::SERVED)
+        .chain(v3_followup::SERVED)
 }
 
 /// The OpenAPI document of exactly the methods [`served`] (paths `/<method>`, each a POST
@@ -381,6 +384,9 @@ fn run(
     }
     if name.starts_with("timeman.record.") {
         return v3_timeman::run(inner, c, name, p);
+    }
+    if name.starts_with("call.followup.") {
+        return v3_followup::run(inner, c, name, p);
     }
     let Some(fam) = inner.family("tasks.task") else {
         return Err(err(

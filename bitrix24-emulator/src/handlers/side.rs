@@ -80,6 +80,7 @@ const SEEDABLE: &[(&str, &str)] = &[
     (super::sign_b2e::DOCUMENTS, "id"),
     (crate::v3_eventlog::TABLE, "id"),
     (crate::v3_timeman::TABLE, "id"),
+    (crate::v3_followup::TABLE, "callId"),
 ];
 
 /// Loads `rows` into the seedable table `kind` under new ids (an agreement's `ID` is a

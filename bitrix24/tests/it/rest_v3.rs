@@ -354,7 +354,8 @@ async fn the_openapi_document_lists_exactly_the_served_methods() {
                 && (m.pack == "collab"
                     || m.name.starts_with("tasks.task.")
                     || m.name.starts_with("main.eventlog.")
-                    || m.name.starts_with("timeman.record."))
+                    || m.name.starts_with("timeman.record.")
+                    || m.name.starts_with("call.followup."))
         })
         .filter_map(|m| m.v3)
         .collect();
@@ -367,7 +368,7 @@ async fn the_openapi_document_lists_exactly_the_served_methods() {
             "{name}: {err:?}"
         );
     }
-    assert_eq!(paths.len(), 21, "{paths:?}");
+    assert_eq!(paths.len(), 25, "{paths:?}");
     let err = v3.call("rest.scope.list", json!({})).await.unwrap_err();
     assert_eq!(err.status(), Some(404), "not listed, not served");
 }
@@ -578,5 +579,69 @@ async fn time_tracking_records_list_by_employee_with_the_documented_errors() {
     assert_eq!(
         two.code().map(bitrix24::ErrorCode::as_str),
         Some("BITRIX_REST_V3_EXCEPTION_INVALIDFILTEREXCEPTION")
+    );
+}
+
+/// Call follow-ups (loaded with `seed_records`) read through the typed `call.followup.*`: the
+/// calls of a period newest first, paged by `afterCursor` until `hasMore` is false, one read by
+/// its call id, and the documented errors.
+#[tokio::test]
+async fn call_follow_ups_page_by_after_cursor_from_the_emulator() {
+    use bitrix24::packs::comms::{CallFollowupGet, CallFollowupList};
+    let emu = portal().await;
+    let calls: Vec<Value> = [10, 12, 11, 14]
+        .iter()
+        .map(|day| {
+            json!({
+                "callType": 1,
+                "initiatorId": 1,
+                "startDate": format!("2026-01-{day}T10:00:00+00:00"),
+                "participants": [{"userId": 1, "name": "John Smith"}],
+            })
+        })
+        .collect();
+    let ids = emu.control().seed_records("call.followup", &calls);
+    let c = hook_client(&emu.webhook_url());
+    let filter = json!({"startDate": {"from": "2026-01-11T00:00:00+00:00", "to": "2026-01-31T00:00:00+00:00"}});
+    let list = CallFollowupList::new(crate::support::object(filter.clone()))
+        .pagination(json!({"limit": 2}));
+    let (sent, rows) = requests(&emu, c.stream(&list).try_collect::<Vec<_>>()).await;
+    let got: Vec<Option<u64>> = rows.unwrap().iter().map(|r| r.call_id).collect();
+    let want: Vec<Option<u64>> = [3, 1, 2]
+        .iter()
+        .map(|&i| u64::try_from(ids[i]).ok())
+        .collect();
+    assert_eq!(got, want, "newest first: the 14th, 12th and 11th");
+    assert_eq!(sent, 2, "2 rows with hasMore, then 1 without");
+    let one = c
+        .send(&CallFollowupGet::new(u64::try_from(ids[0]).unwrap()).select(["startDate"]))
+        .await
+        .unwrap()
+        .item;
+    assert_eq!(
+        one.call_id,
+        u64::try_from(ids[0]).ok(),
+        "callId always comes back"
+    );
+    assert!(one.start_date.is_some() && one.call_type.is_none());
+
+    let code = |e: Error| e.code().map(|c| c.as_str().to_owned());
+    let no_range = CallFollowupList::new(crate::support::object(
+        json!({"startDate": {"from": "2026-01-11T00:00:00+00:00"}}),
+    ));
+    let err = c.send(&no_range).await.unwrap_err();
+    assert_eq!(code(err).as_deref(), Some("invalid_date_range"));
+    let err = c
+        .send(
+            &CallFollowupList::new(crate::support::object(filter))
+                .order(json!({"startDate": "up"})),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(code(err).as_deref(), Some("invalid_order"));
+    let err = c.send(&CallFollowupGet::new(999_999)).await.unwrap_err();
+    assert_eq!(
+        code(err).as_deref(),
+        Some("BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION")
     );
 }
