@@ -278,9 +278,7 @@ impl BatchResults {
     /// or [`Error::Decode`] naming the JSON path. The handle of another batch is
     /// [`Error::InvalidInput`]: these results hold this batch's own command under its key.
     pub fn get<T: DeserializeOwned>(&self, handle: &BatchHandle<T>) -> Result<T, Error> {
-        if let (Some(sent), Some(made)) = (self.batch, handle.batch)
-            && sent != made
-        {
+        if self.foreign(handle) {
             let method = self
                 .entries
                 .get(&handle.key)
@@ -362,9 +360,24 @@ impl BatchResults {
         }
     }
 
-    /// The command's error from `result_error`, if it failed.
+    /// Whether `handle` was made by another batch than the one these results answer.
+    fn foreign<T>(&self, handle: &BatchHandle<T>) -> bool {
+        matches!((self.batch, handle.batch), (Some(sent), Some(made)) if sent != made)
+    }
+
+    /// The entry of the handle's command; none for the handle of another batch.
+    fn entry<T>(&self, handle: &BatchHandle<T>) -> Option<&Entry> {
+        if self.foreign(handle) {
+            return None;
+        }
+        self.entries.get(&handle.key)
+    }
+
+    /// The command's error from `result_error`, if it failed (`None` for the handle of
+    /// another batch, as for [`BatchResults::total`], [`BatchResults::next`] and
+    /// [`BatchResults::time`]).
     pub fn error<T>(&self, handle: &BatchHandle<T>) -> Option<&ApiError> {
-        match &self.entries.get(&handle.key)?.outcome {
+        match &self.entry(handle)?.outcome {
             Outcome::Failed(api) => Some(api),
             _ => None,
         }
@@ -372,12 +385,12 @@ impl BatchResults {
 
     /// `result_total` of a command (list commands).
     pub fn total<T>(&self, handle: &BatchHandle<T>) -> Option<u64> {
-        self.entries.get(&handle.key)?.total
+        self.entry(handle)?.total
     }
 
     /// `result_next` of a command (list commands with more rows).
     pub fn next<T>(&self, handle: &BatchHandle<T>) -> Option<u64> {
-        self.entries.get(&handle.key)?.next
+        self.entry(handle)?.next
     }
 
     /// `result_next` of the command under `key`.
@@ -387,7 +400,7 @@ impl BatchResults {
 
     /// `result_time` of a command.
     pub fn time<T>(&self, handle: &BatchHandle<T>) -> Option<&TimeInfo> {
-        self.entries.get(&handle.key)?.time.as_ref()
+        self.entry(handle)?.time.as_ref()
     }
 
     /// The keys of every command, in no particular order.

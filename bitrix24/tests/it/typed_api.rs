@@ -224,7 +224,7 @@ async fn a_batch_handle_is_refused_outside_its_batch() {
 
     // In another batch `$result[c0]` would read that batch's own `c0`: the other deal.
     let mut second = c.batch();
-    second
+    let own = second
         .add(&CrmDealAdd::new(Deal::new().title("Second")))
         .unwrap();
     let e = second
@@ -250,6 +250,9 @@ async fn a_batch_handle_is_refused_outside_its_batch() {
     let e = second_results.get(&added).unwrap_err();
     let message = invalid_input(&e, "crm.deal.add");
     assert!(message.contains("comes from another batch"), "{message}");
+    // Nor do its per-command details: the timing of `c0` is the other deal's.
+    assert!(second_results.time(&own).is_some());
+    assert!(second_results.time(&added).is_none());
 
     // The id itself works anywhere, and the first deal was never touched.
     let deal = c.send(&CrmDealGet::new(first_id)).await.unwrap();
