@@ -99,6 +99,7 @@ fn register(inner: &Arc<Inner>, c: &Caller, _: &str, p: &Map<String, Value>) -> 
 }
 
 /// `ai.engine.list`: the caller's services, `filter` and `limit` applied.
+#[allow(clippy::unnecessary_wraps)]
 fn list(inner: &Arc<Inner>, c: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
     let data = inner.read_data();
     let me = owner(c);
@@ -113,6 +114,7 @@ fn list(inner: &Arc<Inner>, c: &Caller, _: &str, p: &Map<String, Value>) -> Meth
 }
 
 /// `ai.engine.unregister`: `true` when the caller's service of that `code` was removed.
+#[allow(clippy::unnecessary_wraps)]
 fn unregister(inner: &Arc<Inner>, c: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
     let code = json!(text(p, "code").unwrap_or_default());
     let me = owner(c);

@@ -106,6 +106,7 @@ fn update(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> Me
 }
 
 /// `log.blogpost.get`: one post (`POST_ID`) or all, newest first, 50 a page.
+#[allow(clippy::unnecessary_wraps)]
 fn get(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
     let data = inner.read_data();
     let one = id_p(p, "POST_ID").map(|id| json!(id.to_string()));

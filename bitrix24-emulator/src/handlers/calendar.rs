@@ -43,15 +43,15 @@ fn required(p: &Map<String, Value>, name: &str, method: &str) -> Result<String, 
 pub(crate) fn us_date(ts: i64) -> String {
     let plain = plain_datetime(ts);
     let (date, time) = plain.split_once(' ').unwrap_or((&plain, "00:00:00"));
-    let (y, rest) = date.split_once('-').unwrap_or(("", ""));
-    let (m, d) = rest.split_once('-').unwrap_or(("", ""));
-    let h: u32 = time[..2].parse().unwrap_or(0);
-    let half = if h >= 12 { "pm" } else { "am" };
-    let h12 = match h % 12 {
+    let (year, rest) = date.split_once('-').unwrap_or(("", ""));
+    let (month, day) = rest.split_once('-').unwrap_or(("", ""));
+    let hour: u32 = time[..2].parse().unwrap_or(0);
+    let half = if hour >= 12 { "pm" } else { "am" };
+    let h12 = match hour % 12 {
         0 => 12,
         x => x,
     };
-    format!("{m}/{d}/{y} {h12:02}{} {half}", &time[2..])
+    format!("{month}/{day}/{year} {h12:02}{} {half}", &time[2..])
 }
 
 /// `calendar.section.add`: a calendar of `type`/`ownerId`; answers its id.

@@ -131,6 +131,7 @@ fn page_add(inner: &Arc<Inner>, c: &Caller, _: &str, p: &Map<String, Value>) -> 
 }
 
 /// `landing.landing.getList`: `params.select|filter|order|limit|offset` over the pages.
+#[allow(clippy::unnecessary_wraps)]
 fn page_list(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
     let q = obj(p, "params");
     let data = inner.read_data();

@@ -55,6 +55,7 @@ fn add(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> Metho
 }
 
 /// `sale.delivery.getlist`: `FILTER`, `ORDER` and `SELECT` over the services; a plain array.
+#[allow(clippy::unnecessary_wraps)]
 fn list(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
     let data = inner.read_data();
     let rows = side::listed(&data, TABLE, p, ["FILTER", "ORDER", "SELECT"]);

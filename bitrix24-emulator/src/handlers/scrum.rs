@@ -262,6 +262,7 @@ fn epic_add(inner: &Arc<Inner>, c: &Caller, _: &str, p: &Map<String, Value>) -> 
 }
 
 /// `epic.list`: the epics, `filter` by their fields.
+#[allow(clippy::unnecessary_wraps)]
 fn epic_list(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
     let filter = obj(p, "filter");
     let data = inner.read_data();

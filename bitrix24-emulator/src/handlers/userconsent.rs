@@ -36,6 +36,7 @@ fn agreement<'a>(
 }
 
 /// `userconsent.agreement.list`: `ID`, `NAME`, `ACTIVE`, `LANGUAGE_ID`, newest first.
+#[allow(clippy::unnecessary_wraps)]
 fn list(inner: &Arc<Inner>, _: &Caller, _: &str, _: &Map<String, Value>) -> MethodResult {
     let data = inner.read_data();
     let rows: Vec<Value> = side::rows(&data, AGREEMENTS)
