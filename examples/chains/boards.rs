@@ -81,6 +81,15 @@ async fn sprint_completion(
     Ok(n)
 }
 
+/// A scrum group, a task in it, and its started sprint with the stage ids.
+async fn started_sprint(client: &Client) -> (u64, u64, u64, Vec<i64>) {
+    let (group, task) = scrum_group(client).await;
+    let (sprint, stages) = sprint_kickoff(client, i64::try_from(group).unwrap())
+        .await
+        .unwrap();
+    (group, task, sprint, stages)
+}
+
 /// A scrum group and a task in it.
 async fn scrum_group(client: &Client) -> (u64, u64) {
     let group = client
@@ -98,10 +107,7 @@ async fn scrum_group(client: &Client) -> (u64, u64) {
 #[tokio::test]
 async fn chain_1_sprint_kickoff() {
     let (_emu, client) = portal().await;
-    let (group, _) = scrum_group(&client).await;
-    let (sprint, stages) = sprint_kickoff(&client, i64::try_from(group).unwrap())
-        .await
-        .unwrap();
+    let (_, _, sprint, stages) = started_sprint(&client).await;
     assert_eq!(stages.len(), 3, "New, In Progress, Done");
     // A sprint starts once.
     let e = client
@@ -114,10 +120,7 @@ async fn chain_1_sprint_kickoff() {
 #[tokio::test]
 async fn chain_2_backlog_to_sprint() {
     let (emu, client) = portal().await;
-    let (group, task) = scrum_group(&client).await;
-    let (sprint, stages) = sprint_kickoff(&client, i64::try_from(group).unwrap())
-        .await
-        .unwrap();
+    let (group, task, sprint, stages) = started_sprint(&client).await;
     let (sprint, task) = (i64::try_from(sprint).unwrap(), i64::try_from(task).unwrap());
     let backlog = backlog_to_sprint(&client, group, sprint, stages[0], task)
         .await
@@ -139,12 +142,9 @@ async fn chain_2_backlog_to_sprint() {
 #[tokio::test]
 async fn chain_3_sprint_completion() {
     let (_emu, client) = portal().await;
-    let (group, _) = scrum_group(&client).await;
+    let (group, _, sprint, _) = started_sprint(&client).await;
     let epic = json!({ "name": "Auth", "groupId": group });
     client.send(&TasksApiScrumEpicAdd::new(epic)).await.unwrap();
-    let (sprint, _) = sprint_kickoff(&client, i64::try_from(group).unwrap())
-        .await
-        .unwrap();
     let mut report = Vec::new();
     let n = sprint_completion(&client, sprint, |row| report.push(row))
         .await

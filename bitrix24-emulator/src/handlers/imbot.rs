@@ -7,7 +7,7 @@
 use super::side::{self, id_p, obj, text};
 use crate::core::{ApiError, Caller, MethodResult, Outcome, param};
 use crate::routes::{Route, Scope};
-use crate::state::Inner;
+use crate::state::{Data, Inner};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
@@ -52,6 +52,24 @@ fn handler(
             Err(err(&code, "Wrong handler URL"))
         }
         _ => Ok(()),
+    }
+}
+
+/// Row `id` of `table` when application `app` owns it: `missing` (code, text) when there is
+/// no such row, `APP_ID_ERROR` with `other` when another application registered it.
+fn owned<'a>(
+    data: &'a Data,
+    (table, id, app): (&str, Option<i64>, &str),
+    missing: (&str, &str),
+    other: &str,
+) -> Result<&'a Value, ApiError> {
+    let row = id
+        .and_then(|id| side::get(data, table, id))
+        .ok_or_else(|| err(missing.0, missing.1))?;
+    if row["APP"] == json!(app) {
+        Ok(row)
+    } else {
+        Err(err("APP_ID_ERROR", other))
     }
 }
 
@@ -100,15 +118,12 @@ fn command_register(
         .cloned()
         .ok_or_else(|| err("LANG_ERROR", "Lang set can't be empty"))?;
     let mut data = inner.write_data();
-    let bot = id_p(p, "BOT_ID")
-        .and_then(|id| side::get(&data, BOTS, id))
-        .ok_or_else(|| err("BOT_ID_ERROR", "Bot not found"))?;
-    if bot["APP"] != json!(app) {
-        return Err(err(
-            "APP_ID_ERROR",
-            "Bot was installed by another REST application",
-        ));
-    }
+    let bot = owned(
+        &data,
+        (BOTS, id_p(p, "BOT_ID"), &app),
+        ("BOT_ID_ERROR", "Bot not found"),
+        "Bot was installed by another REST application",
+    )?;
     let bot_id = bot["ID"].clone();
     let id = side::insert(
         &mut data,
@@ -122,15 +137,12 @@ fn command_register(
 fn command_answer(inner: &Arc<Inner>, c: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
     let app = app_of(c, p)?;
     let mut data = inner.write_data();
-    let command = id_p(p, "COMMAND_ID")
-        .and_then(|id| side::get(&data, COMMANDS, id))
-        .ok_or_else(|| err("COMMAND_ID_ERROR", "Command not found"))?;
-    if command["APP"] != json!(app) {
-        return Err(err(
-            "APP_ID_ERROR",
-            "Command was installed by another rest application",
-        ));
-    }
+    let command = owned(
+        &data,
+        (COMMANDS, id_p(p, "COMMAND_ID"), &app),
+        ("COMMAND_ID_ERROR", "Command not found"),
+        "Command was installed by another rest application",
+    )?;
     let command_id = command["ID"].clone();
     let message_id = id_p(p, "MESSAGE_ID")
         .ok_or_else(|| err("MESSAGE_ID_EMPTY", "Message ID can't be empty"))?;
