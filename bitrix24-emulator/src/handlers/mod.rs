@@ -1,8 +1,12 @@
 //! Hand-written v2 method handlers, one file per subsystem: system methods, users,
 //! departments, `crm.item`/`crm.type`, CRM read-outs over other families (`crm_links`),
-//! workgroups (`sonet`), chats (`im`), `disk`, universal lists (`lists`), product rows of CRM objects
-//! (`product_rows`), inventory documents (`catalog_documents`) and task time records (`task_elapsed`). Each file has a `ROUTES` table; `dispatch`
-//! runs them. Helpers they share are in [`common`].
+//! workgroups (`sonet`), chats (`im`), `disk`, universal lists (`lists`), product rows of CRM
+//! objects (`product_rows`), inventory documents (`catalog_documents`), task time records
+//! (`task_elapsed`), and the families the agent chains use, kept as plain rows in side tables
+//! ([`side`]): delivery services, work time, AI engines, app storages, consents, signed HR
+//! documents, the news feed, chat-bots, telephony, calendars, booking, business processes,
+//! sites and scrum. Each file has a `ROUTES` table; `dispatch` runs them. Helpers they share
+//! are in [`common`].
 
 pub(crate) mod ai_engine;
 pub(crate) mod app_entity;
