@@ -122,7 +122,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         other => println!("4. received {}: {other:?}", event.event.name),
     }
     emulator.shutdown().await;
-    let _ = std::fs::remove_file(&db);
+    // The database and its WAL and shared-memory files (the store is still open).
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
     Ok(())
 }
 

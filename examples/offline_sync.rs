@@ -139,6 +139,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         emulator.control().offline_queue_len()
     );
     emulator.shutdown().await;
-    let _ = std::fs::remove_file(&db);
+    // The database and its WAL and shared-memory files (the store is still open).
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
     Ok(())
 }
