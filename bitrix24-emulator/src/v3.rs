@@ -11,7 +11,7 @@ use crate::http::{RestRequest, json_response, take_connector, take_token, webhoo
 use crate::idempotency;
 use crate::metering::{self, time_block};
 use crate::state::{Inner, lock};
-use crate::v3_common::{Served, V3Error, err, validation};
+use crate::v3_common::{GET, LIST, Served, V3Error, err, validation};
 use crate::v3_eventlog;
 use crate::v3_followup;
 use crate::v3_note;
@@ -25,21 +25,8 @@ use std::sync::Arc;
 
 /// The task methods (scope `task`, which the portal also spells `tasks`).
 const TASKS: &[Served] = &[
-    Served::new(
-        "tasks.task.get",
-        "tasks",
-        &[("id", "integer", true), ("select", "array", false)],
-    ),
-    Served::new(
-        "tasks.task.list",
-        "tasks",
-        &[
-            ("select", "array", false),
-            ("filter", "array", false),
-            ("order", "object", false),
-            ("pagination", "object", false),
-        ],
-    ),
+    Served::new("tasks.task.get", "tasks", GET),
+    Served::new("tasks.task.list", "tasks", LIST),
     Served::new("tasks.task.add", "tasks", &[("fields", "object", true)]),
     Served::new(
         "tasks.task.update",

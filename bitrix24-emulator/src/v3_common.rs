@@ -10,14 +10,14 @@ const PREFIX: &str = "BITRIX_REST_V3_EXCEPTION_";
 pub(crate) struct Served {
     pub name: &'static str,
     pub scope: &'static str,
-    pub params: &'static [(&'static str, &'static str, bool)],
+    pub params: &'static [Param],
 }
 
 impl Served {
     pub(crate) const fn new(
         name: &'static str,
         scope: &'static str,
-        params: &'static [(&'static str, &'static str, bool)],
+        params: &'static [Param],
     ) -> Self {
         Served {
             name,
@@ -26,6 +26,26 @@ impl Served {
         }
     }
 }
+
+/// One param of a served method: name, OpenAPI type, required.
+pub(crate) type Param = (&'static str, &'static str, bool);
+
+/// The params of every `*.field.list`.
+pub(crate) const FIELD_LIST: &[Param] = &[("select", "array", false)];
+
+/// The params of every `*.field.get`.
+pub(crate) const FIELD_GET: &[Param] = &[("name", "string", true), ("select", "array", false)];
+
+/// The params of a `get` by `id` with `select`.
+pub(crate) const GET: &[Param] = &[("id", "integer", true), ("select", "array", false)];
+
+/// The params of a list by condition filters, sorted and paged.
+pub(crate) const LIST: &[Param] = &[
+    ("select", "array", false),
+    ("filter", "array", false),
+    ("order", "object", false),
+    ("pagination", "object", false),
+];
 
 /// A REST 3.0 error answer: `{error: {code, message, validation}}` with its HTTP status.
 pub(crate) struct V3Error {

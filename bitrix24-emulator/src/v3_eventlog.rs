@@ -5,7 +5,7 @@
 
 use crate::core::{Caller, as_i64, as_str};
 use crate::state::Inner;
-use crate::v3_common::{Served, V3Error, err};
+use crate::v3_common::{FIELD_GET, FIELD_LIST, GET, LIST, Served, V3Error, err};
 use crate::v3_query::{self, Fields, id_param};
 use serde_json::{Map, Value, json};
 
@@ -14,21 +14,8 @@ pub(crate) const TABLE: &str = "main.eventlog";
 
 /// The methods served here, with the params each takes (name, OpenAPI type, required).
 pub(crate) const SERVED: &[Served] = &[
-    Served::new(
-        "main.eventlog.get",
-        "main",
-        &[("id", "integer", true), ("select", "array", false)],
-    ),
-    Served::new(
-        "main.eventlog.list",
-        "main",
-        &[
-            ("select", "array", false),
-            ("filter", "array", false),
-            ("order", "object", false),
-            ("pagination", "object", false),
-        ],
-    ),
+    Served::new("main.eventlog.get", "main", GET),
+    Served::new("main.eventlog.list", "main", LIST),
     Served::new(
         "main.eventlog.tail",
         "main",
@@ -38,16 +25,8 @@ pub(crate) const SERVED: &[Served] = &[
             ("cursor", "object", false),
         ],
     ),
-    Served::new(
-        "main.eventlog.field.list",
-        "main",
-        &[("select", "array", false)],
-    ),
-    Served::new(
-        "main.eventlog.field.get",
-        "main",
-        &[("name", "string", true), ("select", "array", false)],
-    ),
+    Served::new("main.eventlog.field.list", "main", FIELD_LIST),
+    Served::new("main.eventlog.field.get", "main", FIELD_GET),
 ];
 
 /// The fields of an entry as `main.eventlog.field.list` documents them (name, type,
@@ -100,12 +79,7 @@ pub(crate) fn run(
     match name {
         "main.eventlog.get" => {
             let id = id_param(p)?;
-            let row = inner
-                .read_data()
-                .side
-                .get(TABLE)
-                .and_then(|t| t.get(&id))
-                .cloned();
+            let row = v3_query::side_row(inner, TABLE, id);
             match row {
                 Some(Value::Object(row)) => {
                     let item = v3_query::select(&row, p.get("select"), &known, ENTITY)?;

@@ -6,7 +6,7 @@
 
 use crate::core::{Caller, as_i64, as_str};
 use crate::state::Inner;
-use crate::v3_common::{Served, V3Error, err, validation};
+use crate::v3_common::{FIELD_GET, FIELD_LIST, Served, V3Error, err, validation};
 use crate::v3_query::{self, Fields};
 use serde_json::{Map, Value, json};
 use std::cmp::Ordering;
@@ -36,16 +36,8 @@ pub(crate) const SERVED: &[Served] = &[
             ("mentionFormat", "string", false),
         ],
     ),
-    Served::new(
-        "call.followup.field.list",
-        "call",
-        &[("select", "array", false)],
-    ),
-    Served::new(
-        "call.followup.field.get",
-        "call",
-        &[("name", "string", true), ("select", "array", false)],
-    ),
+    Served::new("call.followup.field.list", "call", FIELD_LIST),
+    Served::new("call.followup.field.get", "call", FIELD_GET),
 ];
 
 /// The root fields of a follow-up (`fields.md`), none filterable or sortable by `order`.
@@ -116,12 +108,7 @@ pub(crate) fn run(
                     ));
                 }
             };
-            let row = inner
-                .read_data()
-                .side
-                .get(TABLE)
-                .and_then(|t| t.get(&id))
-                .cloned();
+            let row = v3_query::side_row(inner, TABLE, id);
             let Some(Value::Object(row)) = row else {
                 return Err(err(400, "ENTITYNOTFOUNDEXCEPTION", "Call not found"));
             };

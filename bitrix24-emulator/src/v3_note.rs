@@ -5,8 +5,8 @@
 use crate::clock;
 use crate::core::{Caller, as_i64};
 use crate::state::Inner;
-use crate::v3_common::{Served, V3Error, err, validation};
-use crate::v3_query::id_param;
+use crate::v3_common::{FIELD_GET, FIELD_LIST, Served, V3Error, err, validation};
+use crate::v3_query::{self, id_param};
 use serde_json::{Map, Value, json};
 
 const TABLE: &str = "note.collection";
@@ -31,16 +31,8 @@ pub(crate) const SERVED: &[Served] = &[
         &[("id", "integer", true)],
     ),
     Served::new("note.collection.delete", "note", &[("id", "integer", true)]),
-    Served::new(
-        "note.collection.field.list",
-        "note",
-        &[("select", "array", false)],
-    ),
-    Served::new(
-        "note.collection.field.get",
-        "note",
-        &[("name", "string", true), ("select", "array", false)],
-    ),
+    Served::new("note.collection.field.list", "note", FIELD_LIST),
+    Served::new("note.collection.field.get", "note", FIELD_GET),
 ];
 
 /// The fields of a knowledge base as `note.collection.field.list` documents them: name and
@@ -67,12 +59,7 @@ pub(crate) fn run(
         "note.collection.add" => add(inner, caller, p),
         "note.collection.get" => {
             let id = id_param(p)?;
-            let row = inner
-                .read_data()
-                .side
-                .get(TABLE)
-                .and_then(|t| t.get(&id))
-                .cloned();
+            let row = v3_query::side_row(inner, TABLE, id);
             row.map(|item| json!({ "item": item })).ok_or_else(|| {
                 err(
                     400,

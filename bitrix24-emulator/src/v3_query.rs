@@ -313,3 +313,13 @@ pub(crate) fn items<'a>(
         .collect::<Result<Vec<_>, _>>()?;
     Ok(json!({ "items": items }))
 }
+
+/// The row `id` of the side table `table`, as stored.
+pub(crate) fn side_row(inner: &Inner, table: &str, id: i64) -> Option<Value> {
+    inner
+        .read_data()
+        .side
+        .get(table)
+        .and_then(|t| t.get(&id))
+        .cloned()
+}

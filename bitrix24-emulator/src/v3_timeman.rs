@@ -6,7 +6,7 @@
 
 use crate::core::Caller;
 use crate::state::Inner;
-use crate::v3_common::{Served, V3Error, err, validation};
+use crate::v3_common::{FIELD_GET, FIELD_LIST, Served, V3Error, err, validation};
 use crate::v3_query::{self, Fields};
 use serde_json::{Map, Value};
 
@@ -25,16 +25,8 @@ pub(crate) const SERVED: &[Served] = &[
             ("pagination", "object", false),
         ],
     ),
-    Served::new(
-        "timeman.record.field.list",
-        "timeman",
-        &[("select", "array", false)],
-    ),
-    Served::new(
-        "timeman.record.field.get",
-        "timeman",
-        &[("name", "string", true), ("select", "array", false)],
-    ),
+    Served::new("timeman.record.field.list", "timeman", FIELD_LIST),
+    Served::new("timeman.record.field.get", "timeman", FIELD_GET),
 ];
 
 /// The fields of a record as `timeman.record.field.list` documents them (name, type,
