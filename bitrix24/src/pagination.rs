@@ -6,10 +6,10 @@
 //! - **Keyset**: `order {ID: ASC}`, `start=-1` (no counting), each of the 50 commands of a batch
 //!   filtered by `>ID` of the previous command's last row through a `$result[...]` reference:
 //!   up to 2,500 rows per request, and no row skipped or repeated when rows are added or
-//!   removed meanwhile. After the first page, one sampling request splits the rest into id
-//!   ranges of 2,500 rows that are walked at once, as many as the limiter's burst allows
-//!   (the `parallel` module says how, and when the walk stays one chain); the rows come out in
-//!   ascending id order, or per range with [`RowOrder::PerRange`].
+//!   removed meanwhile. The first request reads the first page and samples the rest into id
+//!   ranges of 2,500 rows, which are then walked at once, as many as the limiter's burst
+//!   allows (the `parallel` module says how, and when the walk stays one chain); the rows come
+//!   out in ascending id order, or per range with [`RowOrder::PerRange`].
 //!
 //! [`Strategy::Auto`] takes keyset when the method supports it and the caller set no `order`.
 //!
@@ -541,11 +541,6 @@ struct KeysetState {
     done: bool,
     /// An error met after some rows of the same batch were read: those rows go out first.
     pending: Option<Error>,
-    /// Ask the first page for the count (`start=0`): a parallel walk skips its sample when the
-    /// rest fits into one batch.
-    count_first: bool,
-    /// The count the first page reported, if asked for.
-    total: Option<u64>,
 }
 
 fn keyset_stream<M: ListMethod + 'static>(
@@ -614,8 +609,6 @@ fn keyset_stream<M: ListMethod + 'static>(
         first: true,
         done: false,
         pending: None,
-        count_first: split,
-        total: None,
     };
     if split {
         return parallel::keyset_ranges::<M>(state, keyset, options.order_of(), width);
@@ -680,16 +673,20 @@ async fn keyset_step<M: ListMethod>(
         if let Some(Value::Object(filter)) = params.get_mut(&s.filter_key) {
             filter.insert(s.gt.clone(), Value::from(s.last));
         }
-        if s.count_first {
-            params.insert("start".into(), Value::from(0));
-        }
-        let (page, total, _) = fetch_page::<M>(&s.client, &params).await?;
-        s.total = total;
+        let (page, _, _) = fetch_page::<M>(&s.client, &params).await?;
         return take_page::<M>(s, keyset, page).map(|page| vec![page]);
     }
     {
         let base = php_query::flatten(&s.params);
-        let commands = chained_commands::<M>(&base, &s.filter_key, &s.gt, s.last, "k", keyset);
+        let commands = chained_commands::<M>(
+            &base,
+            &s.filter_key,
+            &s.gt,
+            &s.last.to_string(),
+            "k",
+            keyset,
+            MAX_COMMANDS,
+        );
         let pages = fetch_batch(&s.client, commands).await?;
         let mut out: Vec<Vec<M::Item>> = Vec::with_capacity(MAX_COMMANDS);
         for i in 0..MAX_COMMANDS {
@@ -724,24 +721,25 @@ fn row_id<M: ListMethod>(row: &M::Item, keyset: Keyset) -> Result<u64, Error> {
     })
 }
 
-/// 50 commands of `M` named `{prefix}0..{prefix}49` on the flattened params `base`, chained by
-/// id: command 0 reads after `from`, command `i` after the last row of command `i - 1` (a
-/// `$result[...]` reference under `filter_key[gt]`).
+/// `count` commands of `M` named `{prefix}0..` on the flattened params `base`, chained by id:
+/// command 0 reads after `first` (an id, or a `$result[...]` reference), command `i` after
+/// the last row of command `i - 1` (a `$result[...]` reference under `filter_key[gt]`).
 fn chained_commands<M: ListMethod>(
     base: &[(String, String)],
     filter_key: &str,
     gt: &str,
-    from: u64,
+    first: &str,
     prefix: &str,
     keyset: Keyset,
+    count: usize,
 ) -> Vec<Command> {
     let link_key = format!("{filter_key}[{gt}]");
     let wrapper = M::WRAPPER.map(|w| format!("[{w}]")).unwrap_or_default();
-    (0..MAX_COMMANDS)
+    (0..count)
         .map(|i| {
             let mut pairs = base.to_vec();
             let value = if i == 0 {
-                from.to_string()
+                first.to_owned()
             } else {
                 format!(
                     "$result[{prefix}{}]{wrapper}[{}][{}]",

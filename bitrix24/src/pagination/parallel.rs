@@ -16,8 +16,10 @@
 //! row that exists for the whole walk is read once. A range that grew past one batch (rows
 //! deleted between the sample's commands shift its end) goes on with more batches.
 //!
-//! The first page asks for the count (`start=0`): when the rest fits into one batch (2,500
-//! rows), the walk goes on as one chain, without the sample.
+//! The first request is one batch: the first page after the walk's start (what the
+//! sequential walk reads first) and, chained from its last id, the first sample (49 commands):
+//! a list of any length costs one round trip before its ranges go out. When that page ends
+//! the list, or the sample cannot be read, the walk goes on as one chain.
 //!
 //! The split needs the filter to say nothing else about the id: a caller's `<ID`, `<=ID`,
 //! `>=ID`, `ID`, `@ID`, ... (anything but `>ID`, which is where the walk starts) keeps the
@@ -33,9 +35,10 @@ use serde_json::Value;
 
 use super::{
     BatchPages, KeysetState, PAGE_SIZE, Pages, Strategy, chained_commands, error_stream,
-    fetch_batch, find_key, keyset_step, keyset_walk, no_progress, pages, row_id, without_key,
+    fetch_batch, find_key, keyset_step, keyset_walk, no_progress, page, pages, row_id, take_page,
+    without_key,
 };
-use crate::batch::MAX_COMMANDS;
+use crate::batch::{Command, MAX_COMMANDS};
 use crate::client::Client;
 use crate::error::Error;
 use crate::method::{Keyset, ListMethod};
@@ -156,8 +159,6 @@ impl Plan {
             first: false,
             done: false,
             pending: None,
-            count_first: false,
-            total: None,
         }
     }
 }
@@ -170,37 +171,77 @@ pub(super) fn keyset_ranges<M: ListMethod + 'static>(
     width: usize,
 ) -> Pages<M::Item> {
     stream::once(async move {
-        // The first page alone, as the sequential walk does: a short list costs one request.
-        let rows = keyset_step::<M>(&mut state, keyset).await;
-        (rows, state)
+        let first = first_request::<M>(&mut state, keyset).await;
+        (first, state)
     })
-    .flat_map(move |(rows, state)| match rows {
+    .flat_map(move |(first, state)| match first {
         Err(e) => error_stream(e),
-        Ok(read) => {
-            let head = pages(read);
-            // The rest fits into one batch: no sample, one more request.
-            let one_batch = state
-                .total
-                .is_some_and(|total| total <= (PAGE_SIZE * (MAX_COMMANDS + 1)) as u64);
-            if state.done || state.pending.is_some() || one_batch {
-                return head.chain(keyset_walk::<M>(state, keyset)).boxed();
+        Ok((rows, sampled)) => {
+            let head = page(rows);
+            match sampled {
+                Some(ends) if !state.done && state.pending.is_none() => {
+                    let from = state.last;
+                    let plan = Arc::new(Plan {
+                        le: format!("<={}", keyset.request_field),
+                        template: state,
+                    });
+                    head.chain(walk_ranges::<M>(plan, from, ends, keyset, order, width))
+                        .boxed()
+                }
+                _ => head.chain(keyset_walk::<M>(state, keyset)).boxed(),
             }
-            let from = state.last;
-            let plan = Arc::new(Plan {
-                le: format!("<={}", keyset.request_field),
-                template: state,
-            });
-            head.chain(walk_ranges::<M>(plan, from, keyset, order, width))
-                .boxed()
         }
     })
     .boxed()
 }
 
-/// The rows above `from`, range by range.
+/// The first request of a parallel walk, one batch: command `f` reads the first page after
+/// the walk's start (checked as the sequential walk checks it), and the 49 commands after it
+/// sample the ranges above that page, chained from its last id. Returns the page and the
+/// sampled range ends ([`range_ends`]); `None` when the page ends the list or the sample could
+/// not be read (the walk then goes on as one chain).
+async fn first_request<M: ListMethod>(
+    s: &mut KeysetState,
+    keyset: Keyset,
+) -> Result<(Vec<M::Item>, Option<(Vec<u64>, bool)>), Error> {
+    s.first = false;
+    let mut pairs = php_query::flatten(&s.params);
+    pairs.push((format!("{}[{}]", s.filter_key, s.gt), s.last.to_string()));
+    let mut commands = vec![Command {
+        key: "f".to_owned(),
+        method: M::NAME.to_owned(),
+        idempotent: true,
+        pairs,
+    }];
+    let wrapper = M::WRAPPER.map(|w| format!("[{w}]")).unwrap_or_default();
+    let after_page = format!(
+        "$result[f]{wrapper}[{}][{}]",
+        PAGE_SIZE - 1,
+        keyset.response_field
+    );
+    commands.extend(chained_commands::<M>(
+        &sample_base(&s.params, keyset),
+        &s.filter_key,
+        &s.gt,
+        &after_page,
+        "s",
+        keyset,
+        MAX_COMMANDS - 1,
+    ));
+    let pages = fetch_batch(&s.client, commands).await?;
+    let rows = take_page::<M>(s, keyset, pages.page::<M>(0)?)?;
+    if s.done {
+        return Ok((rows, None));
+    }
+    Ok((rows, range_ends::<M>(&pages, 1, s.last, keyset).ok()))
+}
+
+/// The rows above `from`, range by range; `sampled` are the ends of the ranges right after
+/// `from` (as [`range_ends`] gives them), the later ones are sampled as the walk gets there.
 fn walk_ranges<M: ListMethod + 'static>(
     plan: Arc<Plan>,
     from: u64,
+    sampled: (Vec<u64>, bool),
     keyset: Keyset,
     order: RowOrder,
     width: usize,
@@ -208,12 +249,16 @@ fn walk_ranges<M: ListMethod + 'static>(
     let ended = Arc::new(AtomicBool::new(false));
     let gate = ended.clone();
     let sampler = plan.clone();
-    let ranges = stream::unfold(Some(from), move |cursor| {
+    let ranges = stream::unfold((Some(from), Some(sampled)), move |(cursor, known)| {
         let plan = sampler.clone();
         async move {
             let from = cursor?;
-            Some(match sample::<M>(&plan, from, keyset).await {
-                Err(e) => (vec![Err(e)], None),
+            let ends = match known {
+                Some(ends) => Ok(ends),
+                None => sample::<M>(&plan, from, keyset).await,
+            };
+            Some(match ends {
+                Err(e) => (vec![Err(e)], (None, None)),
                 Ok((ends, full)) => {
                     let mut lo = from;
                     let mut out = Vec::with_capacity(ends.len() + 1);
@@ -222,10 +267,10 @@ fn walk_ranges<M: ListMethod + 'static>(
                         lo = hi;
                     }
                     if full {
-                        (out, Some(lo))
+                        (out, (Some(lo), None))
                     } else {
                         out.push(Ok((lo, None)));
-                        (out, None)
+                        (out, (None, None))
                     }
                 }
             })
@@ -282,25 +327,40 @@ async fn sample<M: ListMethod>(
     keyset: Keyset,
 ) -> Result<(Vec<u64>, bool), Error> {
     let t = &plan.template;
-    let mut params = without_key(&t.params, "start");
+    let commands = chained_commands::<M>(
+        &sample_base(&t.params, keyset),
+        &t.filter_key,
+        &t.gt,
+        &from.to_string(),
+        "s",
+        keyset,
+        MAX_COMMANDS,
+    );
+    let pages = fetch_batch(&t.client, commands).await?;
+    range_ends::<M>(&pages, 0, from, keyset)
+}
+
+/// The flattened params of a sample command: the walk's, at `start=2450` with only the id
+/// selected (the `>ID` link is added per command).
+fn sample_base(params: &serde_json::Map<String, Value>, keyset: Keyset) -> Vec<(String, String)> {
+    let mut params = without_key(params, "start");
     params.insert("start".into(), Value::from((MAX_COMMANDS - 1) * PAGE_SIZE));
     let select_key = find_key(&params, "select").unwrap_or_else(|| "select".to_owned());
     params.insert(select_key, Value::from(vec![keyset.request_field]));
-    let base = php_query::flatten(&params);
-    let commands = chained_commands::<M>(&base, &t.filter_key, &t.gt, from, "s", keyset);
-    let pages = fetch_batch(&t.client, commands).await?;
-    range_ends::<M>(&pages, from, keyset)
+    php_query::flatten(&params)
 }
 
-/// The last id of each full sample page, up to the first short one.
+/// The last id of each full sample page (the commands from `skip` on), up to the first short
+/// one; `true` when all were full.
 fn range_ends<M: ListMethod>(
     pages: &BatchPages,
+    skip: usize,
     from: u64,
     keyset: Keyset,
 ) -> Result<(Vec<u64>, bool), Error> {
     let mut ends = Vec::with_capacity(MAX_COMMANDS);
     let mut previous = from;
-    for i in 0..MAX_COMMANDS {
+    for i in skip..pages.commands.len() {
         let page = pages.page::<M>(i)?;
         let Some(last) = page.get(PAGE_SIZE - 1) else {
             return Ok((ends, false));

@@ -197,7 +197,8 @@ async fn a_page_error_ends_the_stream_with_it() {
 #[tokio::test]
 async fn keyset_rows_without_ids_are_a_clear_error() {
     let rows = Value::Array((0..50).map(|_| json!({"TITLE": "no id"})).collect());
-    let server = Canned::start(vec![json(200, &json!({"result": rows}).to_string())]).await;
+    // The first request of a split walk: the first page is command `f`.
+    let server = Canned::start(vec![batch_answer(&[("f", rows)])]).await;
     let err = hook_client(&server.webhook())
         .list_all(&CrmDealList::new().select(["TITLE"]))
         .await

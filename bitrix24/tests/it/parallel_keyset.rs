@@ -240,28 +240,31 @@ async fn filters_on_the_id_and_the_sequential_option_keep_one_chain() {
         assert_eq!(ids.len() as u64, n);
         assert_eq!(requests, chain_requests(n), "{list:?}");
     }
-    // The same list without the id filter is split: one request more (the sample), fewer
-    // round trips.
+    // The same list without the id filter is split: the sample travels with the first page,
+    // so the ranges cost as many requests as the chain, in two round trips instead of four.
     let before = emu.control().request_count();
     let rows = c.list_all(&deals()).await.unwrap();
     assert_eq!(rows.len(), 6_000);
     assert_eq!(
         emu.control().request_count() - before,
-        chain_requests(6_000) + 1
+        chain_requests(6_000)
     );
 }
 
-/// The sample reads `start=2450` after each previous command's last id, the id alone; a
-/// closed range is filtered by `<=ID` of its last id, and rows above it (a portal that ignores
-/// `<=ID`) are left to the next range, never read twice.
+/// The first request is one batch: the first page (`f`) and the sample chained from its last
+/// id, each sample command reading `start=2450` after the previous one's last id, the id
+/// alone; a closed range is filtered by `<=ID` of its last id, and rows above it (a portal
+/// that ignores `<=ID`) are left to the next range, never read twice.
 #[tokio::test]
 async fn the_sample_and_the_ranges_on_the_wire() {
     let server = Canned::serve(Arc::new(|seen: Seen| {
-        let answer = if !seen.body.contains("cmd") {
-            json(200, &json!({"result": rows(1, 50), "time": {}}).to_string())
-        } else if seen.body.contains("s0") {
-            // s0 is full: range (50, 2550]; s1 is short: the final range (2550, ..).
-            batch_answer(&[("s0", rows(2_501, 50)), ("s1", rows(5_001, 3))])
+        let answer = if seen.body.contains("s0") {
+            // f is full; s0 is full: range (50, 2550]; s1 is short: the final range (2550, ..).
+            batch_answer(&[
+                ("f", rows(1, 50)),
+                ("s0", rows(2_501, 50)),
+                ("s1", rows(5_001, 3)),
+            ])
         } else if seen.body.contains("%3C%3DID") {
             // Past the range's end: the portal ignored `<=ID`.
             batch_answer(&[("k0", rows(2_541, 50))])
@@ -277,19 +280,23 @@ async fn the_sample_and_the_ranges_on_the_wire() {
     let want: Vec<u64> = (1..=50).chain(2_541..=2_560).collect();
     assert_eq!(ids, want);
     let seen = server.seen();
-    assert_eq!(seen.len(), 4);
+    assert_eq!(seen.len(), 3);
     let body = |i: usize| -> Value { serde_json::from_str(&seen[i].body).unwrap() };
-    let sample = body(1)["cmd"].as_object().unwrap().clone();
-    assert_eq!(sample.len(), 50);
+    let first = body(0)["cmd"].as_object().unwrap().clone();
+    assert_eq!(first.len(), 50);
     assert_eq!(
-        sample["s0"],
-        "crm.deal.list?select[0]=ID&order[ID]=ASC&start=2450&filter[%3EID]=50"
+        first["f"],
+        "crm.deal.list?select[0]=ID&select[1]=TITLE&order[ID]=ASC&start=-1&filter[%3EID]=0"
     );
     assert_eq!(
-        sample["s1"],
+        first["s0"],
+        "crm.deal.list?select[0]=ID&order[ID]=ASC&start=2450&filter[%3EID]=%24result%5Bf%5D%5B49%5D%5BID%5D"
+    );
+    assert_eq!(
+        first["s1"],
         "crm.deal.list?select[0]=ID&order[ID]=ASC&start=2450&filter[%3EID]=%24result%5Bs0%5D%5B49%5D%5BID%5D"
     );
-    let ranges: Vec<String> = (2..4)
+    let ranges: Vec<String> = (1..3)
         .map(|i| body(i)["cmd"]["k0"].as_str().unwrap().to_owned())
         .collect();
     let closed = "crm.deal.list?select[0]=ID&select[1]=TITLE&order[ID]=ASC&start=-1&filter[%3C%3DID]=2550&filter[%3EID]=50";
@@ -299,12 +306,12 @@ async fn the_sample_and_the_ranges_on_the_wire() {
     assert!(ranges.iter().any(|r| r == open), "{ranges:?}");
 }
 
-/// A list whose rest fits into one batch takes the requests of one chain: the first page
-/// reports the count, and no sample is sent (2,550 rows end on a full page, so one chain asks
-/// once more).
+/// A short list costs no more requests than one chain: the sample rides in the first
+/// request, and a list the first page ends takes that one request (2,550 rows fill the first
+/// page and one closed range exactly, so the open range after it asks once more).
 #[tokio::test]
-async fn a_list_of_one_batch_after_the_first_page_is_not_sampled() {
-    for (n, requests) in [(2_549u64, 2u64), (2_550, 3), (2_551, 4), (40, 1)] {
+async fn a_short_list_costs_the_requests_of_one_chain() {
+    for (n, requests) in [(2_549u64, 2u64), (2_550, 3), (2_551, 3), (40, 1)] {
         let emu = emulator().seed_deals(n).start().await.unwrap();
         let c = client_of_width(&emu.webhook_url(), 8);
         let rows = c.list_all(&deals()).await.unwrap();

@@ -247,8 +247,10 @@ async fn a_keyset_walk_stops_when_the_portal_ignores_the_id_filter() {
 
 #[tokio::test]
 async fn a_keyset_walk_never_hands_out_rows_the_callers_bound_excludes() {
-    // The caller asked for ids above 1000; the portal ignores `>ID`.
-    let server = Canned::start(vec![page(rows(1, 50), None, None); 10]).await;
+    // The caller asked for ids above 1000; the portal ignores `>ID` (the first page is
+    // command `f` of the walk's first request).
+    let first = batch(&[("f".to_owned(), rows(1, 50))], &[]);
+    let server = Canned::start(vec![first; 10]).await;
     let c = hook_client(&server.webhook());
     let (rows, err) =
         walk(c.stream(&CrmDealList::new().filter(object(json!({">ID": 1000}))))).await;
@@ -299,11 +301,13 @@ async fn the_callers_id_bound_is_kept_in_every_written_form() {
         json!(" 100"),
         json!("100"),
     ] {
-        let (rows, err, server) = walk_above(&bound, page(rows(101, 2), None, None)).await;
+        let first = batch(&[("f".to_owned(), rows(101, 2))], &[]);
+        let (rows, err, server) = walk_above(&bound, first).await;
         assert!(err.is_none(), "{bound}: {err:?}");
         assert_eq!(ids(&rows), vec![101, 102], "{bound}");
         let sent: Value = serde_json::from_str(&server.seen()[0].body).unwrap();
-        assert_eq!(sent["filter"][">ID"], json!(100), "{bound}");
+        let page = sent["cmd"]["f"].as_str().unwrap();
+        assert!(page.ends_with("&filter[%3EID]=100"), "{bound}: {page}");
     }
 }
 
