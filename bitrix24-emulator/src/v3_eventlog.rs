@@ -6,7 +6,7 @@
 use crate::core::{Caller, as_i64, as_str};
 use crate::state::Inner;
 use crate::v3_common::{FIELD_GET, FIELD_LIST, GET, LIST, Served, V3Error, err};
-use crate::v3_query::{self, Fields, id_param};
+use crate::v3_query::{self, FieldTable, Fields, id_param};
 use serde_json::{Map, Value, json};
 
 /// The side table of the entries.
@@ -31,7 +31,7 @@ pub(crate) const SERVED: &[Served] = &[
 
 /// The fields of an entry as `main.eventlog.field.list` documents them (name, type,
 /// filterable, sortable).
-const FIELDS: Fields = &[
+const FIELDS: Fields = &FieldTable(&[
     ("id", "int", true, true),
     ("timestampX", "object", true, true),
     ("severity", "string", false, false),
@@ -45,21 +45,9 @@ const FIELDS: Fields = &[
     ("userId", "int", true, true),
     ("guestId", "int", true, true),
     ("description", "string", false, false),
-];
+]);
 
 const ENTITY: &str = "EventLogDto";
-
-fn known(f: &str) -> bool {
-    FIELDS.iter().any(|x| x.0 == f)
-}
-
-fn filterable(f: &str) -> bool {
-    FIELDS.iter().any(|x| x.0 == f && x.2)
-}
-
-fn sortable(f: &str) -> bool {
-    FIELDS.iter().any(|x| x.0 == f && x.3)
-}
 
 /// Runs one `main.eventlog.*` method.
 pub(crate) fn run(
@@ -68,11 +56,7 @@ pub(crate) fn run(
     name: &str,
     p: &Map<String, Value>,
 ) -> Result<Value, V3Error> {
-    let admin = inner
-        .read_data()
-        .users
-        .get(&caller.user_id)
-        .is_some_and(|u| u.admin);
+    let admin = v3_query::is_admin(inner, caller);
     if !admin {
         return Err(err(403, "ACCESSDENIEDEXCEPTION", "Access denied"));
     }
@@ -82,7 +66,8 @@ pub(crate) fn run(
             let row = v3_query::side_row(inner, TABLE, id);
             match row {
                 Some(Value::Object(row)) => {
-                    let item = v3_query::select(&row, p.get("select"), &known, ENTITY)?;
+                    let item =
+                        v3_query::select(&row, p.get("select"), &|f| FIELDS.known(f), ENTITY)?;
                     Ok(json!({ "item": item }))
                 }
                 _ => Err(err(
@@ -96,7 +81,7 @@ pub(crate) fn run(
             let (limit, offset) =
                 v3_query::pagination(p, 1000, "Cannot recognize pagination parameter")?;
             let mut hits = filtered(inner, p)?;
-            v3_query::sort(&mut hits, p.get("order"), &sortable)?;
+            v3_query::sort(&mut hits, p.get("order"), &|f| FIELDS.sortable(f))?;
             items(hits.iter().skip(offset).take(limit), p)
         }
         "main.eventlog.tail" => tail(inner, p),
@@ -112,14 +97,14 @@ pub(crate) fn run(
 
 /// The entries that pass `filter`, by id.
 fn filtered(inner: &Inner, p: &Map<String, Value>) -> Result<Vec<Map<String, Value>>, V3Error> {
-    v3_query::filtered(inner, TABLE, p, &filterable, ENTITY)
+    v3_query::filtered(inner, TABLE, p, &|f| FIELDS.filterable(f), ENTITY)
 }
 
 fn items<'a>(
     rows: impl Iterator<Item = &'a Map<String, Value>>,
     p: &Map<String, Value>,
 ) -> Result<Value, V3Error> {
-    v3_query::items(rows, p, &known, ENTITY)
+    v3_query::items(rows, p, &|f| FIELDS.known(f), ENTITY)
 }
 
 /// `main.eventlog.tail`: the entries after `cursor.value` by `cursor.field` (`id` unless
@@ -136,7 +121,7 @@ fn tail(inner: &Inner, p: &Map<String, Value>) -> Result<Value, V3Error> {
         .get("field")
         .and_then(as_str)
         .unwrap_or_else(|| "id".to_owned());
-    if !sortable(&field) {
+    if !FIELDS.sortable(&field) {
         return Err(err(
             400,
             "INVALIDORDEREXCEPTION",
@@ -180,7 +165,7 @@ fn tail(inner: &Inner, p: &Map<String, Value>) -> Result<Value, V3Error> {
         })
         .collect();
     let order = json!({ field.clone(): if desc { "DESC" } else { "ASC" } });
-    v3_query::sort(&mut hits, Some(&order), &sortable)?;
+    v3_query::sort(&mut hits, Some(&order), &|f| FIELDS.sortable(f))?;
     items(hits.iter().take(limit), p)
 }
 

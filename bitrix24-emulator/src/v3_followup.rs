@@ -7,7 +7,7 @@
 use crate::core::{Caller, as_i64, as_str};
 use crate::state::Inner;
 use crate::v3_common::{FIELD_GET, FIELD_LIST, Served, V3Error, err, validation};
-use crate::v3_query::{self, Fields};
+use crate::v3_query::{self, FieldTable, Fields};
 use serde_json::{Map, Value, json};
 use std::cmp::Ordering;
 
@@ -41,7 +41,7 @@ pub(crate) const SERVED: &[Served] = &[
 ];
 
 /// The root fields of a follow-up (`fields.md`), none filterable or sortable by `order`.
-const FIELDS: Fields = &[
+const FIELDS: Fields = &FieldTable(&[
     ("callId", "int", false, false),
     ("callType", "int", false, false),
     ("initiatorId", "int", false, false),
@@ -60,7 +60,7 @@ const FIELDS: Fields = &[
     ("summary", "object", false, false),
     ("insights", "object", false, false),
     ("evaluation", "object", false, false),
-];
+]);
 
 /// What an empty `select` (or none, in a list) returns.
 const BASIC: &[&str] = &[
@@ -129,7 +129,7 @@ pub(crate) fn run(
 /// the basic metadata for an empty one (and for a list without `select`).
 fn pick(row: &Map<String, Value>, select: Option<&Value>, list: bool) -> Result<Value, V3Error> {
     let names: Vec<String> = match select {
-        None | Some(Value::Null) if !list => FIELDS.iter().map(|f| f.0.to_owned()).collect(),
+        None | Some(Value::Null) if !list => FIELDS.0.iter().map(|f| f.0.to_owned()).collect(),
         None | Some(Value::Null) => BASIC.iter().map(|f| (*f).to_owned()).collect(),
         Some(Value::Array(a)) if a.is_empty() => BASIC.iter().map(|f| (*f).to_owned()).collect(),
         Some(Value::Array(a)) => a.iter().filter_map(as_str).collect(),
@@ -142,7 +142,7 @@ fn pick(row: &Map<String, Value>, select: Option<&Value>, list: bool) -> Result<
     );
     for n in names {
         let root = n.split('.').next().unwrap_or_default();
-        if !FIELDS.iter().any(|f| f.0 == root) {
+        if !FIELDS.known(root) {
             return Err(own("invalid_select_field", "Invalid field in `select`"));
         }
         out.insert(
@@ -201,11 +201,7 @@ fn list(inner: &Inner, caller: &Caller, p: &Map<String, Value>) -> Result<Value,
             ));
         }
     };
-    let admin = inner
-        .read_data()
-        .users
-        .get(&caller.user_id)
-        .is_some_and(|u| u.admin);
+    let admin = v3_query::is_admin(inner, caller);
     let participant = if admin {
         participant
     } else {

@@ -10,7 +10,36 @@ use serde_json::{Map, Value, json};
 use std::cmp::Ordering;
 
 /// The fields an object has: name, OpenAPI-ish type, filterable, sortable.
-pub(crate) type Fields = &'static [(&'static str, &'static str, bool, bool)];
+pub(crate) struct FieldTable(pub &'static [(&'static str, &'static str, bool, bool)]);
+
+/// A family's field table.
+pub(crate) type Fields = &'static FieldTable;
+
+impl FieldTable {
+    /// Whether `f` is a field of the object (`select`).
+    pub(crate) fn known(&self, f: &str) -> bool {
+        self.0.iter().any(|x| x.0 == f)
+    }
+
+    /// Whether `filter` may name `f`.
+    pub(crate) fn filterable(&self, f: &str) -> bool {
+        self.0.iter().any(|x| x.0 == f && x.2)
+    }
+
+    /// Whether `order` may name `f`.
+    pub(crate) fn sortable(&self, f: &str) -> bool {
+        self.0.iter().any(|x| x.0 == f && x.3)
+    }
+}
+
+/// Whether the caller is an administrator of the portal.
+pub(crate) fn is_admin(inner: &Inner, caller: &crate::core::Caller) -> bool {
+    inner
+        .read_data()
+        .users
+        .get(&caller.user_id)
+        .is_some_and(|u| u.admin)
+}
 
 /// REST 3.0 compares by the row's JSON type, case-sensitively.
 pub(crate) fn cmp_json(a: &Value, b: &Value) -> Option<Ordering> {
@@ -240,7 +269,7 @@ fn describe(&(name, ty, filterable, sortable): &(&str, &str, bool, bool)) -> Val
 
 /// `*.field.list`: every field described.
 pub(crate) fn field_list(fields: Fields) -> Value {
-    json!({ "items": fields.iter().map(describe).collect::<Vec<_>>() })
+    json!({ "items": fields.0.iter().map(describe).collect::<Vec<_>>() })
 }
 
 /// `*.field.get`: the field `name` described, with the documented errors for a missing or
@@ -251,6 +280,7 @@ pub(crate) fn field_get(fields: Fields, p: &Map<String, Value>) -> Result<Value,
     };
     let name = name.as_str().unwrap_or_default();
     fields
+        .0
         .iter()
         .find(|f| f.0 == name)
         .map(|f| json!({ "item": describe(f) }))

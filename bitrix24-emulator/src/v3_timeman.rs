@@ -7,7 +7,7 @@
 use crate::core::Caller;
 use crate::state::Inner;
 use crate::v3_common::{FIELD_GET, FIELD_LIST, Served, V3Error, err, validation};
-use crate::v3_query::{self, Fields};
+use crate::v3_query::{self, FieldTable, Fields};
 use serde_json::{Map, Value};
 
 /// The side table of the records.
@@ -31,7 +31,7 @@ pub(crate) const SERVED: &[Served] = &[
 
 /// The fields of a record as `timeman.record.field.list` documents them (name, type,
 /// filterable, sortable).
-const FIELDS: Fields = &[
+const FIELDS: Fields = &FieldTable(&[
     ("id", "int", false, true),
     ("userId", "int", true, true),
     ("startTime", "object", true, true),
@@ -40,21 +40,9 @@ const FIELDS: Fields = &[
     ("breakLength", "int", false, false),
     ("state", "object", false, false),
     ("isApproved", "bool", false, false),
-];
+]);
 
 const ENTITY: &str = "RecordDto";
-
-fn known(f: &str) -> bool {
-    FIELDS.iter().any(|x| x.0 == f)
-}
-
-fn filterable(f: &str) -> bool {
-    FIELDS.iter().any(|x| x.0 == f && x.2)
-}
-
-fn sortable(f: &str) -> bool {
-    FIELDS.iter().any(|x| x.0 == f && x.3)
-}
 
 /// Runs one `timeman.record.*` method.
 pub(crate) fn run(
@@ -66,19 +54,20 @@ pub(crate) fn run(
     match name {
         "timeman.record.list" => {
             let user = the_user(p)?;
-            let admin = inner
-                .read_data()
-                .users
-                .get(&caller.user_id)
-                .is_some_and(|u| u.admin);
+            let admin = v3_query::is_admin(inner, caller);
             if !admin && user != Some(caller.user_id) {
                 return Err(err(403, "ACCESSDENIEDEXCEPTION", "Access denied"));
             }
             let (limit, offset) =
                 v3_query::pagination(p, 1000, "Unable to recognize pagination parameter")?;
-            let mut hits = v3_query::filtered(inner, TABLE, p, &filterable, ENTITY)?;
-            v3_query::sort(&mut hits, p.get("order"), &sortable)?;
-            v3_query::items(hits.iter().skip(offset).take(limit), p, &known, ENTITY)
+            let mut hits = v3_query::filtered(inner, TABLE, p, &|f| FIELDS.filterable(f), ENTITY)?;
+            v3_query::sort(&mut hits, p.get("order"), &|f| FIELDS.sortable(f))?;
+            v3_query::items(
+                hits.iter().skip(offset).take(limit),
+                p,
+                &|f| FIELDS.known(f),
+                ENTITY,
+            )
         }
         "timeman.record.field.list" => Ok(v3_query::field_list(FIELDS)),
         "timeman.record.field.get" => v3_query::field_get(FIELDS, p),
