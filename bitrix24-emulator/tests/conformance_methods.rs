@@ -416,4 +416,27 @@ async fn item_list_filters_take_or_groups() {
         .map(|r| &r["id"])
         .collect();
     assert_eq!(ids, [&json!(1), &json!(2)], "{listed}");
+    // `crm/universal/crm-item-get.md`: the lead's empty lists are `[]`, its phones `fm` and
+    // strings, and its disabled fields `null`.
+    let f = json!({"entityTypeId": 1, "id": 1, "fields": {"fm": {"n0": {"typeId": "PHONE", "valueType": "MOBILE", "value": "+1"}}}});
+    p.call("crm.item.update", f).await;
+    let got = p
+        .call("crm.item.get", json!({"entityTypeId": 1, "id": 1}))
+        .await;
+    let item = &got["result"]["item"];
+    assert_eq!(
+        (&item["observers"], &item["contactIds"], &item["isConvert"]),
+        (&json!([]), &json!([]), &Value::Null),
+        "{got}"
+    );
+    assert_eq!(
+        (
+            &item["phone"],
+            &item["phoneMobile"],
+            &item["phoneWork"],
+            &item["hasPhone"]
+        ),
+        (&json!("+1"), &json!("+1"), &json!(""), &json!("Y")),
+        "{got}"
+    );
 }

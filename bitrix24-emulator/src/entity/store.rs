@@ -151,6 +151,8 @@ impl Store {
             }
             let out = match (&f.empty, v) {
                 (Some(e), V::Null) if !view.crm_item => e.clone(),
+                // `crm.item.get` of a lead: `"observers":[]`, `"contactIds":[]`.
+                (_, V::Null) if view.crm_item && f.multiple && !f.multifield => json!([]),
                 _ => render_v(f.ty, v, view.numbers),
             };
             m.insert(key, out);
