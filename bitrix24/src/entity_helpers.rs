@@ -135,6 +135,9 @@ struct Entry<'de> {
 }
 
 /// The bit of `key` in [`Fields::present`]: from its length and last byte.
+// Measured: without `always` the generated entity decoders call it (0.63e9 instead of
+// 0.54e9 client instructions for 100,000 rows).
+#[allow(clippy::inline_always)]
 #[inline(always)]
 fn bit(key: &str) -> u64 {
     let last = key.as_bytes().last().copied().unwrap_or(0);
@@ -183,6 +186,7 @@ impl<'de> Fields<'de> {
     ///
     /// Inlined so that the test of `present` folds to one instruction against the literal
     /// key of the generated call: the fields a row does not carry cost next to nothing.
+    #[allow(clippy::inline_always)]
     #[inline(always)]
     pub(crate) fn opt<T: LenientDecode, E: serde::de::Error>(
         &mut self,
