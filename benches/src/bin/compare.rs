@@ -13,6 +13,11 @@
 //! target/release/compare rss --n 1000000
 //! ```
 //!
+//! `compare calls <sdk|raw> <webhook> <n>` makes `n` `crm.deal.get` calls against a running
+//! emulator, through this SDK or through plain reqwest + serde_json, and nothing else: run it
+//! under `valgrind --tool=callgrind` with two values of `n` to count the client's instructions
+//! per call, a figure the load of the machine does not move (see `benches/RESULTS.md`).
+//!
 //! Every participant but the overhead pair runs as its own process (this SDK as
 //! `compare client ...`, the peers as `benches/peers/peer.py` in the virtualenv given by
 //! `--python`), each against a fresh emulator in this process, behind a proxy that counts the
@@ -42,6 +47,7 @@ fn main() -> Result<(), Failure> {
     let runtime = tokio::runtime::Runtime::new()?;
     match args.first().map(String::as_str) {
         Some("client") => runtime.block_on(client_run(&args[1..])),
+        Some("calls") => runtime.block_on(calls(&args[1..])),
         Some(scenario @ ("read" | "write" | "cpu" | "overhead" | "rss")) => {
             let options = Options::parse(&args[1..])?;
             runtime.block_on(bench(scenario, &options))
@@ -429,6 +435,42 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// `compare calls <sdk|raw> <webhook> <n>`: `n` calls of `crm.deal.get` of deal 1, one after
+/// the other, through this SDK or through reqwest + serde_json (what `overhead` compares).
+async fn calls(args: &[String]) -> Result<(), Failure> {
+    let [how, webhook, n] = args else {
+        return Err("usage: compare calls <sdk|raw> <webhook> <n>".into());
+    };
+    let n: u64 = n.parse()?;
+    if how == "sdk" {
+        let client = Client::builder().webhook(webhook).no_rate_limit().build()?;
+        let request = CrmDealGet::new(1);
+        for _ in 0..n {
+            std::hint::black_box(client.send(&request).await?);
+        }
+    } else {
+        let http = reqwest::Client::builder().tcp_nodelay(true).build()?;
+        let url = format!("{webhook}crm.deal.get");
+        for _ in 0..n {
+            std::hint::black_box(raw_get(&http, &url).await?);
+        }
+    }
+    Ok(())
+}
+
+/// One `crm.deal.get` of deal 1 by reqwest + serde_json: the baseline call.
+async fn raw_get(http: &reqwest::Client, url: &str) -> Result<Value, Failure> {
+    let body = http
+        .post(url)
+        .json(&json!({"id": 1}))
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    let mut value: Value = serde_json::from_slice(&body)?;
+    Ok(value["result"].take())
+}
+
 /// One call end to end on loopback, this SDK against reqwest + serde_json in this process:
 /// `crm.deal.get` of one deal, the two alternating in rounds of 100 calls.
 async fn overhead(options: &Options) -> Result<(), Failure> {
@@ -459,15 +501,7 @@ async fn overhead(options: &Options) -> Result<(), Failure> {
         sdk += started.elapsed();
         let started = Instant::now();
         for _ in 0..100 {
-            let body = http
-                .post(&url)
-                .json(&json!({"id": 1}))
-                .send()
-                .await?
-                .bytes()
-                .await?;
-            let value: Value = serde_json::from_slice(&body)?;
-            std::hint::black_box(value.get("result"));
+            std::hint::black_box(raw_get(&http, &url).await?);
         }
         raw += started.elapsed();
     }
