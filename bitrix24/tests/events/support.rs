@@ -23,8 +23,11 @@ pub fn app_of(a: &bitrix24_emulator::OAuthApp) -> OAuthApp {
     OAuthApp::new(a.client_id.clone(), a.client_secret.clone()).token_url(a.token_url.clone())
 }
 
-/// A fresh database path.
+/// A fresh database path. The first call of a process removes the databases of earlier runs
+/// whose process is gone (a test leaves its database behind for inspection while it runs).
 pub fn temp_db(name: &str) -> PathBuf {
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    SWEPT.call_once(sweep_dead_runs);
     let dir = std::env::temp_dir().join(format!(
         "b24-events-{name}-{}-{:08x}",
         std::process::id(),
@@ -32,6 +35,27 @@ pub fn temp_db(name: &str) -> PathBuf {
     ));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join("app.db")
+}
+
+/// Deletes `b24-events-<name>-<pid>-<random>` directories whose process no longer runs.
+fn sweep_dead_runs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix("b24-events-") else {
+            continue;
+        };
+        let mut parts = rest.rsplit('-');
+        let (Some(_random), Some(pid)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let alive = std::path::Path::new("/proc").join(pid).exists();
+        if pid.parse::<u32>().is_ok() && !alive && std::path::Path::new("/proc/self").exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Stores the emulator's portal as a tenant (tokens of user 1 and its application_token).
