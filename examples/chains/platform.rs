@@ -6,7 +6,7 @@ use bitrix24::packs::platform::{
     BiconnectorConnectorAdd, BiconnectorConnectorList, BiconnectorSourceAdd, BiconnectorSourceList,
     EntityAdd, EntityItemAdd, EntityItemGet,
 };
-use bitrix24::{Client, Error};
+use bitrix24::{Client, Error, ErrorCode};
 use bitrix24_examples::{app_client, webhook_portal as portal};
 use serde_json::{Map, json};
 
@@ -34,17 +34,16 @@ async fn bi_source_rollout(client: &Client, connector: i64, title: &str) -> Resu
     let present = client
         .send(&BiconnectorSourceList::new().filter(json!({ "title": title })))
         .await?;
-    let id = match present.first().and_then(|s| s.id) {
-        Some(id) => id,
-        None => {
-            // 2. biconnector.source.add (a write: `--confirm-write`)
-            let source = BiSource::new()
-                .title(title)
-                .connector_id(connector)
-                .settings(Map::from_iter([("host".into(), json!("db.example.com"))]));
-            let added = client.send(&BiconnectorSourceAdd::new(source)).await?;
-            added["id"].as_u64().unwrap_or_default()
-        }
+    let id = if let Some(id) = present.first().and_then(|s| s.id) {
+        id
+    } else {
+        // 2. biconnector.source.add (a write: `--confirm-write`)
+        let source = BiSource::new()
+            .title(title)
+            .connector_id(connector)
+            .settings(Map::from_iter([("host".into(), json!("db.example.com"))]));
+        let added = client.send(&BiconnectorSourceAdd::new(source)).await?;
+        added["id"].as_u64().unwrap_or_default()
     };
     // 3. biconnector.connector.list: the connector the source uses
     let connectors = client
@@ -83,7 +82,11 @@ async fn chain_1_custom_storage_flow() {
         .send(&EntityItemGet::new("cursors"))
         .await
         .unwrap_err();
-    assert_eq!(e.code().map(|c| c.as_str()), Some("ACCESS_DENIED"), "{e}");
+    assert_eq!(
+        e.code().map(ErrorCode::as_str),
+        Some("ACCESS_DENIED"),
+        "{e}"
+    );
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use bitrix24::packs::sites::{
     LandingBlockGetlist, LandingLandingAdd, LandingLandingDelete, LandingLandingGetList,
     LandingLandingUpdate, LandingSiteAdd, LandingSiteDelete,
 };
-use bitrix24::{Client, Error};
+use bitrix24::{Client, Error, ErrorCode};
 use bitrix24_examples::webhook_portal as portal;
 use serde_json::{Value, json};
 
@@ -76,7 +76,7 @@ async fn chain_1_site_and_page_bootstrap() {
     assert!(site > 0 && page > 0);
     let e = site_bootstrap(&client, "Spring Sale!").await.unwrap_err();
     assert_eq!(
-        e.code().map(|c| c.as_str()),
+        e.code().map(ErrorCode::as_str),
         Some("DOMAIN_IS_INCORRECT"),
         "{e}"
     );
@@ -101,7 +101,7 @@ async fn chain_3_controlled_cleanup() {
         .await
         .unwrap_err();
     assert_eq!(
-        e.code().map(|c| c.as_str()),
+        e.code().map(ErrorCode::as_str),
         Some("SITE_IS_NOT_EMPTY"),
         "{e}"
     );
