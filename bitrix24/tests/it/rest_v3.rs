@@ -93,7 +93,7 @@ fn the_plain_task_types_are_the_rest_v3_form() {
         (TasksTaskGetV2::NAME, TasksTaskGetV2::V3_NAME),
         ("tasks.task.get", None)
     );
-    assert!(TasksTaskAdd::V3_ONLY && TasksTaskList::V3_ONLY);
+    const { assert!(TasksTaskAdd::V3_ONLY && TasksTaskList::V3_ONLY) };
     assert_eq!(TasksTaskAddV2::V3_NAME, None);
 }
 
