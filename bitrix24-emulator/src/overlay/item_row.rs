@@ -16,53 +16,6 @@ const MULTIFIELDS: [(&str, &str); 5] = [
     ("link", "LINK"),
 ];
 
-/// The strings a row answers for its multi-fields: key, `TYPE_ID`, `VALUE_TYPE` (`None`: the
-/// first of any type) and the answer when there is none (the docs' lead: `"phoneMobile":""`,
-/// `"skype":null`).
-const KINDS: [(&str, &str, Option<&str>, Value); 11] = [
-    (
-        "phoneMobile",
-        "PHONE",
-        Some("MOBILE"),
-        Value::String(String::new()),
-    ),
-    (
-        "phoneWork",
-        "PHONE",
-        Some("WORK"),
-        Value::String(String::new()),
-    ),
-    (
-        "phoneMailing",
-        "PHONE",
-        Some("MAILING"),
-        Value::String(String::new()),
-    ),
-    (
-        "emailHome",
-        "EMAIL",
-        Some("HOME"),
-        Value::String(String::new()),
-    ),
-    (
-        "emailWork",
-        "EMAIL",
-        Some("WORK"),
-        Value::String(String::new()),
-    ),
-    (
-        "emailMailing",
-        "EMAIL",
-        Some("MAILING"),
-        Value::String(String::new()),
-    ),
-    ("skype", "IM", Some("SKYPE"), Value::Null),
-    ("icq", "IM", Some("ICQ"), Value::Null),
-    ("imol", "IM", Some("OPENLINE"), Value::String(String::new())),
-    ("email", "EMAIL", None, Value::String(String::new())),
-    ("phone", "PHONE", None, Value::String(String::new())),
-];
-
 /// The keys whose values make a row's `searchContent` (the docs' lead: `"250 Lead #250 Admins
 /// Admin Admin Administrative Company ..."`).
 const SEARCHED: [&str; 6] = [
@@ -115,9 +68,9 @@ pub(crate) fn fm_in(prefix: &str, fields: &Map<String, Value>) -> Option<Map<Str
     let mut out = fields.clone();
     out.remove("fm");
     // The strings a row answers (`"phone":"+6111111111"`) are computed, not written.
-    for (key, ..) in &KINDS {
-        if out.get(*key).is_some_and(|v| !v.is_array()) {
-            out.remove(*key);
+    for k in meta::kinds() {
+        if out.get(&k.key).is_some_and(|v| !v.is_array()) {
+            out.remove(&k.key);
         }
     }
     for (id, it) in entries {
@@ -148,7 +101,7 @@ pub(crate) fn fm_in(prefix: &str, fields: &Map<String, Value>) -> Option<Map<Str
     Some(out)
 }
 
-/// Replaces the multi-field lists of a row by `fm` and the strings of [`KINDS`].
+/// Replaces the multi-field lists of a row by `fm` and the strings of [`meta::kinds`].
 fn comms(row: &mut Map<String, Value>, full: bool) {
     let mut items = Vec::new();
     let mut present = false;
@@ -168,14 +121,15 @@ fn comms(row: &mut Map<String, Value>, full: bool) {
     if !full && !present {
         return;
     }
-    for (key, type_id, value_type, none) in KINDS {
-        let found = items
-            .iter()
-            .find(|it| it["typeId"] == type_id && value_type.is_none_or(|t| it["valueType"] == t));
-        row.insert(
-            key.to_string(),
-            found.map_or_else(|| none.clone(), |it| it["value"].clone()),
-        );
+    for k in meta::kinds() {
+        let found = items.iter().find(|it| {
+            it["typeId"] == k.type_id.as_str()
+                && k.value_type
+                    .as_ref()
+                    .is_none_or(|t| it["valueType"] == t.as_str())
+        });
+        let none = if k.null { Value::Null } else { json!("") };
+        row.insert(k.key.clone(), found.map_or(none, |it| it["value"].clone()));
     }
     row.insert("fm".into(), Value::Array(items));
 }

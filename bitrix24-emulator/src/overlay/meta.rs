@@ -52,10 +52,27 @@ pub(crate) struct ItemView {
     pub comms: bool,
 }
 
+/// One string a `crm.item.*` row answers for its multi-fields (the data file's `kinds`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Kind {
+    /// The row's key (`phoneWork`).
+    pub key: String,
+    /// The multi-field's `typeId` (`PHONE`).
+    pub type_id: String,
+    /// The item's `valueType`; `None`: the first item of any type.
+    #[serde(default)]
+    pub value_type: Option<String>,
+    /// A row without such an item answers `null` (else `""`).
+    #[serde(default)]
+    pub null: bool,
+}
+
 /// The data file: the groups of fields, and the groups each family's table is made of.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Tables {
+    kinds: Vec<Kind>,
     families: BTreeMap<String, Vec<String>>,
     groups: BTreeMap<String, Vec<Meta>>,
     #[serde(default)]
@@ -97,6 +114,11 @@ pub(crate) fn of(prefix: &str) -> impl Iterator<Item = &'static Meta> {
 /// What `crm.item.*` adds to the legacy family served under `prefix`, when it is one.
 pub(crate) fn item_view(prefix: &str) -> Option<&'static ItemView> {
     tables().item.get(prefix)
+}
+
+/// The strings a `crm.item.*` row answers for its multi-fields, in the data file's order.
+pub(crate) fn kinds() -> &'static [Kind] {
+    &tables().kinds
 }
 
 impl Meta {
@@ -175,8 +197,11 @@ mod tests {
 
     #[test]
     fn a_family_naming_a_missing_group_is_an_error() {
-        let e = Tables::parse("[families]\n\"crm.deal\" = [\"nope\"]\n[groups]\n").unwrap_err();
+        let e = Tables::parse("kinds = []\n[families]\n\"crm.deal\" = [\"nope\"]\n[groups]\n")
+            .unwrap_err();
         assert_eq!(e, "family crm.deal: no group nope");
-        assert!(Tables::parse("[families]\n[groups]\nx = [{ name = \"A\" }]\n").is_err());
+        assert!(
+            Tables::parse("kinds = []\n[families]\n[groups]\nx = [{ name = \"A\" }]\n").is_err()
+        );
     }
 }
