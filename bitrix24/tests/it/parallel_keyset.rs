@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bitrix24::packs::core::{CrmDealAdd, CrmDealDelete, CrmDealList, Deal};
+use bitrix24::packs::core::{CrmDealAdd, CrmDealDelete, CrmDealList, CrmItemList, Deal};
 use bitrix24::{Client, Error, RateLimit, RetryPolicy, RowOrder, Strategy, StreamOptions};
 use bitrix24_emulator::{Faults, Limits};
 use futures::{Stream, TryStreamExt};
@@ -319,4 +319,35 @@ async fn a_short_list_costs_the_requests_of_one_chain() {
         assert_eq!(ids, (1..=n).collect::<Vec<_>>());
         assert_eq!(emu.control().request_count(), requests, "{n} rows");
     }
+}
+
+/// A list whose rows sit under a wrapper (`crm.item.list`: `items`, the id field `id`) links
+/// its sample to the first page through the wrapper: `$result[f][items][49][id]`.
+#[tokio::test]
+async fn a_wrapped_list_links_its_sample_through_the_wrapper() {
+    let items = |from: u64, n: u64| -> Value {
+        json!({"items": (from..from + n).map(|i| json!({"id": i})).collect::<Vec<_>>()})
+    };
+    let server = Canned::serve(Arc::new(move |seen: Seen| {
+        let answer = if seen.body.contains("s0") {
+            // The first page is full, the sample short: one open range after id 50.
+            batch_answer(&[("f", items(1, 50)), ("s0", items(2_451, 10))])
+        } else {
+            batch_answer(&[("k0", items(51, 5))])
+        };
+        Box::pin(async move { Some(answer) })
+    }))
+    .await;
+    let c = client_of_width(&server.webhook(), 2);
+    let rows = c.list_all(&CrmItemList::new(2)).await.unwrap();
+    let ids: Vec<u64> = rows.iter().filter_map(|r| r.id).collect();
+    assert_eq!(ids, (1..=55).collect::<Vec<_>>());
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2);
+    let first: Value = serde_json::from_str(&seen[0].body).unwrap();
+    let s0 = first["cmd"]["s0"].as_str().unwrap();
+    assert!(
+        s0.ends_with("&filter[%3Eid]=%24result%5Bf%5D%5Bitems%5D%5B49%5D%5Bid%5D"),
+        "{s0}"
+    );
 }
