@@ -4,7 +4,8 @@
 use bitrix24::packs::boards::{
     Sprint, TasksApiScrumBacklogGet, TasksApiScrumEpicAdd, TasksApiScrumEpicList,
     TasksApiScrumKanbanAddTask, TasksApiScrumKanbanGetStages, TasksApiScrumSprintAdd,
-    TasksApiScrumSprintComplete, TasksApiScrumSprintStart, TasksApiScrumTaskUpdate,
+    TasksApiScrumSprintComplete, TasksApiScrumSprintList, TasksApiScrumSprintStart,
+    TasksApiScrumTaskUpdate,
 };
 use bitrix24::packs::collab::SonetGroupCreate;
 use bitrix24::packs::core::{TaskFields, TasksTaskAddV2};
@@ -151,6 +152,12 @@ async fn chain_3_sprint_completion() {
         .unwrap();
     assert_eq!(n, 1);
     assert_eq!(report[0]["status"], "completed");
+    // The sprint lists by its group, completed.
+    let listed = client
+        .send(&TasksApiScrumSprintList::new().filter(json!({ "GROUP_ID": group })))
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["status"], "completed");
 }
 
 #[test]

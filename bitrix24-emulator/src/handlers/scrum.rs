@@ -26,6 +26,9 @@ const BACKLOGS: &str = "scrum.backlog";
 pub(crate) const ROUTES: &[Route] = &[
     Route::new("tasks.api.scrum.sprint.add", TASK, sprint_add),
     Route::new("tasks.api.scrum.sprint.get", TASK, sprint_get),
+    Route::new("tasks.api.scrum.sprint.list", TASK, sprint_list),
+    Route::new("tasks.api.scrum.sprint.update", TASK, sprint_update),
+    Route::new("tasks.api.scrum.sprint.delete", TASK, sprint_delete),
     Route::new("tasks.api.scrum.sprint.start", TASK, sprint_start),
     Route::new("tasks.api.scrum.sprint.complete", TASK, sprint_complete),
     Route::new("tasks.api.scrum.kanban.getstages", TASK, stages),
@@ -112,6 +115,77 @@ fn sprint_get(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -
         .cloned()
         .map(Outcome::of)
         .ok_or_else(|| err("Sprint not found"))
+}
+
+/// `groupId` -> `GROUP_ID`: the key a sprint list filter names a field by.
+fn upper_snake(camel: &str) -> String {
+    let mut out = String::with_capacity(camel.len() + 4);
+    for ch in camel.chars() {
+        if ch.is_ascii_uppercase() {
+            out.push('_');
+        }
+        out.push(ch.to_ascii_uppercase());
+    }
+    out
+}
+
+/// `sprint.list`: the sprints, `filter` by the upper-case field names (`GROUP_ID`, ...).
+#[allow(clippy::unnecessary_wraps)]
+fn sprint_list(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
+    let filter = obj(p, "filter");
+    let data = inner.read_data();
+    let upper: Vec<Value> = side::rows(&data, SPRINTS)
+        .filter_map(Value::as_object)
+        .map(|r| Value::Object(r.iter().map(|(k, v)| (upper_snake(k), v.clone())).collect()))
+        .collect();
+    let ids: Vec<Value> = super::common::matching(upper.iter(), &filter)
+        .into_iter()
+        .filter_map(|r| r.get("ID").cloned())
+        .collect();
+    let rows = side::rows(&data, SPRINTS)
+        .filter(|r| ids.contains(&r["id"]))
+        .cloned()
+        .collect();
+    Ok(Outcome::of(Value::Array(rows)))
+}
+
+/// `sprint.update`: the given fields; the sprint object.
+fn sprint_update(inner: &Arc<Inner>, c: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
+    let id = need_id(p)?;
+    let f = obj(p, "fields");
+    let now = inner.now();
+    let dates = [
+        ("dateStart", date(&f, "dateStart", now)?),
+        ("dateEnd", date(&f, "dateEnd", now)?),
+    ];
+    let mut data = inner.write_data();
+    let s = side::get_mut(&mut data, SPRINTS, id).ok_or_else(|| err("Sprint not found"))?;
+    for (k, v) in &f {
+        if matches!(k.as_str(), "groupId" | "name" | "sort" | "status" | "goal") {
+            s[k.as_str()] = v.clone();
+        }
+    }
+    for (k, v) in dates {
+        if f.contains_key(k) {
+            s[k] = json!(v);
+        }
+    }
+    s["modifiedBy"] = json!(c.user_id);
+    Ok(Outcome::of(s.clone()))
+}
+
+/// `sprint.delete`: a sprint with no tasks on it; `[]`.
+fn sprint_delete(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
+    let id = need_id(p)?;
+    let mut data = inner.write_data();
+    if side::get(&data, SPRINTS, id).is_none() {
+        return Err(err("Sprint not found"));
+    }
+    if side::rows(&data, ITEMS).any(|i| i["entityId"] == json!(id)) {
+        return Err(err("It is forbidden remove a sprint with items"));
+    }
+    side::table(&mut data, SPRINTS).remove(&id);
+    Ok(Outcome::of(json!([])))
 }
 
 /// Moves a sprint from status `from` to `to` (start: planned -> active, complete: active ->
