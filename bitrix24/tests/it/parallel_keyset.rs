@@ -11,7 +11,7 @@ use bitrix24_emulator::{Faults, Limits};
 use futures::{Stream, TryStreamExt};
 use serde_json::{Value, json};
 
-use crate::canned::{Canned, Seen, json};
+use crate::canned::{Canned, Seen};
 use crate::paging::{batch_answer, rows};
 use crate::support::{emulator, fast_retry, hook_client, object};
 
