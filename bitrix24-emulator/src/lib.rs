@@ -38,6 +38,7 @@ mod overlay;
 mod php;
 mod routes;
 mod scopes;
+mod seeding;
 mod server;
 mod specs;
 mod stage_history;
@@ -676,7 +677,7 @@ impl Control {
     /// records (`"timeman.record"`: those of `timeman.record.list`) and call follow-ups
     /// (`"call.followup"`: those of `call.followup.get`). Another `kind` loads nothing.
     pub fn seed_records(&self, kind: &str, rows: &[Value]) -> Vec<i64> {
-        handlers::side::seed(&mut self.inner.write_data(), kind, rows)
+        seeding::seed(&mut self.inner.write_data(), kind, rows)
     }
 
     /// Makes an event name bindable with `event.bind`.

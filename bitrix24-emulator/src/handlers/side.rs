@@ -72,36 +72,3 @@ pub(crate) fn listed(
     keep_selected(&mut out, &select_names(param(p, s)));
     out.into_iter().map(Value::Object).collect()
 }
-
-/// The tables whose rows the portal makes only in its UI (agreements, signed documents), and
-/// the key their id goes under: what `Control::seed_records` may load.
-const SEEDABLE: &[(&str, &str)] = &[
-    (super::userconsent::AGREEMENTS, "ID"),
-    (super::sign_b2e::DOCUMENTS, "id"),
-    (crate::v3_eventlog::TABLE, "id"),
-    (crate::v3_timeman::TABLE, "id"),
-    (crate::v3_followup::TABLE, "callId"),
-];
-
-/// Loads `rows` into the seedable table `kind` under new ids (an agreement's `ID` is a
-/// string, as the docs print it); answers the ids, none for another `kind`.
-pub(crate) fn seed(data: &mut Data, kind: &str, rows: &[Value]) -> Vec<i64> {
-    let Some((key, id_key)) = SEEDABLE.iter().find(|(k, _)| *k == kind) else {
-        return Vec::new();
-    };
-    rows.iter()
-        .filter_map(Value::as_object)
-        .map(|r| {
-            insert(data, key, |id| {
-                let mut row = r.clone();
-                let id_value = if *id_key == "ID" {
-                    Value::String(id.to_string())
-                } else {
-                    Value::from(id)
-                };
-                row.insert((*id_key).to_string(), id_value);
-                Value::Object(row)
-            })
-        })
-        .collect()
-}

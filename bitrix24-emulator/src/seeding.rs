@@ -1,0 +1,41 @@
+//! Rows a portal makes only in its UI (consent agreements, signed documents, event-log
+//! entries, time records, call follow-ups): the tables `Control::seed_records` may load, and
+//! the loading. It sits above the handlers it names, so the handlers' shared row helpers
+//! (`handlers::side`) do not depend on them.
+
+use crate::handlers::side;
+use crate::state::Data;
+use serde_json::Value;
+
+/// The tables whose rows the portal makes only in its UI (agreements, signed documents), and
+/// the key their id goes under: what `Control::seed_records` may load.
+const SEEDABLE: &[(&str, &str)] = &[
+    (crate::handlers::userconsent::AGREEMENTS, "ID"),
+    (crate::handlers::sign_b2e::DOCUMENTS, "id"),
+    (crate::v3_eventlog::TABLE, "id"),
+    (crate::v3_timeman::TABLE, "id"),
+    (crate::v3_followup::TABLE, "callId"),
+];
+
+/// Loads `rows` into the seedable table `kind` under new ids (an agreement's `ID` is a
+/// string, as the docs print it); answers the ids, none for another `kind`.
+pub(crate) fn seed(data: &mut Data, kind: &str, rows: &[Value]) -> Vec<i64> {
+    let Some((key, id_key)) = SEEDABLE.iter().find(|(k, _)| *k == kind) else {
+        return Vec::new();
+    };
+    rows.iter()
+        .filter_map(Value::as_object)
+        .map(|r| {
+            side::insert(data, key, |id| {
+                let mut row = r.clone();
+                let id_value = if *id_key == "ID" {
+                    Value::String(id.to_string())
+                } else {
+                    Value::from(id)
+                };
+                row.insert((*id_key).to_string(), id_value);
+                Value::Object(row)
+            })
+        })
+        .collect()
+}
