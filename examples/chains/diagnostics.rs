@@ -109,6 +109,8 @@ async fn chain_3_runtime_sanity_check() {
 fn the_reference_names_these_steps() {
     let md = include_str!("../../references/chains-diagnostics.md");
     let code = include_str!("diagnostics.rs");
+    // Every snippet of the reference is this file's code, one per chain.
+    bitrix24_examples::assert_snippets_in(md, code, 3);
     // Every method a chain of the reference names is sent by this file.
     for line in md
         .lines()
