@@ -50,6 +50,15 @@ fn code_lines(text: &str) -> String {
     kept.join("\n")
 }
 
+/// Checks that `e` is the portal's error `code` (what a chain's refusal step expects).
+///
+/// # Panics
+///
+/// When the error carries another code, or none.
+pub fn assert_code(e: &Error, code: &str) {
+    assert_eq!(e.code().map(bitrix24::ErrorCode::as_str), Some(code), "{e}");
+}
+
 /// Checks that each of the `blocks` Rust snippets of a chains reference (`md`) is in `code`
 /// (comments and indentation aside), so a reference cannot drift from the code CI runs.
 ///

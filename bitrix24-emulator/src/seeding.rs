@@ -7,8 +7,7 @@ use crate::handlers::side;
 use crate::state::Data;
 use serde_json::Value;
 
-/// The tables whose rows the portal makes only in its UI (agreements, signed documents), and
-/// the key their id goes under: what `Control::seed_records` may load.
+/// The seedable tables (the module's list) and the key each row's id goes under.
 const SEEDABLE: &[(&str, &str)] = &[
     (crate::handlers::userconsent::AGREEMENTS, "ID"),
     (crate::handlers::sign_b2e::DOCUMENTS, "id"),

@@ -8,7 +8,7 @@ use bitrix24::packs::comms::{
 use bitrix24::packs::core::{
     CrmDealAdd, CrmDealUpdate, Deal, EventBind, EventOfflineClear, EventOfflineGet,
 };
-use bitrix24::{Client, Error, ErrorCode};
+use bitrix24::{Client, Error};
 use bitrix24_examples::{app_client, webhook_portal as portal};
 use serde_json::{Value, json};
 
@@ -147,11 +147,7 @@ async fn chain_2_chat_bot_command_loop() {
     let e = bot_setup(&client, "https://bot.example.com/events")
         .await
         .unwrap_err();
-    assert_eq!(
-        e.code().map(ErrorCode::as_str),
-        Some("ACCESS_DENIED"),
-        "{e}"
-    );
+    bitrix24_examples::assert_code(&e, "ACCESS_DENIED");
 }
 
 #[tokio::test]
@@ -167,11 +163,7 @@ async fn chain_3_telephony_record_flow() {
     let e = telephony_record(&client, "+1 906 219-50-47", rec)
         .await
         .unwrap_err();
-    assert_eq!(
-        e.code().map(ErrorCode::as_str),
-        Some("WRONG_AUTH_TYPE"),
-        "{e}"
-    );
+    bitrix24_examples::assert_code(&e, "WRONG_AUTH_TYPE");
 }
 
 #[test]

@@ -5,7 +5,7 @@ use bitrix24::packs::compliance::{
     SignB2eMysafeTail, SignB2ePersonalTail, UserconsentAgreementList, UserconsentAgreementText,
     UserconsentConsentAdd,
 };
-use bitrix24::{Client, Error, ErrorCode};
+use bitrix24::{Client, Error};
 use bitrix24_examples::{app_client, webhook_portal as portal};
 use serde_json::{Value, json};
 
@@ -104,11 +104,7 @@ async fn chain_2_signed_documents_tail_monitor() {
             .is_empty()
     );
     let e = signed_documents_monitor(&webhook, 0).await.unwrap_err();
-    assert_eq!(
-        e.code().map(ErrorCode::as_str),
-        Some("WRONG_AUTH_TYPE"),
-        "{e}"
-    );
+    bitrix24_examples::assert_code(&e, "WRONG_AUTH_TYPE");
 }
 
 #[test]

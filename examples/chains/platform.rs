@@ -6,7 +6,7 @@ use bitrix24::packs::platform::{
     BiconnectorConnectorAdd, BiconnectorConnectorList, BiconnectorSourceAdd, BiconnectorSourceList,
     EntityAdd, EntityItemAdd, EntityItemGet,
 };
-use bitrix24::{Client, Error, ErrorCode};
+use bitrix24::{Client, Error};
 use bitrix24_examples::{app_client, webhook_portal as portal};
 use serde_json::{Map, json};
 
@@ -82,11 +82,7 @@ async fn chain_1_custom_storage_flow() {
         .send(&EntityItemGet::new("cursors"))
         .await
         .unwrap_err();
-    assert_eq!(
-        e.code().map(ErrorCode::as_str),
-        Some("ACCESS_DENIED"),
-        "{e}"
-    );
+    bitrix24_examples::assert_code(&e, "ACCESS_DENIED");
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use bitrix24::packs::sites::{
     LandingBlockGetlist, LandingLandingAdd, LandingLandingDelete, LandingLandingGetList,
     LandingLandingUpdate, LandingSiteAdd, LandingSiteDelete,
 };
-use bitrix24::{Client, Error, ErrorCode};
+use bitrix24::{Client, Error};
 use bitrix24_examples::webhook_portal as portal;
 use serde_json::{Value, json};
 
@@ -75,11 +75,7 @@ async fn chain_1_site_and_page_bootstrap() {
     let (site, page) = site_bootstrap(&client, "spring-sale").await.unwrap();
     assert!(site > 0 && page > 0);
     let e = site_bootstrap(&client, "Spring Sale!").await.unwrap_err();
-    assert_eq!(
-        e.code().map(ErrorCode::as_str),
-        Some("DOMAIN_IS_INCORRECT"),
-        "{e}"
-    );
+    bitrix24_examples::assert_code(&e, "DOMAIN_IS_INCORRECT");
 }
 
 #[tokio::test]
@@ -100,11 +96,7 @@ async fn chain_3_controlled_cleanup() {
         .send(&LandingSiteDelete::new(site))
         .await
         .unwrap_err();
-    assert_eq!(
-        e.code().map(ErrorCode::as_str),
-        Some("SITE_IS_NOT_EMPTY"),
-        "{e}"
-    );
+    bitrix24_examples::assert_code(&e, "SITE_IS_NOT_EMPTY");
     assert!(site_cleanup(&client, site).await.unwrap());
     assert_eq!(emu.control().method_calls("landing.landing.delete"), 1);
     assert!(
