@@ -45,11 +45,16 @@ mod stage_history;
 mod state;
 mod task_view;
 mod v3;
+mod v3_call;
 mod v3_common;
 mod v3_eventlog;
 mod v3_followup;
+mod v3_hr_employee;
+mod v3_humanresources;
+mod v3_mail;
 mod v3_note;
 mod v3_query;
+mod v3_served;
 mod v3_timeman;
 
 pub use config::{Faults, Limits};

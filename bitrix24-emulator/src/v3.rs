@@ -1,8 +1,8 @@
-//! REST 3.0 (`/rest/api/...`): the methods of [`SERVED`] (`tasks.task.{get,list,add,update,delete}`
-//! here, `note.collection.*` in `v3_note`, `main.eventlog.*` in `v3_eventlog`,
-//! `timeman.record.*` in `v3_timeman`, `call.followup.*` in `v3_followup`) and the OpenAPI
-//! document generated from that table; every other method answers 404
-//! `METHODNOTFOUNDEXCEPTION`.
+//! REST 3.0 (`/rest/api/...`): the methods of the families in `data/rest_v3.toml` (read by
+//! `v3_served`), each run by its family's handler in [`HANDLERS`] (`tasks.task.*` here,
+//! `note.collection.*` in `v3_note`, `main.eventlog.*` in `v3_eventlog`, `timeman.record.*` in
+//! `v3_timeman`, `call.followup.*` in `v3_followup`), and the OpenAPI document generated from
+//! that file; every other method answers 404 `METHODNOTFOUNDEXCEPTION`.
 
 use crate::core::{ApiError, as_i64, as_str};
 use crate::entity::{KeyStyle, NumberStyle, View};
@@ -11,47 +11,45 @@ use crate::http::{RestRequest, json_response, take_connector, take_token, webhoo
 use crate::idempotency;
 use crate::metering::{self, time_block};
 use crate::state::{Inner, lock};
-use crate::v3_common::{GET, LIST, Served, V3Error, err, validation};
+use crate::v3_call::{Call, Handler, not_found};
+use crate::v3_common::{V3Error, err, validation};
 use crate::v3_eventlog;
 use crate::v3_followup;
+use crate::v3_hr_employee;
+use crate::v3_humanresources;
+use crate::v3_mail;
 use crate::v3_note;
 use crate::v3_query;
 use crate::v3_query::id_param;
+use crate::v3_served::{self, Param};
 use crate::v3_timeman;
 use axum::http::{Method, header};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
-/// The task methods (scope `task`, which the portal also spells `tasks`).
-const TASKS: &[Served] = &[
-    Served::new("tasks.task.get", "tasks", GET),
-    Served::new("tasks.task.list", "tasks", LIST),
-    Served::new("tasks.task.add", "tasks", &[("fields", "object", true)]),
-    Served::new(
-        "tasks.task.update",
-        "tasks",
-        &[("id", "integer", true), ("fields", "object", true)],
-    ),
-    Served::new("tasks.task.delete", "tasks", &[("id", "integer", true)]),
-];
-
 /// The OpenAPI document under both of its names (no params, no scope).
 const DOCUMENTATION: &[&str] = &["rest.documentation.openapi", "documentation"];
 
+/// The handler of each family of `data/rest_v3.toml`, by prefix.
+const HANDLERS: &[(&str, Handler)] = &[
+    ("tasks.task", tasks),
+    ("note.collection", v3_note::run),
+    ("main.eventlog", v3_eventlog::run),
+    ("timeman.record", v3_timeman::run),
+    ("call.followup", v3_followup::run),
+    ("humanresources.node", v3_humanresources::run),
+    ("humanresources.node.member", v3_humanresources::run),
+    ("humanresources.node.communication", v3_humanresources::run),
+    ("humanresources.employee", v3_hr_employee::run),
+    ("mail.mailbox", v3_mail::run),
+    ("mail.message", v3_mail::run),
+    ("mail.recipient", v3_mail::run),
+];
+
 /// The scopes the served methods need (a full-access webhook gets them).
 pub(crate) fn scopes() -> impl Iterator<Item = &'static str> {
-    served().map(|m| m.scope)
-}
-
-/// Every served method but the documentation.
-fn served() -> impl Iterator<Item = &'static Served> {
-    TASKS
-        .iter()
-        .chain(v3_note::SERVED)
-        .chain(v3_eventlog::SERVED)
-        .chain(v3_timeman::SERVED)
-        .chain(v3_followup::SERVED)
+    v3_served::families().iter().map(|f| f.scope.as_str())
 }
 
 /// The OpenAPI document of exactly the methods [`served`] (paths `/<method>`, each a POST
@@ -59,15 +57,23 @@ fn served() -> impl Iterator<Item = &'static Served> {
 fn openapi() -> Value {
     let mut paths = Map::new();
     let mut tags: Vec<&str> = Vec::new();
-    for m in served() {
-        if !tags.contains(&m.scope) {
-            tags.push(m.scope);
+    let served = v3_served::families()
+        .iter()
+        .flat_map(|f| f.methods.iter().map(move |m| (f.scope.as_str(), m)));
+    for (scope, m) in served {
+        if !tags.contains(&scope) {
+            tags.push(scope);
         }
         let mut properties = Map::new();
-        for (name, ty, _) in m.params {
-            properties.insert((*name).to_owned(), json!({ "type": ty }));
+        for Param(name, ty, _) in &m.params {
+            properties.insert(name.clone(), json!({ "type": ty }));
         }
-        let required: Vec<&str> = m.params.iter().filter(|p| p.2).map(|p| p.0).collect();
+        let required: Vec<&str> = m
+            .params
+            .iter()
+            .filter(|p| p.2)
+            .map(|p| p.0.as_str())
+            .collect();
         let mut schema = json!({"type": "object", "properties": properties});
         if !required.is_empty() {
             schema["required"] = json!(required);
@@ -75,7 +81,7 @@ fn openapi() -> Value {
         paths.insert(
             format!("/{}", m.name),
             json!({"post": {
-                "tags": [m.scope],
+                "tags": [scope],
                 "operationId": m.name,
                 "requestBody": {"content": {"application/json": {"schema": schema}}},
                 "responses": {"200": {"description": "result and time"}},
@@ -108,19 +114,12 @@ fn error_response(e: &V3Error) -> Response {
 /// Handles `/rest/api/{method}` and `/rest/api/{uid}/{code}/{method}`.
 pub(crate) fn handle(inner: &Arc<Inner>, req: &RestRequest<'_>) -> Response {
     let Some((webhook, name)) = webhook_path(req.segs) else {
-        return error_response(&err(
-            404,
-            "METHODNOTFOUNDEXCEPTION",
-            "Method \"\" was not found.",
-        ));
+        return error_response(&not_found(""));
     };
-    let scope = served().find(|m| m.name == name).map(|m| m.scope);
+    let family = v3_served::find(name).map(|(f, _)| f);
+    let scope = family.map(|f| f.scope.as_str());
     if !inner.rest_v3 || (scope.is_none() && !DOCUMENTATION.contains(&name)) {
-        return error_response(&err(
-            404,
-            "METHODNOTFOUNDEXCEPTION",
-            format!("Method \"{name}\" was not found."),
-        ));
+        return error_response(&not_found(name));
     }
     let mut params: Map<String, Value> = if *req.method == Method::POST && !req.body.is_empty() {
         let ct = req
@@ -178,7 +177,16 @@ pub(crate) fn handle(inner: &Arc<Inner>, req: &RestRequest<'_>) -> Response {
         Ok(pending) => pending,
         Err(answer) => return *answer,
     };
-    let result = run(inner, &caller, name, &params);
+    let result = match family {
+        Some(family) => run(&Call {
+            inner,
+            caller: &caller,
+            name,
+            p: &params,
+            family,
+        }),
+        None => Ok(openapi()),
+    };
     let finish = inner.now();
     let op = metering::record(inner, &caller.limiter_key, name, start, finish);
     let answer = match result {
@@ -290,22 +298,12 @@ fn apply_select(
     select: Option<&Value>,
     list: bool,
 ) -> Result<Value, V3Error> {
-    let items: Vec<String> = match select {
-        Some(Value::Array(a)) => a.iter().filter_map(as_str).collect(),
-        Some(Value::Null) | None => {
-            return Ok(if list {
-                json!({"id": d.get("id").cloned().unwrap_or(Value::Null)})
-            } else {
-                Value::Object(d.clone())
-            });
-        }
-        Some(_) => {
-            return Err(err(
-                400,
-                "INVALIDSELECTEXCEPTION",
-                "Invalid select expression \"select\".",
-            ));
-        }
+    let Some(items) = v3_query::select_names(select)? else {
+        return Ok(if list {
+            json!({"id": d.get("id").cloned().unwrap_or(Value::Null)})
+        } else {
+            Value::Object(d.clone())
+        });
     };
     let mut out = Map::new();
     let mut related: Vec<(String, Vec<String>)> = Vec::new();
@@ -354,33 +352,19 @@ fn to_legacy_fields(f: &Map<String, Value>) -> Map<String, Value> {
     out
 }
 
-fn run(
-    inner: &Arc<Inner>,
-    c: &crate::core::Caller,
-    name: &str,
-    p: &Map<String, Value>,
-) -> Result<Value, V3Error> {
-    if DOCUMENTATION.contains(&name) {
-        return Ok(openapi());
-    }
-    if name.starts_with("note.") {
-        return v3_note::run(inner, c, name, p);
-    }
-    if name.starts_with("main.eventlog.") {
-        return v3_eventlog::run(inner, c, name, p);
-    }
-    if name.starts_with("timeman.record.") {
-        return v3_timeman::run(inner, c, name, p);
-    }
-    if name.starts_with("call.followup.") {
-        return v3_followup::run(inner, c, name, p);
-    }
+/// Runs one method of a family in [`HANDLERS`].
+fn run(c: &Call<'_>) -> Result<Value, V3Error> {
+    let handler = HANDLERS
+        .iter()
+        .find(|(prefix, _)| *prefix == c.family.prefix);
+    handler.map_or_else(|| c.shared(), |(_, h)| h(c))
+}
+
+/// Runs one `tasks.task.*` method.
+fn tasks(c: &Call<'_>) -> Result<Value, V3Error> {
+    let (inner, p, name) = (c.inner, c.p, c.name);
     let Some(fam) = inner.family("tasks.task") else {
-        return Err(err(
-            404,
-            "METHODNOTFOUNDEXCEPTION",
-            format!("Method \"{name}\" was not found."),
-        ));
+        return Err(not_found(name));
     };
     let view = View {
         camel_in: false,
@@ -396,8 +380,8 @@ fn run(
             format!("Entity with ID {id} was not found."),
         )
     };
-    match name {
-        "tasks.task.get" => {
+    match c.method() {
+        "get" => {
             let id = id_param(p)?;
             let row = {
                 let data = inner.read_data();
@@ -411,7 +395,7 @@ fn run(
             let item = apply_select(inner, &dto(&row), p.get("select"), false)?;
             Ok(json!({ "item": item }))
         }
-        "tasks.task.list" => {
+        "list" => {
             let known = |f: &str| MAP.iter().any(|(n, _)| *n == f);
             let (limit, offset) =
                 v3_query::pagination(p, 1000, "Unable to recognize the pagination parameter")?;
@@ -448,7 +432,7 @@ fn run(
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(json!({ "items": items }))
         }
-        "tasks.task.add" => {
+        "add" => {
             let Some(Value::Object(f)) = p.get("fields") else {
                 return Err(validation(
                     "fields",
@@ -469,14 +453,14 @@ fn run(
                 let mut data = inner.write_data();
                 let store = data.stores.entry("tasks.task".into()).or_default();
                 store
-                    .add(fam, View::native(fam), &fields, c.user_id, now, None)
+                    .add(fam, View::native(fam), &fields, c.caller.user_id, now, None)
                     .map_err(|e| err(400, "VALIDATION_DTOVALIDATIONEXCEPTION", e.desc))?
             };
             events::emit(
                 inner,
                 "ONTASKADD",
                 &json!({"FIELDS_AFTER": {"ID": id.to_string()}}),
-                &Origin::of(c),
+                &Origin::of(c.caller),
             );
             // The docs' answer is the new task (`result.item`), not its id alone.
             let row = {
@@ -491,7 +475,7 @@ fn run(
             };
             Ok(json!({ "item": item }))
         }
-        "tasks.task.update" => {
+        "update" => {
             let id = id_param(p)?;
             let fields = match p.get("fields") {
                 Some(Value::Object(f)) => to_legacy_fields(f),
@@ -505,7 +489,7 @@ fn run(
             let ok = {
                 let mut data = inner.write_data();
                 let store = data.stores.entry("tasks.task".into()).or_default();
-                store.update(fam, View::native(fam), id, &fields, c.user_id, now)
+                store.update(fam, View::native(fam), id, &fields, c.caller.user_id, now)
             };
             if !ok {
                 return Err(not_found(id));
@@ -514,11 +498,11 @@ fn run(
                 inner,
                 "ONTASKUPDATE",
                 &json!({"FIELDS_BEFORE": {"ID": id.to_string()}, "FIELDS_AFTER": {"ID": id.to_string()}}),
-                &Origin::of(c),
+                &Origin::of(c.caller),
             );
             Ok(json!({ "result": true }))
         }
-        "tasks.task.delete" => {
+        "delete" => {
             let id = id_param(p)?;
             let removed = {
                 let mut data = inner.write_data();
@@ -533,14 +517,10 @@ fn run(
                 inner,
                 "ONTASKDELETE",
                 &json!({"FIELDS_BEFORE": {"ID": id.to_string()}}),
-                &Origin::of(c),
+                &Origin::of(c.caller),
             );
             Ok(json!({ "result": true }))
         }
-        _ => Err(err(
-            404,
-            "METHODNOTFOUNDEXCEPTION",
-            format!("Method \"{name}\" was not found."),
-        )),
+        _ => c.shared(),
     }
 }

@@ -3,73 +3,25 @@
 //! load entries with `Control::seed_records("main.eventlog", ..)`. Only administrators read it;
 //! the errors are the ones each method's page documents.
 
-use crate::core::{Caller, as_i64, as_str};
-use crate::state::Inner;
-use crate::v3_common::{FIELD_GET, FIELD_LIST, GET, LIST, Served, V3Error, err};
-use crate::v3_query::{self, FieldTable, Fields, id_param};
+use crate::core::{as_i64, as_str};
+use crate::v3_call::Call;
+use crate::v3_common::{V3Error, err};
+use crate::v3_query::{self, id_param};
 use serde_json::{Map, Value, json};
 
 /// The side table of the entries.
 pub(crate) const TABLE: &str = "main.eventlog";
 
-/// The methods served here, with the params each takes (name, OpenAPI type, required).
-pub(crate) const SERVED: &[Served] = &[
-    Served::new("main.eventlog.get", "main", GET),
-    Served::new("main.eventlog.list", "main", LIST),
-    Served::new(
-        "main.eventlog.tail",
-        "main",
-        &[
-            ("select", "array", false),
-            ("filter", "array", false),
-            ("cursor", "object", false),
-        ],
-    ),
-    Served::new("main.eventlog.field.list", "main", FIELD_LIST),
-    Served::new("main.eventlog.field.get", "main", FIELD_GET),
-];
-
-/// The fields of an entry as `main.eventlog.field.list` documents them (name, type,
-/// filterable, sortable).
-const FIELDS: Fields = &FieldTable(&[
-    ("id", "int", true, true),
-    ("timestampX", "object", true, true),
-    ("severity", "string", false, false),
-    ("auditTypeId", "string", true, true),
-    ("moduleId", "string", false, false),
-    ("itemId", "string", false, false),
-    ("remoteAddr", "string", false, false),
-    ("userAgent", "string", false, false),
-    ("requestUri", "string", false, false),
-    ("siteId", "string", false, false),
-    ("userId", "int", true, true),
-    ("guestId", "int", true, true),
-    ("description", "string", false, false),
-]);
-
-const ENTITY: &str = "EventLogDto";
-
 /// Runs one `main.eventlog.*` method.
-pub(crate) fn run(
-    inner: &Inner,
-    caller: &Caller,
-    name: &str,
-    p: &Map<String, Value>,
-) -> Result<Value, V3Error> {
-    let admin = v3_query::is_admin(inner, caller);
-    if !admin {
+pub(crate) fn run(c: &Call<'_>) -> Result<Value, V3Error> {
+    if !c.is_admin() {
         return Err(err(403, "ACCESSDENIEDEXCEPTION", "Access denied"));
     }
-    match name {
-        "main.eventlog.get" => {
-            let id = id_param(p)?;
-            let row = v3_query::side_row(inner, TABLE, id);
-            match row {
-                Some(Value::Object(row)) => {
-                    let item =
-                        v3_query::select(&row, p.get("select"), &|f| FIELDS.known(f), ENTITY)?;
-                    Ok(json!({ "item": item }))
-                }
+    match c.method() {
+        "get" => {
+            let id = id_param(c.p)?;
+            match v3_query::side_row(c.inner, TABLE, id) {
+                Some(Value::Object(row)) => Ok(json!({ "item": c.select(&row)? })),
                 _ => Err(err(
                     400,
                     "ENTITYNOTFOUNDEXCEPTION",
@@ -77,40 +29,23 @@ pub(crate) fn run(
                 )),
             }
         }
-        "main.eventlog.list" => {
+        "list" => {
             let (limit, offset) =
-                v3_query::pagination(p, 1000, "Cannot recognize pagination parameter")?;
-            let mut hits = filtered(inner, p)?;
-            v3_query::sort(&mut hits, p.get("order"), &|f| FIELDS.sortable(f))?;
-            items(hits.iter().skip(offset).take(limit), p)
+                v3_query::pagination(c.p, 1000, "Cannot recognize pagination parameter")?;
+            let mut hits = c.filtered()?;
+            c.sort(&mut hits, c.p.get("order"))?;
+            c.items(hits.iter().skip(offset).take(limit))
         }
-        "main.eventlog.tail" => tail(inner, p),
-        "main.eventlog.field.list" => Ok(v3_query::field_list(FIELDS)),
-        "main.eventlog.field.get" => v3_query::field_get(FIELDS, p),
-        _ => Err(err(
-            404,
-            "METHODNOTFOUNDEXCEPTION",
-            format!("Method \"{name}\" was not found."),
-        )),
+        "tail" => tail(c),
+        _ => c.shared(),
     }
-}
-
-/// The entries that pass `filter`, by id.
-fn filtered(inner: &Inner, p: &Map<String, Value>) -> Result<Vec<Map<String, Value>>, V3Error> {
-    v3_query::filtered(inner, TABLE, p, &|f| FIELDS.filterable(f), ENTITY)
-}
-
-fn items<'a>(
-    rows: impl Iterator<Item = &'a Map<String, Value>>,
-    p: &Map<String, Value>,
-) -> Result<Value, V3Error> {
-    v3_query::items(rows, p, &|f| FIELDS.known(f), ENTITY)
 }
 
 /// `main.eventlog.tail`: the entries after `cursor.value` by `cursor.field` (`id` unless
 /// set), in `cursor.order`, at most `cursor.limit` (50 unless set). The cursor field may not
 /// also be filtered on.
-fn tail(inner: &Inner, p: &Map<String, Value>) -> Result<Value, V3Error> {
+fn tail(c: &Call<'_>) -> Result<Value, V3Error> {
+    let p = c.p;
     let empty = Map::new();
     let cursor = match p.get("cursor") {
         None | Some(Value::Null) => &empty,
@@ -121,7 +56,7 @@ fn tail(inner: &Inner, p: &Map<String, Value>) -> Result<Value, V3Error> {
         .get("field")
         .and_then(as_str)
         .unwrap_or_else(|| "id".to_owned());
-    if !FIELDS.sortable(&field) {
+    if !c.family.sortable(&field) {
         return Err(err(
             400,
             "INVALIDORDEREXCEPTION",
@@ -153,7 +88,8 @@ fn tail(inner: &Inner, p: &Map<String, Value>) -> Result<Value, V3Error> {
         ));
     }
     let value = cursor.get("value").cloned().unwrap_or(json!(0));
-    let mut hits: Vec<Map<String, Value>> = filtered(inner, p)?
+    let mut hits: Vec<Map<String, Value>> = c
+        .filtered()?
         .into_iter()
         .filter(|r| {
             let o = v3_query::cmp_json(r.get(&field).unwrap_or(&Value::Null), &value);
@@ -165,8 +101,8 @@ fn tail(inner: &Inner, p: &Map<String, Value>) -> Result<Value, V3Error> {
         })
         .collect();
     let order = json!({ field.clone(): if desc { "DESC" } else { "ASC" } });
-    v3_query::sort(&mut hits, Some(&order), &|f| FIELDS.sortable(f))?;
-    items(hits.iter().take(limit), p)
+    c.sort(&mut hits, Some(&order))?;
+    c.items(hits.iter().take(limit))
 }
 
 fn bad_limit(v: &Value) -> V3Error {

@@ -4,63 +4,15 @@
 //! pages by `pagination.afterCursor` (`{startDate, id}` of the last row) until `hasMore` is
 //! false. The errors are the documented ones; the pages show HTTP 400 for them.
 
-use crate::core::{Caller, as_i64, as_str};
-use crate::state::Inner;
-use crate::v3_common::{FIELD_GET, FIELD_LIST, Served, V3Error, err, validation};
-use crate::v3_query::{self, FieldTable, Fields};
+use crate::core::{as_i64, as_str};
+use crate::v3_call::Call;
+use crate::v3_common::{V3Error, err, validation};
+use crate::v3_query;
 use serde_json::{Map, Value, json};
 use std::cmp::Ordering;
 
 /// The side table of the follow-ups.
 pub(crate) const TABLE: &str = "call.followup";
-
-/// The methods served here, with the params each takes (name, OpenAPI type, required).
-pub(crate) const SERVED: &[Served] = &[
-    Served::new(
-        "call.followup.get",
-        "call",
-        &[
-            ("callId", "integer", true),
-            ("select", "array", false),
-            ("mentionFormat", "string", false),
-        ],
-    ),
-    Served::new(
-        "call.followup.list",
-        "call",
-        &[
-            ("filter", "object", true),
-            ("select", "array", false),
-            ("order", "object", false),
-            ("pagination", "object", false),
-            ("mentionFormat", "string", false),
-        ],
-    ),
-    Served::new("call.followup.field.list", "call", FIELD_LIST),
-    Served::new("call.followup.field.get", "call", FIELD_GET),
-];
-
-/// The root fields of a follow-up (`fields.md`), none filterable or sortable by `order`.
-const FIELDS: Fields = &FieldTable(&[
-    ("callId", "int", false, false),
-    ("callType", "int", false, false),
-    ("initiatorId", "int", false, false),
-    ("startDate", "string", false, false),
-    ("endDate", "string", false, false),
-    ("durationSeconds", "int", false, false),
-    ("uuid", "string", false, false),
-    ("language", "string", false, false),
-    ("version", "int", false, false),
-    ("participants", "array", false, false),
-    ("outcomes", "array", false, false),
-    ("createdAt", "string", false, false),
-    ("tracks", "array", false, false),
-    ("transcription", "object", false, false),
-    ("overview", "object", false, false),
-    ("summary", "object", false, false),
-    ("insights", "object", false, false),
-    ("evaluation", "object", false, false),
-]);
 
 /// What an empty `select` (or none, in a list) returns.
 const BASIC: &[&str] = &[
@@ -83,13 +35,8 @@ fn own(code: &str, message: &str) -> V3Error {
 }
 
 /// Runs one `call.followup.*` method.
-pub(crate) fn run(
-    inner: &Inner,
-    caller: &Caller,
-    name: &str,
-    p: &Map<String, Value>,
-) -> Result<Value, V3Error> {
-    if let Some(f) = p.get("mentionFormat")
+pub(crate) fn run(c: &Call<'_>) -> Result<Value, V3Error> {
+    if let Some(f) = c.p.get("mentionFormat")
         && !matches!(f.as_str(), Some("bb" | "html" | "none"))
     {
         return Err(validation(
@@ -97,9 +44,9 @@ pub(crate) fn run(
             "The provided value is not from the list of allowed formats",
         ));
     }
-    match name {
-        "call.followup.get" => {
-            let id = match p.get("callId") {
+    match c.method() {
+        "get" => {
+            let id = match c.p.get("callId") {
                 Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().unwrap_or_default(),
                 _ => {
                     return Err(validation(
@@ -108,28 +55,27 @@ pub(crate) fn run(
                     ));
                 }
             };
-            let row = v3_query::side_row(inner, TABLE, id);
+            let row = v3_query::side_row(c.inner, TABLE, id);
             let Some(Value::Object(row)) = row else {
                 return Err(err(400, "ENTITYNOTFOUNDEXCEPTION", "Call not found"));
             };
-            Ok(json!({ "item": pick(&row, p.get("select"), false)? }))
+            Ok(json!({ "item": pick(c, &row, c.p.get("select"), false)? }))
         }
-        "call.followup.list" => list(inner, caller, p),
-        "call.followup.field.list" => Ok(v3_query::field_list(FIELDS)),
-        "call.followup.field.get" => v3_query::field_get(FIELDS, p),
-        _ => Err(err(
-            404,
-            "METHODNOTFOUNDEXCEPTION",
-            format!("Method \"{name}\" was not found."),
-        )),
+        "list" => list(c),
+        _ => c.shared(),
     }
 }
 
 /// The `select`ed root fields (always with `callId`); all of them for `get` without `select`,
 /// the basic metadata for an empty one (and for a list without `select`).
-fn pick(row: &Map<String, Value>, select: Option<&Value>, list: bool) -> Result<Value, V3Error> {
+fn pick(
+    c: &Call<'_>,
+    row: &Map<String, Value>,
+    select: Option<&Value>,
+    list: bool,
+) -> Result<Value, V3Error> {
     let names: Vec<String> = match select {
-        None | Some(Value::Null) if !list => FIELDS.0.iter().map(|f| f.0.to_owned()).collect(),
+        None | Some(Value::Null) if !list => c.family.fields.iter().map(|f| f.0.clone()).collect(),
         None | Some(Value::Null) => BASIC.iter().map(|f| (*f).to_owned()).collect(),
         Some(Value::Array(a)) if a.is_empty() => BASIC.iter().map(|f| (*f).to_owned()).collect(),
         Some(Value::Array(a)) => a.iter().filter_map(as_str).collect(),
@@ -142,7 +88,7 @@ fn pick(row: &Map<String, Value>, select: Option<&Value>, list: bool) -> Result<
     );
     for n in names {
         let root = n.split('.').next().unwrap_or_default();
-        if !FIELDS.known(root) {
+        if !c.family.known(root) {
             return Err(own("invalid_select_field", "Invalid field in `select`"));
         }
         out.insert(
@@ -171,7 +117,8 @@ fn cmp_key(a: &(Value, Value), b: &(Value, Value)) -> Ordering {
 /// `from` <= `to`) with `filter.participantId` (a regular user only ever sees their own),
 /// newest first unless `order.startDate` is `asc`, `pagination.limit` (1 to 200, default 50)
 /// after `pagination.afterCursor`.
-fn list(inner: &Inner, caller: &Caller, p: &Map<String, Value>) -> Result<Value, V3Error> {
+fn list(c: &Call<'_>) -> Result<Value, V3Error> {
+    let p = c.p;
     let range_err = || {
         own(
             "invalid_date_range",
@@ -201,11 +148,10 @@ fn list(inner: &Inner, caller: &Caller, p: &Map<String, Value>) -> Result<Value,
             ));
         }
     };
-    let admin = v3_query::is_admin(inner, caller);
-    let participant = if admin {
+    let participant = if c.is_admin() {
         participant
     } else {
-        i64::try_from(caller.user_id).ok()
+        i64::try_from(c.caller.user_id).ok()
     };
     let asc = match p.get("order") {
         None | Some(Value::Null) => false,
@@ -237,7 +183,8 @@ fn list(inner: &Inner, caller: &Caller, p: &Map<String, Value>) -> Result<Value,
         )),
         Some(_) => return Err(bad_page()),
     };
-    let mut rows: Vec<Map<String, Value>> = inner
+    let mut rows: Vec<Map<String, Value>> = c
+        .inner
         .read_data()
         .side
         .get(TABLE)
@@ -275,7 +222,7 @@ fn list(inner: &Inner, caller: &Caller, p: &Map<String, Value>) -> Result<Value,
     );
     let items = rows
         .iter()
-        .map(|r| pick(r, p.get("select"), true))
+        .map(|r| pick(c, r, p.get("select"), true))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(json!({ "items": items, "hasMore": has_more, "afterCursor": cursor }))
 }

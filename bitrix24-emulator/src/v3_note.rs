@@ -5,59 +5,19 @@
 use crate::clock;
 use crate::core::{Caller, as_i64};
 use crate::state::Inner;
-use crate::v3_common::{FIELD_GET, FIELD_LIST, Served, V3Error, err, validation};
+use crate::v3_call::Call;
+use crate::v3_common::{V3Error, err, validation};
 use crate::v3_query::{self, id_param};
 use serde_json::{Map, Value, json};
 
 const TABLE: &str = "note.collection";
 
-/// The methods served here, with the params each takes (name, OpenAPI type, required).
-pub(crate) const SERVED: &[Served] = &[
-    Served::new("note.collection.add", "note", &[("fields", "object", true)]),
-    Served::new("note.collection.get", "note", &[("id", "integer", true)]),
-    Served::new(
-        "note.collection.list",
-        "note",
-        &[("pagination", "object", false)],
-    ),
-    Served::new(
-        "note.collection.update",
-        "note",
-        &[("id", "integer", true), ("fields", "object", true)],
-    ),
-    Served::new(
-        "note.collection.archive",
-        "note",
-        &[("id", "integer", true)],
-    ),
-    Served::new("note.collection.delete", "note", &[("id", "integer", true)]),
-    Served::new("note.collection.field.list", "note", FIELD_LIST),
-    Served::new("note.collection.field.get", "note", FIELD_GET),
-];
-
-/// The fields of a knowledge base as `note.collection.field.list` documents them: name and
-/// type (none filterable or sortable).
-const FIELDS: &[(&str, &str)] = &[
-    ("id", "int"),
-    ("name", "string"),
-    ("position", "int"),
-    ("policyLevel", "string"),
-    ("createdBy", "int"),
-    ("createdAt", "string"),
-    ("updatedBy", "int"),
-    ("updatedAt", "string"),
-];
-
 /// Runs one `note.collection.*` method.
-pub(crate) fn run(
-    inner: &Inner,
-    caller: &Caller,
-    name: &str,
-    p: &Map<String, Value>,
-) -> Result<Value, V3Error> {
-    match name {
-        "note.collection.add" => add(inner, caller, p),
-        "note.collection.get" => {
+pub(crate) fn run(c: &Call<'_>) -> Result<Value, V3Error> {
+    let (inner, p) = (c.inner, c.p);
+    match c.method() {
+        "add" => add(inner, c.caller, p),
+        "get" => {
             let id = id_param(p)?;
             let row = v3_query::side_row(inner, TABLE, id);
             row.map(|item| json!({ "item": item })).ok_or_else(|| {
@@ -68,9 +28,9 @@ pub(crate) fn run(
                 )
             })
         }
-        "note.collection.list" => list(inner, p),
-        "note.collection.update" => update(inner, caller, p),
-        "note.collection.archive" | "note.collection.delete" => {
+        "list" => list(inner, p),
+        "update" => update(inner, c.caller, p),
+        "archive" | "delete" => {
             let id = id_param(p)?;
             let removed = inner
                 .write_data()
@@ -86,38 +46,8 @@ pub(crate) fn run(
                 )),
             }
         }
-        "note.collection.field.list" => {
-            Ok(json!({ "items": FIELDS.iter().map(|f| field(*f)).collect::<Vec<_>>() }))
-        }
-        "note.collection.field.get" => {
-            let Some(fname) = p.get("name") else {
-                return Err(validation(
-                    "name",
-                    "Mandatory field `name` is not specified",
-                ));
-            };
-            let fname = fname.as_str().unwrap_or_default();
-            FIELDS
-                .iter()
-                .find(|(n, _)| *n == fname)
-                .map(|f| json!({ "item": field(*f) }))
-                .ok_or_else(|| V3Error {
-                    status: 400,
-                    code: "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION".into(),
-                    message: format!("Field `{fname}` not found"),
-                    validation: None,
-                })
-        }
-        _ => Err(err(
-            404,
-            "METHODNOTFOUNDEXCEPTION",
-            format!("Method \"{name}\" was not found."),
-        )),
+        _ => c.shared(),
     }
-}
-
-fn field((name, ty): (&str, &str)) -> Value {
-    json!({"name": name, "type": ty, "title": name, "filterable": false, "sortable": false})
 }
 
 /// A DTO validation error (`fields.*`).

@@ -6,31 +6,9 @@ use crate::core::{as_i64, as_str};
 use crate::filter::{self, Collation};
 use crate::state::Inner;
 use crate::v3_common::{V3Error, err, validation};
+use crate::v3_served::Family;
 use serde_json::{Map, Value, json};
 use std::cmp::Ordering;
-
-/// The fields an object has: name, OpenAPI-ish type, filterable, sortable.
-pub(crate) struct FieldTable(pub &'static [(&'static str, &'static str, bool, bool)]);
-
-/// A family's field table.
-pub(crate) type Fields = &'static FieldTable;
-
-impl FieldTable {
-    /// Whether `f` is a field of the object (`select`).
-    pub(crate) fn known(&self, f: &str) -> bool {
-        self.0.iter().any(|x| x.0 == f)
-    }
-
-    /// Whether `filter` may name `f`.
-    pub(crate) fn filterable(&self, f: &str) -> bool {
-        self.0.iter().any(|x| x.0 == f && x.2)
-    }
-
-    /// Whether `order` may name `f`.
-    pub(crate) fn sortable(&self, f: &str) -> bool {
-        self.0.iter().any(|x| x.0 == f && x.3)
-    }
-}
 
 /// Whether the caller is an administrator of the portal.
 pub(crate) fn is_admin(inner: &Inner, caller: &crate::core::Caller) -> bool {
@@ -226,6 +204,20 @@ pub(crate) fn pagination(
     ))
 }
 
+/// The names a `select` param lists; `None` without one (or `null`), and
+/// `INVALIDSELECTEXCEPTION` for one that is not a list.
+pub(crate) fn select_names(select: Option<&Value>) -> Result<Option<Vec<String>>, V3Error> {
+    match select {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(a)) => Ok(Some(a.iter().filter_map(as_str).collect())),
+        Some(_) => Err(err(
+            400,
+            "INVALIDSELECTEXCEPTION",
+            "Invalid select expression \"select\".",
+        )),
+    }
+}
+
 /// The `select`ed fields of `row` (all of them without `select`); a field not among `known`
 /// is `UNKNOWNDTOPROPERTYEXCEPTION` naming `entity`.
 pub(crate) fn select(
@@ -234,16 +226,8 @@ pub(crate) fn select(
     known: &dyn Fn(&str) -> bool,
     entity: &str,
 ) -> Result<Value, V3Error> {
-    let names: Vec<String> = match select {
-        None | Some(Value::Null) => return Ok(Value::Object(row.clone())),
-        Some(Value::Array(a)) => a.iter().filter_map(as_str).collect(),
-        Some(_) => {
-            return Err(err(
-                400,
-                "INVALIDSELECTEXCEPTION",
-                "Invalid select expression \"select\".",
-            ));
-        }
+    let Some(names) = select_names(select)? else {
+        return Ok(Value::Object(row.clone()));
     };
     let mut out = Map::new();
     for n in names {
@@ -255,35 +239,42 @@ pub(crate) fn select(
     Ok(Value::Object(out))
 }
 
-fn describe(&(name, ty, filterable, sortable): &(&str, &str, bool, bool)) -> Value {
-    json!({
-        "name": name,
-        "type": ty,
-        "title": name,
-        "description": null,
-        "filterable": filterable,
-        "sortable": sortable,
-        "multiple": false,
-    })
+/// The field `f` of `family` described, with the keys the family's descriptions have.
+fn describe(family: &Family, f: &crate::v3_served::Field) -> Value {
+    let mut out = Map::new();
+    for key in &family.described {
+        let v = match key.as_str() {
+            "name" | "title" => json!(f.0),
+            "type" => json!(f.1),
+            "filterable" => json!(f.2),
+            "sortable" => json!(f.3),
+            "multiple" => json!(false),
+            _ => Value::Null,
+        };
+        out.insert(key.clone(), v);
+    }
+    Value::Object(out)
 }
 
 /// `*.field.list`: every field described.
-pub(crate) fn field_list(fields: Fields) -> Value {
-    json!({ "items": fields.0.iter().map(describe).collect::<Vec<_>>() })
+pub(crate) fn field_list(family: &Family) -> Value {
+    let items: Vec<Value> = family.fields.iter().map(|f| describe(family, f)).collect();
+    json!({ "items": items })
 }
 
 /// `*.field.get`: the field `name` described, with the documented errors for a missing or
 /// unknown name.
-pub(crate) fn field_get(fields: Fields, p: &Map<String, Value>) -> Result<Value, V3Error> {
+pub(crate) fn field_get(family: &Family, p: &Map<String, Value>) -> Result<Value, V3Error> {
     let Some(name) = p.get("name") else {
-        return Err(validation("name", "Required field `name` is not specified"));
+        let message = format!("{} field `name` is not specified", family.wording);
+        return Err(validation("name", &message));
     };
     let name = name.as_str().unwrap_or_default();
-    fields
-        .0
+    family
+        .fields
         .iter()
         .find(|f| f.0 == name)
-        .map(|f| json!({ "item": describe(f) }))
+        .map(|f| json!({ "item": describe(family, f) }))
         .ok_or_else(|| V3Error {
             status: 400,
             code: "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION".into(),

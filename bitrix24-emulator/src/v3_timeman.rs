@@ -4,79 +4,28 @@
 //! who is not an administrator reads only their own records. The errors are the documented
 //! ones.
 
-use crate::core::Caller;
-use crate::state::Inner;
-use crate::v3_common::{FIELD_GET, FIELD_LIST, Served, V3Error, err, validation};
-use crate::v3_query::{self, FieldTable, Fields};
+use crate::v3_call::Call;
+use crate::v3_common::{V3Error, err, validation};
+use crate::v3_query;
 use serde_json::{Map, Value};
 
 /// The side table of the records.
 pub(crate) const TABLE: &str = "timeman.record";
 
-/// The methods served here, with the params each takes (name, OpenAPI type, required).
-pub(crate) const SERVED: &[Served] = &[
-    Served::new(
-        "timeman.record.list",
-        "timeman",
-        &[
-            ("filter", "array", true),
-            ("select", "array", false),
-            ("order", "object", false),
-            ("pagination", "object", false),
-        ],
-    ),
-    Served::new("timeman.record.field.list", "timeman", FIELD_LIST),
-    Served::new("timeman.record.field.get", "timeman", FIELD_GET),
-];
-
-/// The fields of a record as `timeman.record.field.list` documents them (name, type,
-/// filterable, sortable).
-const FIELDS: Fields = &FieldTable(&[
-    ("id", "int", false, true),
-    ("userId", "int", true, true),
-    ("startTime", "object", true, true),
-    ("endTime", "object", false, true),
-    ("duration", "int", false, true),
-    ("breakLength", "int", false, false),
-    ("state", "object", false, false),
-    ("isApproved", "bool", false, false),
-]);
-
-const ENTITY: &str = "RecordDto";
-
 /// Runs one `timeman.record.*` method.
-pub(crate) fn run(
-    inner: &Inner,
-    caller: &Caller,
-    name: &str,
-    p: &Map<String, Value>,
-) -> Result<Value, V3Error> {
-    match name {
-        "timeman.record.list" => {
-            let user = the_user(p)?;
-            let admin = v3_query::is_admin(inner, caller);
-            if !admin && user != Some(caller.user_id) {
-                return Err(err(403, "ACCESSDENIEDEXCEPTION", "Access denied"));
-            }
-            let (limit, offset) =
-                v3_query::pagination(p, 1000, "Unable to recognize pagination parameter")?;
-            let mut hits = v3_query::filtered(inner, TABLE, p, &|f| FIELDS.filterable(f), ENTITY)?;
-            v3_query::sort(&mut hits, p.get("order"), &|f| FIELDS.sortable(f))?;
-            v3_query::items(
-                hits.iter().skip(offset).take(limit),
-                p,
-                &|f| FIELDS.known(f),
-                ENTITY,
-            )
-        }
-        "timeman.record.field.list" => Ok(v3_query::field_list(FIELDS)),
-        "timeman.record.field.get" => v3_query::field_get(FIELDS, p),
-        _ => Err(err(
-            404,
-            "METHODNOTFOUNDEXCEPTION",
-            format!("Method \"{name}\" was not found."),
-        )),
+pub(crate) fn run(c: &Call<'_>) -> Result<Value, V3Error> {
+    if c.method() != "list" {
+        return c.shared();
     }
+    let user = the_user(c.p)?;
+    if !c.is_admin() && user != Some(c.caller.user_id) {
+        return Err(err(403, "ACCESSDENIEDEXCEPTION", "Access denied"));
+    }
+    let (limit, offset) =
+        v3_query::pagination(c.p, 1000, "Unable to recognize pagination parameter")?;
+    let mut hits = c.filtered()?;
+    c.sort(&mut hits, c.p.get("order"))?;
+    c.items(hits.iter().skip(offset).take(limit))
 }
 
 /// The one employee of the `filter` (`["userId", id]` or `["userId", "=", id]`): required, and

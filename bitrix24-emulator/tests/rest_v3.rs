@@ -72,3 +72,48 @@ async fn rest_v3() {
     .await;
     assert_eq!(s, 404);
 }
+
+/// The methods `data/rest_v3.toml` lists, with `<prefix>.field.list` and `<prefix>.field.get`
+/// after those of a family with fields: what the OpenAPI document must describe.
+fn listed_in_the_data_file() -> Vec<String> {
+    let text = include_str!("../data/rest_v3.toml");
+    let file: toml::Value = toml::from_str(text).unwrap();
+    let mut names = Vec::new();
+    for f in file["family"].as_array().unwrap() {
+        for m in f["methods"].as_array().unwrap() {
+            names.push(m["name"].as_str().unwrap().to_owned());
+        }
+        if f.get("fields").is_some() {
+            let prefix = f["prefix"].as_str().unwrap();
+            names.push(format!("{prefix}.field.list"));
+            names.push(format!("{prefix}.field.get"));
+        }
+    }
+    names
+}
+
+#[tokio::test]
+async fn every_method_of_the_data_file_is_described_and_answered() {
+    let e = emu().await;
+    let v3 = format!("{}/rest/api/1/SOMECODE/", e.base_url());
+    let (s, doc) = post(&format!("{v3}rest.documentation.openapi"), &json!({})).await;
+    assert_eq!(s, 200, "{doc}");
+    let described: Vec<String> = doc["result"]["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|p| p.trim_start_matches('/').to_owned())
+        .collect();
+    let listed = listed_in_the_data_file();
+    assert!(listed.len() >= 25, "{listed:?}");
+    assert_eq!(described, listed);
+    for name in &listed {
+        let (s, b) = post(&format!("{v3}{name}"), &json!({})).await;
+        assert_ne!(s, 404, "{name}: {b}");
+        let code = b["error"]["code"].as_str().unwrap_or_default();
+        assert!(!code.ends_with("METHODNOTFOUNDEXCEPTION"), "{name}: {b}");
+    }
+    // A field method of a family without fields is not served.
+    let (s, b) = post(&format!("{v3}tasks.task.field.list"), &json!({})).await;
+    assert_eq!(s, 404, "{b}");
+}
