@@ -21,6 +21,19 @@ impl ApiError {
         }
     }
 
+    /// A refused call (400) with its `code` and description.
+    pub(crate) fn bad(code: &str, desc: impl Into<String>) -> Self {
+        Self::new(400, code, desc)
+    }
+
+    /// `100` (400): the required parameter `name` is missing.
+    pub(crate) fn no_value(name: &str) -> Self {
+        Self::bad(
+            "100",
+            format!("Could not find value for parameter {{{name}}}"),
+        )
+    }
+
     /// `ERROR_ARGUMENT` (400) with the `argument` key.
     pub(crate) fn argument(arg: &str, desc: impl Into<String>) -> Self {
         let mut e = Self::new(400, "ERROR_ARGUMENT", desc);

@@ -17,11 +17,7 @@ mod user_fields;
 
 fn missing_id(fam: &Family, d7: bool, name: &str) -> ApiError {
     if d7 || fam.spec.flavor == Flavor::D7 {
-        ApiError::new(
-            400,
-            "100",
-            format!("Could not find value for parameter {{{name}}}"),
-        )
+        ApiError::no_value(name)
     } else {
         match fam.spec.flavor {
             Flavor::LegacyCrm | Flavor::D7 => ApiError::crm("ID is not defined or invalid."),

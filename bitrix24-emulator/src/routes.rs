@@ -52,3 +52,13 @@ macro_rules! store_routes {
     };
 }
 pub(crate) use store_routes;
+
+/// The routes of one file, all opened by `scope`: each `"prefix." { "verb" => run, .. }` group
+/// gives the (lower-case) methods `prefix.verb`, in order, as the docs write a family
+/// (`booking.v1.resource.add|list`).
+macro_rules! routes {
+    ($scope:expr; $($prefix:literal { $($verb:literal => $run:expr),+ $(,)? })+) => {
+        &[$($($crate::routes::Route::new(concat!($prefix, $verb), $scope, $run),)+)+]
+    };
+}
+pub(crate) use routes;

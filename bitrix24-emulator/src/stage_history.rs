@@ -98,13 +98,7 @@ fn list(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> Meth
     let etid = param(p, "entityTypeId")
         .and_then(as_i64)
         .and_then(|n| u32::try_from(n).ok())
-        .ok_or_else(|| {
-            ApiError::new(
-                400,
-                "100",
-                "Could not find value for parameter {entityTypeId}",
-            )
-        })?;
+        .ok_or_else(|| ApiError::no_value("entityTypeId"))?;
     if !matches!(etid, 1 | 2) && inner.dynamic_family(etid).is_none() {
         return Err(ApiError::new(400, "NOT_FOUND", "Smart process not found"));
     }

@@ -276,11 +276,7 @@ impl Store {
                         Flavor::LegacyCrm => {
                             ApiError::crm(&format!("The field \"{}\" is required.", f.title))
                         }
-                        Flavor::D7 => ApiError::new(
-                            400,
-                            "100",
-                            format!("Could not find value for parameter {{{}}}", f.camel),
-                        ),
+                        Flavor::D7 => ApiError::no_value(&f.camel),
                     });
                 }
             }

@@ -6,7 +6,7 @@
 use super::common::matching;
 use super::side::{self, obj, text};
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, param};
-use crate::routes::{Route, Scope};
+use crate::routes::{Route, Scope, routes};
 use crate::state::Inner;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -16,11 +16,9 @@ const ENGINES: &str = "ai.engine";
 const CATEGORIES: [&str; 4] = ["text", "image", "audio", "call"];
 
 /// The methods served here.
-pub(crate) const ROUTES: &[Route] = &[
-    Route::new("ai.engine.register", AI, register),
-    Route::new("ai.engine.list", AI, list),
-    Route::new("ai.engine.unregister", AI, unregister),
-];
+pub(crate) const ROUTES: &[Route] = routes!(AI;
+    "ai.engine." { "register" => register, "list" => list, "unregister" => unregister }
+);
 
 fn reg_err(suffix: &str, desc: &str) -> ApiError {
     ApiError::new(400, &format!("ENGINE_REGISTER_ERROR_{suffix}"), desc)

@@ -7,7 +7,7 @@ use super::common::{matching, order_of, page_of, sort_by_order};
 use super::side::{self, obj, text};
 use crate::clock::iso;
 use crate::core::{ApiError, Caller, MethodResult, Outcome, param};
-use crate::routes::{Route, Scope};
+use crate::routes::{Route, Scope, routes};
 use crate::state::{Data, Inner};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -17,11 +17,10 @@ const STORAGES: &str = "entity";
 const ITEMS: &str = "entity.item";
 
 /// The methods served here.
-pub(crate) const ROUTES: &[Route] = &[
-    Route::new("entity.add", ENTITY, add),
-    Route::new("entity.item.add", ENTITY, add_item),
-    Route::new("entity.item.get", ENTITY, get_items),
-];
+pub(crate) const ROUTES: &[Route] = routes!(ENTITY;
+    "entity." { "add" => add }
+    "entity.item." { "add" => add_item, "get" => get_items }
+);
 
 /// The calling application and the `ENTITY` it names, with the documented errors.
 fn target(c: &Caller, p: &Map<String, Value>) -> Result<(String, String), ApiError> {

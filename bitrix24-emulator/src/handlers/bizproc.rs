@@ -10,27 +10,23 @@ use super::common::page_of;
 use super::side::{self, obj, text};
 use crate::clock::iso;
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_str, list_items, param};
-use crate::routes::{Route, Scope};
+use crate::routes::{Route, Scope, routes};
 use crate::state::Inner;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
-const BIZPROC: Scope = Scope::Fixed("bizproc");
 const TEMPLATES: &str = "bizproc.template";
 const WORKFLOWS: &str = "bizproc.workflow";
 const ROBOTS: &str = "bizproc.robot";
 
 /// The methods served here.
-pub(crate) const ROUTES: &[Route] = &[
-    Route::new("bizproc.workflow.template.add", BIZPROC, template_add),
-    Route::new("bizproc.workflow.start", BIZPROC, start),
-    Route::new("bizproc.workflow.instances", BIZPROC, instances),
-    Route::new("bizproc.workflow.terminate", BIZPROC, stop),
-    Route::new("bizproc.workflow.kill", BIZPROC, stop),
-    Route::new("bizproc.robot.add", BIZPROC, robot_add),
-    Route::new("bizproc.robot.list", BIZPROC, robot_list),
-    Route::new("bizproc.robot.update", BIZPROC, robot_update),
-];
+pub(crate) const ROUTES: &[Route] = routes!(Scope::Fixed("bizproc");
+    "bizproc.workflow.template." { "add" => template_add }
+    "bizproc.workflow." {
+        "start" => start, "instances" => instances, "terminate" => stop, "kill" => stop,
+    }
+    "bizproc.robot." { "add" => robot_add, "list" => robot_list, "update" => robot_update }
+);
 
 fn admin(c: &Caller) -> Result<(), ApiError> {
     if c.admin {

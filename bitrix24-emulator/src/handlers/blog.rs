@@ -9,22 +9,19 @@ use super::common::page_of;
 use super::side::{self, id_p, text};
 use crate::clock::iso;
 use crate::core::{ApiError, Caller, MethodResult, Outcome, list_items, param};
-use crate::routes::{Route, Scope};
+use crate::routes::{Route, Scope, routes};
 use crate::state::Inner;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
-const LOG: Scope = Scope::Fixed("log");
 const POSTS: &str = "log.blogpost";
 const COMMENTS: &str = "log.blogcomment";
 
 /// The methods served here.
-pub(crate) const ROUTES: &[Route] = &[
-    Route::new("log.blogpost.add", LOG, add),
-    Route::new("log.blogpost.update", LOG, update),
-    Route::new("log.blogpost.get", LOG, get),
-    Route::new("log.blogcomment.add", LOG, comment),
-];
+pub(crate) const ROUTES: &[Route] = routes!(Scope::Fixed("log");
+    "log.blogpost." { "add" => add, "update" => update, "get" => get }
+    "log.blogcomment." { "add" => comment }
+);
 
 fn add_error(desc: &str) -> ApiError {
     ApiError::new(400, "SONET_CONTROLLER_LIVEFEED_BLOGPOST_ADD_ERROR", desc)

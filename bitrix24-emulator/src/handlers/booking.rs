@@ -7,50 +7,37 @@
 use super::common::{order_of, sort_by_order};
 use super::side::{self, id_p, obj, text};
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, list_items, param};
-use crate::routes::{Route, Scope};
+use crate::routes::{Route, Scope, routes};
 use crate::state::Inner;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
-const BOOKING: Scope = Scope::Fixed("booking");
 const TYPES: &str = "booking.resourcetype";
 const RESOURCES: &str = "booking.resource";
 const BOOKINGS: &str = "booking.booking";
 
 /// The methods served here.
-pub(crate) const ROUTES: &[Route] = &[
-    Route::new("booking.v1.resourcetype.add", BOOKING, type_add),
-    Route::new("booking.v1.resource.add", BOOKING, resource_add),
-    Route::new("booking.v1.resource.list", BOOKING, resource_list),
-    Route::new("booking.v1.booking.add", BOOKING, booking_add),
-    Route::new("booking.v1.booking.update", BOOKING, booking_update),
-    Route::new("booking.v1.booking.get", BOOKING, booking_get),
-];
-
-fn err(code: &str, desc: &str) -> ApiError {
-    ApiError::new(400, code, desc)
-}
-
-/// The `fields` object (error `100` without one).
-fn fields(p: &Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
-    match param(p, "fields") {
-        Some(Value::Object(f)) => Ok(f.clone()),
-        _ => Err(err("100", "Could not find value for parameter {fields}")),
-    }
-}
+pub(crate) const ROUTES: &[Route] = routes!(Scope::Fixed("booking");
+    "booking.v1.resourcetype." { "add" => type_add }
+    "booking.v1.resource." { "add" => resource_add, "list" => resource_list }
+    "booking.v1.booking." { "add" => booking_add, "update" => booking_update, "get" => booking_get }
+);
 
 fn required(f: &Map<String, Value>, name: &str) -> Result<String, ApiError> {
-    text(f, name).ok_or_else(|| err("0", &format!("Required fields: {name}")))
+    text(f, name).ok_or_else(|| ApiError::bad("0", format!("Required fields: {name}")))
 }
 
 /// `booking.v1.resourceType.add`: `name` and a unique `code`; `{"id": n}`.
 fn type_add(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
-    let f = fields(p)?;
+    let f = side::given(p, "fields", ApiError::no_value)?;
     let name = required(&f, "name")?;
     let code = required(&f, "code")?;
     let mut data = inner.write_data();
     if side::rows(&data, TYPES).any(|t| t["code"] == json!(code)) {
-        return Err(err("1010", "Resource type with code already exists'"));
+        return Err(ApiError::bad(
+            "1010",
+            "Resource type with code already exists'",
+        ));
     }
     let id = side::insert(
         &mut data,
@@ -62,12 +49,15 @@ fn type_add(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> 
 
 /// `booking.v1.resource.add`: `name` and an existing `typeId`; `{"id": n}`.
 fn resource_add(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
-    let f = fields(p)?;
+    let f = side::given(p, "fields", ApiError::no_value)?;
     let name = required(&f, "name")?;
-    let ty = id_p(&f, "typeId").ok_or_else(|| err("1006", "ResourceType not found"))?;
+    let ty = id_p(&f, "typeId").ok_or_else(|| ApiError::bad("1006", "ResourceType not found"))?;
     let mut data = inner.write_data();
     if side::get(&data, TYPES, ty).is_none() {
-        return Err(err("1013", "Resource type with id does not exist"));
+        return Err(ApiError::bad(
+            "1013",
+            "Resource type with id does not exist",
+        ));
     }
     let flag = |k: &str, d: &str| text(&f, k).unwrap_or_else(|| d.into());
     let id = side::insert(&mut data, RESOURCES, |id| {
@@ -89,9 +79,9 @@ fn resource_add(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>)
 fn resource_list(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
     for name in ["filter", "order"] {
         if param(p, name).is_some_and(|v| !v.is_object()) {
-            return Err(err(
+            return Err(ApiError::bad(
                 "100",
-                &format!(
+                format!(
                     "Invalid value to match with parameter {{{name}}}. Should be value of type array"
                 ),
             ));
@@ -138,22 +128,22 @@ fn period_and_resources(
             .collect::<Vec<_>>()
     });
     if needed && resources.is_none() {
-        return Err(err("0", "Required fields: resourceIds"));
+        return Err(ApiError::bad("0", "Required fields: resourceIds"));
     }
     if let Some(r) = &resources
         && (r.is_empty() || r.iter().any(|id| side::get(data, RESOURCES, *id).is_none()))
     {
-        return Err(err("1018", "Empty resource collection"));
+        return Err(ApiError::bad("1018", "Empty resource collection"));
     }
     let period = param(f, "datePeriod").cloned();
     if needed && period.is_none() {
-        return Err(err("0", "Required fields: datePeriod"));
+        return Err(ApiError::bad("0", "Required fields: datePeriod"));
     }
     if let Some(dp) = &period {
         let ts = |k: &str| dp[k]["timestamp"].as_i64();
         match (ts("from"), ts("to")) {
             (Some(a), Some(b)) if a < b => {}
-            _ => return Err(err("422", "Invalid date period")),
+            _ => return Err(ApiError::bad("422", "Invalid date period")),
         }
     }
     Ok((resources, period))
@@ -161,7 +151,7 @@ fn period_and_resources(
 
 /// `booking.v1.booking.add`: `resourceIds` and `datePeriod` required; `{"id": n}`.
 fn booking_add(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
-    let f = fields(p)?;
+    let f = side::given(p, "fields", ApiError::no_value)?;
     let mut data = inner.write_data();
     let (resources, period) = period_and_resources(&data, &f, true)?;
     let id = side::insert(&mut data, BOOKINGS, |id| {
@@ -175,12 +165,12 @@ fn booking_add(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) 
 
 /// `booking.v1.booking.update`: the given fields of booking `id`; `true`.
 fn booking_update(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
-    let id = id_p(p, "id").ok_or_else(|| err("100", "Could not find value for parameter {id}"))?;
-    let f = fields(p)?;
+    let id = id_p(p, "id").ok_or_else(|| ApiError::no_value("id"))?;
+    let f = side::given(p, "fields", ApiError::no_value)?;
     let mut data = inner.write_data();
     let (resources, period) = period_and_resources(&data, &f, false)?;
-    let row =
-        side::get_mut(&mut data, BOOKINGS, id).ok_or_else(|| err("1019", "Booking not found"))?;
+    let row = side::get_mut(&mut data, BOOKINGS, id)
+        .ok_or_else(|| ApiError::bad("1019", "Booking not found"))?;
     if let Some(r) = resources {
         row["resourceIds"] = json!(r);
     }
@@ -197,8 +187,9 @@ fn booking_update(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value
 
 /// `booking.v1.booking.get`: `{"booking": {...}}`.
 fn booking_get(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
-    let id = id_p(p, "id").ok_or_else(|| err("100", "Could not find value for parameter {id}"))?;
+    let id = id_p(p, "id").ok_or_else(|| ApiError::no_value("id"))?;
     let data = inner.read_data();
-    let row = side::get(&data, BOOKINGS, id).ok_or_else(|| err("1021", "Booking not found"))?;
+    let row =
+        side::get(&data, BOOKINGS, id).ok_or_else(|| ApiError::bad("1021", "Booking not found"))?;
     Ok(Outcome::of(json!({ "booking": row })))
 }

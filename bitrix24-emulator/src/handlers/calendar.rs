@@ -10,23 +10,19 @@
 use super::side::{self, id_p, text};
 use crate::clock::{parse_datetime, plain_datetime};
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, param};
-use crate::routes::{Route, Scope};
+use crate::routes::{Route, Scope, routes};
 use crate::state::Inner;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
-const CALENDAR: Scope = Scope::Fixed("calendar");
 const SECTIONS: &str = "calendar.section";
 const EVENTS: &str = "calendar.event";
 
 /// The methods served here.
-pub(crate) const ROUTES: &[Route] = &[
-    Route::new("calendar.section.add", CALENDAR, section_add),
-    Route::new("calendar.section.get", CALENDAR, section_get),
-    Route::new("calendar.event.add", CALENDAR, event_add),
-    Route::new("calendar.event.update", CALENDAR, event_update),
-    Route::new("calendar.event.getbyid", CALENDAR, event_get),
-];
+pub(crate) const ROUTES: &[Route] = routes!(Scope::Fixed("calendar");
+    "calendar.section." { "add" => section_add, "get" => section_get }
+    "calendar.event." { "add" => event_add, "update" => event_update, "getbyid" => event_get }
+);
 
 /// The documented error of a required parameter that is not set.
 fn required(p: &Map<String, Value>, name: &str, method: &str) -> Result<String, ApiError> {

@@ -5,33 +5,23 @@
 use super::common::{matching, num, order_of, select_names, sort_by_order, wrapped_page};
 use crate::clock::iso;
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_f64, as_i64, as_str, param};
-use crate::routes::{Route, Scope};
+use crate::routes::{Route, Scope, routes};
 use crate::state::Inner;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
-const CATALOG: Scope = Scope::Fixed("catalog");
 const DOCUMENTS: &str = "catalog.document";
 const ELEMENTS: &str = "catalog.document.element";
 
 /// The methods served here.
-pub(crate) const ROUTES: &[Route] = &[
-    Route::new("catalog.document.add", CATALOG, add_document),
-    Route::new("catalog.document.element.add", CATALOG, add_element),
-    Route::new("catalog.document.element.list", CATALOG, list_elements),
-];
+pub(crate) const ROUTES: &[Route] = routes!(Scope::Fixed("catalog");
+    "catalog.document." { "add" => add_document }
+    "catalog.document.element." { "add" => add_element, "list" => list_elements }
+);
 
 /// The document types of `catalog.document.add` (receipt, write-off, transfer, return,
 /// disposal).
 const DOC_TYPES: &[&str] = &["A", "S", "M", "R", "D"];
-
-fn missing(name: &str) -> ApiError {
-    ApiError::new(
-        400,
-        "100",
-        format!("Could not find value for parameter {{{name}}}"),
-    )
-}
 
 /// Code `0`: "Other internal errors when adding the document" (`catalog-document-add.md`).
 fn rejected(what: &str) -> ApiError {
@@ -41,7 +31,7 @@ fn rejected(what: &str) -> ApiError {
 fn fields_of(p: &Map<String, Value>) -> Result<&Map<String, Value>, ApiError> {
     match param(p, "fields") {
         Some(Value::Object(f)) => Ok(f),
-        _ => Err(missing("fields")),
+        _ => Err(ApiError::no_value("fields")),
     }
 }
 
@@ -103,8 +93,8 @@ fn add_document(inner: &Arc<Inner>, c: &Caller, _: &str, p: &Map<String, Value>)
 fn add_element(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
     let f = fields_of(p)?;
     let int = |k: &str| param(f, k).and_then(as_i64);
-    let doc_id = int("docId").ok_or_else(|| missing("docId"))?;
-    let element_id = int("elementId").ok_or_else(|| missing("elementId"))?;
+    let doc_id = int("docId").ok_or_else(|| ApiError::no_value("docId"))?;
+    let element_id = int("elementId").ok_or_else(|| ApiError::no_value("elementId"))?;
     let mut data = inner.write_data();
     let status = data
         .side

@@ -32,11 +32,7 @@ fn crm_item(inner: &Arc<Inner>, c: &Caller, method: &str, p: &Map<String, Value>
     let action = method.strip_prefix("crm.item.").unwrap_or(method);
     let etid = param(p, "entityTypeId").and_then(as_i64);
     let Some(etid) = etid else {
-        return Err(ApiError::new(
-            400,
-            "100",
-            "Could not find value for parameter {entityTypeId}",
-        ));
+        return Err(ApiError::no_value("entityTypeId"));
     };
     let etid = u32::try_from(etid).ok();
     let dynamic = etid.and_then(|e| inner.dynamic_family(e));

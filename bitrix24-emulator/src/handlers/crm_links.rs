@@ -7,7 +7,7 @@
 use super::common::{query, str_p};
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, list_items, param};
 use crate::entity::View;
-use crate::routes::{Route, Scope};
+use crate::routes::{Route, Scope, routes};
 use crate::state::{Data, Inner};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -15,11 +15,13 @@ use std::sync::Arc;
 const CRM: Scope = Scope::Fixed("crm");
 
 /// The methods served here.
-pub(crate) const ROUTES: &[Route] = &[
-    Route::new("crm.status.entity.items", CRM, entity_items),
-    Route::new("crm.company.contact.items.get", CRM, company_contacts),
-    Route::new("crm.dealcategory.stage.list", CRM, deal_stages),
-];
+pub(crate) const ROUTES: &[Route] = routes!(CRM;
+    "crm." {
+        "status.entity.items" => entity_items,
+        "company.contact.items.get" => company_contacts,
+        "dealcategory.stage.list" => deal_stages,
+    }
+);
 
 /// The `crm.status` rows of directory `entity`, by `SORT`, as `crm.status.list` prints them.
 fn directory(inner: &Inner, entity: &str) -> Result<Vec<Value>, ApiError> {

@@ -6,26 +6,20 @@
 
 use super::side::{self, id_p, obj, text};
 use crate::core::{ApiError, Caller, MethodResult, Outcome, param};
-use crate::routes::{Route, Scope};
+use crate::routes::{Route, Scope, routes};
 use crate::state::{Data, Inner};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
-const IMBOT: Scope = Scope::Fixed("imbot");
 const BOTS: &str = "imbot.bot";
 const COMMANDS: &str = "imbot.command";
 const ANSWERS: &str = "imbot.answer";
 
 /// The methods served here.
-pub(crate) const ROUTES: &[Route] = &[
-    Route::new("imbot.register", IMBOT, register),
-    Route::new("imbot.command.register", IMBOT, command_register),
-    Route::new("imbot.command.answer", IMBOT, command_answer),
-];
-
-fn err(code: &str, desc: &str) -> ApiError {
-    ApiError::new(400, code, desc)
-}
+pub(crate) const ROUTES: &[Route] = routes!(Scope::Fixed("imbot");
+    "imbot." { "register" => register }
+    "imbot.command." { "register" => command_register, "answer" => command_answer }
+);
 
 /// The application a call acts for (documented `ACCESS_DENIED` without one).
 fn app_of(c: &Caller, p: &Map<String, Value>) -> Result<String, ApiError> {
@@ -44,12 +38,12 @@ fn handler(
 ) -> Result<(), ApiError> {
     let code = format!("{name}_ERROR");
     match text(p, name) {
-        None if required => Err(err(
+        None if required => Err(ApiError::bad(
             &code,
-            &format!("Handler for \"{label}\" event isn't specified"),
+            format!("Handler for \"{label}\" event isn't specified"),
         )),
         Some(u) if !(u.starts_with("https://") || u.starts_with("http://")) => {
-            Err(err(&code, "Wrong handler URL"))
+            Err(ApiError::bad(&code, "Wrong handler URL"))
         }
         _ => Ok(()),
     }
@@ -65,18 +59,19 @@ fn owned<'a>(
 ) -> Result<&'a Value, ApiError> {
     let row = id
         .and_then(|id| side::get(data, table, id))
-        .ok_or_else(|| err(missing.0, missing.1))?;
+        .ok_or_else(|| ApiError::bad(missing.0, missing.1))?;
     if row["APP"] == json!(app) {
         Ok(row)
     } else {
-        Err(err("APP_ID_ERROR", other))
+        Err(ApiError::bad("APP_ID_ERROR", other))
     }
 }
 
 /// `imbot.register`: a bot with its code, handlers and `PROPERTIES.NAME`/`LAST_NAME`.
 fn register(inner: &Arc<Inner>, c: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
     let app = app_of(c, p)?;
-    let code = text(p, "CODE").ok_or_else(|| err("CODE_ERROR", "Bot code isn't specified"))?;
+    let code =
+        text(p, "CODE").ok_or_else(|| ApiError::bad("CODE_ERROR", "Bot code isn't specified"))?;
     handler(p, "EVENT_MESSAGE_ADD", "Message add", true)?;
     handler(p, "EVENT_MESSAGE_UPDATE", "Message update", false)?;
     handler(p, "EVENT_MESSAGE_DELETE", "Message delete", false)?;
@@ -84,7 +79,7 @@ fn register(inner: &Arc<Inner>, c: &Caller, _: &str, p: &Map<String, Value>) -> 
     handler(p, "EVENT_BOT_DELETE", "Bot delete", true)?;
     let props = obj(p, "PROPERTIES");
     if text(&props, "NAME").is_none() && text(&props, "LAST_NAME").is_none() {
-        return Err(err("NAME_ERROR", "Bot name isn't specified"));
+        return Err(ApiError::bad("NAME_ERROR", "Bot name isn't specified"));
     }
     let mut data = inner.write_data();
     if let Some(id) = side::rows(&data, BOTS)
@@ -111,12 +106,12 @@ fn command_register(
 ) -> MethodResult {
     let app = app_of(c, p)?;
     handler(p, "EVENT_COMMAND_ADD", "Command add", true)?;
-    let command =
-        text(p, "COMMAND").ok_or_else(|| err("COMMAND_ERROR", "Command isn't specified"))?;
+    let command = text(p, "COMMAND")
+        .ok_or_else(|| ApiError::bad("COMMAND_ERROR", "Command isn't specified"))?;
     let lang = param(p, "LANG").filter(|l| !crate::core::list_items(l).is_empty());
     let lang = lang
         .cloned()
-        .ok_or_else(|| err("LANG_ERROR", "Lang set can't be empty"))?;
+        .ok_or_else(|| ApiError::bad("LANG_ERROR", "Lang set can't be empty"))?;
     let mut data = inner.write_data();
     let bot = owned(
         &data,
@@ -145,9 +140,9 @@ fn command_answer(inner: &Arc<Inner>, c: &Caller, _: &str, p: &Map<String, Value
     )?;
     let command_id = command["ID"].clone();
     let message_id = id_p(p, "MESSAGE_ID")
-        .ok_or_else(|| err("MESSAGE_ID_EMPTY", "Message ID can't be empty"))?;
-    let message =
-        text(p, "MESSAGE").ok_or_else(|| err("MESSAGE_EMPTY", "Message can't be empty"))?;
+        .ok_or_else(|| ApiError::bad("MESSAGE_ID_EMPTY", "Message ID can't be empty"))?;
+    let message = text(p, "MESSAGE")
+        .ok_or_else(|| ApiError::bad("MESSAGE_EMPTY", "Message can't be empty"))?;
     let id = side::insert(
         &mut data,
         ANSWERS,

@@ -7,42 +7,28 @@
 use super::common::{keep_selected, matching, order_of, sort_by_order};
 use super::side::{self, id_p, obj, text};
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, param};
-use crate::routes::{Route, Scope};
+use crate::routes::{Route, Scope, routes};
 use crate::state::{Data, Inner};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
-const LANDING: Scope = Scope::Fixed("landing");
 const SITES: &str = "landing.site";
 const PAGES: &str = "landing.page";
 
 /// The methods served here.
-pub(crate) const ROUTES: &[Route] = &[
-    Route::new("landing.site.add", LANDING, site_add),
-    Route::new("landing.site.delete", LANDING, site_delete),
-    Route::new("landing.landing.add", LANDING, page_add),
-    Route::new("landing.landing.getlist", LANDING, page_list),
-    Route::new("landing.landing.update", LANDING, page_update),
-    Route::new("landing.landing.delete", LANDING, page_delete),
-    Route::new("landing.block.getlist", LANDING, block_list),
-];
-
-fn err(code: &str, desc: &str) -> ApiError {
-    ApiError::new(400, code, desc)
-}
+pub(crate) const ROUTES: &[Route] = routes!(Scope::Fixed("landing");
+    "landing.site." { "add" => site_add, "delete" => site_delete }
+    "landing.landing." {
+        "add" => page_add, "getlist" => page_list, "update" => page_update, "delete" => page_delete,
+    }
+    "landing.block." { "getlist" => block_list }
+);
 
 fn missing(name: &str) -> ApiError {
-    err(
+    ApiError::bad(
         "MISSING_PARAMS",
-        &format!("Not enough call parameters, missing: {name}"),
+        format!("Not enough call parameters, missing: {name}"),
     )
-}
-
-fn fields(p: &Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
-    match param(p, "fields") {
-        Some(Value::Object(f)) => Ok(f.clone()),
-        _ => Err(missing("fields")),
-    }
 }
 
 fn now_text(inner: &Inner) -> String {
@@ -52,13 +38,14 @@ fn now_text(inner: &Inner) -> String {
 /// The page `CODE` checks of add and update.
 fn check_code(f: &Map<String, Value>) -> Result<(), ApiError> {
     match param(f, "CODE").and_then(Value::as_str) {
-        Some(c) if c.contains('/') => Err(err(
+        Some(c) if c.contains('/') => Err(ApiError::bad(
             "SLASH_IS_NOT_ALLOWED",
             "Slash is not allowed in the landing address.",
         )),
-        Some("") if param(f, "FOLDER").is_none() => {
-            Err(err("CANT_BE_EMPTY", "The page address cannot be empty."))
-        }
+        Some("") if param(f, "FOLDER").is_none() => Err(ApiError::bad(
+            "CANT_BE_EMPTY",
+            "The page address cannot be empty.",
+        )),
         _ => Ok(()),
     }
 }
@@ -69,12 +56,12 @@ fn site_exists(data: &Data, id: i64) -> bool {
 
 /// `landing.site.add`: `TITLE` and a `CODE` of `a-z`, `0-9`, `-`, `.`; answers the id.
 fn site_add(inner: &Arc<Inner>, c: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
-    let f = fields(p)?;
+    let f = side::given(p, "fields", missing)?;
     let title = text(&f, "TITLE").ok_or_else(|| missing("TITLE"))?;
     let code = text(&f, "CODE").ok_or_else(|| missing("CODE"))?;
     let ok = |ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-' || ch == '.';
     if !code.chars().all(ok) {
-        return Err(err(
+        return Err(ApiError::bad(
             "DOMAIN_IS_INCORRECT",
             "The site address is entered incorrectly. You can only use the following characters: \"a-z\", \"0-9\", \"-\", \".\".",
         ));
@@ -99,7 +86,10 @@ fn site_delete(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) 
     let mut data = inner.write_data();
     let key = json!(id.to_string());
     if side::rows(&data, PAGES).any(|pg| pg["SITE_ID"] == key) {
-        return Err(err("SITE_IS_NOT_EMPTY", "The site contains pages."));
+        return Err(ApiError::bad(
+            "SITE_IS_NOT_EMPTY",
+            "The site contains pages.",
+        ));
     }
     side::table(&mut data, SITES).remove(&id);
     Ok(Outcome::of(json!(true)))
@@ -107,14 +97,14 @@ fn site_delete(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) 
 
 /// `landing.landing.add`: `TITLE` and an existing `SITE_ID`; answers the page id.
 fn page_add(inner: &Arc<Inner>, c: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
-    let f = fields(p)?;
+    let f = side::given(p, "fields", missing)?;
     let title = text(&f, "TITLE").ok_or_else(|| missing("TITLE"))?;
     let site = id_p(&f, "SITE_ID").unwrap_or_default();
     check_code(&f)?;
     let now = now_text(inner);
     let mut data = inner.write_data();
     if !site_exists(&data, site) {
-        return Err(err("SITE_NOT_FOUND", "Site not found."));
+        return Err(ApiError::bad("SITE_NOT_FOUND", "Site not found."));
     }
     let id = side::insert(&mut data, PAGES, |id| {
         json!({
@@ -155,17 +145,17 @@ fn page_list(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) ->
 /// `landing.landing.update`: the given `fields` of page `lid`; `true`.
 fn page_update(inner: &Arc<Inner>, c: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
     let lid = id_p(p, "lid").ok_or_else(|| missing("lid"))?;
-    let f = fields(p)?;
+    let f = side::given(p, "fields", missing)?;
     check_code(&f)?;
     let now = now_text(inner);
     let mut data = inner.write_data();
     if let Some(site) = id_p(&f, "SITE_ID")
         && !site_exists(&data, site)
     {
-        return Err(err("SITE_NOT_FOUND", "Site not found."));
+        return Err(ApiError::bad("SITE_NOT_FOUND", "Site not found."));
     }
     let page = side::get_mut(&mut data, PAGES, lid)
-        .ok_or_else(|| err("LANDING_NOT_EXIST", "Landing not found"))?;
+        .ok_or_else(|| ApiError::bad("LANDING_NOT_EXIST", "Landing not found"))?;
     for (k, v) in f {
         let v = match v {
             Value::Number(n) => Value::String(n.to_string()),
@@ -184,7 +174,7 @@ fn page_delete(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) 
     let mut data = inner.write_data();
     side::table(&mut data, PAGES)
         .remove(&lid)
-        .ok_or_else(|| err("LANDING_NOT_EXIST", "Landing not found"))?;
+        .ok_or_else(|| ApiError::bad("LANDING_NOT_EXIST", "Landing not found"))?;
     Ok(Outcome::of(json!(true)))
 }
 
@@ -200,7 +190,7 @@ fn block_list(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -
     .collect();
     let data = inner.read_data();
     if ids.is_empty() || ids.iter().any(|id| side::get(&data, PAGES, *id).is_none()) {
-        return Err(err("LANDING_NOT_EXIST", "Landing not found"));
+        return Err(ApiError::bad("LANDING_NOT_EXIST", "Landing not found"));
     }
     Ok(Outcome::of(json!([])))
 }

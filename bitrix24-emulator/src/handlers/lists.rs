@@ -3,21 +3,20 @@
 //! documented errors of `lists/lists/lists-add.md` and `lists/elements/lists-element-add.md`.
 
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, as_str, param};
-use crate::routes::{Route, Scope};
+use crate::routes::{Route, Scope, routes};
 use crate::state::{Data, Inner};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-const LISTS: Scope = Scope::Fixed("lists");
 const IBLOCKS: &str = "lists.iblock";
 const ELEMENTS: &str = "lists.element";
 
 /// The methods served here.
-pub(crate) const ROUTES: &[Route] = &[
-    Route::new("lists.add", LISTS, add_list),
-    Route::new("lists.element.add", LISTS, add_element),
-];
+pub(crate) const ROUTES: &[Route] = routes!(Scope::Fixed("lists");
+    "lists." { "add" => add_list }
+    "lists.element." { "add" => add_element }
+);
 
 /// The information block types a list may have.
 const TYPES: [&str; 3] = ["lists", "bitrix_processes", "lists_socnet"];

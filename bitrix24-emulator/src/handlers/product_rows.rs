@@ -4,7 +4,7 @@
 
 use super::common::{matching, num, order_of, sort_by_order, wrapped_page};
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_f64, as_i64, as_str, param};
-use crate::routes::{Route, Scope};
+use crate::routes::{Route, Scope, routes};
 use crate::state::{Data, Inner};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -13,20 +13,9 @@ const CRM: Scope = Scope::Fixed("crm");
 const TABLE: &str = "crm.productrow";
 
 /// The methods served here.
-pub(crate) const ROUTES: &[Route] = &[
-    Route::new("crm.item.productrow.add", CRM, add),
-    Route::new("crm.item.productrow.get", CRM, get),
-    Route::new("crm.item.productrow.list", CRM, list),
-    Route::new("crm.item.productrow.delete", CRM, delete),
-];
-
-fn missing(name: &str) -> ApiError {
-    ApiError::new(
-        400,
-        "100",
-        format!("Could not find value for parameter {{{name}}}"),
-    )
-}
+pub(crate) const ROUTES: &[Route] = routes!(CRM;
+    "crm.item.productrow." { "add" => add, "get" => get, "list" => list, "delete" => delete }
+);
 
 fn not_found() -> ApiError {
     ApiError::new(400, "NOT_FOUND", "Item not found")
@@ -109,14 +98,14 @@ fn new_row(id: i64, owner: (i64, &str), f: &Map<String, Value>) -> Value {
 
 fn add(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
     let Some(Value::Object(f)) = param(p, "fields") else {
-        return Err(missing("fields"));
+        return Err(ApiError::no_value("fields"));
     };
     let owner_id = param(f, "ownerId")
         .and_then(as_i64)
-        .ok_or_else(|| missing("ownerId"))?;
+        .ok_or_else(|| ApiError::no_value("ownerId"))?;
     let owner_type = param(f, "ownerType")
         .and_then(as_str)
-        .ok_or_else(|| missing("ownerType"))?;
+        .ok_or_else(|| ApiError::no_value("ownerType"))?;
     let mut data = inner.write_data();
     let exists = owner_store(&owner_type)
         .and_then(|k| data.stores.get(&k))
@@ -142,7 +131,7 @@ fn row_of(data: &Data, id: i64) -> Option<&Value> {
 fn get(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
     let id = param(p, "id")
         .and_then(as_i64)
-        .ok_or_else(|| missing("id"))?;
+        .ok_or_else(|| ApiError::no_value("id"))?;
     let data = inner.read_data();
     let row = row_of(&data, id).ok_or_else(not_found)?;
     Ok(Outcome::of(json!({ "productRow": row })))
@@ -151,7 +140,7 @@ fn get(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> Metho
 fn delete(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
     let id = param(p, "id")
         .and_then(as_i64)
-        .ok_or_else(|| missing("id"))?;
+        .ok_or_else(|| ApiError::no_value("id"))?;
     let mut data = inner.write_data();
     let removed = data.side.get_mut(TABLE).and_then(|t| t.remove(&id));
     removed.ok_or_else(not_found)?;
@@ -162,7 +151,7 @@ fn delete(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> Me
 /// then id unless `order` says otherwise, in `{"productRows": [...]}` with `total`.
 fn list(inner: &Arc<Inner>, _: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
     let Some(Value::Object(filter)) = param(p, "filter") else {
-        return Err(missing("filter"));
+        return Err(ApiError::no_value("filter"));
     };
     for k in ["=ownerType", "=ownerId"] {
         if !filter.contains_key(k) {

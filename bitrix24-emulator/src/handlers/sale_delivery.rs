@@ -6,19 +6,17 @@
 
 use super::side::{self, text};
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, param};
-use crate::routes::{Route, Scope};
+use crate::routes::{Route, Scope, routes};
 use crate::state::Inner;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
-const SALE: Scope = Scope::Fixed("sale");
 const TABLE: &str = "sale.delivery";
 
 /// The methods served here.
-pub(crate) const ROUTES: &[Route] = &[
-    Route::new("sale.delivery.add", SALE, add),
-    Route::new("sale.delivery.getlist", SALE, list),
-];
+pub(crate) const ROUTES: &[Route] = routes!(Scope::Fixed("sale");
+    "sale.delivery." { "add" => add, "getlist" => list }
+);
 
 /// The documented validation error (`ERROR_CHECK_FAILURE`, 400).
 fn check_failure(name: &str) -> ApiError {

@@ -10,12 +10,11 @@ use super::common::{fam, row};
 use super::side::{self, id_p, obj, text};
 use crate::clock::{iso, parse_datetime};
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_str, param};
-use crate::routes::{Route, Scope};
+use crate::routes::{Route, Scope, routes};
 use crate::state::{Data, Inner};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
-const TASK: Scope = Scope::Fixed("task");
 const SPRINTS: &str = "scrum.sprint";
 const STAGES: &str = "scrum.stage";
 const ITEMS: &str = "scrum.item";
@@ -23,29 +22,23 @@ const EPICS: &str = "scrum.epic";
 const BACKLOGS: &str = "scrum.backlog";
 
 /// The methods served here.
-pub(crate) const ROUTES: &[Route] = &[
-    Route::new("tasks.api.scrum.sprint.add", TASK, sprint_add),
-    Route::new("tasks.api.scrum.sprint.get", TASK, sprint_get),
-    Route::new("tasks.api.scrum.sprint.list", TASK, sprint_list),
-    Route::new("tasks.api.scrum.sprint.update", TASK, sprint_update),
-    Route::new("tasks.api.scrum.sprint.delete", TASK, sprint_delete),
-    Route::new("tasks.api.scrum.sprint.start", TASK, sprint_start),
-    Route::new("tasks.api.scrum.sprint.complete", TASK, sprint_complete),
-    Route::new("tasks.api.scrum.kanban.getstages", TASK, stages),
-    Route::new("tasks.api.scrum.kanban.addtask", TASK, add_task),
-    Route::new("tasks.api.scrum.backlog.get", TASK, backlog_get),
-    Route::new("tasks.api.scrum.task.update", TASK, task_update),
-    Route::new("tasks.api.scrum.epic.add", TASK, epic_add),
-    Route::new("tasks.api.scrum.epic.list", TASK, epic_list),
-];
+pub(crate) const ROUTES: &[Route] = routes!(Scope::Fixed("task");
+    "tasks.api.scrum.sprint." {
+        "add" => sprint_add, "get" => sprint_get, "list" => sprint_list, "update" => sprint_update,
+        "delete" => sprint_delete, "start" => sprint_start, "complete" => sprint_complete,
+    }
+    "tasks.api.scrum.kanban." { "getstages" => stages, "addtask" => add_task }
+    "tasks.api.scrum.backlog." { "get" => backlog_get }
+    "tasks.api.scrum.task." { "update" => task_update }
+    "tasks.api.scrum.epic." { "add" => epic_add, "list" => epic_list }
+);
 
 fn err(desc: &str) -> ApiError {
     ApiError::new(400, "0", desc)
 }
 
 fn need_id(p: &Map<String, Value>) -> Result<i64, ApiError> {
-    id_p(p, "id")
-        .ok_or_else(|| ApiError::new(400, "100", "Could not find value for parameter {id}"))
+    id_p(p, "id").ok_or_else(|| ApiError::no_value("id"))
 }
 
 fn group_exists(data: &Data, group: i64) -> bool {

@@ -4,7 +4,7 @@
 //! services, bots, calls, workflows, time records, ...).
 
 use super::common::{keep_selected, matching, order_of, select_names, sort_by_order};
-use crate::core::{as_i64, as_str, param};
+use crate::core::{ApiError, as_i64, as_str, param};
 use crate::state::Data;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -54,6 +54,18 @@ pub(crate) fn obj(p: &Map<String, Value>, name: &str) -> Map<String, Value> {
     match param(p, name) {
         Some(Value::Object(m)) => m.clone(),
         _ => Map::new(),
+    }
+}
+
+/// The object parameter `name`; `missing(name)` when it is absent or not an object.
+pub(crate) fn given(
+    p: &Map<String, Value>,
+    name: &str,
+    missing: impl FnOnce(&str) -> ApiError,
+) -> Result<Map<String, Value>, ApiError> {
+    match param(p, name) {
+        Some(Value::Object(m)) => Ok(m.clone()),
+        _ => Err(missing(name)),
     }
 }
 

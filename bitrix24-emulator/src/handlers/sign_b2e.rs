@@ -6,20 +6,19 @@
 
 use super::side::{self, id_p};
 use crate::core::{ApiError, AuthKind, Caller, MethodResult, Outcome};
-use crate::routes::{Route, Scope};
+use crate::routes::{Route, Scope, routes};
 use crate::state::Inner;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
-const SIGN: Scope = Scope::Fixed("sign.b2e");
 /// The documents table (seeded).
 pub(crate) const DOCUMENTS: &str = "sign.b2e.document";
 
 /// The methods served here.
-pub(crate) const ROUTES: &[Route] = &[
-    Route::new("sign.b2e.personal.tail", SIGN, personal),
-    Route::new("sign.b2e.mysafe.tail", SIGN, mysafe),
-];
+pub(crate) const ROUTES: &[Route] = routes!(Scope::Fixed("sign.b2e");
+    "sign.b2e.personal." { "tail" => personal }
+    "sign.b2e.mysafe." { "tail" => mysafe }
+);
 
 /// The page of documents a tail call asks for, `keep` choosing them, `keys` what is shown.
 fn tail(

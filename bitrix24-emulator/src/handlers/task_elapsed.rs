@@ -9,19 +9,17 @@ use super::common::{keep_selected, order_of, select_names, sort_by_order};
 use crate::clock;
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, as_str, param};
 use crate::filter::JsonCond;
-use crate::routes::{Route, Scope};
+use crate::routes::{Route, Scope, routes};
 use crate::state::Inner;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
-const TASK: Scope = Scope::Fixed("task");
 const TABLE: &str = "task.elapsed";
 
 /// The methods served here.
-pub(crate) const ROUTES: &[Route] = &[
-    Route::new("task.elapseditem.add", TASK, add),
-    Route::new("task.elapseditem.getlist", TASK, get_list),
-];
+pub(crate) const ROUTES: &[Route] = routes!(Scope::Fixed("task");
+    "task.elapseditem." { "add" => add, "getlist" => get_list }
+);
 
 /// The argument `name`, or the one at `pos` of a positional call.
 fn arg<'a>(p: &'a Map<String, Value>, name: &str, pos: usize) -> Option<&'a Value> {

@@ -7,19 +7,17 @@
 use super::side::{self, id_p, text};
 use crate::clock::parse_datetime;
 use crate::core::{ApiError, AuthKind, Caller, MethodResult, Outcome, as_f64, param};
-use crate::routes::{Route, Scope};
+use crate::routes::{Route, Scope, routes};
 use crate::state::Inner;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
-const TELEPHONY: Scope = Scope::Fixed("telephony");
 const CALLS: &str = "telephony.call";
 
 /// The methods served here.
-pub(crate) const ROUTES: &[Route] = &[
-    Route::new("telephony.externalcall.register", TELEPHONY, register),
-    Route::new("telephony.externalcall.finish", TELEPHONY, finish),
-];
+pub(crate) const ROUTES: &[Route] = routes!(Scope::Fixed("telephony");
+    "telephony.externalcall." { "register" => register, "finish" => finish }
+);
 
 fn core_err(desc: &str) -> ApiError {
     ApiError::new(400, "ERROR_CORE", desc)

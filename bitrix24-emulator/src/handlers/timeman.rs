@@ -7,21 +7,17 @@
 use super::side::{self, id_p};
 use crate::clock::{iso, parse_datetime};
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_f64, as_str, param};
-use crate::routes::{Route, Scope};
+use crate::routes::{Route, Scope, routes};
 use crate::state::{Data, Inner};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
-const TIMEMAN: Scope = Scope::Fixed("timeman");
 const DAYS: &str = "timeman.day";
 
 /// The methods served here.
-pub(crate) const ROUTES: &[Route] = &[
-    Route::new("timeman.status", TIMEMAN, status),
-    Route::new("timeman.open", TIMEMAN, open),
-    Route::new("timeman.pause", TIMEMAN, pause),
-    Route::new("timeman.close", TIMEMAN, close),
-];
+pub(crate) const ROUTES: &[Route] = routes!(Scope::Fixed("timeman");
+    "timeman." { "status" => status, "open" => open, "pause" => pause, "close" => close }
+);
 
 /// The user a call is about (`USER_ID`, else the caller), which must exist.
 fn user_of(data: &Data, c: &Caller, p: &Map<String, Value>) -> Result<i64, ApiError> {

@@ -6,22 +6,20 @@
 
 use super::side::{self, id_p, text};
 use crate::core::{ApiError, Caller, MethodResult, Outcome};
-use crate::routes::{Route, Scope};
+use crate::routes::{Route, Scope, routes};
 use crate::state::{Data, Inner};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
-const CONSENT: Scope = Scope::Fixed("userconsent");
 /// The agreements table (seeded).
 pub(crate) const AGREEMENTS: &str = "userconsent.agreement";
 const CONSENTS: &str = "userconsent.consent";
 
 /// The methods served here.
-pub(crate) const ROUTES: &[Route] = &[
-    Route::new("userconsent.agreement.list", CONSENT, list),
-    Route::new("userconsent.agreement.text", CONSENT, agreement_text),
-    Route::new("userconsent.consent.add", CONSENT, consent_add),
-];
+pub(crate) const ROUTES: &[Route] = routes!(Scope::Fixed("userconsent");
+    "userconsent.agreement." { "list" => list, "text" => agreement_text }
+    "userconsent.consent." { "add" => consent_add }
+);
 
 /// The agreement `name` names (`id`, `AGREEMENT_ID`), with the documented errors.
 fn agreement<'a>(
