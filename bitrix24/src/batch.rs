@@ -17,7 +17,7 @@ use serde::ser::Error as _;
 use serde_json::Value;
 
 use crate::batch_results::BatchPayload;
-use crate::client::{Call, Client};
+use crate::client::{Call, Client, Decoder};
 use crate::error::Error;
 use crate::input;
 use crate::method::Method;
@@ -602,6 +602,20 @@ pub(crate) async fn request_chunk(
     chunk: &[usize],
     halt: bool,
 ) -> Result<Response<BatchPayload>, Error> {
+    let decode =
+        |status, body: &[u8]| response::decode("batch", status, body, PhantomData::<BatchPayload>);
+    request_chunk_with(client, commands, chunk, halt, &decode).await
+}
+
+/// [`request_chunk`] with the answer read by `decode` (a walk reads its pages straight from
+/// the body).
+pub(crate) async fn request_chunk_with<T>(
+    client: &Client,
+    commands: &[Command],
+    chunk: &[usize],
+    halt: bool,
+    decode: &Decoder<'_, T>,
+) -> Result<Response<T>, Error> {
     let mut cmd = serde_json::Map::with_capacity(chunk.len());
     for &i in chunk {
         let c = &commands[i];
@@ -622,9 +636,5 @@ pub(crate) async fn request_chunk(
         idempotent: chunk.iter().all(|&i| commands[i].idempotent),
         body,
     };
-    client
-        .execute(&call, &|status, body| {
-            response::decode("batch", status, body, PhantomData::<BatchPayload>)
-        })
-        .await
+    client.execute(&call, decode).await
 }

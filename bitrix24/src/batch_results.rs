@@ -1,20 +1,24 @@
-//! The outcome of a sent `batch`: [`BatchResults`], read by [`BatchHandle`]s, and the
-//! decoding of the `batch` answer (five PHP maps keyed by command).
+//! The outcome of a sent `batch`: [`BatchResults`], read by [`BatchHandle`]s, and each
+//! command's outcome taken from the `batch` answer (the `payload` module reads the answer).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
 use serde::Deserialize;
-use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer};
+use serde::de::{DeserializeOwned, DeserializeSeed};
 use serde_json::value::RawValue;
 
 use crate::client::Client;
 use crate::error::{ApiError, Error, ErrorCode};
-use crate::lenient::{self, LenientDecode, OrAbsent};
+use crate::lenient::OrAbsent;
 use crate::method::{ListMethod, Method};
 use crate::response::{ItemsSeed, Response, TimeInfo};
+
+mod payload;
+
+pub(crate) use payload::{BatchPayload, PayloadSeed};
 
 /// Identifies a command in a [`Batch`](crate::Batch) and the type of its result.
 pub struct BatchHandle<T> {
@@ -118,25 +122,43 @@ fn command_error(method: &str, raw: &RawValue) -> ApiError {
     }
 }
 
+/// Why a command has no result.
 #[derive(Debug)]
-enum Outcome {
-    Done(Box<RawValue>),
+enum Failure {
     Failed(ApiError),
     RequestFailed(Arc<Error>),
     NotExecuted,
 }
 
+impl Failure {
+    /// The error of the command under `key` of `method`.
+    fn error(&self, key: &str, method: &str) -> Error {
+        match self {
+            Failure::Failed(api) => Error::Api(Box::new(api.clone())),
+            Failure::RequestFailed(err) => Error::BatchRequest {
+                command: key.to_owned(),
+                source: err.clone(),
+            },
+            Failure::NotExecuted => Error::NotExecuted {
+                command: key.to_owned(),
+                method: method.to_owned(),
+            },
+        }
+    }
+}
+
+/// One command's outcome; `R` is its result as kept (raw JSON in a [`BatchResults`]).
 #[derive(Debug)]
-struct Entry {
+pub(crate) struct Entry<R = Box<RawValue>> {
     method: String,
-    outcome: Outcome,
+    outcome: Result<R, Failure>,
     total: Option<u64>,
     next: Option<u64>,
     time: Option<TimeInfo>,
 }
 
-impl Entry {
-    fn new(method: &str, outcome: Outcome) -> Self {
+impl<R> Entry<R> {
+    fn new(method: &str, outcome: Result<R, Failure>) -> Self {
         Entry {
             method: method.to_owned(),
             outcome,
@@ -144,6 +166,49 @@ impl Entry {
             next: None,
             time: None,
         }
+    }
+
+    /// The result, or the command's own error ([`BatchResults::get`] says which).
+    pub(crate) fn into_result(self, key: &str) -> Result<R, Error> {
+        let method = self.method;
+        self.outcome.map_err(|f| f.error(key, &method))
+    }
+
+    /// `result_next` of the command.
+    pub(crate) fn next(&self) -> Option<u64> {
+        self.next
+    }
+}
+
+impl<R> BatchPayload<R> {
+    /// Takes the outcome of the command `key` of `method` out of the answer: its result or
+    /// its error from `result_error` (a command in both failed), and its total, next and time.
+    /// The client's operating-time tracker learns the time, and blocks a method the portal
+    /// stopped. A command the answer does not mention was not executed.
+    pub(crate) fn take(&mut self, client: &Client, key: &str, method: &str) -> Entry<R> {
+        let mut entry = Entry::new(method, Err(Failure::NotExecuted));
+        if let Some(raw) = self.errors.remove(key) {
+            let error = command_error(method, &raw);
+            if error.code == ErrorCode::OperationTimeLimit {
+                client
+                    .inner
+                    .operating
+                    .block(method, client.inner.clock.unix_now());
+            }
+            entry.outcome = Err(Failure::Failed(error));
+        } else if let Some(result) = self.results.remove(key) {
+            entry.outcome = Ok(result);
+        }
+        entry.total = self.totals.remove(key);
+        entry.next = self.nexts.remove(key);
+        if let Some(time) = self.times.remove(key) {
+            client
+                .inner
+                .operating
+                .record(method, &time, client.inner.clock.unix_now());
+            entry.time = Some(time);
+        }
+        entry
     }
 }
 
@@ -198,28 +263,7 @@ impl BatchResults {
             Ok(resp) => {
                 let mut payload = resp.result;
                 for (key, method) in commands {
-                    let mut entry = Entry::new(method, Outcome::NotExecuted);
-                    if let Some(raw) = payload.errors.remove(key) {
-                        let error = command_error(method, &raw);
-                        if error.code == ErrorCode::OperationTimeLimit {
-                            client
-                                .inner
-                                .operating
-                                .block(method, client.inner.clock.unix_now());
-                        }
-                        entry.outcome = Outcome::Failed(error);
-                    } else if let Some(raw) = payload.results.remove(key) {
-                        entry.outcome = Outcome::Done(raw);
-                    }
-                    entry.total = payload.totals.remove(key);
-                    entry.next = payload.nexts.remove(key);
-                    if let Some(time) = payload.times.remove(key) {
-                        client
-                            .inner
-                            .operating
-                            .record(method, &time, client.inner.clock.unix_now());
-                        entry.time = Some(time);
-                    }
+                    let entry = payload.take(client, key, method);
                     self.entries.insert(key.to_owned(), entry);
                 }
             }
@@ -228,7 +272,7 @@ impl BatchResults {
                 for (key, method) in commands {
                     self.entries.insert(
                         key.to_owned(),
-                        Entry::new(method, Outcome::RequestFailed(shared.clone())),
+                        Entry::new(method, Err(Failure::RequestFailed(shared.clone()))),
                     );
                 }
             }
@@ -239,7 +283,7 @@ impl BatchResults {
     pub(crate) fn not_executed(&mut self, key: &str, method: &str) {
         self.entries
             .entry(key.to_owned())
-            .or_insert_with(|| Entry::new(method, Outcome::NotExecuted));
+            .or_insert_with(|| Entry::new(method, Err(Failure::NotExecuted)));
     }
 
     /// The outcome of every command of a recorded batch answer (see
@@ -256,11 +300,11 @@ impl BatchResults {
         } = payload;
         let mut entries = HashMap::with_capacity(results.len() + errors.len());
         for (key, raw) in results {
-            entries.insert(key, Entry::new("batch", Outcome::Done(raw)));
+            entries.insert(key, Entry::new("batch", Ok(raw)));
         }
         for (key, raw) in errors {
             let error = command_error("batch", &raw);
-            entries.insert(key, Entry::new("batch", Outcome::Failed(error)));
+            entries.insert(key, Entry::new("batch", Err(Failure::Failed(error))));
         }
         for (key, entry) in &mut entries {
             entry.total = totals.remove(key);
@@ -306,11 +350,11 @@ impl BatchResults {
             command: key.to_owned(),
             method: String::new(),
         })?;
-        match &entry.outcome {
-            Outcome::Done(raw) => crate::response::deserialize_tracked(
-                || serde_json::de::StrRead::new(raw.get()),
-                seed,
-            )
+        let raw = match &entry.outcome {
+            Ok(raw) => raw,
+            Err(failure) => return Err(failure.error(key, &entry.method)),
+        };
+        crate::response::deserialize_tracked(|| serde_json::de::StrRead::new(raw.get()), seed)
             .map_err(|(e, track)| {
                 let (path, message) = crate::lenient::join_field_path(
                     &format!("result.result.{key}.{track}"),
@@ -322,17 +366,7 @@ impl BatchResults {
                     message,
                     status: 200,
                 }
-            }),
-            Outcome::Failed(api) => Err(Error::Api(Box::new(api.clone()))),
-            Outcome::RequestFailed(err) => Err(Error::BatchRequest {
-                command: key.to_owned(),
-                source: err.clone(),
-            }),
-            Outcome::NotExecuted => Err(Error::NotExecuted {
-                command: key.to_owned(),
-                method: entry.method.clone(),
-            }),
-        }
+            })
     }
 
     /// The rows of a list command (its page), unwrapped from the method's wrapper (`tasks`,
@@ -355,8 +389,8 @@ impl BatchResults {
     /// The command's raw JSON result, if it succeeded.
     pub fn raw(&self, key: &str) -> Option<&RawValue> {
         match &self.entries.get(key)?.outcome {
-            Outcome::Done(raw) => Some(raw),
-            _ => None,
+            Ok(raw) => Some(raw),
+            Err(_) => None,
         }
     }
 
@@ -378,7 +412,7 @@ impl BatchResults {
     /// [`BatchResults::time`]).
     pub fn error<T>(&self, handle: &BatchHandle<T>) -> Option<&ApiError> {
         match &self.entry(handle)?.outcome {
-            Outcome::Failed(api) => Some(api),
+            Err(Failure::Failed(api)) => Some(api),
             _ => None,
         }
     }
@@ -410,9 +444,7 @@ impl BatchResults {
 
     /// Whether every command succeeded.
     pub fn all_ok(&self) -> bool {
-        self.entries
-            .values()
-            .all(|e| matches!(e.outcome, Outcome::Done(_)))
+        self.entries.values().all(|e| e.outcome.is_ok())
     }
 
     /// The number of commands.
@@ -423,103 +455,5 @@ impl BatchResults {
     /// Whether the batch had no commands.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
-    }
-}
-
-/// The `result` of a `batch` call: five maps keyed by command. Each may arrive as an object,
-/// as `[]` when empty, or as a list when the keys are `0..n-1`.
-#[derive(Debug, Default)]
-pub(crate) struct BatchPayload {
-    results: HashMap<String, Box<RawValue>>,
-    errors: HashMap<String, Box<RawValue>>,
-    totals: HashMap<String, u64>,
-    nexts: HashMap<String, u64>,
-    times: HashMap<String, TimeInfo>,
-}
-
-impl BatchPayload {
-    /// Whether a command failed (`result_error` is not empty).
-    pub(crate) fn has_errors(&self) -> bool {
-        !self.errors.is_empty()
-    }
-}
-
-impl<'de> Deserialize<'de> for BatchPayload {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        /// One of the five maps, in any of PHP's forms (`lenient` reads a list as index keys
-        /// and `[]` as empty).
-        type PhpMap<V> = Option<BTreeMap<String, V>>;
-        #[derive(Deserialize)]
-        struct Wire {
-            #[serde(default, deserialize_with = "lenient::option")]
-            result: PhpMap<Raw>,
-            #[serde(default, deserialize_with = "lenient::option")]
-            result_error: PhpMap<Raw>,
-            #[serde(default, deserialize_with = "lenient::option")]
-            result_total: PhpMap<OrAbsent<u64>>,
-            #[serde(default, deserialize_with = "lenient::option")]
-            result_next: PhpMap<OrAbsent<u64>>,
-            #[serde(default, deserialize_with = "lenient::option")]
-            result_time: PhpMap<OrAbsent<TimeInfo>>,
-        }
-        fn present<V>(map: PhpMap<OrAbsent<V>>) -> HashMap<String, V> {
-            map.into_iter()
-                .flatten()
-                .filter_map(|(k, v)| v.0.map(|v| (k, v)))
-                .collect()
-        }
-        let w = Wire::deserialize(d)?;
-        Ok(BatchPayload {
-            results: w
-                .result
-                .into_iter()
-                .flatten()
-                .map(|(k, v)| (k, v.0))
-                .collect(),
-            errors: w
-                .result_error
-                .into_iter()
-                .flatten()
-                .map(|(k, v)| (k, v.0))
-                .collect(),
-            totals: present(w.result_total),
-            nexts: present(w.result_next),
-            times: present(w.result_time),
-        })
-    }
-}
-
-/// A command's result or error as sent, decoded later into its type.
-struct Raw(Box<RawValue>);
-
-impl LenientDecode for Raw {
-    fn decode_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
-        Box::<RawValue>::deserialize(d).map(|raw| Some(Raw(raw)))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::response::decode;
-
-    #[test]
-    fn payload_from_docs_and_php_quirks() {
-        let body = r#"{"result":{"result":{"get_user":{"ID":"1","UF_DEPARTMENT":[1]},"get_department":[{"ID":"1","NAME":"DEMO","SORT":500}]},"result_error":[],"result_total":{"get_department":1},"result_next":[],"result_time":{"get_user":{"start":1724916859.46156,"operating":0}}},"time":{"start":1}}"#;
-        let r = decode("batch", 200, body.as_bytes(), PhantomData::<BatchPayload>).unwrap();
-        let p = r.result;
-        assert_eq!(p.results.len(), 2);
-        assert!(p.errors.is_empty());
-        assert_eq!(p.totals.get("get_department"), Some(&1));
-        assert_eq!(p.times["get_user"].operating, Some(0.0));
-
-        // Keys 0..n-1 come back as JSON lists; failures in result_error.
-        let body = r#"{"result":{"result":{"35943":{"ID":"35943"}},"result_error":[{"error":"","error_description":"Not found"},{"error":"insufficient_scope","error_description":""}],"result_total":[],"result_next":[],"result_time":[]}}"#;
-        let p = decode("batch", 200, body.as_bytes(), PhantomData::<BatchPayload>)
-            .unwrap()
-            .result;
-        assert_eq!(p.errors.len(), 2);
-        let e = command_error("crm.deal.get", &p.errors["1"]);
-        assert_eq!(e.code, ErrorCode::InsufficientScope);
     }
 }

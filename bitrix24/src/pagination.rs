@@ -28,7 +28,6 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{Map, Value};
 
 use crate::batch::{self, Command, MAX_COMMANDS};
-use crate::batch_results::BatchResults;
 use crate::client::{Call, Client};
 use crate::error::Error;
 use crate::input::{self, json_kind};
@@ -47,9 +46,11 @@ pub const PAGE_SIZE: usize = 50;
 /// `u64::MAX` and lands here.)
 pub const MAX_WALK_TOTAL: u64 = u32::MAX as u64;
 
+mod batch_pages;
 mod parallel;
 mod rows;
 
+use batch_pages::{BatchPages, fetch_batch};
 pub use parallel::{RowOrder, StreamOptions};
 use rows::{Pages, page, pages, rows};
 
@@ -256,39 +257,19 @@ async fn fetch_rows<M: ListMethod, T: DeserializeOwned>(
     Ok((resp.result, resp.total, resp.next))
 }
 
-/// Several pages by one batch request: `commands` are sent as is; each command's rows are
-/// decoded on demand, in order, by [`BatchPages::page`].
-async fn fetch_batch(client: &Client, commands: Vec<Command>) -> Result<BatchPages, Error> {
-    let indices: Vec<usize> = (0..commands.len()).collect();
-    let payload = batch::request_chunk(client, &commands, &indices, false).await?;
-    let sent = commands.iter().map(|c| (c.key.as_str(), c.method.as_str()));
-    let results = BatchResults::from_payload(client, sent, payload.result);
-    Ok(BatchPages { commands, results })
-}
-
-struct BatchPages {
-    commands: Vec<Command>,
-    results: BatchResults,
-}
-
-impl BatchPages {
-    fn page<M: ListMethod>(&self, i: usize) -> Result<Vec<M::Item>, Error> {
-        self.results
-            .decode_with(&self.commands[i].key, ItemsSeed::<M::Item>::new(M::WRAPPER))
-    }
-
+impl<T> BatchPages<T> {
     /// The planned offset pages (command `i` read from `starts[i]`), in order, with the
     /// progress checks. Returns the pages read, the error that stopped the batch (after those
     /// pages), and whether the walk ends here (an error, or an empty page: nothing after it).
-    fn offset_pages<M: ListMethod>(
-        &self,
+    fn offset_pages<M: ListMethod<Item = T>>(
+        &mut self,
         starts: &[u64],
-    ) -> (Vec<Vec<M::Item>>, Option<Error>, bool) {
-        let mut out = Vec::with_capacity(self.commands.len());
+    ) -> (Vec<Vec<T>>, Option<Error>, bool) {
+        let mut out = Vec::with_capacity(self.len());
         let mut previous: Option<(u64, PageMark)> = None;
-        for (i, &start) in starts.iter().enumerate().take(self.commands.len()) {
-            let checked = self.page::<M>(i).and_then(|page| {
-                let next = self.results.next_of(&self.commands[i].key);
+        for (i, &start) in starts.iter().enumerate().take(self.len()) {
+            let next = self.next(i);
+            let checked = self.page(i).and_then(|page| {
                 let mark = PageMark::of::<M>(&page);
                 check_offset_page(M::NAME, start, page.len(), next, previous, mark)?;
                 previous = Some((start, mark));
@@ -462,8 +443,8 @@ fn planned_pages<M: ListMethod + 'static>(
                     })
                     .collect();
                 async move {
-                    let outcome = match fetch_batch(&client, commands).await {
-                        Ok(pages) => pages.offset_pages::<M>(&starts),
+                    let outcome = match fetch_batch::<M>(&client, commands).await {
+                        Ok(mut pages) => pages.offset_pages::<M>(&starts),
                         Err(e) => (Vec::new(), Some(e), true),
                     };
                     if outcome.2 {
@@ -687,12 +668,12 @@ async fn keyset_step<M: ListMethod>(
             keyset,
             MAX_COMMANDS,
         );
-        let pages = fetch_batch(&s.client, commands).await?;
+        let mut pages = fetch_batch::<M>(&s.client, commands).await?;
         let mut out: Vec<Vec<M::Item>> = Vec::with_capacity(MAX_COMMANDS);
         for i in 0..MAX_COMMANDS {
             // Commands after a short page ran with an unresolvable reference: never read them.
             match pages
-                .page::<M>(i)
+                .page(i)
                 .and_then(|page| take_page::<M>(s, keyset, page))
             {
                 Ok(rows) => out.push(rows),

@@ -287,8 +287,13 @@ pub(crate) fn decode<'de, S>(
 where
     S: DeserializeSeed<'de> + Clone,
 {
-    let env = match deserialize_tracked(|| serde_json::de::SliceRead::new(body), EnvelopeSeed(seed))
-    {
+    // A body checked as UTF-8 once is read as text: its strings are not checked again one by
+    // one (a list page holds thousands). A body that is not UTF-8 fails where the bytes do.
+    let env = match std::str::from_utf8(body) {
+        Ok(text) => deserialize_tracked(|| serde_json::de::StrRead::new(text), EnvelopeSeed(seed)),
+        Err(_) => deserialize_tracked(|| serde_json::de::SliceRead::new(body), EnvelopeSeed(seed)),
+    };
+    let env = match env {
         Ok(env) => env,
         Err((err, path)) => return Err(decode_failure(method, status, body, &path, &err)),
     };

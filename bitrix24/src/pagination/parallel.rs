@@ -228,12 +228,12 @@ async fn first_request<M: ListMethod>(
         keyset,
         MAX_COMMANDS - 1,
     ));
-    let pages = fetch_batch(&s.client, commands).await?;
-    let rows = take_page::<M>(s, keyset, pages.page::<M>(0)?)?;
+    let mut pages = fetch_batch::<M>(&s.client, commands).await?;
+    let rows = take_page::<M>(s, keyset, pages.page(0)?)?;
     if s.done {
         return Ok((rows, None));
     }
-    Ok((rows, range_ends::<M>(&pages, 1, s.last, keyset).ok()))
+    Ok((rows, range_ends::<M>(&mut pages, 1, s.last, keyset).ok()))
 }
 
 /// The rows above `from`, range by range; `sampled` are the ends of the ranges right after
@@ -336,8 +336,8 @@ async fn sample<M: ListMethod>(
         keyset,
         MAX_COMMANDS,
     );
-    let pages = fetch_batch(&t.client, commands).await?;
-    range_ends::<M>(&pages, 0, from, keyset)
+    let mut pages = fetch_batch::<M>(&t.client, commands).await?;
+    range_ends::<M>(&mut pages, 0, from, keyset)
 }
 
 /// The flattened params of a sample command: the walk's, at `start=2450` with only the id
@@ -353,15 +353,15 @@ fn sample_base(params: &serde_json::Map<String, Value>, keyset: Keyset) -> Vec<(
 /// The last id of each full sample page (the commands from `skip` on), up to the first short
 /// one; `true` when all were full.
 fn range_ends<M: ListMethod>(
-    pages: &BatchPages,
+    pages: &mut BatchPages<M::Item>,
     skip: usize,
     from: u64,
     keyset: Keyset,
 ) -> Result<(Vec<u64>, bool), Error> {
     let mut ends = Vec::with_capacity(MAX_COMMANDS);
     let mut previous = from;
-    for i in skip..pages.commands.len() {
-        let page = pages.page::<M>(i)?;
+    for i in skip..pages.len() {
+        let page = pages.page(i)?;
         let Some(last) = page.get(PAGE_SIZE - 1) else {
             return Ok((ends, false));
         };
