@@ -14,6 +14,9 @@ const SEEDABLE: &[(&str, &str)] = &[
     (crate::v3_eventlog::TABLE, "id"),
     (crate::v3_timeman::TABLE, "id"),
     (crate::v3_followup::TABLE, "callId"),
+    (crate::v3_mail::MAILBOXES, "id"),
+    (crate::v3_mail::MESSAGES, "id"),
+    (crate::v3_mail::CONTACTS, "id"),
 ];
 
 /// Loads `rows` into the seedable table `kind` under new ids (an agreement's `ID` is a

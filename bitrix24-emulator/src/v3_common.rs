@@ -22,6 +22,15 @@ pub(crate) fn err(status: u16, code: &str, message: impl Into<String>) -> V3Erro
     }
 }
 
+/// The `ENTITYNOTFOUNDEXCEPTION` of a record looked up by id, as the pages word it.
+pub(crate) fn record_not_found() -> V3Error {
+    err(
+        400,
+        "ENTITYNOTFOUNDEXCEPTION",
+        "Record with the specified identifier not found",
+    )
+}
+
 /// A request validation error on `field`, as the portal answers one.
 pub(crate) fn validation(field: &str, message: &str) -> V3Error {
     let mut e = err(

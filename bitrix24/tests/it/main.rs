@@ -1,5 +1,12 @@
 //! Integration tests of the client: canned wire sequences and the local emulator.
 
+/// The answer of a typed call that must succeed (`rest_v3_hr`, `rest_v3_mail`).
+macro_rules! sent {
+    ($c:expr, $m:expr) => {
+        $c.send(&$m).await.unwrap()
+    };
+}
+
 mod api;
 mod batching;
 mod canned;
@@ -13,6 +20,8 @@ mod parallel_keyset;
 mod portal;
 mod progress;
 mod rest_v3;
+mod rest_v3_hr;
+mod rest_v3_mail;
 mod review;
 mod safety;
 mod shared_budget;
