@@ -1,7 +1,7 @@
 //! One entity store: rows ordered by id, with list, render, add, update and seed.
 
 use super::model::{Family, FieldDefault, FieldType, Flavor, KeyStyle, View, uf_in, uf_out};
-use super::query::{FieldRef, ListQuery, Selection, parse_select};
+use super::query::{Cond, FieldRef, ListQuery, Selection, parse_select};
 use super::value::{Row, V, render_v, sort_cmp, to_v};
 use crate::core::{ApiError, as_i64, as_str, list_items};
 use crate::filter::Op;
@@ -61,7 +61,16 @@ impl Store {
                 next: None,
             };
         }
-        let matches = |r: &Row| q.conds.iter().all(|c| c.matches(r));
+        // The conditions on the id that narrowed the range are not tested again row by row (a
+        // counted page walks every row of the range).
+        let in_range = |c: &&Cond| {
+            matches!(
+                (&c.field, c.vals.as_slice()),
+                (FieldRef::Slot(0), [V::Int(_)])
+            ) && matches!(c.op, Op::Gt | Op::Ge | Op::Lt | Op::Le | Op::Eq)
+        };
+        let rest: Vec<&Cond> = q.conds.iter().filter(|c| !in_range(c)).collect();
+        let matches = |r: &Row| rest.iter().all(|c| c.matches(r));
         let by_id_only =
             q.order.is_empty() || (q.order.len() == 1 && matches!(q.order[0].0, FieldRef::Slot(0)));
         if by_id_only {
