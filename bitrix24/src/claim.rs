@@ -150,6 +150,25 @@ pub(crate) fn still_held(existing: Option<&ClaimRecord>, claimed_at: Option<u64>
     }
 }
 
+/// A holder's last word on a key it claimed: store `record`, or forget the key when `None`,
+/// if the holder that claimed it at `claimed_at` still holds it ([`still_held`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Settlement<'a> {
+    /// The key.
+    pub(crate) key: &'a str,
+    /// What the key now holds (`None`: forget it).
+    pub(crate) record: Option<&'a ClaimRecord>,
+    /// When this holder claimed it (`None`: a caller that did not claim it).
+    pub(crate) claimed_at: Option<u64>,
+}
+
+impl Settlement<'_> {
+    /// Whether the settlement applies over the key's current record `existing`.
+    pub(crate) fn holds(&self, existing: Option<&ClaimRecord>) -> bool {
+        still_held(existing, self.claimed_at)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

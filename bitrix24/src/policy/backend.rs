@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::PolicyError;
-use crate::claim::{ClaimRecord, ClaimTimes, Verdict};
+use crate::claim::{ClaimTimes, Settlement, Verdict};
 
 /// A planned call: what `--execute-plan <plan_id>` will send, once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,17 +42,17 @@ pub struct Plan {
     pub executed_at: Option<u64>,
 }
 
+/// What [`PlanBackend::with_plan`] runs under the lock: given the plan found (`None` when
+/// absent or unreadable), the plan to keep and whether it changed.
+pub(crate) type PlanEdit<'a> = dyn FnMut(Option<Plan>) -> Result<(Plan, bool), PolicyError> + 'a;
+
 /// Where plans live: a backend changes one plan under its lock.
 pub(crate) trait PlanBackend: Send + Sync + std::fmt::Debug {
     /// Stores `plan`, forgetting the plans that expired before `drop_before`.
     fn insert(&self, plan: &Plan, drop_before: u64) -> Result<(), PolicyError>;
     /// Under the lock: hands the plan `id` (`None` when absent or unreadable) to `f`, and
     /// stores the plan `f` returns when it says it changed.
-    fn with_plan(
-        &self,
-        id: &str,
-        f: &mut dyn FnMut(Option<Plan>) -> Result<(Plan, bool), PolicyError>,
-    ) -> Result<Plan, PolicyError>;
+    fn with_plan(&self, id: &str, f: &mut PlanEdit<'_>) -> Result<Plan, PolicyError>;
 }
 
 /// Where idempotency records live: a backend claims a key atomically.
@@ -64,10 +64,5 @@ pub(crate) trait ClaimBackend: Send + Sync + std::fmt::Debug {
     /// Under the lock, if the holder that claimed `key` at `claimed_at` still holds it
     /// ([`crate::claim::still_held`]): stores `record`, or forgets the key when `None`.
     /// Whether it did.
-    fn settle(
-        &self,
-        key: &str,
-        record: Option<&ClaimRecord>,
-        claimed_at: Option<u64>,
-    ) -> Result<bool, PolicyError>;
+    fn settle(&self, s: Settlement<'_>) -> Result<bool, PolicyError>;
 }

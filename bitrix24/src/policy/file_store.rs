@@ -14,8 +14,8 @@ use fs4::fs_std::FileExt;
 use serde_json::{Map, Value, json};
 
 use super::PolicyError;
-use super::backend::{ClaimBackend, Plan, PlanBackend};
-use crate::claim::{ClaimRecord, ClaimStatus, ClaimTimes, Verdict, decide, still_held};
+use super::backend::{ClaimBackend, Plan, PlanBackend, PlanEdit};
+use crate::claim::{ClaimRecord, ClaimStatus, ClaimTimes, Settlement, Verdict, decide};
 
 /// A JSON object in a file, changed under a lock.
 #[derive(Debug, Clone)]
@@ -125,11 +125,7 @@ impl PlanBackend for LockedJson {
         })
     }
 
-    fn with_plan(
-        &self,
-        id: &str,
-        f: &mut dyn FnMut(Option<Plan>) -> Result<(Plan, bool), PolicyError>,
-    ) -> Result<Plan, PolicyError> {
+    fn with_plan(&self, id: &str, f: &mut PlanEdit<'_>) -> Result<Plan, PolicyError> {
         self.update(|state| {
             let plans = section(state, "plans");
             let found = plans
@@ -189,26 +185,18 @@ impl ClaimBackend for LockedJson {
         })
     }
 
-    fn settle(
-        &self,
-        key: &str,
-        record: Option<&ClaimRecord>,
-        claimed_at: Option<u64>,
-    ) -> Result<bool, PolicyError> {
+    fn settle(&self, s: Settlement<'_>) -> Result<bool, PolicyError> {
         self.update(|state| {
             let entries = section(state, "entries");
-            if !still_held(
-                entries.get(key).and_then(record_of_json).as_ref(),
-                claimed_at,
-            ) {
+            if !s.holds(entries.get(s.key).and_then(record_of_json).as_ref()) {
                 return Ok((false, false));
             }
-            let changed = match record {
+            let changed = match s.record {
                 Some(r) => {
-                    entries.insert(key.to_owned(), record_to_json(r));
+                    entries.insert(s.key.to_owned(), record_to_json(r));
                     true
                 }
-                None => entries.remove(key).is_some(),
+                None => entries.remove(s.key).is_some(),
             };
             Ok((true, changed))
         })

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use super::PolicyError;
-use super::backend::{ClaimBackend, Plan, PlanBackend};
-use crate::claim::{ClaimRecord, ClaimStatus, ClaimTimes, Verdict, decide, still_held};
+use super::backend::{ClaimBackend, Plan, PlanBackend, PlanEdit};
+use crate::claim::{ClaimRecord, ClaimStatus, ClaimTimes, Settlement, Verdict, decide};
 
 /// Plans and idempotency records behind one lock.
 #[derive(Debug, Default)]
@@ -37,11 +37,7 @@ impl PlanBackend for Memory {
         Ok(())
     }
 
-    fn with_plan(
-        &self,
-        id: &str,
-        f: &mut dyn FnMut(Option<Plan>) -> Result<(Plan, bool), PolicyError>,
-    ) -> Result<Plan, PolicyError> {
+    fn with_plan(&self, id: &str, f: &mut PlanEdit<'_>) -> Result<Plan, PolicyError> {
         let mut s = self.lock();
         let (plan, changed) = f(s.plans.get(id).cloned())?;
         if changed {
@@ -64,19 +60,14 @@ impl ClaimBackend for Memory {
         Ok(verdict)
     }
 
-    fn settle(
-        &self,
-        key: &str,
-        record: Option<&ClaimRecord>,
-        claimed_at: Option<u64>,
-    ) -> Result<bool, PolicyError> {
-        let mut s = self.lock();
-        if !still_held(s.claims.get(key), claimed_at) {
+    fn settle(&self, s: Settlement<'_>) -> Result<bool, PolicyError> {
+        let mut state = self.lock();
+        if !s.holds(state.claims.get(s.key)) {
             return Ok(false);
         }
-        match record {
-            Some(r) => s.claims.insert(key.to_owned(), r.clone()),
-            None => s.claims.remove(key),
+        match s.record {
+            Some(r) => state.claims.insert(s.key.to_owned(), r.clone()),
+            None => state.claims.remove(s.key),
         };
         Ok(true)
     }

@@ -14,8 +14,8 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::PolicyError;
-use super::backend::{ClaimBackend, Plan, PlanBackend};
-use crate::claim::{ClaimRecord, ClaimTimes, Verdict};
+use super::backend::{ClaimBackend, Plan, PlanBackend, PlanEdit};
+use crate::claim::{ClaimTimes, Settlement, Verdict};
 use crate::events::sqlite::{Durability, claims, immediate, open_blocking};
 
 /// One connection to the database, opened on first use.
@@ -101,11 +101,7 @@ impl PlanBackend for Sqlite {
         })
     }
 
-    fn with_plan(
-        &self,
-        id: &str,
-        f: &mut dyn FnMut(Option<Plan>) -> Result<(Plan, bool), PolicyError>,
-    ) -> Result<Plan, PolicyError> {
+    fn with_plan(&self, id: &str, f: &mut PlanEdit<'_>) -> Result<Plan, PolicyError> {
         self.with(|conn| {
             let tx = immediate(conn).map_err(|e| self.err(e))?;
             let text: Option<String> = tx
@@ -139,12 +135,7 @@ impl ClaimBackend for Sqlite {
         })
     }
 
-    fn settle(
-        &self,
-        key: &str,
-        record: Option<&ClaimRecord>,
-        claimed_at: Option<u64>,
-    ) -> Result<bool, PolicyError> {
-        self.with(|c| claims::settle(c, key, record, claimed_at).map_err(|e| self.err(e)))
+    fn settle(&self, s: Settlement<'_>) -> Result<bool, PolicyError> {
+        self.with(|c| claims::settle(c, s).map_err(|e| self.err(e)))
     }
 }

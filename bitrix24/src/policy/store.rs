@@ -19,7 +19,7 @@ use super::backend::{ClaimBackend, Plan, PlanBackend};
 use super::file_store::LockedJson;
 use super::memory_store::Memory;
 use super::{Decision, PolicyError};
-use crate::claim::{ClaimRecord, ClaimStatus, ClaimTimes, Verdict};
+use crate::claim::{ClaimRecord, ClaimStatus, ClaimTimes, Settlement, Verdict};
 
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> u64 {
@@ -97,7 +97,7 @@ impl PlanBackend for Unavailable {
     fn with_plan(
         &self,
         _: &str,
-        _: &mut dyn FnMut(Option<Plan>) -> Result<(Plan, bool), PolicyError>,
+        _: &mut super::backend::PlanEdit<'_>,
     ) -> Result<Plan, PolicyError> {
         Err(self.err())
     }
@@ -109,12 +109,7 @@ impl ClaimBackend for Unavailable {
         Err(self.err())
     }
 
-    fn settle(
-        &self,
-        _: &str,
-        _: Option<&ClaimRecord>,
-        _: Option<u64>,
-    ) -> Result<bool, PolicyError> {
+    fn settle(&self, _: Settlement<'_>) -> Result<bool, PolicyError> {
         Err(self.err())
     }
 }
@@ -502,7 +497,12 @@ impl IdempotencyStore {
         record: Option<&ClaimRecord>,
     ) -> Result<(), PolicyError> {
         let claimed_at = self.held().get(key).copied();
-        if self.t.backend.claims.settle(key, record, claimed_at)? {
+        let settlement = Settlement {
+            key,
+            record,
+            claimed_at,
+        };
+        if self.t.backend.claims.settle(settlement)? {
             self.held().remove(key);
         } else {
             // The token stays: a later call of this holder is refused the same way.

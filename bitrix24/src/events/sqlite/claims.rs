@@ -9,7 +9,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{backend, immediate, read_error};
-use crate::claim::{ClaimRecord, ClaimStatus, ClaimTimes, Verdict, decide, still_held};
+use crate::claim::{ClaimRecord, ClaimStatus, ClaimTimes, Settlement, Verdict, decide};
 use crate::events::StoreError;
 
 fn to_i64(v: u64) -> i64 {
@@ -106,23 +106,17 @@ pub(crate) fn claim(
     Ok(verdict)
 }
 
-/// Settles `key` for the holder that claimed it at `claimed_at` (see [`still_held`]): stores
-/// `record`, or forgets the key when `None`, in one transaction; `false` (nothing written)
+/// Applies the settlement `s` (see [`Settlement::holds`]) in one transaction; `false` (nothing written)
 /// when the claim was taken over.
-pub(crate) fn settle(
-    conn: &mut Connection,
-    key: &str,
-    record: Option<&ClaimRecord>,
-    claimed_at: Option<u64>,
-) -> Result<bool, StoreError> {
+pub(crate) fn settle(conn: &mut Connection, s: Settlement<'_>) -> Result<bool, StoreError> {
     let tx = immediate(conn)?;
-    if !still_held(self::record(&tx, key)?.as_ref(), claimed_at) {
+    if !s.holds(record(&tx, s.key)?.as_ref()) {
         return Ok(false);
     }
-    match record {
-        Some(r) => store(&tx, key, r)?,
+    match s.record {
+        Some(r) => store(&tx, s.key, r)?,
         None => {
-            release(&tx, key)?;
+            release(&tx, s.key)?;
         }
     }
     tx.commit().map_err(backend)?;

@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
 use super::{SqliteStore, backend, claims, corrupt, execute_each, immediate, read_error};
-use crate::claim::ClaimRecord;
+use crate::claim::{ClaimRecord, Settlement};
 use crate::events::store::{
     BatchRecord, BatchState, Claimed, DeadLetter, DeadLetterQueue, IdempotencyStore, Inbox,
     InboxEntry, InboxStatus, OfflineStore, Outcome, OutcomeRecord, OutcomeUpdate, QueueKey,
@@ -152,7 +152,14 @@ impl IdempotencyStore for SqliteStore {
 
     fn release<'a>(&'a self, key: &'a str, claimed_at: u64) -> StoreFuture<'a, ()> {
         let key = key.to_owned();
-        self.boxed(move |c| claims::settle(c, &key, None, Some(claimed_at)).map(|_| ()))
+        self.boxed(move |c| {
+            let s = Settlement {
+                key: &key,
+                record: None,
+                claimed_at: Some(claimed_at),
+            };
+            claims::settle(c, s).map(|_| ())
+        })
     }
 }
 
