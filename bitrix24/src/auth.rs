@@ -125,7 +125,7 @@ impl fmt::Debug for Webhook {
 }
 
 /// An OAuth 2.0 application's credentials.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct OAuthApp {
     /// `client_id` (`local.…` or `app.…`).
     pub client_id: String,
@@ -166,16 +166,5 @@ impl OAuthApp {
     pub fn token_url(mut self, url: impl Into<String>) -> Self {
         self.token_url = Some(url.into());
         self
-    }
-}
-
-impl fmt::Debug for OAuthApp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OAuthApp")
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret)
-            .field("token_url", &self.token_url)
-            .field("trusted_token_hosts", &self.trusted_token_hosts)
-            .finish()
     }
 }

@@ -101,109 +101,65 @@ impl Default for ClientBuilder {
     }
 }
 
+/// Builder methods that each set one field: `name(arg: Type) => field = value;`.
+macro_rules! setters {
+    ($($(#[$attr:meta])* $name:ident($($arg:ident: $ty:ty),+) => $field:ident = $value:expr;)*) => {
+        $(
+            $(#[$attr])*
+            pub fn $name(mut self, $($arg: $ty),+) -> Self {
+                self.$field = $value;
+                self
+            }
+        )*
+    };
+}
+
 impl ClientBuilder {
-    /// Calls through an incoming webhook URL (`https://<portal>/rest/<user_id>/<code>/`).
-    pub fn webhook(mut self, url: &str) -> Self {
-        self.webhook = Some(Webhook::parse(url));
-        self
-    }
-
-    /// Calls as an OAuth application with the given tokens (their `client_endpoint` names the
-    /// portal). On `expired_token` the client refreshes once and retries.
-    pub fn oauth(mut self, app: OAuthApp, tokens: OAuthTokens) -> Self {
-        self.oauth = Some((app, tokens));
-        self
-    }
-
-    /// Where rotated OAuth tokens are persisted (default: in memory).
-    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
-        self.store = Some(store);
-        self
-    }
-
-    /// The portal's request quota (default: [`RateLimit::standard`]). Clients of one portal
-    /// built with the same quota on the default clock draw on one budget in the process
-    /// ([`RateLimiter::shared`]).
-    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
-        self.rate_limit = Some(limit);
-        self
+    setters! {
+        /// Calls through an incoming webhook URL (`https://<portal>/rest/<user_id>/<code>/`).
+        webhook(url: &str) => webhook = Some(Webhook::parse(url));
+        /// Calls as an OAuth application with the given tokens (their `client_endpoint` names the
+        /// portal). On `expired_token` the client refreshes once and retries.
+        oauth(app: OAuthApp, tokens: OAuthTokens) => oauth = Some((app, tokens));
+        /// Where rotated OAuth tokens are persisted (default: in memory).
+        token_store(store: Arc<dyn TokenStore>) => store = Some(store);
+        /// The portal's request quota (default: [`RateLimit::standard`]). Clients of one portal
+        /// built with the same quota on the default clock draw on one budget in the process
+        /// ([`RateLimiter::shared`]).
+        rate_limit(limit: RateLimit) => rate_limit = Some(limit);
+        /// Shares one limiter between several clients (for example one per tenant token on the
+        /// same portal): it is keyed by portal.
+        rate_limiter(limiter: RateLimiter) => limiter = Some(limiter);
+        /// The retry policy.
+        retry(retry: RetryPolicy) => retry = retry;
+        /// How the per-method operating-time limit is handled.
+        operating_policy(policy: OperatingPolicy) => operating = policy;
+        /// REST 3.0 or v2 (default [`ApiVersion::Auto`]).
+        api_version(version: ApiVersion) => version = version;
+        /// Timeout of one HTTP request (default 65 s: the portal cuts requests at 60 s).
+        timeout(timeout: Duration) => timeout = timeout;
+        /// Timeout for opening a connection (default 10 s).
+        connect_timeout(timeout: Duration) => connect_timeout = timeout;
+        /// The clock (tests use tokio's paused time with the default clock).
+        clock(clock: Arc<dyn Clock>) => clock = Some(clock);
+        /// A preconfigured `reqwest::Client` (proxies, custom TLS roots). It must not follow
+        /// redirects: the client repeats a POST itself when a portal moved.
+        http_client(http: reqwest::Client) => http = Some(http);
+        /// The `User-Agent` (default `bitrix24-rs/<version>`).
+        user_agent(agent: impl Into<String>) => user_agent = agent.into();
+        /// How many batch requests of one `send_all`/batch/stream may be in flight at once when the
+        /// client has no rate limiter (default 4). With a limiter they follow its bucket instead:
+        /// the burst at once, then the drain rate.
+        batch_concurrency(n: usize) => batch_concurrency = n.max(1);
+        /// The largest response body the client reads (default 64 MiB, after decompression); a
+        /// larger one ends the call with [`Error::ResponseTooLarge`].
+        max_response_bytes(limit: usize) => max_response_bytes = limit.max(1);
     }
 
     /// Turns the client-side limiter off (the portal's own limit still applies).
     pub fn no_rate_limit(mut self) -> Self {
         self.rate_limit = None;
         self.limiter = None;
-        self
-    }
-
-    /// Shares one limiter between several clients (for example one per tenant token on the
-    /// same portal): it is keyed by portal.
-    pub fn rate_limiter(mut self, limiter: RateLimiter) -> Self {
-        self.limiter = Some(limiter);
-        self
-    }
-
-    /// The retry policy.
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// How the per-method operating-time limit is handled.
-    pub fn operating_policy(mut self, policy: OperatingPolicy) -> Self {
-        self.operating = policy;
-        self
-    }
-
-    /// REST 3.0 or v2 (default [`ApiVersion::Auto`]).
-    pub fn api_version(mut self, version: ApiVersion) -> Self {
-        self.version = version;
-        self
-    }
-
-    /// Timeout of one HTTP request (default 65 s: the portal cuts requests at 60 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Timeout for opening a connection (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// The clock (tests use tokio's paused time with the default clock).
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-
-    /// A preconfigured `reqwest::Client` (proxies, custom TLS roots). It must not follow
-    /// redirects: the client repeats a POST itself when a portal moved.
-    pub fn http_client(mut self, http: reqwest::Client) -> Self {
-        self.http = Some(http);
-        self
-    }
-
-    /// The `User-Agent` (default `bitrix24-rs/<version>`).
-    pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
-        self.user_agent = agent.into();
-        self
-    }
-
-    /// How many batch requests of one `send_all`/batch/stream may be in flight at once when the
-    /// client has no rate limiter (default 4). With a limiter they follow its bucket instead:
-    /// the burst at once, then the drain rate.
-    pub fn batch_concurrency(mut self, n: usize) -> Self {
-        self.batch_concurrency = n.max(1);
-        self
-    }
-
-    /// The largest response body the client reads (default 64 MiB, after decompression); a
-    /// larger one ends the call with [`Error::ResponseTooLarge`].
-    pub fn max_response_bytes(mut self, limit: usize) -> Self {
-        self.max_response_bytes = limit.max(1);
         self
     }
 }

@@ -1,8 +1,6 @@
 //! Typed events: the auth block, the payload per event family, and the scrubber that keeps
 //! secrets out of anything persisted or printed.
 
-use std::fmt;
-
 use serde_json::{Map, Value};
 
 use super::name::EventName;
@@ -111,7 +109,7 @@ impl EventError {
 /// What it holds depends on the situation (auth-events-v3 §4.3): the full block with a user's
 /// tokens; without tokens when no user acted (robots, agents) and for `ONAPPUNINSTALL`;
 /// `refresh_token` only for `ONAPPINSTALL`, `ONAPPUPDATE`, `ONAPPTEST` and `ONOFFLINEEVENT`.
-#[derive(Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EventAuth {
     /// The stable portal id.
@@ -138,20 +136,6 @@ pub struct EventAuth {
     pub status: Option<String>,
     /// The user the tokens belong to.
     pub user_id: Option<u64>,
-}
-
-impl fmt::Debug for EventAuth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EventAuth")
-            .field("member_id", &self.member_id)
-            .field("domain", &self.domain)
-            .field("client_endpoint", &self.client_endpoint)
-            .field("application_token", &self.application_token)
-            .field("access_token", &self.access_token)
-            .field("refresh_token", &self.refresh_token)
-            .field("user_id", &self.user_id)
-            .finish_non_exhaustive()
-    }
 }
 
 /// A field as trimmed text (a string, or a number as the portal may send one); `None` when
@@ -264,9 +248,9 @@ impl TaskEvent {
     }
 }
 
-/// One `BOT[<id>]` or `COMMAND[<id>]` block of a chat-bot event. Its tokens stay out of
-/// `Debug`.
-#[derive(Clone, PartialEq)]
+/// One `BOT[<id>]` or `COMMAND[<id>]` block of a chat-bot event. Its tokens are
+/// [`crate::Secret`]s, which `Debug` does not show.
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct BotBlock {
     /// The map key (the bot id for `BOT`, the command id for `COMMAND`).
@@ -281,18 +265,6 @@ pub struct BotBlock {
     pub command_params: Option<String>,
     /// The bot's own auth block (`AUTH`, or the block's top-level token fields).
     pub auth: Option<EventAuth>,
-}
-
-impl fmt::Debug for BotBlock {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BotBlock")
-            .field("key", &self.key)
-            .field("bot_id", &self.bot_id)
-            .field("bot_code", &self.bot_code)
-            .field("command", &self.command)
-            .field("auth", &self.auth)
-            .finish_non_exhaustive()
-    }
 }
 
 /// A chat-bot event (`ONIMBOTMESSAGEADD/UPDATE/DELETE`, `ONIMBOTJOINCHAT`, `ONIMBOTDELETE`,

@@ -57,21 +57,34 @@ impl HandlerError {
     }
 }
 
-/// The user's handler of verified online events (called after the event is persisted).
-pub trait EventHandler: Send + Sync + 'static {
-    /// Handles one event.
-    fn handle(&self, event: InboundEvent) -> BoxFuture<'static, Result<(), HandlerError>>;
-}
+/// A user's handler trait of one input (`Trait(Input)`, doc attributes first, then those of
+/// `handle`), implemented for every async closure of that input.
+macro_rules! handler_trait {
+    ($(#[$attr:meta])* $name:ident($input:ty), $(#[$handle:meta])*) => {
+        $(#[$attr])*
+        pub trait $name: Send + Sync + 'static {
+            $(#[$handle])*
+            fn handle(&self, input: $input) -> BoxFuture<'static, Result<(), HandlerError>>;
+        }
 
-impl<F, Fut> EventHandler for F
-where
-    F: Fn(InboundEvent) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
-{
-    fn handle(&self, event: InboundEvent) -> BoxFuture<'static, Result<(), HandlerError>> {
-        Box::pin(self(event))
-    }
+        impl<F, Fut> $name for F
+        where
+            F: Fn($input) -> Fut + Send + Sync + 'static,
+            Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
+        {
+            fn handle(&self, input: $input) -> BoxFuture<'static, Result<(), HandlerError>> {
+                Box::pin(self(input))
+            }
+        }
+    };
 }
+pub(super) use handler_trait;
+
+handler_trait!(
+    /// The user's handler of verified online events (called after the event is persisted).
+    EventHandler(InboundEvent),
+    /// Handles one event.
+);
 
 /// Wake-up signals per tenant: a verified `ONOFFLINEEVENT` notifies the tenant's offline
 /// worker, which then reads the queue instead of waiting for its next poll.

@@ -69,7 +69,7 @@ pub(crate) fn unix_now() -> u64 {
 }
 
 /// An installed portal.
-#[derive(Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Tenant {
     /// The stable portal id: the key of every store.
@@ -95,17 +95,6 @@ impl Tenant {
             installed_at: unix_now(),
             ..Tenant::default()
         }
-    }
-}
-
-impl fmt::Debug for Tenant {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Tenant")
-            .field("member_id", &self.member_id)
-            .field("domain", &self.domain)
-            .field("client_endpoint", &self.client_endpoint)
-            .field("application_token", &self.application_token)
-            .finish_non_exhaustive()
     }
 }
 

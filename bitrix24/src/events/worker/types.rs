@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::error::Error;
 use crate::events::payload::TypedEvent;
-use crate::events::service::HandlerError;
+use crate::events::service::{HandlerError, handler_trait};
 use crate::events::store::StoreError;
 
 /// How the worker behaves.
@@ -84,21 +84,11 @@ pub struct OfflineDelivery {
     pub client: crate::client::Client,
 }
 
-/// The user's handler of offline records.
-pub trait OfflineHandler: Send + Sync + 'static {
+handler_trait!(
+    /// The user's handler of offline records.
+    OfflineHandler(OfflineDelivery),
     /// Handles one record. An error is retried up to the budget (unless permanent).
-    fn handle(&self, delivery: OfflineDelivery) -> BoxFuture<'static, Result<(), HandlerError>>;
-}
-
-impl<F, Fut> OfflineHandler for F
-where
-    F: Fn(OfflineDelivery) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
-{
-    fn handle(&self, delivery: OfflineDelivery) -> BoxFuture<'static, Result<(), HandlerError>> {
-        Box::pin(self(delivery))
-    }
-}
+);
 
 /// What a worker did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
