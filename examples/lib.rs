@@ -1,7 +1,10 @@
 //! Shared helpers for the examples.
 
-use bitrix24::{Client, Error, OAuthApp, OAuthTokens};
+use bitrix24::{Client, Error};
 use bitrix24_emulator::{Emulator, RunningEmulator};
+
+mod app;
+pub use app::{app_builder, app_of, tokens_of};
 
 /// A client acting as the emulator's OAuth application (events and other app-only methods
 /// need an application context: a webhook gets `WRONG_AUTH_TYPE`).
@@ -10,18 +13,7 @@ use bitrix24_emulator::{Emulator, RunningEmulator};
 ///
 /// When the client cannot be built from the emulator's app.
 pub fn app_client(emulator: &RunningEmulator) -> Result<Client, Error> {
-    let a = emulator.oauth_app();
-    Client::builder()
-        .oauth(
-            OAuthApp::new(a.client_id.clone(), a.client_secret.clone())
-                .token_url(a.token_url.clone()),
-            OAuthTokens::new(
-                a.access_token.clone(),
-                a.refresh_token.clone(),
-                a.client_endpoint.clone(),
-            ),
-        )
-        .build()
+    app_builder(emulator).build()
 }
 
 /// An emulator with a webhook, and a client on that webhook: what each chain test starts

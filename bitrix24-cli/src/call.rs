@@ -56,11 +56,7 @@ pub enum Output {
 pub struct PlanArgs {
     /// The plan store: a JSON file, or a SQLite database when the name ends in `.db`,
     /// `.sqlite` or `.sqlite3` (it may be the idempotency store's database).
-    #[arg(
-        long,
-        env = "B24_PLAN_FILE",
-        default_value = ".runtime/bitrix24_plans.json"
-    )]
+    #[arg(long, env = "B24_PLAN_FILE", default_value = config::PLAN_FILE)]
     pub plan_file: String,
     /// Plan lifetime in seconds (at least 60).
     #[arg(long, env = "B24_PLAN_TTL_SEC", default_value_t = 1800)]

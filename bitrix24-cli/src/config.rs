@@ -6,6 +6,17 @@ use serde_json::Value;
 
 use crate::Fail;
 
+/// The plan store `b24 call` and `b24 mcp` keep by default.
+pub const PLAN_FILE: &str = ".runtime/bitrix24_plans.json";
+/// The idempotency store of the portal commands by default.
+pub const IDEMPOTENCY_FILE: &str = ".runtime/bitrix24_idempotency.json";
+/// The audit trail of the portal commands by default.
+pub const AUDIT_FILE: &str = ".runtime/bitrix24_audit.jsonl";
+/// The offline worker's database (`b24 worker` keeps it, `b24 mcp` reads it) by default.
+pub const WORKER_DB: &str = ".runtime/offline_worker.db";
+/// The offline worker's copy of its dead letters by default.
+pub const DLQ_FILE: &str = ".runtime/offline_dlq.jsonl";
+
 /// Replaces every known secret (webhook code, tokens, client secret) and every
 /// `access_token=` / `"auth": "..."`-style value with `***`.
 #[derive(Debug, Default, Clone)]

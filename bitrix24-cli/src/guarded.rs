@@ -6,7 +6,7 @@ use bitrix24::policy::{
 };
 use clap::Args;
 
-use crate::Fail;
+use crate::{Fail, config};
 
 /// Allowlist, confirmations, idempotency and audit flags (the seed's names; environment
 /// variables as defaults).
@@ -30,11 +30,7 @@ pub struct GuardArgs {
     pub confirm_destructive: bool,
     /// The idempotency store: a JSON file, or a SQLite database when the name ends in
     /// `.db`, `.sqlite` or `.sqlite3` (keys claimed atomically across processes).
-    #[arg(
-        long,
-        env = "B24_IDEMPOTENCY_FILE",
-        default_value = ".runtime/bitrix24_idempotency.json"
-    )]
+    #[arg(long, env = "B24_IDEMPOTENCY_FILE", default_value = config::IDEMPOTENCY_FILE)]
     pub idempotency_file: String,
     /// How long a write's result is replayed, in seconds.
     #[arg(long, env = "B24_IDEMPOTENCY_TTL_SEC", default_value_t = 86_400)]
@@ -78,7 +74,7 @@ impl GuardArgs {
         let audit_path = match &self.audit_file {
             Some(p) => p.trim().to_owned(),
             None => std::env::var("B24_AUDIT_FILE")
-                .unwrap_or_else(|_| ".runtime/bitrix24_audit.jsonl".to_owned())
+                .unwrap_or_else(|_| config::AUDIT_FILE.to_owned())
                 .trim()
                 .to_owned(),
         };

@@ -27,11 +27,7 @@ pub struct McpArgs {
     #[arg(long, value_enum, default_value = "v2")]
     pub api: Api,
     /// The offline worker's database, for queue_status (the one `b24 worker` keeps).
-    #[arg(
-        long,
-        env = "B24_WORKER_DB",
-        default_value = ".runtime/offline_worker.db"
-    )]
+    #[arg(long, env = "B24_WORKER_DB", default_value = config::WORKER_DB)]
     pub worker_db: PathBuf,
     /// The largest reply of a tool, in bytes: lists are paged and long results cut to fit.
     #[arg(long, default_value_t = 32 * 1024, value_parser = clap::value_parser!(u32).range(4096..=1_048_576))]

@@ -41,11 +41,11 @@ pub struct WorkerArgs {
         long = "db",
         visible_alias = "state-file",
         env = "B24_WORKER_DB",
-        default_value = ".runtime/offline_worker.db"
+        default_value = config::WORKER_DB
     )]
     pub db: PathBuf,
     /// A JSONL copy of the dead letters (one row each, appended when the worker stops).
-    #[arg(long, default_value = ".runtime/offline_dlq.jsonl")]
+    #[arg(long, default_value = config::DLQ_FILE)]
     pub dlq_file: PathBuf,
     /// Accepted for compatibility: offline queue records carry no `application_token` (it
     /// comes with online event POSTs), so there is nothing to compare it with.

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use bitrix24::events::{
     EventService, FormLimits, InboundEvent, Installer, SqliteStore, Tenant, TenantStore, router,
 };
-use bitrix24::{Client, OAuthApp, OAuthTokens, Secret};
+use bitrix24::{Client, Secret};
 use bitrix24_emulator::{Emulator, RunningEmulator};
 use tokio::sync::mpsc;
 
@@ -19,9 +19,9 @@ pub async fn portal() -> RunningEmulator {
     Emulator::builder().start().await.unwrap()
 }
 
-pub fn app_of(a: &bitrix24_emulator::OAuthApp) -> OAuthApp {
-    OAuthApp::new(a.client_id.clone(), a.client_secret.clone()).token_url(a.token_url.clone())
-}
+#[path = "../../../examples/app.rs"]
+mod app;
+pub use app::{app_builder, app_of};
 
 /// A fresh database path. The first call of a process removes the databases of earlier runs
 /// whose process is gone (a test leaves its database behind for inspection while it runs).
@@ -68,13 +68,10 @@ pub async fn install(
     tenant.domain = Some(emu.addr().to_string());
     tenant.client_endpoint = Some(a.client_endpoint.clone());
     tenant.application_token = Some(Secret::new(a.application_token.clone()));
-    let mut tokens = OAuthTokens::new(
-        a.access_token.clone(),
-        a.refresh_token.clone(),
-        a.client_endpoint.clone(),
-    );
-    tokens.member_id = Some(a.member_id.clone());
-    store.save_tenant(&tenant, Some(&tokens)).await.unwrap();
+    store
+        .save_tenant(&tenant, Some(&app::tokens_of(&a)))
+        .await
+        .unwrap();
     a
 }
 

@@ -338,11 +338,7 @@ async fn connector_queue_does_not_echo_the_workers_own_writes() {
 
 /// An OAuth client of the emulator's app on its one portal, with no tenant store.
 fn local_app_client(emu: &bitrix24_emulator::RunningEmulator) -> bitrix24::Client {
-    let a = emu.oauth_app();
-    let mut tokens = bitrix24::OAuthTokens::new(a.access_token, a.refresh_token, a.client_endpoint);
-    tokens.member_id = Some(a.member_id);
-    bitrix24::Client::builder()
-        .oauth(crate::support::app_of(&emu.oauth_app()), tokens)
+    crate::support::app_builder(emu)
         .no_rate_limit()
         .build()
         .unwrap()

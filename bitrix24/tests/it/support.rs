@@ -5,11 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bitrix24::packs::core::{CrmDealAdd, Deal};
-use bitrix24::{Client, ClientBuilder, OAuthApp, OAuthTokens, RetryPolicy, TokenStore};
+use bitrix24::{Client, ClientBuilder, RetryPolicy, TokenStore};
 use bitrix24_emulator::{Emulator, EmulatorBuilder, RunningEmulator};
 use serde_json::{Map, Value};
 
 use crate::canned::Canned;
+
+#[path = "../../../examples/app.rs"]
+mod app;
 
 /// Retries after 2 ms, at most 10 ms apart.
 pub fn fast_retry() -> RetryPolicy {
@@ -54,19 +57,7 @@ pub fn canned_app(server: &Canned, store: Option<Arc<dyn TokenStore>>) -> Client
 /// An OAuth client of the emulator's application (offline events need one), fast retries,
 /// with an optional token store.
 pub fn emulator_app(emu: &RunningEmulator, store: Option<Arc<dyn TokenStore>>) -> Client {
-    let a = emu.oauth_app();
-    let builder = Client::builder()
-        .oauth(
-            OAuthApp::new(a.client_id.clone(), a.client_secret.clone())
-                .token_url(a.token_url.clone()),
-            OAuthTokens::new(
-                a.access_token.clone(),
-                a.refresh_token.clone(),
-                a.client_endpoint.clone(),
-            ),
-        )
-        .no_rate_limit()
-        .retry(fast_retry());
+    let builder = app::app_builder(emu).no_rate_limit().retry(fast_retry());
     with_store(builder, store)
 }
 
