@@ -275,17 +275,24 @@ fn str_param(p: &Map<String, Value>, name: &str) -> String {
     param(p, name).and_then(as_str).unwrap_or_default()
 }
 
+/// `ERROR_ARGUMENT`: the argument `arg` (upper case) is missing or empty.
+fn null_or_empty(arg: &str) -> ApiError {
+    ApiError::argument(arg, format!("Argument '{arg}' is null or empty"))
+}
+
+/// The string parameter `name`; [`null_or_empty`] naming it when it is empty.
+fn required_arg(p: &Map<String, Value>, name: &str) -> Result<String, ApiError> {
+    let v = str_param(p, name);
+    if v.is_empty() {
+        return Err(null_or_empty(&name.to_ascii_uppercase()));
+    }
+    Ok(v)
+}
+
 /// The OAuth check and the required `event` of `event.bind` / `event.unbind`, upper-cased.
 fn event_param(c: &Caller, p: &Map<String, Value>) -> Result<String, ApiError> {
     require_oauth(c)?;
-    let event = str_param(p, "event").to_ascii_uppercase();
-    if event.is_empty() {
-        return Err(ApiError::argument(
-            "EVENT",
-            "Argument 'EVENT' is null or empty",
-        ));
-    }
-    Ok(event)
+    Ok(required_arg(p, "event")?.to_ascii_uppercase())
 }
 
 /// `event.bind`.
@@ -334,10 +341,7 @@ pub(crate) fn bind(inner: &Inner, c: &Caller, p: &Map<String, Value>) -> MethodR
     } else {
         let h = str_param(p, "handler");
         if h.is_empty() {
-            return Err(ApiError::argument(
-                "HANDLER",
-                "Argument 'HANDLER' is null or empty",
-            ));
+            return Err(null_or_empty("HANDLER"));
         }
         valid_handler(&h)?;
         if auth_type != 0 && auth_type != c.user_id && !c.admin {
@@ -394,10 +398,7 @@ pub(crate) fn unbind(inner: &Inner, c: &Caller, p: &Map<String, Value>) -> Metho
     let offline = str_param(p, "event_type").eq_ignore_ascii_case("offline");
     let handler = str_param(p, "handler");
     if !offline && handler.is_empty() {
-        return Err(ApiError::argument(
-            "HANDLER",
-            "Argument 'HANDLER' is null or empty",
-        ));
+        return Err(null_or_empty("HANDLER"));
     }
     let auth_type = param(p, "auth_type")
         .and_then(as_i64)
@@ -644,14 +645,7 @@ fn message_ids(p: &Map<String, Value>) -> Result<Option<Vec<String>>, ApiError> 
 /// The admin check and the required `process_id` of `event.offline.clear` / `.error`.
 fn process_param(c: &Caller, p: &Map<String, Value>) -> Result<String, ApiError> {
     offline_guard(c)?;
-    let pid = str_param(p, "process_id");
-    if pid.is_empty() {
-        return Err(ApiError::argument(
-            "PROCESS_ID",
-            "Argument 'PROCESS_ID' is null or empty",
-        ));
-    }
-    Ok(pid)
+    required_arg(p, "process_id")
 }
 
 /// `event.offline.clear`.
@@ -680,10 +674,7 @@ pub(crate) fn offline_clear(inner: &Inner, c: &Caller, p: &Map<String, Value>) -
 pub(crate) fn offline_error(inner: &Inner, c: &Caller, p: &Map<String, Value>) -> MethodResult {
     let pid = process_param(c, p)?;
     let Some(mids) = message_ids(p)? else {
-        return Err(ApiError::argument(
-            "MESSAGE_ID",
-            "Argument 'MESSAGE_ID' is null or empty",
-        ));
+        return Err(null_or_empty("MESSAGE_ID"));
     };
     let mut ev = lock(&inner.events);
     // As the source's two statements do: every non-error row with these MESSAGE_IDs that this

@@ -22,6 +22,11 @@ pub(crate) fn err(status: u16, code: &str, message: impl Into<String>) -> V3Erro
     }
 }
 
+/// `INVALIDPAGINATIONEXCEPTION` (400) with `message`.
+pub(crate) fn bad_pagination(message: impl Into<String>) -> V3Error {
+    err(400, "INVALIDPAGINATIONEXCEPTION", message)
+}
+
 /// The `ENTITYNOTFOUNDEXCEPTION` of a record looked up by id, as the pages word it.
 pub(crate) fn record_not_found() -> V3Error {
     err(

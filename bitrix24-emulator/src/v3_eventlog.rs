@@ -5,7 +5,7 @@
 
 use crate::core::{as_i64, as_str};
 use crate::v3_call::Call;
-use crate::v3_common::{V3Error, err};
+use crate::v3_common::{V3Error, bad_pagination, err};
 use crate::v3_query::{self, id_param};
 use serde_json::{Map, Value, json};
 
@@ -106,9 +106,5 @@ fn tail(c: &Call<'_>) -> Result<Value, V3Error> {
 }
 
 fn bad_limit(v: &Value) -> V3Error {
-    err(
-        400,
-        "INVALIDPAGINATIONEXCEPTION",
-        format!("Unable to recognize pagination parameter `{v}`"),
-    )
+    bad_pagination(format!("Unable to recognize pagination parameter `{v}`"))
 }

@@ -6,7 +6,7 @@ use crate::clock;
 use crate::core::{Caller, as_i64};
 use crate::state::Inner;
 use crate::v3_call::Call;
-use crate::v3_common::{V3Error, err, validation};
+use crate::v3_common::{V3Error, bad_pagination, err, validation};
 use crate::v3_query::{self, id_param};
 use serde_json::{Map, Value, json};
 
@@ -143,13 +143,7 @@ fn update(inner: &Inner, caller: &Caller, p: &Map<String, Value>) -> Result<Valu
 /// Ordered by (position, id); `afterCursor` {position, id} starts after that pair, and
 /// `nextCursor` is the last row's pair while rows remain (`null` at the end).
 fn list(inner: &Inner, p: &Map<String, Value>) -> Result<Value, V3Error> {
-    let bad = |what: &str| {
-        err(
-            400,
-            "INVALIDPAGINATIONEXCEPTION",
-            format!("Invalid pagination parameter \"{what}\"."),
-        )
-    };
+    let bad = |what: &str| bad_pagination(format!("Invalid pagination parameter \"{what}\"."));
     let pagination = match p.get("pagination") {
         None => Map::new(),
         Some(Value::Object(m)) => m.clone(),

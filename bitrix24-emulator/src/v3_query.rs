@@ -5,7 +5,7 @@
 use crate::core::{as_i64, as_str};
 use crate::filter::{self, Collation};
 use crate::state::Inner;
-use crate::v3_common::{V3Error, err, validation};
+use crate::v3_common::{V3Error, bad_pagination, err, validation};
 use crate::v3_served::Family;
 use serde_json::{Map, Value, json};
 use std::cmp::Ordering;
@@ -169,13 +169,7 @@ pub(crate) fn pagination(
     max: i64,
     wording: &str,
 ) -> Result<(usize, usize), V3Error> {
-    let bad = |v: &Value| {
-        err(
-            400,
-            "INVALIDPAGINATIONEXCEPTION",
-            format!("{wording} `{v}`"),
-        )
-    };
+    let bad = |v: &Value| bad_pagination(format!("{wording} `{v}`"));
     let pg = match p.get("pagination") {
         None | Some(Value::Null) => return Ok((50, 0)),
         Some(Value::Object(pg)) => pg,

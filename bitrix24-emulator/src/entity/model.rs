@@ -174,11 +174,20 @@ impl FieldSpec {
     /// A list of related ids (`CONTACT_IDS`): multiple, and returned by the family's own
     /// `get`/`list` only when selected by name.
     #[must_use]
-    pub fn on_request(mut self) -> Self {
-        self.multiple = true;
-        self.in_list = false;
-        self.on_request = true;
-        self
+    pub fn on_request(self) -> Self {
+        Self {
+            on_request: true,
+            ..self.selected_only()
+        }
+    }
+
+    /// Multiple, and left out of lists unless selected.
+    fn selected_only(self) -> Self {
+        Self {
+            multiple: true,
+            in_list: false,
+            ..self
+        }
     }
 
     /// A `Y`/`N` flag computed from multi-field `field` (items of `value_type` only, when set).
@@ -220,11 +229,11 @@ impl FieldSpec {
     /// Marks a legacy multi-field (`PHONE`, `EMAIL`): multiple, returned by lists only when
     /// selected explicitly, and left out of the family's own answers while empty.
     #[must_use]
-    pub fn multi(mut self) -> Self {
-        self.multiple = true;
-        self.in_list = false;
-        self.multifield = true;
-        self
+    pub fn multi(self) -> Self {
+        Self {
+            multifield: true,
+            ..self.selected_only()
+        }
     }
 
     /// Sets the `statusType`.
