@@ -1,6 +1,6 @@
-//! Rows a portal makes only in its UI (consent agreements, signed documents, event-log
-//! entries, time records, call follow-ups): the tables `Control::seed_records` may load, and
-//! the loading. It sits above the handlers it names, so the handlers' shared row helpers
+//! Rows a portal makes only in its UI or from outside (consent agreements, signed documents,
+//! event-log entries, time records, call follow-ups, mailboxes, e-mails and the mail address
+//! book): the tables `Control::seed_records` may load, and the loading. It sits above the handlers it names, so the handlers' shared row helpers
 //! (`handlers::side`) do not depend on them.
 
 use crate::handlers::side;
