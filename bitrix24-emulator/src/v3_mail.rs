@@ -13,7 +13,7 @@ use crate::core::{as_i64, as_str};
 use crate::handlers::side;
 use crate::state::Data;
 use crate::v3_call::Call;
-use crate::v3_common::{V3Error, err, record_not_found, validation};
+use crate::v3_common::{V3Error, record_not_found, validation};
 use crate::v3_query;
 use serde_json::{Map, Value, json};
 
