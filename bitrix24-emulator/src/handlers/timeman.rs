@@ -85,6 +85,21 @@ fn coord(p: &Map<String, Value>, name: &str) -> Value {
         .map_or(json!(0), |x| json!(x))
 }
 
+/// Runs `change` on the day of the caller (or of `USER_ID`) at the portal's time, then answers
+/// the day as `timeman.status` prints it.
+fn change_day(
+    inner: &Arc<Inner>,
+    c: &Caller,
+    p: &Map<String, Value>,
+    change: impl FnOnce(&mut Data, i64, i64) -> Result<(), ApiError>,
+) -> MethodResult {
+    let now = inner.now() as i64;
+    let mut data = inner.write_data();
+    let uid = user_of(&data, c, p)?;
+    change(&mut data, uid, now)?;
+    Ok(Outcome::of(render(side::get(&data, DAYS, uid))))
+}
+
 /// Whether two unix times fall on the same UTC day.
 fn same_day(a: i64, b: i64) -> bool {
     a.div_euclid(86_400) == b.div_euclid(86_400)
@@ -98,82 +113,79 @@ fn status(inner: &Arc<Inner>, c: &Caller, _: &str, p: &Map<String, Value>) -> Me
 
 /// `timeman.open`: starts a day (at `TIME`, which must be today) or resumes a paused one.
 fn open(inner: &Arc<Inner>, c: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
-    let now = inner.now() as i64;
     let time = time_of(p)?;
-    let mut data = inner.write_data();
-    let uid = user_of(&data, c, p)?;
-    let day = side::get_mut(&mut data, DAYS, uid);
-    match day {
-        Some(d) if d["status"] == "PAUSED" => {
-            if time.is_some() {
-                return Err(ApiError::new(
-                    400,
-                    "TIME",
-                    "Unable to set time, work day is paused",
-                ));
+    change_day(inner, c, p, |data, uid, now| {
+        let day = side::get_mut(data, DAYS, uid);
+        match day {
+            Some(d) if d["status"] == "PAUSED" => {
+                if time.is_some() {
+                    return Err(ApiError::new(
+                        400,
+                        "TIME",
+                        "Unable to set time, work day is paused",
+                    ));
+                }
+                let paused = d["paused_at"].as_i64().unwrap_or(now);
+                let leaks = d["leaks"].as_i64().unwrap_or_default() + (now - paused);
+                d["leaks"] = json!(leaks);
+                d["status"] = json!("OPENED");
             }
-            let paused = d["paused_at"].as_i64().unwrap_or(now);
-            let leaks = d["leaks"].as_i64().unwrap_or_default() + (now - paused);
-            d["leaks"] = json!(leaks);
-            d["status"] = json!("OPENED");
-        }
-        Some(d) if d["status"] == "OPENED" => {}
-        _ => {
-            let start = time.unwrap_or(now);
-            if !same_day(start, now) {
-                return Err(wrong_datetime(
-                    "Day open date should correspond to the current date",
-                ));
+            Some(d) if d["status"] == "OPENED" => {}
+            _ => {
+                let start = time.unwrap_or(now);
+                if !same_day(start, now) {
+                    return Err(wrong_datetime(
+                        "Day open date should correspond to the current date",
+                    ));
+                }
+                let row = json!({
+                    "status": "OPENED", "start": start, "finish": null, "leaks": 0,
+                    "lat_open": coord(p, "LAT"), "lon_open": coord(p, "LON"),
+                    "lat_close": 0, "lon_close": 0,
+                });
+                side::table(data, DAYS).insert(uid, row);
             }
-            let row = json!({
-                "status": "OPENED", "start": start, "finish": null, "leaks": 0,
-                "lat_open": coord(p, "LAT"), "lon_open": coord(p, "LON"),
-                "lat_close": 0, "lon_close": 0,
-            });
-            side::table(&mut data, DAYS).insert(uid, row);
         }
-    }
-    Ok(Outcome::of(render(side::get(&data, DAYS, uid))))
+        Ok(())
+    })
 }
 
 /// `timeman.pause`: pauses an open day.
 fn pause(inner: &Arc<Inner>, c: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
-    let now = inner.now() as i64;
-    let mut data = inner.write_data();
-    let uid = user_of(&data, c, p)?;
-    if let Some(d) = side::get_mut(&mut data, DAYS, uid)
-        && d["status"] == "OPENED"
-    {
-        d["status"] = json!("PAUSED");
-        d["paused_at"] = json!(now);
-    }
-    Ok(Outcome::of(render(side::get(&data, DAYS, uid))))
+    change_day(inner, c, p, |data, uid, now| {
+        if let Some(d) = side::get_mut(data, DAYS, uid)
+            && d["status"] == "OPENED"
+        {
+            d["status"] = json!("PAUSED");
+            d["paused_at"] = json!(now);
+        }
+        Ok(())
+    })
 }
 
 /// `timeman.close`: ends an open or paused day (at `TIME`, which must be the day's date).
 fn close(inner: &Arc<Inner>, c: &Caller, _: &str, p: &Map<String, Value>) -> MethodResult {
-    let now = inner.now() as i64;
     let time = time_of(p)?;
-    let mut data = inner.write_data();
-    let uid = user_of(&data, c, p)?;
-    if let Some(d) = side::get_mut(&mut data, DAYS, uid)
-        && d["status"] != "CLOSED"
-    {
-        let start = d["start"].as_i64().unwrap_or(now);
-        let finish = time.unwrap_or(now);
-        if !same_day(start, finish) {
-            return Err(wrong_datetime(
-                "Day close date should correspond to the day open date",
-            ));
+    change_day(inner, c, p, |data, uid, now| {
+        if let Some(d) = side::get_mut(data, DAYS, uid)
+            && d["status"] != "CLOSED"
+        {
+            let start = d["start"].as_i64().unwrap_or(now);
+            let finish = time.unwrap_or(now);
+            if !same_day(start, finish) {
+                return Err(wrong_datetime(
+                    "Day close date should correspond to the day open date",
+                ));
+            }
+            if d["status"] == "PAUSED" {
+                let paused = d["paused_at"].as_i64().unwrap_or(finish);
+                d["leaks"] = json!(d["leaks"].as_i64().unwrap_or_default() + (finish - paused));
+            }
+            d["status"] = json!("CLOSED");
+            d["finish"] = json!(finish);
+            d["lat_close"] = coord(p, "LAT");
+            d["lon_close"] = coord(p, "LON");
         }
-        if d["status"] == "PAUSED" {
-            let paused = d["paused_at"].as_i64().unwrap_or(finish);
-            d["leaks"] = json!(d["leaks"].as_i64().unwrap_or_default() + (finish - paused));
-        }
-        d["status"] = json!("CLOSED");
-        d["finish"] = json!(finish);
-        d["lat_close"] = coord(p, "LAT");
-        d["lon_close"] = coord(p, "LON");
-    }
-    Ok(Outcome::of(render(side::get(&data, DAYS, uid))))
+        Ok(())
+    })
 }
