@@ -10,6 +10,7 @@ mod builder;
 mod claim;
 pub mod client;
 pub mod clock;
+mod debug_fields;
 pub mod endpoint;
 pub mod envelope;
 pub mod error;

@@ -12,7 +12,6 @@
 //! - **Safe destinations:** the client secret and refresh token go only to the configured
 //!   token URL, a documented OAuth server, the portal itself or a host the app trusts.
 
-use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -56,13 +55,7 @@ pub(crate) struct OAuthSession {
     unsaved: Mutex<Option<OAuthTokens>>,
 }
 
-impl fmt::Debug for OAuthSession {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OAuthSession")
-            .field("app", &self.app)
-            .finish_non_exhaustive()
-    }
-}
+crate::debug_fields::debug_fields!(OAuthSession { app });
 
 /// The token endpoint's answer.
 #[derive(Deserialize)]

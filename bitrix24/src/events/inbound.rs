@@ -1,7 +1,5 @@
 //! Verifying and typing one inbound event POST.
 
-use std::fmt;
-
 use md5::{Digest, Md5};
 use serde_json::{Map, Value, json};
 
@@ -27,16 +25,12 @@ pub struct InboundEvent {
     pub scrubbed: Value,
 }
 
-impl fmt::Debug for InboundEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("InboundEvent")
-            .field("event", &self.event)
-            .field("handler_id", &self.handler_id)
-            .field("ts", &self.ts)
-            .field("auth", &self.auth)
-            .finish_non_exhaustive()
-    }
-}
+crate::debug_fields::debug_fields!(InboundEvent {
+    event,
+    handler_id,
+    ts,
+    auth
+});
 
 impl InboundEvent {
     /// The tenant's `member_id`.

@@ -113,14 +113,7 @@ pub struct Installer {
     limits: FormLimits,
 }
 
-impl std::fmt::Debug for Installer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Installer")
-            .field("app", &self.app)
-            .field("check", &self.check)
-            .finish_non_exhaustive()
-    }
-}
+crate::debug_fields::debug_fields!(Installer { app, check });
 
 /// A field of the token endpoint's answer as text.
 fn answer_text(v: &Value, key: &str) -> Option<String> {

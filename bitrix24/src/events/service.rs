@@ -172,14 +172,7 @@ pub struct EventService {
     in_flight: Arc<Mutex<HashSet<i64>>>,
 }
 
-impl std::fmt::Debug for EventService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventService")
-            .field("installer", &self.installer)
-            .field("limits", &self.limits)
-            .finish_non_exhaustive()
-    }
-}
+crate::debug_fields::debug_fields!(EventService { installer, limits });
 
 impl EventService {
     /// A service over the given stores and handler. Without an [`Installer`]

@@ -229,14 +229,7 @@ macro_rules! timed_store {
     };
 }
 
-impl std::fmt::Debug for Timed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Timed")
-            .field("path", &self.path)
-            .field("ttl_secs", &self.ttl_secs)
-            .finish_non_exhaustive()
-    }
-}
+crate::debug_fields::debug_fields!(Timed { path, ttl_secs });
 
 /// How long an expired or executed plan is kept, to say "expired"/"already executed" rather
 /// than "not found".

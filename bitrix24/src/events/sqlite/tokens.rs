@@ -1,7 +1,6 @@
 //! [`SqliteTokenStore`]: a per-tenant token store whose refresh is single-flight across
 //! processes (a lease row under `BEGIN IMMEDIATE`).
 
-use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -27,13 +26,7 @@ pub struct SqliteTokenStore {
     pub(super) last_seen: Mutex<Option<Secret>>,
 }
 
-impl fmt::Debug for SqliteTokenStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SqliteTokenStore")
-            .field("member_id", &self.member_id)
-            .finish_non_exhaustive()
-    }
-}
+crate::debug_fields::debug_fields!(SqliteTokenStore { member_id });
 
 enum LoadStep {
     Ready(Option<OAuthTokens>),

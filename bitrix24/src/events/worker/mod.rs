@@ -227,15 +227,7 @@ pub struct OfflineWorker {
     pending: Option<OfflineEventBatch>,
 }
 
-impl std::fmt::Debug for OfflineWorker {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OfflineWorker")
-            .field("queue", &self.queue)
-            .field("config", &self.config)
-            .field("stats", &self.stats)
-            .finish_non_exhaustive()
-    }
-}
+crate::debug_fields::debug_fields!(OfflineWorker { queue, config, stats });
 
 /// The re-read limit for a reserved batch (larger than any batch size in use).
 const REREAD_LIMIT: i64 = 5000;

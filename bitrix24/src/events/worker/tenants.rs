@@ -73,14 +73,7 @@ pub struct TenantWorkers {
     rescan: Duration,
 }
 
-impl std::fmt::Debug for TenantWorkers {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TenantWorkers")
-            .field("config", &self.config)
-            .field("rescan", &self.rescan)
-            .finish_non_exhaustive()
-    }
-}
+crate::debug_fields::debug_fields!(TenantWorkers { config, rescan });
 
 /// A running tenant worker: its stop signal and its task.
 struct Running {
