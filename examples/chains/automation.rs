@@ -23,7 +23,7 @@ async fn bind_deal_updates(client: &Client, handler: &str) -> Result<(), Error> 
 }
 
 /// Chain 1, continued: the handler's work for one event (`data[FIELDS][ID]`).
-async fn start_for_event(client: &Client, template: i64, data: &Value) -> Result<String, Error> {
+async fn start_for_event(client: &Client, template: u64, data: &Value) -> Result<String, Error> {
     let deal = data["FIELDS"]["ID"].as_str().unwrap_or_default();
     // 2. bizproc.workflow.start on the deal: [module, document class, DEAL_<id>]
     let document = ["crm", "CCrmDocumentDeal", &format!("DEAL_{deal}")];
@@ -99,13 +99,13 @@ async fn app_portal() -> (RunningEmulator, Client) {
 }
 
 /// A deal template, as an application adds it (`TEMPLATE_DATA` is the `.bpt` file).
-async fn deal_template(app: &Client) -> i64 {
+async fn deal_template(app: &Client) -> u64 {
     let add = BizprocWorkflowTemplateAdd::new(
         ["crm", "CCrmDocumentDeal", "DEAL"],
         "Approve discount",
         json!(["approve.bpt", "YnB0"]),
     );
-    i64::try_from(app.send(&add).await.unwrap()).unwrap()
+    app.send(&add).await.unwrap()
 }
 
 #[tokio::test]

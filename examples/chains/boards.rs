@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 /// Chain 1, sprint kickoff: the sprint, started, and its kanban stages. Returns the sprint
 /// id and the stage ids.
-async fn sprint_kickoff(client: &Client, group: i64) -> Result<(u64, Vec<i64>), Error> {
+async fn sprint_kickoff(client: &Client, group: u64) -> Result<(u64, Vec<u64>), Error> {
     // 1. tasks.api.scrum.sprint.add
     let sprint = Sprint::new()
         .group_id(group)
@@ -28,10 +28,7 @@ async fn sprint_kickoff(client: &Client, group: i64) -> Result<(u64, Vec<i64>), 
     let started = client.send(&TasksApiScrumSprintStart::new(id)).await?;
     assert_eq!(started["status"], "active");
     // 3. tasks.api.scrum.kanban.getStages
-    let sprint_id = i64::try_from(id).unwrap_or_default();
-    let stages = client
-        .send(&TasksApiScrumKanbanGetStages::new(sprint_id))
-        .await?;
+    let stages = client.send(&TasksApiScrumKanbanGetStages::new(id)).await?;
     let ids = stages.as_array().into_iter().flatten();
     let ids = ids.filter_map(|s| s["id"].as_str()?.parse().ok()).collect();
     Ok((id, ids))
@@ -42,10 +39,10 @@ async fn sprint_kickoff(client: &Client, group: i64) -> Result<(u64, Vec<i64>), 
 async fn backlog_to_sprint(
     client: &Client,
     group: u64,
-    sprint: i64,
-    stage: i64,
-    task: i64,
-) -> Result<i64, Error> {
+    sprint: u64,
+    stage: u64,
+    task: u64,
+) -> Result<u64, Error> {
     // 1. tasks.api.scrum.backlog.get (by group id)
     let backlog = client.send(&TasksApiScrumBacklogGet::new(group)).await?;
     // 2. tasks.api.scrum.kanban.addTask: the task must belong to the sprint's group
@@ -54,11 +51,10 @@ async fn backlog_to_sprint(
         .await?;
     // 3. tasks.api.scrum.task.update: story points and the sprint
     let scrum = json!({ "entityId": sprint, "storyPoints": "5" });
-    let task_id = u64::try_from(task).unwrap_or_default();
     client
-        .send(&TasksApiScrumTaskUpdate::new(task_id, scrum))
+        .send(&TasksApiScrumTaskUpdate::new(task, scrum))
         .await?;
-    Ok(backlog["id"].as_i64().unwrap_or_default())
+    Ok(backlog["id"].as_u64().unwrap_or_default())
 }
 
 /// Chain 3, sprint completion: complete the sprint, list the group's epics, and hand the
@@ -83,11 +79,9 @@ async fn sprint_completion(
 }
 
 /// A scrum group, a task in it, and its started sprint with the stage ids.
-async fn started_sprint(client: &Client) -> (u64, u64, u64, Vec<i64>) {
+async fn started_sprint(client: &Client) -> (u64, u64, u64, Vec<u64>) {
     let (group, task) = scrum_group(client).await;
-    let (sprint, stages) = sprint_kickoff(client, i64::try_from(group).unwrap())
-        .await
-        .unwrap();
+    let (sprint, stages) = sprint_kickoff(client, group).await.unwrap();
     (group, task, sprint, stages)
 }
 
@@ -122,7 +116,6 @@ async fn chain_1_sprint_kickoff() {
 async fn chain_2_backlog_to_sprint() {
     let (emu, client) = portal().await;
     let (group, task, sprint, stages) = started_sprint(&client).await;
-    let (sprint, task) = (i64::try_from(sprint).unwrap(), i64::try_from(task).unwrap());
     let backlog = backlog_to_sprint(&client, group, sprint, stages[0], task)
         .await
         .unwrap();
@@ -133,7 +126,6 @@ async fn chain_2_backlog_to_sprint() {
     );
     // A task of another group is refused.
     let (_, other) = scrum_group(&client).await;
-    let other = i64::try_from(other).unwrap();
     let e = backlog_to_sprint(&client, group, sprint, stages[0], other)
         .await
         .unwrap_err();

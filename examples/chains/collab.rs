@@ -16,8 +16,8 @@ use std::collections::HashMap;
 async fn provision_group(
     client: &Client,
     key: &str,
-    store: &mut HashMap<String, i64>,
-) -> Result<i64, Error> {
+    store: &mut HashMap<String, u64>,
+) -> Result<u64, Error> {
     if let Some(id) = store.get(key) {
         return Ok(*id);
     }
@@ -25,7 +25,7 @@ async fn provision_group(
     let create = SonetGroupCreate::new(format!("Project {key}"))
         .visible("Y")
         .opened("N");
-    let id = i64::try_from(client.send(&create).await?).unwrap_or_default();
+    let id = client.send(&create).await?;
     // 2. sonet_group.update: the description once the id is known
     let update = SonetGroupUpdate::new(id).description(format!("Provisioned for {key}"));
     client.send(&update).await?;
@@ -36,12 +36,12 @@ async fn provision_group(
 
 /// Chain 2, feed post lifecycle: the post, a comment, and the post updated when its status
 /// changes. Returns the post id.
-async fn feed_post_lifecycle(client: &Client, group: i64) -> Result<i64, Error> {
+async fn feed_post_lifecycle(client: &Client, group: u64) -> Result<u64, Error> {
     // 1. log.blogpost.add to the workgroup (`SG<id>`)
     let post = LogBlogpostAdd::new("Release 2.4 is planned for Friday.")
         .post_title("Release 2.4")
         .dest([format!("SG{group}")]);
-    let post_id = i64::try_from(client.send(&post).await?).unwrap_or_default();
+    let post_id = client.send(&post).await?;
     // 2. log.blogcomment.add
     let comment = LogBlogcommentAdd::new(post_id, "QA sign-off is done.");
     client.send(&comment).await?;
@@ -54,7 +54,7 @@ async fn feed_post_lifecycle(client: &Client, group: i64) -> Result<i64, Error> 
 /// Chain 3, controlled cleanup: read the group, check what depends on it (its tasks), and
 /// delete (destructive: `--confirm-destructive`) only when nothing does. Returns whether it
 /// was deleted.
-async fn cleanup_group(client: &Client, group: i64) -> Result<bool, Error> {
+async fn cleanup_group(client: &Client, group: u64) -> Result<bool, Error> {
     // 1. sonet_group.get and the dependency check
     let found = client
         .send(&SonetGroupGet::new().filter(json!({ "ID": group })))
@@ -94,13 +94,10 @@ async fn chain_1_workgroup_provisioning() {
 #[tokio::test]
 async fn chain_2_feed_post_lifecycle() {
     let (_emu, client) = portal().await;
-    let group = i64::try_from(
-        client
-            .send(&SonetGroupCreate::new("Releases"))
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let group = client
+        .send(&SonetGroupCreate::new("Releases"))
+        .await
+        .unwrap();
     let post = feed_post_lifecycle(&client, group).await.unwrap();
     let got = client
         .send(&LogBlogpostGet::new().post_id(post))
@@ -119,12 +116,12 @@ async fn chain_2_feed_post_lifecycle() {
 #[tokio::test]
 async fn chain_3_controlled_cleanup() {
     let (emu, client) = portal().await;
-    let busy = i64::try_from(client.send(&SonetGroupCreate::new("Busy")).await.unwrap()).unwrap();
-    let idle = i64::try_from(client.send(&SonetGroupCreate::new("Idle")).await.unwrap()).unwrap();
+    let busy = client.send(&SonetGroupCreate::new("Busy")).await.unwrap();
+    let idle = client.send(&SonetGroupCreate::new("Idle")).await.unwrap();
     let task = TaskFields::new()
         .title("Open work")
         .responsible_id(1)
-        .group_id(busy.unsigned_abs());
+        .group_id(busy);
     client.send(&TasksTaskAddV2::new(task)).await.unwrap();
     assert!(
         !cleanup_group(&client, busy).await.unwrap(),

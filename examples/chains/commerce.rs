@@ -12,7 +12,7 @@ use serde_json::json;
 
 /// Chain 1, order intake to payment: the order, its payment, then the order's status and
 /// note. Returns the order and payment ids.
-async fn order_to_payment(client: &Client, buyer: i64) -> Result<(u64, u64), Error> {
+async fn order_to_payment(client: &Client, buyer: u64) -> Result<(u64, u64), Error> {
     // 1. sale.order.add: site, payer type, currency and buyer
     let order = Order::new()
         .lid("s1")
@@ -22,10 +22,7 @@ async fn order_to_payment(client: &Client, buyer: i64) -> Result<(u64, u64), Err
     let order = client.send(&SaleOrderAdd::new(order)).await?.order;
     let order_id = order.id.unwrap_or_default();
     // 2. sale.payment.add for the order
-    let payment = Payment::new()
-        .order_id(i64::try_from(order_id).unwrap_or_default())
-        .pay_system_id(1)
-        .sum(100);
+    let payment = Payment::new().order_id(order_id).pay_system_id(1).sum(100);
     let payment = client.send(&SalePaymentAdd::new(payment)).await?.payment;
     // 3. sale.order.update: status and a note for the manager
     let status = Order::new()
@@ -50,10 +47,9 @@ async fn product_price_sync(client: &Client, iblock: i64, base: f64) -> Result<u
     let mut added = 0;
     for product in products {
         let Some(id) = product.id else { continue };
-        let product_id = i64::try_from(id).unwrap_or_default();
         // 2. catalog.price.list of the product
         let prices = client
-            .send(&CatalogPriceList::new().filter(json!({ "productId": product_id })))
+            .send(&CatalogPriceList::new().filter(json!({ "productId": id })))
             .await?
             .prices;
         if prices.iter().any(|p| p.catalog_group_id == Some(1)) {
@@ -63,7 +59,7 @@ async fn product_price_sync(client: &Client, iblock: i64, base: f64) -> Result<u
         } else {
             // 3b. catalog.price.add: the base price (price type 1)
             let price = Price::new()
-                .product_id(product_id)
+                .product_id(id)
                 .catalog_group_id(1)
                 .price(base)
                 .currency("USD");
@@ -76,7 +72,7 @@ async fn product_price_sync(client: &Client, iblock: i64, base: f64) -> Result<u
 
 /// Chain 3, delivery assignment: the active delivery services, the first one chosen, and a
 /// shipment of the order with it. Returns the delivery service id.
-async fn delivery_assignment(client: &Client, order_id: u64) -> Result<i64, Error> {
+async fn delivery_assignment(client: &Client, order_id: u64) -> Result<u64, Error> {
     // 1. sale.delivery.getlist: active services, cheapest sort first
     let services = client
         .send(
@@ -87,10 +83,10 @@ async fn delivery_assignment(client: &Client, order_id: u64) -> Result<i64, Erro
         )
         .await?;
     // 2. choose the delivery service id
-    let delivery = services[0]["ID"].as_i64().unwrap_or_default();
+    let delivery = services[0]["ID"].as_u64().unwrap_or_default();
     // 3. sale.shipment.add: the order's shipment with that service
     let shipment = Shipment::new()
-        .order_id(i64::try_from(order_id).unwrap_or_default())
+        .order_id(order_id)
         .delivery_id(delivery)
         .allow_delivery(true);
     client.send(&SaleShipmentAdd::new(shipment)).await?;

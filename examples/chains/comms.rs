@@ -54,7 +54,7 @@ async fn notify_on_deal_change(client: &Client, chat: u64) -> Result<Vec<u64>, E
 
 /// Chain 2, chat-bot command loop: register the bot and its command, then answer each
 /// `ONIMCOMMANDADD` your handler receives. Returns the bot and command ids.
-async fn bot_setup(client: &Client, handler: &str) -> Result<(i64, i64), Error> {
+async fn bot_setup(client: &Client, handler: &str) -> Result<(u64, u64), Error> {
     // 1. imbot.register (the handler URLs receive the bot's events)
     let bot = ImbotRegister::new(
         "ops_bot",
@@ -63,11 +63,11 @@ async fn bot_setup(client: &Client, handler: &str) -> Result<(i64, i64), Error> 
         handler,
         json!({ "NAME": "Ops bot", "COLOR": "GREEN" }),
     );
-    let bot_id = i64::try_from(client.send(&bot).await?).unwrap_or_default();
+    let bot_id = client.send(&bot).await?;
     // 2. imbot.command.register: `/status`, with its help text per language
     let lang = [json!({ "LANGUAGE_ID": "en", "TITLE": "Service status", "PARAMS": "service" })];
     let command = ImbotCommandRegister::new(bot_id, "status", handler, lang);
-    let command_id = i64::try_from(client.send(&command).await?).unwrap_or_default();
+    let command_id = client.send(&command).await?;
     Ok((bot_id, command_id))
 }
 
@@ -81,7 +81,7 @@ async fn answer_commands(client: &Client, data: &Value) -> Result<Vec<u64>, Erro
         .into_iter()
         .flat_map(|m| m.values())
     {
-        let num = |k: &str| cmd[k].as_str().and_then(|s| s.parse::<i64>().ok());
+        let num = |k: &str| cmd[k].as_str().and_then(|s| s.parse::<u64>().ok());
         let (Some(command_id), Some(message_id)) = (num("COMMAND_ID"), num("MESSAGE_ID")) else {
             continue;
         };

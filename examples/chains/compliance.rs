@@ -25,7 +25,7 @@ async fn consent_capture(client: &Client, ip: &str, page: &str) -> Result<u64, E
         .await?;
     assert!(shown["LABEL"].is_string() && shown["TEXT"].is_string());
     // 3. userconsent.consent.add: who agreed, from where
-    let consent = UserconsentConsentAdd::new(i64::try_from(active).unwrap_or_default(), ip)
+    let consent = UserconsentConsentAdd::new(active, ip)
         .url(page)
         .origin_id("landing-form");
     client.send(&consent).await

@@ -60,8 +60,8 @@ async fn versioned_replacement(client: &Client, file_id: u64) -> Result<(i64, i6
 async fn move_and_archive(
     client: &Client,
     file_id: u64,
-    target: i64,
-    archive: i64,
+    target: u64,
+    archive: u64,
 ) -> Result<u64, Error> {
     // 1. disk.file.moveto
     client.send(&DiskFileMoveTo::new(file_id, target)).await?;
@@ -73,7 +73,7 @@ async fn move_and_archive(
     Ok(copy_id)
 }
 
-async fn folder(client: &Client, name: &str) -> i64 {
+async fn folder(client: &Client, name: &str) -> u64 {
     let storages = client.send(&DiskStorageGetList::new()).await.unwrap();
     let storage_id = storages.first().and_then(|s| s.id).unwrap();
     let f = client
@@ -83,7 +83,7 @@ async fn folder(client: &Client, name: &str) -> i64 {
         ))
         .await
         .unwrap();
-    i64::try_from(f.id.unwrap()).unwrap()
+    f.id.unwrap()
 }
 
 #[tokio::test]

@@ -29,7 +29,7 @@ async fn custom_storage(client: &Client, storage: &str) -> Result<(u64, usize), 
 
 /// Chain 2, BI connector source rollout: look for the source, add it when missing, and check
 /// the connector it reads from is there. Returns the source id.
-async fn bi_source_rollout(client: &Client, connector: i64, title: &str) -> Result<u64, Error> {
+async fn bi_source_rollout(client: &Client, connector: u64, title: &str) -> Result<u64, Error> {
     // 1. biconnector.source.list: is the source there already?
     let present = client
         .send(&BiconnectorSourceList::new().filter(json!({ "title": title })))
@@ -98,7 +98,7 @@ async fn chain_2_bi_connector_source_rollout() {
         .send(&BiconnectorConnectorAdd::new(connector))
         .await
         .unwrap();
-    let connector = added["id"].as_i64().unwrap();
+    let connector = added["id"].as_u64().unwrap();
     let first = bi_source_rollout(&client, connector, "Orders DB")
         .await
         .unwrap();

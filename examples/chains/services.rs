@@ -32,7 +32,7 @@ async fn booking_lifecycle(client: &Client, type_id: i64, from: i64) -> Result<u
 
 /// Chain 2, calendar event orchestration: the user's calendar, an event in it, the event
 /// moved and read back. Returns the event as the portal keeps it.
-async fn calendar_event(client: &Client, user: i64, day: &str) -> Result<Value, Error> {
+async fn calendar_event(client: &Client, user: u64, day: &str) -> Result<Value, Error> {
     // 1. calendar.section.get: the user's calendars (the first is used)
     let sections = client.send(&CalendarSectionGet::new("user", user)).await?;
     let section = sections[0]["ID"]
@@ -60,7 +60,7 @@ async fn calendar_event(client: &Client, user: i64, day: &str) -> Result<Value, 
 
 /// Chain 3, workday automation: read the status, open the day when it is not open, close it
 /// with a report. Returns the status after each step.
-async fn workday(client: &Client, user: i64) -> Result<Vec<String>, Error> {
+async fn workday(client: &Client, user: u64) -> Result<Vec<String>, Error> {
     let status = |v: &Value| v["STATUS"].as_str().unwrap_or_default().to_owned();
     // 1. timeman.status
     let mut seen = vec![status(

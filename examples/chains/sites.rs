@@ -25,7 +25,7 @@ async fn site_bootstrap(client: &Client, code: &str) -> Result<(u64, u64), Error
 }
 
 /// The pages of a site (`landing.landing.getList` with `params.filter`), as (id, row).
-async fn site_pages(client: &Client, site: u64) -> Result<Vec<(i64, Value)>, Error> {
+async fn site_pages(client: &Client, site: u64) -> Result<Vec<(u64, Value)>, Error> {
     let query = json!({ "select": ["ID", "TITLE", "ACTIVE"], "filter": { "SITE_ID": site } });
     let pages = client
         .send(&LandingLandingGetList::new().params(query))

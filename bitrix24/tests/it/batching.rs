@@ -1,5 +1,7 @@
 //! Batch splitting, `$result` grouping, encoding and per-command results.
 
+use bitrix24::packs::collab::{SonetGroupCreate, SonetGroupSetowner};
+use bitrix24::packs::comms::{ImChatAdd, ImChatSetOwner};
 use bitrix24::packs::core::{CrmDealAdd, CrmDealGet, CrmDealList, Deal, UserCurrent};
 use bitrix24::{BatchRef, Client, Error, ErrorCode};
 use serde_json::{Value, json};
@@ -80,6 +82,34 @@ async fn linked_commands_stay_in_one_request() {
         with_me["mine"],
         "crm.deal.list?filter[ASSIGNED_BY_ID]=%24result%5Bme%5D%5BID%5D"
     );
+}
+
+#[tokio::test]
+async fn record_id_params_take_the_handle_of_an_id_returning_command() {
+    // `CHAT_ID` and `GROUP_ID` are record ids: the chat and the group made earlier in the batch
+    // are sent as `$result[..]`, and the ids the portal answers come back typed.
+    let answer = r#"{"result":{"result":{"c0":1417,"c1":true,"c2":"25","c3":true},"result_error":[],"result_total":[],"result_next":[],"result_time":[]},"time":{}}"#;
+    let server = Canned::start(vec![json(200, answer)]).await;
+    let c = hook_client(&server.webhook());
+    let mut batch = c.batch();
+    let chat = batch.add(&ImChatAdd::new().title("Ops")).unwrap();
+    let owner = batch.add(&ImChatSetOwner::new(&chat, 7)).unwrap();
+    let group = batch.add(&SonetGroupCreate::new("Ops team")).unwrap();
+    let handed = batch.add(&SonetGroupSetowner::new(&group, 7)).unwrap();
+    let results = batch.send().await.unwrap();
+    let cmds = commands(&server);
+    assert_eq!(cmds.len(), 1, "linked commands share a request");
+    assert_eq!(
+        cmds[0]["c1"],
+        "im.chat.setOwner?CHAT_ID=%24result%5Bc0%5D&USER_ID=7"
+    );
+    assert_eq!(
+        cmds[0]["c3"],
+        "sonet_group.setowner?GROUP_ID=%24result%5Bc2%5D&USER_ID=7"
+    );
+    assert_eq!(results.get(&chat).unwrap(), 1417);
+    assert_eq!(results.get(&group).unwrap(), 25);
+    assert!(results.get(&owner).unwrap() && results.get(&handed).unwrap());
 }
 
 #[tokio::test]
