@@ -260,7 +260,12 @@ async fn table(mode: &str, options: &Options, cpu: bool) -> Result<(), Failure> 
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let me = std::env::current_exe()?.display().to_string();
-    let limited = if options.limits == "off" { "no" } else { "yes" };
+    // This SDK paces itself by the portal's plan, as a user configures it for their portal.
+    let limited = if options.limits == "off" {
+        "no"
+    } else {
+        options.limits.as_str()
+    };
     let mut runs: Vec<(String, Vec<String>)> = vec![(
         "bitrix24 (this SDK)".into(),
         vec![me, "client".into(), mode.into()],
@@ -352,17 +357,27 @@ async fn table(mode: &str, options: &Options, cpu: bool) -> Result<(), Failure> 
     Ok(())
 }
 
-/// `compare client <read|write> <webhook> <n> <limited: yes|no>`: this SDK as a participant.
+/// `compare client <read|write> <webhook> <n> <limits>`: this SDK as a participant; `limits` is
+/// `no`, or the plan whose bucket the client keeps to (`--limits`' values; `yes` is `standard`).
 async fn client_run(args: &[String]) -> Result<(), Failure> {
     let [mode, webhook, n, limited] = args else {
-        return Err("usage: compare client <read|write> <webhook> <n> <yes|no>".into());
+        return Err("usage: compare client <read|write> <webhook> <n> <no|yes|limits>".into());
     };
     let n: u64 = n.parse()?;
     let builder = Client::builder().webhook(webhook);
-    let client = if limited == "yes" {
-        builder.rate_limit(RateLimit::standard())
-    } else {
-        builder.no_rate_limit()
+    let plan = match limited.as_str() {
+        "no" => Limits::Off,
+        "yes" => Limits::Standard,
+        other => Limits::parse(other).ok_or_else(|| format!("bad limits {other}"))?,
+    };
+    let client = match plan {
+        Limits::Off => builder.no_rate_limit(),
+        Limits::Standard => builder.rate_limit(RateLimit::standard()),
+        Limits::Enterprise => builder.rate_limit(RateLimit::enterprise()),
+        Limits::Custom {
+            drain_per_sec,
+            burst,
+        } => builder.rate_limit(RateLimit::custom(drain_per_sec, burst)?),
     }
     .build()?;
     let (started, cpu) = (Instant::now(), cpu_secs());
