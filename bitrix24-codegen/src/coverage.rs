@@ -321,6 +321,16 @@ impl Recorded {
             .map(|(n, _)| n.clone())
             .collect()
     }
+
+    /// The (lowercase) names of the methods the docs mark deprecated.
+    pub fn deprecated(&self) -> BTreeSet<String> {
+        self.index
+            .methods
+            .iter()
+            .filter(|m| m.deprecated)
+            .map(|m| m.name.to_ascii_lowercase())
+            .collect()
+    }
 }
 
 /// Reads a report written by [`render`] back.

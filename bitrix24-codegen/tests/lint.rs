@@ -138,3 +138,52 @@ fn adds_and_updates_take_the_entity_their_family_reads() {
     // A family whose reads answer no entity has nothing to take.
     assert_eq!(lint_text(&write("x.epic.add", "object"), &[]), "");
 }
+
+#[test]
+fn a_deprecated_note_follows_the_docs() {
+    let docs: BTreeSet<String> = ["x.old".to_owned()].into();
+    let run = |body: &str| {
+        let (errs, pending) = bitrix24_codegen::spec::lint_deprecated(&[spec(body)], &docs);
+        let errs: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        (errs.join("\n"), pending)
+    };
+    // A method the docs mark deprecated with its note passes; without one it is listed.
+    let noted = method("x.old", "response = \"id\"\ndeprecated = \"use x.new\"");
+    assert_eq!(run(&noted), (String::new(), vec![]));
+    let bare = method("x.old", "response = \"id\"");
+    assert_eq!(run(&bare), (String::new(), vec!["x.old".to_owned()]));
+    // An empty note, or a note on a current method, fails naming the key.
+    let (e, _) = run(&method("x.old", "response = \"id\"\ndeprecated = \" \""));
+    assert!(
+        e.contains("method `x.old`: field `deprecated`: empty"),
+        "{e}"
+    );
+    let (e, _) = run(&method(
+        "x.new",
+        "response = \"id\"\ndeprecated = \"use x.newer\"",
+    ));
+    assert!(
+        e.contains("method `x.new`: field `deprecated`: the docs do not mark"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_deprecated_method_is_generated_deprecated() {
+    let s = spec(&method(
+        "x.old",
+        "response = \"id\"\ndeprecated = \"use x.new\"",
+    ));
+    let files = bitrix24_codegen::generate(std::slice::from_ref(&s), &["core"]);
+    let core = files
+        .iter()
+        .find(|f| f.name.ends_with("core.rs"))
+        .expect("core module");
+    assert!(
+        core.contents
+            .contains("#[deprecated(note = \"use x.new\")]"),
+        "{}",
+        core.contents
+    );
+    assert!(core.contents.contains("Deprecated by the docs: use x.new"));
+}

@@ -163,6 +163,9 @@ pub(super) fn method_doc(ctx: &Ctx<'_>, m: &MethodSpec, sname: &str) -> TokenStr
         (Some(v3), false) => text.push_str(&format!("\n- REST 3.0: `{v3}`")),
         (None, _) => {}
     }
+    if let Some(note) = &m.deprecated {
+        text.push_str(&format!("\n- Deprecated by the docs: {}", note.trim()));
+    }
     if let Some(twin) = twin(ctx, m) {
         text.push_str(&if m.v3_only {
             format!(
@@ -308,14 +311,32 @@ pub(super) fn emit_method(ctx: &Ctx<'_>, m: &MethodSpec) -> TokenStream {
         None => TokenStream::new(),
     };
     let list_impl = list_impl(ctx, m, &st);
+    // A deprecated method warns where users name it; its own impls and tests do not.
+    let (deprecated, allow) = match &m.deprecated {
+        Some(note) => {
+            let note = lit(note.trim());
+            (
+                quote!(#[deprecated(note = #note)]),
+                quote!(#[allow(deprecated)]),
+            )
+        }
+        None => (TokenStream::new(), TokenStream::new()),
+    };
+    let list_impl = if list_impl.is_empty() {
+        list_impl
+    } else {
+        quote!(#allow #list_impl)
+    };
 
     quote! {
         #d
+        #deprecated
         #[derive(Debug, Clone, #derive_default PartialEq, ::serde::Serialize)]
         #[must_use]
         pub struct #st {
             #fields
         }
+        #allow
         impl #st {
             #new_doc
             pub fn new(#(#new_args),*) -> Self {
@@ -323,6 +344,7 @@ pub(super) fn emit_method(ctx: &Ctx<'_>, m: &MethodSpec) -> TokenStream {
             }
             #setters
         }
+        #allow
         impl crate::Method for #st {
             const NAME: &'static str = #name;
             const RISK: crate::Risk = #risk;

@@ -296,6 +296,7 @@ fn pack_file(ctx: &Ctx<'_>, s: &Spec, needed: &BTreeSet<Ref>) -> String {
         items.extend(quote! {
             /// Every method's documented example response decodes into its typed response.
             #[cfg(test)]
+            #[allow(deprecated)]
             mod example_tests {
                 #tests
             }

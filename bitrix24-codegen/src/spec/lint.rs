@@ -131,3 +131,40 @@ pub fn lint(specs: &[Spec], untyped_debt: &BTreeSet<String>) -> Vec<SpecError> {
     }
     errs
 }
+
+/// A spec's `deprecated` key against the docs (`docs_deprecated`: the lowercase names the
+/// recorded coverage report marks deprecated): a note is never empty, and only a method the docs
+/// mark deprecated carries one. Returns the errors, and the methods the docs mark deprecated that
+/// carry no note yet (reported by `check`, not failed: the legacy `crm.deal.*` family the
+/// examples still teach is among them).
+pub fn lint_deprecated(
+    specs: &[Spec],
+    docs_deprecated: &BTreeSet<String>,
+) -> (Vec<SpecError>, Vec<String>) {
+    let mut errs = Vec::new();
+    let mut pending = Vec::new();
+    for s in specs {
+        for m in s.all_methods() {
+            let listed = docs_deprecated.contains(&m.name.to_ascii_lowercase());
+            let msg = match (m.deprecated.as_deref().map(str::trim), listed) {
+                (Some(""), _) => "empty: name what to use instead (`use crm.item.add`)",
+                (Some(_), false) => {
+                    "the docs do not mark this method deprecated (references/coverage.md): drop \
+                     `deprecated`"
+                }
+                (None, true) => {
+                    pending.push(m.name.clone());
+                    continue;
+                }
+                _ => continue,
+            };
+            errs.push(SpecError::new(
+                &s.file,
+                Some(format!("method `{}`", m.name)),
+                Some("deprecated"),
+                msg.to_owned(),
+            ));
+        }
+    }
+    (errs, pending)
+}

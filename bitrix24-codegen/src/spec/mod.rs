@@ -7,7 +7,7 @@ mod parse;
 mod types;
 mod validate;
 
-pub use lint::{is_untyped, lint};
+pub use lint::{is_untyped, lint, lint_deprecated};
 pub use model::{
     EntitySpec, EnumSpec, FieldSpec, MethodSpec, PACKS, ParamSpec, Spec, SpecError, SpecErrors,
     docs_url,

@@ -205,6 +205,9 @@ pub struct MethodSpec {
     pub value_why: Option<String>,
     /// Why the spec knowingly differs from its docs page (`check --docs` then reports nothing).
     pub docs_differs: Option<String>,
+    /// What to use instead, when the docs mark the method deprecated (`"use crm.item.add"`):
+    /// the request struct is generated `#[deprecated]` with this note.
+    pub deprecated: Option<String>,
 }
 
 impl MethodSpec {

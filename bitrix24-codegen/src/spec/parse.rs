@@ -120,6 +120,7 @@ struct RawMethod {
     rust_name: Option<String>,
     value_why: Option<String>,
     docs_differs: Option<String>,
+    deprecated: Option<String>,
 }
 
 /// An `[enum.X]`/`[entity.X]` table read as `T`, after checking that `name` is a usable type
@@ -652,5 +653,6 @@ fn parse_method(
         keyset_field: raw.keyset_field,
         value_why: raw.value_why,
         docs_differs: raw.docs_differs,
+        deprecated: raw.deprecated,
     })
 }

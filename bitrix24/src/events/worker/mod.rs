@@ -227,7 +227,11 @@ pub struct OfflineWorker {
     pending: Option<OfflineEventBatch>,
 }
 
-crate::debug_fields::debug_fields!(OfflineWorker { queue, config, stats });
+crate::debug_fields::debug_fields!(OfflineWorker {
+    queue,
+    config,
+    stats
+});
 
 /// The re-read limit for a reserved batch (larger than any batch size in use).
 const REREAD_LIMIT: i64 = 5000;
