@@ -27,7 +27,7 @@ fn required(m: &MethodInfo) -> Vec<&'static str> {
 }
 
 /// `find_methods`: by what a user calls it (`term`), by pack, or by words of the name or
-/// summary (`text`); at most `limit` rows.
+/// summary (`text`), best match first; at most `limit` rows.
 pub fn find(g: Given<'_>, policy: &Policy) -> Result<Value, String> {
     let (term, pack, text) = (g.str("term").trim(), g.str("pack").trim(), g.str("text"));
     if term.is_empty() && pack.is_empty() && text.trim().is_empty() {
@@ -59,7 +59,18 @@ pub fn find(g: Given<'_>, policy: &Policy) -> Result<Value, String> {
             })
     };
     let limit = usize::try_from(g.int("limit", 20)).unwrap_or(20);
-    let all: Vec<&MethodInfo> = catalog::METHODS.iter().filter(|m| matches(m)).collect();
+    let mut all: Vec<&MethodInfo> = catalog::METHODS.iter().filter(|m| matches(m)).collect();
+    // Best first: the more words are whole parts of the name (`deal list` -> `crm.deal.list`
+    // before `crm.deal.contact.items.get`, which has `list` only in its summary), then the
+    // shorter name; the catalog's order otherwise.
+    all.sort_by_key(|m| {
+        let parts: Vec<&str> = m.name.split('.').collect();
+        let whole = words
+            .iter()
+            .filter(|w| parts.iter().any(|p| p.eq_ignore_ascii_case(w)))
+            .count();
+        (std::cmp::Reverse(whole), parts.len())
+    });
     let rows: Vec<Value> = all
         .iter()
         .take(limit)
