@@ -142,11 +142,7 @@ pub(crate) fn rows(
     data: &Data,
     keep: impl Fn(&Map<String, Value>) -> bool,
 ) -> Vec<Map<String, Value>> {
-    side::rows(data, TABLE)
-        .filter_map(Value::as_object)
-        .filter(|r| keep(r))
-        .cloned()
-        .collect()
+    v3_query::rows(data, TABLE, keep)
 }
 
 /// Node `id`, or the documented not-found error.

@@ -53,7 +53,7 @@ pub(crate) fn run(c: &Call<'_>) -> Result<Value, V3Error> {
         "mail.mailbox.list" => {
             let name = lower(p, "name");
             let email = lower(p, "email");
-            let rows = table(data, MAILBOXES, |r| {
+            let rows = v3_query::rows(data, MAILBOXES, |r| {
                 contains(r, "name", name.as_deref()) && contains(r, "email", email.as_deref())
             });
             page(c, &rows, 100)
@@ -131,7 +131,7 @@ pub(crate) fn run(c: &Call<'_>) -> Result<Value, V3Error> {
         }
         "mail.recipient.listcontacts" => {
             let q = lower(p, "query");
-            let rows = table(data, CONTACTS, |r| {
+            let rows = v3_query::rows(data, CONTACTS, |r| {
                 contains(r, "name", q.as_deref()) || contains(r, "email", q.as_deref())
             });
             page(c, &rows, 100)
@@ -178,19 +178,6 @@ fn contains(r: &Map<String, Value>, k: &str, needle: Option<&str>) -> bool {
             .and_then(as_str)
             .is_some_and(|v| v.to_lowercase().contains(n))
     })
-}
-
-/// The rows of side table `key` that pass `keep`, by id.
-fn table(
-    data: &Data,
-    key: &str,
-    keep: impl Fn(&Map<String, Value>) -> bool,
-) -> Vec<Map<String, Value>> {
-    side::rows(data, key)
-        .filter_map(Value::as_object)
-        .filter(|r| keep(r))
-        .cloned()
-        .collect()
 }
 
 /// One page of `rows`: `pagination` with a default `limit` of 25, at most `max`.
@@ -250,7 +237,7 @@ fn thread_of(r: &Map<String, Value>) -> i64 {
 /// Every address one may send from: each mailbox under its sender name and under its own name.
 fn senders(data: &Data) -> Vec<Map<String, Value>> {
     let mut out: Vec<Map<String, Value>> = Vec::new();
-    for r in table(data, MAILBOXES, |_| true) {
+    for r in v3_query::rows(data, MAILBOXES, |_| true) {
         let email = r.get("email").and_then(as_str).unwrap_or_default();
         for k in ["senderName", "name"] {
             let Some(name) = r.get(k).and_then(as_str).filter(|n| !n.is_empty()) else {
@@ -313,7 +300,7 @@ fn list(c: &Call<'_>, data: &Data) -> Result<Value, V3Error> {
     let q = lower(p, "searchQuery");
     let flag = |k: &str| p.get(k).and_then(Value::as_bool);
     let (seen, attached) = (flag("isSeen"), flag("hasAttachments"));
-    let rows = table(data, MESSAGES, |r| {
+    let rows = v3_query::rows(data, MESSAGES, |r| {
         let date = r.get("date").and_then(as_str).unwrap_or_default();
         mailbox.is_none_or(|m| r.get("mailboxId").and_then(as_i64) == Some(m))
             && wanted_folder.as_ref().is_none_or(|f| &folder(r) == f)
@@ -342,7 +329,7 @@ fn thread(data: &Data, p: &Map<String, Value>) -> Result<Value, V3Error> {
         .get("limit")
         .and_then(as_i64)
         .map_or(20, |n| n.clamp(1, 50));
-    let mut rows = table(data, MESSAGES, |r| thread_of(r) == thread);
+    let mut rows = v3_query::rows(data, MESSAGES, |r| thread_of(r) == thread);
     rows.sort_by(|a, b| {
         let d = |r: &Map<String, Value>| r.get("date").and_then(as_str).unwrap_or_default();
         d(a).cmp(&d(b))
@@ -427,7 +414,7 @@ fn send(
         .find(|s| s.get("email") == Some(&json!(from)) || s.get("sender") == Some(&json!(from)))
         .ok_or_else(|| validation("from", failed))?;
     let email = sender.get("email").and_then(as_str).unwrap_or_default();
-    let mailbox = table(data, MAILBOXES, |r| {
+    let mailbox = v3_query::rows(data, MAILBOXES, |r| {
         r.get("email").and_then(as_str) == Some(email.clone())
     })
     .first()

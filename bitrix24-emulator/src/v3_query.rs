@@ -4,7 +4,8 @@
 
 use crate::core::{as_i64, as_str};
 use crate::filter::{self, Collation};
-use crate::state::Inner;
+use crate::handlers::side;
+use crate::state::{Data, Inner};
 use crate::v3_common::{V3Error, bad_pagination, err, validation};
 use crate::v3_served::Family;
 use serde_json::{Map, Value, json};
@@ -327,6 +328,19 @@ pub(crate) fn items<'a>(
         .map(|r| select(r, p.get("select"), known, entity))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(json!({ "items": items }))
+}
+
+/// The rows of the side table `table` that pass `keep`, by id.
+pub(crate) fn rows(
+    data: &Data,
+    table: &str,
+    keep: impl Fn(&Map<String, Value>) -> bool,
+) -> Vec<Map<String, Value>> {
+    side::rows(data, table)
+        .filter_map(Value::as_object)
+        .filter(|r| keep(r))
+        .cloned()
+        .collect()
 }
 
 /// The row `id` of the side table `table`, as stored.
