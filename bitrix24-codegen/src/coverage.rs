@@ -72,7 +72,9 @@ impl State {
     }
 }
 
-/// Lowercase method name -> (pack, typed, value_why given), over every spec.
+/// Lowercase method name -> (pack, typed, value_why given), over every spec. An event a pack
+/// lists (its event pages are method pages of the docs) counts as specced and typed: the pack's
+/// `Event` names it.
 fn specced(specs: &[Spec]) -> BTreeMap<String, (String, bool, bool)> {
     let mut out = BTreeMap::new();
     for s in specs {
@@ -83,6 +85,12 @@ fn specced(specs: &[Spec]) -> BTreeMap<String, (String, bool, bool)> {
                 !is_untyped(&m.response),
                 m.value_why.is_some(),
             ));
+        }
+    }
+    for s in specs {
+        for e in &s.events {
+            out.entry(e.to_ascii_lowercase())
+                .or_insert((s.pack.clone(), true, false));
         }
     }
     out

@@ -8,7 +8,10 @@
 //! documents it is under `outdated/` or carries a deprecation note before its first section: a
 //! `{% note ... %}` titled `DEPRECATED`, `Deprecated method` or `Method Development Has Been
 //! Discontinued`, or a note whose first line is `**DEPRECATED**`. Names compare
-//! case-insensitively, as the portal does.
+//! case-insensitively, as the portal does. The JS commands of an application's frame
+//! (`BX24.placement.call`, the call card's `CallCardSetMute`...) have method pages too, but no
+//! request to `/rest/` reaches them: a page naming a `BX24.` function, or saying it documents a
+//! "JS interface command, not a REST method", documents no REST method.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -141,7 +144,16 @@ pub fn page_method(md: &str) -> Option<String> {
     }
     // The importer's reading: the title's name, corrected or found by the examples' calls.
     let name = Page::parse(md).method?;
+    if is_js_command(&name, md) {
+        return None;
+    }
     (scope_line || called_anywhere(md, &name)).then_some(name)
+}
+
+/// Whether a page documents a JS command of the application frame rather than a REST method
+/// (module docs).
+fn is_js_command(name: &str, md: &str) -> bool {
+    name.starts_with("BX24.") || md.contains("JS interface command, not a REST method")
 }
 
 /// Whether a page marks its method deprecated (module docs).
@@ -208,5 +220,11 @@ mod tests {
         // A namespace overview is not a method page.
         assert_eq!(page_method("# Changes in imbot.v2\n\nText.\n"), None);
         assert_eq!(page_method("# Deals\n\n> Scope: [`crm`](x)\n"), None);
+        // The frame's JS commands are no REST methods.
+        let js = "# Get the Context BX24.placement.info\n\n> Scope: [`placement`](x)\n";
+        assert_eq!(page_method(js), None);
+        let card = "# Mute CallCardSetMute\n\n> Scope: [`placement`](x)\n\nThis is a JS \
+                    interface command, not a REST method: it cannot be invoked.\n";
+        assert_eq!(page_method(card), None);
     }
 }

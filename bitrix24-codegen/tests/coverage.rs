@@ -118,3 +118,36 @@ fn a_broken_report_is_named() {
     let e = parse_recorded(&md).unwrap_err();
     assert!(e.contains("references/coverage.md:"), "{e}");
 }
+
+#[test]
+fn an_event_a_pack_lists_is_specced() {
+    let mut commerce = spec("commerce", &[]);
+    commerce.events.push("CATALOG.PRICE.ON.ADD".into());
+    let idx = DocsIndex {
+        commit: "0123456789012345678901234567890123456789".into(),
+        methods: vec![
+            doc(
+                "CATALOG.PRICE.ON.ADD",
+                "catalog/price/events/catalog-price-on-add.md",
+                false,
+            ),
+            doc(
+                "CATALOG.MEASURE.ON.ADD",
+                "catalog/measure/events/catalog-measure-on-add.md",
+                false,
+            ),
+        ],
+    };
+    let md = render(&idx, &[commerce]);
+    for x in [
+        "| `CATALOG.PRICE.ON.ADD` | `catalog/price/events/catalog-price-on-add.md` | current | commerce, typed |",
+        "| `CATALOG.MEASURE.ON.ADD` | `catalog/measure/events/catalog-measure-on-add.md` | current | missing -> commerce |",
+    ] {
+        assert!(md.contains(x), "expected `{x}` in:\n{md}");
+    }
+    // Events are no methods: the undocumented list stays empty.
+    assert!(
+        md.contains("## Specced, not a documented method name\n\nNone."),
+        "{md}"
+    );
+}
