@@ -8,10 +8,40 @@
 //!   sends `ONAPPUNINSTALL` (no tokens: `domain`, `server_endpoint`, `client_endpoint`,
 //!   `member_id`, `application_token`; data `LANGUAGE_ID`, `CLEAN`).
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::state::lock;
 use crate::{Control, events, php};
+
+/// The `auth` keys of the app's lifecycle events in the order their pages show them
+/// (`common/events/on-app-install.md`, `on-app-update.md`, `on-app-uninstall.md`): `domain`
+/// first, the tokens after `scope`. `expires` and `user_id`, which real bodies carry as well,
+/// stand next to `expires_in` and `member_id` as in every other event's block.
+const LIFECYCLE_AUTH: [&str; 12] = [
+    "domain",
+    "scope",
+    "access_token",
+    "refresh_token",
+    "expires",
+    "expires_in",
+    "server_endpoint",
+    "status",
+    "client_endpoint",
+    "member_id",
+    "user_id",
+    "application_token",
+];
+
+/// `auth` reordered as the lifecycle events send it (keys it does not know keep their order,
+/// after the known ones).
+fn lifecycle_auth(mut auth: Map<String, Value>) -> Map<String, Value> {
+    let mut out: Map<String, Value> = LIFECYCLE_AUTH
+        .iter()
+        .filter_map(|k| auth.shift_remove(*k).map(|v| ((*k).to_owned(), v)))
+        .collect();
+    out.extend(auth);
+    out
+}
 
 /// What the app's install page answered when the portal opened it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +74,7 @@ impl Control {
     /// for the handler's HTTP status. The app counts as installed from then on.
     pub async fn install_app(&self, handler_url: &str) -> Result<u16, String> {
         lock(&self.inner.auth).app_installed = true;
-        let auth = self.inner.event_auth(Some(1), true);
+        let auth = lifecycle_auth(self.inner.event_auth(Some(1), true));
         let data = json!({"VERSION": "1", "ACTIVE": "Y", "INSTALLED": "Y", "LANGUAGE_ID": "en"});
         let body = events::event_body("ONAPPINSTALL", 0, &data, self.inner.now() as i64, &auth);
         Ok(self.post_form(handler_url, body).await?.0)
@@ -106,7 +136,7 @@ impl Control {
             ev.handlers.clear();
             ev.offline.clear();
         }
-        let auth = self.inner.event_auth(None, false);
+        let auth = lifecycle_auth(self.inner.event_auth(None, false));
         let data = json!({"LANGUAGE_ID": "en", "CLEAN": i32::from(clean)});
         let body = events::event_body("ONAPPUNINSTALL", 0, &data, self.inner.now() as i64, &auth);
         Ok(self.post_form(handler_url, body).await?.0)

@@ -133,6 +133,28 @@ async fn install_app_posts_onappinstall() {
     assert!(field(&pairs, "data[LANGUAGE_ID]").is_some());
     let app = e.oauth_app();
     assert_from_app(&pairs, &app);
+    // The auth block in the order of the docs' example (on-app-install.md): domain first.
+    let auth: Vec<&str> = pairs
+        .iter()
+        .filter_map(|(k, _)| k.strip_prefix("auth["))
+        .collect();
+    assert_eq!(
+        auth,
+        [
+            "domain]",
+            "scope]",
+            "access_token]",
+            "refresh_token]",
+            "expires]",
+            "expires_in]",
+            "server_endpoint]",
+            "status]",
+            "client_endpoint]",
+            "member_id]",
+            "user_id]",
+            "application_token]",
+        ]
+    );
     assert_eq!(
         field(&pairs, "auth[client_endpoint]"),
         Some(format!("{}/rest/", e.base_url()).as_str())
@@ -277,19 +299,21 @@ async fn install_page_and_uninstall_post_the_documented_fields() {
     let body = pairs_of(&body);
     assert_eq!(field(&body, "event"), Some("ONAPPUNINSTALL"));
     assert_eq!(field(&body, "data[CLEAN]"), Some("1"));
+    // In wire order, the auth block as on-app-uninstall.md shows it.
+    let names: Vec<&str> = body.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(
-        sorted_keys(&body),
+        names,
         [
-            "auth[application_token]",
-            "auth[client_endpoint]",
-            "auth[domain]",
-            "auth[member_id]",
-            "auth[server_endpoint]",
-            "data[CLEAN]",
-            "data[LANGUAGE_ID]",
             "event",
             "event_handler_id",
-            "ts"
+            "data[LANGUAGE_ID]",
+            "data[CLEAN]",
+            "ts",
+            "auth[domain]",
+            "auth[server_endpoint]",
+            "auth[client_endpoint]",
+            "auth[member_id]",
+            "auth[application_token]",
         ]
     );
     assert_eq!(
