@@ -358,11 +358,8 @@ async fn task_add_and_update_take_upper_snake_task_fields() {
             .to_offset_date_time()
             .unwrap()
     );
-    // `auditors` is `list<value>` in `Task`: the docs answer `["503"]`, so take either form.
-    let auditors: Vec<u64> = (task.auditors.unwrap().iter())
-        .filter_map(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
-        .collect();
-    assert_eq!(auditors, [1]);
+    // `auditors` is `list<id>` in `Task`: the docs answer `["503"]`, decoded as numbers.
+    assert_eq!(task.auditors, Some(vec![1]));
 
     // Untyped data still goes in, under the same keys.
     let untyped = json!({"TITLE": "From a map"}).as_object().unwrap().clone();
