@@ -3,13 +3,15 @@
 //! empty answer map) and send what the pages ask for. Sources:
 //! sonet-group/socialnetwork-api-workgroup-get.md, sonet-group/members/sonet-group-user-get.md,
 //! sonet-group/members/sonet-group-user-add.md, sonet-group/sonet-group-create.md,
-//! vote/vote.attachedvote.get.md, vote/vote.attachedvote.vote.md.
+//! vote/vote.attachedvote.get.md, vote/vote.attachedvote.vote.md, log/log-blogpost-get.md,
+//! log/log-blogpost-getusers-important.md, log/blogcomment/log-blogcomment-user-get.md.
 #![cfg(feature = "collab")]
 
 use bitrix24::Method;
 use bitrix24::packs::collab::{
-    AttachedVote, SonetGroupCreate, SonetGroupMember, SonetGroupType, SonetGroupUserAdd,
-    SonetInvitePerms, SonetRole, SonetWorkgroupDetails, VoteAttachedVoteVote,
+    AttachedVote, BlogCommentsOfUser, BlogPost, LogBlogpostGetusersImportant, SonetGroupCreate,
+    SonetGroupMember, SonetGroupType, SonetGroupUserAdd, SonetInvitePerms, SonetRole,
+    SonetWorkgroupDetails, VoteAttachedVoteVote,
 };
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -110,4 +112,30 @@ fn a_ballot_maps_questions_to_answer_ids() {
         sent,
         json!({"attachId": 1, "ballot": {"1": [2, 3], "2": [5]}})
     );
+}
+
+#[test]
+fn feed_posts_and_comment_files_decode_from_the_tables() {
+    let p: BlogPost = decode(json!({
+        "ID": "217", "AUTHOR_ID": "1269", "ENABLE_COMMENTS": "Y", "MICRO": "N",
+        "NUM_COMMENTS": "0", "CODE": null, "HAS_COMMENT_IMAGES": null, "CATEGORY_ID": "9,11,13",
+        "UF_BLOG_POST_FILE": {"FIELD_NAME": "UF_BLOG_POST_FILE", "VALUE": false}, "FILES": []
+    }));
+    assert_eq!(
+        (p.id, p.author_id, p.num_comments),
+        (Some(217), Some(1269), Some(0))
+    );
+    assert_eq!((p.enable_comments, p.micro), (Some(true), Some(false)));
+    assert_eq!((p.code, p.has_comment_images), (None, None));
+    assert_eq!(p.category_id.as_deref(), Some("9,11,13"));
+    assert_eq!(p.files, Some(vec![]));
+    assert_eq!(
+        p.uf_blog_post_file.unwrap()["FIELD_NAME"],
+        "UF_BLOG_POST_FILE"
+    );
+    let readers = LogBlogpostGetusersImportant::decode_response(json!(["1269", 1271])).unwrap();
+    assert_eq!(readers, vec![1269, 1271]);
+    // A user without comments: both parts empty, as PHP sends them.
+    let c: BlogCommentsOfUser = decode(json!({"comments": [], "files": []}));
+    assert_eq!((c.comments, c.files), (Some(vec![]), None));
 }
