@@ -377,7 +377,7 @@ impl EmulatorBuilder {
         };
         for f in &families {
             data.stores
-                .insert(f.spec.prefix.clone(), entity::Store::default());
+                .insert(f.spec.prefix.clone(), overlay::initial_store(f, now));
         }
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))

@@ -12,13 +12,14 @@
 //! answer, one table per entity in `data/field_meta.toml`, read by [`meta`]; a documented field the spec lacks is added from it.
 
 use crate::entity::{
-    Answers, EntityFamily, FieldDefault, FieldSpec, FieldType, Flavor, NumberStyle, Partition,
-    RowView, Shape,
+    Answers, EntityFamily, Family, FieldDefault, FieldSpec, FieldType, Flavor, NumberStyle,
+    Partition, RowView, Shape, Store,
 };
 use serde_json::{Value, json};
 
 mod item_row;
 mod meta;
+mod status;
 
 pub(crate) use item_row::{finish as finish_item_row, fm_in};
 
@@ -45,6 +46,8 @@ pub(crate) struct Overlay {
     pub extra: fn() -> Vec<FieldSpec>,
     /// Keys the family's answers compute from other state when rendering a row.
     pub row_view: Option<RowView>,
+    /// The rows a new portal's store of the family starts with.
+    pub initial: Option<fn(&Family, &mut Store, f64)>,
 }
 
 impl Overlay {
@@ -62,9 +65,16 @@ impl Overlay {
                 }
             }
         }
-        let mut extra = (self.extra)();
-        extra.retain(|x| !fam.fields.iter().any(|f| f.name == x.name));
-        fam.fields.extend(extra);
+        // An extra field the spec has come to list keeps what the overlay says of it (type,
+        // default, empty value, flags) under the spec's title.
+        for x in (self.extra)() {
+            if let Some(f) = fam.fields.iter_mut().find(|f| f.name == x.name) {
+                let title = std::mem::take(&mut f.title);
+                *f = FieldSpec { title, ..x };
+            } else {
+                fam.fields.push(x);
+            }
+        }
         // What `<prefix>.fields` answers for each documented field (type, title, flags); a
         // documented field the family lacks is added.
         for m in meta::of(self.prefix) {
@@ -99,11 +109,26 @@ impl Overlay {
 }
 
 /// The overlaid entities served under their own prefix.
-pub(crate) const OVERLAYS: &[Overlay] = &[DEAL, LEAD, CONTACT, COMPANY, TASK, CATEGORY];
+pub(crate) const OVERLAYS: &[Overlay] =
+    &[DEAL, LEAD, CONTACT, COMPANY, TASK, CATEGORY, status::STATUS];
 
 /// The overlay of `entity`, when it has one.
 pub(crate) fn of(entity: &str) -> Option<&'static Overlay> {
     OVERLAYS.iter().find(|o| o.entity == entity)
+}
+
+/// The store a new portal starts `fam` with: empty, or the rows its overlay seeds
+/// (`crm.status`: the default reference books).
+pub(crate) fn initial_store(fam: &Family, now: f64) -> Store {
+    let mut store = Store::default();
+    if let Some(seed) = OVERLAYS
+        .iter()
+        .find(|o| o.prefix == fam.spec.prefix)
+        .and_then(|o| o.initial)
+    {
+        seed(fam, &mut store, now);
+    }
+    store
 }
 
 fn val(v: impl Into<Value>) -> FieldDefault {
@@ -126,6 +151,7 @@ const fn crm(
         fields,
         extra,
         row_view: None,
+        initial: None,
     }
 }
 
@@ -374,12 +400,15 @@ const TASK: Overlay = Overlay {
         fields
     },
     row_view: Some(crate::task_view::TASK),
+    initial: None,
 };
 
 /// `crm.category.*`: the pipelines of one `entityTypeId` (`crm.category.list` answers them all
 /// in one page, by `sort`, the default one included: `{"id":0,"name":"General","sort":300,
 /// "entityTypeId":2,"isDefault":"Y"}`), `isDefault` as `"Y"`/`"N"`, `originId` and
-/// `originatorId` as `""` when empty.
+/// `originatorId` as `""` when empty, and only on a deal pipeline other than the default one
+/// (`crm-category-add.md`: "Exists only in deals"; the default row of `crm-category-list.md`
+/// and the smart-process rows of `crm-category-add.md`/`update.md` have neither).
 const CATEGORY: Overlay = Overlay {
     entity: "Category",
     prefix: "crm.category",
@@ -401,7 +430,17 @@ const CATEGORY: Overlay = Overlay {
         ("ORIGINATOR_ID", |f| f.empty(json!(""))),
     ]],
     extra: Vec::new,
-    row_view: None,
+    row_view: Some(RowView {
+        select: |_, _| None,
+        row: |m, _| {
+            let num = |k: &str| m.get(k).and_then(Value::as_i64);
+            if num("entityTypeId") != Some(2) || num("id") == Some(0) {
+                m.shift_remove("originId");
+                m.shift_remove("originatorId");
+            }
+        },
+    }),
+    initial: None,
 };
 
 /// The pipeline an object type starts with: id 0 for the legacy types (deals, contacts,
@@ -439,4 +478,5 @@ pub(crate) const ITEM: Overlay = Overlay {
     // Set per type by `crm.type.add`.
     extra: || vec![FieldSpec::new("ENTITY_TYPE_ID", FieldType::Int).read_only()],
     row_view: None,
+    initial: None,
 };

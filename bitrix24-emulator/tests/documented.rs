@@ -116,6 +116,7 @@ async fn sale_order_fires_the_commerce_events() {
     assert_eq!(evs[1]["EVENT_DATA"]["FIELDS"]["ID"], id.to_string());
 }
 
+/// A book a new portal has no values in (`INDUSTRY`), filled, paged, updated and emptied.
 #[tokio::test]
 async fn status_full_family() {
     let e = emu().await;
@@ -123,15 +124,15 @@ async fn status_full_family() {
     for i in 0..55 {
         let b = ok(
             format!("{wh}crm.status.add"),
-            json!({"fields": {"ENTITY_ID": if i < 52 { "SOURCE" } else { "DEAL_TYPE" },
-                   "STATUS_ID": format!("S{i}"), "NAME": format!("Source {i}"), "SORT": i * 10}}),
+            json!({"fields": {"ENTITY_ID": if i < 52 { "INDUSTRY" } else { "DEAL_TYPE" },
+                   "STATUS_ID": format!("S{i}"), "NAME": format!("Industry {i}"), "SORT": i * 10}}),
         )
         .await;
         assert!(b["result"].is_u64(), "{b}");
     }
     let b = ok(
         format!("{wh}crm.status.list"),
-        json!({"filter": {"ENTITY_ID": "SOURCE", ">=SORT": 10}, "order": {"SORT": "DESC"}}),
+        json!({"filter": {"ENTITY_ID": "INDUSTRY", ">=SORT": 10}, "order": {"SORT": "DESC"}}),
     )
     .await;
     assert_eq!(b["total"], 51, "{b}");
@@ -139,7 +140,7 @@ async fn status_full_family() {
     let id: i64 = b["result"][0]["ID"].as_str().unwrap().parse().unwrap();
     let b = ok(
         format!("{wh}crm.status.list"),
-        json!({"filter": {"ENTITY_ID": "SOURCE", ">=SORT": 10}, "start": 50}),
+        json!({"filter": {"ENTITY_ID": "INDUSTRY", ">=SORT": 10}, "start": 50}),
     )
     .await;
     assert_eq!(b["result"].as_array().unwrap().len(), 1);

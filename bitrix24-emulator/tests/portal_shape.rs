@@ -132,7 +132,8 @@ async fn crm_item_user_field_names() {
 /// `crm.category.list` (docs example): the default pipeline `{"id":0,"name":"General",
 /// "sort":300,"entityTypeId":2,"isDefault":"Y"}` is listed with the others, by `sort`; a
 /// category keeps the `entityTypeId` it was made for, `isDefault` is `"Y"`/`"N"`, `originId`
-/// and `originatorId` are `""`; all categories come in one page without `next`.
+/// and `originatorId` are `""` on a deal pipeline and absent elsewhere; all categories come in
+/// one page without `next`.
 #[tokio::test]
 async fn categories_per_entity_type() {
     let p = hook().await;
@@ -149,6 +150,8 @@ async fn categories_per_entity_type() {
     let made = &b["result"]["category"];
     assert_eq!(made["entityTypeId"], 1152, "{b}");
     assert_eq!(made["isDefault"], "N", "{b}");
+    // `originId`/`originatorId` "exist only in deals" (crm-category-add.md).
+    assert!(made.get("originId").is_none(), "{b}");
     let b = p
         .call("crm.category.list", json!({"entityTypeId": 2}))
         .await;
@@ -167,6 +170,8 @@ async fn categories_per_entity_type() {
         (&json!(0), &json!("General"), &json!("Y")),
         "{b}"
     );
+    // The default deal pipeline has neither (crm-category-list.md).
+    assert!(default.get("originatorId").is_none(), "{b}");
     let b = p
         .call("crm.category.get", json!({"entityTypeId": 2, "id": 0}))
         .await;

@@ -6,7 +6,7 @@
 
 use super::common::{query, str_p};
 use crate::core::{ApiError, Caller, MethodResult, Outcome, as_i64, list_items, param};
-use crate::entity::View;
+use crate::entity::{RowCtx, View};
 use crate::routes::{Route, Scope, routes};
 use crate::state::{Data, Inner};
 use serde_json::{Map, Value, json};
@@ -23,7 +23,8 @@ pub(crate) const ROUTES: &[Route] = routes!(CRM;
     }
 );
 
-/// The `crm.status` rows of directory `entity`, by `SORT`, as `crm.status.list` prints them.
+/// The `crm.status` rows of directory `entity`, by `SORT`, as `crm.status.list` prints them
+/// (with the keys its row view adds to a listed row: a stage's `EXTRA`).
 fn directory(inner: &Inner, entity: &str) -> Result<Vec<Value>, ApiError> {
     let Some(fam) = inner.family("crm.status") else {
         return Err(ApiError::method_not_found());
@@ -33,7 +34,19 @@ fn directory(inner: &Inner, entity: &str) -> Result<Vec<Value>, ApiError> {
         .collect();
     let data = inner.read_data();
     let fixed = [("ENTITY_ID", json!(entity))];
-    Ok(query(&data, fam, &order, &fixed, 0, usize::MAX)?.rows)
+    let mut rows = query(&data, fam, &order, &fixed, 0, usize::MAX)?.rows;
+    if let Some(rv) = fam.row_view {
+        let cx = RowCtx {
+            full: true,
+            list: true,
+            caller: 0,
+            user_name: &|_| None,
+        };
+        for m in rows.iter_mut().filter_map(Value::as_object_mut) {
+            (rv.row)(m, &cx);
+        }
+    }
+    Ok(rows)
 }
 
 /// `crm.dealcategory.stage.list` (deprecated, `crm/outdated/category-old/
