@@ -5,16 +5,16 @@
 //! landing/block/methods/landing-block-get-list.md and -get-content.md,
 //! landing/rights/role-model/landing-role-get-rights.md, landing/rights/extended-model/
 //! landing-site-get-rights.md, landing/page/special-pages/landing-syspage-get.md,
-//! landing/demos/landing-demos-get-page-list.md, landing/template/landing-template-get-site-ref.md.
+//! landing/demos/landing-demos-get-page-list.md and -get-list.md, landing/template/landing-template-get-site-ref.md.
 #![cfg(feature = "sites")]
 
 use bitrix24::Method;
 use bitrix24::envelope::decode_typed;
 use bitrix24::packs::sites::{
-    BlockAccess, LandingBlockContent, LandingBlockGetlist, LandingDemosGetPageList, LandingPage,
-    LandingRoleGetRights, LandingSiteGetPublicUrl, LandingSiteGetRights,
-    LandingSiteGetadditionalfields, LandingSyspageGet, LandingTemplateGetSiteRef, Site, SiteFolder,
-    SiteType, SyspageType,
+    BlockAccess, DemoKind, DemoWizard, LandingBlockContent, LandingBlockGetlist, LandingDemo,
+    LandingDemosGetPageList, LandingPage, LandingRoleGetRights, LandingSiteGetPublicUrl,
+    LandingSiteGetRights, LandingSiteGetadditionalfields, LandingSyspageGet,
+    LandingTemplateGetSiteRef, Site, SiteFolder, SiteType, SyspageType,
 };
 use serde_json::{Value, json};
 
@@ -205,4 +205,19 @@ fn no_matching_templates_is_an_empty_map() {
         (Some(true), None, Some(4))
     );
     assert_eq!(x.section, Some(vec![]));
+}
+
+#[test]
+fn registered_templates_read_their_kind_wizard_and_flags() {
+    let d: LandingDemo = decode(json!({
+        "ID": "9", "TYPE": "knowledge", "TPL_TYPE": "P", "ACTIVE": "N", "SHOW_IN_LIST": "Y",
+        "MANIFEST": false, "LANG": [], "DESCRIPTION": null
+    }));
+    assert_eq!(d.r#type, Some(DemoKind::KnowledgeBase));
+    assert_eq!(d.tpl_type, Some(DemoWizard::PageTemplate));
+    assert_eq!((d.active, d.show_in_list), (Some(false), Some(true)));
+    assert_eq!((d.manifest, d.lang, d.description), (None, None, None));
+    let d: LandingDemo = decode(json!({"TYPE": "mainpage", "TPL_TYPE": "S"}));
+    assert_eq!(d.r#type, Some(DemoKind::MainPage));
+    assert_eq!(d.tpl_type, Some(DemoWizard::SiteTemplate));
 }
