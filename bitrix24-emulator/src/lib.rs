@@ -53,8 +53,12 @@ mod v3_hr_employee;
 mod v3_humanresources;
 mod v3_mail;
 mod v3_note;
+mod v3_note_document;
+mod v3_note_file;
 mod v3_query;
 mod v3_served;
+mod v3_task_more;
+mod v3_task_result;
 mod v3_timeman;
 
 pub use config::{Faults, Limits};

@@ -1,8 +1,10 @@
 //! REST 3.0 (`/rest/api/...`): the methods of the families in `data/rest_v3.toml` (read by
-//! `v3_served`), each run by its family's handler in [`HANDLERS`] (`tasks.task.*` here,
-//! `note.collection.*` in `v3_note`, `main.eventlog.*` in `v3_eventlog`, `timeman.record.*` in
-//! `v3_timeman`, `call.followup.*` in `v3_followup`), and the OpenAPI document generated from
-//! that file; every other method answers 404 `METHODNOTFOUNDEXCEPTION`.
+//! `v3_served`), each run by its family's handler in [`HANDLERS`] (`tasks.task.*` here, the
+//! other task objects in `v3_task_more` and `v3_task_result`, `note.collection.*` in `v3_note`,
+//! `note.document.*` in `v3_note_document`, `note.file.*` in `v3_note_file`, `main.eventlog.*`
+//! in `v3_eventlog`, `timeman.record.*` in `v3_timeman`, `call.followup.*` in `v3_followup`, ...),
+//! the OpenAPI document generated from that file, and `rest.scope.list`; every other method
+//! answers 404 `METHODNOTFOUNDEXCEPTION`.
 
 use crate::core::{ApiError, as_i64, as_str};
 use crate::entity::{KeyStyle, NumberStyle, View};
@@ -19,9 +21,13 @@ use crate::v3_hr_employee;
 use crate::v3_humanresources;
 use crate::v3_mail;
 use crate::v3_note;
+use crate::v3_note_document;
+use crate::v3_note_file;
 use crate::v3_query;
 use crate::v3_query::id_param;
 use crate::v3_served::{self, Param};
+use crate::v3_task_more;
+use crate::v3_task_result;
 use crate::v3_timeman;
 use axum::http::{Method, header};
 use axum::response::Response;
@@ -31,10 +37,21 @@ use std::sync::Arc;
 /// The OpenAPI document under both of its names (no params, no scope).
 const DOCUMENTATION: &[&str] = &["rest.documentation.openapi", "documentation"];
 
+/// The method-to-scope mapping of the served methods (REST 3.0 only, no scope).
+const SCOPE_LIST: &str = "rest.scope.list";
+
 /// The handler of each family of `data/rest_v3.toml`, by prefix.
 const HANDLERS: &[(&str, Handler)] = &[
     ("tasks.task", tasks),
+    ("tasks.task.access", v3_task_more::run),
+    ("tasks.task.chat.message", v3_task_more::run),
+    ("tasks.task.file", v3_task_more::run),
+    ("tasks.task.result", v3_task_result::run),
     ("note.collection", v3_note::run),
+    ("note.document", v3_note_document::run),
+    ("note.document.tree", v3_note_document::run),
+    ("note.document.search", v3_note_document::run),
+    ("note.file", v3_note_file::run),
     ("main.eventlog", v3_eventlog::run),
     ("timeman.record", v3_timeman::run),
     ("call.followup", v3_followup::run),
@@ -101,6 +118,34 @@ fn openapi() -> Value {
     })
 }
 
+/// `rest.scope.list`: module -> controller -> method -> `{scope, title, description, fields}`
+/// (../shared/protocol/auth-events-v3.md 7.2), for every served method: the module is the first
+/// part of the name, the method the last, the controller what lies between; `fields` are the
+/// method's params.
+fn scope_list() -> Value {
+    let mut out = Map::new();
+    for f in v3_served::families() {
+        for m in &f.methods {
+            let Some((module, rest)) = m.name.split_once('.') else {
+                continue;
+            };
+            let Some((controller, method)) = rest.rsplit_once('.') else {
+                continue;
+            };
+            let fields: Vec<&str> = m.params.iter().map(|p| p.0.as_str()).collect();
+            let entry =
+                json!({"scope": f.scope, "title": m.name, "description": null, "fields": fields});
+            let module = out.entry(module).or_insert_with(|| json!({}));
+            let controller = &mut module[controller];
+            if controller.is_null() {
+                *controller = json!({});
+            }
+            controller[method] = entry;
+        }
+    }
+    Value::Object(out)
+}
+
 fn error_response(e: &V3Error) -> Response {
     let mut inner = Map::new();
     inner.insert("code".into(), json!(e.code));
@@ -118,7 +163,8 @@ pub(crate) fn handle(inner: &Arc<Inner>, req: &RestRequest<'_>) -> Response {
     };
     let family = v3_served::find(name).map(|(f, _)| f);
     let scope = family.map(|f| f.scope.as_str());
-    if !inner.rest_v3 || (scope.is_none() && !DOCUMENTATION.contains(&name)) {
+    let meta = DOCUMENTATION.contains(&name) || name == SCOPE_LIST;
+    if !inner.rest_v3 || (scope.is_none() && !meta) {
         return error_response(&not_found(name));
     }
     let mut params: Map<String, Value> = if *req.method == Method::POST && !req.body.is_empty() {
@@ -185,6 +231,7 @@ pub(crate) fn handle(inner: &Arc<Inner>, req: &RestRequest<'_>) -> Response {
             p: &params,
             family,
         }),
+        None if name == SCOPE_LIST => Ok(scope_list()),
         None => Ok(openapi()),
     };
     let finish = inner.now();
@@ -352,6 +399,25 @@ fn to_legacy_fields(f: &Map<String, Value>) -> Map<String, Value> {
     out
 }
 
+/// How the tasks' store renders a task for [`dto`]: legacy UPPER keys, native numbers.
+const TASK_VIEW: View = View {
+    camel_in: false,
+    keys: KeyStyle::Upper,
+    numbers: NumberStyle::Native,
+    crm_item: false,
+};
+
+/// Task `id` in its REST 3.0 form (the fields [`MAP`] names), when it exists.
+pub(crate) fn task(inner: &Inner, id: i64) -> Option<Map<String, Value>> {
+    let fam = inner.family("tasks.task")?;
+    let view = TASK_VIEW;
+    let data = inner.read_data();
+    match data.stores.get("tasks.task")?.render_full(fam, view, id) {
+        Some(Value::Object(row)) => Some(dto(&row)),
+        _ => None,
+    }
+}
+
 /// Runs one method of a family in [`HANDLERS`].
 fn run(c: &Call<'_>) -> Result<Value, V3Error> {
     let handler = HANDLERS
@@ -366,12 +432,7 @@ fn tasks(c: &Call<'_>) -> Result<Value, V3Error> {
     let Some(fam) = inner.family("tasks.task") else {
         return Err(not_found(name));
     };
-    let view = View {
-        camel_in: false,
-        keys: KeyStyle::Upper,
-        numbers: NumberStyle::Native,
-        crm_item: false,
-    };
+    let view = TASK_VIEW;
     let now = inner.now();
     let not_found = |id: i64| {
         err(
@@ -383,16 +444,8 @@ fn tasks(c: &Call<'_>) -> Result<Value, V3Error> {
     match c.method() {
         "get" => {
             let id = id_param(p)?;
-            let row = {
-                let data = inner.read_data();
-                data.stores
-                    .get("tasks.task")
-                    .and_then(|s| s.render_full(fam, view, id))
-            };
-            let Some(Value::Object(row)) = row else {
-                return Err(not_found(id));
-            };
-            let item = apply_select(inner, &dto(&row), p.get("select"), false)?;
+            let row = task(inner, id).ok_or_else(|| not_found(id))?;
+            let item = apply_select(inner, &row, p.get("select"), false)?;
             Ok(json!({ "item": item }))
         }
         "list" => {

@@ -1,6 +1,6 @@
 //! The error every REST 3.0 handler of the emulator answers with.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 const PREFIX: &str = "BITRIX_REST_V3_EXCEPTION_";
 
@@ -45,4 +45,34 @@ pub(crate) fn validation(field: &str, message: &str) -> V3Error {
     );
     e.validation = Some(Box::new(json!([{ "message": message, "field": field }])));
     e
+}
+
+/// An object (DTO) validation error on `field`, as the portal answers one for `fields.*`.
+pub(crate) fn dto(field: &str, message: &str) -> V3Error {
+    let mut e = validation(field, message);
+    e.code = format!("{PREFIX}VALIDATION_DTOVALIDATIONEXCEPTION");
+    e.message = "Object validation error".into();
+    e
+}
+
+/// An error a module answers with its own `code`, not prefixed (`NOTE_EMPTY_UPDATE`).
+pub(crate) fn module(code: &str, message: &str) -> V3Error {
+    V3Error {
+        status: 400,
+        code: code.to_owned(),
+        message: message.to_owned(),
+        validation: None,
+    }
+}
+
+/// The `fields` object of a call, required; `missing` is the method page's wording of its
+/// absence (a request validation error).
+pub(crate) fn fields<'a>(
+    p: &'a Map<String, Value>,
+    missing: &str,
+) -> Result<&'a Map<String, Value>, V3Error> {
+    match p.get("fields") {
+        Some(Value::Object(f)) => Ok(f),
+        _ => Err(validation("fields", missing)),
+    }
 }

@@ -6,7 +6,7 @@ use crate::clock;
 use crate::core::{Caller, as_i64};
 use crate::state::Inner;
 use crate::v3_call::Call;
-use crate::v3_common::{V3Error, bad_pagination, err, validation};
+use crate::v3_common::{V3Error, bad_pagination, dto, err, fields, validation};
 use crate::v3_query::{self, id_param};
 use serde_json::{Map, Value, json};
 
@@ -50,52 +50,42 @@ pub(crate) fn run(c: &Call<'_>) -> Result<Value, V3Error> {
     }
 }
 
-/// A DTO validation error (`fields.*`).
-fn dto(field: &str, message: &str) -> V3Error {
-    let mut e = validation(field, message);
-    e.code = "BITRIX_REST_V3_EXCEPTION_VALIDATION_DTOVALIDATIONEXCEPTION".into();
-    e.message = "Object validation error".into();
-    e
-}
-
-/// The `fields` object, required.
-fn fields(p: &Map<String, Value>) -> Result<&Map<String, Value>, V3Error> {
-    match p.get("fields") {
-        Some(Value::Object(f)) => Ok(f),
-        _ => Err(validation(
-            "fields",
-            "Mandatory field `fields` is not specified",
-        )),
-    }
-}
-
 /// `fields.name` when given: a string, not empty, at most 255 characters.
 fn checked_name(f: &Map<String, Value>) -> Result<Option<String>, V3Error> {
-    match f.get("name") {
+    let wrong = "Field `name` requires data type `string` for such a request";
+    bounded(f, "name", "Knowledge base name", wrong)
+}
+
+/// The string `fields.<key>` when given: not empty, at most 255 characters (`what` names it
+/// in those errors), `wrong` when it is not a string.
+pub(crate) fn bounded(
+    f: &Map<String, Value>,
+    key: &str,
+    what: &str,
+    wrong: &str,
+) -> Result<Option<String>, V3Error> {
+    match f.get(key) {
         None => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => {
-            Err(dto("name", "Knowledge base name cannot be empty"))
+            Err(dto(key, &format!("{what} cannot be empty")))
         }
-        Some(Value::String(s)) if s.chars().count() > 255 => Err(dto(
-            "name",
-            "Knowledge base name must not exceed 255 characters",
-        )),
+        Some(Value::String(s)) if s.chars().count() > 255 => {
+            Err(dto(key, &format!("{what} must not exceed 255 characters")))
+        }
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(dto(
-            "name",
-            "Field `name` requires data type `string` for such a request",
-        )),
+        Some(_) => Err(dto(key, wrong)),
     }
 }
 
-fn now_text(inner: &Inner) -> String {
+/// The time now as the note pages print it (UTC, `Z`).
+pub(crate) fn now_text(inner: &Inner) -> String {
     let t = clock::iso(inner.now());
     t.strip_suffix("+00:00")
         .map_or(t.clone(), |s| format!("{s}Z"))
 }
 
 fn add(inner: &Inner, caller: &Caller, p: &Map<String, Value>) -> Result<Value, V3Error> {
-    let f = fields(p)?;
+    let f = fields(p, "Mandatory field `fields` is not specified")?;
     let Some(name) = checked_name(f)? else {
         return Err(dto("name", "Mandatory field \"name\" is not filled"));
     };
@@ -122,7 +112,7 @@ fn add(inner: &Inner, caller: &Caller, p: &Map<String, Value>) -> Result<Value, 
 
 fn update(inner: &Inner, caller: &Caller, p: &Map<String, Value>) -> Result<Value, V3Error> {
     let id = id_param(p)?;
-    let name = checked_name(fields(p)?)?;
+    let name = checked_name(fields(p, "Mandatory field `fields` is not specified")?)?;
     let at = now_text(inner);
     let mut data = inner.write_data();
     let Some(Value::Object(row)) = data.side.get_mut(TABLE).and_then(|t| t.get_mut(&id)) else {

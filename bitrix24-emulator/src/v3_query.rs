@@ -237,13 +237,17 @@ pub(crate) fn select(
 /// The field `f` of `family` described, with the keys the family's descriptions have.
 fn describe(family: &Family, f: &crate::v3_served::Field) -> Value {
     let mut out = Map::new();
+    let label = family.labels.get(&f.0);
     for key in &family.described {
         let v = match key.as_str() {
-            "name" | "title" => json!(f.0),
+            "name" => json!(f.0),
+            "title" => json!(label.map_or(&f.0, |l| &l.0)),
+            "description" => label.map_or(Value::Null, |l| json!(l.1)),
             "type" => json!(f.1),
             "filterable" => json!(f.2),
             "sortable" => json!(f.3),
-            "multiple" => json!(false),
+            "multiple" | "editable" => json!(false),
+            "validationRules" => json!([]),
             _ => Value::Null,
         };
         out.insert(key.clone(), v);
@@ -280,12 +284,20 @@ pub(crate) fn field_get(family: &Family, p: &Map<String, Value>) -> Result<Value
 
 /// The documented `id` checks: present, and an integer.
 pub(crate) fn id_param(p: &Map<String, Value>) -> Result<i64, V3Error> {
-    match p.get("id") {
-        None => Err(validation("id", "Required field `id` is not specified")),
+    int_param(p, "id")
+}
+
+/// The same checks on the integer param `key`.
+pub(crate) fn int_param(p: &Map<String, Value>, key: &str) -> Result<i64, V3Error> {
+    match p.get(key) {
+        None => Err(validation(
+            key,
+            &format!("Required field `{key}` is not specified"),
+        )),
         Some(Value::Number(n)) if n.as_i64().is_some() => Ok(n.as_i64().unwrap_or_default()),
         Some(_) => Err(validation(
-            "id",
-            "Field `id` requires data type `int` for this request",
+            key,
+            &format!("Field `{key}` requires data type `int` for this request"),
         )),
     }
 }

@@ -40,6 +40,8 @@ pub(crate) struct Family {
     pub described: Vec<String>,
     /// The first word of "`<wording>` field `name` is not specified".
     pub wording: String,
+    /// The fields whose `title` and `description` are not their name and `null`.
+    pub labels: BTreeMap<String, (String, String)>,
 }
 
 impl Family {
@@ -88,6 +90,8 @@ struct RawFamily {
     described: Option<Vec<String>>,
     #[serde(default)]
     wording: Option<String>,
+    #[serde(default)]
+    labels: BTreeMap<String, (String, String)>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -97,7 +101,7 @@ struct RawFile {
     family: Vec<RawFamily>,
 }
 
-/// The keys of a field description unless a family names fewer.
+/// The keys of a field description unless a family names others.
 const DESCRIBED: &[&str] = &[
     "name",
     "type",
@@ -106,6 +110,15 @@ const DESCRIBED: &[&str] = &[
     "filterable",
     "sortable",
     "multiple",
+];
+
+/// The keys a family may name besides [`DESCRIBED`] (`validationRules` is an empty list,
+/// `editable` false, the others `null`).
+const MORE_DESCRIBED: &[&str] = &[
+    "validationRules",
+    "requiredGroups",
+    "editable",
+    "elementType",
 ];
 
 /// Parses the data file: resolves the sets, adds `field.list` / `field.get` to the families
@@ -154,7 +167,8 @@ fn parse(text: &str) -> Result<Vec<Family>, String> {
         let described = f
             .described
             .unwrap_or_else(|| DESCRIBED.iter().map(|k| (*k).to_owned()).collect());
-        if let Some(k) = described.iter().find(|k| !DESCRIBED.contains(&k.as_str())) {
+        let allowed = |k: &str| DESCRIBED.contains(&k) || MORE_DESCRIBED.contains(&k);
+        if let Some(k) = described.iter().find(|k| !allowed(k)) {
             return Err(format!("family {}: described {k}", f.prefix));
         }
         out.push(Family {
@@ -165,6 +179,7 @@ fn parse(text: &str) -> Result<Vec<Family>, String> {
             fields: f.fields,
             described,
             wording: f.wording.unwrap_or_else(|| "Required".to_owned()),
+            labels: f.labels,
         });
     }
     Ok(out)
@@ -209,7 +224,10 @@ mod tests {
             ]
         );
         assert!(f.filterable("userId") && !f.filterable("severity"));
-        assert!(find("tasks.task.add").is_some_and(|(f, _)| f.fields.is_empty()));
+        assert!(
+            find("humanresources.node.communication.list")
+                .is_some_and(|(f, _)| f.fields.is_empty())
+        );
     }
 
     #[test]

@@ -114,6 +114,10 @@ async fn every_method_of_the_data_file_is_described_and_answered() {
         assert!(!code.ends_with("METHODNOTFOUNDEXCEPTION"), "{name}: {b}");
     }
     // A field method of a family without fields is not served.
-    let (s, b) = post(&format!("{v3}tasks.task.field.list"), &json!({})).await;
+    let (s, b) = post(
+        &format!("{v3}humanresources.node.communication.field.list"),
+        &json!({}),
+    )
+    .await;
     assert_eq!(s, 404, "{b}");
 }
