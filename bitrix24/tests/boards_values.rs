@@ -7,16 +7,15 @@
 //! and -update.md, sonet-group/scrum/sprint/tasks-api-scrum-sprint-get-fields.md.
 #![cfg(feature = "boards")]
 
+mod decode_support;
+
 use bitrix24::Method;
 use bitrix24::packs::boards::{
     Epic, ScrumStage, ScrumStageType, ScrumTask, ScrumTaskUpdateResult, Sprint, SprintStatus,
     TasksApiScrumKanbanAddStage, TasksApiScrumSprintGetFields,
 };
-use serde_json::{Value, json};
-
-fn decode<T: serde::de::DeserializeOwned>(v: Value) -> T {
-    serde_json::from_value(v).expect("decodes")
-}
+use decode_support::decode;
+use serde_json::json;
 
 #[test]
 fn sprints_have_states_and_iso_dates() {

@@ -7,18 +7,17 @@
 //! log/log-blogpost-getusers-important.md, log/blogcomment/log-blogcomment-user-get.md.
 #![cfg(feature = "collab")]
 
+mod decode_support;
+
 use bitrix24::Method;
 use bitrix24::packs::collab::{
     AttachedVote, BlogCommentsOfUser, BlogPost, LogBlogpostGetusersImportant, SonetGroupCreate,
     SonetGroupMember, SonetGroupType, SonetGroupUserAdd, SonetInvitePerms, SonetRole,
     SonetWorkgroupDetails, VoteAttachedVoteVote,
 };
-use serde_json::{Value, json};
+use decode_support::decode;
+use serde_json::json;
 use std::collections::BTreeMap;
-
-fn decode<T: serde::de::DeserializeOwned>(v: Value) -> T {
-    serde_json::from_value(v).expect("decodes")
-}
 
 #[test]
 fn workgroup_details_take_flags_roles_and_no_relation() {

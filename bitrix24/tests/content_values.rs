@@ -9,16 +9,15 @@
 //! document-generator/role/document-generator-role-get.md.
 #![cfg(feature = "content")]
 
+mod decode_support;
+
 use bitrix24::Method;
 use bitrix24::packs::content::{
     DiskAccessLevel, DiskAccessTask, DiskFileGetFields, DiskFolderShareToUser, DiskObject,
     DiskObjectType, DocumentRole, DocumentTemplate, DocumentgeneratorRegionList, GeneratedDocument,
 };
-use serde_json::{Value, json};
-
-fn decode<T: serde::de::DeserializeOwned>(v: Value) -> T {
-    serde_json::from_value(v).expect("decodes")
-}
+use decode_support::decode;
+use serde_json::json;
 
 #[test]
 fn drive_children_tell_files_from_folders() {

@@ -9,6 +9,8 @@
 //! timeman/timecontrol/timeman-timecontrol-settings-set.md.
 #![cfg(feature = "services")]
 
+mod decode_support;
+
 use bitrix24::Method;
 use bitrix24::packs::services::{
     BookingResource, BookingSlot, BookingTemplateType, BookingV1ResourceSlotsSet,
@@ -16,11 +18,8 @@ use bitrix24::packs::services::{
     TimemanControlRecord, TimemanDay, TimemanDayStatus, TimemanSchedule,
     TimemanTimecontrolSettingsSet,
 };
-use serde_json::{Value, json};
-
-fn decode<T: serde::de::DeserializeOwned>(v: Value) -> T {
-    serde_json::from_value(v).expect("decodes")
-}
+use decode_support::decode;
+use serde_json::json;
 
 #[test]
 fn booking_resource_switches_are_y_n_and_templates_an_enum() {
