@@ -18,7 +18,7 @@ use bitrix24::events::{
     EventService, InboundEvent, Installer, OfflineDelivery, Payload, SqliteStore, TenantWorkers,
     WakeupHub, router, shutdown_signal, tenant_client,
 };
-use bitrix24::packs::core::{CrmDealAdd, Deal, EventBind};
+use bitrix24::packs::core::{CrmItemAdd, EventBind, Item};
 use bitrix24::{Client, OAuthApp};
 use bitrix24_emulator::Emulator;
 use tokio::sync::mpsc;
@@ -101,13 +101,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     client
         .send(&EventBind::new("ONCRMDEALADD").handler(format!("http://{addr}/b24/events")))
         .await?;
-    let id = client
-        .send(&CrmDealAdd::new(Deal {
-            title: Some("Deal from the example".into()),
-            ..Deal::default()
-        }))
-        .await?;
-    println!("3. created deal {id}");
+    // Deals are `crm.item.*` items of `entityTypeId` 2; adding one still fires `ONCRMDEALADD`.
+    let deal = Item::new().title("Deal from the example");
+    let added = client.send(&CrmItemAdd::new(2, deal)).await?;
+    println!("3. created deal {}", added.item.id.unwrap_or_default());
 
     let event = tokio::time::timeout(Duration::from_secs(10), rx.recv())
         .await?

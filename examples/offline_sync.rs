@@ -3,7 +3,7 @@
 //! With no configuration it starts the embedded emulator, installs the app as a tenant, binds
 //! `ONCRMDEALADD`/`ONCRMDEALUPDATE` as **offline** events with the `auth_connector` `deal-sync`,
 //! creates and updates some deals, then drains the queue: each record re-reads its deal
-//! (`crm.deal.get`) and upserts it into the `deals` table. Every portal call is a typed method
+//! (`crm.item.get`, `entityTypeId` 2) and upserts it into the `deals` table. Every portal call is a typed method
 //! from `bitrix24::packs::core`; the worker's own reads queue nothing, and its writes would
 //! carry the connector so they do not come back. Stop it with ctrl-c or SIGTERM; a restart resumes where
 //! it stopped (at least once: the upsert makes a repeat harmless).
@@ -18,11 +18,13 @@ use bitrix24::events::{
     Durability, HandlerError, OfflineDelivery, OfflineWorker, Payload, SqliteStore, Tenant,
     TenantStore, WorkerConfig, shutdown_signal, tenant_client,
 };
-use bitrix24::packs::core::{CrmDealAdd, CrmDealGet, CrmDealUpdate, Deal, EventBind};
+use bitrix24::packs::core::{CrmItemAdd, CrmItemGet, CrmItemUpdate, EventBind, Item};
 use bitrix24::{Client, OAuthApp, OAuthTokens, Secret};
 use bitrix24_emulator::Emulator;
 
 const CONNECTOR: &str = "deal-sync";
+/// The `entityTypeId` of deals in `crm.item.*`.
+const DEAL: i64 = 2;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -60,18 +62,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     // Changes made elsewhere (here: by the app without the connector) are queued.
     for i in 1..=120 {
-        let id = client
-            .send(&CrmDealAdd::new(Deal {
-                title: Some(format!("Deal {i}")),
-                ..Deal::default()
-            }))
-            .await?;
+        let deal = Item::new().title(format!("Deal {i}"));
+        let added = client.send(&CrmItemAdd::new(DEAL, deal)).await?;
         if i % 3 == 0 {
-            let won = Deal {
-                stage_id: Some("WON".into()),
-                ..Deal::default()
-            };
-            client.send(&CrmDealUpdate::new(id, won)).await?;
+            let id = added.item.id.unwrap_or_default();
+            let won = Item::new().stage_id("WON");
+            client.send(&CrmItemUpdate::new(DEAL, id, won)).await?;
         }
     }
     println!(
@@ -92,9 +88,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             // writes do not come back.)
             let row = d
                 .client
-                .send(&CrmDealGet::new(deal.id))
+                .send(&CrmItemGet::new(DEAL, deal.id))
                 .await
-                .map_err(|e| HandlerError::retry(e.to_string()))?;
+                .map_err(|e| HandlerError::retry(e.to_string()))?
+                .item;
             let (title, stage) = (
                 row.title.unwrap_or_default(),
                 row.stage_id.unwrap_or_default(),

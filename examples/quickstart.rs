@@ -5,19 +5,28 @@
 //! runs the same flow against your portal (it creates, updates and finally deletes a few test
 //! records). Only the events part needs an OAuth application; it comes last.
 //!
+//! Leads and deals go through the universal `crm.item.*` methods (the `entityTypeId` says which
+//! object type: 1 lead, 2 deal, 3 contact, 4 company); the docs mark the older `crm.deal.*`,
+//! `crm.lead.*`, `crm.contact.*` and `crm.company.*` methods deprecated.
+//!
 //! ```sh
 //! cargo run --example quickstart
 //! ```
 
 use bitrix24::packs::core::{
-    CrmDealAdd, CrmDealDelete, CrmDealGet, CrmDealList, CrmDealUpdate, CrmLeadAdd, CrmLeadDelete,
-    Deal, EventBind, EventOfflineClear, EventOfflineGet, EventUnbind, Lead, UserCurrent,
+    CrmItemAdd, CrmItemDelete, CrmItemGet, CrmItemList, CrmItemUpdate, EventBind,
+    EventOfflineClear, EventOfflineGet, EventUnbind, Item, UserCurrent,
 };
 use bitrix24::packs::diagnostics::ServerTime;
 use bitrix24::{Client, Decimal, Error, OptionalExt};
 use bitrix24_emulator::{Emulator, Limits};
 use bitrix24_examples::app_client;
 use futures::TryStreamExt;
+
+/// The `entityTypeId` of leads in `crm.item.*`.
+const LEAD: i64 = 1;
+/// The `entityTypeId` of deals in `crm.item.*`.
+const DEAL: i64 = 2;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -50,37 +59,39 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut batch = client.batch();
     let mut lead_handles = Vec::new();
     for i in 1..=3 {
-        let lead = Lead::new()
+        let lead = Item::new()
             .title(format!("Quickstart lead {i}"))
             .name("Ada");
-        lead_handles.push(batch.add(&CrmLeadAdd::new(lead))?);
+        lead_handles.push(batch.add(&CrmItemAdd::new(LEAD, lead))?);
     }
     let leads = batch.send().await?;
     let lead_ids: Vec<u64> = lead_handles
         .iter()
-        .map(|h| leads.get(h))
+        .map(|h| Ok(leads.get(h)?.item.id.unwrap_or_default()))
         .collect::<Result<_, Error>>()?;
     println!("2. created {} leads in one batch request", lead_ids.len());
-    let requests: Vec<CrmDealAdd> = (1..=120u64)
+    let requests: Vec<CrmItemAdd> = (1..=120u64)
         .map(|i| {
-            CrmDealAdd::new(
-                Deal::new()
-                    .title(format!("Quickstart deal {i}"))
-                    .opportunity(i * 100),
-            )
+            let deal = Item::new()
+                .title(format!("Quickstart deal {i}"))
+                .opportunity(i * 100);
+            CrmItemAdd::new(DEAL, deal)
         })
         .collect();
     let created = client.send_all(&requests).await?;
-    let ids: Vec<u64> = created.into_iter().collect::<Result<_, Error>>()?;
+    let ids: Vec<u64> = created
+        .into_iter()
+        .map(|added| Ok(added?.item.id.unwrap_or_default()))
+        .collect::<Result<_, Error>>()?;
     println!(
         "3. created {} deals with send_all (3 batch requests)",
         ids.len()
     );
 
     // How many match costs one request: the portal's `total`, no rows read.
-    let list = CrmDealList::new()
-        .select([Deal::ID, Deal::TITLE, Deal::OPPORTUNITY])
-        .filter(Deal::filter().title_contains("Quickstart deal"));
+    let list = CrmItemList::new(DEAL)
+        .select([Item::ID, Item::TITLE, Item::OPPORTUNITY])
+        .filter(Item::filter().title_contains("Quickstart deal"));
     let matching = client.count(&list).await?;
     println!("4. {matching} deals match the filter (counted in one request)");
 
@@ -113,8 +124,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .auth_connector(connector);
     match client.send(&bind).await {
         Ok(_) => {
-            let won = Deal::new().stage_id("WON");
-            client.send(&CrmDealUpdate::new(ids[0], won)).await?;
+            let won = Item::new().stage_id("WON");
+            client.send(&CrmItemUpdate::new(DEAL, ids[0], won)).await?;
             // `clear = 0` reserves the events under a process id instead of deleting them.
             let taken = client
                 .send(&EventOfflineGet::new(0).limit(50).auth_connector(connector))
@@ -146,11 +157,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // Clean up what the example created.
-    let deletes: Vec<CrmDealDelete> = ids.iter().copied().map(CrmDealDelete::new).collect();
+    let deletes: Vec<CrmItemDelete> = ids.iter().map(|&id| CrmItemDelete::new(DEAL, id)).collect();
     let deleted = client.send_all(&deletes).await?;
     let ok = deleted.iter().filter(|r| r.is_ok()).count();
-    let lead_deletes: Vec<CrmLeadDelete> =
-        lead_ids.iter().copied().map(CrmLeadDelete::new).collect();
+    let lead_deletes: Vec<CrmItemDelete> = lead_ids
+        .iter()
+        .map(|&id| CrmItemDelete::new(LEAD, id))
+        .collect();
     let removed = client.send_all(&lead_deletes).await?;
     let leads_state = if removed.iter().all(Result::is_ok) {
         "the leads"
@@ -158,7 +171,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "not every lead"
     };
     // A record that is not there is a value, not an error to match by its text.
-    let gone = client.send(&CrmDealGet::new(ids[0])).await.optional()?;
+    let gone = client
+        .send(&CrmItemGet::new(DEAL, ids[0]))
+        .await
+        .optional()?;
     println!(
         "7. deleted {ok} deals and {leads_state}; deal {} is {}; done",
         ids[0],

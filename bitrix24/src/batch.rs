@@ -79,20 +79,23 @@ impl BatchRef {
 }
 
 /// The value of an `id` parameter of a generated request: a number, or the result of an earlier
-/// id-returning command of the same batch (`CrmDealGet::new(&added)` with `added` the
-/// [`BatchHandle<u64>`] of a `crm.deal.add`), sent as `$result[key]`.
+/// id-returning command of the same batch (`CrmDealUserfieldGet::new(&added)` with `added` the
+/// [`BatchHandle<u64>`] of a `crm.deal.userfield.add`), sent as `$result[key]`. (A command
+/// whose result holds the id deeper, such as `crm.item.add`, is linked with
+/// [`Batch::add_linked`] and `BatchRef::result(key).key("item").key("id")`.)
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), bitrix24::Error> {
 /// # let emu = bitrix24_emulator::Emulator::builder().webhook(1, "code").start().await.unwrap();
 /// # let client = bitrix24::Client::webhook(&emu.webhook_url())?;
-/// use bitrix24::packs::core::{CrmDealAdd, CrmDealGet, Deal};
+/// use bitrix24::packs::core::{CrmDealUserfieldAdd, CrmDealUserfieldGet, CrmUserField};
 /// let mut batch = client.batch();
-/// let added = batch.add(&CrmDealAdd::new(Deal::new().title("Linked")))?;
-/// let deal = batch.add(&CrmDealGet::new(&added))?; // id = $result[c0], in the same request
+/// let field = CrmUserField::new().field_name("LINKED").user_type_id("string");
+/// let added = batch.add(&CrmDealUserfieldAdd::new(field))?;
+/// let got = batch.add(&CrmDealUserfieldGet::new(&added))?; // id = $result[c0], in the same request
 /// let results = batch.send().await?;
-/// assert_eq!(results.get(&deal)?.id, Some(results.get(&added)?));
+/// assert_eq!(results.get(&got)?.id, Some(results.get(&added)?));
 /// # Ok(()) }
 /// ```
 ///
@@ -248,10 +251,10 @@ pub(crate) struct Command {
 ///
 /// ```no_run
 /// # async fn run(client: bitrix24::Client) -> Result<(), bitrix24::Error> {
-/// use bitrix24::packs::core::{CrmDealGet, UserCurrent};
+/// use bitrix24::packs::core::{CrmItemGet, UserCurrent};
 /// let mut batch = client.batch();
 /// let me = batch.add(&UserCurrent::new())?;
-/// let deal = batch.add(&CrmDealGet::new(410))?;
+/// let deal = batch.add(&CrmItemGet::new(2, 410))?; // `entityTypeId` 2: a deal
 /// let results = batch.send().await?;
 /// println!("{:?} {:?}", results.get(&me)?, results.get(&deal));
 /// # Ok(()) }
@@ -293,8 +296,8 @@ impl Client {
     ///
     /// ```no_run
     /// # async fn run(client: bitrix24::Client) -> Result<(), bitrix24::Error> {
-    /// use bitrix24::packs::core::CrmDealGet;
-    /// let requests: Vec<CrmDealGet> = (1..=120).map(CrmDealGet::new).collect();
+    /// use bitrix24::packs::core::CrmItemGet;
+    /// let requests: Vec<CrmItemGet> = (1..=120).map(|id| CrmItemGet::new(2, id)).collect();
     /// let deals = client.send_all(&requests).await?;
     /// assert_eq!(deals.len(), 120);
     /// # Ok(()) }
@@ -356,13 +359,13 @@ impl Batch<'_> {
     /// ```no_run
     /// # async fn run(client: bitrix24::Client) -> Result<(), bitrix24::Error> {
     /// use bitrix24::BatchRef;
-    /// use bitrix24::packs::core::{CrmDealList, UserCurrent};
+    /// use bitrix24::packs::core::{CrmItemList, UserCurrent};
     /// let mut batch = client.batch();
     /// batch.add_named("me", &UserCurrent::new())?;
-    /// let mine = batch.add_linked("mine", &CrmDealList::new(),
-    ///     [("filter[ASSIGNED_BY_ID]", BatchRef::result("me").key("ID"))])?;
+    /// let mine = batch.add_linked("mine", &CrmItemList::new(2),
+    ///     [("filter[assignedById]", BatchRef::result("me").key("ID"))])?;
     /// let results = batch.send().await?;
-    /// println!("{} deals", results.get(&mine)?.len());
+    /// println!("{} deals", results.get(&mine)?.items.len());
     /// # Ok(()) }
     /// ```
     pub fn add_linked<'l, M: Method>(

@@ -288,8 +288,9 @@ impl Client {
     ///
     /// ```no_run
     /// # async fn run(client: bitrix24::Client) -> Result<(), bitrix24::Error> {
-    /// use bitrix24::packs::core::CrmDealGet;
-    /// let deal = client.send(&CrmDealGet::new(410)).await?;
+    /// use bitrix24::packs::core::CrmItemGet;
+    /// // `entityTypeId` 2: a deal
+    /// let deal = client.send(&CrmItemGet::new(2, 410)).await?.item;
     /// println!("{:?}", deal.title);
     /// # Ok(()) }
     /// ```

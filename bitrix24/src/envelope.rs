@@ -61,13 +61,18 @@ pub fn decode_typed<M: Method>(status: u16, body: &[u8]) -> Result<Response<M::R
 /// [`Error::Api`] naming the method.
 ///
 /// ```
-/// use bitrix24::packs::core::{CrmDealList, TasksTaskListV2};
-/// // The documented `crm.deal.list` answer (a page of rows, `next` when more remain).
-/// let body = br#"{"result":[{"ID":"37","TITLE":"[A] Deal","STAGE_ID":"C1:NEW","OPPORTUNITY":"19999.99"}],
+/// use bitrix24::packs::core::{CrmItemList, TasksTaskListV2, UserGet};
+/// // A `user.get` answer: the page's rows are `result`, `next` when more remain.
+/// let body = br#"{"result":[{"ID":"3","NAME":"John","ACTIVE":true}],
 ///     "next":50,"total":120,"time":{"start":1721722262.960948,"finish":1721722262.985244}}"#;
-/// let page = bitrix24::envelope::decode_list_page::<CrmDealList>(200, body)?;
-/// assert_eq!(page.result[0].title.as_deref(), Some("[A] Deal"));
+/// let page = bitrix24::envelope::decode_list_page::<UserGet>(200, body)?;
+/// assert_eq!(page.result[0].name.as_deref(), Some("John"));
 /// assert_eq!((page.next, page.total), (Some(50), Some(120)));
+///
+/// // `crm.item.list` wraps its rows under `items`.
+/// let body = br#"{"result":{"items":[{"id":253,"title":"Lead #253"}]},"total":1,"time":{}}"#;
+/// let page = bitrix24::envelope::decode_list_page::<CrmItemList>(200, body)?;
+/// assert_eq!(page.result[0].title.as_deref(), Some("Lead #253"));
 ///
 /// // `tasks.task.list` wraps its rows under `tasks`.
 /// let body = br#"{"result":{"tasks":[{"id":"8017"}]},"total":1,"time":{}}"#;
@@ -166,20 +171,20 @@ mod tests {
     #[test]
     #[cfg(feature = "core")]
     fn a_list_page_decodes_for_its_method() {
-        use crate::packs::core::{CrmDealList as DealList, TasksTaskListV2 as TaskList};
-        let page = decode_list_page::<DealList>(200, br#"{"result":[],"total":0}"#).unwrap();
+        use crate::packs::core::{TasksTaskListV2 as TaskList, UserGet as UserList};
+        let page = decode_list_page::<UserList>(200, br#"{"result":[],"total":0}"#).unwrap();
         assert!(page.result.is_empty());
         let page =
             decode_list_page::<TaskList>(200, br#"{"result":{"tasks":[{"id":"1"}]},"next":"50"}"#)
                 .unwrap();
         assert_eq!((page.result.len(), page.next), (1, Some(50)));
-        let err = decode_list_page::<DealList>(
+        let err = decode_list_page::<UserList>(
             400,
             br#"{"error":"","error_description":"Access denied."}"#,
         )
         .unwrap_err();
-        assert_eq!(err.api().unwrap().method, "crm.deal.list");
-        let err = decode_list_page::<DealList>(200, br#"{"result":[1]}"#).unwrap_err();
+        assert_eq!(err.api().unwrap().method, "user.get");
+        let err = decode_list_page::<UserList>(200, br#"{"result":[1]}"#).unwrap_err();
         assert!(
             matches!(&err, Error::Decode { path, .. } if path == "result[0]"),
             "{err}"

@@ -73,8 +73,9 @@ impl Client {
     /// ```no_run
     /// # async fn run(client: bitrix24::Client) -> Result<(), bitrix24::Error> {
     /// use futures::TryStreamExt;
-    /// use bitrix24::packs::core::CrmDealList;
-    /// let mut deals = client.stream(&CrmDealList::new().select(["ID", "TITLE"]));
+    /// use bitrix24::packs::core::CrmItemList;
+    /// // `entityTypeId` 2: the deals
+    /// let mut deals = client.stream(&CrmItemList::new(2).select(["id", "title"]));
     /// while let Some(deal) = deals.try_next().await? {
     ///     println!("{:?}", deal.title);
     /// }
@@ -105,11 +106,11 @@ impl Client {
     /// ```no_run
     /// # async fn run(client: bitrix24::Client) -> Result<(), bitrix24::Error> {
     /// use futures::TryStreamExt;
-    /// use bitrix24::packs::core::CrmDealList;
+    /// use bitrix24::packs::core::CrmItemList;
     /// use bitrix24::{RowOrder, StreamOptions};
     /// let options = StreamOptions::new().row_order(RowOrder::PerRange);
     /// let deals: Vec<_> = client
-    ///     .stream_with_options(&CrmDealList::new().select(["ID", "TITLE"]), options)
+    ///     .stream_with_options(&CrmItemList::new(2).select(["id", "title"]), options)
     ///     .try_collect()
     ///     .await?;
     /// # Ok(()) }
@@ -183,9 +184,9 @@ impl Client {
     ///
     /// ```no_run
     /// # async fn run(client: bitrix24::Client) -> Result<(), bitrix24::Error> {
-    /// use bitrix24::packs::core::CrmDealList;
+    /// use bitrix24::packs::core::CrmItemList;
     /// let won = client
-    ///     .count(&CrmDealList::new().filter(serde_json::json!({"STAGE_ID": "WON"})))
+    ///     .count(&CrmItemList::new(2).filter(serde_json::json!({"stageId": "WON"})))
     ///     .await?;
     /// println!("{won} deals won");
     /// # Ok(()) }

@@ -11,7 +11,7 @@ use bitrix24::packs::comms::{
     TelephonyExternalCallFinish, TelephonyExternalCallRegister,
 };
 use bitrix24::packs::core::{
-    CrmDealAdd, CrmDealUpdate, Deal, EventBind, EventOfflineClear, EventOfflineGet,
+    CrmItemAdd, CrmItemUpdate, EventBind, EventOfflineClear, EventOfflineGet, Item,
 };
 use bitrix24::{Client, Error};
 use bitrix24_examples::{app_client, webhook_portal as portal};
@@ -28,10 +28,11 @@ async fn notify_on_deal_change(client: &Client, chat: u64) -> Result<Vec<u64>, E
     client.send(&bind).await?;
     // (a deal changes on the portal; the worker wakes up)
     let deal = client
-        .send(&CrmDealAdd::new(Deal::new().title("Big order")))
+        .send(&CrmItemAdd::new(2, Item::new().title("Big order")))
         .await?;
-    let won = Deal::new().stage_id("WON");
-    client.send(&CrmDealUpdate::new(deal, won)).await?;
+    let won = Item::new().stage_id("WON");
+    let deal_id = deal.item.id.unwrap_or_default();
+    client.send(&CrmItemUpdate::new(2, deal_id, won)).await?;
     let taken = client
         .send(&EventOfflineGet::new(0).limit(50).auth_connector("notify"))
         .await?;

@@ -5,7 +5,7 @@ use bitrix24::packs::content::{
     DiskFile, DiskFileCopyTo, DiskFileDelete, DiskFileGet, DiskFileMoveTo, DiskFileUploadVersion,
     DiskFolderGetChildren, DiskFolderUploadFile, DiskStorageAddFolder, DiskStorageGetList,
 };
-use bitrix24::packs::core::{CrmDealAdd, CrmDealUpdate, Deal};
+use bitrix24::packs::core::{CrmItemAdd, CrmItemUpdate, Item};
 use bitrix24::{Client, Error};
 use bitrix24_examples::webhook_portal;
 use serde_json::json;
@@ -33,11 +33,11 @@ async fn upload_to_process_folder(client: &Client, deal_id: u64) -> Result<DiskF
         .file_content(["contract.txt", BODY]);
     let file = client.send(&upload).await?;
     // 4. the file's id on the deal
-    let note = Deal::new().comments(format!(
+    let note = Item::new().comments(format!(
         "Contract: disk file {}",
         file.id.unwrap_or_default()
     ));
-    client.send(&CrmDealUpdate::new(deal_id, note)).await?;
+    client.send(&CrmItemUpdate::new(2, deal_id, note)).await?;
     Ok(file)
 }
 
@@ -89,15 +89,16 @@ async fn folder(client: &Client, name: &str) -> u64 {
 #[tokio::test]
 async fn content_chains_run() {
     let (emu, client) = webhook_portal().await;
-    let deal = client
-        .send(&CrmDealAdd::new(Deal::new().title("Contract deal")))
+    let added = client
+        .send(&CrmItemAdd::new(2, Item::new().title("Contract deal")))
         .await
         .unwrap();
+    let deal = added.item.id.unwrap();
     // 1
     let file = upload_to_process_folder(&client, deal).await.unwrap();
     let file_id = file.id.unwrap();
     assert_eq!(file.name.as_deref(), Some("contract.txt"));
-    assert_eq!(emu.control().method_calls("crm.deal.update"), 1);
+    assert_eq!(emu.control().method_calls("crm.item.update"), 1);
     // 2
     let (previous, new) = versioned_replacement(&client, file_id).await.unwrap();
     assert!(new > previous, "{previous} -> {new}");

@@ -3,48 +3,57 @@
 //! working fails the build. Each function is the snippet the reference shows.
 
 use bitrix24::packs::core::{
-    CrmDealAdd, CrmDealList, CrmDealUpdate, CrmLeadAdd, CrmLeadList, CrmLeadUpdate, Deal,
-    EventBind, EventOfflineClear, EventOfflineGet, EventOfflineList, Lead, TaskFields,
-    TasksTaskAddV2,
+    CrmItemAdd, CrmItemList, CrmItemUpdate, EventBind, EventOfflineClear, EventOfflineGet,
+    EventOfflineList, Item, TaskFields, TasksTaskAddV2,
 };
 use bitrix24::{Client, Error};
 use bitrix24_examples::{app_client, webhook_portal as portal};
 use serde_json::json;
 
+/// The `entityTypeId` of leads in `crm.item.*`.
+const LEAD: i64 = 1;
+/// The `entityTypeId` of deals in `crm.item.*`.
+const DEAL: i64 = 2;
+
 /// Chain 1, lead intake and qualification: add, look for the same request, qualify.
 /// Returns the lead and how many leads carry the same title.
 async fn lead_intake(client: &Client, title: &str) -> Result<(u64, usize), Error> {
-    // 1. crm.lead.add (a write: `--confirm-write` in b24, `confirm_write` in b24 mcp)
-    let lead = Lead::new().title(title).name("Ada").source_id("WEB");
-    let id = client.send(&CrmLeadAdd::new(lead)).await?;
-    // 2. crm.lead.list: the same request already there? A fixed filter and order.
+    // 1. crm.item.add of a lead (a write: `--confirm-write` in b24, `confirm_write` in b24 mcp)
+    let lead = Item::new().title(title).name("Ada").source_id("WEB");
+    let id = client.send(&CrmItemAdd::new(LEAD, lead)).await?.item.id;
+    let id = id.unwrap_or_default();
+    // 2. crm.item.list: the same request already there? A fixed filter and order.
     let same = client
         .send(
-            &CrmLeadList::new()
-                .filter(json!({ "TITLE": title }))
-                .order(json!({ "ID": "ASC" }))
-                .select([Lead::ID, Lead::TITLE]),
+            &CrmItemList::new(LEAD)
+                .filter(json!({ "title": title }))
+                .order(json!({ "id": "ASC" }))
+                .select([Item::ID, Item::TITLE]),
         )
-        .await?;
-    // 3. crm.lead.update: owner and qualification note.
-    let qualified = Lead::new()
+        .await?
+        .items;
+    // 3. crm.item.update: owner and qualification note.
+    let qualified = Item::new()
         .assigned_by_id(1)
         .comments("Qualified: 20 seats");
-    client.send(&CrmLeadUpdate::new(id, qualified)).await?;
+    client
+        .send(&CrmItemUpdate::new(LEAD, id, qualified))
+        .await?;
     Ok((id, same.len()))
 }
 
 /// Chain 2, deal change to task assignment: deals at a stage, a task bound to each (the
 /// `UF_CRM_TASK` binding `D_<id>`), the task's id noted on the deal. Returns the task ids.
 async fn deal_to_task(client: &Client, stage: &str) -> Result<Vec<u64>, Error> {
-    // 1. crm.deal.list with a stage filter
+    // 1. crm.item.list of the deals with a stage filter
     let deals = client
         .send(
-            &CrmDealList::new()
-                .filter(json!({ "STAGE_ID": stage }))
-                .select([Deal::ID, Deal::TITLE]),
+            &CrmItemList::new(DEAL)
+                .filter(json!({ "stageId": stage }))
+                .select([Item::ID, Item::TITLE]),
         )
-        .await?;
+        .await?
+        .items;
     let mut tasks = Vec::new();
     for deal in deals {
         let Some(deal_id) = deal.id else { continue };
@@ -54,9 +63,11 @@ async fn deal_to_task(client: &Client, stage: &str) -> Result<Vec<u64>, Error> {
         fields.set_uf("UF_CRM_TASK", [format!("D_{deal_id}")])?;
         let task = client.send(&TasksTaskAddV2::new(fields)).await?.task;
         let task_id = task.id.unwrap_or_default();
-        // 3. crm.deal.update with the task reference
-        let note = Deal::new().comments(format!("Follow-up task {task_id}"));
-        client.send(&CrmDealUpdate::new(deal_id, note)).await?;
+        // 3. crm.item.update of the deal with the task reference
+        let note = Item::new().comments(format!("Follow-up task {task_id}"));
+        client
+            .send(&CrmItemUpdate::new(DEAL, deal_id, note))
+            .await?;
         tasks.push(task_id);
     }
     Ok(tasks)
@@ -77,7 +88,7 @@ async fn event_bootstrap(
     client.send(&bind).await?;
     // (something happens on the portal)
     client
-        .send(&CrmLeadAdd::new(Lead::new().title("Queued lead")))
+        .send(&CrmItemAdd::new(LEAD, Item::new().title("Queued lead")))
         .await?;
     // 2. event.offline.list: what waits, without taking it
     let waiting = client
@@ -113,20 +124,20 @@ async fn chain_1_lead_intake_and_qualification() {
         .unwrap();
     assert_eq!(same, 2, "the second intake sees the first as a duplicate");
     assert_ne!(first, second);
-    assert_eq!(emu.control().method_calls("crm.lead.update"), 2);
+    assert_eq!(emu.control().method_calls("crm.item.update"), 2);
 }
 
 #[tokio::test]
 async fn chain_2_deal_change_to_task_assignment() {
     let (emu, client) = portal().await;
     for (title, stage) in [("Big order", "PREPARATION"), ("Other", "NEW")] {
-        let deal = Deal::new().title(title).stage_id(stage);
-        client.send(&CrmDealAdd::new(deal)).await.unwrap();
+        let deal = Item::new().title(title).stage_id(stage);
+        client.send(&CrmItemAdd::new(DEAL, deal)).await.unwrap();
     }
     let tasks = deal_to_task(&client, "PREPARATION").await.unwrap();
     assert_eq!(tasks.len(), 1, "only the deal at the stage");
     assert_eq!(emu.control().method_calls("tasks.task.add"), 1);
-    assert_eq!(emu.control().method_calls("crm.deal.update"), 1);
+    assert_eq!(emu.control().method_calls("crm.item.update"), 1);
 }
 
 #[tokio::test]

@@ -30,6 +30,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+// the bulk deal read/write stays crm.deal.* so the figures compare with earlier runs and with the peers, which call crm.deal.*
+#[allow(deprecated)]
 use bitrix24::packs::core::{CrmDealAdd, CrmDealGet, CrmDealList, Deal};
 use bitrix24::{Client, RateLimit};
 use bitrix24_emulator::{Emulator, Faults, Limits, RunningEmulator};
@@ -359,6 +361,8 @@ async fn table(mode: &str, options: &Options, cpu: bool) -> Result<(), Failure> 
 
 /// `compare client <read|write> <webhook> <n> <limits>`: this SDK as a participant; `limits` is
 /// `no`, or the plan whose bucket the client keeps to (`--limits`' values; `yes` is `standard`).
+// the reason is on the imports
+#[allow(deprecated)]
 async fn client_run(args: &[String]) -> Result<(), Failure> {
     let [mode, webhook, n, limited] = args else {
         return Err("usage: compare client <read|write> <webhook> <n> <no|yes|limits>".into());
@@ -452,6 +456,8 @@ fn peak_rss_kib() -> u64 {
 
 /// `compare calls <sdk|raw> <webhook> <n>`: `n` calls of `crm.deal.get` of deal 1, one after
 /// the other, through this SDK or through reqwest + serde_json (what `overhead` compares).
+// the reason is on the imports
+#[allow(deprecated)]
 async fn calls(args: &[String]) -> Result<(), Failure> {
     let [how, webhook, n] = args else {
         return Err("usage: compare calls <sdk|raw> <webhook> <n>".into());
@@ -488,6 +494,8 @@ async fn raw_get(http: &reqwest::Client, url: &str) -> Result<Value, Failure> {
 
 /// One call end to end on loopback, this SDK against reqwest + serde_json in this process:
 /// `crm.deal.get` of one deal, the two alternating in rounds of 100 calls.
+// the reason is on the imports
+#[allow(deprecated)]
 async fn overhead(options: &Options) -> Result<(), Failure> {
     let emu = Emulator::builder()
         .webhook(1, "bench")

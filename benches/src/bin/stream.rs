@@ -7,11 +7,15 @@
 
 use std::time::Instant;
 
+// streams crm.deal.list, as the peers compared with do, so the figures stay comparable
+#[allow(deprecated)]
 use bitrix24::packs::core::CrmDealList;
 use bitrix24::{Client, Strategy};
 use bitrix24_emulator::Emulator;
 use futures::TryStreamExt;
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: u64 = std::env::args().nth(1).map_or(Ok(100_000), |a| a.parse())?;

@@ -10,7 +10,7 @@ use bitrix24::events::{
     HandlerError, OfflineDelivery, SqliteStore, StoreError, TenantResults, TenantStore,
     TenantWorkers, WorkerConfig, WorkerError,
 };
-use bitrix24::packs::core::{CrmDealAdd, Deal};
+use bitrix24::packs::core::{CrmItemAdd, Item};
 use bitrix24::{Client, RetryPolicy};
 use bitrix24_emulator::{Faults, RunningEmulator};
 
@@ -101,9 +101,9 @@ async fn each_tenant_is_drained_with_its_own_tokens_and_failures_stay_with_their
     let handler = move |d: OfflineDelivery| {
         let sink = Arc::clone(&sink);
         async move {
-            let deal = Deal::new().title(format!("synced {}", d.message_id));
+            let deal = Item::new().title(format!("synced {}", d.message_id));
             d.client
-                .send(&CrmDealAdd::new(deal))
+                .send(&CrmItemAdd::new(2, deal))
                 .await
                 .map_err(|e| HandlerError::retry(e.to_string()))?;
             *sink.lock().unwrap().entry(d.member_id).or_default() += 1;

@@ -2,6 +2,8 @@
 //! answers it, and `.optional()` turns it into `None`. (`tasks.task.get`'s docs give no
 //! not-found answer, so it is not pinned here.)
 
+// the legacy crm.deal.get/crm.lead.get not-found answers are what is pinned
+#[allow(deprecated)]
 use bitrix24::packs::core::{CrmDealGet, CrmItemGet, CrmLeadGet};
 use bitrix24::{Client, Method, OptionalExt};
 use serde_json::json;
@@ -22,6 +24,8 @@ where
     );
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn missing_records_are_not_found_and_optional_gives_none() {
     let emu = portal().await;

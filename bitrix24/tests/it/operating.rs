@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bitrix24::clock::Clock;
+// the operating limit of one legacy read, counted per method name
+#[allow(deprecated)]
 use bitrix24::packs::core::CrmDealGet;
 use bitrix24::{Client, Error, OperatingPolicy};
 
@@ -72,6 +74,8 @@ fn client(server: &Canned, clock: Arc<ManualClock>, policy: OperatingPolicy) -> 
         .unwrap()
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 async fn over_the_limit_by_batch(c: &Client) {
     let mut batch = c.batch();
     let deal = batch.add(&CrmDealGet::new(1)).unwrap();
@@ -80,6 +84,8 @@ async fn over_the_limit_by_batch(c: &Client) {
     assert_eq!(c.operating_time("crm.deal.get"), Some(500.0));
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn a_method_over_the_limit_by_a_batch_report_is_probed_again_not_blocked_for_good() {
     let server = Canned::start(vec![json(200, OVER_THE_LIMIT), json(200, DEAL)]).await;
@@ -100,6 +106,8 @@ async fn a_method_over_the_limit_by_a_batch_report_is_probed_again_not_blocked_f
     assert_eq!(server.seen().len(), 2);
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn a_refusal_names_the_probe_time_and_lifts_once_it_has_come() {
     let server = Canned::start(vec![json(200, OVER_THE_LIMIT), json(200, DEAL)]).await;

@@ -1,5 +1,7 @@
 //! Pagination strategies: the exact requests each one sends, and how pages become rows.
 
+// legacy crm.deal.list paging: flat pages, start=-1 and >ID keyset, the requests it sends
+#[allow(deprecated)]
 use bitrix24::packs::core::{CrmDealList, CrmItemList, TasksTaskListV2};
 use bitrix24::{Error, ListMethod, Strategy, StreamOptions};
 use futures::TryStreamExt;
@@ -65,6 +67,8 @@ fn body(server: &Canned, i: usize) -> Value {
     serde_json::from_str(&server.seen()[i].body).unwrap()
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn offset_strategy_learns_total_then_batches_the_other_pages() {
     let (deals, server) = walked(
@@ -93,6 +97,8 @@ async fn offset_strategy_learns_total_then_batches_the_other_pages() {
     );
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn a_custom_order_makes_auto_use_offsets() {
     let (deals, server) = walked(
@@ -105,6 +111,8 @@ async fn a_custom_order_makes_auto_use_offsets() {
     assert_eq!(body(&server, 0)["start"], 0);
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn keyset_strategy_chains_50_commands_by_id() {
     let (deals, server) = walked(
@@ -166,6 +174,8 @@ async fn keyset_on_a_wrapped_list_references_inside_the_wrapper() {
     );
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn a_callers_own_greater_than_id_is_where_the_walk_starts() {
     let (deals, server) = walked(
@@ -178,6 +188,8 @@ async fn a_callers_own_greater_than_id_is_where_the_walk_starts() {
     assert_eq!(body(&server, 0)["filter"], json!({">ID": 1000}));
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn a_page_error_ends_the_stream_with_it() {
     let server = Canned::start(vec![json(
@@ -194,6 +206,8 @@ async fn a_page_error_ends_the_stream_with_it() {
     assert!(stream.try_next().await.unwrap().is_none());
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn keyset_rows_without_ids_are_a_clear_error() {
     let rows = Value::Array((0..50).map(|_| json!({"TITLE": "no id"})).collect());
@@ -209,6 +223,8 @@ async fn keyset_rows_without_ids_are_a_clear_error() {
     );
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn rows_read_before_a_failing_page_are_not_lost() {
     let failing = json!({"result": {
@@ -240,6 +256,8 @@ async fn rows_read_before_a_failing_page_are_not_lost() {
     assert!(stream.try_next().await.unwrap().is_none());
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn count_reads_total_from_one_request_that_selects_only_the_id() {
     let server = Canned::start(vec![
@@ -270,6 +288,8 @@ async fn count_reads_total_from_one_request_that_selects_only_the_id() {
     assert_eq!(server.seen().len(), 2, "one request per count");
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn count_without_total_is_the_one_page_or_an_error() {
     let server = Canned::start(vec![page(1, 3, None, None), page(1, 50, None, Some(50))]).await;
@@ -287,6 +307,8 @@ async fn count_without_total_is_the_one_page_or_an_error() {
     assert_eq!(server.seen().len(), 2, "never walks the list");
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn count_agrees_with_the_walk_against_the_emulator() {
     let (emu, c) = seeded_portal(120).await;

@@ -5,6 +5,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+// the >ID keyset walk over legacy crm.deal.list pages and its request counts
+#[allow(deprecated)]
 use bitrix24::packs::core::{CrmDealAdd, CrmDealDelete, CrmDealList, CrmItemList, Deal};
 use bitrix24::{Client, Error, RateLimit, RetryPolicy, RowOrder, Strategy, StreamOptions};
 use bitrix24_emulator::{Faults, Limits};
@@ -49,10 +51,14 @@ fn ascending(ids: &[u64]) -> bool {
     ids.windows(2).all(|w| w[0] < w[1])
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 fn deals() -> CrmDealList {
     CrmDealList::new().select(["ID", "TITLE"])
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 fn late(i: usize) -> CrmDealAdd {
     CrmDealAdd::new(Deal {
         title: Some(format!("late {i}")),
@@ -63,6 +69,8 @@ fn late(i: usize) -> CrmDealAdd {
 /// Rows deleted behind and ahead of the walk and added during it: the ranges read later see
 /// the deletes, nothing is read twice, every row that existed throughout is read, in
 /// ascending order.
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn ranges_read_every_row_once_while_rows_come_and_go() {
     let emu = emulator().seed_deals(12_000).start().await.unwrap();
@@ -93,6 +101,8 @@ async fn ranges_read_every_row_once_while_rows_come_and_go() {
 
 /// Writers run next to a walk of 20,000 rows by ranges in any order: no row twice, every row
 /// that existed throughout once.
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn concurrent_writers_never_make_a_row_repeat_or_go_missing() {
     const N: u64 = 20_000;
@@ -199,6 +209,8 @@ fn chain_requests(n: u64) -> u64 {
 
 /// A filter that already bounds the id (other than `>ID`), and `sequential(true)`, keep one
 /// chain: no sample is sent.
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn filters_on_the_id_and_the_sequential_option_keep_one_chain() {
     let emu = emulator().seed_deals(6_000).start().await.unwrap();

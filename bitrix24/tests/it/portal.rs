@@ -4,6 +4,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+// end to end on the legacy crm.deal.* methods the emulator serves
+#[allow(deprecated)]
 use bitrix24::packs::core::{
     CrmDealAdd, CrmDealDelete, CrmDealGet, CrmDealList, CrmDealUpdate, Deal, EventGet,
     TasksTaskListV2, UserCurrent,
@@ -70,6 +72,8 @@ fn titled(title: &str) -> Deal {
     }
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn deal_crud_roundtrip() {
     let emu = portal().await;
@@ -107,6 +111,8 @@ async fn deal_crud_roundtrip() {
     assert!(!c.send(&ServerTime::new()).await.unwrap().is_empty());
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn both_strategies_stream_every_row_once() {
     let (_emu, c) = seeded_portal(2_620).await;
@@ -137,6 +143,8 @@ where
     ids
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn keyset_skips_and_repeats_nothing_when_pages_shift() {
     let (_emu, c) = seeded_portal(6_000).await;
@@ -178,6 +186,8 @@ async fn keyset_skips_and_repeats_nothing_when_pages_shift() {
     );
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn offset_pages_do_skip_rows_when_earlier_rows_are_deleted() {
     // Why keyset is the default: the same writes make offset pagination lose rows.
@@ -258,6 +268,8 @@ async fn without_the_limiter_the_portal_rejects_and_the_client_retries() {
     );
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn batch_against_the_portal() {
     let (_emu, c) = seeded_portal(2_600).await;
@@ -289,6 +301,8 @@ async fn batch_against_the_portal() {
     );
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn a_write_whose_response_is_lost_is_outcome_unknown_but_applied() {
     let emu = portal().await;

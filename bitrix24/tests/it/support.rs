@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bitrix24::packs::core::{CrmDealAdd, Deal};
+use bitrix24::packs::core::{CrmItemAdd, Item};
 use bitrix24::{Client, ClientBuilder, RetryPolicy, TokenStore};
 use bitrix24_emulator::{Emulator, EmulatorBuilder, RunningEmulator};
 use serde_json::{Map, Value};
@@ -70,14 +70,11 @@ fn with_store(builder: ClientBuilder, store: Option<Arc<dyn TokenStore>>) -> Cli
     .unwrap()
 }
 
-/// Adds a deal titled `title` and returns its id.
+/// Adds a deal (`crm.item.add`, `entityTypeId` 2) titled `title` and returns its id.
 pub async fn add_deal(c: &Client, title: &str) -> u64 {
-    c.send(&CrmDealAdd::new(Deal {
-        title: Some(title.into()),
-        ..Deal::default()
-    }))
-    .await
-    .unwrap()
+    let request = CrmItemAdd::new(2, Item::new().title(title));
+    let added = c.send(&request).await.unwrap();
+    added.item.id.expect("the added deal's id")
 }
 
 /// The JSON object of `value` (`filter`, `order` and `params` take objects): panics on anything

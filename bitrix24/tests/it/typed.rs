@@ -1,5 +1,7 @@
 //! Generated, fully typed methods through the client, against the emulator.
 
+// the generated legacy crm.deal.* structs and their wire shape
+#[allow(deprecated)]
 use bitrix24::packs::core::{CrmDealAdd, CrmDealGet, CrmDealList, CrmDealUpdate, Deal};
 use bitrix24::{Method, Risk, catalog};
 use futures::TryStreamExt;
@@ -7,6 +9,8 @@ use futures::TryStreamExt;
 use crate::canned::{Canned, json};
 use crate::support::{hook_client, portal};
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn typed_deal_roundtrip_with_flags_as_y_n() {
     let emu = portal().await;
@@ -49,6 +53,8 @@ async fn typed_deal_roundtrip_with_flags_as_y_n() {
 
 /// Plain results decode leniently straight into the plain type (`"394"` is a `u64`, `"Y"` a
 /// `bool`), through `send` and through a batch alike.
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn plain_results_decode_leniently_into_plain_types() {
     let batch = r#"{"result":{"result":{"c0":"395","c1":"Y"},"result_error":[],"result_total":[],"result_next":[],"result_time":[]},"time":{}}"#;
@@ -78,6 +84,8 @@ async fn plain_results_decode_leniently_into_plain_types() {
     assert!(results.get(&update).unwrap());
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[test]
 fn generated_metadata_answers_guardrail_questions() {
     assert_eq!(<CrmDealAdd as Method>::RISK, Risk::Write);

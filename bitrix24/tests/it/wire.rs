@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+// canned documented answers of the legacy crm.deal.* methods
+#[allow(deprecated)]
 use bitrix24::packs::core::{CrmDealAdd, CrmDealGet, CrmDealList, Deal};
 use bitrix24::packs::diagnostics::ServerTime;
 use bitrix24::{ApiVersion, AuthError, Client, Error, ErrorCode, ErrorKind, OperatingPolicy};
@@ -24,6 +26,8 @@ const INTERNAL_ERROR: &str =
     r#"{"error":"INTERNAL_SERVER_ERROR","error_description":"Internal server error"}"#;
 const TIME_OK: &str = r#"{"result":"2024-08-05T09:02:13+00:00","time":{"start":1721722262.960948,"finish":1721722262.985244,"duration":0.024296045303344727,"processing":0.0012989044189453125,"date_start":"2024-07-23T08:11:02+00:00","date_finish":"2024-07-23T08:11:02+00:00","operating_reset_at":1721722862,"operating":0}}"#;
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn query_limit_exceeded_is_retried_even_for_writes() {
     let server = Canned::start(vec![
@@ -63,6 +67,8 @@ async fn query_limit_exceeded_gives_up_after_the_policy() {
     assert!(err.is_retryable());
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn server_error_on_a_write_is_outcome_unknown_and_not_resent() {
     let server = Canned::start(vec![
@@ -125,6 +131,8 @@ async fn html_error_page_is_a_decode_error_naming_it() {
 }
 
 /// The error a `crm.deal.get` gets from a portal that answers `answer`.
+// the reason is on the imports
+#[allow(deprecated)]
 async fn deal_get_error(answer: Answer) -> Error {
     let server = Canned::start(vec![answer]).await;
     hook_client(&server.webhook())
@@ -157,6 +165,8 @@ async fn legacy_crm_error_with_empty_code() {
     assert!(!err.is_retryable());
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn cut_response_to_a_write_is_outcome_unknown() {
     // The connection closes before the announced body length.
@@ -171,6 +181,8 @@ async fn cut_response_to_a_write_is_outcome_unknown() {
     assert_eq!(server.seen().len(), 1, "never re-sent");
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn truncated_json_to_a_write_is_outcome_unknown_and_a_read_is_retried() {
     let server = Canned::start(vec![json(200, r#"{"result":{"ID":"4"#)]).await;
@@ -190,6 +202,8 @@ async fn truncated_json_to_a_write_is_outcome_unknown_and_a_read_is_retried() {
     assert_eq!(server.seen().len(), 2);
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn numbers_as_strings_decode_leniently() {
     let server = Canned::start(vec![json(
@@ -240,6 +254,8 @@ async fn bad_input_is_refused_before_sending() {
     assert!(server.seen().is_empty());
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn connection_refused_is_a_transport_error_without_the_secret() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -461,6 +477,8 @@ async fn rejected_refresh_is_an_auth_error_not_a_loop() {
     assert!(!shown.contains("oldrefresh") && !shown.contains("s3cret"));
 }
 
+// the reason is on the imports
+#[allow(deprecated)]
 #[tokio::test]
 async fn oauth_params_keep_their_json_types() {
     let server = Canned::start(vec![json(200, r#"{"result":[],"total":0}"#)]).await;
