@@ -91,7 +91,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // How many match costs one request: the portal's `total`, no rows read.
     let list = CrmItemList::new(DEAL)
         .select([Item::ID, Item::TITLE, Item::OPPORTUNITY])
-        .filter(Item::filter().title_contains("Quickstart deal"));
+        .filter(Item::filter().title().contains("Quickstart deal"));
     let matching = client.count(&list).await?;
     println!("4. {matching} deals match the filter (counted in one request)");
 

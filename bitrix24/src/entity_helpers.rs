@@ -116,8 +116,12 @@ pub(crate) fn from_value<E: DeserializeOwned + Entity>(value: &Value) -> Result<
 /// An object of more than [`SCAN_MAX`] members gets an index beside the list, sorted by a tag
 /// of each key (its length and three of its bytes), so that a wide row costs a binary search
 /// over integers per field instead of a scan. Only the members left over become `extra`'s map.
-pub(crate) struct Fields<'de> {
+pub(crate) struct Fields<'de, E> {
     members: Vec<Entry<'de>>,
+    /// The first field that failed to decode: [`Fields::finish`] returns it. The fields are
+    /// taken without a `?` each (one branch per field in every generated decoder was a large
+    /// part of the crate's compile time); the ones after a failure are still read, then dropped.
+    error: Option<E>,
     /// `(tag of the key, position in members)`, sorted; empty for a short object.
     index: Vec<(u32, u32)>,
     /// One bit per member key ([`bit`]): a field whose bit is clear is not there, which most
@@ -159,9 +163,9 @@ fn tag(key: &str) -> u32 {
     }
 }
 
-impl<'de> Fields<'de> {
+impl<'de, E: serde::de::Error> Fields<'de, E> {
     /// Reads the entity's object.
-    pub(crate) fn read<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    pub(crate) fn read<D: serde::Deserializer<'de, Error = E>>(deserializer: D) -> Result<Self, E> {
         let members = deserializer.deserialize_map(MembersVisitor)?;
         let present = members.iter().fold(0, |bits, m| bits | bit(&m.key));
         let mut index = Vec::new();
@@ -176,29 +180,43 @@ impl<'de> Fields<'de> {
         }
         Ok(Fields {
             members,
+            error: None,
             index,
             present,
         })
     }
 
     /// Takes the field `key` out, decoded leniently; absent or empty is `None`. A key sent
-    /// twice: the last one counts, as in a JSON map.
+    /// twice: the last one counts, as in a JSON map. A value that does not decode is `None`
+    /// here and the error of [`Fields::finish`] (the first one, naming its field).
     ///
     /// Inlined so that the test of `present` folds to one instruction against the literal
     /// key of the generated call: the fields a row does not carry cost next to nothing.
     #[allow(clippy::inline_always)]
     #[inline(always)]
-    pub(crate) fn opt<T: LenientDecode, E: serde::de::Error>(
-        &mut self,
-        key: &str,
-    ) -> Result<Option<T>, E> {
+    pub(crate) fn opt<T: LenientDecode>(&mut self, key: &str) -> Option<T> {
         if self.present & bit(key) == 0 {
-            return Ok(None);
+            return None;
         }
-        match self.take(key) {
-            None => Ok(None),
-            Some(value) => T::decode_opt(value).map_err(|e| crate::lenient::field_error(key, e)),
+        match T::decode_opt(self.take(key)?) {
+            Ok(value) => value,
+            Err(e) => {
+                if self.error.is_none() {
+                    self.error = Some(crate::lenient::field_error(key, e));
+                }
+                None
+            }
         }
+    }
+
+    /// The decoded entity with the fields no typed field took as its `extra`, or the first
+    /// field error.
+    pub(crate) fn finish<T: crate::Entity>(self, mut entity: T) -> Result<T, E> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        *entity.extra_mut() = self.rest();
+        Ok(entity)
     }
 
     /// The value of `key`, taken out (the last one when the key was sent twice).
@@ -225,7 +243,7 @@ impl<'de> Fields<'de> {
     }
 
     /// The fields no typed field took: the entity's `extra`.
-    pub(crate) fn rest(self) -> Map<String, Value> {
+    fn rest(self) -> Map<String, Value> {
         if self.members.iter().all(|entry| entry.value.is_none()) {
             return Map::new();
         }

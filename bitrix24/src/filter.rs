@@ -2,27 +2,29 @@
 //! anything serializable.
 //!
 //! Every generated entity that a list method returns has a typed filter:
-//! `Lead::filter().title_starts_with("bulk").opportunity_gt(1000)` is a [`Filter<Lead>`] whose
-//! methods name the documented operators (the table is in `references/bitrix24.md`). A
-//! [`Filter`], a [`Sort`], a `serde_json::json!({...})` value, a map or any struct that
+//! `Item::filter().title().starts_with("bulk").opportunity().gt(1000)` is a [`Filter<Item>`]:
+//! one method per field gives that field's conditions ([`Text`], [`Number`], [`Range`],
+//! [`Choice`], [`Flag`]), whose methods name the documented operators (the table is in
+//! `references/bitrix24.md`). A [`Filter`], a [`Sort`], a `serde_json::json!({...})` value, a map or any struct that
 //! serializes to a JSON object is accepted by every `filter`/`order` (and other `object`)
 //! parameter; anything else is refused before sending with [`crate::Error::InvalidInput`] naming
 //! the method and the parameter.
 //!
 //! ```
-//! use bitrix24::packs::core::{CrmLeadList, Lead};
+//! use bitrix24::packs::core::{CrmItemList, Item};
 //! use bitrix24::filter::Sort;
 //!
-//! let request = CrmLeadList::new()
-//!     .filter(Lead::filter().title_starts_with("bulk").opportunity_gt(1000))
-//!     .order(Sort::new().desc(Lead::OPPORTUNITY))
-//!     .select([Lead::ID, Lead::TITLE, "UF_*"]);
+//! // `entityTypeId` 1: the leads
+//! let request = CrmItemList::new(1)
+//!     .filter(Item::filter().title().starts_with("bulk").opportunity().gt(1000))
+//!     .order(Sort::new().desc(Item::OPPORTUNITY))
+//!     .select([Item::ID, Item::TITLE]);
 //! let params = serde_json::to_value(&request).unwrap();
-//! assert_eq!(params["filter"], serde_json::json!({"=%TITLE": "bulk%", ">OPPORTUNITY": "1000"}));
-//! assert_eq!(params["order"], serde_json::json!({"OPPORTUNITY": "DESC"}));
+//! assert_eq!(params["filter"], serde_json::json!({"=%title": "bulk%", ">opportunity": "1000"}));
+//! assert_eq!(params["order"], serde_json::json!({"opportunity": "DESC"}));
 //!
 //! // Untyped filters read like the docs, too.
-//! let same = CrmLeadList::new().filter(serde_json::json!({"=%TITLE": "bulk%"}));
+//! let same = CrmItemList::new(1).filter(serde_json::json!({"=%title": "bulk%"}));
 //! # let _ = same;
 //! ```
 
@@ -34,6 +36,9 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::input::json_kind;
+
+mod fields;
+pub use fields::{Choice, Flag, Number, Range, Text, YesNo};
 
 /// A filter operator: the prefix of a filter key (`>=OPPORTUNITY`, `%TITLE`), as the list
 /// methods' docs list them (`crm.deal.list`, `crm.lead.list`, `crm.item.list`, "filter").

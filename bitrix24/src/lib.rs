@@ -32,6 +32,7 @@ mod response;
 mod rest_v3;
 pub mod retry;
 pub mod secret;
+mod ser;
 pub mod token_store;
 mod tokens;
 pub mod types;

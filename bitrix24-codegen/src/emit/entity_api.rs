@@ -1,7 +1,7 @@
 //! What every entity gets besides its fields: `new()` and one builder setter per field, field
 //! name constants (`Deal::TITLE`), user fields without a trait (`set_uf`, `uf`), `From<Map>` and
 //! `TryFrom<Value>` for untyped data, and, for the rows of a filtered list method, a typed filter
-//! (`Deal::filter().title_starts_with("x")`, methods of `crate::filter::Filter<Deal>`).
+//! (`Deal::filter().title().starts_with("x")`: a method of `crate::filter::Filter<Deal>` per field).
 
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
@@ -75,7 +75,7 @@ pub(super) fn entity_api(ctx: &Ctx<'_>, name: &str, e: &EntitySpec, legacy: bool
         impl #ty {
             /// An entity with no field set (build it with the setters).
             pub fn new() -> Self {
-                Self::default()
+                <Self as Default>::default()
             }
             #consts
             #setters
@@ -128,10 +128,10 @@ fn filter_api(
 ) -> (TokenStream, TokenStream) {
     let mut methods = TokenStream::new();
     for f in &e.fields {
-        methods.extend(field_conditions(ctx, f, legacy));
+        methods.extend(field_conditions(ctx, ty, f, legacy));
     }
     let fd = doc(&format!(
-        "A typed filter over the fields of `{ty}` (`{ty}::filter().id_gt(10)`), for the `filter` \
+        "A typed filter over the fields of `{ty}` (`{ty}::filter().id().gt(10)`), for the `filter` \
          of the list methods that return it; `Filter::op` takes any other condition."
     ));
     (
@@ -149,153 +149,68 @@ fn filter_api(
     )
 }
 
-/// What a field's conditions compare: ordered values, text, or values that are only equal.
-#[derive(Clone, Copy, PartialEq)]
-enum Kind {
-    Ordered,
-    Text,
-    Equal,
-    Flag,
-}
-
-fn kind(ty: &Ty) -> Option<Kind> {
-    match ty {
-        Ty::Int | Ty::Id | Ty::Float | Ty::Decimal | Ty::Date | Ty::Datetime => Some(Kind::Ordered),
-        Ty::String => Some(Kind::Text),
-        Ty::Enum(_) => Some(Kind::Equal),
-        Ty::Bool | Ty::Flag => Some(Kind::Flag),
-        _ => None,
-    }
-}
-
-/// The conditions on one field: `=`/`!=` always; `@`/`!@` for ids, numbers, text and enums;
-/// `>`, `>=`, `<`, `<=` for numbers and dates; `%` and `=%` (contains, starts/ends with, like)
-/// for text. Lists, objects and entities have none (use `Filter::op`).
-fn field_conditions(ctx: &Ctx<'_>, f: &FieldSpec, legacy: bool) -> TokenStream {
-    let Some(kind) = kind(&f.ty) else {
-        return TokenStream::new();
-    };
-    let base = naming::field_ident(&f.name);
+/// The method of `Filter<Entity>` that gives one field's conditions
+/// (`Lead::filter().title().starts_with("bulk")`): a handle of `crate::filter` by the field's
+/// type. Lists, objects and entities have none (use `Filter::op`).
+fn field_conditions(ctx: &Ctx<'_>, ty: &Ident, f: &FieldSpec, legacy: bool) -> TokenStream {
     let wire = lit(&f.name);
-    let (arg_ty, conv) = arg_conversion(ctx, &f.ty, &quote!(value));
     let rty = ctx.rust_ty(&f.ty);
-    let mut out = TokenStream::new();
-    let mut add = |suffix: &str, op: &str, what: &str, arg: TokenStream, value: TokenStream| {
-        let m = format_ident!("{base}_{suffix}");
-        let op_id = format_ident!("{op}");
-        let prefix = match op {
-            "Eq" => "=",
-            "Ne" => "!=",
-            "Gt" => ">",
-            "Ge" => ">=",
-            "Lt" => "<",
-            "Le" => "<=",
-            "In" => "@",
-            "NotIn" => "!@",
-            "Contains" => "%",
-            _ => "=%",
-        };
-        let d = doc(&format!("`{prefix}{}`: {what}.", f.name));
-        out.extend(quote! {
-            #d
-            pub fn #m(self, value: #arg) -> Self {
-                self.op(crate::filter::Op::#op_id, #wire, #value)
-            }
-        });
-    };
-    if kind == Kind::Flag {
+    let yes_no = legacy || f.ty == Ty::Flag;
+    let (handle, make, ops) = match &f.ty {
+        Ty::Int | Ty::Id => (
+            quote!(crate::filter::Number<#ty, #rty>),
+            quote!(crate::filter::Number::on(self, #wire)),
+            "`eq`, `ne`, `one_of`, `none_of`, `gt`, `ge`, `lt`, `le`",
+        ),
+        Ty::Float | Ty::Decimal | Ty::Date | Ty::Datetime => (
+            quote!(crate::filter::Range<#ty, #rty>),
+            quote!(crate::filter::Range::on(self, #wire)),
+            "`eq`, `ne`, `gt`, `ge`, `lt`, `le`",
+        ),
+        Ty::String => (
+            quote!(crate::filter::Text<#ty>),
+            quote!(crate::filter::Text::on(self, #wire)),
+            "`eq`, `ne`, `one_of`, `none_of`, `contains`, `starts_with`, `ends_with`, `like`",
+        ),
+        Ty::Enum(_) => (
+            quote!(crate::filter::Choice<#ty, #rty>),
+            quote!(crate::filter::Choice::on(self, #wire)),
+            "`eq`, `ne`, `one_of`, `none_of`",
+        ),
         // Legacy entities (and `flag` fields) filter by "Y"/"N", as they write them.
-        let value = if legacy || f.ty == Ty::Flag {
-            quote!(if value { "Y" } else { "N" })
-        } else {
-            quote!(value)
-        };
-        add("eq", "Eq", "equal to `value`", quote!(bool), value);
-        return out;
-    }
-    add("eq", "Eq", "equal to `value`", arg_ty.clone(), conv.clone());
-    add(
-        "ne",
-        "Ne",
-        "not equal to `value`",
-        arg_ty.clone(),
-        conv.clone(),
-    );
-    let list_arg = match &f.ty {
-        Ty::Id | Ty::Int => quote!(impl IntoIterator<Item = #rty>),
-        _ => quote!(impl IntoIterator<Item = impl Into<#rty>>),
+        Ty::Bool | Ty::Flag if yes_no => (
+            quote!(crate::filter::YesNo<#ty>),
+            quote!(crate::filter::Flag::yes_no(self, #wire)),
+            "`eq` (sent as `Y`/`N`)",
+        ),
+        Ty::Bool => (
+            quote!(crate::filter::Flag<#ty>),
+            quote!(crate::filter::Flag::on(self, #wire)),
+            "`eq`",
+        ),
+        _ => return TokenStream::new(),
     };
-    let list_value = match &f.ty {
-        Ty::Id | Ty::Int => quote!(value.into_iter().collect::<Vec<#rty>>()),
-        _ => quote!(value.into_iter().map(Into::into).collect::<Vec<#rty>>()),
-    };
-    if !matches!(f.ty, Ty::Float | Ty::Decimal | Ty::Date | Ty::Datetime) {
-        add(
-            "in",
-            "In",
-            "one of `value`",
-            list_arg.clone(),
-            list_value.clone(),
-        );
-        add("not_in", "NotIn", "none of `value`", list_arg, list_value);
-    }
-    match kind {
-        Kind::Ordered => {
-            add(
-                "gt",
-                "Gt",
-                "greater than `value`",
-                arg_ty.clone(),
-                conv.clone(),
-            );
-            add(
-                "ge",
-                "Ge",
-                "greater than or equal to `value`",
-                arg_ty.clone(),
-                conv.clone(),
-            );
-            add(
-                "lt",
-                "Lt",
-                "less than `value`",
-                arg_ty.clone(),
-                conv.clone(),
-            );
-            add("le", "Le", "less than or equal to `value`", arg_ty, conv);
+    let m = filter_method_ident(&f.name);
+    let d = doc(&format!(
+        "`{}` (`{}`): its conditions, {ops}.",
+        f.name, f.ty
+    ));
+    quote! {
+        #d
+        pub fn #m(self) -> #handle {
+            #make
         }
-        Kind::Text => {
-            let s = quote!(impl Into<String>);
-            add(
-                "contains",
-                "Contains",
-                "contains `value` (no `%` in it)",
-                s.clone(),
-                quote!(value.into()),
-            );
-            add(
-                "starts_with",
-                "Like",
-                "starts with `value` (sent as `value%`; `%` and `_` in it are wildcards)",
-                s.clone(),
-                quote!(format!("{}%", value.into())),
-            );
-            add(
-                "ends_with",
-                "Like",
-                "ends with `value` (sent as `%value`)",
-                s.clone(),
-                quote!(format!("%{}", value.into())),
-            );
-            add(
-                "like",
-                "Like",
-                "matches the pattern `value` (`%` any text, `_` one character)",
-                s,
-                quote!(value.into()),
-            );
-        }
-        Kind::Equal | Kind::Flag => {}
     }
-    out
+}
+
+/// The method name of a field on `Filter<Entity>`: the field's name, unless `Filter` has a
+/// method of that name already.
+fn filter_method_ident(name: &str) -> Ident {
+    let base = naming::field_ident(name);
+    match base.as_str() {
+        "new" | "op" | "as_map" | "default" | "clone" | "eq" | "fmt" | "serialize" => {
+            format_ident!("{base}_field")
+        }
+        _ => ident(&base),
+    }
 }

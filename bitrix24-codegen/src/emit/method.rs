@@ -205,6 +205,8 @@ pub(super) fn emit_method(ctx: &Ctx<'_>, m: &MethodSpec) -> TokenStream {
     let mut new_args = Vec::new();
     let mut new_inits = Vec::new();
     let mut setters = TokenStream::new();
+    // `(wire name, member)` in the wire order, for `crate::ser::write`.
+    let mut members = Vec::new();
     // Fields (and so the wire order) by name; `new` takes the required ones in the spec's order,
     // which is the docs' order (the id before the fields of an update).
     let mut by_name: Vec<_> = m.params.iter().collect();
@@ -224,15 +226,15 @@ pub(super) fn emit_method(ctx: &Ctx<'_>, m: &MethodSpec) -> TokenStream {
             _ => format!("`{}` (`{}`).", p.name, p.ty),
         };
         let fd = doc(&pdoc);
-        let flag = match (&p.ty, p.required) {
-            (Ty::Flag, true) => quote!(, serialize_with = "crate::lenient::yes_no_required"),
-            (Ty::Flag, false) => quote!(, serialize_with = "crate::lenient::yes_no"),
-            _ => TokenStream::new(),
-        };
+        members.push(match (&p.ty, p.required) {
+            (Ty::Flag, true) => quote!((#wire, &crate::ser::YesNoRequired(&self.#fid))),
+            (Ty::Flag, false) => quote!((#wire, &crate::ser::YesNo(&self.#fid))),
+            (_, true) => quote!((#wire, &crate::ser::Always(&self.#fid))),
+            (_, false) => quote!((#wire, &self.#fid)),
+        });
         if p.required {
             fields.extend(quote! {
                 #fd
-                #[serde(rename = #wire #flag)]
                 #fid: #rty,
             });
             let (_, _, conv) = param_conversion(ctx, p, &quote!(#fid));
@@ -245,7 +247,6 @@ pub(super) fn emit_method(ctx: &Ctx<'_>, m: &MethodSpec) -> TokenStream {
         } else {
             fields.extend(quote! {
                 #fd
-                #[serde(rename = #wire, skip_serializing_if = "Option::is_none" #flag)]
                 #fid: Option<#rty>,
             });
             new_inits.push(quote!(#fid: None));
@@ -331,10 +332,16 @@ pub(super) fn emit_method(ctx: &Ctx<'_>, m: &MethodSpec) -> TokenStream {
     quote! {
         #d
         #deprecated
-        #[derive(Debug, Clone, #derive_default PartialEq, ::serde::Serialize)]
+        #[derive(Debug, Clone, #derive_default PartialEq)]
         #[must_use]
         pub struct #st {
             #fields
+        }
+        #allow
+        impl ::serde::Serialize for #st {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                crate::ser::write(serializer, &[#(#members),*], None)
+            }
         }
         #allow
         impl #st {

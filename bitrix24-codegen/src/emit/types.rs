@@ -135,17 +135,20 @@ pub(super) fn emit_entity(ctx: &Ctx<'_>, name: &str, e: &EntitySpec) -> TokenStr
         .all(|f| !f.name.chars().any(|c| c.is_ascii_lowercase()));
     let mut fields = TokenStream::new();
     let mut takes = TokenStream::new();
+    // `(wire name, member)` in the spec's order, for `crate::ser::write`.
+    let mut members = Vec::new();
     for f in &e.fields {
         let fid = ident(&naming::field_ident(&f.name));
         let wire = lit(&f.name);
         let rty = ctx.rust_ty(&f.ty);
-        let flag = if matches!(f.ty, crate::spec::Ty::Flag)
+        // Legacy flags travel as "Y"/"N".
+        if matches!(f.ty, crate::spec::Ty::Flag)
             || (legacy && matches!(f.ty, crate::spec::Ty::Bool))
         {
-            quote!(, serialize_with = "crate::lenient::yes_no")
+            members.push(quote!((#wire, &crate::ser::YesNo(&self.#fid))));
         } else {
-            TokenStream::new()
-        };
+            members.push(quote!((#wire, &self.#fid)));
+        }
         let fd = match &f.doc {
             Some(x) if !x.trim().is_empty() => {
                 doc(&format!("`{}` (`{}`): {}", f.name, f.ty, x.trim()))
@@ -154,10 +157,9 @@ pub(super) fn emit_entity(ctx: &Ctx<'_>, name: &str, e: &EntitySpec) -> TokenStr
         };
         fields.extend(quote! {
             #fd
-            #[serde(rename = #wire, skip_serializing_if = "Option::is_none" #flag)]
             pub #fid: Option<#rty>,
         });
-        takes.extend(quote!(#fid: fields.opt(#wire)?,));
+        takes.extend(quote!(#fid: fields.opt(#wire),));
     }
     let record_id = match e.id_field() {
         Some(f) => {
@@ -175,17 +177,22 @@ pub(super) fn emit_entity(ctx: &Ctx<'_>, name: &str, e: &EntitySpec) -> TokenStr
     let api = super::entity_api::entity_api(ctx, name, e, legacy);
     quote! {
         #d
-        #[derive(Debug, Clone, Default, PartialEq, ::serde::Serialize)]
+        #[derive(Debug, Clone, Default, PartialEq)]
         pub struct #ty {
             #fields
             /// Every field the spec does not name (user fields `UF_*` included), as sent.
-            #[serde(flatten)]
             pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+        }
+        impl ::serde::Serialize for #ty {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                crate::ser::write(serializer, &[#(#members),*], Some(&self.extra))
+            }
         }
         impl<'de> ::serde::Deserialize<'de> for #ty {
             fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let mut fields = crate::entity::Fields::read(deserializer)?;
-                Ok(Self { #takes extra: fields.rest() })
+                let entity = Self { #takes extra: ::serde_json::Map::new() };
+                fields.finish(entity)
             }
         }
         impl crate::lenient::LenientDecode for #ty {

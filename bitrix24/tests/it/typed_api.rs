@@ -3,8 +3,8 @@
 
 use bitrix24::Error;
 use bitrix24::filter::Sort;
-// issue 11's typed API on the legacy entities (Deal, Lead, Contact, Company) and their wire
 #[allow(deprecated)]
+// issue 11's typed API on the legacy entities (Deal, Lead, Contact, Company) and their wire
 use bitrix24::packs::core::{
     Company, Contact, CrmCompanyAdd, CrmCompanyGet, CrmCompanyUpdate, CrmContactAdd, CrmContactGet,
     CrmDealAdd, CrmDealGet, CrmDealList, CrmDealUpdate, CrmLeadAdd, CrmLeadList, CrmLeadUpdate,
@@ -15,8 +15,7 @@ use serde_json::json;
 
 use crate::support::{hook_client, portal};
 
-// the reason is on the imports
-#[allow(deprecated)]
+#[allow(deprecated)] // the reason is on the imports
 #[tokio::test]
 async fn adds_and_updates_take_their_entity() {
     let emu = portal().await;
@@ -52,8 +51,7 @@ async fn adds_and_updates_take_their_entity() {
     assert!(e.to_string().contains("got a string"), "{e}");
 }
 
-// the reason is on the imports
-#[allow(deprecated)]
+#[allow(deprecated)] // the reason is on the imports
 #[tokio::test]
 async fn typed_filters_orders_and_selects() {
     let emu = portal().await;
@@ -73,8 +71,10 @@ async fn typed_filters_orders_and_selects() {
     let request = CrmLeadList::new()
         .filter(
             Lead::filter()
-                .title_starts_with("bulk")
-                .opportunity_gt(1000),
+                .title()
+                .starts_with("bulk")
+                .opportunity()
+                .gt(1000),
         )
         .select([Lead::ID, Lead::TITLE, Lead::OPPORTUNITY]);
     let mut titles: Vec<String> = c
@@ -111,8 +111,7 @@ async fn typed_filters_orders_and_selects() {
     }
 }
 
-// the reason is on the imports
-#[allow(deprecated)]
+#[allow(deprecated)] // the reason is on the imports
 #[tokio::test]
 async fn entities_build_with_setters_and_read_back_typed() {
     let emu = portal().await;
@@ -172,8 +171,7 @@ fn user_fields_without_a_trait_import() -> Result<(), Error> {
     Ok(())
 }
 
-// the reason is on the imports
-#[allow(deprecated)]
+#[allow(deprecated)] // the reason is on the imports
 #[tokio::test]
 async fn batch_handles_link_into_id_parameters() {
     let emu = portal().await;
@@ -222,8 +220,7 @@ async fn batch_handles_link_into_id_parameters() {
         .unwrap();
 }
 
-// the reason is on the imports
-#[allow(deprecated)]
+#[allow(deprecated)] // the reason is on the imports
 #[tokio::test]
 async fn a_batch_handle_is_refused_outside_its_batch() {
     let emu = portal().await;
@@ -298,7 +295,8 @@ fn crm_user_field_methods_are_typed() {
         json!({"fields": {"ENTITY_ID": "CRM_DEAL", "FIELD_NAME": "BUDGET", "USER_TYPE_ID": "double", "MANDATORY": "N"}})
     );
     assert_eq!(CrmDealUserfieldAdd::RISK, Risk::Write);
-    let list = CrmDealUserfieldList::new().filter(CrmUserField::filter().user_type_id_eq("double"));
+    let list =
+        CrmDealUserfieldList::new().filter(CrmUserField::filter().user_type_id().eq("double"));
     assert_eq!(
         serde_json::to_value(&list).unwrap(),
         json!({"filter": {"=USER_TYPE_ID": "double"}})
@@ -308,8 +306,10 @@ fn crm_user_field_methods_are_typed() {
 #[test]
 fn legacy_flags_filter_as_y_n() {
     let f = Deal::filter()
-        .opened_eq(true)
-        .stage_semantic_id_in([StageSemantic::Success]);
+        .opened()
+        .eq(true)
+        .stage_semantic_id()
+        .one_of([StageSemantic::Success]);
     assert_eq!(
         serde_json::to_value(&f).unwrap(),
         json!({"=OPENED": "Y", "@STAGE_SEMANTIC_ID": ["S"]})
