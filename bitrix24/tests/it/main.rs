@@ -22,6 +22,8 @@ mod progress;
 mod rest_v3;
 mod rest_v3_hr;
 mod rest_v3_mail;
+mod rest_v3_note;
+mod rest_v3_tasks;
 mod review;
 mod safety;
 mod shared_budget;

@@ -21,7 +21,7 @@ use bitrix24::packs::diagnostics::{
 use bitrix24::{ApiVersion, Error, Method, Risk};
 use bitrix24_emulator::RunningEmulator;
 
-use crate::support::{hook_client, portal};
+use crate::support::{emulator, hook_client, portal};
 
 /// `crm.deal.list` declared with a REST 3.0 name the emulator does not serve there: the
 /// "some methods not on v3" half of a mixed portal.
@@ -153,7 +153,7 @@ async fn a_v3_list_streams_page_by_page_through_pagination() {
 
 #[tokio::test]
 async fn a_v3_only_method_the_portal_lacks_is_not_on_portal_and_remembered() {
-    let emu = portal().await;
+    let emu = emulator().rest_v3(false).start().await.unwrap();
     let c = hook_client(&emu.webhook_url());
     let (sent, err) = requests(&emu, c.send(&RestScopeList::new())).await;
     let err = err.unwrap_err();
@@ -370,9 +370,25 @@ async fn the_openapi_document_lists_exactly_the_served_methods() {
             "{name}: {err:?}"
         );
     }
-    assert_eq!(paths.len(), 25 + 48, "{paths:?}");
-    let err = v3.call("rest.scope.list", json!({})).await.unwrap_err();
-    assert_eq!(err.status(), Some(404), "not listed, not served");
+    assert_eq!(paths.len(), 25 + 48 + 33, "{paths:?}");
+    // rest.scope.list is served beside the document: module -> controller -> method -> scope.
+    let scopes = v3.send(&RestScopeList::new()).await.unwrap();
+    assert_eq!(
+        scopes["tasks"]["task.result"]["list"]["scope"],
+        json!("tasks")
+    );
+    assert_eq!(
+        scopes["note"]["document.search"]["list"]["scope"],
+        json!("note")
+    );
+    let listed: usize = scopes
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|m| m.as_object().unwrap().values())
+        .map(|c| c.as_object().unwrap().len())
+        .sum();
+    assert_eq!(listed, paths.len(), "every served method, once");
 }
 
 /// `call.followup.list` pages by the `afterCursor` of each answer until `hasMore` is false

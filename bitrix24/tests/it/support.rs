@@ -85,3 +85,31 @@ pub fn object(value: Value) -> Map<String, Value> {
         other => panic!("not a JSON object: {other}"),
     }
 }
+
+/// What a refused call answered: the error code and the REST 3.0 `validation` pairs
+/// (`(field, message)`). Panics when the call succeeded or failed without an API answer, which
+/// the test did not expect.
+pub fn refusal<T: std::fmt::Debug>(
+    outcome: Result<T, bitrix24::Error>,
+) -> (String, Vec<(Option<String>, String)>) {
+    let err = outcome.expect_err("the call must be refused");
+    let api = err
+        .api()
+        .unwrap_or_else(|| panic!("not an API error: {err}"));
+    (api.code.as_str().to_owned(), api.validation.clone())
+}
+
+/// [`refusal`] of the raw REST 3.0 call `method` with `params`.
+pub async fn v3_refusal(
+    c: &Client,
+    method: &str,
+    params: Value,
+) -> (String, Vec<(Option<String>, String)>) {
+    let v3 = c.with_api_version(bitrix24::ApiVersion::V3);
+    refusal(v3.call(method, params).await)
+}
+
+/// One `validation` pair, as [`refusal`] answers them.
+pub fn invalid(field: &str, message: &str) -> Vec<(Option<String>, String)> {
+    vec![(Some(field.to_owned()), message.to_owned())]
+}
