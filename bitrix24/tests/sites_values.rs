@@ -23,7 +23,7 @@ fn decode<T: serde::de::DeserializeOwned>(v: Value) -> T {
 }
 
 /// The `result` of a documented answer, decoded the way the client decodes `M`'s.
-fn result<M: Method>(result: Value) -> Result<M::Response, bitrix24::Error> {
+fn result<M: Method>(result: &Value) -> Result<M::Response, bitrix24::Error> {
     let body = serde_json::to_vec(&json!({ "result": result, "time": {} })).unwrap();
     decode_typed::<M>(200, &body).map(|r| r.result)
 }
@@ -89,16 +89,20 @@ fn folders_without_a_parent_or_index_page_read_none() {
 fn public_urls_of_unknown_sites_are_an_empty_map() {
     let sent = serde_json::to_value(LandingSiteGetPublicUrl::new([3, 135])).unwrap();
     assert_eq!(sent["id"], json!([3, 135]));
-    let urls = result::<LandingSiteGetPublicUrl>(json!([])).unwrap();
+    let urls = result::<LandingSiteGetPublicUrl>(&json!([])).unwrap();
     assert!(urls.is_empty());
-    let urls = result::<LandingSiteGetPublicUrl>(json!({"3": "https://a.bitrix24.site"})).unwrap();
+    let urls = result::<LandingSiteGetPublicUrl>(&json!({"3": "https://a.bitrix24.site"})).unwrap();
     assert_eq!(urls["3"], "https://a.bitrix24.site");
 }
 
 #[test]
 fn an_empty_page_lists_no_blocks() {
     // getlist answers `[]` without an error for a page with no blocks in the reading mode.
-    assert!(result::<LandingBlockGetlist>(json!([])).unwrap().is_empty());
+    assert!(
+        result::<LandingBlockGetlist>(&json!([]))
+            .unwrap()
+            .is_empty()
+    );
     let sent = serde_json::to_value(LandingBlockGetlist::new([2215])).unwrap();
     assert_eq!(sent["lid"], json!([2215]));
 }
@@ -130,18 +134,18 @@ fn block_content_reads_every_access_level_and_empty_parts() {
 #[test]
 fn role_rights_read_a_php_list_and_no_rights() {
     // Rights only for key `0` (every site) travel as a JSON list; no saved rights as `[]`.
-    let rights = result::<LandingRoleGetRights>(json!([["read", "edit"]])).unwrap();
+    let rights = result::<LandingRoleGetRights>(&json!([["read", "edit"]])).unwrap();
     assert_eq!(rights["0"], vec!["read", "edit"]);
     assert!(
-        result::<LandingRoleGetRights>(json!([]))
+        result::<LandingRoleGetRights>(&json!([]))
             .unwrap()
             .is_empty()
     );
-    let rights = result::<LandingRoleGetRights>(json!({"0": ["read"], "5": []})).unwrap();
+    let rights = result::<LandingRoleGetRights>(&json!({"0": ["read"], "5": []})).unwrap();
     assert_eq!((rights["0"].len(), rights["5"].len()), (1, 0));
     // An inaccessible site has no rights: `[]`.
     assert!(
-        result::<LandingSiteGetRights>(json!([]))
+        result::<LandingSiteGetRights>(&json!([]))
             .unwrap()
             .is_empty()
     );
@@ -149,7 +153,7 @@ fn role_rights_read_a_php_list_and_no_rights() {
 
 #[test]
 fn special_pages_read_every_role_and_none_assigned() {
-    let pages = result::<LandingSyspageGet>(json!({
+    let pages = result::<LandingSyspageGet>(&json!({
         "feedback": {"TYPE": "feedback", "LANDING_ID": "9", "DELETED": "N", "ACTIVE": "N"}
     }))
     .unwrap();
@@ -159,10 +163,10 @@ fn special_pages_read_every_role_and_none_assigned() {
         (p.landing_id, p.active, p.deleted),
         (Some(9), Some(false), Some(false))
     );
-    assert!(result::<LandingSyspageGet>(json!({})).unwrap().is_empty());
-    assert!(result::<LandingSyspageGet>(json!([])).unwrap().is_empty());
+    assert!(result::<LandingSyspageGet>(&json!({})).unwrap().is_empty());
+    assert!(result::<LandingSyspageGet>(&json!([])).unwrap().is_empty());
     // The page's `null` (no such site, or no read access) is not a map: a typed decode error.
-    let err = result::<LandingSyspageGet>(Value::Null).unwrap_err();
+    let err = result::<LandingSyspageGet>(&Value::Null).unwrap_err();
     assert!(err.to_string().contains("landing.syspage.get"), "{err}");
 }
 
@@ -170,17 +174,17 @@ fn special_pages_read_every_role_and_none_assigned() {
 fn additional_fields_and_template_refs_read_empty_answers() {
     // "If there are no available fields, the method may return null or an empty array".
     assert!(
-        result::<LandingSiteGetadditionalfields>(json!([]))
+        result::<LandingSiteGetadditionalfields>(&json!([]))
             .unwrap()
             .is_empty()
     );
-    let f = result::<LandingSiteGetadditionalfields>(json!({"SETTINGS_PRICE_CODE": ["BASE"]}));
+    let f = result::<LandingSiteGetadditionalfields>(&json!({"SETTINGS_PRICE_CODE": ["BASE"]}));
     assert_eq!(f.unwrap()["SETTINGS_PRICE_CODE"], json!(["BASE"]));
     // Area -> page ids, sent as numbers or text; a template with no areas set answers `[]`.
-    let refs = result::<LandingTemplateGetSiteRef>(json!({"1": "735", "2": 731})).unwrap();
+    let refs = result::<LandingTemplateGetSiteRef>(&json!({"1": "735", "2": 731})).unwrap();
     assert_eq!((refs["1"], refs["2"]), (735, 731));
     assert!(
-        result::<LandingTemplateGetSiteRef>(json!([]))
+        result::<LandingTemplateGetSiteRef>(&json!([]))
             .unwrap()
             .is_empty()
     );
@@ -190,11 +194,11 @@ fn additional_fields_and_template_refs_read_empty_answers() {
 fn no_matching_templates_is_an_empty_map() {
     // "If no suitable templates are found, the method returns an empty array `result: []`".
     assert!(
-        result::<LandingDemosGetPageList>(json!([]))
+        result::<LandingDemosGetPageList>(&json!([]))
             .unwrap()
             .is_empty()
     );
-    let t = result::<LandingDemosGetPageList>(json!({
+    let t = result::<LandingDemosGetPageList>(&json!({
         "x": {"ID": "x", "TYPE": ["PAGE", "STORE"], "ACTIVE": true, "DESCRIPTION": null, "REST": "4", "SECTION": []}
     }))
     .unwrap();
