@@ -27,6 +27,7 @@ pub mod coverage_scan;
 pub mod emit;
 #[cfg(feature = "cli")]
 pub mod import;
+pub mod method_types;
 pub mod naming;
 #[cfg(feature = "cli")]
 pub mod pack_lists;
@@ -72,6 +73,7 @@ pub fn build_script(
     for f in &files {
         write_if_changed(&dir.join(&f.name), &f.contents)?;
     }
+    write_if_changed(&dir.join(method_types::FILE), &method_types::render(&specs))?;
     let missing = enabled
         .iter()
         .filter(|p| !specs.iter().any(|s| s.pack == **p))

@@ -25,6 +25,7 @@ mod config;
 mod core;
 mod crud;
 mod dispatch;
+mod documented_answers;
 mod entity;
 mod events;
 mod family_events;
@@ -62,6 +63,7 @@ mod v3_task_result;
 mod v3_timeman;
 
 pub use config::{Faults, Limits};
+pub use documented_answers::DocumentedAnswer;
 pub use entity::{
     EntityFamily, FieldDefault, FieldSpec, FieldType, Flavor, KeyStyle, NumberStyle, Partition,
     Shape, camelize,
@@ -290,7 +292,11 @@ impl EmulatorBuilder {
             families.push(f);
         }
         let item_template = specs::item_template(&spec_list);
-        let methods = scopes::method_table(dispatch::routes(), &families);
+        let mut methods = scopes::method_table(dispatch::routes(), &families);
+        let documented = documented_answers::Table::new(&spec_list, &methods);
+        for (name, scope) in documented.scopes() {
+            methods.insert(name.clone(), scope.clone());
+        }
         let mut all_scopes: Vec<String> =
             state::ALL_SCOPES.iter().map(|s| (*s).to_string()).collect();
         for s in methods.values() {
@@ -416,6 +422,7 @@ impl EmulatorBuilder {
             counters: Counters::default(),
             http,
             methods,
+            documented,
             all_scopes,
             item_template,
             dynamic: RwLock::new(Vec::new()),
@@ -623,6 +630,12 @@ impl Control {
             .counters
             .requests
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether the specced v2 method `name` is answered from its docs (no family and no
+    /// handler serves it), and whether from the page's example or a typed placeholder.
+    pub fn documented_answer(&self, name: &str) -> Option<DocumentedAnswer> {
+        self.inner.documented.kind(name)
     }
 
     /// Number of executions of a v2 method (batch sub-calls included; lower-case name).

@@ -304,6 +304,8 @@ pub(crate) struct Inner {
     pub http: reqwest::Client,
     /// Method name -> scope (`""` for global methods).
     pub methods: BTreeMap<String, String>,
+    /// The answers of the specced methods nobody else serves (`documented_answers`).
+    pub documented: crate::documented_answers::Table,
     /// Every scope of the portal (`scope` with `full=true`, full-access webhooks and the app).
     pub all_scopes: Vec<String>,
     /// The new base URL after `Control::move_portal` (the old address answers 302).
