@@ -80,7 +80,7 @@ async fn runtime_sanity(client: &Client) -> Result<(String, u64), Error> {
 #[tokio::test]
 async fn chain_1_method_compatibility_check() {
     let (_emu, client) = webhook_portal().await;
-    let c = method_compatibility(&client, "crm.item.list")
+    let c = method_compatibility(&client, "crm.deal.list")
         .await
         .unwrap();
     assert!(c.available, "{c:?}");
