@@ -27,7 +27,11 @@ fn decode<T: serde::de::DeserializeOwned>(v: Value) -> T {
 }
 
 fn body(result: Value) -> Vec<u8> {
-    serde_json::to_vec(&json!({"result": result, "time": {}})).unwrap()
+    let envelope = serde_json::Map::from_iter([
+        ("result".to_owned(), result),
+        ("time".to_owned(), json!({})),
+    ]);
+    serde_json::to_vec(&envelope).unwrap()
 }
 
 /// `result` decoded as the client decodes `M`'s answer.
@@ -61,7 +65,7 @@ fn task_fields_read_ids_as_strings_flags_and_php_empties() {
         (t.multitask, t.is_muted, t.favorite),
         (Some(false), Some(true), Some(false))
     );
-    assert_eq!((t.closed_by, t.time_estimate), (Some(0), Some(101580)));
+    assert_eq!((t.closed_by, t.time_estimate), (Some(0), Some(101_580)));
     assert_eq!(t.auditors, Some(vec![61, 103]));
     assert_eq!(t.accomplices, Some(vec![]));
     assert_eq!(
@@ -136,7 +140,7 @@ fn counters_and_access_read_an_empty_array_as_nothing_to_report() {
     // No such user, or no right to see their counters: `"result": []`.
     let none = result::<TasksTaskCountersGet>(json!([]));
     assert!(none.is_empty());
-    let c = result::<TasksTaskCountersGet>(json!({"expired": {"counter": "1", "code": 6291456}}));
+    let c = result::<TasksTaskCountersGet>(json!({"expired": {"counter": "1", "code": 6_291_456}}));
     assert_eq!(c["expired"].counter, Some(1));
     // The caller has no access to the task: `"allowedActions": []`.
     let a = result::<TasksTaskGetaccess>(json!({"allowedActions": []}));
