@@ -114,3 +114,25 @@ fn docs_differs_justifies_a_method_and_a_missing_page_is_named() {
     );
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn a_v3_entry_is_compared_and_its_example_may_be_the_answer_without_time() {
+    let text = "[pack]\nname = \"collab\"\nsummary = \"T.\"\n\n[v3.\"x.item.delete\"]\nsummary = \"x.\"\n\
+                docs = \"x/x-item-delete.md\"\nrisk = \"destructive\"\nscopes = []\n\
+                response = \"wrapped:result:bool\"\nparams.id = { type = \"id\", required = true }\n";
+    let page = "# Delete x.item.delete\n\n## Method Parameters\n\n#|\n|| **Name**\n`type` | **Description** ||\n\
+                || **id***\n[`integer`](../../data-types.md) | Item ||\n|#\n\n## Response Handling\n\n\
+                ```json\n{\"result\": {\"result\": true}, \"time\": {\"start\": 1}}\n```\n";
+    let shown = |example: &str| {
+        let s = parse_spec("specs/collab.toml", &format!("{text}example = '{example}'\n")).unwrap();
+        let m = &s.v3_methods["x.item.delete"];
+        compare_page(&s, m, page)
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(shown(r#"{"result":{"result":true}}"#), Vec::<String>::new());
+    let wrong = shown(r#"{"result":{"result":false}}"#);
+    assert_eq!(wrong.len(), 1, "{wrong:?}");
+    assert!(wrong[0].contains("example"), "{wrong:?}");
+}
