@@ -198,7 +198,7 @@ pub fn compare_page(s: &Spec, m: &MethodSpec, md: &str) -> Vec<Disagreement> {
 fn type_mismatch(spec: &Ty, doc: &str) -> Option<&'static str> {
     let doc = Ty::parse(doc).ok()?;
     let kind = |t: &Ty| match t {
-        Ty::String | Ty::Enum(_) => "text",
+        Ty::String | Ty::Secret | Ty::Enum(_) => "text",
         Ty::Int | Ty::Id | Ty::Float | Ty::Decimal => "number",
         Ty::Bool => "bool",
         Ty::Flag => "flag",

@@ -164,7 +164,7 @@ fn field_type(t: &Ty) -> FieldType {
         Ty::Bool | Ty::Flag => FieldType::Char,
         Ty::Date => FieldType::Date,
         Ty::Datetime => FieldType::DateTime,
-        Ty::String | Ty::Enum(_) => FieldType::String,
+        Ty::String | Ty::Secret | Ty::Enum(_) => FieldType::String,
         Ty::Object | Ty::Value | Ty::List(_) | Ty::Map(_) | Ty::Entity(_) => FieldType::Json,
     }
 }

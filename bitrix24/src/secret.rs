@@ -77,3 +77,41 @@ impl From<&str> for Secret {
         Secret(value.to_owned())
     }
 }
+
+/// The value itself: a request sends a secret parameter (a SIP password, a token) to the portal
+/// as a string. Print a request with `Debug`, never as JSON.
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+/// A string (numbers as text too, as the portal may send them).
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::lenient::string_like(deserializer).map(Secret)
+    }
+}
+
+impl crate::lenient::LenientDecode for Secret {
+    fn decode_opt<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Self>, D::Error> {
+        Ok(crate::lenient::string_like_opt(deserializer)?.map(Secret))
+    }
+}
+
+#[cfg(test)]
+mod wire_tests {
+    use super::Secret;
+
+    #[test]
+    fn a_secret_travels_as_its_string_and_never_prints() {
+        let s: Secret = serde_json::from_str("\"N7K4mCG9\"").unwrap();
+        assert_eq!(s.expose(), "N7K4mCG9");
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"N7K4mCG9\"");
+        assert_eq!(format!("{s:?}"), "Secret(***)");
+        let n: Secret = serde_json::from_str("150907").unwrap();
+        assert_eq!(n.expose(), "150907");
+    }
+}

@@ -121,6 +121,7 @@ impl Ctx<'_> {
     pub(super) fn rust_ty(&self, ty: &Ty) -> TokenStream {
         match ty {
             Ty::String => quote!(String),
+            Ty::Secret => quote!(crate::Secret),
             Ty::Decimal => quote!(crate::Decimal),
             Ty::Date => quote!(crate::Date),
             Ty::Datetime => quote!(crate::DateTime),
@@ -147,6 +148,7 @@ impl Ctx<'_> {
     pub(super) fn doc_ty(&self, ty: &Ty) -> String {
         match ty {
             Ty::String => "String".into(),
+            Ty::Secret => "bitrix24::Secret".into(),
             Ty::Decimal => "bitrix24::Decimal".into(),
             Ty::Date => "bitrix24::Date".into(),
             Ty::Datetime => "bitrix24::DateTime".into(),
@@ -174,7 +176,7 @@ impl Ctx<'_> {
     /// A Rust expression for a doc example of a required parameter.
     pub(super) fn example_value(&self, ty: &Ty, nested: bool) -> String {
         match ty {
-            Ty::String => "\"example\"".into(),
+            Ty::String | Ty::Secret => "\"example\"".into(),
             Ty::Decimal => "\"100.00\"".into(),
             Ty::Date => "\"2024-01-31\"".into(),
             Ty::Datetime => "\"2024-01-31T10:00:00+03:00\"".into(),

@@ -20,7 +20,7 @@ pub(super) fn entity_sample(ctx: &Ctx<'_>, e: &EntitySpec, depth: usize) -> serd
 pub(super) fn wire_sample(ctx: &Ctx<'_>, ty: &Ty, depth: usize) -> serde_json::Value {
     use serde_json::{Value, json};
     match ty {
-        Ty::String => json!("text"),
+        Ty::String | Ty::Secret => json!("text"),
         Ty::Int => json!("-7"),
         Ty::Id => json!("42"),
         Ty::Float => json!("1.5"),

@@ -8,6 +8,8 @@ use std::fmt;
 pub enum Ty {
     /// `string`
     String,
+    /// A string that must not show itself (`secret`: passwords, tokens): `bitrix24::Secret`.
+    Secret,
     /// `int`
     Int,
     /// `id`
@@ -44,6 +46,7 @@ impl Ty {
         let s = s.trim();
         let simple = match s {
             "string" => Some(Ty::String),
+            "secret" => Some(Ty::Secret),
             "int" => Some(Ty::Int),
             "id" => Some(Ty::Id),
             "float" => Some(Ty::Float),
@@ -74,7 +77,7 @@ impl Ty {
             return Ok(Ty::Enum(name.to_owned()));
         }
         Err(format!(
-            "unknown type `{s}` (expected string, int, id, float, decimal, bool, date, datetime, \
+            "unknown type `{s}` (expected string, secret, int, id, float, decimal, bool, date, datetime, \
              object, value, list<T>, map<T>, entity:Name or enum:Name)"
         ))
     }
@@ -94,6 +97,7 @@ impl fmt::Display for Ty {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Ty::String => f.write_str("string"),
+            Ty::Secret => f.write_str("secret"),
             Ty::Int => f.write_str("int"),
             Ty::Id => f.write_str("id"),
             Ty::Float => f.write_str("float"),
