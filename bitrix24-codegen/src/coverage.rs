@@ -135,13 +135,34 @@ fn pack_for_missing(
     PACKS.get(*order).map(|p| (*p).to_owned())
 }
 
+/// The page of every method whose spec knowingly differs from it (`docs_differs`) -> (pack,
+/// typed, value_why given): such a spec covers its page's method even under another name (the
+/// page's title misspells `humanresources.employee.search`).
+fn differing_pages(specs: &[Spec]) -> BTreeMap<&str, (String, bool, bool)> {
+    let mut out = BTreeMap::new();
+    for s in specs {
+        for m in s.all_methods().filter(|m| m.docs_differs.is_some()) {
+            out.entry(m.docs.as_str()).or_insert((
+                s.pack.clone(),
+                !is_untyped(&m.response),
+                m.value_why.is_some(),
+            ));
+        }
+    }
+    out
+}
+
 fn states(index: &DocsIndex, specs: &[Spec]) -> Vec<(DocMethod, State)> {
     let sp = specced(specs);
+    let differing = differing_pages(specs);
     index
         .methods
         .iter()
         .map(|d| {
-            let state = match sp.get(&d.name.to_ascii_lowercase()) {
+            let found = sp
+                .get(&d.name.to_ascii_lowercase())
+                .or_else(|| differing.get(d.page.as_str()));
+            let state = match found {
                 Some((pack, typed, why)) => State::Specced {
                     pack: pack.clone(),
                     typed: *typed,

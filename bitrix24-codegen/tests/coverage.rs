@@ -151,3 +151,25 @@ fn an_event_a_pack_lists_is_specced() {
         "{md}"
     );
 }
+
+#[test]
+fn a_spec_that_knowingly_differs_covers_its_page() {
+    let text = "[pack]\nname = \"core\"\nsummary = \"Test.\"\n\n\
+                [v3.\"humanresources.employee.search\"]\nsummary = \"x.\"\n\
+                docs = \"departments/employee/humanresources-employee-search.md\"\n\
+                docs_differs = \"The title misspells the name.\"\nrisk = \"read\"\nscopes = []\n\
+                response = \"id\"\n";
+    let core = parse_spec("specs/core.toml", text).expect("parses");
+    let idx = DocsIndex {
+        commit: "0123456789012345678901234567890123456789".into(),
+        methods: vec![doc(
+            "humanresourses.employee.search",
+            "departments/employee/humanresources-employee-search.md",
+            false,
+        )],
+    };
+    let md = render(&idx, &[core]);
+    let row = "| `humanresourses.employee.search` | \
+               `departments/employee/humanresources-employee-search.md` | current | core, typed |";
+    assert!(md.contains(row), "{md}");
+}

@@ -135,15 +135,16 @@ impl Page {
             }
             i += 1;
         }
-        // The cURL examples name the method when the title does not, and fix titles with a
-        // doubled segment (`department.department.delete` for `department.delete`). Any other
-        // disagreement keeps the title and is flagged for review.
+        // The cURL examples name the method when the title does not, fix titles with a
+        // doubled segment (`department.department.delete` for `department.delete`) and titles
+        // that name the method's namespace (`Pin a Chat at the Top of the im.recent List` calls
+        // `im.recent.pin`). Any other disagreement keeps the title and is flagged for review.
         let called = method_from_curl(md);
         match (&page.method, called) {
             (None, Some(c)) => page.method = Some(c),
             (Some(m), Some(c)) if !c.eq_ignore_ascii_case(m) && !called_anywhere(md, m) => {
                 page.title_mismatch = Some(m.clone());
-                if m.ends_with(&format!(".{c}")) {
+                if m.ends_with(&format!(".{c}")) || names_a_method_of(m, &c) {
                     page.method = Some(c);
                 } else {
                     page.curl_mismatch = Some(c);
@@ -156,6 +157,14 @@ impl Page {
         }
         page
     }
+}
+
+/// Whether `called` is a method of the namespace `title` names (`im.recent` -> `im.recent.pin`),
+/// not the same method with the `.json`/`.xml` answer format appended.
+fn names_a_method_of(title: &str, called: &str) -> bool {
+    let (t, c) = (title.to_ascii_lowercase(), called.to_ascii_lowercase());
+    c.strip_prefix(&format!("{t}."))
+        .is_some_and(|rest| !matches!(rest, "json" | "xml"))
 }
 
 /// `Create a New Deal crm.deal.add` -> `crm.deal.add`; also a name inside the title (`Add the

@@ -364,6 +364,25 @@ fn prefers_the_method_the_examples_call() {
     assert_eq!(m["risk"].as_str(), Some("destructive"));
     assert_eq!(m["params"]["ID"]["type"].as_str(), Some("id"));
     assert!(draft.contains("the title says `department.department.delete`"));
+    // A title naming the namespace: the examples' method extends it.
+    let md = "# Pin a Chat at the Top of the im.recent List\n\n> Scope: [`im`](x.md)\n\n\
+              ## Code Examples\n\n    ```bash\n    curl -X POST \\\n    \
+              https://**put_your_bitrix24_address**/rest/im.recent.pin\n    ```\n";
+    let draft = draft_from_markdown(md, "chats/special-operations/im-recent-pin.md").unwrap();
+    assert!(
+        parse(&draft)["method"].get("im.recent.pin").is_some(),
+        "{draft}"
+    );
+    // The `.json` answer format appended to the title's method is the same method.
+    let md = md
+        .replace("im.recent List", "imopenlines.session.mode.silent")
+        .replace("im.recent.pin", "imopenlines.session.mode.silent.json");
+    let draft = draft_from_markdown(&md, "imopenlines/x.md").unwrap();
+    let t = parse(&draft);
+    assert!(
+        t["method"].get("imopenlines.session.mode.silent").is_some(),
+        "{draft}"
+    );
 }
 
 #[test]
