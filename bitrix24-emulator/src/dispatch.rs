@@ -1,6 +1,5 @@
 //! v2 method dispatch: one call with its scope check, operating-time limit and metering, then
-//! the route table of the hand-written methods or the generic methods of an entity family, or
-//! else the documented answer of a specced method nobody serves (`documented_answers`).
+//! the route table of the hand-written methods or the generic methods of an entity family.
 
 use crate::batch;
 use crate::core::{ApiError, Caller, Done, MethodResult};
@@ -10,7 +9,7 @@ use crate::events;
 use crate::handlers::{
     ai_engine, app_entity, bizproc, blog, booking, calendar, catalog_documents, crm, crm_links,
     departments, disk, im, imbot, landing, lists, product_rows, sale_delivery, scrum, sign_b2e,
-    sonet, system, task_elapsed, telephony, timeman, userconsent, users,
+    sonet, system, task_elapsed, telephony, timeman, userconsent, userfieldconfig, users,
 };
 use crate::metering;
 use crate::routes::{Route, Scope};
@@ -34,6 +33,7 @@ pub(crate) fn routes() -> impl Iterator<Item = &'static Route> {
         departments::ROUTES,
         crm::ROUTES,
         crm_links::ROUTES,
+        userfieldconfig::ROUTES,
         sonet::ROUTES,
         sonet::API_ROUTES,
         im::ROUTES,
@@ -120,10 +120,6 @@ pub(crate) fn call(
 }
 
 fn dispatch(inner: &Arc<Inner>, c: &Caller, method: &str, p: &Map<String, Value>) -> MethodResult {
-    // Only methods no route and no family serves are answered there.
-    if let Some(done) = inner.documented.answer(method, p, inner.now()) {
-        return done;
-    }
     if let Some(r) = routes().find(|r| r.name == method) {
         return (r.run)(inner, c, method, p);
     }

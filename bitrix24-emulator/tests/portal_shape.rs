@@ -102,17 +102,29 @@ async fn crm_item_user_field_names() {
         )
         .await;
     assert_eq!(ty["result"]["type"]["entityTypeId"], 1036, "{ty}");
+    // The field, defined for the type as the portal's was (userfieldconfig-add.md).
+    let t = &ty["result"]["type"]["id"];
+    p.call(
+        "userfieldconfig.add",
+        json!({"moduleId": "crm", "field": {"entityId": format!("CRM_{t}"),
+            "fieldName": format!("UF_CRM_{t}_1712074666"), "userTypeId": "string"}}),
+    )
+    .await;
     let add = |entity_type: u32, fields: Value| {
         p.call(
             "crm.item.add",
             json!({"entityTypeId": entity_type, "fields": fields}),
         )
     };
-    for written in ["ufCrm11_1712074666", "UF_CRM_11_1712074666"] {
-        let answer = add(1036, json!({"title": "A", written: written})).await;
+    let camel = format!("ufCrm{t}_1712074666");
+    for written in [camel.clone(), format!("UF_CRM_{t}_1712074666")] {
+        let answer = add(1036, json!({"title": "A", written.clone(): written})).await;
         let item = &answer["result"]["item"];
-        assert_eq!(item["ufCrm11_1712074666"], written, "{answer}");
-        assert!(item.get("ufCrm_11_1712074666").is_none(), "{answer}");
+        assert_eq!(item[&camel], written.as_str(), "{answer}");
+        assert!(
+            item.get(format!("ufCrm_{t}_1712074666")).is_none(),
+            "{answer}"
+        );
     }
     p.call(
         "crm.deal.userfield.add",

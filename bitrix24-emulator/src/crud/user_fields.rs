@@ -2,7 +2,8 @@
 //! contacts, companies): which `UF_*` keys a write keeps, and how `<prefix>.fields` describes
 //! each of them.
 
-use crate::entity::{Family, View};
+use crate::entity::{Family, Flavor, View};
+use crate::handlers::userfieldconfig::crm_fields;
 use crate::state::Inner;
 use serde_json::{Map, Value, json};
 
@@ -43,10 +44,37 @@ fn field_name(def: &Map<String, Value>) -> String {
     }
 }
 
-/// The names of the defined user fields; `None` when the family has no user field methods
-/// (every `UF_*` key is then kept).
+/// The `entityId` `userfieldconfig.*` names the family's objects by: `CRM_<id>` for a smart
+/// process, by its `crm.type` id (`userfieldconfig-add.md`: `CRM_7`, fields `UF_CRM_7_...`),
+/// `CRM_DEAL`, `CRM_LEAD`, ... for a legacy CRM family; `None` for other families.
+fn config_entity(inner: &Inner, fam: &Family) -> Option<String> {
+    let Some(etid) = fam.spec.prefix.strip_prefix("crm.dynamic.") else {
+        let own = fam.spec.prefix.strip_prefix("crm.")?;
+        return (fam.spec.flavor == Flavor::LegacyCrm && fam.spec.entity_type_id.is_some())
+            .then(|| format!("CRM_{}", own.to_ascii_uppercase()));
+    };
+    let types = inner.family("crm.type")?;
+    let data = inner.read_data();
+    let store = data.stores.get("crm.type")?;
+    let view = View::native(types);
+    store.rows.keys().find_map(|id| {
+        let row = store.render_full(types, view, *id)?;
+        (row.get("entityTypeId").map(Value::to_string).as_deref() == Some(etid))
+            .then(|| format!("CRM_{id}"))
+    })
+}
+
+/// The names of the defined user fields: those of `<prefix>.userfield.add` and of
+/// `userfieldconfig.add` for the family's objects; `None` when the family has neither kind
+/// of definition (every `UF_*` key is then kept).
 pub(super) fn defined(inner: &Inner, fam: &Family) -> Option<Vec<String>> {
-    definitions(inner, fam).map(|defs| defs.iter().map(field_name).collect())
+    let own = definitions(inner, fam).map(|defs| defs.iter().map(field_name).collect());
+    let Some(entity) = config_entity(inner, fam) else {
+        return own;
+    };
+    let mut names: Vec<String> = own.unwrap_or_default();
+    names.extend(crm_fields(&inner.read_data(), &entity));
+    Some(names)
 }
 
 /// `Y`, `"1"`, `1` or `true`: a definition's flag (`MULTIPLE`, `MANDATORY`) is set.

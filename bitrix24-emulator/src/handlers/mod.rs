@@ -35,4 +35,5 @@ pub(crate) mod task_elapsed;
 pub(crate) mod telephony;
 pub(crate) mod timeman;
 pub(crate) mod userconsent;
+pub(crate) mod userfieldconfig;
 pub(crate) mod users;

@@ -49,14 +49,14 @@ fn row(m: &mut Map<String, Value>, cx: &RowCtx<'_>) {
     if !cx.list || !is_stage_book(book) {
         return;
     }
-    let group = stored.as_str().map_or_else(
-        || match m.get("SEMANTICS").and_then(Value::as_str) {
-            Some("S") => "success",
-            Some("F") => "failure",
-            _ => "process",
-        },
-        |s| s,
-    );
+    let group =
+        stored
+            .as_str()
+            .unwrap_or_else(|| match m.get("SEMANTICS").and_then(Value::as_str) {
+                Some("S") => "success",
+                Some("F") => "failure",
+                _ => "process",
+            });
     let extra =
         json!({"SEMANTICS": group, "COLOR": m.get("COLOR").cloned().unwrap_or(Value::Null)});
     m.insert("EXTRA".into(), extra);
