@@ -124,7 +124,11 @@ fn a_v3_entry_is_compared_and_its_example_may_be_the_answer_without_time() {
                 || **id***\n[`integer`](../../data-types.md) | Item ||\n|#\n\n## Response Handling\n\n\
                 ```json\n{\"result\": {\"result\": true}, \"time\": {\"start\": 1}}\n```\n";
     let shown = |example: &str| {
-        let s = parse_spec("specs/collab.toml", &format!("{text}example = '{example}'\n")).unwrap();
+        let s = parse_spec(
+            "specs/collab.toml",
+            &format!("{text}example = '{example}'\n"),
+        )
+        .unwrap();
         let m = &s.v3_methods["x.item.delete"];
         compare_page(&s, m, page)
             .iter()
