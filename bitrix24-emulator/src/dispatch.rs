@@ -1,5 +1,6 @@
 //! v2 method dispatch: one call with its scope check, operating-time limit and metering, then
-//! the route table of the hand-written methods or the generic methods of an entity family.
+//! the route table of the hand-written methods or the generic methods of an entity family, or
+//! else the documented answer of a specced method nobody serves (`documented_answers`).
 
 use crate::batch;
 use crate::core::{ApiError, Caller, Done, MethodResult};
@@ -120,6 +121,10 @@ pub(crate) fn call(
 }
 
 fn dispatch(inner: &Arc<Inner>, c: &Caller, method: &str, p: &Map<String, Value>) -> MethodResult {
+    // Only methods no route and no family serves are answered there.
+    if let Some(done) = inner.documented.answer(method, p, inner.now()) {
+        return done;
+    }
     if let Some(r) = routes().find(|r| r.name == method) {
         return (r.run)(inner, c, method, p);
     }
