@@ -57,6 +57,20 @@ fn is_autolink(rest: &str) -> bool {
     rest.starts_with("http://") || rest.starts_with("https://")
 }
 
+/// `#[allow(clippy::should_implement_trait)]` for a builder setter named like an operator
+/// method (`add`, `sub`, ...: `fn add(self, value) -> Self` is `Add::add`'s shape), since the
+/// name is the wire parameter's.
+pub(super) fn setter_allow(name: &str) -> TokenStream {
+    const OPERATORS: &[&str] = &[
+        "add", "sub", "mul", "div", "rem", "bitand", "bitor", "bitxor", "shl", "shr",
+    ];
+    if OPERATORS.contains(&name) {
+        quote::quote!(#[allow(clippy::should_implement_trait)])
+    } else {
+        TokenStream::new()
+    }
+}
+
 pub(super) fn ident(name: &str) -> Ident {
     if naming::is_keyword(name) {
         Ident::new_raw(name, Span::call_site())

@@ -57,8 +57,10 @@ pub(super) fn entity_api(ctx: &Ctx<'_>, name: &str, e: &EntitySpec, legacy: bool
         };
         let (arg_ty, conv) = arg_conversion(ctx, &f.ty, &quote!(value));
         let sd = doc(&format!("Sets `{}` (`{}`).", f.name, f.ty));
+        let allow = super::ctx::setter_allow(&setter.to_string());
         setters.extend(quote! {
             #sd
+            #allow
             #[must_use]
             pub fn #setter(mut self, value: #arg_ty) -> Self {
                 self.#fid = Some(#conv);

@@ -256,8 +256,10 @@ pub(super) fn emit_method(ctx: &Ctx<'_>, m: &MethodSpec) -> TokenStream {
                 fid.clone()
             };
             let sd = doc(&format!("Sets {pdoc}"));
+            let allow = super::ctx::setter_allow(&setter.to_string());
             setters.extend(quote! {
                 #sd
+                #allow
                 pub fn #setter(mut self, value: #arg_ty) -> Self {
                     self.#fid = Some(#conv);
                     self

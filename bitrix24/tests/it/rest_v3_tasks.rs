@@ -168,11 +168,19 @@ async fn chat_messages_become_results_that_are_changed_listed_and_deleted() {
     );
 }
 
+/// A refused call: method, params, error code and the validation entries (field, message).
+type Refusal = (
+    &'static str,
+    Value,
+    &'static str,
+    Vec<(Option<String>, String)>,
+);
+
 #[tokio::test]
 async fn result_input_is_checked_as_documented() {
     let (_emu, admin, user) = two_users().await;
     let id = task(&admin, 1).await;
-    let cases: [(&str, Value, &str, Vec<(Option<String>, String)>); 6] = [
+    let cases: [Refusal; 6] = [
         (
             "tasks.task.result.add",
             json!({}),
