@@ -426,6 +426,24 @@ async fn disk_storages_folders_files() {
         .as_str()
         .unwrap()
         .to_string();
+    // A folder cannot go into itself or below itself (the tree would be a cycle).
+    for (method, target) in [
+        ("moveTo", &docs),
+        ("moveTo", &sub),
+        ("copyTo", &docs),
+        ("copyTo", &sub),
+    ] {
+        let (s, b) = post(
+            &format!("{wh}disk.folder.{method}"),
+            &json!({"id": docs, "targetFolderId": target}),
+        )
+        .await;
+        assert_eq!(
+            (s, b["error"].as_str()),
+            (400, Some("ERROR_ARGUMENT")),
+            "{method} {b}"
+        );
+    }
     let mut files = Vec::new();
     for i in 0..55 {
         let b = ok(

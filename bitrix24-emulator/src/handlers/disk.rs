@@ -229,6 +229,21 @@ fn children(data: &Data, folder: &Family, file: &Family, parent: i64) -> Vec<(i6
     out
 }
 
+/// Whether folder `id` is `folder_id` or one of its ancestors.
+fn within(data: &Data, folder: &Family, folder_id: i64, id: i64) -> bool {
+    let mut at = Some(folder_id);
+    // A path longer than the store is a cycle already: stop there.
+    let bound = data.stores.get("disk.folder").map_or(0, |s| s.rows.len()) + 1;
+    for _ in 0..bound {
+        match at {
+            Some(f) if f == id => return true,
+            Some(f) => at = row(data, folder, f).and_then(|r| int_of(&r, "PARENT_ID")),
+            None => return false,
+        }
+    }
+    false
+}
+
 fn list_children(
     data: &Data,
     folder: &Family,
@@ -507,6 +522,10 @@ fn run(inner: &Arc<Inner>, c: &Caller, method: &str, p: &Map<String, Value>) -> 
             let t = row(&data, folder, target).ok_or_else(|| disk_not_found(target))?;
             let storage = int_of(&t, "STORAGE_ID").unwrap_or(0);
             let is_folder = group == "folder";
+            // A folder cannot go into itself or below itself: the tree would be a cycle.
+            if is_folder && within(&data, folder, target, id) {
+                return Err(disk_arg(pos + 1));
+            }
             let out = if action == "copyto" {
                 copy_tree(
                     &mut data, folder, file, id, is_folder, target, storage, c.user_id, now,
