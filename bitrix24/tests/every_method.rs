@@ -52,7 +52,7 @@ include!(concat!(
 ));
 
 /// The floor of answered-and-decoded methods with every pack enabled (the count reached).
-const DECODED_FLOOR: usize = 0;
+const DECODED_FLOOR: usize = 1178;
 
 /// The order of the sweep: `add` first, then the rest, `delete` last.
 fn rank(name: &str) -> u8 {
