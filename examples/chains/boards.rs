@@ -2,10 +2,10 @@
 //! embedded emulator by `cargo test -p bitrix24-examples --test chains_boards`.
 
 use bitrix24::packs::boards::{
-    Sprint, TasksApiScrumBacklogGet, TasksApiScrumEpicAdd, TasksApiScrumEpicList,
-    TasksApiScrumKanbanAddTask, TasksApiScrumKanbanGetStages, TasksApiScrumSprintAdd,
-    TasksApiScrumSprintComplete, TasksApiScrumSprintList, TasksApiScrumSprintStart,
-    TasksApiScrumTaskUpdate,
+    Epic, ScrumTask, Sprint, SprintStatus, TasksApiScrumBacklogGet, TasksApiScrumEpicAdd,
+    TasksApiScrumEpicList, TasksApiScrumKanbanAddTask, TasksApiScrumKanbanGetStages,
+    TasksApiScrumSprintAdd, TasksApiScrumSprintComplete, TasksApiScrumSprintList,
+    TasksApiScrumSprintStart, TasksApiScrumTaskUpdate,
 };
 use bitrix24::packs::collab::SonetGroupCreate;
 use bitrix24::packs::core::{TaskFields, TasksTaskAddV2};
@@ -23,14 +23,13 @@ async fn sprint_kickoff(client: &Client, group: u64) -> Result<(u64, Vec<u64>), 
         .date_start("2024-07-19T15:03:01+00:00")
         .date_end("2024-08-02T15:03:01+00:00");
     let added = client.send(&TasksApiScrumSprintAdd::new(sprint)).await?;
-    let id = added["id"].as_u64().unwrap_or_default();
+    let id = added.id.unwrap_or_default();
     // 2. tasks.api.scrum.sprint.start: planned -> active
     let started = client.send(&TasksApiScrumSprintStart::new(id)).await?;
-    assert_eq!(started["status"], "active");
+    assert_eq!(started.status, Some(SprintStatus::Active));
     // 3. tasks.api.scrum.kanban.getStages
     let stages = client.send(&TasksApiScrumKanbanGetStages::new(id)).await?;
-    let ids = stages.as_array().into_iter().flatten();
-    let ids = ids.filter_map(|s| s["id"].as_str()?.parse().ok()).collect();
+    let ids = stages.iter().filter_map(|s| s.id).collect();
     Ok((id, ids))
 }
 
@@ -50,11 +49,11 @@ async fn backlog_to_sprint(
         .send(&TasksApiScrumKanbanAddTask::new(sprint, task, stage))
         .await?;
     // 3. tasks.api.scrum.task.update: story points and the sprint
-    let scrum = json!({ "entityId": sprint, "storyPoints": "5" });
+    let scrum = ScrumTask::new().entity_id(sprint).story_points("5");
     client
         .send(&TasksApiScrumTaskUpdate::new(task, scrum))
         .await?;
-    Ok(backlog["id"].as_u64().unwrap_or_default())
+    Ok(backlog.id.unwrap_or_default())
 }
 
 /// Chain 3, sprint completion: complete the sprint, list the group's epics, and hand the
@@ -70,11 +69,11 @@ async fn sprint_completion(
         .await?;
     // 2. tasks.api.scrum.epic.list of the sprint's group
     let epics = client
-        .send(&TasksApiScrumEpicList::new().filter(json!({ "groupId": done["groupId"] })))
+        .send(&TasksApiScrumEpicList::new().filter(json!({ "groupId": done.group_id })))
         .await?;
     // 3. the final status, exported
-    let n = epics.as_array().map_or(0, Vec::len);
-    export(json!({ "sprint": done["id"], "status": done["status"], "epics": n }));
+    let n = epics.len();
+    export(json!({ "sprint": done.id, "status": done.status, "epics": n }));
     Ok(n)
 }
 
@@ -88,7 +87,7 @@ async fn started_sprint(client: &Client) -> (u64, u64, u64, Vec<u64>) {
 /// A scrum group and a task in it.
 async fn scrum_group(client: &Client) -> (u64, u64) {
     let group = client
-        .send(&SonetGroupCreate::new("Platform team").project("Y"))
+        .send(&SonetGroupCreate::new("Platform team").project(true))
         .await
         .unwrap();
     let task = TaskFields::new()
@@ -136,7 +135,7 @@ async fn chain_2_backlog_to_sprint() {
 async fn chain_3_sprint_completion() {
     let (_emu, client) = portal().await;
     let (group, _, sprint, _) = started_sprint(&client).await;
-    let epic = json!({ "name": "Auth", "groupId": group });
+    let epic = Epic::new().name("Auth").group_id(group);
     client.send(&TasksApiScrumEpicAdd::new(epic)).await.unwrap();
     let mut report = Vec::new();
     let n = sprint_completion(&client, sprint, |row| report.push(row))
@@ -149,7 +148,7 @@ async fn chain_3_sprint_completion() {
         .send(&TasksApiScrumSprintList::new().filter(json!({ "GROUP_ID": group })))
         .await
         .unwrap();
-    assert_eq!(listed[0]["status"], "completed");
+    assert_eq!(listed[0].status, Some(SprintStatus::Completed));
 }
 
 #[test]

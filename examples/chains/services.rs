@@ -2,14 +2,15 @@
 //! embedded emulator by `cargo test -p bitrix24-examples --test chains_services`.
 
 use bitrix24::packs::services::{
-    BookingV1BookingAdd, BookingV1BookingGet, BookingV1BookingUpdate, BookingV1ResourceAdd,
-    BookingV1ResourceList, BookingV1ResourceTypeAdd, CalendarEventAdd, CalendarEventGetbyid,
-    CalendarEventUpdate, CalendarSectionAdd, CalendarSectionGet, TimemanClose, TimemanOpen,
-    TimemanStatus,
+    Booking, BookingPeriod, BookingResource, BookingResourceType, BookingTime, BookingV1BookingAdd,
+    BookingV1BookingGet, BookingV1BookingUpdate, BookingV1ResourceAdd, BookingV1ResourceList,
+    BookingV1ResourceTypeAdd, CalendarEvent, CalendarEventAdd, CalendarEventGetbyid,
+    CalendarEventUpdate, CalendarSectionAdd, CalendarSectionGet, TimemanClose, TimemanDay,
+    TimemanOpen, TimemanStatus,
 };
 use bitrix24::{Client, Error};
 use bitrix24_examples::webhook_portal as portal;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Chain 1, booking lifecycle: a resource of the type, a booking of it, then the booking
 /// moved by an hour. Returns the booking id.
@@ -18,27 +19,31 @@ async fn booking_lifecycle(client: &Client, type_id: i64, from: i64) -> Result<u
     let listed = client
         .send(&BookingV1ResourceList::new().filter(json!({ "typeId": [type_id] })))
         .await?;
-    let resource = listed["resource"][0]["id"].as_i64().unwrap_or_default();
+    let resource = listed
+        .resource
+        .first()
+        .and_then(|r| r.id)
+        .unwrap_or_default();
     // 2. booking.v1.booking.add: resources and period (timestamps with their time zone)
-    let period = |a: i64, b: i64| json!({ "from": { "timestamp": a, "timezone": "UTC" }, "to": { "timestamp": b, "timezone": "UTC" } });
-    let booking = json!({ "resourceIds": [resource], "name": "Test drive", "datePeriod": period(from, from + 1800) });
-    let added = client.send(&BookingV1BookingAdd::new(booking)).await?;
-    let id = added["id"].as_u64().unwrap_or_default();
+    let at = |t: i64| BookingTime::new().timestamp(t).timezone("UTC");
+    let period = |a: i64, b: i64| BookingPeriod::new().from(at(a)).to(at(b));
+    let booking = Booking::new()
+        .resource_ids([resource])
+        .name("Test drive")
+        .date_period(period(from, from + 1800));
+    let id = client.send(&BookingV1BookingAdd::new(booking)).await?.id;
     // 3. booking.v1.booking.update: the client asked for an hour later
-    let moved = json!({ "datePeriod": period(from + 3600, from + 5400) });
+    let moved = Booking::new().date_period(period(from + 3600, from + 5400));
     client.send(&BookingV1BookingUpdate::new(id, moved)).await?;
     Ok(id)
 }
 
 /// Chain 2, calendar event orchestration: the user's calendar, an event in it, the event
 /// moved and read back. Returns the event as the portal keeps it.
-async fn calendar_event(client: &Client, user: u64, day: &str) -> Result<Value, Error> {
+async fn calendar_event(client: &Client, user: u64, day: &str) -> Result<CalendarEvent, Error> {
     // 1. calendar.section.get: the user's calendars (the first is used)
     let sections = client.send(&CalendarSectionGet::new("user", user)).await?;
-    let section = sections[0]["ID"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let section = sections.first().and_then(|s| s.id).unwrap_or(0);
     // 2. calendar.event.add
     let event = CalendarEventAdd::new(
         "user",
@@ -61,7 +66,12 @@ async fn calendar_event(client: &Client, user: u64, day: &str) -> Result<Value, 
 /// Chain 3, workday automation: read the status, open the day when it is not open, close it
 /// with a report. Returns the status after each step.
 async fn workday(client: &Client, user: u64) -> Result<Vec<String>, Error> {
-    let status = |v: &Value| v["STATUS"].as_str().unwrap_or_default().to_owned();
+    let status = |d: &TimemanDay| {
+        d.status
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    };
     // 1. timeman.status
     let mut seen = vec![status(
         &client.send(&TimemanStatus::new().user_id(user)).await?,
@@ -85,23 +95,24 @@ async fn chain_1_booking_lifecycle() {
     let (_emu, client) = portal().await;
     let ty = client
         .send(&BookingV1ResourceTypeAdd::new(
-            json!({ "name": "Cars", "code": "cars" }),
+            BookingResourceType::new().name("Cars").code("cars"),
         ))
         .await
-        .unwrap();
-    let ty = ty["id"].as_i64().unwrap();
-    let car = json!({ "name": "Sedan 1", "typeId": ty });
+        .unwrap()
+        .id;
+    let car = BookingResource::new().name("Sedan 1").type_id(ty);
     client.send(&BookingV1ResourceAdd::new(car)).await.unwrap();
     let from = 1_723_446_900;
-    let id = booking_lifecycle(&client, ty, from).await.unwrap();
+    let id = booking_lifecycle(&client, ty as i64, from).await.unwrap();
     let got = client.send(&BookingV1BookingGet::new(id)).await.unwrap();
-    assert_eq!(
-        got["booking"]["datePeriod"]["from"]["timestamp"],
-        from + 3600
-    );
+    let start = got.booking.date_period.and_then(|p| p.from?.timestamp);
+    assert_eq!(start, Some(from + 3600));
     // A period that ends before it starts is refused.
-    let bad =
-        json!({ "datePeriod": { "from": { "timestamp": from }, "to": { "timestamp": from - 1 } } });
+    let bad = Booking::new().date_period(
+        BookingPeriod::new()
+            .from(BookingTime::new().timestamp(from))
+            .to(BookingTime::new().timestamp(from - 1)),
+    );
     let e = client
         .send(&BookingV1BookingUpdate::new(id, bad))
         .await
@@ -117,9 +128,9 @@ async fn chain_2_calendar_event_orchestration() {
         .await
         .unwrap();
     let event = calendar_event(&client, 1, "2024-12-11").await.unwrap();
-    assert_eq!(event["DATE_FROM"], "12/11/2024 02:00:00 pm");
-    assert_eq!(event["LOCATION"], "Room 4");
-    assert_eq!(event["DT_LENGTH"], 3600);
+    assert_eq!(event.date_from.as_deref(), Some("12/11/2024 02:00:00 pm"));
+    assert_eq!(event.location.as_deref(), Some("Room 4"));
+    assert_eq!(event.dt_length, Some(3600));
 }
 
 #[tokio::test]
@@ -128,7 +139,7 @@ async fn chain_3_workday_automation() {
     let seen = workday(&client, 1).await.unwrap();
     assert_eq!(seen, ["CLOSED", "OPENED", "CLOSED"]);
     let day = client.send(&TimemanStatus::new()).await.unwrap();
-    assert!(day["TIME_FINISH"].is_string(), "{day}");
+    assert!(day.time_finish.is_some(), "{day:?}");
 }
 
 #[test]

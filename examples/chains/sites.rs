@@ -3,38 +3,40 @@
 
 use bitrix24::packs::sites::{
     LandingBlockGetlist, LandingLandingAdd, LandingLandingDelete, LandingLandingGetList,
-    LandingLandingUpdate, LandingSiteAdd, LandingSiteDelete,
+    LandingLandingUpdate, LandingPage, LandingSiteAdd, LandingSiteDelete, Site, SiteType,
 };
 use bitrix24::{Client, Error};
 use bitrix24_examples::webhook_portal as portal;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Chain 1, site and page bootstrap: the site, its first page, and the page's blocks (none
 /// for a page made without a template). Returns the site and page ids.
 async fn site_bootstrap(client: &Client, code: &str) -> Result<(u64, u64), Error> {
     // 1. landing.site.add: CODE is the site address (a-z, 0-9, -, .)
-    let site = json!({ "TITLE": "Spring sale", "CODE": code, "TYPE": "PAGE" });
+    let site = Site::new()
+        .title("Spring sale")
+        .code(code)
+        .r#type(SiteType::Site);
     let site_id = client.send(&LandingSiteAdd::new(site)).await?;
     // 2. landing.landing.add in that site
-    let page = json!({ "TITLE": "Home", "SITE_ID": site_id, "CODE": "home" });
+    let page = LandingPage::new()
+        .title("Home")
+        .site_id(site_id)
+        .code("home");
     let page_id = client.send(&LandingLandingAdd::new(page)).await?;
     // 3. landing.block.getlist: what the page holds
-    let blocks = client.send(&LandingBlockGetlist::new(page_id)).await?;
-    assert!(blocks.as_array().is_some_and(Vec::is_empty));
+    let blocks = client.send(&LandingBlockGetlist::new([page_id])).await?;
+    assert!(blocks.is_empty());
     Ok((site_id, page_id))
 }
 
 /// The pages of a site (`landing.landing.getList` with `params.filter`), as (id, row).
-async fn site_pages(client: &Client, site: u64) -> Result<Vec<(u64, Value)>, Error> {
+async fn site_pages(client: &Client, site: u64) -> Result<Vec<(u64, LandingPage)>, Error> {
     let query = json!({ "select": ["ID", "TITLE", "ACTIVE"], "filter": { "SITE_ID": site } });
     let pages = client
         .send(&LandingLandingGetList::new().params(query))
         .await?;
-    let rows = pages.as_array().cloned().unwrap_or_default();
-    Ok(rows
-        .into_iter()
-        .filter_map(|p| Some((p["ID"].as_str()?.parse().ok()?, p)))
-        .collect())
+    Ok(pages.into_iter().filter_map(|p| Some((p.id?, p))).collect())
 }
 
 /// Chain 2, content update: the site's pages, each one's title and description updated.
@@ -44,8 +46,10 @@ async fn content_update(client: &Client, site: u64, season: &str) -> Result<usiz
     let pages = site_pages(client, site).await?;
     // 2. landing.landing.update per page (block cards: landing.block.updatenodes)
     for (id, page) in &pages {
-        let title = format!("{} ({season})", page["TITLE"].as_str().unwrap_or_default());
-        let fields = json!({ "TITLE": title, "DESCRIPTION": format!("{season} offers") });
+        let title = format!("{} ({season})", page.title.as_deref().unwrap_or_default());
+        let fields = LandingPage::new()
+            .title(title)
+            .description(format!("{season} offers"));
         client.send(&LandingLandingUpdate::new(*id, fields)).await?;
     }
     Ok(pages.len())
@@ -58,7 +62,8 @@ async fn site_cleanup(client: &Client, site: u64) -> Result<bool, Error> {
     // 1. landing.landing.getList
     let pages = site_pages(client, site).await?;
     // 2. validate: a published page (ACTIVE "Y") is kept
-    let (live, drafts): (Vec<_>, Vec<_>) = pages.into_iter().partition(|(_, p)| p["ACTIVE"] == "Y");
+    let (live, drafts): (Vec<_>, Vec<_>) =
+        pages.into_iter().partition(|(_, p)| p.active == Some(true));
     // 3. landing.landing.delete per draft, then landing.site.delete when nothing is left
     for (id, _) in drafts {
         client.send(&LandingLandingDelete::new(id)).await?;
@@ -84,7 +89,7 @@ async fn chain_2_content_update() {
     let (site, _) = site_bootstrap(&client, "shop").await.unwrap();
     assert_eq!(content_update(&client, site, "Summer").await.unwrap(), 1);
     let pages = site_pages(&client, site).await.unwrap();
-    assert_eq!(pages[0].1["TITLE"], "Home (Summer)");
+    assert_eq!(pages[0].1.title.as_deref(), Some("Home (Summer)"));
 }
 
 #[tokio::test]
