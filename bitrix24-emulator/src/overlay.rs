@@ -327,32 +327,25 @@ const TASK: Overlay = Overlay {
         ("DESCRIPTION", |f| f.empty(json!(""))),
         ("FAVORITE", |f| f.default(val("N"))),
     ]],
-    // The fields of `tasks.task.getFields` (and REST 3.0's TaskDto) the spec's `Task` lacks,
-    // with the values of a new task in the docs' `tasks.task.add` answer.
+    // The fields of `tasks.task.getFields` (and REST 3.0's TaskDto) the spec's `Task` lacks, and
+    // the portal defaults of some it has, with the values of a new task in the docs'
+    // `tasks.task.add` answer.
     extra: || {
         let flag = |n: &str| FieldSpec::new(n, FieldType::Char).default(val("N"));
         let int = |n: &str| FieldSpec::new(n, FieldType::Int);
         let dt = |n: &str| FieldSpec::new(n, FieldType::DateTime);
         let fixed = |f: FieldSpec, v: Value| f.default(val(v)).read_only();
         let mut fields = vec![
-            int("PARENT_ID"),
             flag("MULTITASK"),
             flag("NOT_VIEWED"),
             flag("REPLICATE"),
             int("STAGE_ID").default(val(0)),
             by_caller(int("CHANGED_BY")),
             stamped(dt("CHANGED_DATE")),
-            int("STATUS_CHANGED_BY"),
-            int("CLOSED_BY"),
-            dt("CLOSED_DATE"),
             stamped(dt("ACTIVITY_DATE")),
-            dt("DATE_START"),
-            dt("START_DATE_PLAN"),
-            dt("END_DATE_PLAN"),
             FieldSpec::new("GUID", FieldType::String)
                 .default(FieldDefault::Guid)
                 .read_only(),
-            FieldSpec::new("XML_ID", FieldType::String),
             int("COMMENTS_COUNT").read_only(),
             int("SERVICE_COMMENTS_COUNT").read_only(),
             flag("ALLOW_CHANGE_DEADLINE"),
@@ -376,9 +369,7 @@ const TASK: Overlay = Overlay {
             fixed(flag("IS_MUTED"), json!("N")),
             fixed(flag("IS_PINNED"), json!("N")),
             fixed(flag("IS_PINNED_IN_GROUP"), json!("N")),
-            int("FLOW_ID"),
             stamped(dt("STATUS_CHANGED_DATE")),
-            int("DURATION_PLAN"),
             FieldSpec::new("DURATION_TYPE", FieldType::String).default(val("days")),
             int("GROUP_ID").default(val(0)),
             // A task bound to no CRM object answers `"ufCrmTask": false`.
